@@ -1,0 +1,138 @@
+"""The Python API, and the one the CLI uses: config -> data -> model -> training -> checkpoint.
+
+    cfg = nnctl.api.load_config("configs/moons.yaml")
+    result = nnctl.api.train(cfg)                      # writes runs/moons-.../
+    ckpt = nnctl.api.load_checkpoint(result["checkpoint"])
+    probabilities = nnctl.api.predict(ckpt, x_raw)     # applies the stored preprocessing
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import checkpoint as checkpoint_module
+from . import config as config_module
+from . import data as data_module
+from . import metrics, optimizers, runs
+from .errors import DataError, TrainingDiverged
+from .losses import LOSSES
+from .model import build, summary_rows
+from .train import evaluate, fit
+
+
+def load_config(path) -> config_module.Config:
+    """Read and validate a YAML config (raises ConfigError)."""
+    return config_module.load(path)
+
+
+def load_checkpoint(path) -> checkpoint_module.Checkpoint:
+    """Read and verify a checkpoint, rebuilding its model (raises CheckpointError)."""
+    return checkpoint_module.load(path)
+
+
+def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:
+    """The config's data set, split and scaled (raises DataError)."""
+    return data_module.load(cfg.data, cfg.seed, cfg.training.dtype, preprocessing=preprocessing)
+
+
+def _monitor(record: dict) -> float:
+    """What 'best epoch' means: the lowest validation loss, or training loss when there is no validation split."""
+    return record["val_loss"] if record["val_loss"] is not None else record["train_loss"]
+
+
+def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None) -> dict:
+    """Train the network `cfg` describes; write a run folder; return the run's summary.
+
+    The summary has run_dir, checkpoint, last_checkpoint, best_epoch, epochs, history and
+    test (loss and accuracy of the best checkpoint on the test split).
+    """
+    dtype = cfg.training.dtype
+    dataset = load_data(cfg)
+    rng = np.random.default_rng(cfg.seed)
+    n_inputs = dataset.x_train.shape[1]
+    model = build(cfg.model.layers, n_inputs, rng, dtype)
+    loss = LOSSES[cfg.loss]
+    optimizer = optimizers.build(cfg.optimizer)
+    path = runs.use(run_dir) if run_dir is not None else runs.create(cfg.run.output_dir, cfg.run.name)
+    run = runs.Run(path, config_module.dump(cfg))
+    best = {"value": np.inf, "epoch": None, "params": None}
+
+    def save(name: str, record: dict, with_optimizer: bool) -> None:
+        checkpoint_module.save(path / name, config=cfg, model=model, preprocessing=dataset.preprocessing,
+                               classes=dataset.classes, n_inputs=n_inputs, epoch=record["epoch"],
+                               # no seconds: the same run must give the same checkpoint bytes
+                               metrics={k: v for k, v in record.items() if k != "seconds"},
+                               optimizer=optimizer.state_dict() if with_optimizer else None)
+
+    def after_epoch(record: dict) -> None:
+        run.log(record)
+        save("last.json", record, with_optimizer=True)
+        if _monitor(record) < best["value"]:
+            best.update(value=_monitor(record), epoch=record["epoch"],
+                        params={k: v.copy() for k, v in model.params().items()})
+            save("checkpoint.json", record, with_optimizer=False)
+        if on_epoch is not None:
+            on_epoch(record)
+
+    try:
+        history = fit(model, loss, optimizer, dataset, epochs=cfg.training.epochs, batch_size=cfg.training.batch_size,
+                      shuffle=cfg.training.shuffle, seed=cfg.seed, on_epoch=after_epoch, on_batch=on_batch)
+    except TrainingDiverged as e:
+        run.finish("diverged", error=str(e))
+        kept = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"
+        raise TrainingDiverged(f"{e}. Run folder {path}: {kept}") from None
+    except KeyboardInterrupt:
+        run.finish("interrupted")
+        raise
+    except BaseException as e:
+        run.finish("failed", error=f"{type(e).__name__}: {e}")
+        raise
+    model.load_params(best["params"])
+    test = evaluate(model, loss, dataset.x_test, dataset.y_test)
+    test = {"loss": test["loss"], "accuracy": test["accuracy"], "n": int(len(dataset.y_test))}
+    run.finish("finished", best_epoch=best["epoch"], test=test)
+    return {"run_dir": str(path), "checkpoint": str(path / "checkpoint.json"), "last_checkpoint": str(path / "last.json"),
+            "best_epoch": best["epoch"], "epochs": len(history), "final": history[-1], "test": test,
+            "history": history}
+
+
+def evaluate_checkpoint(path, split: str = "test") -> dict:
+    """Score a checkpoint on a split of its own data set, rebuilt with its seed and preprocessing."""
+    ckpt = load_checkpoint(path)
+    dataset = load_data(ckpt.config, preprocessing=ckpt.preprocessing)
+    if dataset.x_train.shape[1] != ckpt.n_inputs:
+        raise DataError(f"the data set has {dataset.x_train.shape[1]} features; the checkpoint expects {ckpt.n_inputs}")
+    x, y = dataset.split(split)
+    scores = evaluate(ckpt.model, LOSSES[ckpt.config.loss], x, y)
+    result = {"checkpoint": str(path), "split": split, "n": int(len(y)), "loss": scores["loss"],
+              "accuracy": scores["accuracy"], "classes": ckpt.classes}
+    if len(y):
+        cm = metrics.confusion_matrix(y, metrics.predicted_classes(scores["out"]), len(ckpt.classes))
+        result["per_class"] = metrics.per_class(cm)
+        result["confusion_matrix"] = cm.tolist()
+    return result
+
+
+def predict(ckpt: checkpoint_module.Checkpoint, x_raw: np.ndarray) -> np.ndarray:
+    """Model outputs (class probabilities) for raw feature rows, after the checkpoint's preprocessing."""
+    x = data_module.apply_preprocessing(np.asarray(x_raw), ckpt.preprocessing, ckpt.config.training.dtype)
+    return ckpt.model.predict(x)
+
+
+def summary(source) -> dict:
+    """The architecture of a config or checkpoint file, without loading any data set."""
+    source = Path(source)
+    if source.suffix == ".json":
+        ckpt = load_checkpoint(source)
+        cfg, n_inputs = ckpt.config, ckpt.n_inputs
+    else:
+        cfg = load_config(source)
+        n_inputs = data_module.SPECS[cfg.data.name].n_features
+    rows = summary_rows(cfg.model.layers, n_inputs)
+    total = sum(r["params"] for r in rows)
+    trainable = sum(r["params"] for r in rows if r["trainable"])
+    return {"name": cfg.run.name, "input_shape": [None, n_inputs], "layers": rows, "total_params": total,
+            "trainable_params": trainable, "non_trainable_params": total - trainable,
+            "bytes": total * np.dtype(cfg.training.dtype).itemsize, "dtype": cfg.training.dtype}

@@ -1,0 +1,189 @@
+"""The command line: parses, calls nnctl.api, prints. The one place errors become exit codes.
+
+Heavy modules (NumPy, scikit-learn, pydantic) are imported inside the commands, so that
+`nnctl --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+
+import click
+
+from . import __version__
+from .errors import NnctlError
+
+EXIT_CODES = {0: "ok", 1: "internal or write error", 2: "usage error", 3: "bad config", 4: "bad or unreadable checkpoint",
+              5: "data unavailable", 6: "training diverged", 130: "interrupted"}
+
+
+class Group(click.Group):
+    """Turns nnctl's errors into one line on stderr and the documented exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except NnctlError as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as e:  # a bug in nnctl: say so in one line, unless asked for the traceback
+            if os.environ.get("NNCTL_DEBUG"):
+                raise
+            click.echo(f"internal error: {type(e).__name__}: {e} (set NNCTL_DEBUG=1 for the traceback)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nnctl")
+def main():
+    """Train small neural networks written from scratch in NumPy, driven by YAML files.
+
+    Exit codes: 0 ok, 1 internal or write error, 2 usage, 3 bad config, 4 bad checkpoint,
+    5 data unavailable, 6 training diverged, 130 interrupted.
+    """
+
+
+def _emit_json(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, default=_json_default))
+
+
+def _json_default(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _fmt(value, digits=4) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+class Progress:
+    """One line per epoch on stderr; a live bar on the same line while stderr is a terminal."""
+
+    def __init__(self, epochs: int, quiet: bool):
+        self.epochs, self.quiet = epochs, quiet
+        self.live = not quiet and sys.stderr.isatty()
+        self.last_draw = 0.0
+
+    def batch(self, epoch: int, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.live or (now - self.last_draw < 0.1 and done < total):
+            return
+        self.last_draw = now
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\repoch {epoch}/{self.epochs} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.flush()
+
+    def epoch(self, r: dict) -> None:
+        if self.quiet:
+            return
+        line = (f"epoch {r['epoch']}/{self.epochs}  loss {_fmt(r['train_loss'])}  acc {_fmt(r['train_accuracy'])}  "
+                f"val_loss {_fmt(r['val_loss'])}  val_acc {_fmt(r['val_accuracy'])}  lr {r['lr']:g}  {r['seconds']:.2f}s")
+        click.echo(("\r\033[K" if self.live else "") + line, err=True)
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--run-dir", type=click.Path(file_okay=False), help="Write the run here instead of a new folder under run.output_dir.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout (progress stays on stderr).")
+@click.option("--quiet", "-q", is_flag=True, help="No per-epoch lines on stderr.")
+def train(config, run_dir, as_json, quiet):
+    """Train the network CONFIG describes and write a run folder."""
+    from . import api
+
+    cfg = api.load_config(config)
+    progress = Progress(cfg.training.epochs, quiet)
+    result = api.train(cfg, run_dir=run_dir, on_epoch=progress.epoch, on_batch=progress.batch)
+    if as_json:
+        _emit_json(result)
+        return
+    test = result["test"]
+    click.echo(f"run folder:  {result['run_dir']}")
+    click.echo(f"checkpoint:  {result['checkpoint']} (best epoch {result['best_epoch']} of {result['epochs']})")
+    click.echo(f"test:        loss {_fmt(test['loss'])}  accuracy {_fmt(test['accuracy'])}  (n={test['n']})")
+
+
+@main.command("eval")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
+              help="Which split of the checkpoint's data set to score.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def eval_(checkpoint, split, as_json):
+    """Score CHECKPOINT on a split of its data set: loss, accuracy, per-class scores, confusion matrix."""
+    from . import api
+
+    result = api.evaluate_checkpoint(checkpoint, split)
+    if as_json:
+        _emit_json(result)
+        return
+    click.echo(f"split {result['split']}  n {result['n']}  loss {_fmt(result['loss'])}  accuracy {_fmt(result['accuracy'])}")
+    if result["n"] == 0:
+        return
+    classes = [str(c) for c in result["classes"]]
+    width = max(8, *(len(c) for c in classes))
+    per = result["per_class"]
+    click.echo(f"\n{'class':>{width}}  precision  recall      f1  support")
+    for i, c in enumerate(classes):
+        click.echo(f"{c:>{width}}  {per['precision'][i]:9.4f}  {per['recall'][i]:6.4f}  {per['f1'][i]:6.4f}  {per['support'][i]:7d}")
+    cells = max(5, *(len(str(v)) for row in result["confusion_matrix"] for v in row))
+    click.echo("\nconfusion matrix (rows: true class, columns: predicted class)")
+    click.echo(" " * width + "".join(f" {c:>{cells}}" for c in classes))
+    for c, row in zip(classes, result["confusion_matrix"]):
+        click.echo(f"{c:>{width}}" + "".join(f" {v:>{cells}}" for v in row))
+
+
+@main.command()
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def summary(source, as_json):
+    """Print the architecture of a config or checkpoint (.json) as a Keras-style table."""
+    from . import api
+
+    info = api.summary(source)
+    if as_json:
+        _emit_json(info)
+        return
+    click.echo(render_summary(info))
+
+
+def render_summary(info: dict) -> str:
+    """The table Keras users know: Layer (type) | Output Shape | Param #, then the totals."""
+    head = ("Layer (type)", "Output Shape", "Activation", "Param #")
+    rows = [(f"{r['name']} ({r['type']})", f"(None, {r['output_shape'][1]})", r["activation"], f"{r['params']:,}")
+            for r in info["layers"]]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(head)]
+
+    def line(left, mid, right, fill):
+        return left + mid.join(fill * w for w in widths) + right
+
+    def cells(values, bar):
+        parts = [f" {v:<{w - 2}} " if i < 3 else f" {v:>{w - 2}} " for i, (v, w) in enumerate(zip(values, widths))]
+        return bar + bar.join(parts) + bar
+
+    itemsize = info["bytes"] // max(info["total_params"], 1)
+
+    def size(n_params):
+        n = n_params * itemsize
+        return f"{n:.2f} B" if n < 1024 else f"{n / 1024:.2f} KB" if n < 1024**2 else f"{n / 1024**2:.2f} MB"
+
+    out = [f'Model: "{info["name"]}"  (input: (None, {info["input_shape"][1]}), {info["dtype"]})',
+           line("┏", "┳", "┓", "━"), cells(head, "┃"), line("┡", "╇", "┩", "━")]
+    out += [cells(r, "│") for r in rows]
+    out.append(line("└", "┴", "┘", "─"))
+    for label, key in (("Total", "total_params"), ("Trainable", "trainable_params"), ("Non-trainable", "non_trainable_params")):
+        out.append(f" {label} params: {info[key]:,} ({size(info[key])})")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,437 @@
+"""YAML -> validated, immutable config. Every config error is raised here, as ConfigError.
+
+A message names the file, the line (where YAML knows it), the dotted key, what was expected
+and, for a misspelt word, the closest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigError
+
+ACTIVATION_NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear")
+INITIALIZER_NAMES = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform")
+LOSS_NAMES = ("mse", "binary_cross_entropy", "cross_entropy")
+DATASET_NAMES = ("moons", "breast_cancer", "mnist")
+MAX_CONFIG_BYTES = 1_000_000
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; a loaded config is immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# ---------------------------------------------------------------- data
+
+
+class _Split(Strict):
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of the training rows held out for validation")
+    scaling: Literal["standard", "pixels", "none"] | None = Field(
+        None, description="standard: zero mean, unit variance (fitted on train); pixels: divide by 255; none. Default: pixels for images, standard otherwise")
+
+
+class _SklearnSplit(_Split):
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="share of all rows held out for the test split")
+
+
+class MoonsData(_SklearnSplit):
+    name: Literal["moons"]
+    n_samples: int = Field(1000, ge=20, le=10_000_000, description="number of points")
+    noise: float = Field(0.2, ge=0.0, description="standard deviation of the Gaussian noise")
+
+
+class BreastCancerData(_SklearnSplit):
+    name: Literal["breast_cancer"]
+
+
+class MnistData(_Split):
+    name: Literal["mnist"]
+    path: str | None = Field(None, description="folder with the four IDX .gz files; default $NNCTL_DATA_DIR/mnist, then the cache, then OpenML")
+
+
+DataConfig = Annotated[Union[MoonsData, BreastCancerData, MnistData], Field(discriminator="name")]
+
+# ---------------------------------------------------------------- model
+
+
+class DenseLayer(Strict):
+    type: Literal["dense"] = "dense"
+    units: int = Field(ge=1, le=1_000_000, description="number of outputs")
+    activation: Literal[ACTIVATION_NAMES] = Field("linear", description="activation applied to the outputs")
+    initializer: Literal[INITIALIZER_NAMES] | None = Field(
+        None, description="weight initialiser; default he_uniform for relu-like activations, glorot_uniform otherwise")
+
+
+LayerConfig = DenseLayer
+
+
+class ModelConfig(Strict):
+    layers: list[LayerConfig] = Field(min_length=1, description="layers in order; the input size comes from the data set")
+
+
+# ---------------------------------------------------------------- optimizer
+
+
+class SGDConfig(Strict):
+    name: Literal["sgd"]
+    lr: float = Field(0.01, gt=0.0, description="learning rate")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="momentum coefficient")
+    nesterov: bool = Field(False, description="use Nesterov momentum")
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self):
+        if self.nesterov and self.momentum == 0.0:
+            raise ValueError("nesterov: true needs momentum > 0")
+        return self
+
+
+class AdamConfig(Strict):
+    name: Literal["adam"]
+    lr: float = Field(0.001, gt=0.0, description="learning rate")
+    beta_1: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the first-moment estimate")
+    beta_2: float = Field(0.999, ge=0.0, lt=1.0, description="decay of the second-moment estimate")
+    epsilon: float = Field(1e-8, gt=0.0, description="added to the denominator for stability")
+
+
+OptimizerConfig = Annotated[Union[SGDConfig, AdamConfig], Field(discriminator="name")]
+
+# ---------------------------------------------------------------- training and run
+
+
+class TrainingConfig(Strict):
+    epochs: int = Field(10, ge=1, le=100_000, description="passes over the training split")
+    batch_size: int = Field(32, ge=1, description="rows per gradient step")
+    shuffle: bool = Field(True, description="reshuffle the training rows every epoch")
+    dtype: Literal["float32", "float64"] = Field("float32", description="floating-point type of weights and data")
+
+
+class RunConfig(Strict):
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="prefix of the run folder; default the config file's stem")
+    output_dir: str = Field("runs", description="folder in which run folders are created")
+
+
+class Config(Strict):
+    seed: int = Field(0, ge=0, lt=2**63, description="seed of the one random generator of a run")
+    data: DataConfig
+    model: ModelConfig
+    loss: Literal[LOSS_NAMES]
+    optimizer: OptimizerConfig
+    training: TrainingConfig = TrainingConfig()
+    run: RunConfig = RunConfig()
+
+
+# ---------------------------------------------------------------- YAML with line numbers
+
+# YAML 1.1 reads `1e-3` as a string; users mean the number.
+_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads `1e-3` as a float."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def _walk(node, path: tuple, lines: dict, source: str):
+    """Record the line of every key and reject duplicate keys and aliases."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise ConfigError(f"{source}:{key.start_mark.line + 1}: {_dotted(path) or 'top level'}: keys must be plain words")
+            if key.value in seen:
+                raise ConfigError(
+                    f"{source}:{key.start_mark.line + 1}: {_dotted(path + (key.value,))}: duplicate key "
+                    f"(first given on line {seen[key.value]})")
+            seen[key.value] = key.start_mark.line + 1
+            lines[path + (key.value,)] = key.start_mark.line + 1
+            _walk(value, path + (key.value,), lines, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, path + (i,), lines, source)
+
+
+def _dotted(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, dict]:
+    """Parse YAML text safely; return the data and a map from key path to line number."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("\t"):
+            raise ConfigError(f"{source}:{number}: a tab indents this line; YAML needs spaces")
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            lines: dict = {}
+            if node is not None:
+                _check_no_aliases(node, source)
+                _walk(node, (), lines, source)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: not valid YAML: {e.problem or e.context}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{source}: not valid YAML: {e}") from None
+    return data, lines
+
+
+def _check_no_aliases(root, source: str):
+    """Refuse aliases: a config has no need for them, and they make alias bombs possible."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise ConfigError(f"{source}:{node.start_mark.line + 1}: YAML aliases (*name) are not supported in configs")
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+# ---------------------------------------------------------------- loading and validation
+
+
+def load(path: str | Path) -> Config:
+    """Read, parse and validate a YAML config file."""
+    path = Path(path)
+    source = str(path)
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{source}: the file is {path.stat().st_size:,} bytes; a config is at most {MAX_CONFIG_BYTES:,}")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a folder, not a config file") from None
+    except OSError as e:
+        raise ConfigError(f"{source}: cannot be read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{source}: not a text file (byte {e.start} is not UTF-8)") from None
+    if "\x00" in text:
+        raise ConfigError(f"{source}: not a text file (it contains NUL bytes)")
+    data, lines = parse_yaml(text, source)
+    return from_dict(data, source, lines, stem=path.stem)
+
+
+def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, stem: str | None = None) -> Config:
+    """Validate already-parsed data; `lines` maps key paths to line numbers for messages."""
+    lines = lines or {}
+    if data is None:
+        raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not a {_yaml_type(data)}")
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_describe(e.errors()[0], data, source, lines)) from None
+    if cfg.run.name is None and stem:
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:64] or "run"
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": name})})
+    check_meaning(cfg, source, lines)
+    return resolve(cfg)
+
+
+def resolve(cfg: Config) -> Config:
+    """Fill in the defaults that depend on other keys, so the written config says everything."""
+    from .data import SPECS
+
+    spec = SPECS[cfg.data.name]
+    data = cfg.data
+    if data.scaling is None:
+        data = data.model_copy(update={"scaling": spec.default_scaling})
+    layers = [
+        layer if layer.initializer is not None else layer.model_copy(update={"initializer": default_initializer(layer.activation)})
+        for layer in cfg.model.layers
+    ]
+    run = cfg.run if cfg.run.name is not None else cfg.run.model_copy(update={"name": "run"})
+    return cfg.model_copy(update={"data": data, "model": ModelConfig(layers=layers), "run": run})
+
+
+def default_initializer(activation: str) -> str:
+    """He for relu-like activations, Glorot for the rest."""
+    return "he_uniform" if activation in ("relu", "leaky_relu") else "glorot_uniform"
+
+
+def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = None) -> None:
+    """The output layer must fit the loss and the data set."""
+    from .data import SPECS
+
+    lines = lines or {}
+    spec = SPECS[cfg.data.name]
+    index = len(cfg.model.layers) - 1
+    last = cfg.model.layers[index]
+    key = ("model", "layers", index)
+
+    def fail(what: str, field: str):
+        line = lines.get(key + (field,), lines.get(key, lines.get(("loss",))))
+        where = f"{source}:{line}" if line else source
+        raise ConfigError(f"{where}: {_dotted(key + (field,))}: {what}")
+
+    n = spec.n_classes
+    if cfg.loss == "cross_entropy":
+        if last.activation != "softmax":
+            fail(f"cross_entropy needs a softmax output layer, got activation '{last.activation}'", "activation")
+        if last.units != n:
+            fail(f"{cfg.data.name} has {n} classes, so the softmax output layer needs {n} units, got {last.units}", "units")
+    elif cfg.loss == "binary_cross_entropy":
+        if n != 2:
+            fail(f"binary_cross_entropy is for two classes; {cfg.data.name} has {n}: use cross_entropy with {n} softmax units", "units")
+        if last.activation != "sigmoid":
+            fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'", "activation")
+        if last.units != 1:
+            fail(f"binary_cross_entropy needs 1 output unit, got {last.units}", "units")
+    elif cfg.loss == "mse":
+        allowed = {n, 1} if n == 2 else {n}
+        if last.units not in allowed:
+            fail(f"mse on {cfg.data.name} compares with one-hot targets: {n} units"
+                 + (" (or 1 for the 0/1 label)" if n == 2 else "") + f", got {last.units}", "units")
+    for i, layer in enumerate(cfg.model.layers[:-1]):
+        if layer.activation == "softmax":
+            key = ("model", "layers", i)
+            fail("softmax belongs on the output layer only", "activation")
+
+
+def dump(cfg: Config) -> str:
+    """The resolved config as YAML, in the order of the schema."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, default_flow_style=False)
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a config file."""
+    return Config.model_json_schema()
+
+
+# ---------------------------------------------------------------- messages
+
+
+def _yaml_type(value) -> str:
+    return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer", float: "number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _user_path(loc: tuple, data: Any) -> tuple:
+    """Drop the union tags pydantic puts into error locations, keeping the user's own keys."""
+    path, node = [], data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and i == len(loc) - 1:
+            path.append(part)  # a missing or unknown key
+        # otherwise: a tag such as 'function-after[...]' or a union member name
+    return tuple(path)
+
+
+def _closest(word: Any, choices) -> str:
+    if not isinstance(word, str):
+        return ""
+    match = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.5)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _allowed_keys(path: tuple, data: Any) -> list[str]:
+    """Keys the schema allows at the mapping that holds `path`."""
+    model: Any = Config
+    node = data
+    for part in path[:-1]:
+        node = node[part] if isinstance(node, (dict, list)) else None
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return []
+        model = _pick_member(field.annotation, node)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _pick_member(annotation, node):
+    """The BaseModel a value is validated against (the right member of a tagged union)."""
+    import typing
+
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is list:
+        return _pick_member(args[0], None)
+    if typing.get_origin(annotation) is Annotated:
+        return _pick_member(args[0], node)
+    if args:
+        for member in args:
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                name = member.model_fields.get("name")
+                tag = typing.get_args(name.annotation)[0] if name is not None and typing.get_args(name.annotation) else None
+                if tag is None or (isinstance(node, dict) and node.get("name") == tag):
+                    return member
+        return None
+    return annotation
+
+
+def _describe(error: dict, data: Any, source: str, lines: dict) -> str:
+    """One readable line from pydantic's first error."""
+    path = _user_path(error["loc"], data)
+    line = None
+    for cut in range(len(path), -1, -1):
+        line = lines.get(path[:cut])
+        if line is not None:
+            break
+    where = f"{source}:{line}" if line else source
+    key = _dotted(path) or "top level"
+    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+    if kind == "missing":
+        what = "is required but missing"
+    elif kind == "extra_forbidden":
+        allowed = _allowed_keys(path, data)
+        what = f"unknown key{_closest(path[-1], allowed)}" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    elif kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", ctx.get("expected", ""))
+        what = f"expected one of {', '.join(choices)}, got {value!r}{_closest(value, choices)}"
+    elif kind == "union_tag_invalid":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        tag = ctx.get("tag")
+        key = _dotted(path + ("name",))
+        line = lines.get(tuple(path) + ("name",), line)
+        where = f"{source}:{line}" if line else source
+        what = f"expected one of {', '.join(choices)}, got {tag!r}{_closest(tag, choices)}"
+    elif kind == "union_tag_not_found":
+        key = _dotted(path + ("name",))
+        what = "is required but missing (it chooses which kind this is)"
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        what = f"expected a mapping of keys to values, got a {_yaml_type(value)}"
+    elif kind == "list_type":
+        what = f"expected a list, got a {_yaml_type(value)}"
+    elif kind == "value_error":
+        what = str(ctx.get("error", error["msg"]))
+    else:
+        what = f"{error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}" if not isinstance(value, (dict, list)) else error["msg"]
+        if isinstance(value, bool):
+            what += " (YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote it)"
+    return f"{where}: {key}: {what}"

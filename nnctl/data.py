@@ -1,0 +1,305 @@
+"""Datasets: moons, breast_cancer and MNIST as seeded, stratified splits with fitted scaling.
+
+MNIST comes from, in order: the config's `path`, the decoded cache, $NNCTL_DATA_DIR/mnist, OpenML.
+scikit-learn is imported inside the loaders only, so `import nnctl` stays fast.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import tempfile
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a model needs to know about a data set before loading it."""
+
+    n_features: int
+    n_classes: int
+    task: str
+    default_scaling: str
+    image_shape: tuple | None = None
+
+
+SPECS = {
+    "moons": DatasetSpec(2, 2, "classification", "standard"),
+    "breast_cancer": DatasetSpec(30, 2, "classification", "standard"),
+    "mnist": DatasetSpec(784, 10, "classification", "pixels", (28, 28)),
+}
+
+SPLITS = ("train", "val", "test")
+MNIST_N_TRAIN = 60_000  # OpenML's mnist_784 holds the training images first, then the test images
+MNIST_N_TEST = 10_000
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+OPENML_RETRIES = 3
+OPENML_DELAY = 1.0  # seconds between retries
+
+
+@dataclass
+class Dataset:
+    """Three splits of one data set; x: (n, n_features) floats, y: (n,) int64 class indices."""
+
+    name: str
+    task: str
+    classes: list
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    preprocessing: dict
+    image_shape: tuple | None
+    source: str
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (x, y) of the split `name`: train, val or test."""
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
+        return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
+
+
+def cache_dir() -> Path:
+    """Where downloads and decoded data are kept: $NNCTL_CACHE_DIR, else ~/.cache/nnctl."""
+    return Path(os.environ.get("NNCTL_CACHE_DIR") or Path.home() / ".cache" / "nnctl").expanduser()
+
+
+def data_dir() -> Path | None:
+    """The folder of local data sets, $NNCTL_DATA_DIR, or None."""
+    value = os.environ.get("NNCTL_DATA_DIR")
+    return Path(value).expanduser() if value else None
+
+
+# ---------------------------------------------------------------- loading and splitting
+
+
+def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = None) -> Dataset:
+    """Load the data set `cfg` describes, split it, and scale it (fitted on train unless given)."""
+    spec = SPECS[cfg.name]
+    if cfg.name == "mnist":
+        x, y, source = load_mnist_raw(cfg.path)
+        classes = list(range(10))
+        rest, test = np.arange(MNIST_N_TRAIN), np.arange(MNIST_N_TRAIN, len(y))
+    else:
+        x, y, classes, source = _TOY_SETS[cfg.name](cfg, seed)
+        rest, test = _stratified_split(np.arange(len(y)), y, cfg.test_fraction, _random_state(seed, 1), "test_fraction")
+    train, val = _stratified_split(rest, y, cfg.val_fraction, _random_state(seed, 2), "val_fraction")
+    if preprocessing is None:
+        preprocessing = fit_preprocessing(x[train], cfg.scaling or spec.default_scaling)
+    xs = {name: apply_preprocessing(x[rows], preprocessing, dtype) for name, rows in zip(SPLITS, (train, val, test))}
+    ys = {name: y[rows].astype(np.int64) for name, rows in zip(SPLITS, (train, val, test))}
+    return Dataset(cfg.name, spec.task, classes, xs["train"], ys["train"], xs["val"], ys["val"], xs["test"], ys["test"],
+                   preprocessing, spec.image_shape, source)
+
+
+def _random_state(seed: int, stream: int) -> int:
+    """A 32-bit random_state for scikit-learn, one independent stream per use of the seed."""
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
+
+
+def _stratified_split(rows: np.ndarray, y: np.ndarray, fraction: float, random_state: int, key: str):
+    """Split `rows` into (kept, held out) with class proportions kept; fraction 0 holds out nothing."""
+    if fraction == 0:
+        return rows, rows[:0]
+    from sklearn.model_selection import train_test_split
+
+    try:
+        return train_test_split(rows, test_size=fraction, stratify=y[rows], random_state=random_state)
+    except ValueError as e:  # too few rows for every class to appear on both sides
+        raise DataError(f"cannot split {len(rows)} rows with {key}={fraction} and every class on both sides: {e}") from None
+
+
+def _moons(cfg, seed: int):
+    from sklearn.datasets import make_moons
+
+    x, y = make_moons(n_samples=cfg.n_samples, noise=cfg.noise, random_state=_random_state(seed, 0))
+    return x, y, [0, 1], "sklearn.make_moons"
+
+
+def _breast_cancer(cfg, seed: int):
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()  # shipped inside scikit-learn: no download
+    return bunch.data, bunch.target, [str(name) for name in bunch.target_names], "sklearn.load_breast_cancer"
+
+
+_TOY_SETS = {"moons": _moons, "breast_cancer": _breast_cancer}
+
+
+# ---------------------------------------------------------------- scaling
+
+
+def fit_preprocessing(x: np.ndarray, scaling: str) -> dict:
+    """The JSON-able description of `scaling` fitted on the training rows x."""
+    if scaling == "standard":
+        mean = x.mean(axis=0, dtype=np.float64)
+        std = x.std(axis=0, dtype=np.float64)
+        std[std == 0] = 1.0  # a constant feature is only centred, not divided by zero
+        return {"scaling": "standard", "mean": mean.tolist(), "std": std.tolist()}
+    if scaling == "pixels":
+        return {"scaling": "pixels", "scale": 255.0}
+    if scaling == "none":
+        return {"scaling": "none"}
+    raise DataError(f"unknown scaling {scaling!r}; expected standard, pixels or none")
+
+
+def apply_preprocessing(x: np.ndarray, preprocessing: dict, dtype: str) -> np.ndarray:
+    """Raw feature rows x: (n, n_features) -> the scaled, C-contiguous `dtype` array a model was trained on."""
+    # Cast first and compute in `dtype`: load() and predict then give bit-identical rows,
+    # and MNIST never needs a float64 copy.
+    try:
+        out = np.array(x, dtype=dtype, order="C", copy=True)
+    except (TypeError, ValueError) as e:
+        raise DataError(f"the feature rows are not numbers: {e}") from None
+    scaling = preprocessing.get("scaling")
+    if scaling == "none":
+        return out
+    if scaling not in ("standard", "pixels"):
+        raise DataError(f"unknown scaling {scaling!r}; expected standard, pixels or none")
+    try:
+        standard = scaling == "standard"
+        mean = np.asarray(preprocessing["mean"] if standard else 0.0, dtype)
+        divisor = np.asarray(preprocessing["std"] if standard else preprocessing["scale"], dtype)
+    except (KeyError, TypeError, ValueError) as e:
+        raise DataError(f"the {scaling} scaling is malformed: {type(e).__name__}: {e}") from None
+    if standard and (out.ndim != 2 or mean.shape != (out.shape[1],) or divisor.shape != mean.shape):
+        raise DataError(f"the standard scaling has {mean.size} features; the rows have shape {out.shape}")
+    # Checked because a checkpoint is a file anyone can edit.
+    if not (np.isfinite(mean).all() and np.isfinite(divisor).all() and (divisor > 0).all()):
+        raise DataError(f"the {scaling} scaling holds a value that is not finite, or a divisor <= 0")
+    if standard:
+        out -= mean
+    out /= divisor
+    return out
+
+
+# ---------------------------------------------------------------- MNIST
+
+
+def load_mnist_raw(path: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """All 70000 MNIST images (uint8, (70000, 784)), labels (uint8) and where they came from."""
+    if path is not None:
+        folder = Path(path).expanduser()
+        return (*read_mnist_idx(folder), f"idx:{folder}")
+    cache = cache_dir() / "mnist.npz"
+    problems = []
+    if cache.exists():
+        try:
+            return (*_read_cache(cache), f"cache:{cache}")
+        except DataError as e:  # rebuilt below from the next source that works
+            problems.append(str(e))
+    local = data_dir()
+    if local is not None and (local / "mnist").is_dir():
+        x, y = read_mnist_idx(local / "mnist")
+        source = f"idx:{local / 'mnist'}"
+    else:
+        problems.append("NNCTL_DATA_DIR is not set" if local is None else f"there is no folder {local / 'mnist'}")
+        try:
+            x, y = _fetch_openml()
+        except DataError as e:
+            raise DataError(
+                f"MNIST is not available: {'; '.join(problems + [str(e)])}. To get it: set NNCTL_DATA_DIR to a folder "
+                f"holding mnist/ with the four IDX files ({', '.join(MNIST_FILES)}), or give data.path in the config, "
+                f"or run once with internet access so it is downloaded from OpenML and cached in {cache_dir()}") from None
+        source = "openml:mnist_784"
+    _write_cache(cache, x, y)
+    return x, y, source
+
+
+def read_mnist_idx(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read the four MNIST IDX .gz files of `folder` into (x uint8 (n, 784), y uint8 (n,)), train rows first."""
+    for name in MNIST_FILES:
+        if not (folder / name).is_file():
+            what = f"{name} is missing" if folder.is_dir() else "no such folder"
+            raise DataError(f"{folder}: {what} (MNIST needs the four IDX files {', '.join(MNIST_FILES)})")
+    parts = []
+    for images, labels, n in ((MNIST_FILES[0], MNIST_FILES[1], MNIST_N_TRAIN), (MNIST_FILES[2], MNIST_FILES[3], MNIST_N_TEST)):
+        x, y = read_idx(folder / images), read_idx(folder / labels)
+        if x.shape != (n, 28, 28) or y.shape != (n,):
+            raise DataError(f"{folder}: {images} has shape {x.shape} and {labels} {y.shape}; expected ({n}, 28, 28) and ({n},)")
+        parts.append((x.reshape(n, 784), y))
+    x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    if y.max() > 9:
+        raise DataError(f"{folder}: MNIST labels must be 0..9, found {int(y.max())}")
+    return x, y
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one gzip-compressed IDX file of unsigned bytes into an array of its shape."""
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+        raise DataError(f"{path}: cannot be read as a gzip file: {e}") from None
+    # Magic: two zero bytes, 0x08 (unsigned byte), then the number of dimensions.
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] == 0:
+        raise DataError(f"{path}: not an IDX file of unsigned bytes (magic number {raw[:4].hex() or 'missing'})")
+    header = 4 + 4 * raw[3]
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{raw[3]}I", raw[4:header])
+    if len(raw) != header + int(np.prod(shape)):
+        raise DataError(f"{path}: holds {len(raw) - header} data bytes, its header {shape} says {int(np.prod(shape))}")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def _read_cache(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            x, y = f["x"], f["y"]
+    except (OSError, EOFError, ValueError, KeyError, zlib.error, zipfile.BadZipFile) as e:
+        raise DataError(f"the cache {path} is unreadable ({e})") from None
+    n = MNIST_N_TRAIN + MNIST_N_TEST
+    if x.dtype != np.uint8 or y.dtype != np.uint8 or x.shape != (n, 784) or y.shape != (n,) or y.max() > 9:
+        raise DataError(f"the cache {path} does not hold MNIST ({n} rows of 784 bytes and labels 0..9)")
+    return x, y
+
+
+def _write_cache(path: Path, x: np.ndarray, y: np.ndarray) -> None:
+    """Write the decoded arrays atomically, so a reader never sees half a file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mnist-", suffix=".npz.tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(f, x=x, y=y)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass  # a cache that cannot be written only makes the next load slower
+
+
+def _fetch_openml() -> tuple[np.ndarray, np.ndarray]:
+    """mnist_784 from OpenML (downloaded once into cache_dir()/openml by scikit-learn)."""
+    try:
+        from sklearn.datasets import fetch_openml
+
+        with warnings.catch_warnings():
+            # Each retry warns; the DataError below already says what failed.
+            warnings.filterwarnings("ignore", message="A network error occurred")
+            # liac-arff: the pandas parser would make pandas a dependency.
+            bunch = fetch_openml("mnist_784", version=1, as_frame=False, parser="liac-arff", data_home=str(cache_dir()),
+                                 n_retries=OPENML_RETRIES, delay=OPENML_DELAY)
+        x, y = np.asarray(bunch.data), np.asarray(bunch.target, dtype=str)
+    except Exception as e:  # offline, HTTP error, corrupt download: all mean "not available"; the reason is kept
+        raise DataError(f"the download of mnist_784 from OpenML failed ({type(e).__name__}: {e})") from None
+    n = MNIST_N_TRAIN + MNIST_N_TEST
+    if x.shape != (n, 784) or y.shape != (n,) or not np.isin(y, [str(d) for d in range(10)]).all():
+        raise DataError(f"OpenML's mnist_784 has an unexpected shape {x.shape} or labels")
+    if not (x.min() >= 0 and x.max() <= 255 and np.array_equal(x.astype(np.uint8), x)):
+        raise DataError("OpenML's mnist_784 has pixel values that are not whole numbers in 0..255")
+    return x.astype(np.uint8), y.astype(np.uint8)

@@ -1,0 +1,37 @@
+"""The one family of errors nnctl raises on purpose; the CLI maps each to an exit code."""
+
+
+class NnctlError(Exception):
+    """Base class: a readable message and the process exit code that goes with it."""
+
+    exit_code = 1
+
+
+class ConfigError(NnctlError):
+    """The YAML config is malformed, or a value is not what it must be."""
+
+    exit_code = 3
+
+
+class CheckpointError(NnctlError):
+    """A checkpoint is missing, unreadable, corrupt or does not fit its config."""
+
+    exit_code = 4
+
+
+class DataError(NnctlError):
+    """A data set cannot be found, read or split."""
+
+    exit_code = 5
+
+
+class TrainingDiverged(NnctlError):
+    """The loss or the weights became NaN or infinite."""
+
+    exit_code = 6
+
+
+class WriteError(NnctlError):
+    """A file of the run folder could not be written."""
+
+    exit_code = 1

@@ -1,0 +1,67 @@
+"""Losses as (value and gradient) functions, averaged over the batch and numerically stable.
+
+cross_entropy and binary_cross_entropy take the *logits* of the output layer: the model skips
+its final softmax or sigmoid during training (`Loss.fused`), so the gradient is the fused
+`softmax - onehot` (or `sigmoid - y`) and no probability is ever log()ed.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+def _logsumexp(z):
+    m = z.max(axis=1, keepdims=True)
+    return m + np.log(np.exp(z - m).sum(axis=1, keepdims=True))
+
+
+def cross_entropy(z, y):
+    """z: (batch, classes) logits; y: (batch,) class indices. Returns (mean loss, dL/dz)."""
+    n = z.shape[0]
+    log_p = z - _logsumexp(z)
+    rows = np.arange(n)
+    loss = -log_p[rows, y].mean()
+    dz = np.exp(log_p)
+    dz[rows, y] -= 1
+    dz /= n
+    return float(loss), dz
+
+
+def binary_cross_entropy(z, y):
+    """z: (batch, 1) logits; y: (batch,) labels 0/1. Returns (mean loss, dL/dz)."""
+    t = y.reshape(-1, 1).astype(z.dtype)
+    # log(1 + exp(-|z|)) + max(z, 0) - z t  ==  -t log s(z) - (1 - t) log(1 - s(z)), without overflow
+    loss = (np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))).mean()
+    e = np.exp(-np.abs(z))
+    s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return float(loss), (s - t) / z.shape[0]
+
+
+def mse(out, y):
+    """out: (batch, k) outputs; y: class indices (one-hot against k > 1 outputs) or values. Returns (loss, dL/dout)."""
+    target = targets_for(out, y)
+    diff = out - target
+    return float((diff * diff).mean()), 2 * diff / diff.size
+
+
+def targets_for(out, y):
+    """The array mse compares `out` with: one-hot rows for k > 1 outputs, a column otherwise."""
+    if out.shape[1] == 1:
+        return y.reshape(-1, 1).astype(out.dtype)
+    onehot = np.zeros_like(out)
+    onehot[np.arange(len(y)), y] = 1
+    return onehot
+
+
+@dataclass(frozen=True)
+class Loss:
+    value_and_grad: Callable
+    fused: str | None  # the output activation folded into the loss, skipped by the model in training
+
+
+LOSSES = {
+    "cross_entropy": Loss(cross_entropy, fused="softmax"),
+    "binary_cross_entropy": Loss(binary_cross_entropy, fused="sigmoid"),
+    "mse": Loss(mse, fused=None),
+}

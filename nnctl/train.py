@@ -1,0 +1,89 @@
+"""The training loop. It knows nothing about the model's insides and reports through a callback."""
+
+import math
+import time
+
+import numpy as np
+
+from .errors import TrainingDiverged
+from .metrics import accuracy, predicted_classes
+
+
+def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The generator that shuffles epoch `epoch`: derived from (seed, epoch) alone, so a resumed
+    run shuffles exactly as an uninterrupted one."""
+    return np.random.default_rng([seed, epoch])
+
+
+def evaluate(model, loss, x, y, batch_size: int = 8192) -> dict:
+    """Mean loss, accuracy and the model's outputs on (x, y), in inference mode."""
+    if len(x) == 0:
+        return {"loss": None, "accuracy": None, "out": np.zeros((0, 1))}
+    fused = loss.fused is not None
+    total, outs = 0.0, []
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        z = model.forward(xb, logits=fused)
+        value, _ = loss.value_and_grad(z, yb)
+        total += value * len(xb)
+        outs.append(model.layers[-1].forward(z) if fused else z)
+    out = np.concatenate(outs)
+    return {"loss": total / len(x), "accuracy": accuracy(y, predicted_classes(out)), "out": out}
+
+
+def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: bool, seed: int,
+        on_epoch=None, on_batch=None, start_epoch: int = 0) -> list[dict]:
+    """Mini-batch training for epochs start_epoch+1 .. epochs; `on_epoch(record)` after each
+    epoch, `on_batch(epoch, done, total)` after each batch (for progress bars).
+
+    `data` has x_train, y_train, x_val, y_val. Raises TrainingDiverged on a non-finite loss.
+    """
+    history = []
+    for epoch in range(start_epoch + 1, epochs + 1):
+        # A diverging run overflows on its way to inf; the finite checks in _epoch catch it and
+        # say so, so NumPy's own warnings would only add noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch)
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    return history
+
+
+def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch) -> dict:
+    """One pass over the training split, then the validation scores."""
+    started = time.perf_counter()
+    fused = loss.fused is not None
+    params, grads = model.params(), model.grads()
+    x, y = data.x_train, data.y_train
+    n = len(x)
+    order = epoch_rng(seed, epoch).permutation(n) if shuffle else np.arange(n)
+    total, correct = 0.0, 0
+    for i in range(0, n, batch_size):
+        idx = order[i:i + batch_size]
+        xb, yb = x[idx], y[idx]
+        z = model.forward(xb, training=True, logits=fused)
+        value, dz = loss.value_and_grad(z, yb)
+        if not math.isfinite(value):
+            raise TrainingDiverged(_diverged_message(epoch, i // batch_size + 1, value, optimizer))
+        model.backward(dz, logits=fused)
+        optimizer.step(params, grads)
+        total += value * len(idx)
+        # the class is the argmax of the logits as of the softmax; a single logit needs its sigmoid
+        out = model.layers[-1].f(z) if fused and z.shape[1] == 1 else z
+        correct += int((predicted_classes(out) == yb).sum())
+        if on_batch is not None:
+            on_batch(epoch, min(i + batch_size, n), n)
+    if not all(np.isfinite(p).all() for p in params.values()):
+        raise TrainingDiverged(_diverged_message(epoch, None, float("nan"), optimizer))
+    val = evaluate(model, loss, data.x_val, data.y_val)
+    return {"epoch": epoch, "train_loss": total / n, "train_accuracy": correct / n,
+            "val_loss": val["loss"], "val_accuracy": val["accuracy"], "lr": optimizer.lr,
+            "seconds": round(time.perf_counter() - started, 4)}
+
+
+def _diverged_message(epoch, batch, value, optimizer) -> str:
+    where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
+    what = f"the loss became {value}" if batch else "the weights became NaN or infinite"
+    return (f"training diverged at {where}: {what}. Likely causes: a learning rate too high "
+            f"(optimizer.lr is {optimizer.lr:g}: try a tenth of it) or unscaled inputs (data.scaling)")

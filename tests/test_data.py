@@ -1,0 +1,422 @@
+"""nnctl.data: IDX files, the MNIST sources and their cache, seeded stratified splits, scaling.
+
+Nothing here reaches the network: an autouse fixture refuses every connection beyond the
+loopback, so the OpenML tests read a fake mnist_784 laid out in scikit-learn's own cache.
+"""
+
+import gzip
+import hashlib
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnctl import data
+from nnctl.config import BreastCancerData, MnistData, MoonsData
+from nnctl.errors import DataError
+
+REPO = Path(__file__).resolve().parents[1]
+USER_DATA_DIR = os.environ.get("NNCTL_DATA_DIR")  # read before the fixtures clear it
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+N_TRAIN, N_TEST = 120, 30
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    """No network, an empty cache and no data folder; returns the hosts something tried to reach."""
+    attempts = []
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host not in LOOPBACK:
+            attempts.append(host)
+            raise socket.gaierror(socket.EAI_NONAME, f"no network in tests ({host})")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(self, address):
+        if isinstance(address, tuple) and address[0] not in LOOPBACK:
+            attempts.append(address[0])
+            raise OSError(f"no network in tests ({address[0]})")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setenv("NNCTL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("NNCTL_DATA_DIR", raising=False)
+    monkeypatch.setattr(data, "OPENML_DELAY", 0.001)
+    return attempts
+
+
+# ---------------------------------------------------------------- fixtures: tiny MNIST
+
+
+def write_idx(path: Path, array: np.ndarray, magic: bytes | None = None) -> None:
+    """Write `array` as a gzip-compressed IDX file of unsigned bytes."""
+    header = (magic or bytes([0, 0, 0x08, array.ndim])) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    """150 random 28x28 images (120 train, 30 test), 10 classes in turn, blank borders like MNIST's."""
+    monkeypatch.setattr(data, "MNIST_N_TRAIN", N_TRAIN)
+    monkeypatch.setattr(data, "MNIST_N_TEST", N_TEST)
+    images = np.random.default_rng(0).integers(0, 256, (N_TRAIN + N_TEST, 28, 28), dtype=np.uint8)
+    images[:, :2, :] = images[:, :, :2] = 0  # constant features, as real MNIST has
+    labels = (np.arange(N_TRAIN + N_TEST) % 10).astype(np.uint8)
+    return images.reshape(-1, 784), labels
+
+
+def write_mnist_folder(folder: Path, x: np.ndarray, y: np.ndarray) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = data.MNIST_FILES
+    write_idx(folder / names[0], x[:N_TRAIN].reshape(-1, 28, 28))
+    write_idx(folder / names[1], y[:N_TRAIN])
+    write_idx(folder / names[2], x[N_TRAIN:].reshape(-1, 28, 28))
+    write_idx(folder / names[3], y[N_TRAIN:])
+    return folder
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch, tiny):
+    """$NNCTL_DATA_DIR pointing at a folder with the tiny MNIST as IDX files."""
+    write_mnist_folder(tmp_path / "data" / "mnist", *tiny)
+    monkeypatch.setenv("NNCTL_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data" / "mnist"
+
+
+# ---------------------------------------------------------------- IDX files
+
+
+def test_read_idx_returns_the_array_written(tmp_path):
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    write_idx(tmp_path / "a.gz", array)
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "a.gz"), array)
+
+
+def _truncated_gzip(path):
+    write_idx(path, np.zeros((50, 28, 28), np.uint8) + 7)
+    path.write_bytes(path.read_bytes()[:-20])
+
+
+def _flipped_gzip(path):
+    write_idx(path, np.arange(5000, dtype=np.uint64).astype(np.uint8))
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: write_idx(p, np.zeros(4, np.uint8), magic=b"\x00\x00\x0d\x01"), "magic number 00000d01"),
+    (lambda p: write_idx(p, np.zeros(4, np.uint8), magic=b"\x08\x03\x00\x00"), "not an IDX file"),
+    (lambda p: p.write_bytes(gzip.compress(b"\x00\x00\x08\x03\x00\x00")), "truncated IDX header"),
+    (lambda p: p.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x0a" + bytes(9))), "holds 9 data bytes, its header"),
+    (lambda p: p.write_bytes(gzip.compress(b"")), "magic number missing"),
+    (lambda p: p.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x01\x00"), "gzip"),
+    (_truncated_gzip, "gzip"),
+    (_flipped_gzip, "gzip"),
+    (lambda p: None, "gzip"),  # no file at all
+])
+def test_read_idx_refuses_broken_files_naming_them(tmp_path, make, message):
+    path = tmp_path / "broken-idx.gz"
+    make(path)
+    with pytest.raises(DataError, match=message) as info:
+        data.read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_mnist_folder_with_a_missing_file_names_folder_and_file(tmp_path, tiny):
+    folder = write_mnist_folder(tmp_path / "mnist", *tiny)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match=r"mnist: t10k-labels-idx1-ubyte.gz is missing"):
+        data.load_mnist_raw(str(folder))
+    with pytest.raises(DataError, match="no such folder"):
+        data.load_mnist_raw(str(tmp_path / "nowhere"))
+
+
+def test_mnist_folder_with_wrong_counts_or_labels_is_refused(tmp_path, tiny):
+    x, y = tiny
+    folder = write_mnist_folder(tmp_path / "mnist", x, y)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", y[:N_TEST - 1])
+    with pytest.raises(DataError, match=r"expected \(30, 28, 28\) and \(30,\)"):
+        data.read_mnist_idx(folder)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.full(N_TEST, 10, np.uint8))
+    with pytest.raises(DataError, match="labels must be 0..9, found 10"):
+        data.read_mnist_idx(folder)
+
+
+# ---------------------------------------------------------------- MNIST sources and the cache
+
+
+def cache_path() -> Path:
+    return data.cache_dir() / "mnist.npz"
+
+
+def test_mnist_from_data_dir_fills_the_cache_which_the_next_load_uses(data_dir, tiny):
+    x, y, source = data.load_mnist_raw()
+    assert source == f"idx:{data_dir}"
+    np.testing.assert_array_equal(x, tiny[0])
+    np.testing.assert_array_equal(y, tiny[1])
+    assert sorted(p.name for p in data.cache_dir().iterdir()) == ["mnist.npz"]  # no temporary file left
+    for f in data_dir.iterdir():
+        f.unlink()  # the cache alone must now be enough
+    x2, y2, source2 = data.load_mnist_raw()
+    assert source2 == f"cache:{cache_path()}"
+    assert x2.dtype == y2.dtype == np.uint8
+    np.testing.assert_array_equal(x2, x)
+    np.testing.assert_array_equal(y2, y)
+
+
+def test_a_failed_cache_write_leaves_nothing_behind(data_dir, monkeypatch):
+    def disk_full(file, **arrays):
+        file.write(b"PK half a zip")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(data.np, "savez_compressed", disk_full)
+    assert data.load_mnist_raw()[2].startswith("idx:")
+    assert list(data.cache_dir().iterdir()) == []
+
+
+def test_a_corrupt_cache_is_ignored_and_rebuilt(data_dir):
+    cache_path().parent.mkdir(parents=True)
+    cache_path().write_bytes(b"not a zip file")
+    assert data.load_mnist_raw()[2].startswith("idx:")
+    assert data.load_mnist_raw()[2].startswith("cache:")
+
+
+def test_a_config_path_is_read_before_the_cache_and_not_cached(tmp_path, tiny):
+    folder = write_mnist_folder(tmp_path / "elsewhere", *tiny)
+    cfg = MnistData(name="mnist", path=str(folder), scaling="pixels")
+    ds = data.load(cfg, seed=0)
+    assert ds.source == f"idx:{folder}"
+    assert not cache_path().exists()
+    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (108, 12, 30)
+    np.testing.assert_array_equal(ds.x_test, (tiny[0][N_TRAIN:] / np.float32(255)).astype(np.float32))
+    assert ds.classes == list(range(10)) and ds.image_shape == (28, 28)
+
+
+def test_no_source_at_all_says_how_to_get_mnist(offline):
+    cache_path().parent.mkdir(parents=True)
+    cache_path().write_bytes(b"garbage")
+    with pytest.raises(DataError) as info:
+        data.load_mnist_raw()
+    message = str(info.value)
+    for words in ("NNCTL_DATA_DIR", "train-images-idx3-ubyte.gz", "data.path", "internet", "OpenML", "unreadable"):
+        assert words in message
+    assert offline == ["www.openml.org"] * (data.OPENML_RETRIES + 1)  # it did try, like a machine offline
+
+
+# ---------------------------------------------------------------- OpenML, offline
+
+
+def write_openml_cache(data_home: Path, x: np.ndarray, y: np.ndarray) -> None:
+    """Lay out a fake mnist_784 (data id 554) the way fetch_openml caches what it downloads.
+
+    fetch_openml keeps every URL it fetched at data_home/openml/openml.org/<URL path>.gz
+    (sklearn/datasets/_openml.py, _get_local_path) and reads it from there without a download.
+    """
+    root = data_home / "openml" / "openml.org"
+    arff_url = "https://api.openml.org/data/v1/download/52667/mnist_784.arff"
+    arff = "@RELATION mnist_784\n" + "".join(f"@ATTRIBUTE pixel{i + 1} NUMERIC\n" for i in range(784))
+    arff += "@ATTRIBUTE class {0,1,2,3,4,5,6,7,8,9}\n@DATA\n"
+    arff += "".join(",".join(map(str, row)) + f",{label}\n" for row, label in zip(x, y))
+    feature = {"data_type": "numeric", "is_target": "false", "is_ignore": "false", "is_row_identifier": "false",
+               "number_of_missing_values": "0"}
+    features = [dict(feature, index=str(i), name=f"pixel{i + 1}") for i in range(784)]
+    features.append(dict(feature, index="784", name="class", data_type="nominal", is_target="true",
+                         nominal_values=[str(d) for d in range(10)]))
+    files = {
+        "api/v1/json/data/list/data_name/mnist_784/limit/2/data_version/1": {"data": {"dataset": [
+            {"did": 554, "name": "mnist_784", "version": 1, "status": "active", "format": "ARFF"}]}},
+        "api/v1/json/data/554": {"data_set_description": {
+            "id": "554", "name": "mnist_784", "version": "1", "description": "a tiny fake", "format": "ARFF",
+            "status": "active", "default_target_attribute": "class", "url": arff_url,
+            "md5_checksum": hashlib.md5(arff.encode()).hexdigest()}},
+        "api/v1/json/data/features/554": {"data_features": {"feature": features}},
+        "api/v1/json/data/qualities/554": {"data_qualities": {"quality": [
+            {"name": "NumberOfInstances", "value": f"{len(y)}.0"}]}},
+        "data/v1/download/52667/mnist_784.arff": arff,
+    }
+    for path, content in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        text = content if isinstance(content, str) else json.dumps(content)
+        (root / (path + ".gz")).write_bytes(gzip.compress(text.encode()))
+
+
+def test_mnist_from_openml_runs_fetch_openml_on_its_cache_and_fills_ours(offline, tiny):
+    write_openml_cache(data.cache_dir(), *tiny)
+    x, y, source = data.load_mnist_raw()
+    assert source == "openml:mnist_784"
+    assert offline == []  # everything came from fetch_openml's cache
+    assert x.dtype == y.dtype == np.uint8
+    np.testing.assert_array_equal(x, tiny[0])
+    np.testing.assert_array_equal(y, tiny[1])
+    assert data.load_mnist_raw()[2] == f"cache:{cache_path()}"
+
+
+# ---------------------------------------------------------------- splits
+
+
+def moons(**options):
+    return MoonsData(**{"name": "moons", "scaling": "standard", **options})
+
+
+def cancer(**options):
+    return BreastCancerData(**{"name": "breast_cancer", "scaling": "standard", **options})
+
+
+def test_specs_describe_every_data_set():
+    assert {name: (s.n_features, s.n_classes, s.default_scaling) for name, s in data.SPECS.items()} == {
+        "moons": (2, 2, "standard"), "breast_cancer": (30, 2, "standard"), "mnist": (784, 10, "pixels")}
+    assert data.SPECS["mnist"].image_shape == (28, 28)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_splits_are_sized_disjoint_and_typed(dtype):
+    ds = data.load(moons(n_samples=1000, test_fraction=0.2, val_fraction=0.1), seed=3, dtype=dtype)
+    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (720, 80, 200)
+    rows = np.concatenate([ds.x_train, ds.x_val, ds.x_test])
+    assert len(np.unique(rows, axis=0)) == 1000  # no row in two splits
+    for name in data.SPLITS:
+        x, y = ds.split(name)
+        assert x.dtype == dtype and x.flags.c_contiguous and x.shape[1] == 2
+        assert y.dtype == np.int64 and set(np.unique(y)) <= {0, 1}
+    assert ds.classes == [0, 1] and ds.task == "classification" and ds.source == "sklearn.make_moons"
+    with pytest.raises(ValueError, match="unknown split"):
+        ds.split("validation")
+
+
+def test_splits_are_stratified():
+    ds = data.load(cancer(test_fraction=0.25, val_fraction=0.2), seed=0)
+    share = np.mean(np.concatenate([ds.y_train, ds.y_val, ds.y_test]))
+    for y in (ds.y_train, ds.y_val, ds.y_test):
+        assert abs(y.sum() - share * len(y)) <= 1
+    assert ds.classes == ["malignant", "benign"]
+
+
+def test_same_seed_same_bits_other_seed_other_split():
+    a, b, c = (data.load(cancer(), seed=s) for s in (7, 7, 8))
+    for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes()
+    assert a.preprocessing == b.preprocessing
+    assert not np.array_equal(a.y_train, c.y_train)
+    assert not np.array_equal(data.load(moons(), seed=1).x_test, data.load(moons(), seed=2).x_test)
+
+
+def test_val_fraction_zero_gives_empty_val_arrays():
+    ds = data.load(moons(n_samples=100, val_fraction=0.0), seed=0)
+    assert ds.x_val.shape == (0, 2) and ds.y_val.shape == (0,) and len(ds.y_train) == 80
+
+
+def test_too_few_rows_to_stratify_is_a_data_error():
+    with pytest.raises(DataError, match="test_fraction=0.05"):
+        data.load(moons(n_samples=20, test_fraction=0.05), seed=0)
+
+
+def test_mnist_split_is_the_standard_one_plus_a_stratified_val(data_dir, tiny):
+    ds = data.load(MnistData(name="mnist", val_fraction=0.25, scaling="none"), seed=0, dtype="float64")
+    np.testing.assert_array_equal(ds.x_test, tiny[0][N_TRAIN:])
+    np.testing.assert_array_equal(np.bincount(ds.y_val), [3] * 10)
+    train = np.concatenate([ds.x_train, ds.x_val])
+    assert sorted(map(bytes, train.astype(np.uint8))) == sorted(map(bytes, tiny[0][:N_TRAIN]))
+
+
+# ---------------------------------------------------------------- scaling
+
+
+def test_standard_scaling_is_fitted_on_the_training_split_only():
+    raw = data.load(cancer(scaling="none"), seed=5, dtype="float64")
+    ds = data.load(cancer(), seed=5, dtype="float64")
+    np.testing.assert_allclose(ds.preprocessing["mean"], raw.x_train.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(ds.preprocessing["std"], raw.x_train.std(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(ds.x_train.mean(axis=0), 0, atol=1e-9)
+    np.testing.assert_allclose(ds.x_train.std(axis=0), 1, rtol=1e-9)
+    everything = np.concatenate([raw.x_train, raw.x_val, raw.x_test])
+    assert not np.allclose(ds.preprocessing["mean"], everything.mean(axis=0))
+
+
+def test_constant_features_are_scaled_without_warnings(data_dir):
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        ds = data.load(MnistData(name="mnist", scaling="standard"), seed=0)
+    assert ds.preprocessing["std"][0] == 1.0 and ds.preprocessing["mean"][0] == 0.0
+    assert np.isfinite(ds.x_test).all() and not ds.x_train[:, 0].any()
+
+
+@pytest.mark.parametrize("scaling", ["standard", "pixels", "none"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_apply_preprocessing_reproduces_every_split_bit_for_bit(data_dir, scaling, dtype):
+    raw = data.load(MnistData(name="mnist", scaling="none"), seed=1, dtype="float64")
+    ds = data.load(MnistData(name="mnist", scaling=scaling), seed=1, dtype=dtype)
+    stored = json.loads(json.dumps(ds.preprocessing))  # as a checkpoint keeps it
+    for name in data.SPLITS:
+        again = data.apply_preprocessing(raw.split(name)[0], stored, dtype)
+        assert again.dtype == dtype and again.tobytes() == ds.split(name)[0].tobytes()
+
+
+def test_given_preprocessing_is_applied_instead_of_fitted():
+    given = {"scaling": "standard", "mean": [1.0, -1.0], "std": [2.0, 4.0]}
+    raw = data.load(moons(scaling="none"), seed=0, dtype="float64")
+    ds = data.load(moons(), seed=0, dtype="float64", preprocessing=given)
+    assert ds.preprocessing == given
+    np.testing.assert_array_equal(ds.x_test, (raw.x_test - [1.0, -1.0]) / [2.0, 4.0])
+
+
+@pytest.mark.parametrize("preprocessing, message", [
+    ({"scaling": "standard", "mean": [0.0], "std": [1.0]}, "has 1 features"),
+    ({"scaling": "standard", "mean": [0.0, 0.0]}, "malformed"),
+    ({"scaling": "standard", "mean": [0.0, 0.0], "std": [1.0, 0.0]}, "divisor"),
+    ({"scaling": "pixels", "scale": "x"}, "malformed"),
+    ({"scaling": "whiten"}, "unknown scaling 'whiten'"),
+])
+def test_apply_preprocessing_refuses_what_does_not_fit(preprocessing, message):
+    with pytest.raises(DataError, match=message):
+        data.apply_preprocessing(np.zeros((3, 2)), preprocessing, "float32")
+    with pytest.raises(DataError, match="not numbers"):
+        data.apply_preprocessing([["a", "b"]], {"scaling": "none"}, "float32")
+
+
+# ---------------------------------------------------------------- folders and start-up
+
+
+def test_cache_dir_and_data_dir_follow_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("NNCTL_CACHE_DIR", str(tmp_path / "c"))
+    assert data.cache_dir() == tmp_path / "c" and data.data_dir() is None
+    monkeypatch.delenv("NNCTL_CACHE_DIR")
+    monkeypatch.setenv("NNCTL_DATA_DIR", str(tmp_path / "d"))
+    assert data.cache_dir() == Path.home() / ".cache" / "nnctl" and data.data_dir() == tmp_path / "d"
+
+
+def test_importing_data_does_not_import_scikit_learn():
+    code = "import sys, nnctl.data; assert 'sklearn' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+# ---------------------------------------------------------------- the real MNIST (slow)
+
+REAL_MNIST = Path(USER_DATA_DIR) / "mnist" if USER_DATA_DIR else REPO.parent / "shared" / "data" / "mnist"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REAL_MNIST / "train-images-idx3-ubyte.gz").exists(), reason=f"the real MNIST is not at {REAL_MNIST}")
+def test_real_mnist_loads_with_the_standard_split(monkeypatch):
+    monkeypatch.setenv("NNCTL_DATA_DIR", str(REAL_MNIST.parent))
+    x, y, source = data.load_mnist_raw()
+    assert source.startswith("idx:") and x.shape == (70000, 784) and x.dtype == np.uint8
+    train_counts = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    test_counts = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    np.testing.assert_array_equal(np.bincount(y[:60000]), train_counts)
+    np.testing.assert_array_equal(np.bincount(y[60000:]), test_counts)
+    ds = data.load(MnistData(name="mnist", val_fraction=0.1, scaling="pixels"), seed=0)
+    assert ds.source.startswith("cache:")
+    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (54000, 6000, 10000)
+    np.testing.assert_array_equal(np.bincount(ds.y_test), test_counts)
+    assert ds.x_train.dtype == np.float32 and 0 <= ds.x_train.min() and ds.x_train.max() <= 1
