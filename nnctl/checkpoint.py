@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .errors import CheckpointError, ConfigError
+from .data import apply_preprocessing
+from .errors import CheckpointError, ConfigError, DataError
 from .files import atomic_write
 
 FORMAT = "nnctl-checkpoint"
@@ -178,5 +179,12 @@ def load(path) -> Checkpoint:
     preprocessing, classes = doc["preprocessing"], doc["classes"]
     if not isinstance(preprocessing, dict) or not isinstance(classes, list):
         raise CheckpointError(f"{source}: preprocessing must be an object and classes a list")
+    try:  # the stored scaling must fit the input width, or predictions would fail later
+        apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, cfg.training.dtype)
+    except DataError as e:
+        raise CheckpointError(f"{source}: preprocessing: {e}") from None
+    n_out = cfg.model.layers[-1].units
+    if len(classes) != (2 if n_out == 1 else n_out):
+        raise CheckpointError(f"{source}: classes: {len(classes)} labels for an output layer of {n_out} units")
     return Checkpoint(path=source, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
                       n_inputs=n_inputs, epoch=doc["epoch"], metrics=doc["metrics"], optimizer=optimizer)

@@ -7,6 +7,7 @@ scikit-learn is imported inside the loaders only, so `import nnctl` stays fast.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import tempfile
@@ -225,15 +226,12 @@ def read_mnist_idx(folder: Path) -> tuple[np.ndarray, np.ndarray]:
             what = f"{name} is missing" if folder.is_dir() else "no such folder"
             raise DataError(f"{folder}: {what} (MNIST needs the four IDX files {', '.join(MNIST_FILES)})")
     parts = []
-    for images, labels, n in ((MNIST_FILES[0], MNIST_FILES[1], MNIST_N_TRAIN), (MNIST_FILES[2], MNIST_FILES[3], MNIST_N_TEST)):
+    for images, labels, n in zip(MNIST_FILES[::2], MNIST_FILES[1::2], (MNIST_N_TRAIN, MNIST_N_TEST)):
         x, y = read_idx(folder / images), read_idx(folder / labels)
         if x.shape != (n, 28, 28) or y.shape != (n,):
             raise DataError(f"{folder}: {images} has shape {x.shape} and {labels} {y.shape}; expected ({n}, 28, 28) and ({n},)")
         parts.append((x.reshape(n, 784), y))
-    x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    if y.max() > 9:
-        raise DataError(f"{folder}: MNIST labels must be 0..9, found {int(y.max())}")
-    return x, y
+    return _checked(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), str(folder))
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -250,8 +248,8 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < header:
         raise DataError(f"{path}: truncated IDX header")
     shape = struct.unpack(f">{raw[3]}I", raw[4:header])
-    if len(raw) != header + int(np.prod(shape)):
-        raise DataError(f"{path}: holds {len(raw) - header} data bytes, its header {shape} says {int(np.prod(shape))}")
+    if len(raw) != header + math.prod(shape):
+        raise DataError(f"{path}: holds {len(raw) - header} data bytes, its header {shape} says {math.prod(shape)}")
     return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
 
 
@@ -261,9 +259,15 @@ def _read_cache(path: Path) -> tuple[np.ndarray, np.ndarray]:
             x, y = f["x"], f["y"]
     except (OSError, EOFError, ValueError, KeyError, zlib.error, zipfile.BadZipFile) as e:
         raise DataError(f"the cache {path} is unreadable ({e})") from None
+    return _checked(x, y, f"the cache {path}")
+
+
+def _checked(x: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """x, y if they hold all of MNIST: uint8 images (n, 784) and uint8 labels 0..9."""
     n = MNIST_N_TRAIN + MNIST_N_TEST
     if x.dtype != np.uint8 or y.dtype != np.uint8 or x.shape != (n, 784) or y.shape != (n,) or y.max() > 9:
-        raise DataError(f"the cache {path} does not hold MNIST ({n} rows of 784 bytes and labels 0..9)")
+        raise DataError(f"{where} does not hold MNIST: images {x.dtype} {x.shape} and labels {y.dtype} {y.shape} "
+                        f"up to {y.max()}, expected uint8 ({n}, 784) and uint8 ({n},) up to 9")
     return x, y
 
 
@@ -294,12 +298,9 @@ def _fetch_openml() -> tuple[np.ndarray, np.ndarray]:
             # liac-arff: the pandas parser would make pandas a dependency.
             bunch = fetch_openml("mnist_784", version=1, as_frame=False, parser="liac-arff", data_home=str(cache_dir()),
                                  n_retries=OPENML_RETRIES, delay=OPENML_DELAY)
-        x, y = np.asarray(bunch.data), np.asarray(bunch.target, dtype=str)
+        x, y = np.asarray(bunch.data), np.asarray(bunch.target, dtype=str).astype(np.uint8)  # labels are '0'..'9'
     except Exception as e:  # offline, HTTP error, corrupt download: all mean "not available"; the reason is kept
         raise DataError(f"the download of mnist_784 from OpenML failed ({type(e).__name__}: {e})") from None
-    n = MNIST_N_TRAIN + MNIST_N_TEST
-    if x.shape != (n, 784) or y.shape != (n,) or not np.isin(y, [str(d) for d in range(10)]).all():
-        raise DataError(f"OpenML's mnist_784 has an unexpected shape {x.shape} or labels")
     if not (x.min() >= 0 and x.max() <= 255 and np.array_equal(x.astype(np.uint8), x)):
         raise DataError("OpenML's mnist_784 has pixel values that are not whole numbers in 0..255")
-    return x.astype(np.uint8), y.astype(np.uint8)
+    return _checked(x.astype(np.uint8), y, "OpenML's mnist_784")

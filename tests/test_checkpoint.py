@@ -89,6 +89,9 @@ def test_changed_content_fails_the_hash(trained, tmp_path):
     (lambda d: (d["config"]["model"]["layers"][0].update(activation="evil"), resign(d)), "config is not valid"),
     (lambda d: (d.update(extra=1), resign(d)), "unexpected"),
     (lambda d: (d.update(n_inputs="2"), resign(d)), "n_inputs"),
+    (lambda d: (d["preprocessing"].update(mean=[0.0]), resign(d)), "preprocessing"),
+    (lambda d: (d["preprocessing"].update(scaling="evil"), resign(d)), "preprocessing"),
+    (lambda d: (d.update(classes=[0, 1, 2]), resign(d)), "classes"),
 ])
 def test_tampered_checkpoints_are_refused(trained, tmp_path, change, fragment):
     path = tamper(trained[1]["checkpoint"], tmp_path, change)

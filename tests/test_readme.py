@@ -1,0 +1,45 @@
+"""The README stays current: every config key, command and option a user can reach is in it."""
+
+import re
+from pathlib import Path
+
+import click
+
+from nnctl import config
+from nnctl.cli import EXIT_CODES, main
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def _fields(model):
+    for name, field in model.model_fields.items():
+        yield name
+        for arg in getattr(field.annotation, "__args__", ()) + (field.annotation,):
+            if isinstance(arg, type) and issubclass(arg, config.BaseModel):
+                yield from _fields(arg)
+
+
+def test_every_config_key_is_documented():
+    models = [config.Config, config.MoonsData, config.BreastCancerData, config.MnistData, config.DenseLayer,
+              config.SGDConfig, config.AdamConfig, config.TrainingConfig, config.RunConfig]
+    missing = {name for model in models for name in _fields(model) if f"`{name}`" not in README}
+    assert not missing
+
+
+def test_every_command_and_option_is_documented():
+    for name, command in main.commands.items():
+        assert f"nnctl {name}" in README
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert any(f"`{opt}" in README for opt in param.opts), (name, param.opts)
+
+
+def test_every_exit_code_is_documented():
+    for code in EXIT_CODES:
+        assert re.search(rf"^\| {code} \|", README, re.M), code
+
+
+def test_readme_gives_the_test_command_that_ci_runs():
+    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
+    assert "pip install -e '.[test]' && python -m pytest -q" in README
+    assert "pip install -q -e '.[test]' && python -m pytest -q" in ci
