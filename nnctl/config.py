@@ -99,9 +99,56 @@ class AdamConfig(Strict):
     beta_1: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the first-moment estimate")
     beta_2: float = Field(0.999, ge=0.0, lt=1.0, description="decay of the second-moment estimate")
     epsilon: float = Field(1e-8, gt=0.0, description="added to the denominator for stability")
+    amsgrad: bool = Field(False, description="AMSGrad: divide by the largest second moment seen so far")
 
 
-OptimizerConfig = Annotated[Union[SGDConfig, AdamConfig], Field(discriminator="name")]
+class RMSpropConfig(Strict):
+    name: Literal["rmsprop"]
+    lr: float = Field(0.01, gt=0.0, description="learning rate")
+    rho: float = Field(0.99, ge=0.0, lt=1.0, description="decay of the running mean of squared gradients")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="momentum coefficient")
+    centered: bool = Field(False, description="divide by the running variance instead of the running mean square")
+    epsilon: float = Field(1e-8, gt=0.0, description="added to the denominator for stability")
+
+
+class AdagradConfig(Strict):
+    name: Literal["adagrad"]
+    lr: float = Field(0.01, gt=0.0, description="learning rate")
+    initial_accumulator_value: float = Field(0.0, ge=0.0, description="start of the sum of squared gradients")
+    epsilon: float = Field(1e-10, gt=0.0, description="added to the denominator for stability")
+
+
+class AdadeltaConfig(Strict):
+    name: Literal["adadelta"]
+    lr: float = Field(1.0, gt=0.0, description="scale of the step; 1.0 is the paper's rule")
+    rho: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the running means")
+    epsilon: float = Field(1e-6, gt=0.0, description="added inside both square roots")
+
+
+class AdamWConfig(AdamConfig):
+    name: Literal["adamw"]
+    weight_decay: float = Field(0.01, ge=0.0, description="decoupled weight decay: p -= lr * weight_decay * p each step")
+
+
+class AdamaxConfig(Strict):
+    name: Literal["adamax"]
+    lr: float = Field(0.002, gt=0.0, description="learning rate")
+    beta_1: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the first-moment estimate")
+    beta_2: float = Field(0.999, ge=0.0, lt=1.0, description="decay of the infinity norm")
+    epsilon: float = Field(1e-8, gt=0.0, description="added to |g| for stability")
+
+
+class NadamConfig(Strict):
+    name: Literal["nadam"]
+    lr: float = Field(0.002, gt=0.0, description="learning rate")
+    beta_1: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the first-moment estimate")
+    beta_2: float = Field(0.999, ge=0.0, lt=1.0, description="decay of the second-moment estimate")
+    epsilon: float = Field(1e-8, gt=0.0, description="added to the denominator for stability")
+    momentum_decay: float = Field(0.004, ge=0.0, description="how fast the momentum schedule approaches beta_1")
+
+
+OptimizerConfig = Annotated[Union[SGDConfig, RMSpropConfig, AdagradConfig, AdadeltaConfig, AdamConfig, AdamWConfig,
+                                  AdamaxConfig, NadamConfig], Field(discriminator="name")]
 
 # ---------------------------------------------------------------- training and run
 

@@ -12,6 +12,7 @@ class Optimizer:
 
     def __init__(self, lr: float):
         self.lr = lr
+        self.initial_lr = lr  # what a learning-rate schedule scales
         self.t = 0  # steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {}
 
@@ -65,16 +66,19 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba, 2015)::
+    """Adam (Kingma & Ba, 2015), and AMSGrad (Reddi et al., 2018) with amsgrad: true::
 
         m = beta_1 * m + (1 - beta_1) * g
         v = beta_2 * v + (1 - beta_2) * g**2
+        if amsgrad:
+            v_max = max(v_max, v)                            # the step size never grows back
+            v = v_max
         p -= lr * (m / (1 - beta_1**t)) / (sqrt(v / (1 - beta_2**t)) + epsilon)
     """
 
-    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, amsgrad=False):
         super().__init__(lr)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
 
     def _update(self, name, p, g):
         m, v = self.slots(name, p, "m", "v")
@@ -82,12 +86,183 @@ class Adam(Optimizer):
         m += (1 - self.beta_1) * g
         v *= self.beta_2
         v += (1 - self.beta_2) * (g * g)
+        if self.amsgrad:
+            (v_max,) = self.slots(name, p, "v_max")
+            np.maximum(v_max, v, out=v_max)
+            v = v_max
         m_hat_scale = 1 / (1 - self.beta_1 ** self.t)
         v_hat_scale = 1 / (1 - self.beta_2 ** self.t)
         p -= (self.lr * m_hat_scale) * m / (np.sqrt(v * v_hat_scale) + self.epsilon)
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+class RMSprop(Optimizer):
+    """RMSprop (Hinton, 2012), with optional momentum and the centered variant, as PyTorch writes it::
+
+        s = rho * s + (1 - rho) * g**2                       # running mean of g**2
+        if centered:
+            a = rho * a + (1 - rho) * g                      # running mean of g
+            d = sqrt(s - a**2) + epsilon
+        else:
+            d = sqrt(s) + epsilon
+        if momentum > 0:
+            v = momentum * v + g / d
+            p -= lr * v
+        else:
+            p -= lr * g / d
+    """
+
+    def __init__(self, lr=0.01, rho=0.99, momentum=0.0, centered=False, epsilon=1e-8):
+        super().__init__(lr)
+        self.rho, self.momentum, self.centered, self.epsilon = rho, momentum, centered, epsilon
+
+    def _update(self, name, p, g):
+        (s,) = self.slots(name, p, "s")
+        s *= self.rho
+        s += (1 - self.rho) * (g * g)
+        if self.centered:
+            (a,) = self.slots(name, p, "a")
+            a *= self.rho
+            a += (1 - self.rho) * g
+            d = np.sqrt(s - a * a) + self.epsilon
+        else:
+            d = np.sqrt(s) + self.epsilon
+        if self.momentum > 0:
+            (v,) = self.slots(name, p, "v")
+            v *= self.momentum
+            v += g / d
+            p -= self.lr * v
+        else:
+            p -= self.lr * g / d
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al., 2011)::
+
+        s = s + g**2                                         # s starts at initial_accumulator_value
+        p -= lr * g / (sqrt(s) + epsilon)
+    """
+
+    def __init__(self, lr=0.01, initial_accumulator_value=0.0, epsilon=1e-10):
+        super().__init__(lr)
+        self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
+
+    def _update(self, name, p, g):
+        s = self.state.setdefault(name, {})
+        if "s" not in s:
+            s["s"] = np.full_like(p, self.initial_accumulator_value)
+        s["s"] += g * g
+        p -= self.lr * g / (np.sqrt(s["s"]) + self.epsilon)
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012); lr scales the step, 1.0 being the paper's rule::
+
+        s = rho * s + (1 - rho) * g**2
+        delta = sqrt(u + epsilon) / sqrt(s + epsilon) * g
+        u = rho * u + (1 - rho) * delta**2
+        p -= lr * delta
+    """
+
+    def __init__(self, lr=1.0, rho=0.9, epsilon=1e-6):
+        super().__init__(lr)
+        self.rho, self.epsilon = rho, epsilon
+
+    def _update(self, name, p, g):
+        s, u = self.slots(name, p, "s", "u")
+        s *= self.rho
+        s += (1 - self.rho) * (g * g)
+        delta = np.sqrt(u + self.epsilon) / np.sqrt(s + self.epsilon) * g
+        u *= self.rho
+        u += (1 - self.rho) * (delta * delta)
+        p -= self.lr * delta
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): the decay shrinks the
+    weights directly instead of joining the gradient, so the moments never see it::
+
+        p -= lr * weight_decay * p
+        ... then the Adam step (with amsgrad if asked)
+    """
+
+    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, amsgrad=False, weight_decay=0.01):
+        super().__init__(lr, beta_1, beta_2, epsilon, amsgrad)
+        self.weight_decay = weight_decay
+
+    def _update(self, name, p, g):
+        p *= 1 - self.lr * self.weight_decay
+        super()._update(name, p, g)
+
+
+class Adamax(Optimizer):
+    """Adamax, Adam's infinity-norm variant (Kingma & Ba, 2015), as PyTorch writes it::
+
+        m = beta_1 * m + (1 - beta_1) * g
+        u = max(beta_2 * u, |g| + epsilon)
+        p -= lr / (1 - beta_1**t) * m / u
+    """
+
+    def __init__(self, lr=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        super().__init__(lr)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def _update(self, name, p, g):
+        m, u = self.slots(name, p, "m", "u")
+        m *= self.beta_1
+        m += (1 - self.beta_1) * g
+        np.maximum(self.beta_2 * u, np.abs(g) + self.epsilon, out=u)
+        p -= self.lr / (1 - self.beta_1 ** self.t) * m / u
+
+
+class Nadam(Optimizer):
+    """Nadam, Adam with Nesterov momentum (Dozat, 2016), with PyTorch's momentum schedule::
+
+        mu_t = beta_1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))     # and mu_{t+1} likewise
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g**2
+        d = sqrt(v / (1 - beta_2**t)) + epsilon
+        p -= lr * (1 - mu_t) / (1 - mu_1 ... mu_t) * g / d
+        p -= lr * mu_{t+1} / (1 - mu_1 ... mu_{t+1}) * m / d
+    """
+
+    def __init__(self, lr=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-8, momentum_decay=0.004):
+        super().__init__(lr)
+        self.beta_1, self.beta_2, self.epsilon, self.momentum_decay = beta_1, beta_2, epsilon, momentum_decay
+        self._products = (0, 1.0)  # (t, mu_1 * ... * mu_t), so a step costs O(1)
+
+    def _mu(self, t: int) -> float:
+        return self.beta_1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
+
+    def _mu_product(self, t: int) -> float:
+        done, product = self._products
+        if done > t:  # a restored state_dict went back in time: start again from step 0
+            done, product = 0, 1.0
+        for i in range(done + 1, t + 1):
+            product *= self._mu(i)
+        self._products = (t, product)
+        return product
+
+    def step(self, params: dict, grads: dict) -> None:
+        # the momentum schedule depends on the step only: computed once for all parameters
+        mu, mu_next = self._mu(self.t + 1), self._mu(self.t + 2)
+        product = self._mu_product(self.t + 1)
+        self._g_scale = self.lr * (1 - mu) / (1 - product)
+        self._m_scale = self.lr * mu_next / (1 - product * mu_next)
+        super().step(params, grads)
+
+    def _update(self, name, p, g):
+        m, v = self.slots(name, p, "m", "v")
+        m *= self.beta_1
+        m += (1 - self.beta_1) * g
+        v *= self.beta_2
+        v += (1 - self.beta_2) * (g * g)
+        d = np.sqrt(v / (1 - self.beta_2 ** self.t)) + self.epsilon
+        p -= self._g_scale * g / d
+        p -= self._m_scale * m / d
+
+
+OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta, "adam": Adam, "adamw": AdamW,
+              "adamax": Adamax, "nadam": Nadam}
 
 
 def build(cfg) -> Optimizer:

@@ -21,7 +21,8 @@ def _fields(model):
 
 def test_every_config_key_is_documented():
     models = [config.Config, config.MoonsData, config.BreastCancerData, config.MnistData, config.DenseLayer,
-              config.SGDConfig, config.AdamConfig, config.TrainingConfig, config.RunConfig]
+              config.SGDConfig, config.AdamConfig, config.RMSpropConfig, config.AdagradConfig,
+              config.AdadeltaConfig, config.AdamWConfig, config.AdamaxConfig, config.NadamConfig, config.TrainingConfig, config.RunConfig]
     missing = {name for model in models for name in _fields(model) if f"`{name}`" not in README}
     assert not missing
 
