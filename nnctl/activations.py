@@ -2,6 +2,7 @@
 
 `backward(y, dy)` takes the activation's *output* y (as scikit-learn does), so a layer keeps
 one array per activation; softmax's Jacobian-vector product fits the same signature.
+gelu and silu, which are not one-to-one, take the input instead (FROM_INPUT).
 """
 
 import numpy as np
@@ -62,6 +63,54 @@ def _linear_grad(y, dy):
     return dy
 
 
+ELU_ALPHA = 1.0
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805  # Klambauer et al. (2017)
+GELU_C = np.sqrt(2 / np.pi)
+
+
+def _elu(x):
+    return np.where(x > 0, x, ELU_ALPHA * np.expm1(np.minimum(x, 0)))  # min: no overflow in the unused branch
+
+
+def _elu_grad(y, dy):
+    return np.where(y > 0, dy, dy * (y + ELU_ALPHA))  # d/dx alpha (e^x - 1) = y + alpha
+
+
+def _selu(x):
+    return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
+
+
+def _selu_grad(y, dy):
+    return np.where(y > 0, SELU_SCALE * dy, dy * (y + SELU_SCALE * SELU_ALPHA))
+
+
+def _softplus(x):
+    return np.logaddexp(0, x)  # log(1 + e^x) without overflow
+
+
+def _softplus_grad(y, dy):
+    return dy * -np.expm1(-y)  # sigmoid(x) = 1 - e^-y, precise for tiny y
+
+
+def _gelu(x):
+    # the tanh approximation (Hendrycks & Gimpel, 2016), as BERT and GPT-2 use it
+    return 0.5 * x * (1 + np.tanh(GELU_C * (x + 0.044715 * x**3)))
+
+
+def _gelu_grad(x, dy):  # takes the input: gelu is not one-to-one
+    t = np.tanh(GELU_C * (x + 0.044715 * x**3))
+    return dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * x * x))
+
+
+def _silu(x):
+    return x * _sigmoid(x)
+
+
+def _silu_grad(x, dy):  # takes the input: silu is not one-to-one
+    s = _sigmoid(x)
+    return dy * s * (1 + x * (1 - s))
+
+
 ACTIVATIONS = {
     "relu": (_relu, _relu_grad),
     "leaky_relu": (_leaky_relu, _leaky_relu_grad),
@@ -69,4 +118,12 @@ ACTIVATIONS = {
     "tanh": (_tanh, _tanh_grad),
     "softmax": (_softmax, _softmax_grad),
     "linear": (_linear, _linear_grad),
+    "elu": (_elu, _elu_grad),
+    "selu": (_selu, _selu_grad),
+    "gelu": (_gelu, _gelu_grad),
+    "softplus": (_softplus, _softplus_grad),
+    "silu": (_silu, _silu_grad),
 }
+
+# These two are not one-to-one, so their output cannot give the derivative: backward takes the input.
+FROM_INPUT = frozenset({"gelu", "silu"})

@@ -86,7 +86,7 @@ def save(path, *, config, model, preprocessing: dict, classes: list, n_inputs: i
         "format": FORMAT, "version": VERSION, "nnctl_version": __version__, "epoch": epoch,
         "metrics": metrics, "config": config.model_dump(mode="json"), "preprocessing": preprocessing,
         "classes": classes, "n_inputs": n_inputs,
-        "state": {name: encode(a) for name, a in model.params().items()},
+        "state": {name: encode(a) for name, a in model.state().items()},
         "optimizer": None if optimizer is None else
         {"t": optimizer["t"], "arrays": {k: encode(v) for k, v in optimizer["arrays"].items()}},
     }
@@ -159,7 +159,7 @@ def load(path) -> Checkpoint:
     if not isinstance(state, dict):
         raise CheckpointError(f"{source}: state: expected an object of arrays")
     model = build(cfg.model.layers, n_inputs, np.random.default_rng(0), cfg.training.dtype)
-    expected = model.params()
+    expected = model.state()  # parameters and buffers (batchnorm's running statistics)
     if set(state) != set(expected):
         raise CheckpointError(f"{source}: state: keys {sorted(state)} do not match the model's {sorted(expected)}")
     arrays = {}
@@ -169,7 +169,7 @@ def load(path) -> Checkpoint:
             raise CheckpointError(f"{source}: state.{name}: expected {target.dtype} {list(target.shape)}, "
                                   f"got {array.dtype} {list(array.shape)}")
         arrays[name] = array
-    model.load_params(arrays)
+    model.load_state(arrays)
     optimizer = doc["optimizer"]
     if optimizer is not None:
         if not isinstance(optimizer, dict) or set(optimizer) != {"t", "arrays"} or not isinstance(optimizer["arrays"], dict):

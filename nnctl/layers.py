@@ -5,7 +5,7 @@
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, FROM_INPUT
 
 
 def initialize(name: str, n_in: int, n_out: int, rng: np.random.Generator, dtype) -> np.ndarray:
@@ -52,13 +52,77 @@ class Activation:
     def __init__(self, name: str):
         self.name = name
         self.f, self.df = ACTIVATIONS[name]
+        self.from_input = name in FROM_INPUT  # backward needs x rather than y
         self.params, self.grads = {}, {}
         self.y = None
 
     def forward(self, x, training=False):
         y = self.f(x)
-        self.y = y if training else None
+        self.y = (x if self.from_input else y) if training else None
         return y
 
     def backward(self, dy):
         return self.df(self.y, dy)
+
+
+class Dropout:
+    """Inverted dropout: in training, zero each input with probability `rate` and scale the rest
+    by 1 / (1 - rate), so inference is the identity and needs no rescaling."""
+
+    def __init__(self, rate: float, rng: np.random.Generator):
+        self.rate, self.rng = rate, rng
+        self.params, self.grads = {}, {}
+        self.mask = None
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0.0:
+            self.mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= self.rate
+        self.mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
+        return x * self.mask
+
+    def backward(self, dy):
+        return dy if self.mask is None else dy * self.mask
+
+
+class BatchNorm:
+    """Batch normalisation (Ioffe & Szegedy, 2015) of x: (batch, n) per feature::
+
+        training:  x_hat = (x - mean(x)) / sqrt(var(x) + epsilon)       # the batch's statistics
+                   running = momentum * running + (1 - momentum) * batch statistic
+        inference: x_hat = (x - running_mean) / sqrt(running_var + epsilon)
+        y = gamma * x_hat + beta
+
+    The running statistics are `buffers`: saved in checkpoints, never touched by an optimizer.
+    """
+
+    def __init__(self, n: int, momentum: float = 0.99, epsilon: float = 1e-3, dtype="float32"):
+        self.momentum, self.epsilon = momentum, epsilon
+        self.params = {"gamma": np.ones(n, dtype=dtype), "beta": np.zeros(n, dtype=dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.buffers = {"running_mean": np.zeros(n, dtype=dtype), "running_var": np.ones(n, dtype=dtype)}
+        self.x_hat = self.inv_std = None
+
+    def forward(self, x, training=False):
+        if training:
+            mean, var = x.mean(axis=0), x.var(axis=0)
+            for key, batch in (("running_mean", mean), ("running_var", var)):
+                running = self.buffers[key]
+                running *= self.momentum
+                running += (1 - self.momentum) * batch
+        else:
+            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+        inv_std = 1 / np.sqrt(var + self.epsilon)
+        x_hat = (x - mean) * inv_std
+        if training:
+            self.x_hat, self.inv_std = x_hat, inv_std
+        return x_hat * self.params["gamma"] + self.params["beta"]
+
+    def backward(self, dy):
+        # the batch mean and variance depend on every row, hence the two sums over the batch
+        x_hat, n = self.x_hat, len(dy)
+        self.grads["gamma"][...] = (dy * x_hat).sum(axis=0)
+        self.grads["beta"][...] = dy.sum(axis=0)
+        d_hat = dy * self.params["gamma"]
+        return (self.inv_std / n) * (n * d_hat - d_hat.sum(axis=0) - x_hat * (d_hat * x_hat).sum(axis=0))

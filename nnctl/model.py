@@ -2,15 +2,17 @@
 
 import numpy as np
 
-from .layers import Activation, Dense
+from .layers import Activation, BatchNorm, Dense, Dropout
+from .regularizers import Penalty
 
 
 class Sequential:
     """Layers in order, each with a dotted name prefix (`layers.0`); parameters as one dict."""
 
-    def __init__(self, named_layers: list[tuple[str, object]]):
+    def __init__(self, named_layers: list[tuple[str, object]], penalties: list[tuple[object, str, Penalty]] = ()):
         self.named_layers = named_layers
         self.layers = [layer for _, layer in named_layers]
+        self.penalties = list(penalties)  # (layer, parameter key, Penalty): L1 / L2 on weights
 
     def forward(self, x, training=False, logits=False):
         """x: (batch, n_in). With logits=True the final activation is skipped (a fused loss applies it)."""
@@ -24,7 +26,13 @@ class Sequential:
         layers = self.layers[:-1] if logits else self.layers
         for layer in reversed(layers):
             dy = layer.backward(dy)
+        for layer, key, penalty in self.penalties:
+            penalty.add_grad(layer.params[key], layer.grads[key])
         return dy
+
+    def penalty(self) -> float:
+        """The weight penalties' total, added to a batch's mean loss in training."""
+        return sum(penalty.value(layer.params[key]) for layer, key, penalty in self.penalties)
 
     def params(self) -> dict:
         """Every parameter array by dotted name, e.g. `layers.0.W`; the arrays themselves, not copies."""
@@ -37,6 +45,19 @@ class Sequential:
     def load_params(self, state: dict) -> None:
         """Copy arrays into the parameters (names and shapes must already have been checked)."""
         for name, array in self.params().items():
+            array[...] = state[name]
+
+    def buffers(self) -> dict:
+        """Arrays that are state but not trained (batchnorm's running statistics), by dotted name."""
+        return {f"{prefix}.{k}": v for prefix, layer in self.named_layers for k, v in getattr(layer, "buffers", {}).items()}
+
+    def state(self) -> dict:
+        """What a checkpoint stores: params() and buffers(), the arrays themselves."""
+        return {**self.params(), **self.buffers()}
+
+    def load_state(self, state: dict) -> None:
+        """Copy arrays into the parameters and buffers (names and shapes already checked)."""
+        for name, array in self.state().items():
             array[...] = state[name]
 
     @property
@@ -53,21 +74,38 @@ class Sequential:
 
 def build(layers_cfg, n_inputs: int, rng: np.random.Generator, dtype="float32") -> Sequential:
     """The network a config's `model.layers` describes, with weights drawn from `rng`."""
-    named, n_in = [], n_inputs
+    named, penalties, n_in = [], [], n_inputs
     for i, layer in enumerate(layers_cfg):
-        named.append((f"layers.{i}", Dense(n_in, layer.units, layer.initializer, rng, dtype)))
-        if layer.activation != "linear":
+        kind = getattr(layer, "type", "dense")
+        if kind == "dense":
+            dense = Dense(n_in, layer.units, layer.initializer, rng, dtype)
+            named.append((f"layers.{i}", dense))
+            if layer.l1 or layer.l2:
+                penalties.append((dense, "W", Penalty(layer.l1, layer.l2)))
+            n_in = layer.units
+        elif kind == "dropout":
+            # its own generator, drawn from the seed, so masks never shift the weights' draws
+            named.append((f"layers.{i}", Dropout(layer.rate, np.random.default_rng(rng.integers(2**63)))))
+        elif kind == "batchnorm":
+            named.append((f"layers.{i}", BatchNorm(n_in, layer.momentum, layer.epsilon, dtype)))
+        else:
+            raise ValueError(f"unknown layer type {kind!r}")
+        if getattr(layer, "activation", "linear") != "linear":
             named.append((f"layers.{i}.{layer.activation}", Activation(layer.activation)))
-        n_in = layer.units
-    return Sequential(named)
+    return Sequential(named, penalties)
 
 
 def summary_rows(layers_cfg, n_inputs: int) -> list[dict]:
-    """One row per configured layer: name, type, output shape, parameter count (Keras' convention)."""
+    """One row per configured layer: name, type, output shape, parameter count (Keras' convention:
+    batchnorm's running statistics count as non-trainable parameters)."""
     rows, n_in = [], n_inputs
     for i, layer in enumerate(layers_cfg):
-        rows.append({"name": f"layers.{i}", "type": "Dense", "activation": layer.activation,
-                     "output_shape": [None, layer.units], "params": n_in * layer.units + layer.units,
-                     "trainable": True})
-        n_in = layer.units
+        kind = getattr(layer, "type", "dense")
+        n_out = layer.units if kind == "dense" else n_in
+        params = {"dense": n_in * n_out + n_out, "dropout": 0, "batchnorm": 4 * n_in}[kind]
+        rows.append({"name": f"layers.{i}", "type": {"dense": "Dense", "dropout": "Dropout", "batchnorm": "BatchNorm"}[kind],
+                     "activation": getattr(layer, "activation", "linear"), "output_shape": [None, n_out],
+                     "params": params, "trainable": True,
+                     "non_trainable_params": 2 * n_in if kind == "batchnorm" else 0})
+        n_in = n_out
     return rows

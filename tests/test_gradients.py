@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from nnctl.activations import ACTIVATIONS
-from nnctl.layers import Dense
+from nnctl.activations import ACTIVATIONS, FROM_INPUT
+from nnctl.layers import Activation, BatchNorm, Dense, Dropout
 from nnctl.losses import LOSSES
 from nnctl.model import build
 from nnctl.config import DenseLayer
@@ -37,7 +37,7 @@ def test_activation_gradient(name):
     x = rng.normal(size=(4, 5))
     x[np.abs(x) < 1e-3] = 0.1  # keep clear of relu's kink, where the derivative is undefined
     w = rng.normal(size=(4, 5))  # a random projection turns the output into a scalar
-    analytic = backward(forward(x), w)
+    analytic = backward(x if name in FROM_INPUT else forward(x), w)
     numeric = numeric_grad(lambda: float((forward(x) * w).sum()), x)
     assert rel_error(analytic, numeric) < 1e-6
 
@@ -72,7 +72,7 @@ def test_losses_stay_finite_on_extreme_logits(name, k):
     assert value > 1e3  # confidently wrong: a huge, but finite, loss
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "softmax", "tanh"])
+@pytest.mark.parametrize("name", ["sigmoid", "softmax", "tanh", "elu", "selu", "softplus", "gelu", "silu"])
 def test_activations_stay_finite_on_extreme_inputs(name):
     x = np.array([[1e4, -1e4, 0.0]])
     with np.errstate(over="raise", divide="raise", invalid="raise"):
@@ -132,3 +132,148 @@ def test_initializers_have_the_documented_spread():
     assert np.abs(initialize("he_uniform", n_in, n_out, rng, "float64")).max() <= np.sqrt(6 / n_in)
     assert np.abs(initialize("glorot_uniform", n_in, n_out, rng, "float64")).max() <= np.sqrt(6 / (n_in + n_out))
     assert initialize("he_normal", n_in, n_out, rng, "float32").dtype == np.float32
+
+
+def test_new_activations_match_their_definitions():
+    x = np.linspace(-3, 3, 13).reshape(1, -1)
+    f = {name: ACTIVATIONS[name][0] for name in ("elu", "selu", "softplus", "gelu", "silu")}
+    np.testing.assert_allclose(f["elu"](x), np.where(x > 0, x, np.exp(x) - 1))
+    np.testing.assert_allclose(f["selu"](x), 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(x) - 1)))
+    np.testing.assert_allclose(f["softplus"](x), np.log1p(np.exp(x)))
+    np.testing.assert_allclose(f["silu"](x), x / (1 + np.exp(-x)))
+    # the tanh form of gelu stays within 1e-3 of x * Phi(x)
+    from math import erf
+    exact = np.array([[v * 0.5 * (1 + erf(v / np.sqrt(2))) for v in x[0]]])
+    np.testing.assert_allclose(f["gelu"](x), exact, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", sorted(FROM_INPUT | {"elu", "selu", "softplus"}))
+def test_activation_layer_keeps_what_backward_needs(name):
+    rng = np.random.default_rng(5)
+    layer = Activation(name)
+    x = rng.normal(size=(4, 3))
+    w = rng.normal(size=(4, 3))
+    layer.forward(x, training=True)
+    numeric = numeric_grad(lambda: float((layer.f(x) * w).sum()), x)
+    assert rel_error(layer.backward(w), numeric) < 1e-6
+
+
+def test_dropout_gradient_with_a_fixed_mask():
+    rng = np.random.default_rng(6)
+    layer = Dropout(0.4, np.random.default_rng(0))
+    x = rng.normal(size=(6, 5))
+    w = rng.normal(size=(6, 5))
+
+    def f():
+        layer.rng = np.random.default_rng(0)  # the same mask at every evaluation
+        return float((layer.forward(x, training=True) * w).sum())
+
+    f()
+    dx = layer.backward(w)
+    assert rel_error(dx, numeric_grad(f, x)) < 1e-6
+    assert 0 < (layer.mask == 0).sum() < x.size and np.allclose(layer.mask[layer.mask > 0], 1 / 0.6)
+
+
+def test_dropout_is_identity_in_inference_and_keeps_the_mean_in_training():
+    layer = Dropout(0.5, np.random.default_rng(1))
+    x = np.ones((400, 50), dtype=np.float32)
+    assert layer.forward(x) is x
+    y = layer.forward(x, training=True)
+    assert y.dtype == np.float32 and abs(y.mean() - 1) < 0.02 and abs((y == 0).mean() - 0.5) < 0.02
+
+
+def test_batchnorm_gradients_in_training_mode():
+    rng = np.random.default_rng(7)
+    layer = BatchNorm(4, dtype="float64")
+    layer.params["gamma"][...] = rng.normal(size=4)
+    layer.params["beta"][...] = rng.normal(size=4)
+    x = rng.normal(size=(8, 4)) + 1
+    w = rng.normal(size=(8, 4))
+
+    def f():
+        return float((layer.forward(x, training=True) * w).sum())
+
+    f()
+    dx = layer.backward(w)
+    grads = {k: v.copy() for k, v in layer.grads.items()}
+    assert rel_error(dx, numeric_grad(f, x)) < 1e-6
+    for key in ("gamma", "beta"):
+        assert rel_error(grads[key], numeric_grad(f, layer.params[key])) < 1e-6, key
+
+
+def test_batchnorm_running_statistics_and_inference():
+    rng = np.random.default_rng(8)
+    layer = BatchNorm(3, momentum=0.9, dtype="float64")
+    x = rng.normal(size=(50, 3)) * 2 + 5
+    y = layer.forward(x, training=True)
+    np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(layer.buffers["running_mean"], 0.1 * x.mean(axis=0))
+    np.testing.assert_allclose(layer.buffers["running_var"], 0.9 + 0.1 * x.var(axis=0))
+    for _ in range(200):
+        layer.forward(x, training=True)
+    np.testing.assert_allclose(layer.forward(x), y, atol=1e-3)  # inference uses the running statistics
+
+
+@pytest.mark.parametrize("l1,l2", [(0.01, 0.0), (0.0, 0.03), (0.02, 0.05)])
+def test_weight_penalty_gradient_through_the_model(l1, l2):
+    rng = np.random.default_rng(9)
+    layers = [DenseLayer(units=4, activation="tanh", initializer="glorot_normal", l1=l1, l2=l2),
+              DenseLayer(units=3, activation="softmax", initializer="glorot_normal", l2=0.1)]
+    model = build(layers, 3, rng, "float64")
+    loss = LOSSES["cross_entropy"]
+    x = rng.normal(size=(5, 3))
+    y = rng.integers(0, 3, size=5)
+
+    def f():
+        return loss.value_and_grad(model.forward(x, logits=True), y)[0] + model.penalty()
+
+    W = model.params()["layers.0.W"]
+    expected = l1 * np.abs(W).sum() + l2 * (W * W).sum() + 0.1 * (model.params()["layers.1.W"] ** 2).sum()
+    assert model.penalty() == pytest.approx(expected)
+    _, dz = loss.value_and_grad(model.forward(x, training=True, logits=True), y)
+    model.backward(dz, logits=True)
+    grads = {k: v.copy() for k, v in model.grads().items()}
+    for name, p in model.params().items():
+        assert rel_error(grads[name], numeric_grad(f, p)) < 1e-6, name
+
+
+def test_whole_network_with_every_new_layer_and_activation():
+    from nnctl.config import BatchNormLayer, DropoutLayer
+
+    rng = np.random.default_rng(10)
+    layers = [DenseLayer(units=6, activation="elu", initializer="glorot_normal", l2=0.01),
+              BatchNormLayer(type="batchnorm", activation="gelu"),
+              DropoutLayer(type="dropout", rate=0.3),
+              DenseLayer(units=5, activation="selu", initializer="glorot_normal", l1=0.01),
+              DenseLayer(units=4, activation="silu", initializer="glorot_normal"),
+              DenseLayer(units=4, activation="softplus", initializer="glorot_normal"),
+              DenseLayer(units=3, activation="softmax", initializer="glorot_normal")]
+    model = build(layers, 3, rng, "float64")
+    dropout = next(layer for layer in model.layers if isinstance(layer, Dropout))
+    loss = LOSSES["cross_entropy"]
+    x = rng.normal(size=(9, 3))
+    y = rng.integers(0, 3, size=9)
+
+    def f():
+        dropout.rng = np.random.default_rng(3)  # a fixed mask
+        return loss.value_and_grad(model.forward(x, training=True, logits=True), y)[0] + model.penalty()
+
+    f()
+    dropout.rng = np.random.default_rng(3)
+    _, dz = loss.value_and_grad(model.forward(x, training=True, logits=True), y)
+    model.backward(dz, logits=True)
+    grads = {k: v.copy() for k, v in model.grads().items()}
+    assert set(grads) >= {"layers.1.gamma", "layers.1.beta"}
+    for name, p in model.params().items():
+        assert rel_error(grads[name], numeric_grad(f, p)) < 1e-5, name
+
+
+def test_clip_by_global_norm():
+    from nnctl.regularizers import clip_by_global_norm, global_norm
+
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[0.0, 4.0]])}
+    assert clip_by_global_norm(grads, 10.0) == 5.0 and grads["a"][0] == 3.0  # under the limit: untouched
+    assert clip_by_global_norm(grads, 1.0) == 5.0
+    np.testing.assert_allclose(grads["a"], [0.6, 0.0])
+    np.testing.assert_allclose(grads["b"], [[0.0, 0.8]])
+    assert global_norm(grads) == pytest.approx(1.0)
