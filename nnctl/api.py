@@ -15,10 +15,11 @@ import numpy as np
 from . import checkpoint as checkpoint_module
 from . import config as config_module
 from . import data as data_module
-from . import metrics, optimizers, runs
+from . import metrics, optimizers, runs, schedules, stopping
 from .errors import DataError, TrainingDiverged
 from .losses import LOSSES
 from .model import build, summary_rows
+from .stopping import Monitor
 from .train import evaluate, fit
 
 
@@ -37,16 +38,19 @@ def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:
     return data_module.load(cfg.data, cfg.seed, cfg.training.dtype, preprocessing=preprocessing)
 
 
-def _monitor(record: dict) -> float:
-    """What 'best epoch' means: the lowest validation loss, or training loss when there is no validation split."""
-    return record["val_loss"] if record["val_loss"] is not None else record["train_loss"]
+def _best_monitor(cfg, stopper):
+    """What 'best epoch' means: early stopping's monitor when configured, else the lowest
+    validation loss (training loss when there is no validation split)."""
+    if stopper is not None:
+        return stopper
+    return Monitor("val_loss" if cfg.data.val_fraction > 0 else "train_loss", "min")
 
 
 def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None) -> dict:
     """Train the network `cfg` describes; write a run folder; return the run's summary.
 
-    The summary has run_dir, checkpoint, last_checkpoint, best_epoch, epochs, history and
-    test (loss and accuracy of the best checkpoint on the test split).
+    The summary has run_dir, checkpoint, last_checkpoint, best_epoch, epochs, history,
+    early_stopping (or None) and test (loss and accuracy of the checkpoint on the test split).
     """
     dtype = cfg.training.dtype
     dataset = load_data(cfg)
@@ -55,9 +59,13 @@ def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None) -> dict:
     model = build(cfg.model.layers, n_inputs, rng, dtype)
     loss = LOSSES[cfg.loss]
     optimizer = optimizers.build(cfg.optimizer)
+    schedule = schedules.build(cfg.training.schedule)
+    stopper = stopping.build(cfg.training.early_stopping)
+    best = _best_monitor(cfg, stopper)
+    restore_best = stopper is None or stopper.restore_best
     path = runs.use(run_dir) if run_dir is not None else runs.create(cfg.run.output_dir, cfg.run.name)
     run = runs.Run(path, config_module.dump(cfg))
-    best = {"value": np.inf, "epoch": None, "params": None}
+    kept = {"state": None}
 
     def save(name: str, record: dict, with_optimizer: bool) -> None:
         checkpoint_module.save(path / name, config=cfg, model=model, preprocessing=dataset.preprocessing,
@@ -66,36 +74,42 @@ def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None) -> dict:
                                metrics={k: v for k, v in record.items() if k != "seconds"},
                                optimizer=optimizer.state_dict() if with_optimizer else None)
 
-    def after_epoch(record: dict) -> None:
+    def after_epoch(record: dict) -> bool:
         run.log(record)
         save("last.json", record, with_optimizer=True)
-        if _monitor(record) < best["value"]:
-            best.update(value=_monitor(record), epoch=record["epoch"],
-                        params={k: v.copy() for k, v in model.params().items()})
+        if best.update(record) and restore_best:
+            kept["state"] = {k: v.copy() for k, v in model.state().items()}
+            save("checkpoint.json", record, with_optimizer=False)
+        elif not restore_best:  # the run ends with the last weights, so the checkpoint is the last epoch
             save("checkpoint.json", record, with_optimizer=False)
         if on_epoch is not None:
             on_epoch(record)
+        return stopper is not None and stopper.stop
 
     try:
         history = fit(model, loss, optimizer, dataset, epochs=cfg.training.epochs, batch_size=cfg.training.batch_size,
-                      shuffle=cfg.training.shuffle, seed=cfg.seed, on_epoch=after_epoch, on_batch=on_batch)
+                      shuffle=cfg.training.shuffle, seed=cfg.seed, on_epoch=after_epoch, on_batch=on_batch,
+                      schedule=schedule, clip_norm=cfg.training.clip_norm)
     except TrainingDiverged as e:
         run.finish("diverged", error=str(e))
-        kept = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"
-        raise TrainingDiverged(f"{e}. Run folder {path}: {kept}") from None
+        kept_msg = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"
+        raise TrainingDiverged(f"{e}. Run folder {path}: {kept_msg}") from None
     except KeyboardInterrupt:
         run.finish("interrupted")
         raise
     except BaseException as e:
         run.finish("failed", error=f"{type(e).__name__}: {e}")
         raise
-    model.load_params(best["params"])
+    if restore_best:
+        model.load_state(kept["state"])
+    checkpoint_epoch = best.best_epoch if restore_best else history[-1]["epoch"]
     test = evaluate(model, loss, dataset.x_test, dataset.y_test)
     test = {"loss": test["loss"], "accuracy": test["accuracy"], "n": int(len(dataset.y_test))}
-    run.finish("finished", best_epoch=best["epoch"], test=test)
+    early = stopper.report() if stopper is not None else None
+    run.finish("finished", best_epoch=best.best_epoch, checkpoint_epoch=checkpoint_epoch, test=test, early_stopping=early)
     return {"run_dir": str(path), "checkpoint": str(path / "checkpoint.json"), "last_checkpoint": str(path / "last.json"),
-            "best_epoch": best["epoch"], "epochs": len(history), "final": history[-1], "test": test,
-            "history": history}
+            "best_epoch": best.best_epoch, "checkpoint_epoch": checkpoint_epoch, "epochs": len(history),
+            "final": history[-1], "test": test, "early_stopping": early, "history": history}
 
 
 def evaluate_checkpoint(path, split: str = "test") -> dict:
@@ -132,7 +146,7 @@ def summary(source) -> dict:
         n_inputs = data_module.SPECS[cfg.data.name].n_features
     rows = summary_rows(cfg.model.layers, n_inputs)
     total = sum(r["params"] for r in rows)
-    trainable = sum(r["params"] for r in rows if r["trainable"])
+    trainable = sum(r["params"] - r.get("non_trainable_params", 0) for r in rows if r["trainable"])
     return {"name": cfg.run.name, "input_shape": [None, n_inputs], "layers": rows, "total_params": total,
             "trainable_params": trainable, "non_trainable_params": total - trainable,
             "bytes": total * np.dtype(cfg.training.dtype).itemsize, "dtype": cfg.training.dtype}

@@ -109,7 +109,13 @@ def train(config, run_dir, as_json, quiet):
         return
     test = result["test"]
     click.echo(f"run folder:  {result['run_dir']}")
-    click.echo(f"checkpoint:  {result['checkpoint']} (best epoch {result['best_epoch']} of {result['epochs']})")
+    click.echo(f"checkpoint:  {result['checkpoint']} (epoch {result['checkpoint_epoch']} of {result['epochs']})")
+    early = result.get("early_stopping")
+    if early is not None:
+        stopped = (f"stopped at epoch {early['stopped_epoch']}" if early["stopped_epoch"] is not None
+                   else "ran every epoch")
+        restored = f"restored the weights of epoch {early['best_epoch']}" if early["restored_best"] else "kept the last weights"
+        click.echo(f"early stop:  {stopped}; best {early['monitor']} {early['best']:.4f} at epoch {early['best_epoch']}; {restored}")
     click.echo(f"test:        loss {_fmt(test['loss'])}  accuracy {_fmt(test['accuracy'])}  (n={test['n']})")
 
 

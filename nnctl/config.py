@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from .errors import ConfigError
 
-ACTIVATION_NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear")
+ACTIVATION_NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "gelu", "softplus", "silu")
 INITIALIZER_NAMES = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform")
 LOSS_NAMES = ("mse", "binary_cross_entropy", "cross_entropy")
 DATASET_NAMES = ("moons", "breast_cancer", "mnist")
@@ -68,9 +68,29 @@ class DenseLayer(Strict):
     activation: Literal[ACTIVATION_NAMES] = Field("linear", description="activation applied to the outputs")
     initializer: Literal[INITIALIZER_NAMES] | None = Field(
         None, description="weight initialiser; default he_uniform for relu-like activations, glorot_uniform otherwise")
+    l1: float = Field(0.0, ge=0.0, description="L1 penalty on the weights: l1 * sum|W| added to each batch's mean loss")
+    l2: float = Field(0.0, ge=0.0, description="L2 penalty on the weights: l2 * sum W^2 added to each batch's mean loss")
 
 
-LayerConfig = DenseLayer
+class DropoutLayer(Strict):
+    type: Literal["dropout"]
+    rate: float = Field(ge=0.0, lt=1.0, description="share of the inputs zeroed in training (inverted dropout)")
+
+
+class BatchNormLayer(Strict):
+    type: Literal["batchnorm"]
+    momentum: float = Field(0.99, ge=0.0, lt=1.0, description="decay of the running mean and variance")
+    epsilon: float = Field(1e-3, gt=0.0, description="added to the variance for stability")
+    activation: Literal[ACTIVATION_NAMES] = Field("linear", description="activation applied after normalising")
+
+
+def _layer_type(value) -> str:
+    """A layer without `type` is dense."""
+    return value.get("type", "dense") if isinstance(value, dict) else getattr(value, "type", "dense")
+
+
+LayerConfig = Annotated[Union[Annotated[DenseLayer, Tag("dense")], Annotated[DropoutLayer, Tag("dropout")],
+                              Annotated[BatchNormLayer, Tag("batchnorm")]], Discriminator(_layer_type)]
 
 
 class ModelConfig(Strict):
@@ -153,11 +173,67 @@ OptimizerConfig = Annotated[Union[SGDConfig, RMSpropConfig, AdagradConfig, Adade
 # ---------------------------------------------------------------- training and run
 
 
+MONITOR_NAMES = ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2", "train_loss", "train_accuracy", "train_mae")
+MODE_NAMES = ("auto", "min", "max")
+
+
+class ConstantSchedule(Strict):
+    name: Literal["constant"]
+
+
+class StepSchedule(Strict):
+    name: Literal["step"]
+    step_size: int = Field(10, ge=1, description="epochs between two cuts")
+    gamma: float = Field(0.1, gt=0.0, le=1.0, description="factor of each cut")
+
+
+class ExponentialSchedule(Strict):
+    name: Literal["exponential"]
+    gamma: float = Field(0.95, gt=0.0, le=1.0, description="factor per epoch")
+
+
+class InverseTimeSchedule(Strict):
+    name: Literal["inverse_time"]
+    decay: float = Field(0.1, ge=0.0, description="lr / (1 + decay * (epoch - 1))")
+
+
+class CosineSchedule(Strict):
+    name: Literal["cosine"]
+    epochs: int | None = Field(None, ge=1, description="length of warm-up plus cosine; default training.epochs")
+    warmup_epochs: int = Field(0, ge=0, description="epochs of linear warm-up from 0 to lr")
+    min_lr: float = Field(0.0, ge=0.0, description="where the cosine ends")
+
+
+class ReduceOnPlateauSchedule(Strict):
+    name: Literal["reduce_on_plateau"]
+    monitor: Literal[MONITOR_NAMES] = Field("val_loss", description="the metric watched")
+    mode: Literal[MODE_NAMES] = Field("auto", description="min or max is better; auto: max for accuracy and r2")
+    factor: float = Field(0.1, gt=0.0, lt=1.0, description="multiplies lr at each plateau")
+    patience: int = Field(5, ge=1, description="epochs without improvement before a cut")
+    min_delta: float = Field(0.0, ge=0.0, description="smallest change that counts as an improvement")
+    min_lr: float = Field(0.0, ge=0.0, description="lr never goes below this")
+
+
+ScheduleConfig = Annotated[Union[ConstantSchedule, StepSchedule, ExponentialSchedule, InverseTimeSchedule, CosineSchedule,
+                                 ReduceOnPlateauSchedule], Field(discriminator="name")]
+
+
+class EarlyStoppingConfig(Strict):
+    monitor: Literal[MONITOR_NAMES] = Field("val_loss", description="the metric watched")
+    mode: Literal[MODE_NAMES] = Field("auto", description="min or max is better; auto: max for accuracy and r2")
+    patience: int = Field(10, ge=1, description="epochs without improvement before stopping")
+    min_delta: float = Field(0.0, ge=0.0, description="smallest change that counts as an improvement")
+    restore_best: bool = Field(True, description="end with the best epoch's weights (checkpoint and test scores)")
+
+
 class TrainingConfig(Strict):
     epochs: int = Field(10, ge=1, le=100_000, description="passes over the training split")
     batch_size: int = Field(32, ge=1, description="rows per gradient step")
     shuffle: bool = Field(True, description="reshuffle the training rows every epoch")
     dtype: Literal["float32", "float64"] = Field("float32", description="floating-point type of weights and data")
+    schedule: ScheduleConfig = Field(ConstantSchedule(name="constant"), description="learning-rate schedule")
+    early_stopping: EarlyStoppingConfig | None = Field(None, description="stop when a metric stops improving")
+    clip_norm: float | None = Field(None, gt=0.0, description="clip the gradients' global norm to this before each step")
 
 
 class RunConfig(Strict):
@@ -313,16 +389,20 @@ def resolve(cfg: Config) -> Config:
     if data.scaling is None:
         data = data.model_copy(update={"scaling": spec.default_scaling})
     layers = [
-        layer if layer.initializer is not None else layer.model_copy(update={"initializer": default_initializer(layer.activation)})
+        layer if layer.type != "dense" or layer.initializer is not None
+        else layer.model_copy(update={"initializer": default_initializer(layer.activation)})
         for layer in cfg.model.layers
     ]
     run = cfg.run if cfg.run.name is not None else cfg.run.model_copy(update={"name": "run"})
-    return cfg.model_copy(update={"data": data, "model": ModelConfig(layers=layers), "run": run})
+    training = cfg.training
+    if training.schedule.name == "cosine" and training.schedule.epochs is None:
+        training = training.model_copy(update={"schedule": training.schedule.model_copy(update={"epochs": training.epochs})})
+    return cfg.model_copy(update={"data": data, "model": ModelConfig(layers=layers), "run": run, "training": training})
 
 
 def default_initializer(activation: str) -> str:
-    """He for relu-like activations, Glorot for the rest."""
-    return "he_uniform" if activation in ("relu", "leaky_relu") else "glorot_uniform"
+    """He for relu-like activations (relu, leaky_relu, elu, gelu, silu), Glorot for the rest."""
+    return "he_uniform" if activation in ("relu", "leaky_relu", "elu", "gelu", "silu") else "glorot_uniform"
 
 
 def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = None) -> None:
@@ -340,6 +420,8 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
         where = f"{source}:{line}" if line else source
         raise ConfigError(f"{where}: {_dotted(key + (field,))}: {what}")
 
+    if last.type != "dense":
+        fail(f"the output layer must be dense, got {last.type}", "type")
     n = spec.n_classes
     if cfg.loss == "cross_entropy":
         if last.activation != "softmax":
@@ -359,9 +441,38 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
             fail(f"mse on {cfg.data.name} compares with one-hot targets: {n} units"
                  + (" (or 1 for the 0/1 label)" if n == 2 else "") + f", got {last.units}", "units")
     for i, layer in enumerate(cfg.model.layers[:-1]):
-        if layer.activation == "softmax":
+        if getattr(layer, "activation", None) == "softmax":
             key = ("model", "layers", i)
             fail("softmax belongs on the output layer only", "activation")
+    _check_training(cfg, spec, source, lines)
+
+
+def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
+    """A monitored metric must exist for this task and split; a warm-up must fit the schedule."""
+    training = cfg.training
+
+    def fail(key: tuple, what: str):
+        line = next((lines[key[:cut]] for cut in range(len(key), 0, -1) if key[:cut] in lines), None)
+        raise ConfigError(f"{source}:{line}: {_dotted(key)}: {what}" if line else f"{source}: {_dotted(key)}: {what}")
+
+    watched = [(("training", "early_stopping", "monitor"), training.early_stopping)]
+    if training.schedule.name == "reduce_on_plateau":
+        watched.append((("training", "schedule", "monitor"), training.schedule))
+    for key, section in watched:
+        if section is None:
+            continue
+        monitor = section.monitor
+        metric = monitor.split("_", 1)[1]
+        if metric in ("mae", "rmse", "r2") and spec.task != "regression":
+            fail(key, f"{monitor} is a regression metric; {cfg.data.name} is a classification task (use val_loss or val_accuracy)")
+        if metric == "accuracy" and spec.task == "regression":
+            fail(key, f"{monitor} is for classification; {cfg.data.name} is a regression task (use val_loss, val_mae, val_rmse or val_r2)")
+        if monitor.startswith("val_") and cfg.data.val_fraction == 0:
+            fail(key, f"{monitor} needs a validation split, but data.val_fraction is 0 (monitor train_loss, or set val_fraction)")
+    schedule = training.schedule
+    if schedule.name == "cosine" and schedule.warmup_epochs >= (schedule.epochs or training.epochs):
+        fail(("training", "schedule", "warmup_epochs"), f"the warm-up ({schedule.warmup_epochs} epochs) must be shorter "
+             f"than the schedule ({schedule.epochs or training.epochs} epochs)")
 
 
 def dump(cfg: Config) -> str:
@@ -412,6 +523,7 @@ def _allowed_keys(path: tuple, data: Any) -> list[str]:
     for part in path[:-1]:
         node = node[part] if isinstance(node, (dict, list)) else None
         if isinstance(part, int):
+            model = _pick_member(model, node)  # a list's item type, for this item
             continue
         field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
         if field is None:
@@ -428,18 +540,27 @@ def _pick_member(annotation, node):
 
     args = typing.get_args(annotation)
     if typing.get_origin(annotation) is list:
-        return _pick_member(args[0], None)
+        return args[0]  # resolved item by item
     if typing.get_origin(annotation) is Annotated:
         return _pick_member(args[0], node)
     if args:
         for member in args:
+            member = _pick_member(member, node) if typing.get_origin(member) is Annotated else member
             if isinstance(member, type) and issubclass(member, BaseModel):
-                name = member.model_fields.get("name")
-                tag = typing.get_args(name.annotation)[0] if name is not None and typing.get_args(name.annotation) else None
-                if tag is None or (isinstance(node, dict) and node.get("name") == tag):
+                key = next((k for k in ("name", "type") if k in member.model_fields), None)
+                field = member.model_fields.get(key) if key else None
+                tag = typing.get_args(field.annotation)[0] if field is not None and typing.get_args(field.annotation) else None
+                given = node.get(key, field.default) if isinstance(node, dict) and field is not None else None
+                if tag is None or given == tag:
                     return member
         return None
     return annotation
+
+
+def _node_at(data: Any, path: tuple) -> Any:
+    for part in path:
+        data = data[part] if isinstance(data, (dict, list)) else None
+    return data
 
 
 def _describe(error: dict, data: Any, source: str, lines: dict) -> str:
@@ -464,8 +585,10 @@ def _describe(error: dict, data: Any, source: str, lines: dict) -> str:
     elif kind == "union_tag_invalid":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         tag = ctx.get("tag")
-        key = _dotted(path + ("name",))
-        line = lines.get(tuple(path) + ("name",), line)
+        node = _node_at(data, path)
+        tag_key = "type" if isinstance(node, dict) and "type" in node and "name" not in node else "name"
+        key = _dotted(path + (tag_key,))
+        line = lines.get(tuple(path) + (tag_key,), line)
         where = f"{source}:{line}" if line else source
         what = f"expected one of {', '.join(choices)}, got {tag!r}{_closest(tag, choices)}"
     elif kind == "union_tag_not_found":

@@ -7,6 +7,7 @@ import numpy as np
 
 from .errors import TrainingDiverged
 from .metrics import accuracy, predicted_classes
+from .regularizers import clip_by_global_norm
 
 
 def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -32,25 +33,31 @@ def evaluate(model, loss, x, y, batch_size: int = 8192) -> dict:
 
 
 def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: bool, seed: int,
-        on_epoch=None, on_batch=None, start_epoch: int = 0) -> list[dict]:
+        on_epoch=None, on_batch=None, start_epoch: int = 0, schedule=None, clip_norm: float | None = None) -> list[dict]:
     """Mini-batch training for epochs start_epoch+1 .. epochs; `on_epoch(record)` after each
-    epoch, `on_batch(epoch, done, total)` after each batch (for progress bars).
+    epoch (a true return value stops training: early stopping), `on_batch(epoch, done, total)`
+    after each batch (for progress bars). `schedule` sets optimizer.lr before each epoch;
+    `clip_norm` caps the gradients' global norm before each step.
 
     `data` has x_train, y_train, x_val, y_val. Raises TrainingDiverged on a non-finite loss.
     """
     history = []
     for epoch in range(start_epoch + 1, epochs + 1):
+        if schedule is not None:
+            optimizer.lr = schedule.lr(epoch, optimizer.initial_lr)
         # A diverging run overflows on its way to inf; the finite checks in _epoch catch it and
         # say so, so NumPy's own warnings would only add noise.
         with np.errstate(over="ignore", invalid="ignore"):
-            record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch)
+            record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch, clip_norm)
         history.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
+        if schedule is not None:
+            schedule.update(record)
+        if on_epoch is not None and on_epoch(record):
+            break
     return history
 
 
-def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch) -> dict:
+def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch, clip_norm=None) -> dict:
     """One pass over the training split, then the validation scores."""
     started = time.perf_counter()
     fused = loss.fused is not None
@@ -64,9 +71,13 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
         xb, yb = x[idx], y[idx]
         z = model.forward(xb, training=True, logits=fused)
         value, dz = loss.value_and_grad(z, yb)
+        if model.penalties:
+            value += model.penalty()
         if not math.isfinite(value):
             raise TrainingDiverged(_diverged_message(epoch, i // batch_size + 1, value, optimizer))
         model.backward(dz, logits=fused)
+        if clip_norm is not None:
+            clip_by_global_norm(grads, clip_norm)
         optimizer.step(params, grads)
         total += value * len(idx)
         # the class is the argmax of the logits as of the softmax; a single logit needs its sigmoid

@@ -21,8 +21,10 @@ def _fields(model):
 
 def test_every_config_key_is_documented():
     models = [config.Config, config.MoonsData, config.BreastCancerData, config.MnistData, config.DenseLayer,
-              config.SGDConfig, config.AdamConfig, config.RMSpropConfig, config.AdagradConfig,
-              config.AdadeltaConfig, config.AdamWConfig, config.AdamaxConfig, config.NadamConfig, config.TrainingConfig, config.RunConfig]
+              config.DropoutLayer, config.BatchNormLayer, config.SGDConfig, config.AdamConfig, config.RMSpropConfig,
+              config.AdagradConfig, config.AdadeltaConfig, config.AdamWConfig, config.AdamaxConfig, config.NadamConfig,
+              config.TrainingConfig, config.RunConfig, config.StepSchedule, config.ExponentialSchedule,
+              config.InverseTimeSchedule, config.CosineSchedule, config.ReduceOnPlateauSchedule, config.EarlyStoppingConfig]
     missing = {name for model in models for name in _fields(model) if f"`{name}`" not in README}
     assert not missing
 
