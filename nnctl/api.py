@@ -38,6 +38,15 @@ def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:
     return data_module.load(cfg.data, cfg.seed, cfg.training.dtype, preprocessing=preprocessing)
 
 
+def check_fits(cfg, dataset) -> None:
+    """A file's or an OpenML set's classes are known once loaded: the output layer must fit them
+    (ConfigError otherwise, as for the built-in sets)."""
+    if data_module.spec(cfg.data).n_classes is None:
+        n_classes = len(dataset.classes)
+        config_module.check_meaning(cfg, source=f"the config (data from {dataset.source})",
+                                    spec=data_module.DatasetSpec(dataset.x_train.shape[1], n_classes, dataset.task, "standard"))
+
+
 def _best_monitor(cfg, stopper):
     """What 'best epoch' means: early stopping's monitor when configured, else the lowest
     validation loss (training loss when there is no validation split)."""
@@ -54,6 +63,7 @@ def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None) -> dict:
     """
     dtype = cfg.training.dtype
     dataset = load_data(cfg)
+    check_fits(cfg, dataset)
     rng = np.random.default_rng(cfg.seed)
     n_inputs = dataset.x_train.shape[1]
     model = build(cfg.model.layers, n_inputs, rng, dtype)
@@ -103,8 +113,8 @@ def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None) -> dict:
     if restore_best:
         model.load_state(kept["state"])
     checkpoint_epoch = best.best_epoch if restore_best else history[-1]["epoch"]
-    test = evaluate(model, loss, dataset.x_test, dataset.y_test)
-    test = {"loss": test["loss"], "accuracy": test["accuracy"], "n": int(len(dataset.y_test))}
+    test = evaluate(model, loss, dataset.x_test, dataset.y_test, task=dataset.task, target_scale=dataset.target_scale)
+    test = {k: v for k, v in test.items() if k != "out"} | {"n": int(len(dataset.y_test))}
     early = stopper.report() if stopper is not None else None
     run.finish("finished", best_epoch=best.best_epoch, checkpoint_epoch=checkpoint_epoch, test=test, early_stopping=early)
     return {"run_dir": str(path), "checkpoint": str(path / "checkpoint.json"), "last_checkpoint": str(path / "last.json"),
@@ -113,37 +123,55 @@ def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None) -> dict:
 
 
 def evaluate_checkpoint(path, split: str = "test") -> dict:
-    """Score a checkpoint on a split of its own data set, rebuilt with its seed and preprocessing."""
+    """Score a checkpoint on a split of its own data set, rebuilt with its seed and preprocessing.
+
+    Classification: loss, accuracy, macro_f1, per-class scores, confusion matrix and, for two
+    classes, roc_auc. Regression: loss, mae, rmse and r2 (mae and rmse in the target's units).
+    """
     ckpt = load_checkpoint(path)
     dataset = load_data(ckpt.config, preprocessing=ckpt.preprocessing)
     if dataset.x_train.shape[1] != ckpt.n_inputs:
         raise DataError(f"the data set has {dataset.x_train.shape[1]} features; the checkpoint expects {ckpt.n_inputs}")
     x, y = dataset.split(split)
-    scores = evaluate(ckpt.model, LOSSES[ckpt.config.loss], x, y)
-    result = {"checkpoint": str(path), "split": split, "n": int(len(y)), "loss": scores["loss"],
-              "accuracy": scores["accuracy"], "classes": ckpt.classes}
+    scores = evaluate(ckpt.model, LOSSES[ckpt.config.loss], x, y, task=dataset.task, target_scale=dataset.target_scale)
+    result = {"checkpoint": str(path), "split": split, "task": dataset.task, "n": int(len(y)),
+              **{k: v for k, v in scores.items() if k != "out"}}
+    if dataset.task == "regression":
+        return result
+    result["classes"] = ckpt.classes
     if len(y):
         cm = metrics.confusion_matrix(y, metrics.predicted_classes(scores["out"]), len(ckpt.classes))
+        result["macro_f1"] = metrics.macro_f1(cm)
+        if len(ckpt.classes) == 2:
+            out = scores["out"]
+            result["roc_auc"] = metrics.roc_auc(y, out[:, -1])  # the positive class's probability
         result["per_class"] = metrics.per_class(cm)
         result["confusion_matrix"] = cm.tolist()
     return result
 
 
 def predict(ckpt: checkpoint_module.Checkpoint, x_raw: np.ndarray) -> np.ndarray:
-    """Model outputs (class probabilities) for raw feature rows, after the checkpoint's preprocessing."""
+    """Model outputs for raw feature rows, after the checkpoint's preprocessing: class
+    probabilities, or for regression the predicted values in the target's own units."""
     x = data_module.apply_preprocessing(np.asarray(x_raw), ckpt.preprocessing, ckpt.config.training.dtype)
-    return ckpt.model.predict(x)
+    out = ckpt.model.predict(x)
+    if "target" in ckpt.preprocessing:
+        return data_module.unscale_target(out, ckpt.preprocessing)
+    return out
 
 
 def summary(source) -> dict:
-    """The architecture of a config or checkpoint file, without loading any data set."""
+    """The architecture of a config or checkpoint file, without loading any data set (except a
+    user's file or an OpenML set, whose width only the data can tell)."""
     source = Path(source)
     if source.suffix == ".json":
         ckpt = load_checkpoint(source)
         cfg, n_inputs = ckpt.config, ckpt.n_inputs
     else:
         cfg = load_config(source)
-        n_inputs = data_module.SPECS[cfg.data.name].n_features
+        n_inputs = data_module.spec(cfg.data).n_features
+        if n_inputs is None:
+            n_inputs = load_data(cfg).x_train.shape[1]
     rows = summary_rows(cfg.model.layers, n_inputs)
     total = sum(r["params"] for r in rows)
     trainable = sum(r["params"] - r.get("non_trainable_params", 0) for r in rows if r["trainable"])

@@ -184,7 +184,16 @@ def load(path) -> Checkpoint:
     except DataError as e:
         raise CheckpointError(f"{source}: preprocessing: {e}") from None
     n_out = cfg.model.layers[-1].units
-    if len(classes) != (2 if n_out == 1 else n_out):
+    from .data import spec
+
+    if spec(cfg.data).task == "regression":
+        target = preprocessing.get("target")
+        if classes or not isinstance(target, dict) or not all(
+                isinstance(target.get(k), (int, float)) and math.isfinite(target[k]) for k in ("mean", "std")) \
+                or target["std"] <= 0:
+            raise CheckpointError(f"{source}: a regression checkpoint needs no classes and a finite target scaling "
+                                  f"(preprocessing.target with mean and std > 0)")
+    elif len(classes) != (2 if n_out == 1 else n_out):
         raise CheckpointError(f"{source}: classes: {len(classes)} labels for an output layer of {n_out} units")
     return Checkpoint(path=source, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
                       n_inputs=n_inputs, epoch=doc["epoch"], metrics=doc["metrics"], optimizer=optimizer)

@@ -87,8 +87,13 @@ class Progress:
     def epoch(self, r: dict) -> None:
         if self.quiet:
             return
-        line = (f"epoch {r['epoch']}/{self.epochs}  loss {_fmt(r['train_loss'])}  acc {_fmt(r['train_accuracy'])}  "
-                f"val_loss {_fmt(r['val_loss'])}  val_acc {_fmt(r['val_accuracy'])}  lr {r['lr']:g}  {r['seconds']:.2f}s")
+        if "train_accuracy" in r:
+            scores = (f"loss {_fmt(r['train_loss'])}  acc {_fmt(r['train_accuracy'])}  "
+                      f"val_loss {_fmt(r['val_loss'])}  val_acc {_fmt(r['val_accuracy'])}")
+        else:  # regression
+            scores = (f"loss {_fmt(r['train_loss'])}  mae {_fmt(r['train_mae'])}  val_loss {_fmt(r['val_loss'])}  "
+                      f"val_mae {_fmt(r['val_mae'])}  val_rmse {_fmt(r['val_rmse'])}  val_r2 {_fmt(r['val_r2'])}")
+        line = f"epoch {r['epoch']}/{self.epochs}  {scores}  lr {r['lr']:g}  {r['seconds']:.2f}s"
         click.echo(("\r\033[K" if self.live else "") + line, err=True)
 
 
@@ -116,7 +121,13 @@ def train(config, run_dir, as_json, quiet):
                    else "ran every epoch")
         restored = f"restored the weights of epoch {early['best_epoch']}" if early["restored_best"] else "kept the last weights"
         click.echo(f"early stop:  {stopped}; best {early['monitor']} {early['best']:.4f} at epoch {early['best_epoch']}; {restored}")
-    click.echo(f"test:        loss {_fmt(test['loss'])}  accuracy {_fmt(test['accuracy'])}  (n={test['n']})")
+    click.echo(f"test:        {_scores(test)}  (n={test['n']})")
+
+
+def _scores(result: dict) -> str:
+    """loss and accuracy, or for regression loss, mae, rmse and r2."""
+    keys = ("loss", "accuracy") if "accuracy" in result else ("loss", "mae", "rmse", "r2")
+    return "  ".join(f"{k} {_fmt(result[k])}" for k in keys)
 
 
 @main.command("eval")
@@ -132,9 +143,13 @@ def eval_(checkpoint, split, as_json):
     if as_json:
         _emit_json(result)
         return
-    click.echo(f"split {result['split']}  n {result['n']}  loss {_fmt(result['loss'])}  accuracy {_fmt(result['accuracy'])}")
-    if result["n"] == 0:
+    click.echo(f"split {result['split']}  n {result['n']}  {_scores(result)}")
+    if result["n"] == 0 or result["task"] == "regression":
         return
+    extra = f"macro F1 {_fmt(result['macro_f1'])}"
+    if "roc_auc" in result:
+        extra += f"  ROC AUC {_fmt(result['roc_auc'])}"
+    click.echo(extra)
     classes = [str(c) for c in result["classes"]]
     width = max(8, *(len(c) for c in classes))
     per = result["per_class"]

@@ -18,8 +18,7 @@ from .errors import ConfigError
 
 ACTIVATION_NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "gelu", "softplus", "silu")
 INITIALIZER_NAMES = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform")
-LOSS_NAMES = ("mse", "binary_cross_entropy", "cross_entropy")
-DATASET_NAMES = ("moons", "breast_cancer", "mnist")
+LOSS_NAMES = ("mse", "binary_cross_entropy", "cross_entropy", "mae", "huber")
 MAX_CONFIG_BYTES = 1_000_000
 
 
@@ -57,7 +56,76 @@ class MnistData(_Split):
     path: str | None = Field(None, description="folder with the four IDX .gz files; default $NNCTL_DATA_DIR/mnist, then the cache, then OpenML")
 
 
-DataConfig = Annotated[Union[MoonsData, BreastCancerData, MnistData], Field(discriminator="name")]
+class CirclesData(_SklearnSplit):
+    name: Literal["circles"]
+    n_samples: int = Field(1000, ge=20, le=10_000_000, description="number of points")
+    noise: float = Field(0.1, ge=0.0, description="standard deviation of the Gaussian noise")
+    factor: float = Field(0.5, gt=0.0, lt=1.0, description="radius of the inner circle over the outer one")
+
+
+class BlobsData(_SklearnSplit):
+    name: Literal["blobs"]
+    n_samples: int = Field(1000, ge=20, le=10_000_000, description="number of points")
+    centers: int = Field(3, ge=2, le=1000, description="number of blobs, one class each")
+    n_features: int = Field(2, ge=1, le=100_000, description="dimensions of each point")
+    cluster_std: float = Field(1.0, gt=0.0, description="standard deviation of each blob")
+
+
+class IrisData(_SklearnSplit):
+    name: Literal["iris"]
+
+
+class WineData(_SklearnSplit):
+    name: Literal["wine"]
+
+
+class DigitsData(_SklearnSplit):
+    name: Literal["digits"]
+
+
+class _Regression(Strict):
+    target_scaling: Literal["standard", "none"] = Field(
+        "standard", description="regression: standardise the target on the training split for learning (metrics stay in its units)")
+
+
+class DiabetesData(_SklearnSplit, _Regression):
+    name: Literal["diabetes"]
+
+
+class FashionMnistData(_Split):
+    name: Literal["fashion_mnist"]
+    path: str | None = Field(None, description="folder with the four IDX .gz files; default $NNCTL_DATA_DIR/fashion_mnist, then the cache, then OpenML")
+
+
+class _Table(_SklearnSplit, _Regression):
+    task: Literal["classification", "regression"] = Field("classification", description="what the target is")
+
+
+class OpenMLData(_Table):
+    name: Literal["openml"]
+    dataset: str | int = Field(description="OpenML name (e.g. 'blood-transfusion-service-center') or numeric id")
+    version: int | None = Field(None, ge=1, description="version of a data set given by name; default the active one")
+    target: str | None = Field(None, description="target column; default the data set's own")
+
+
+class CsvData(_Table):
+    name: Literal["csv"]
+    path: str = Field(description="the CSV file, relative to the current folder")
+    target: str | int | None = Field(None, description="target column: header name or 0-based index; default the last")
+    features: list[str | int] | None = Field(None, min_length=1, description="feature columns; default every other column")
+    header: bool = Field(True, description="the first row names the columns")
+    delimiter: str = Field(",", min_length=1, max_length=1, description="field separator")
+
+
+class NpzData(_Table):
+    name: Literal["npz"]
+    path: str = Field(description="the .npz file, relative to the current folder")
+    x_key: str = Field("x", description="array of the features, (n, n_features) numbers")
+    y_key: str = Field("y", description="array of the targets, (n,) labels or numbers")
+
+
+DataConfig = Annotated[Union[MoonsData, BreastCancerData, MnistData, CirclesData, BlobsData, IrisData, WineData, DigitsData,
+                             DiabetesData, FashionMnistData, OpenMLData, CsvData, NpzData], Field(discriminator="name")]
 
 # ---------------------------------------------------------------- model
 
@@ -382,9 +450,9 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
 
 def resolve(cfg: Config) -> Config:
     """Fill in the defaults that depend on other keys, so the written config says everything."""
-    from .data import SPECS
+    from .data import spec as data_spec
 
-    spec = SPECS[cfg.data.name]
+    spec = data_spec(cfg.data)
     data = cfg.data
     if data.scaling is None:
         data = data.model_copy(update={"scaling": spec.default_scaling})
@@ -405,12 +473,13 @@ def default_initializer(activation: str) -> str:
     return "he_uniform" if activation in ("relu", "leaky_relu", "elu", "gelu", "silu") else "glorot_uniform"
 
 
-def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = None) -> None:
-    """The output layer must fit the loss and the data set."""
-    from .data import SPECS
+def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = None, spec=None) -> None:
+    """The output layer must fit the loss and the data set. `spec` (a data.DatasetSpec) defaults to
+    what is known before loading; once a file is loaded, its classes are checked the same way."""
+    from .data import spec as data_spec
 
     lines = lines or {}
-    spec = SPECS[cfg.data.name]
+    spec = spec or data_spec(cfg.data)
     index = len(cfg.model.layers) - 1
     last = cfg.model.layers[index]
     key = ("model", "layers", index)
@@ -423,7 +492,17 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
     if last.type != "dense":
         fail(f"the output layer must be dense, got {last.type}", "type")
     n = spec.n_classes
-    if cfg.loss == "cross_entropy":
+    if spec.task == "regression":
+        if cfg.loss not in ("mse", "mae", "huber"):
+            where = f"{source}:{lines[('loss',)]}" if ("loss",) in lines else source
+            raise ConfigError(f"{where}: loss: {cfg.data.name} is a regression task: use mse, mae or huber, not {cfg.loss}")
+        if last.units != 1:
+            fail(f"{cfg.data.name} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
+        if last.activation != "linear":
+            fail(f"a regression output layer is linear (the target is standardised), got activation '{last.activation}'", "activation")
+    elif n is None:
+        pass  # a user's file or an OpenML set: its classes are checked once it is loaded
+    elif cfg.loss == "cross_entropy":
         if last.activation != "softmax":
             fail(f"cross_entropy needs a softmax output layer, got activation '{last.activation}'", "activation")
         if last.units != n:
@@ -435,10 +514,10 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
             fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'", "activation")
         if last.units != 1:
             fail(f"binary_cross_entropy needs 1 output unit, got {last.units}", "units")
-    elif cfg.loss == "mse":
+    else:  # mse, mae, huber against one-hot targets
         allowed = {n, 1} if n == 2 else {n}
         if last.units not in allowed:
-            fail(f"mse on {cfg.data.name} compares with one-hot targets: {n} units"
+            fail(f"{cfg.loss} on {cfg.data.name} compares with one-hot targets: {n} units"
                  + (" (or 1 for the 0/1 label)" if n == 2 else "") + f", got {last.units}", "units")
     for i, layer in enumerate(cfg.model.layers[:-1]):
         if getattr(layer, "activation", None) == "softmax":

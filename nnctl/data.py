@@ -1,7 +1,10 @@
-"""Datasets: moons, breast_cancer and MNIST as seeded, stratified splits with fitted scaling.
+"""Datasets as seeded splits (stratified for classification) with fitted scaling.
 
-MNIST comes from, in order: the config's `path`, the decoded cache, $NNCTL_DATA_DIR/mnist, OpenML.
-scikit-learn is imported inside the loaders only, so `import nnctl` stays fast.
+Built in: moons, circles, blobs, breast_cancer, iris, wine, digits, diabetes (regression), and
+the image sets MNIST and Fashion-MNIST, which come from, in order: the config's `path`, the
+decoded cache, $NNCTL_DATA_DIR/<name>, OpenML. A user's CSV or .npz file, or any OpenML data
+set, goes through nnctl.tabular. scikit-learn is imported inside the loaders only, so
+`import nnctl` stays fast.
 """
 
 from __future__ import annotations
@@ -37,7 +40,28 @@ SPECS = {
     "moons": DatasetSpec(2, 2, "classification", "standard"),
     "breast_cancer": DatasetSpec(30, 2, "classification", "standard"),
     "mnist": DatasetSpec(784, 10, "classification", "pixels", (28, 28)),
+    "circles": DatasetSpec(2, 2, "classification", "standard"),
+    "iris": DatasetSpec(4, 3, "classification", "standard"),
+    "wine": DatasetSpec(13, 3, "classification", "standard"),
+    "digits": DatasetSpec(64, 10, "classification", "standard", (8, 8)),
+    "diabetes": DatasetSpec(10, 0, "regression", "standard"),
+    "fashion_mnist": DatasetSpec(784, 10, "classification", "pixels", (28, 28)),
 }
+IMAGE_SETS = {  # name: (what messages call it, OpenML name, class labels)
+    "mnist": ("MNIST", "mnist_784", list(range(10))),
+    "fashion_mnist": ("Fashion-MNIST", "Fashion-MNIST", ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                                                         "Shirt", "Sneaker", "Bag", "Ankle boot"]),
+}
+
+
+def spec(cfg) -> DatasetSpec:
+    """What is known about the data set `cfg` (a data config) before loading it; None where only
+    the data can tell (the features and classes of a user's file or an OpenML set)."""
+    if cfg.name in SPECS:
+        return SPECS[cfg.name]
+    if cfg.name == "blobs":
+        return DatasetSpec(cfg.n_features, cfg.centers, "classification", "standard")
+    return DatasetSpec(None, None if cfg.task == "classification" else 0, cfg.task, "standard")
 
 SPLITS = ("train", "val", "test")
 MNIST_N_TRAIN = 60_000  # OpenML's mnist_784 holds the training images first, then the test images
@@ -50,7 +74,8 @@ OPENML_DELAY = 1.0  # seconds between retries
 
 @dataclass
 class Dataset:
-    """Three splits of one data set; x: (n, n_features) floats, y: (n,) int64 class indices."""
+    """Three splits of one data set; x: (n, n_features) floats, y: (n,) int64 class indices, or
+    for regression (n,) floats, standardised when preprocessing["target"] says so."""
 
     name: str
     task: str
@@ -71,6 +96,11 @@ class Dataset:
             raise ValueError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
 
+    @property
+    def target_scale(self) -> float:
+        """What multiplies a (standardised) regression target back into its own units."""
+        return float(self.preprocessing.get("target", {}).get("std", 1.0))
+
 
 def cache_dir() -> Path:
     """Where downloads and decoded data are kept: $NNCTL_CACHE_DIR, else ~/.cache/nnctl."""
@@ -88,21 +118,28 @@ def data_dir() -> Path | None:
 
 def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = None) -> Dataset:
     """Load the data set `cfg` describes, split it, and scale it (fitted on train unless given)."""
-    spec = SPECS[cfg.name]
-    if cfg.name == "mnist":
-        x, y, source = load_mnist_raw(cfg.path)
-        classes = list(range(10))
+    info = spec(cfg)
+    regression = info.task == "regression"
+    if cfg.name in IMAGE_SETS:
+        x, y, source = load_mnist_raw(cfg.path, cfg.name)
+        classes = IMAGE_SETS[cfg.name][2]
         rest, test = np.arange(MNIST_N_TRAIN), np.arange(MNIST_N_TRAIN, len(y))
     else:
-        x, y, classes, source = _TOY_SETS[cfg.name](cfg, seed)
-        rest, test = _stratified_split(np.arange(len(y)), y, cfg.test_fraction, _random_state(seed, 1), "test_fraction")
-    train, val = _stratified_split(rest, y, cfg.val_fraction, _random_state(seed, 2), "val_fraction")
+        x, y, classes, source = LOADERS[cfg.name](cfg, seed)
+        rest, test = _stratified_split(np.arange(len(y)), y, cfg.test_fraction, _random_state(seed, 1), "test_fraction",
+                                       stratify=not regression)
+    train, val = _stratified_split(rest, y, cfg.val_fraction, _random_state(seed, 2), "val_fraction", stratify=not regression)
     if preprocessing is None:
-        preprocessing = fit_preprocessing(x[train], cfg.scaling or spec.default_scaling)
+        preprocessing = fit_preprocessing(x[train], cfg.scaling or info.default_scaling)
+        if regression:
+            preprocessing["target"] = fit_target_scaling(y[train], cfg.target_scaling)
     xs = {name: apply_preprocessing(x[rows], preprocessing, dtype) for name, rows in zip(SPLITS, (train, val, test))}
-    ys = {name: y[rows].astype(np.int64) for name, rows in zip(SPLITS, (train, val, test))}
-    return Dataset(cfg.name, spec.task, classes, xs["train"], ys["train"], xs["val"], ys["val"], xs["test"], ys["test"],
-                   preprocessing, spec.image_shape, source)
+    if regression:
+        ys = {name: scale_target(y[rows], preprocessing, dtype) for name, rows in zip(SPLITS, (train, val, test))}
+    else:
+        ys = {name: y[rows].astype(np.int64) for name, rows in zip(SPLITS, (train, val, test))}
+    return Dataset(cfg.name, info.task, classes, xs["train"], ys["train"], xs["val"], ys["val"], xs["test"], ys["test"],
+                   preprocessing, info.image_shape, source)
 
 
 def _random_state(seed: int, stream: int) -> int:
@@ -110,16 +147,18 @@ def _random_state(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
 
 
-def _stratified_split(rows: np.ndarray, y: np.ndarray, fraction: float, random_state: int, key: str):
-    """Split `rows` into (kept, held out) with class proportions kept; fraction 0 holds out nothing."""
+def _stratified_split(rows: np.ndarray, y: np.ndarray, fraction: float, random_state: int, key: str, stratify=True):
+    """Split `rows` into (kept, held out) with class proportions kept (unless stratify is false:
+    regression); fraction 0 holds out nothing."""
     if fraction == 0:
         return rows, rows[:0]
     from sklearn.model_selection import train_test_split
 
     try:
-        return train_test_split(rows, test_size=fraction, stratify=y[rows], random_state=random_state)
-    except ValueError as e:  # too few rows for every class to appear on both sides
-        raise DataError(f"cannot split {len(rows)} rows with {key}={fraction} and every class on both sides: {e}") from None
+        return train_test_split(rows, test_size=fraction, stratify=y[rows] if stratify else None, random_state=random_state)
+    except ValueError as e:  # too few rows (for every class to appear on both sides)
+        both = " and every class on both sides" if stratify else ""
+        raise DataError(f"cannot split {len(rows)} rows with {key}={fraction}{both}: {e}") from None
 
 
 def _moons(cfg, seed: int):
@@ -136,7 +175,67 @@ def _breast_cancer(cfg, seed: int):
     return bunch.data, bunch.target, [str(name) for name in bunch.target_names], "sklearn.load_breast_cancer"
 
 
-_TOY_SETS = {"moons": _moons, "breast_cancer": _breast_cancer}
+def _circles(cfg, seed: int):
+    from sklearn.datasets import make_circles
+
+    x, y = make_circles(n_samples=cfg.n_samples, noise=cfg.noise, factor=cfg.factor, random_state=_random_state(seed, 0))
+    return x, y, [0, 1], "sklearn.make_circles"
+
+
+def _blobs(cfg, seed: int):
+    from sklearn.datasets import make_blobs
+
+    x, y = make_blobs(n_samples=cfg.n_samples, centers=cfg.centers, n_features=cfg.n_features,
+                      cluster_std=cfg.cluster_std, random_state=_random_state(seed, 0))
+    return x, y, list(range(cfg.centers)), "sklearn.make_blobs"
+
+
+def _bundled(loader: str):
+    """A data set shipped inside scikit-learn (no download), by its loader's name."""
+
+    def load(cfg, seed: int):
+        import sklearn.datasets
+
+        bunch = getattr(sklearn.datasets, loader)()
+        names = getattr(bunch, "target_names", None)
+        classes = [] if cfg.name == "diabetes" else [_label(n) for n in names]
+        return bunch.data, bunch.target, classes, f"sklearn.{loader}"
+
+    return load
+
+
+def _label(value):
+    return int(value) if isinstance(value, (int, np.integer)) else str(value)
+
+
+def _csv(cfg, seed: int):
+    from . import tabular
+
+    x, raw, _, target = tabular.read_csv(cfg.path, cfg.target, cfg.features, cfg.header, cfg.delimiter)
+    y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: target column '{target}'")
+    return x, y, classes, f"csv:{cfg.path}"
+
+
+def _npz(cfg, seed: int):
+    from . import tabular
+
+    x, raw = tabular.read_npz(cfg.path, cfg.x_key, cfg.y_key)
+    y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: '{cfg.y_key}'")
+    return x, y, classes, f"npz:{cfg.path}"
+
+
+def _openml(cfg, seed: int):
+    from . import tabular
+
+    x, raw, source = tabular.fetch_openml(cfg.dataset, cfg.version, cfg.target, cache_dir())
+    y, classes = tabular.targets(raw, cfg.task, f"{source}: the target")
+    return x, y, classes, source
+
+
+LOADERS = {"moons": _moons, "breast_cancer": _breast_cancer, "circles": _circles, "blobs": _blobs,
+           "iris": _bundled("load_iris"), "wine": _bundled("load_wine"), "digits": _bundled("load_digits"),
+           "diabetes": _bundled("load_diabetes"), "csv": _csv, "npz": _npz, "openml": _openml}
+_TOY_SETS = LOADERS  # the name earlier versions used
 
 
 # ---------------------------------------------------------------- scaling
@@ -154,6 +253,26 @@ def fit_preprocessing(x: np.ndarray, scaling: str) -> dict:
     if scaling == "none":
         return {"scaling": "none"}
     raise DataError(f"unknown scaling {scaling!r}; expected standard, pixels or none")
+
+
+def fit_target_scaling(y: np.ndarray, scaling: str) -> dict:
+    """How a regression target is standardised for learning, fitted on the training rows."""
+    if scaling == "none":
+        return {"scaling": "none", "mean": 0.0, "std": 1.0}
+    std = float(np.std(y))
+    return {"scaling": "standard", "mean": float(np.mean(y)), "std": std if std > 0 else 1.0}
+
+
+def scale_target(y: np.ndarray, preprocessing: dict, dtype: str) -> np.ndarray:
+    """Regression targets in the units the model learns."""
+    target = preprocessing["target"]
+    return ((np.asarray(y, dtype=np.float64) - target["mean"]) / target["std"]).astype(dtype)
+
+
+def unscale_target(values: np.ndarray, preprocessing: dict) -> np.ndarray:
+    """Model outputs back in the target's own units."""
+    target = preprocessing.get("target", {"mean": 0.0, "std": 1.0})
+    return np.asarray(values, dtype=np.float64) * target["std"] + target["mean"]
 
 
 def apply_preprocessing(x: np.ndarray, preprocessing: dict, dtype: str) -> np.ndarray:
@@ -189,12 +308,14 @@ def apply_preprocessing(x: np.ndarray, preprocessing: dict, dtype: str) -> np.nd
 # ---------------------------------------------------------------- MNIST
 
 
-def load_mnist_raw(path: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """All 70000 MNIST images (uint8, (70000, 784)), labels (uint8) and where they came from."""
+def load_mnist_raw(path: str | None = None, name: str = "mnist") -> tuple[np.ndarray, np.ndarray, str]:
+    """All 70000 images (uint8, (70000, 784)) of MNIST or Fashion-MNIST (`name`), the labels (uint8)
+    and where they came from."""
+    title, openml_name, _ = IMAGE_SETS[name]
     if path is not None:
         folder = Path(path).expanduser()
         return (*read_mnist_idx(folder), f"idx:{folder}")
-    cache = cache_dir() / "mnist.npz"
+    cache = cache_dir() / f"{name}.npz"
     problems = []
     if cache.exists():
         try:
@@ -202,19 +323,19 @@ def load_mnist_raw(path: str | None = None) -> tuple[np.ndarray, np.ndarray, str
         except DataError as e:  # rebuilt below from the next source that works
             problems.append(str(e))
     local = data_dir()
-    if local is not None and (local / "mnist").is_dir():
-        x, y = read_mnist_idx(local / "mnist")
-        source = f"idx:{local / 'mnist'}"
+    if local is not None and (local / name).is_dir():
+        x, y = read_mnist_idx(local / name)
+        source = f"idx:{local / name}"
     else:
-        problems.append("NNCTL_DATA_DIR is not set" if local is None else f"there is no folder {local / 'mnist'}")
+        problems.append("NNCTL_DATA_DIR is not set" if local is None else f"there is no folder {local / name}")
         try:
-            x, y = _fetch_openml()
+            x, y = _fetch_openml(openml_name)
         except DataError as e:
             raise DataError(
-                f"MNIST is not available: {'; '.join(problems + [str(e)])}. To get it: set NNCTL_DATA_DIR to a folder "
-                f"holding mnist/ with the four IDX files ({', '.join(MNIST_FILES)}), or give data.path in the config, "
+                f"{title} is not available: {'; '.join(problems + [str(e)])}. To get it: set NNCTL_DATA_DIR to a folder "
+                f"holding {name}/ with the four IDX files ({', '.join(MNIST_FILES)}), or give data.path in the config, "
                 f"or run once with internet access so it is downloaded from OpenML and cached in {cache_dir()}") from None
-        source = "openml:mnist_784"
+        source = f"openml:{openml_name}"
     _write_cache(cache, x, y)
     return x, y, source
 
@@ -287,8 +408,8 @@ def _write_cache(path: Path, x: np.ndarray, y: np.ndarray) -> None:
         pass  # a cache that cannot be written only makes the next load slower
 
 
-def _fetch_openml() -> tuple[np.ndarray, np.ndarray]:
-    """mnist_784 from OpenML (downloaded once into cache_dir()/openml by scikit-learn)."""
+def _fetch_openml(openml_name: str = "mnist_784") -> tuple[np.ndarray, np.ndarray]:
+    """mnist_784 or Fashion-MNIST from OpenML (downloaded once into cache_dir()/openml by scikit-learn)."""
     try:
         from sklearn.datasets import fetch_openml
 
@@ -296,11 +417,11 @@ def _fetch_openml() -> tuple[np.ndarray, np.ndarray]:
             # Each retry warns; the DataError below already says what failed.
             warnings.filterwarnings("ignore", message="A network error occurred")
             # liac-arff: the pandas parser would make pandas a dependency.
-            bunch = fetch_openml("mnist_784", version=1, as_frame=False, parser="liac-arff", data_home=str(cache_dir()),
+            bunch = fetch_openml(openml_name, version=1, as_frame=False, parser="liac-arff", data_home=str(cache_dir()),
                                  n_retries=OPENML_RETRIES, delay=OPENML_DELAY)
         x, y = np.asarray(bunch.data), np.asarray(bunch.target, dtype=str).astype(np.uint8)  # labels are '0'..'9'
     except Exception as e:  # offline, HTTP error, corrupt download: all mean "not available"; the reason is kept
-        raise DataError(f"the download of mnist_784 from OpenML failed ({type(e).__name__}: {e})") from None
+        raise DataError(f"the download of {openml_name} from OpenML failed ({type(e).__name__}: {e})") from None
     if not (x.min() >= 0 and x.max() <= 255 and np.array_equal(x.astype(np.uint8), x)):
-        raise DataError("OpenML's mnist_784 has pixel values that are not whole numbers in 0..255")
-    return _checked(x.astype(np.uint8), y, "OpenML's mnist_784")
+        raise DataError(f"OpenML's {openml_name} has pixel values that are not whole numbers in 0..255")
+    return _checked(x.astype(np.uint8), y, f"OpenML's {openml_name}")

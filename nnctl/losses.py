@@ -45,6 +45,25 @@ def mse(out, y):
     return float((diff * diff).mean()), 2 * diff / diff.size
 
 
+def mae(out, y):
+    """Mean absolute error against targets_for(out, y). Returns (loss, dL/dout)."""
+    diff = out - targets_for(out, y)
+    return float(np.abs(diff).mean()), np.sign(diff) / diff.size
+
+
+HUBER_DELTA = 1.0  # on standardised regression targets, one standard deviation
+
+
+def huber(out, y):
+    """Huber loss: quadratic within HUBER_DELTA of the target, linear beyond, so outliers pull less.
+    0.5 d**2 for |d| <= delta, delta (|d| - 0.5 delta) otherwise. Returns (loss, dL/dout)."""
+    diff = out - targets_for(out, y)
+    small = np.abs(diff) <= HUBER_DELTA
+    loss = np.where(small, 0.5 * diff * diff, HUBER_DELTA * (np.abs(diff) - 0.5 * HUBER_DELTA))
+    grad = np.where(small, diff, HUBER_DELTA * np.sign(diff))
+    return float(loss.mean()), grad / diff.size
+
+
 def targets_for(out, y):
     """The array mse compares `out` with: one-hot rows for k > 1 outputs, a column otherwise."""
     if out.shape[1] == 1:
@@ -64,4 +83,6 @@ LOSSES = {
     "cross_entropy": Loss(cross_entropy, fused="softmax"),
     "binary_cross_entropy": Loss(binary_cross_entropy, fused="sigmoid"),
     "mse": Loss(mse, fused=None),
+    "mae": Loss(mae, fused=None),
+    "huber": Loss(huber, fused=None),
 }

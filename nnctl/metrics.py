@@ -1,4 +1,5 @@
-"""Classification metrics as pure functions of predicted and true class indices."""
+"""Metrics as pure functions: classification from predicted and true class indices (and scores for
+ROC AUC), regression from predicted and true values."""
 
 import numpy as np
 
@@ -29,3 +30,33 @@ def per_class(cm: np.ndarray) -> dict:
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
     return {"precision": precision.tolist(), "recall": recall.tolist(), "f1": f1.tolist(), "support": support.tolist()}
+
+
+def macro_f1(cm: np.ndarray) -> float:
+    """The unweighted mean of the per-class F1 scores: every class counts the same."""
+    return float(np.mean(per_class(cm)["f1"]))
+
+
+def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float | None:
+    """Area under the ROC curve for a binary task: the probability that a random positive scores
+    above a random negative (ties count half), from the ranks (Mann-Whitney U). None with one class."""
+    y_true = np.asarray(y_true)
+    n_pos = int((y_true == 1).sum())
+    n_neg = len(y_true) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    values, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
+    average_rank = np.cumsum(counts) - (counts - 1) / 2  # 1-based ranks, tied scores share their mean rank
+    ranks = average_rank[inverse]
+    return float((ranks[y_true == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def regression_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """mae, rmse and r2 (1 - residual / total sum of squares; None for a constant target)."""
+    y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    if len(y_true) == 0:
+        return {"mae": None, "rmse": None, "r2": None}
+    diff = y_pred - y_true
+    total = float(((y_true - y_true.mean()) ** 2).sum())
+    r2 = 1 - float((diff * diff).sum()) / total if total > 0 else None
+    return {"mae": float(np.abs(diff).mean()), "rmse": float(np.sqrt((diff * diff).mean())), "r2": r2}

@@ -15,7 +15,8 @@ from pathlib import Path
 from .errors import WriteError
 from .files import atomic_write
 
-METRIC_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
+METRIC_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]  # classification
+REGRESSION_COLUMNS = ["epoch", "train_loss", "train_mae", "val_loss", "val_mae", "val_rmse", "val_r2", "lr", "seconds"]
 
 
 def create(output_dir: str | Path, name: str) -> Path:
@@ -80,9 +81,11 @@ class Run:
         self.history.append(record)
         atomic_write(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in self.history))
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        # the columns of the first record: classification and regression log different metrics
+        columns = list(self.history[0])
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in METRIC_COLUMNS} for r in self.history)
+        writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in columns} for r in self.history)
         atomic_write(self.path / "metrics.csv", buffer.getvalue())
         self.status["epochs"] = record["epoch"]
         self._write_status()

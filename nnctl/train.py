@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 from .errors import TrainingDiverged
-from .metrics import accuracy, predicted_classes
+from .metrics import accuracy, predicted_classes, regression_scores
 from .regularizers import clip_by_global_norm
 
 
@@ -16,10 +16,14 @@ def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch])
 
 
-def evaluate(model, loss, x, y, batch_size: int = 8192) -> dict:
-    """Mean loss, accuracy and the model's outputs on (x, y), in inference mode."""
+def evaluate(model, loss, x, y, batch_size: int = 8192, task: str = "classification", target_scale: float = 1.0) -> dict:
+    """Mean loss, the task's scores and the model's outputs on (x, y), in inference mode:
+    accuracy for classification; mae, rmse (times target_scale: in the target's units) and r2
+    for regression."""
+    regression = task == "regression"
     if len(x) == 0:
-        return {"loss": None, "accuracy": None, "out": np.zeros((0, 1))}
+        empty = {"mae": None, "rmse": None, "r2": None} if regression else {"accuracy": None}
+        return {"loss": None, **empty, "out": np.zeros((0, 1))}
     fused = loss.fused is not None
     total, outs = 0.0, []
     for i in range(0, len(x), batch_size):
@@ -29,7 +33,13 @@ def evaluate(model, loss, x, y, batch_size: int = 8192) -> dict:
         total += value * len(xb)
         outs.append(model.layers[-1].forward(z) if fused else z)
     out = np.concatenate(outs)
-    return {"loss": total / len(x), "accuracy": accuracy(y, predicted_classes(out)), "out": out}
+    if regression:
+        scores = regression_scores(y, out)
+        scores["mae"] *= target_scale
+        scores["rmse"] *= target_scale
+    else:
+        scores = {"accuracy": accuracy(y, predicted_classes(out))}
+    return {"loss": total / len(x), **scores, "out": out}
 
 
 def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: bool, seed: int,
@@ -65,7 +75,8 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
     x, y = data.x_train, data.y_train
     n = len(x)
     order = epoch_rng(seed, epoch).permutation(n) if shuffle else np.arange(n)
-    total, correct = 0.0, 0
+    regression = getattr(data, "task", "classification") == "regression"
+    total, correct = 0.0, 0  # correct: right classes, or for regression the sum of absolute errors
     for i in range(0, n, batch_size):
         idx = order[i:i + batch_size]
         xb, yb = x[idx], y[idx]
@@ -80,17 +91,26 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
             clip_by_global_norm(grads, clip_norm)
         optimizer.step(params, grads)
         total += value * len(idx)
-        # the class is the argmax of the logits as of the softmax; a single logit needs its sigmoid
-        out = model.layers[-1].f(z) if fused and z.shape[1] == 1 else z
-        correct += int((predicted_classes(out) == yb).sum())
+        if regression:
+            correct += float(np.abs(z[:, 0] - yb).sum())
+        else:
+            # the class is the argmax of the logits as of the softmax; a single logit needs its sigmoid
+            out = model.layers[-1].f(z) if fused and z.shape[1] == 1 else z
+            correct += int((predicted_classes(out) == yb).sum())
         if on_batch is not None:
             on_batch(epoch, min(i + batch_size, n), n)
     if not all(np.isfinite(p).all() for p in params.values()):
         raise TrainingDiverged(_diverged_message(epoch, None, float("nan"), optimizer))
-    val = evaluate(model, loss, data.x_val, data.y_val)
-    return {"epoch": epoch, "train_loss": total / n, "train_accuracy": correct / n,
-            "val_loss": val["loss"], "val_accuracy": val["accuracy"], "lr": optimizer.lr,
-            "seconds": round(time.perf_counter() - started, 4)}
+    if regression:
+        scale = data.target_scale
+        val = evaluate(model, loss, data.x_val, data.y_val, task="regression", target_scale=scale)
+        scores = {"train_loss": total / n, "train_mae": correct / n * scale, "val_loss": val["loss"],
+                  "val_mae": val["mae"], "val_rmse": val["rmse"], "val_r2": val["r2"]}
+    else:
+        val = evaluate(model, loss, data.x_val, data.y_val)
+        scores = {"train_loss": total / n, "train_accuracy": correct / n, "val_loss": val["loss"],
+                  "val_accuracy": val["accuracy"]}
+    return {"epoch": epoch, **scores, "lr": optimizer.lr, "seconds": round(time.perf_counter() - started, 4)}
 
 
 def _diverged_message(epoch, batch, value, optimizer) -> str:

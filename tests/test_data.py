@@ -275,7 +275,10 @@ def cancer(**options):
 
 def test_specs_describe_every_data_set():
     assert {name: (s.n_features, s.n_classes, s.default_scaling) for name, s in data.SPECS.items()} == {
-        "moons": (2, 2, "standard"), "breast_cancer": (30, 2, "standard"), "mnist": (784, 10, "pixels")}
+        "moons": (2, 2, "standard"), "breast_cancer": (30, 2, "standard"), "mnist": (784, 10, "pixels"),
+        "circles": (2, 2, "standard"), "iris": (4, 3, "standard"), "wine": (13, 3, "standard"),
+        "digits": (64, 10, "standard"), "diabetes": (10, 0, "standard"), "fashion_mnist": (784, 10, "pixels")}
+    assert data.SPECS["diabetes"].task == "regression"
     assert data.SPECS["mnist"].image_shape == (28, 28)
 
 
@@ -420,3 +423,64 @@ def test_real_mnist_loads_with_the_standard_split(monkeypatch):
     assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (54000, 6000, 10000)
     np.testing.assert_array_equal(np.bincount(ds.y_test), test_counts)
     assert ds.x_train.dtype == np.float32 and 0 <= ds.x_train.min() and ds.x_train.max() <= 1
+
+
+# ---------------------------------------------------------------- Fashion-MNIST: the same sources as MNIST
+
+
+def test_fashion_mnist_comes_from_its_own_folder_and_cache(tmp_path, monkeypatch, tiny, offline):
+    from nnctl.config import FashionMnistData
+
+    write_mnist_folder(tmp_path / "data" / "fashion_mnist", *tiny)
+    write_mnist_folder(tmp_path / "data" / "mnist", tiny[0][::-1].copy(), tiny[1])  # must not be read
+    monkeypatch.setenv("NNCTL_DATA_DIR", str(tmp_path / "data"))
+    ds = data.load(FashionMnistData(name="fashion_mnist", scaling="none"), seed=0, dtype="float64")
+    assert ds.source == f"idx:{tmp_path / 'data' / 'fashion_mnist'}"
+    np.testing.assert_array_equal(ds.x_test, tiny[0][N_TRAIN:])
+    assert ds.classes[0] == "T-shirt/top" and len(ds.classes) == 10
+    assert (data.cache_dir() / "fashion_mnist.npz").exists() and not cache_path().exists()
+    assert data.load_mnist_raw(name="fashion_mnist")[2].startswith("cache:")
+
+
+def test_no_fashion_mnist_says_how_to_get_it(offline):
+    with pytest.raises(DataError) as info:
+        data.load_mnist_raw(name="fashion_mnist")
+    assert "Fashion-MNIST is not available" in str(info.value) and "fashion_mnist/" in str(info.value)
+    assert offline  # it tried OpenML, which the tests refuse
+
+
+# ---------------------------------------------------------------- the other built-in sets
+
+
+@pytest.mark.parametrize("raw,n_features,classes", [
+    ({"name": "circles", "n_samples": 200}, 2, [0, 1]),
+    ({"name": "blobs", "n_samples": 300, "centers": 4, "n_features": 5}, 5, [0, 1, 2, 3]),
+    ({"name": "iris"}, 4, ["setosa", "versicolor", "virginica"]),
+    ({"name": "wine"}, 13, ["class_0", "class_1", "class_2"]),
+    ({"name": "digits"}, 64, list(range(10))),
+])
+def test_builtin_classification_sets(raw, n_features, classes):
+    from pydantic import TypeAdapter
+
+    from nnctl.config import DataConfig
+
+    cfg = TypeAdapter(DataConfig).validate_python(raw)
+    ds = data.load(cfg, seed=0)
+    assert ds.x_train.shape[1] == n_features == data.spec(cfg).n_features
+    assert ds.classes == classes and ds.task == "classification"
+    assert set(np.unique(ds.y_test)) == set(range(len(classes)))  # stratified: every class in the test split
+    assert abs(ds.x_train.mean()) < 1e-5  # standard scaling, fitted on train
+
+
+def test_diabetes_is_a_regression_set_with_a_standardised_target():
+    from nnctl.config import DiabetesData
+
+    ds = data.load(DiabetesData(name="diabetes"), seed=0, dtype="float64")
+    assert ds.task == "regression" and ds.classes == [] and ds.y_train.dtype == np.float64
+    assert abs(ds.y_train.mean()) < 1e-9 and abs(ds.y_train.std() - 1) < 1e-9
+    target = ds.preprocessing["target"]
+    assert 140 < target["mean"] < 165 and ds.target_scale == target["std"]
+    raw = data.unscale_target(ds.y_test, ds.preprocessing)
+    assert raw.min() >= 25 and raw.max() <= 346  # the data set's own range
+    none = data.load(DiabetesData(name="diabetes", target_scaling="none"), seed=0, dtype="float64")
+    np.testing.assert_allclose(none.y_test, raw)

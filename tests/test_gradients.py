@@ -42,7 +42,8 @@ def test_activation_gradient(name):
     assert rel_error(analytic, numeric) < 1e-6
 
 
-@pytest.mark.parametrize("name,k", [("cross_entropy", 3), ("binary_cross_entropy", 1), ("mse", 3), ("mse", 1)])
+@pytest.mark.parametrize("name,k", [("cross_entropy", 3), ("binary_cross_entropy", 1), ("mse", 3), ("mse", 1),
+                                    ("mae", 3), ("mae", 1), ("huber", 3), ("huber", 1)])
 def test_loss_gradient(name, k):
     rng = np.random.default_rng(1)
     z = rng.normal(size=(6, k))
@@ -277,3 +278,17 @@ def test_clip_by_global_norm():
     np.testing.assert_allclose(grads["a"], [0.6, 0.0])
     np.testing.assert_allclose(grads["b"], [[0.0, 0.8]])
     assert global_norm(grads) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "huber"])
+def test_regression_loss_gradient_and_value(name):
+    rng = np.random.default_rng(11)
+    out = rng.normal(size=(8, 1)) * 2
+    y = rng.normal(size=8)
+    y[0] = out[0, 0] + 3.0  # one far target: huber's linear branch
+    value, analytic = LOSSES[name].value_and_grad(out, y)
+    assert rel_error(analytic, numeric_grad(lambda: LOSSES[name].value_and_grad(out, y)[0], out)) < 1e-6
+    d = out[:, 0] - y
+    expected = {"mse": (d ** 2).mean(), "mae": np.abs(d).mean(),
+                "huber": np.where(np.abs(d) <= 1, 0.5 * d ** 2, np.abs(d) - 0.5).mean()}[name]
+    assert value == pytest.approx(expected)

@@ -20,7 +20,9 @@ def _fields(model):
 
 
 def test_every_config_key_is_documented():
-    models = [config.Config, config.MoonsData, config.BreastCancerData, config.MnistData, config.DenseLayer,
+    models = [config.Config, config.MoonsData, config.BreastCancerData, config.MnistData, config.CirclesData,
+              config.BlobsData, config.IrisData, config.WineData, config.DigitsData, config.DiabetesData,
+              config.FashionMnistData, config.OpenMLData, config.CsvData, config.NpzData, config.DenseLayer,
               config.DropoutLayer, config.BatchNormLayer, config.SGDConfig, config.AdamConfig, config.RMSpropConfig,
               config.AdagradConfig, config.AdadeltaConfig, config.AdamWConfig, config.AdamaxConfig, config.NadamConfig,
               config.TrainingConfig, config.RunConfig, config.StepSchedule, config.ExponentialSchedule,

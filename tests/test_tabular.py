@@ -1,0 +1,244 @@
+"""A user's own data: CSV and .npz files and OpenML sets, their target mapping, and their errors."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nnctl import api, config, data, tabular
+from nnctl.cli import main
+from nnctl.errors import ConfigError, DataError
+
+CSV = """sepal,petal,kind
+5.1,1.4,setosa
+7.0,4.7,versicolor
+6.3,6.0,virginica
+"""
+
+
+def write(tmp_path, text, name="t.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_csv_by_header_names_and_default_target(tmp_path):
+    x, y, features, target = tabular.read_csv(write(tmp_path, CSV))
+    np.testing.assert_array_equal(x, [[5.1, 1.4], [7.0, 4.7], [6.3, 6.0]])
+    assert y == ["setosa", "versicolor", "virginica"] and features == ["sepal", "petal"] and target == "kind"
+    x, y, features, target = tabular.read_csv(write(tmp_path, CSV), target="sepal", features=["petal"])
+    assert x.shape == (3, 1) and y == ["5.1", "7.0", "6.3"]
+
+
+def test_csv_without_header_and_with_semicolons(tmp_path):
+    path = write(tmp_path, "a;1;2\nb;3;4\n\na;5;6\n")  # a blank line is skipped
+    x, y, features, target = tabular.read_csv(path, target=0, header=False, delimiter=";")
+    np.testing.assert_array_equal(x, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert y == ["a", "b", "a"] and features == ["1", "2"] and target == "0"
+    with pytest.raises(DataError, match="header: false, so columns are named by their 0-based index"):
+        tabular.read_csv(path, target="kind", header=False, delimiter=";")
+
+
+@pytest.mark.parametrize("text,options,fragments", [
+    (CSV, {"target": "knd"}, ["t.csv", "no target column 'knd'", "did you mean 'kind'"]),
+    (CSV, {"features": ["sepal", "width"]}, ["no feature column 'width'"]),
+    (CSV, {"target": 7}, ["target column 7 does not exist: the file has 3 columns"]),
+    (CSV, {"target": "sepal"}, ["t.csv:2: feature column 'kind' holds 'setosa', not a number"]),
+    ("a,b\n1,2\n,3\n", {}, ["t.csv:3: feature column 'a' is empty"]),
+    ("a,b\n1,2\n3,4,5\n", {}, ["t.csv:3: 3 fields, but the header has 2"]),
+    ("a,b\n", {}, []),
+    ("", {}, ["holds no rows"]),
+    (CSV, {"features": ["kind"], "target": "kind"}, ["also listed as a feature"]),
+])
+def test_csv_errors_name_the_file_line_and_column(tmp_path, text, options, fragments):
+    path = write(tmp_path, text)
+    if not fragments:  # a header alone: no rows to split, said when splitting
+        x, y, _, _ = tabular.read_csv(path, **options)
+        assert len(y) == 0
+        return
+    with pytest.raises(DataError) as e:
+        tabular.read_csv(path, **options)
+    for fragment in fragments:
+        assert fragment in str(e.value), str(e.value)
+
+
+def test_missing_or_unreadable_files(tmp_path):
+    with pytest.raises(DataError, match="nope.csv: no such file"):
+        tabular.read_csv(tmp_path / "nope.csv")
+    with pytest.raises(DataError, match="is a folder"):
+        tabular.read_csv(tmp_path)
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(DataError, match="not a UTF-8 text file"):
+        tabular.read_csv(tmp_path / "bin.csv")
+    with pytest.raises(DataError, match="nope.npz: no such file"):
+        tabular.read_npz(tmp_path / "nope.npz")
+
+
+def test_targets_map_labels_to_sorted_classes():
+    y, classes = tabular.targets(["b", "a", "c", "a"], "classification", "here")
+    assert classes == ["a", "b", "c"] and y.tolist() == [1, 0, 2, 0]
+    y, classes = tabular.targets(["10", "2", "2", "10"], "classification", "here")
+    assert classes == [2, 10] and y.tolist() == [1, 0, 0, 1]  # numeric order: 2 before 10
+    y, classes = tabular.targets(["1.5", "2"], "regression", "here")
+    assert classes == [] and y.tolist() == [1.5, 2.0]
+    with pytest.raises(DataError, match="here: the target holds 'x', not a number"):
+        tabular.targets(["1", "x"], "regression", "here")
+    with pytest.raises(DataError, match="at least 2"):
+        tabular.targets(["a", "a"], "classification", "here")
+
+
+def test_npz_with_string_labels_and_its_errors(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, x=np.arange(12.0).reshape(6, 2), y=np.array(["no", "yes"] * 3), other=np.zeros(6))
+    x, y = tabular.read_npz(path)
+    assert x.shape == (6, 2) and y.tolist()[:2] == ["no", "yes"]
+    with pytest.raises(DataError, match="no array 'features' \\(arrays: x, y, other\\)"):
+        tabular.read_npz(path, x_key="features")
+    with pytest.raises(DataError, match="'other' must be a 2-D array"):
+        tabular.read_npz(path, x_key="other")
+    np.savez(path, x=np.zeros((3, 2)), y=np.zeros(4))
+    with pytest.raises(DataError, match="one target per row"):
+        tabular.read_npz(path)
+    np.savez(path, x=np.array([{"a": 1}], dtype=object), y=np.zeros(1))
+    with pytest.raises(DataError, match="without pickle"):
+        tabular.read_npz(path)
+
+
+def test_openml_by_name_and_id_goes_through_fetch_openml_with_our_cache(monkeypatch, tmp_path):
+    from sklearn.utils import Bunch
+
+    calls = []
+
+    def fake_fetch(**kwargs):
+        calls.append(kwargs)
+        return Bunch(data=np.arange(80.0).reshape(40, 2), target=np.array(["1", "2"] * 20),
+                     details={"name": "blood", "id": "1464"})
+
+    import sklearn.datasets
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", fake_fetch)
+    monkeypatch.setenv("NNCTL_CACHE_DIR", str(tmp_path))
+    ds = data.load(config.OpenMLData(name="openml", dataset="blood", target="Class"), seed=0)
+    assert ds.classes == [1, 2] and ds.source == "openml:blood (id 1464)"
+    assert calls[0]["name"] == "blood" and calls[0]["version"] == "active" and calls[0]["target_column"] == "Class"
+    assert calls[0]["data_home"] == str(tmp_path) and calls[0]["as_frame"] is False
+    data.load(config.OpenMLData(name="openml", dataset=1464), seed=0)
+    assert calls[1]["data_id"] == 1464 and "name" not in calls[1]
+
+
+def test_openml_failures_are_data_errors(monkeypatch, tmp_path):
+    import sklearn.datasets
+    from sklearn.utils import Bunch
+
+    def offline(**kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", offline)
+    with pytest.raises(DataError, match="OpenML data set 'blood' is not available \\(OSError: no network\\)"):
+        tabular.fetch_openml("blood", None, None, tmp_path)
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml",
+                        lambda **k: Bunch(data=np.array([["a", 1]], dtype=object), target=np.array(["x"]), details={}))
+    with pytest.raises(DataError, match="not numbers"):
+        tabular.fetch_openml(3, None, None, tmp_path)
+
+
+# ---------------------------------------------------------------- end to end
+
+
+CSV_CONFIG = """\
+seed: 0
+data: {{name: csv, path: {path}, target: kind, test_fraction: 0.25, val_fraction: 0.2}}
+model:
+  layers:
+    - {{units: 8, activation: relu}}
+    - {{units: {units}, activation: softmax}}
+loss: cross_entropy
+optimizer: {{name: adam, lr: 0.05}}
+training: {{epochs: 5, batch_size: 8}}
+run: {{output_dir: {out}}}
+"""
+
+
+def table(tmp_path, n=60):
+    rng = np.random.default_rng(0)
+    kinds = np.array(["cat", "dog", "eel"])[np.arange(n) % 3]
+    x = rng.normal(size=(n, 2)) + (np.arange(n) % 3)[:, None]
+    lines = ["a,b,kind"] + [f"{p:.4f},{q:.4f},{k}" for (p, q), k in zip(x, kinds)]
+    return write(tmp_path, "\n".join(lines) + "\n", "animals.csv")
+
+
+def test_csv_classification_end_to_end_keeps_the_label_mapping(tmp_path):
+    path = table(tmp_path)
+    cfg_path = write(tmp_path, CSV_CONFIG.format(path=path, units=3, out=tmp_path / "runs"), "c.yaml")
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", str(cfg_path), "--json", "-q", "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    ckpt = api.load_checkpoint(tmp_path / "run" / "checkpoint.json")
+    assert ckpt.classes == ["cat", "dog", "eel"]
+    evaluated = runner.invoke(main, ["eval", str(tmp_path / "run" / "checkpoint.json")])
+    assert evaluated.exit_code == 0 and "eel" in evaluated.output and "macro F1" in evaluated.output
+    summary = runner.invoke(main, ["summary", str(cfg_path)])
+    assert summary.exit_code == 0 and "(None, 2)" in summary.output
+
+
+def test_csv_with_the_wrong_output_width_is_a_config_error(tmp_path):
+    cfg_path = write(tmp_path, CSV_CONFIG.format(path=table(tmp_path), units=2, out=tmp_path / "runs"), "c.yaml")
+    with pytest.raises(ConfigError, match=r"model.layers\[1\].units: .*animals.csv.* has 3 classes|has 3 classes"):
+        api.train(api.load_config(cfg_path), run_dir=tmp_path / "run")
+
+
+def test_data_errors_exit_5_naming_file_and_column(tmp_path):
+    runner = CliRunner()
+    cfg_path = write(tmp_path, CSV_CONFIG.format(path=tmp_path / "gone.csv", units=3, out=tmp_path / "runs"), "c.yaml")
+    result = runner.invoke(main, ["train", str(cfg_path)])
+    assert result.exit_code == 5 and "gone.csv: no such file" in result.output
+    cfg_path.write_text(CSV_CONFIG.format(path=table(tmp_path), units=3, out=tmp_path / "runs").replace("kind", "knd"))
+    result = runner.invoke(main, ["train", str(cfg_path)])
+    assert result.exit_code == 5 and "animals.csv: no target column 'knd'" in result.output
+    cfg_path.write_text(CSV_CONFIG.format(path=table(tmp_path, n=6), units=3, out=tmp_path / "runs"))
+    result = runner.invoke(main, ["train", str(cfg_path)])
+    assert result.exit_code == 5 and "cannot split" in result.output
+
+
+def test_regression_end_to_end_on_an_npz_file(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 3))
+    y = 50 + 20 * (x @ [1.0, -2.0, 0.5]) + rng.normal(size=300)
+    np.savez(tmp_path / "r.npz", x=x, y=y)
+    raw = {"seed": 0, "data": {"name": "npz", "path": str(tmp_path / "r.npz"), "task": "regression"},
+           "model": {"layers": [{"units": 16, "activation": "tanh"}, {"units": 1}]}, "loss": "huber",
+           "optimizer": {"name": "adam", "lr": 0.02}, "training": {"epochs": 40}}
+    result = api.train(config.from_dict(raw), run_dir=tmp_path / "run")
+    assert set(result["history"][0]) == {"epoch", "train_loss", "train_mae", "val_loss", "val_mae", "val_rmse",
+                                         "val_r2", "lr", "seconds"}
+    assert result["test"]["r2"] > 0.95 and result["test"]["mae"] < 10  # in the target's units
+    ckpt = api.load_checkpoint(result["checkpoint"])
+    assert ckpt.classes == [] and ckpt.preprocessing["target"]["mean"] == pytest.approx(y.mean(), rel=0.1)
+    prediction = api.predict(ckpt, x[:5])
+    np.testing.assert_allclose(prediction[:, 0], y[:5], atol=15)
+    scores = api.evaluate_checkpoint(result["checkpoint"])
+    assert scores["task"] == "regression" and scores["r2"] == pytest.approx(result["test"]["r2"])
+    header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
+    assert header == "epoch,train_loss,train_mae,val_loss,val_mae,val_rmse,val_r2,lr,seconds"
+
+
+@pytest.mark.parametrize("change,fragment", [
+    ({"loss": "cross_entropy"}, "loss: diabetes is a regression task: use mse, mae or huber"),
+    ({"model": {"layers": [{"units": 2}]}}, "needs 1 unit"),
+    ({"model": {"layers": [{"units": 1, "activation": "sigmoid"}]}}, "a regression output layer is linear"),
+    ({"training": {"early_stopping": {"monitor": "val_accuracy"}}}, "val_accuracy is for classification"),
+])
+def test_regression_config_errors(change, fragment):
+    raw = {"data": {"name": "diabetes"}, "model": {"layers": [{"units": 1}]}, "loss": "mse",
+           "optimizer": {"name": "adam"}, **change}
+    with pytest.raises(ConfigError, match=fragment.replace("(", "\\(")):
+        config.from_dict(raw)
+
+
+def test_binary_eval_reports_roc_auc(tmp_path):
+    raw = {"seed": 0, "data": {"name": "breast_cancer"}, "model": {"layers": [{"units": 1, "activation": "sigmoid"}]},
+           "loss": "binary_cross_entropy", "optimizer": {"name": "adam", "lr": 0.01}, "training": {"epochs": 3}}
+    result = api.train(config.from_dict(raw), run_dir=tmp_path / "run")
+    scores = api.evaluate_checkpoint(result["checkpoint"])
+    assert 0.9 < scores["roc_auc"] <= 1 and 0.8 < scores["macro_f1"] <= 1
+    assert json.dumps(scores)
