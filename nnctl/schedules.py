@@ -67,9 +67,10 @@ class InverseTime(Schedule):
 
 
 class Cosine(Schedule):
-    """Linear warm-up to base_lr over warmup_epochs, then half a cosine down towards min_lr::
+    """Linear warm-up over warmup_epochs (each below base_lr), then half a cosine from base_lr
+    down towards min_lr::
 
-        epoch <= warmup_epochs:  lr = base_lr * epoch / warmup_epochs
+        epoch <= warmup_epochs:  lr = base_lr * epoch / (warmup_epochs + 1)
         otherwise:               t = (epoch - warmup_epochs - 1) / (epochs - warmup_epochs)
                                  lr = min_lr + (base_lr - min_lr) * (1 + cos(pi * t)) / 2
     """
@@ -79,7 +80,7 @@ class Cosine(Schedule):
 
     def lr(self, epoch, base_lr):
         if epoch <= self.warmup_epochs:
-            return base_lr * epoch / self.warmup_epochs
+            return base_lr * epoch / (self.warmup_epochs + 1)
         t = min(1.0, (epoch - self.warmup_epochs - 1) / max(1, self.epochs - self.warmup_epochs))
         return self.min_lr + (base_lr - self.min_lr) * (1 + math.cos(math.pi * t)) / 2
 

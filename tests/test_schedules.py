@@ -17,7 +17,7 @@ def test_constant_step_exponential_inverse_time():
 def test_cosine_with_warmup():
     s = Cosine(epochs=12, warmup_epochs=2, min_lr=0.01)
     lrs = [s.lr(e, 1.0) for e in range(1, 13)]
-    assert lrs[:3] == pytest.approx([0.5, 1.0, 1.0])  # warm-up ends at base_lr; the cosine starts there
+    assert lrs[:3] == pytest.approx([1 / 3, 2 / 3, 1.0])  # warm-up epochs stay below base_lr; the cosine starts there
     assert lrs[2 + 5] == pytest.approx(0.01 + 0.99 * (1 + math.cos(math.pi * 5 / 10)) / 2)
     assert all(a >= b for a, b in zip(lrs[2:], lrs[3:])) and lrs[-1] > 0.01
 

@@ -1,0 +1,42 @@
+"""The shipped configs: all valid, and the quick ones reach what the README says they reach.
+
+digits.yaml, digits_adamw.yaml and mnist_best.yaml take longer; .ci/run trains them.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from nnctl import api, config
+
+CONFIGS = sorted(Path("configs").glob("*.yaml"))
+
+
+def test_the_toolbox_examples_are_shipped():
+    names = {p.stem for p in CONFIGS}
+    assert {"digits", "iris", "diabetes", "mnist_best", "wine_csv", "digits_adamw"} <= names
+    assert Path("configs/data/wine_cultivars.csv").stat().st_size < 50_000  # small enough for the repository
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_every_shipped_config_is_valid(path):
+    cfg = config.load(path)
+    assert cfg.run.name == path.stem
+
+
+def test_mnist_best_uses_dropout_a_schedule_and_early_stopping():
+    cfg = config.load("configs/mnist_best.yaml")
+    assert any(layer.type == "dropout" for layer in cfg.model.layers)
+    assert cfg.training.schedule.name != "constant" and cfg.training.early_stopping is not None
+
+
+def test_weight_decay_example_uses_adamw_with_a_schedule():
+    cfg = config.load("configs/digits_adamw.yaml")
+    assert cfg.optimizer.name == "adamw" and cfg.optimizer.weight_decay > 0 and cfg.training.schedule.name != "constant"
+
+
+@pytest.mark.parametrize("name,metric,floor", [("iris", "accuracy", 0.95), ("diabetes", "r2", 0.45),
+                                               ("wine_csv", "accuracy", 0.95)])
+def test_quick_shipped_configs_reach_their_mark(tmp_path, name, metric, floor):
+    result = api.train(api.load_config(f"configs/{name}.yaml"), run_dir=tmp_path / "run")
+    assert result["test"][metric] >= floor, result["test"]
