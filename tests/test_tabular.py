@@ -242,3 +242,18 @@ def test_binary_eval_reports_roc_auc(tmp_path):
     scores = api.evaluate_checkpoint(result["checkpoint"])
     assert 0.9 < scores["roc_auc"] <= 1 and 0.8 < scores["macro_f1"] <= 1
     assert json.dumps(scores)
+
+
+def test_cli_shows_regression_scores(tmp_path):
+    path = write(tmp_path, "seed: 0\ndata: {name: diabetes}\nmodel:\n  layers:\n    - {units: 8, activation: relu}\n"
+                           "    - {units: 1}\nloss: mae\noptimizer: {name: adam, lr: 0.01}\ntraining: {epochs: 3}\n", "d.yaml")
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", str(path), "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "epoch 3/3  loss" in result.output and "val_rmse" in result.output and "val_r2" in result.output
+    assert "test:        loss" in result.output and " r2 " in result.output and "accuracy" not in result.output
+    evaluated = runner.invoke(main, ["eval", str(tmp_path / "run" / "checkpoint.json")])
+    assert evaluated.exit_code == 0 and "mae" in evaluated.output and "rmse" in evaluated.output
+    assert "confusion" not in evaluated.output
+    as_json = json.loads(runner.invoke(main, ["eval", str(tmp_path / "run" / "checkpoint.json"), "--json"]).output)
+    assert as_json["task"] == "regression" and set(as_json) >= {"mae", "rmse", "r2", "loss", "n"}
