@@ -480,6 +480,8 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
 
     lines = lines or {}
     spec = spec or data_spec(cfg.data)
+    label = getattr(cfg.data, "path", None) if cfg.data.name in ("csv", "npz") else \
+        getattr(cfg.data, "dataset", cfg.data.name)  # how messages name the data
     index = len(cfg.model.layers) - 1
     last = cfg.model.layers[index]
     key = ("model", "layers", index)
@@ -495,9 +497,9 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
     if spec.task == "regression":
         if cfg.loss not in ("mse", "mae", "huber"):
             where = f"{source}:{lines[('loss',)]}" if ("loss",) in lines else source
-            raise ConfigError(f"{where}: loss: {cfg.data.name} is a regression task: use mse, mae or huber, not {cfg.loss}")
+            raise ConfigError(f"{where}: loss: {label} is a regression task: use mse, mae or huber, not {cfg.loss}")
         if last.units != 1:
-            fail(f"{cfg.data.name} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
+            fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
         if last.activation != "linear":
             fail(f"a regression output layer is linear (the target is standardised), got activation '{last.activation}'", "activation")
     elif n is None:
@@ -506,10 +508,10 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
         if last.activation != "softmax":
             fail(f"cross_entropy needs a softmax output layer, got activation '{last.activation}'", "activation")
         if last.units != n:
-            fail(f"{cfg.data.name} has {n} classes, so the softmax output layer needs {n} units, got {last.units}", "units")
+            fail(f"{label} has {n} classes, so the softmax output layer needs {n} units, got {last.units}", "units")
     elif cfg.loss == "binary_cross_entropy":
         if n != 2:
-            fail(f"binary_cross_entropy is for two classes; {cfg.data.name} has {n}: use cross_entropy with {n} softmax units", "units")
+            fail(f"binary_cross_entropy is for two classes; {label} has {n}: use cross_entropy with {n} softmax units", "units")
         if last.activation != "sigmoid":
             fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'", "activation")
         if last.units != 1:
@@ -517,7 +519,7 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
     else:  # mse, mae, huber against one-hot targets
         allowed = {n, 1} if n == 2 else {n}
         if last.units not in allowed:
-            fail(f"{cfg.loss} on {cfg.data.name} compares with one-hot targets: {n} units"
+            fail(f"{cfg.loss} on {label} compares with one-hot targets: {n} units"
                  + (" (or 1 for the 0/1 label)" if n == 2 else "") + f", got {last.units}", "units")
     for i, layer in enumerate(cfg.model.layers[:-1]):
         if getattr(layer, "activation", None) == "softmax":

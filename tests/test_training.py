@@ -130,3 +130,13 @@ def test_cosine_epochs_default_to_the_training_epochs():
     cfg = config.from_dict(cfg_with(schedule={"name": "cosine"}))
     assert cfg.training.schedule.epochs == 6
     assert config.from_dict(cfg.model_dump(mode="json")) == cfg  # the resolved config round-trips
+
+
+def test_dropout_runs_repeat_bit_for_bit(tmp_path):
+    raw = cfg_with(epochs=2)
+    raw["model"]["layers"].insert(1, {"type": "dropout", "rate": 0.3})
+    first, second = (train(tmp_path, raw, name) for name in ("a", "b"))
+    a, b = (json.loads(Path(r["last_checkpoint"]).read_text()) for r in (first, second))
+    assert a["state"] == b["state"]
+    raw["seed"] = 1
+    assert json.loads(Path(train(tmp_path, raw, "c")["last_checkpoint"]).read_text())["state"] != a["state"]
