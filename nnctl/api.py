@@ -58,8 +58,9 @@ def _best_monitor(cfg, stopper):
 def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None) -> dict:
     """Train the network `cfg` describes; write a run folder; return the run's summary.
 
-    The summary has run_dir, checkpoint, last_checkpoint, best_epoch, epochs, history,
-    early_stopping (or None) and test (loss and accuracy of the checkpoint on the test split).
+    The summary has run_dir, checkpoint, last_checkpoint, best_epoch, checkpoint_epoch, epochs,
+    final, history, early_stopping (or None) and test (the checkpoint's scores on the test split:
+    loss and accuracy, or for regression loss, mae, rmse and r2; and n).
     """
     dtype = cfg.training.dtype
     dataset = load_data(cfg)

@@ -235,7 +235,6 @@ def _openml(cfg, seed: int):
 LOADERS = {"moons": _moons, "breast_cancer": _breast_cancer, "circles": _circles, "blobs": _blobs,
            "iris": _bundled("load_iris"), "wine": _bundled("load_wine"), "digits": _bundled("load_digits"),
            "diabetes": _bundled("load_diabetes"), "csv": _csv, "npz": _npz, "openml": _openml}
-_TOY_SETS = LOADERS  # the name earlier versions used
 
 
 # ---------------------------------------------------------------- scaling
