@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from .errors import DataError, TrainingDiverged
+
 MAXIMISED = ("accuracy", "r2")  # metrics whose higher value is better; every other one is minimised
 
 
@@ -38,8 +40,11 @@ class Monitor:
     def update(self, record: dict) -> bool:
         """Take one epoch's record; True when it is the new best."""
         value = record.get(self.monitor)
-        if value is None or not math.isfinite(value):
-            raise ValueError(f"the monitored metric {self.monitor!r} is not in this epoch's record")
+        if value is None:  # r2 of a constant validation target, or a metric this task does not log
+            raise DataError(f"the monitored metric {self.monitor} has no value at epoch {record['epoch']} "
+                            f"(r2 is undefined when every validation target is equal): monitor val_loss instead")
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"training diverged at epoch {record['epoch']}: {self.monitor} became {value}")
         if self.improved(value):
             self.best, self.best_epoch, self.wait = float(value), record["epoch"], 0
             return True

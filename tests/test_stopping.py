@@ -2,6 +2,7 @@
 
 import pytest
 
+from nnctl.errors import DataError, TrainingDiverged
 from nnctl.stopping import EarlyStopping, Monitor, resolve_mode
 
 
@@ -39,9 +40,11 @@ def test_auto_mode():
     assert resolve_mode("val_loss", "max") == "max"
 
 
-def test_missing_metric_is_an_error():
-    with pytest.raises(ValueError, match="val_accuracy"):
-        Monitor("val_accuracy").update({"epoch": 1, "val_accuracy": None})
+def test_missing_or_infinite_metric_is_an_error():
+    with pytest.raises(DataError, match="val_r2 has no value at epoch 1"):
+        Monitor("val_r2").update({"epoch": 1, "val_r2": None})
+    with pytest.raises(TrainingDiverged, match="val_loss became inf"):
+        Monitor("val_loss").update({"epoch": 2, "val_loss": float("inf")})
 
 
 def test_state_round_trip():
