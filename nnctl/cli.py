@@ -156,7 +156,7 @@ def eval_(checkpoint, split, as_json):
     click.echo(f"\n{'class':>{width}}  precision  recall      f1  support")
     for i, c in enumerate(classes):
         click.echo(f"{c:>{width}}  {per['precision'][i]:9.4f}  {per['recall'][i]:6.4f}  {per['f1'][i]:6.4f}  {per['support'][i]:7d}")
-    cells = max(5, *(len(str(v)) for row in result["confusion_matrix"] for v in row))
+    cells = max(5, *(len(c) for c in classes), *(len(str(v)) for row in result["confusion_matrix"] for v in row))
     click.echo("\nconfusion matrix (rows: true class, columns: predicted class)")
     click.echo(" " * width + "".join(f" {c:>{cells}}" for c in classes))
     for c, row in zip(classes, result["confusion_matrix"]):
