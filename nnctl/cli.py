@@ -206,5 +206,9 @@ def render_summary(info: dict) -> str:
     return "\n".join(out)
 
 
+from .cli_sweep import sweep  # noqa: E402 - its own module; registered here so `nnctl sweep` exists
+
+main.add_command(sweep)
+
 if __name__ == "__main__":
     main()

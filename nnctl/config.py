@@ -597,9 +597,9 @@ def _closest(word: Any, choices) -> str:
     return f"; did you mean '{match[0]}'?" if match else ""
 
 
-def _allowed_keys(path: tuple, data: Any) -> list[str]:
-    """Keys the schema allows at the mapping that holds `path`."""
-    model: Any = Config
+def _allowed_keys(path: tuple, data: Any, root=None) -> list[str]:
+    """Keys the schema (`root`, default Config) allows at the mapping that holds `path`."""
+    model: Any = root or Config
     node = data
     for part in path[:-1]:
         node = node[part] if isinstance(node, (dict, list)) else None
@@ -644,9 +644,14 @@ def _node_at(data: Any, path: tuple) -> Any:
     return data
 
 
-def _describe(error: dict, data: Any, source: str, lines: dict) -> str:
-    """One readable line from pydantic's first error."""
-    path = _user_path(error["loc"], data)
+def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefix: tuple = ()) -> str:
+    """One readable line from pydantic's first error.
+
+    `root` is the model `data` was validated against (default Config); `prefix` is where `data`
+    sits in the file, for the line numbers and the dotted key.
+    """
+    inner = _user_path(error["loc"], data)
+    path = prefix + inner
     line = None
     for cut in range(len(path), -1, -1):
         line = lines.get(path[:cut])
@@ -658,7 +663,7 @@ def _describe(error: dict, data: Any, source: str, lines: dict) -> str:
     if kind == "missing":
         what = "is required but missing"
     elif kind == "extra_forbidden":
-        allowed = _allowed_keys(path, data)
+        allowed = _allowed_keys(inner, data, root)
         what = f"unknown key{_closest(path[-1], allowed)}" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
     elif kind == "literal_error":
         choices = re.findall(r"'([^']*)'", ctx.get("expected", ""))
@@ -666,7 +671,7 @@ def _describe(error: dict, data: Any, source: str, lines: dict) -> str:
     elif kind == "union_tag_invalid":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         tag = ctx.get("tag")
-        node = _node_at(data, path)
+        node = _node_at(data, inner)
         tag_key = "type" if isinstance(node, dict) and "type" in node and "name" not in node else "name"
         key = _dotted(path + (tag_key,))
         line = lines.get(tuple(path) + (tag_key,), line)

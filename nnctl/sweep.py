@@ -1,0 +1,203 @@
+"""Running a sweep: every trial is an ordinary run folder inside the sweep folder.
+
+Trials run one after another (jobs=1), in separate processes through joblib's loky backend
+(jobs=N), or on a Dask distributed cluster (scheduler="tcp://host:port"). Each trial is limited
+to one BLAS thread, so parallel trials do not fight over cores and give the same numbers
+everywhere. A trial whose folder says `finished` is not run again; a failed one is rerun.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import time
+from pathlib import Path
+
+import yaml
+
+from . import sweep_spec
+from .errors import NnctlError, TrainingDiverged, WriteError
+from .files import atomic_write
+
+COLUMNS = ["rank", "trial", "status", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch",
+           "epochs", "seconds", "run_dir", "error"]
+
+
+def run_trial(trial_id: str, config_data: dict, run_dir: str) -> dict:
+    """Train one trial into `run_dir`, or read its result if it finished before. Runs in a worker.
+
+    Never raises for a failing trial: the error is returned, so one failure does not stop a sweep.
+    """
+    from threadpoolctl import threadpool_limits
+
+    path = Path(run_dir)
+    done = read_result(path)
+    if done is not None:
+        return {**done, "trial": trial_id, "reused": True}
+    from . import api, config
+
+    try:
+        if path.exists():  # a trial that failed or was killed: start it again from nothing
+            shutil.rmtree(path)
+        with threadpool_limits(limits=1, user_api="blas"):
+            api.train(config.from_dict(config_data, f"trial {trial_id}"), run_dir=path)
+        result = read_result(path)
+        if result is None:
+            raise WriteError(f"{path}: the trial finished but its run folder cannot be read back")
+    except Exception as e:  # noqa: BLE001 - recorded, not raised: one trial's failure does not stop the others
+        status = "diverged" if isinstance(e, TrainingDiverged) else "failed"
+        code = getattr(e, "exit_code", 1)
+        result = {"status": status, "error": f"{type(e).__name__}: {e}" if code == 1 else str(e), "exit_code": code,
+                  "run_dir": str(path)}
+    return {**result, "trial": trial_id, "reused": False}
+
+
+def read_result(path: Path) -> dict | None:
+    """A finished trial's scores from its run folder: the metrics of its best epoch and its test scores."""
+    try:
+        status = json.loads((path / "run.json").read_text())
+        if status.get("status") != "finished" or not (path / "checkpoint.json").is_file():
+            return None
+        history = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines() if line]
+    except (OSError, ValueError):
+        return None
+    best = next((r for r in history if r["epoch"] == status.get("best_epoch")), None)
+    if best is None:
+        return None
+    test = status.get("test") or {}
+    return {"status": "finished", "val_loss": best["val_loss"], "val_accuracy": best["val_accuracy"],
+            "test_loss": test.get("loss"), "test_accuracy": test.get("accuracy"), "best_epoch": best["epoch"],
+            "epochs": len(history), "seconds": round(sum(r["seconds"] for r in history), 3), "run_dir": str(path),
+            "exit_code": 0}
+
+
+# ---------------------------------------------------------------- executors
+
+
+def _serial(tasks):
+    for task in tasks:
+        yield run_trial(*task)
+
+
+def _loky(tasks, jobs: int):
+    from joblib import Parallel, delayed
+
+    yield from Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
+        delayed(run_trial)(*task) for task in tasks)
+
+
+def _dask(tasks, scheduler: str):
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise NnctlError("--scheduler needs Dask: pip install 'nnctl[dask]'") from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as e:
+        raise NnctlError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
+    with client:
+        futures = {client.submit(run_trial, *task, pure=False): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as e:  # noqa: BLE001 - a lost worker or a missing nnctl on it: that trial failed
+                trial_id, _, run_dir = futures[future]
+                yield {"trial": trial_id, "status": "failed", "error": f"on the Dask worker: {type(e).__name__}: {e}",
+                       "exit_code": 1, "run_dir": run_dir, "reused": False}
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+def run(sweep: sweep_spec.Sweep, *, jobs: int = 1, scheduler: str | None = None, on_result=None) -> dict:
+    """Run every trial not yet finished; write the resolved spec and the leaderboard; return the leaderboard.
+
+    `on_result(row, done, total)` is called as each trial ends. The leaderboard files are rewritten
+    after every trial, so a killed sweep leaves a correct one behind.
+    """
+    trials, invalid = sweep.trials()
+    folder = sweep.folder
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(f"{folder}: cannot create the sweep folder: {e.strerror or e}") from None
+    atomic_write(folder / "sweep.yaml", yaml.safe_dump(resolved_spec(sweep), sort_keys=False))
+    tasks = [(t.id, t.config, str(folder / t.id)) for t in trials]
+    results: dict[str, dict] = {}
+    started = time.perf_counter()
+    if scheduler:
+        stream = _dask(tasks, scheduler)
+    elif jobs > 1 and len(tasks) > 1:
+        stream = _loky(tasks, min(jobs, len(tasks)))
+    else:
+        stream = _serial(tasks)
+    board = leaderboard(sweep, trials, invalid, results)
+    for result in stream:
+        results[result["trial"]] = result
+        board = leaderboard(sweep, trials, invalid, results)
+        write_leaderboard(folder, board)
+        if on_result is not None:
+            on_result(next(r for r in board["leaderboard"] if r["trial"] == result["trial"]), len(results), len(tasks))
+    board["seconds"] = round(time.perf_counter() - started, 3)
+    write_leaderboard(folder, board)
+    return board
+
+
+def resolved_spec(sweep: sweep_spec.Sweep) -> dict:
+    """The spec with every default filled in and the base inlined, so the sweep folder says everything."""
+    spec = sweep.spec.model_dump(mode="json")
+    spec.update(base=sweep.base, output_dir=str(sweep.folder.parent))
+    return spec
+
+
+def leaderboard(sweep: sweep_spec.Sweep, trials: list, invalid: list, results: dict) -> dict:
+    """Finished trials best first by the spec's metric, then failed, invalid and not yet run ones."""
+    metric, sign = sweep.spec.metric, (1 if sweep.mode == "min" else -1)
+    rows = []
+    for t in trials:
+        result = results.get(t.id, {"status": "pending", "run_dir": str(sweep.folder / t.id)})
+        rows.append({"rank": None, "trial": t.id, "status": result["status"], "params": t.params,
+                     **{k: result.get(k) for k in COLUMNS[3:]}, "reused": result.get("reused", False),
+                     "exit_code": result.get("exit_code"), "_index": t.index})
+    rows += [{"rank": None, "trial": None, "status": "invalid", "params": bad["params"],
+              **{k: None for k in COLUMNS[3:]}, "error": bad["error"], "reused": False, "exit_code": 3,
+              "_index": len(trials) + i} for i, bad in enumerate(invalid)]
+    order = {"finished": 0, "diverged": 1, "failed": 1, "invalid": 2, "pending": 3}
+
+    rows.sort(key=lambda r: (order[r["status"]], sign * r[metric] if r["status"] == "finished" else 0.0, r["_index"]))
+    rank = 0
+    for row in rows:
+        del row["_index"]
+        if row["status"] == "finished":
+            rank += 1
+            row["rank"] = rank
+    count = {s: sum(r["status"] == s for r in rows) for s in order}
+    return {"sweep_dir": str(sweep.folder), "method": sweep.spec.method, "metric": metric, "mode": sweep.mode,
+            "parameters": list(sweep.distributions), "trials": len(rows), **count,
+            "ran": sum(1 for r in results.values() if not r.get("reused")),
+            "reused": sum(1 for r in results.values() if r.get("reused")),
+            "best": rows[0] if rows and rows[0]["rank"] == 1 else None, "leaderboard": rows}
+
+
+def write_leaderboard(folder: Path, board: dict) -> None:
+    """leaderboard.json (the object `--json` prints) and leaderboard.csv (one column per parameter)."""
+    atomic_write(folder / "leaderboard.json", json.dumps(board, indent=2) + "\n")
+    buffer = io.StringIO()
+    columns = COLUMNS[:3] + board["parameters"] + COLUMNS[3:]
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in board["leaderboard"]:
+        flat = {**{k: row[k] for k in COLUMNS}, **{k: json.dumps(v) if isinstance(v, (dict, list)) else v
+                                                    for k, v in row["params"].items()}}
+        writer.writerow({k: "" if flat.get(k) is None else flat[k] for k in columns})
+    atomic_write(folder / "leaderboard.csv", buffer.getvalue())
+
+
+def exit_code(board: dict) -> int:
+    """0 when at least one trial finished; otherwise the first failure's exit code."""
+    if board["finished"]:
+        return 0
+    failed = [r for r in board["leaderboard"] if r["exit_code"]]
+    return failed[0]["exit_code"] if failed else 1

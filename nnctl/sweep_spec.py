@@ -1,0 +1,312 @@
+"""A sweep spec: a base config plus a search space over dotted config keys, expanded into trials.
+
+    base: moons.yaml                      # a path (relative to this file) or an inline mapping
+    method: random                        # grid (every combination of the lists) or random
+    trials: 20                            # random only
+    parameters:
+      optimizer.lr: {distribution: log_uniform, low: 1.0e-4, high: 0.1}
+      model.layers[0].units: [16, 32, 64]
+
+Every error is a ConfigError that names the file, the line and the dotted key, like a config's.
+A trial's id is a hash of its resolved config, so the same trial always has the same folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, ValidationError, model_validator
+
+from . import config
+from .config import Strict, _closest, _describe, _dotted, parse_yaml
+from .errors import ConfigError
+
+MAX_TRIALS = 10_000
+METRIC_MODES = {"val_loss": "min", "val_accuracy": "max"}
+
+
+# ---------------------------------------------------------------- distributions
+
+
+class Uniform(Strict):
+    distribution: Literal["uniform"]
+    low: float = Field(description="smallest value")
+    high: float = Field(description="largest value")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be less than high ({self.high})")
+        return self
+
+    def sample(self, rng: np.random.Generator):
+        return float(rng.uniform(self.low, self.high))
+
+
+class LogUniform(Uniform):
+    distribution: Literal["log_uniform"]
+    low: float = Field(gt=0.0, description="smallest value, > 0")
+
+    def sample(self, rng: np.random.Generator):
+        return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+
+
+class Integer(Strict):
+    distribution: Literal["integer"]
+    low: int = Field(description="smallest value")
+    high: int = Field(description="largest value (included)")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.low <= self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        return self
+
+    def sample(self, rng: np.random.Generator):
+        return int(rng.integers(self.low, self.high, endpoint=True))
+
+
+class Choice(Strict):
+    distribution: Literal["choice"]
+    values: list[Any] = Field(min_length=1, description="the values, drawn with equal probability")
+
+    def sample(self, rng: np.random.Generator):
+        return copy.deepcopy(self.values[int(rng.integers(len(self.values)))])
+
+
+DISTRIBUTIONS = {"uniform": Uniform, "log_uniform": LogUniform, "integer": Integer, "choice": Choice}
+
+
+# ---------------------------------------------------------------- the spec
+
+
+class SweepSpec(Strict):
+    base: str | dict[str, Any] = Field(description="the base config: a path relative to the sweep file, or an inline mapping")
+    method: Literal["grid", "random"] = Field("grid", description="grid: every combination of the lists; random: `trials` draws")
+    parameters: dict[str, Any] = Field(min_length=1, description="dotted config key -> list of values or distribution")
+    trials: int | None = Field(None, ge=1, le=MAX_TRIALS, description="random only: number of draws")
+    seed: int = Field(0, ge=0, lt=2**63, description="random only: seeds the draws")
+    metric: Literal["val_loss", "val_accuracy"] = Field("val_loss", description="what ranks the trials")
+    mode: Literal["min", "max"] | None = Field(None, description="min or max; default min for val_loss, max for val_accuracy")
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the sweep folder's name; default the file's stem")
+    output_dir: str = Field("sweeps", description="folder that holds the sweep folder")
+
+    @model_validator(mode="after")
+    def _trials_fit_method(self):
+        if self.method == "random" and self.trials is None:
+            raise ValueError("method: random needs trials: the number of draws")
+        if self.method == "grid" and self.trials is not None:
+            raise ValueError("trials is for method: random; a grid runs every combination of its lists")
+        return self
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One point of the search space: its id, the values it sets, and its whole config as data."""
+
+    id: str
+    index: int
+    params: dict
+    config: dict
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated spec, ready to run."""
+
+    spec: SweepSpec
+    source: str
+    base: dict
+    distributions: dict  # dotted key -> list of grid values, or a distribution
+    mode: str
+    folder: Path
+    lines: dict
+
+    def trials(self) -> tuple[list[Trial], list[dict]]:
+        """The distinct trials in spec order, and the combinations whose config is invalid."""
+        return expand(self)
+
+
+# ---------------------------------------------------------------- dotted keys
+
+_WORD = r"[A-Za-z_][A-Za-z0-9_]*"
+_KEY = re.compile(rf"{_WORD}(?:\.{_WORD}|\[[0-9]+\])*")
+
+
+def parse_key(key: str) -> tuple:
+    """'model.layers[0].units' -> ('model', 'layers', 0, 'units'); ValueError if malformed."""
+    if not _KEY.fullmatch(key):
+        raise ValueError(f"'{key}' is not a dotted config key such as optimizer.lr or model.layers[0].units")
+    return tuple(int(index) if index else word for word, index in re.findall(rf"({_WORD})|\[([0-9]+)\]", key))
+
+
+def set_key(data: dict, path: tuple, value) -> None:
+    """Set `value` at `path` in nested data, creating missing mappings; a list index must exist."""
+    node = data
+    for depth, part in enumerate(path):
+        last = depth == len(path) - 1
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                size = f"has {len(node)} items" if isinstance(node, list) else "is not a list"
+                raise ValueError(f"{_dotted(path[:depth]) or 'the config'} {size}, so there is no [{part}]")
+        elif not isinstance(node, dict):
+            raise ValueError(f"{_dotted(path[:depth])} is not a mapping, so it has no key '{part}'")
+        if last:
+            node[part] = copy.deepcopy(value)
+        else:
+            if isinstance(node, dict) and node.get(part) is None and not isinstance(path[depth + 1], int):
+                node[part] = {}
+            node = node[part]
+
+
+# ---------------------------------------------------------------- loading
+
+
+def read_yaml(path: Path) -> tuple[Any, dict]:
+    """A YAML file's data and line map; ConfigError if it cannot be read."""
+    try:
+        if path.stat().st_size > config.MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: the file is {path.stat().st_size:,} bytes; at most {config.MAX_CONFIG_BYTES:,}")
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a YAML file") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a text file (byte {e.start} is not UTF-8)") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read: {e.strerror}") from None
+    return parse_yaml(text, str(path))
+
+
+def load(path: str | Path) -> Sweep:
+    """Read and validate a sweep spec file (raises ConfigError)."""
+    path = Path(path)
+    source = str(path)
+    data, lines = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}:{lines.get((), 1)}: a sweep spec is a mapping with base and parameters")
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_describe(e.errors()[0], data, source, lines, root=SweepSpec)) from None
+    if spec.name is None:
+        spec = spec.model_copy(update={"name": re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)[:64] or "sweep"})
+    if spec.mode is None:
+        spec = spec.model_copy(update={"mode": METRIC_MODES[spec.metric]})
+    if isinstance(spec.base, str):
+        base_path = path.parent / spec.base
+        base, _ = read_yaml(base_path)
+        if not isinstance(base, dict):
+            raise ConfigError(f"{base_path}: the base config must be a mapping of keys to values")
+    else:
+        base = spec.base
+    space = {key: _parameter(spec, key, value, source, lines) for key, value in spec.parameters.items()}
+    folder = Path(spec.output_dir) / spec.name
+    return Sweep(spec, source, base, space, spec.mode, folder.resolve(), lines)
+
+
+def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
+    """A list of grid values or a distribution, checked; errors point at the parameter's line."""
+    at = ("parameters", key)
+    where = f"{source}:{lines.get(at, lines.get(('parameters',), 1))}: {_dotted(at)}"
+    try:
+        parse_key(key)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    if isinstance(value, list):
+        if not value:
+            raise ConfigError(f"{where}: an empty list; give at least one value")
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a list of values or a mapping with a distribution, got {value!r}")
+    if spec.method == "grid":
+        raise ConfigError(f"{where}: a grid needs a list of values; distributions need method: random")
+    name = value.get("distribution")
+    if name not in DISTRIBUTIONS:
+        what = "is required" if name is None else f"expected one of {', '.join(DISTRIBUTIONS)}, got {name!r}{_closest(name, DISTRIBUTIONS)}"
+        raise ConfigError(f"{source}:{lines.get(at + ('distribution',), lines.get(at))}: {_dotted(at + ('distribution',))}: {what}")
+    model = DISTRIBUTIONS[name]
+    try:
+        return model.model_validate(value)
+    except ValidationError as e:
+        raise ConfigError(_describe(e.errors()[0], value, source, lines, root=model, prefix=at)) from None
+
+
+# ---------------------------------------------------------------- trials
+
+
+def trial_id(cfg: config.Config) -> str:
+    """12 hex digits of the SHA-256 of the resolved config, without `run` (where it goes is not what it is)."""
+    data = cfg.model_dump(mode="json", exclude={"run"})
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
+
+
+def assignments(sweep: Sweep) -> list[dict]:
+    """The parameter values of every trial, in spec order: the grid's product or seeded draws."""
+    space = sweep.distributions
+    if sweep.spec.method == "grid":
+        combos = list(itertools.product(*space.values()))
+        if len(combos) > MAX_TRIALS:
+            raise ConfigError(f"{sweep.source}: the grid has {len(combos):,} combinations; at most {MAX_TRIALS:,}")
+        return [dict(zip(space, combo)) for combo in combos]
+    rng = np.random.default_rng(sweep.spec.seed)
+    return [{key: (d.sample(rng) if not isinstance(d, list) else copy.deepcopy(d[int(rng.integers(len(d)))]))
+             for key, d in space.items()} for _ in range(sweep.spec.trials)]
+
+
+def expand(sweep: Sweep) -> tuple[list[Trial], list[dict]]:
+    """Resolve every assignment into a config; duplicates run once; invalid ones are returned apart."""
+    trials, invalid, seen, known = [], [], set(), {}
+    for params in assignments(sweep):
+        data = copy.deepcopy(sweep.base)
+        for key, value in params.items():
+            try:
+                set_key(data, parse_key(key), value)
+            except ValueError as e:
+                raise ConfigError(f"{_where(sweep, key)}: {e}") from None
+            known[key] = known.get(key, False) or _is_known(parse_key(key), data)
+        label = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        try:
+            cfg = config.from_dict(data, f"trial ({label})")
+            if sweep.spec.metric.startswith("val_") and cfg.data.val_fraction == 0:
+                raise ConfigError(f"trial ({label}): metric {sweep.spec.metric} needs data.val_fraction > 0")
+        except ConfigError as e:
+            invalid.append({"params": params, "error": str(e)})
+            continue
+        cfg = cfg.model_copy(update={"run": config.RunConfig(name=sweep.spec.name, output_dir=str(sweep.folder))})
+        tid = trial_id(cfg)
+        if tid not in seen:
+            seen.add(tid)
+            trials.append(Trial(tid, len(trials), params, cfg.model_dump(mode="json")))
+    for key, ok in known.items():
+        if not ok:
+            path = parse_key(key)
+            allowed = config._allowed_keys(path, data)
+            raise ConfigError(f"{_where(sweep, key)}: {_dotted(path)} is not a config key{_closest(path[-1], allowed)}"
+                              + (f" (allowed there: {', '.join(allowed)})" if allowed else ""))
+    if not trials:
+        raise ConfigError(f"{sweep.source}: no trial has a valid config; the first: {invalid[0]['error']}")
+    return trials, invalid
+
+
+def _where(sweep: Sweep, key: str) -> str:
+    """file:line: parameters.<key> of a parameter in the sweep file."""
+    return f"{sweep.source}:{sweep.lines.get(('parameters', key), 1)}: parameters.{key}"
+
+
+def _is_known(path: tuple, data: dict) -> bool:
+    """Whether the schema has a key at `path` in this trial's data (True when it cannot tell)."""
+    if isinstance(path[-1], int):
+        return True
+    allowed = config._allowed_keys(path, data)
+    return not allowed or path[-1] in allowed
