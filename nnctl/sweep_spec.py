@@ -198,7 +198,7 @@ def load(path: str | Path) -> Sweep:
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_describe(e.errors()[0], data, source, lines, root=SweepSpec)) from None
+        raise ConfigError(_describe(_first(e), data, source, lines, root=SweepSpec)) from None
     if spec.name is None:
         spec = spec.model_copy(update={"name": re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)[:64] or "sweep"})
     if spec.mode is None:
@@ -239,7 +239,13 @@ def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
     try:
         return model.model_validate(value)
     except ValidationError as e:
-        raise ConfigError(_describe(e.errors()[0], value, source, lines, root=model, prefix=at)) from None
+        raise ConfigError(_describe(_first(e), value, source, lines, root=model, prefix=at)) from None
+
+
+def _first(error: ValidationError) -> dict:
+    """The error to report: a misspelt key first, since it explains the 'missing' one that goes with it."""
+    errors = error.errors()
+    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
 
 
 # ---------------------------------------------------------------- trials

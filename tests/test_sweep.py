@@ -1,0 +1,239 @@
+"""Running sweeps: local processes (joblib/loky), a real Dask cluster on loopback, resuming after a kill."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nnctl.cli import main
+
+BASE = """\
+base:
+  seed: 0
+  data: {name: moons, n_samples: 200, noise: 0.1}
+  model:
+    layers:
+      - {units: 8, activation: relu}
+      - {units: 2, activation: softmax}
+  loss: cross_entropy
+  optimizer: {name: adam, lr: 0.01}
+  training: {epochs: 3, batch_size: 32}
+"""
+
+GRID = BASE + """\
+parameters:
+  optimizer.lr: [0.003, 0.03]
+  model.layers[0].units: [4, 16]
+output_dir: OUT
+"""
+
+RANDOM = BASE + """\
+method: random
+trials: 4
+seed: 1
+metric: val_accuracy
+parameters:
+  optimizer.lr: {distribution: log_uniform, low: 1.0e-3, high: 0.1}
+  model.layers[0].units: {distribution: integer, low: 2, high: 16}
+  seed: [0, 1]
+output_dir: OUT
+"""
+
+# mse on one linear unit with a huge SGD step: the loss overflows in the first epoch
+DIVERGING = BASE.replace("{name: adam, lr: 0.01}", "{name: sgd, lr: 0.01}").replace(
+    "{units: 2, activation: softmax}", "{units: 1, activation: linear}").replace("cross_entropy", "mse") + """\
+parameters:
+  optimizer.lr: LRS
+output_dir: OUT
+"""
+
+
+def write(tmp_path, text, name="sweep.yaml", out="out"):
+    path = tmp_path / name
+    path.write_text(text.replace("OUT", str(tmp_path / out)))
+    return path
+
+
+def sweep(*args):
+    result = CliRunner().invoke(main, ["sweep", *[str(a) for a in args]])
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def check_ranking(board, metric, best_is):
+    finished = [r for r in board["leaderboard"] if r["status"] == "finished"]
+    values = [r[metric] for r in finished]
+    assert values == sorted(values, reverse=best_is is max)
+    assert board["best"]["trial"] == finished[0]["trial"] and board["best"][metric] == best_is(values)
+    assert [r["rank"] for r in finished] == list(range(1, len(finished) + 1))
+
+
+def test_grid_with_two_jobs_ranks_by_val_loss_and_trials_are_run_folders(tmp_path):
+    result = sweep(write(tmp_path, GRID), "--jobs", 2, "--json", "-q")
+    assert result.exit_code == 0, result.output
+    board = json.loads(result.stdout)
+    assert board["trials"] == board["finished"] == board["ran"] == 4 and board["reused"] == 0
+    check_ranking(board, "val_loss", min)
+    folder = tmp_path / "out" / "sweep"
+    assert Path(board["sweep_dir"]) == folder
+    assert board == json.loads((folder / "leaderboard.json").read_text())
+    csv_rows = (folder / "leaderboard.csv").read_text().splitlines()
+    assert csv_rows[0].startswith("rank,trial,status,optimizer.lr,model.layers[0].units,val_loss")
+    assert [row.split(",")[1] for row in csv_rows[1:]] == [r["trial"] for r in board["leaderboard"]]
+    for row in board["leaderboard"]:
+        run = folder / row["trial"]
+        status = json.loads((run / "run.json").read_text())
+        assert status["status"] == "finished"
+        # the recorded metric is the best epoch's, as the run folder says
+        history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        assert row["val_loss"] == min(r["val_loss"] for r in history)
+        # BLAS was limited to one thread inside the trial
+        assert all(pool["num_threads"] == 1 for pool in status["environment"]["blas"])
+    best = folder / board["best"]["trial"] / "checkpoint.json"
+    scores = CliRunner().invoke(main, ["eval", str(best), "--json"])
+    assert scores.exit_code == 0 and json.loads(scores.stdout)["accuracy"] == board["best"]["test_accuracy"]
+    spec = (folder / "sweep.yaml").read_text()
+    assert "method: grid" in spec and "metric: val_loss" in spec and "mode: min" in spec and "n_samples: 200" in spec
+    # the table lists every trial, best first
+    table = sweep(tmp_path / "sweep.yaml").stdout.splitlines()
+    assert table[0].split()[:5] == ["rank", "trial", "status", "optimizer.lr", "model.layers[0].units"]
+    assert table[1].split()[:2] == ["1", board["best"]["trial"]]
+    assert "4 of 4 trials finished (0 run now, 4 finished before)" in table[-1]
+
+
+@pytest.fixture(scope="module")
+def local_random(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("random")
+    result = sweep(write(tmp_path, RANDOM), "--jobs", 2, "--json", "-q")
+    assert result.exit_code == 0, result.output
+    return tmp_path, json.loads(result.stdout)
+
+
+def test_random_with_two_jobs_ranks_by_val_accuracy(local_random):
+    _, board = local_random
+    assert board["method"] == "random" and board["mode"] == "max"
+    assert board["finished"] == board["trials"] and 1 <= board["trials"] <= 4
+    check_ranking(board, "val_accuracy", max)
+    assert len({r["trial"] for r in board["leaderboard"]}) == board["trials"]
+
+
+def test_a_diverging_trial_is_recorded_and_the_others_finish(tmp_path):
+    result = sweep(write(tmp_path, DIVERGING.replace("LRS", "[0.01, 10000.0, 0.02]")), "--json", "-q")
+    assert result.exit_code == 0, result.output
+    board = json.loads(result.stdout)
+    assert (board["finished"], board["diverged"]) == (2, 1)
+    last = board["leaderboard"][-1]
+    assert last["status"] == "diverged" and last["rank"] is None and last["exit_code"] == 6
+    assert last["params"] == {"optimizer.lr": 10000.0} and "diverged" in last["error"]
+    assert json.loads((Path(last["run_dir"]) / "run.json").read_text())["status"] == "diverged"
+    # a failed trial is rerun, a finished one is not
+    again = json.loads(sweep(tmp_path / "sweep.yaml", "--json", "-q").stdout)
+    assert (again["ran"], again["reused"], again["diverged"]) == (1, 2, 1)
+
+
+def test_when_no_trial_finishes_the_exit_code_is_the_failure_s(tmp_path):
+    result = sweep(write(tmp_path, DIVERGING.replace("LRS", "[10000.0, 20000.0]")))
+    assert result.exit_code == 6
+    assert "error: no trial finished; the first failure: training diverged" in result.stderr
+    assert "0 of 2 trials finished" in result.stdout
+
+
+def test_a_bad_spec_exits_3_with_file_and_line(tmp_path):
+    result = sweep(write(tmp_path, GRID.replace("optimizer.lr:", "optimizer.lrr:")))
+    assert result.exit_code == 3
+    assert "sweep.yaml:12: parameters.optimizer.lrr: optimizer.lrr is not a config key; did you mean 'lr'?" in result.stderr
+
+
+def test_killed_sweep_reruns_only_the_missing_trials(tmp_path):
+    spec = write(tmp_path, BASE.replace("epochs: 3", "epochs: 12") + """\
+parameters:
+  optimizer.lr: [0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008]
+output_dir: OUT
+""")
+    folder = tmp_path / "out" / "sweep"
+    # its own session, so that the kill reaches the sweep and the loky workers it started
+    process = subprocess.Popen([sys.executable, "-m", "nnctl.cli", "sweep", str(spec), "--jobs", "2", "-q"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(finished_runs(folder)) < 2 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    before = finished_runs(folder)
+    assert 2 <= len(before) < 8, "the sweep was not killed part-way"
+    stamps = {name: (folder / name / "run.json").stat().st_mtime_ns for name in before}
+    result = sweep(spec, "--json", "-q", "--jobs", 2)
+    assert result.exit_code == 0, result.output
+    board = json.loads(result.stdout)
+    assert (board["finished"], board["reused"], board["ran"]) == (8, len(before), 8 - len(before))
+    assert {r["trial"] for r in board["leaderboard"] if r["reused"]} == set(before)
+    assert stamps == {name: (folder / name / "run.json").stat().st_mtime_ns for name in before}
+    assert len(finished_runs(folder)) == 8
+
+
+def finished_runs(folder: Path) -> list:
+    names = []
+    for status in folder.glob("*/run.json"):
+        try:
+            if json.loads(status.read_text())["status"] == "finished":
+                names.append(status.parent.name)
+        except (OSError, ValueError):
+            pass
+    return names
+
+
+@pytest.fixture()
+def dask_cluster(tmp_path):
+    """A scheduler and two single-threaded worker processes on 127.0.0.1, started as a user would."""
+    dask = str(Path(sys.executable).parent / "dask")
+    scheduler_file = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(scheduler_file)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 30
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for _ in range(2):
+            procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                           "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+            pids = client.run(os.getpid)
+        yield address, set(pids.values())
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_a_dask_cluster_runs_the_sweep_and_matches_the_local_run(dask_cluster, local_random, tmp_path):
+    address, worker_pids = dask_cluster
+    assert address.startswith("tcp://127.0.0.1:") and len(worker_pids) == 2
+    result = sweep(write(tmp_path, RANDOM, out="dask"), "--scheduler", address, "--json", "-q")
+    assert result.exit_code == 0, result.output
+    board = json.loads(result.stdout)
+    _, local = local_random
+    assert board["finished"] == board["ran"] == local["finished"]
+    # the same trials (same ids) with the same numbers, to the last bit
+    key = ("trial", "params", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch", "epochs")
+    assert [{k: r[k] for k in key} for r in board["leaderboard"]] == [{k: r[k] for k in key} for r in local["leaderboard"]]
+    # and they ran on the workers, not here
+    ran_on = {json.loads((Path(r["run_dir"]) / "run.json").read_text())["pid"] for r in board["leaderboard"]}
+    assert ran_on <= worker_pids and os.getpid() not in ran_on
