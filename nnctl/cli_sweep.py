@@ -20,6 +20,8 @@ def sweep(ctx, spec, jobs, scheduler, as_json, quiet):
     from . import sweep_spec
     from .cli import _emit_json
 
+    if scheduler and jobs > 1:
+        raise click.UsageError("--jobs is for this machine; with --scheduler the cluster's workers run the trials")
     loaded = sweep_spec.load(spec)
     metric = loaded.spec.metric
 

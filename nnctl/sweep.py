@@ -11,8 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
+import socket
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -95,7 +98,7 @@ def _dask(tasks, scheduler: str):
         raise NnctlError("--scheduler needs Dask: pip install 'nnctl[dask]'") from None
     try:
         client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError) as e:
+    except (OSError, TimeoutError, ValueError) as e:
         raise NnctlError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
     with client:
         futures = {client.submit(run_trial, *task, pure=False): task for task in tasks}
@@ -123,26 +126,68 @@ def run(sweep: sweep_spec.Sweep, *, jobs: int = 1, scheduler: str | None = None,
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise WriteError(f"{folder}: cannot create the sweep folder: {e.strerror or e}") from None
-    atomic_write(folder / "sweep.yaml", yaml.safe_dump(resolved_spec(sweep), sort_keys=False))
-    tasks = [(t.id, t.config, str(folder / t.id)) for t in trials]
-    results: dict[str, dict] = {}
-    started = time.perf_counter()
-    if scheduler:
-        stream = _dask(tasks, scheduler)
-    elif jobs > 1 and len(tasks) > 1:
-        stream = _loky(tasks, min(jobs, len(tasks)))
-    else:
-        stream = _serial(tasks)
-    board = leaderboard(sweep, trials, invalid, results)
-    for result in stream:
-        results[result["trial"]] = result
+    with _lock(folder):
+        atomic_write(folder / "sweep.yaml", yaml.safe_dump(resolved_spec(sweep), sort_keys=False))
+        tasks = [(t.id, t.config, str(folder / t.id)) for t in trials]
+        results: dict[str, dict] = {}
+        started = time.perf_counter()
+        if scheduler:
+            stream = _dask(tasks, scheduler)
+        elif jobs > 1 and len(tasks) > 1:
+            stream = _loky(tasks, min(jobs, len(tasks)))
+        else:
+            stream = _serial(tasks)
         board = leaderboard(sweep, trials, invalid, results)
         write_leaderboard(folder, board)
-        if on_result is not None:
-            on_result(next(r for r in board["leaderboard"] if r["trial"] == result["trial"]), len(results), len(tasks))
-    board["seconds"] = round(time.perf_counter() - started, 3)
-    write_leaderboard(folder, board)
+        for result in stream:
+            results[result["trial"]] = result
+            board = leaderboard(sweep, trials, invalid, results)
+            write_leaderboard(folder, board)
+            if on_result is not None:
+                row = next(r for r in board["leaderboard"] if r["trial"] == result["trial"])
+                on_result(row, len(results), len(tasks))
+        board["seconds"] = round(time.perf_counter() - started, 3)
+        write_leaderboard(folder, board)
     return board
+
+
+@contextmanager
+def _lock(folder: Path):
+    """One sweep at a time per folder: a second one would restart the trials the first is running."""
+    path = folder / "sweep.lock"
+    me = {"pid": os.getpid(), "host": socket.gethostname()}
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            owner = json.loads(path.read_text())
+        except (OSError, ValueError):
+            owner = {}
+        if owner.get("host") != me["host"] or _alive(owner.get("pid")):
+            raise NnctlError(f"{path}: another sweep (pid {owner.get('pid')} on {owner.get('host')}) is running "
+                             "in this folder; wait for it, or remove the file if that sweep is gone") from None
+        atomic_write(path, json.dumps(me))  # its owner was killed: take it over
+    except OSError as e:
+        raise WriteError(f"{path}: cannot be written: {e.strerror or e}") from None
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(me))
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def resolved_spec(sweep: sweep_spec.Sweep) -> dict:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from nnctl import config
+from nnctl import config, sweep_spec
 from nnctl.cli import EXIT_CODES, main
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
@@ -26,7 +26,8 @@ def test_every_config_key_is_documented():
               config.DropoutLayer, config.BatchNormLayer, config.SGDConfig, config.AdamConfig, config.RMSpropConfig,
               config.AdagradConfig, config.AdadeltaConfig, config.AdamWConfig, config.AdamaxConfig, config.NadamConfig,
               config.TrainingConfig, config.RunConfig, config.StepSchedule, config.ExponentialSchedule,
-              config.InverseTimeSchedule, config.CosineSchedule, config.ReduceOnPlateauSchedule, config.EarlyStoppingConfig]
+              config.InverseTimeSchedule, config.CosineSchedule, config.ReduceOnPlateauSchedule, config.EarlyStoppingConfig,
+              sweep_spec.SweepSpec, *sweep_spec.DISTRIBUTIONS.values()]
     missing = {name for model in models for name in _fields(model) if f"`{name}`" not in README}
     assert not missing
 
@@ -48,3 +49,8 @@ def test_readme_gives_the_test_command_that_ci_runs():
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
     assert "pip install -e '.[test]' && python -m pytest -q" in README
     assert "pip install -q -e '.[test]' && python -m pytest -q" in ci
+
+
+def test_every_sweep_distribution_is_documented():
+    for name in sweep_spec.DISTRIBUTIONS:
+        assert f"| `{name}` |" in README, name

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -115,12 +116,21 @@ def local_random(tmp_path_factory):
     return tmp_path, json.loads(result.stdout)
 
 
-def test_random_with_two_jobs_ranks_by_val_accuracy(local_random):
+SAME = ("trial", "params", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch", "epochs")
+
+
+def same_numbers(board):
+    return [{k: r[k] for k in SAME} for r in board["leaderboard"]]
+
+
+def test_random_with_two_jobs_ranks_by_val_accuracy_and_matches_a_serial_run(local_random, tmp_path):
     _, board = local_random
     assert board["method"] == "random" and board["mode"] == "max"
     assert board["finished"] == board["trials"] and 1 <= board["trials"] <= 4
     check_ranking(board, "val_accuracy", max)
     assert len({r["trial"] for r in board["leaderboard"]}) == board["trials"]
+    serial = sweep(write(tmp_path, RANDOM, out="serial"), "--json", "-q")
+    assert same_numbers(json.loads(serial.stdout)) == same_numbers(board)
 
 
 def test_a_diverging_trial_is_recorded_and_the_others_finish(tmp_path):
@@ -150,6 +160,17 @@ def test_a_bad_spec_exits_3_with_file_and_line(tmp_path):
     assert "sweep.yaml:12: parameters.optimizer.lrr: optimizer.lrr is not a config key; did you mean 'lr'?" in result.stderr
 
 
+def test_one_sweep_at_a_time_per_folder(tmp_path):
+    spec = write(tmp_path, GRID)
+    folder = tmp_path / "out" / "sweep"
+    folder.mkdir(parents=True)
+    (folder / "sweep.lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    result = sweep(spec)
+    assert result.exit_code == 1 and f"another sweep (pid {os.getpid()}" in result.stderr
+    assert not list(folder.glob("*/run.json"))
+    assert sweep(spec, "--jobs", 2, "--scheduler", "tcp://127.0.0.1:8786").exit_code == 2
+
+
 def test_killed_sweep_reruns_only_the_missing_trials(tmp_path):
     spec = write(tmp_path, BASE.replace("epochs: 3", "epochs: 12") + """\
 parameters:
@@ -169,6 +190,7 @@ output_dir: OUT
         process.wait()
     before = finished_runs(folder)
     assert 2 <= len(before) < 8, "the sweep was not killed part-way"
+    assert (folder / "sweep.lock").exists()
     stamps = {name: (folder / name / "run.json").stat().st_mtime_ns for name in before}
     result = sweep(spec, "--json", "-q", "--jobs", 2)
     assert result.exit_code == 0, result.output
@@ -177,6 +199,7 @@ output_dir: OUT
     assert {r["trial"] for r in board["leaderboard"] if r["reused"]} == set(before)
     assert stamps == {name: (folder / name / "run.json").stat().st_mtime_ns for name in before}
     assert len(finished_runs(folder)) == 8
+    assert not (folder / "sweep.lock").exists()  # the killed sweep's lock was taken over, then released
 
 
 def finished_runs(folder: Path) -> list:
@@ -232,8 +255,7 @@ def test_a_dask_cluster_runs_the_sweep_and_matches_the_local_run(dask_cluster, l
     _, local = local_random
     assert board["finished"] == board["ran"] == local["finished"]
     # the same trials (same ids) with the same numbers, to the last bit
-    key = ("trial", "params", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch", "epochs")
-    assert [{k: r[k] for k in key} for r in board["leaderboard"]] == [{k: r[k] for k in key} for r in local["leaderboard"]]
+    assert same_numbers(board) == same_numbers(local)
     # and they ran on the workers, not here
     ran_on = {json.loads((Path(r["run_dir"]) / "run.json").read_text())["pid"] for r in board["leaderboard"]}
     assert ran_on <= worker_pids and os.getpid() not in ran_on

@@ -1,5 +1,7 @@
 """The sweep spec: dotted keys, validation errors as good as a config's, grid and seeded random expansion."""
 
+from pathlib import Path
+
 import pytest
 
 from nnctl import sweep_spec
@@ -132,3 +134,10 @@ parameters:
     trials, invalid = sweep.trials()
     assert [t.config["optimizer"]["name"] for t in trials] == ["sgd", "sgd"]
     assert len(invalid) == 2 and all("momentum: unknown key" in bad["error"] for bad in invalid)
+
+
+def test_the_shipped_sweep_expands():
+    sweep = sweep_spec.load(Path(__file__).parent.parent / "configs" / "sweep_moons.yaml")
+    trials, invalid = sweep.trials()
+    assert sweep.spec.method == "random" and len(trials) == 8 and not invalid
+    assert all(t.config["data"]["name"] == "moons" and t.config["training"]["epochs"] == 60 for t in trials)
