@@ -51,9 +51,9 @@ def run_trial(trial_id: str, config_data: dict, run_dir: str) -> dict:
             raise WriteError(f"{path}: the trial finished but its run folder cannot be read back")
     except Exception as e:  # noqa: BLE001 - recorded, not raised: one trial's failure does not stop the others
         status = "diverged" if isinstance(e, TrainingDiverged) else "failed"
-        code = getattr(e, "exit_code", 1)
-        result = {"status": status, "error": f"{type(e).__name__}: {e}" if code == 1 else str(e), "exit_code": code,
-                  "run_dir": str(path)}
+        ours = isinstance(e, NnctlError)
+        result = {"status": status, "error": str(e) if ours else f"{type(e).__name__}: {e}",
+                  "exit_code": e.exit_code if ours else 1, "run_dir": str(path)}
     return {**result, "trial": trial_id, "reused": False}
 
 
@@ -64,16 +64,14 @@ def read_result(path: Path) -> dict | None:
         if status.get("status") != "finished" or not (path / "checkpoint.json").is_file():
             return None
         history = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines() if line]
-    except (OSError, ValueError):
-        return None
-    best = next((r for r in history if r["epoch"] == status.get("best_epoch")), None)
-    if best is None:
-        return None
-    test = status.get("test") or {}
-    return {"status": "finished", "val_loss": best["val_loss"], "val_accuracy": best["val_accuracy"],
-            "test_loss": test.get("loss"), "test_accuracy": test.get("accuracy"), "best_epoch": best["epoch"],
-            "epochs": len(history), "seconds": round(sum(r["seconds"] for r in history), 3), "run_dir": str(path),
-            "exit_code": 0}
+        best = next(r for r in history if r["epoch"] == status["best_epoch"])
+        test = status.get("test") or {}
+        return {"status": "finished", "val_loss": best["val_loss"], "val_accuracy": best["val_accuracy"],
+                "test_loss": test.get("loss"), "test_accuracy": test.get("accuracy"), "best_epoch": best["epoch"],
+                "epochs": len(history), "seconds": round(sum(r["seconds"] for r in history), 3),
+                "run_dir": str(path), "exit_code": 0}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration):
+        return None  # not a finished trial's folder: run it again
 
 
 # ---------------------------------------------------------------- executors
@@ -84,11 +82,17 @@ def _serial(tasks):
         yield run_trial(*task)
 
 
-def _loky(tasks, jobs: int):
+def _loky(tasks, jobs: int, trial=run_trial):
+    from concurrent.futures import BrokenExecutor
+
     from joblib import Parallel, delayed
 
-    yield from Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
-        delayed(run_trial)(*task) for task in tasks)
+    try:
+        yield from Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
+            delayed(trial)(*task) for task in tasks)
+    except BrokenExecutor as e:  # a worker killed from outside (out of memory, a signal): the sweep cannot go on
+        raise NnctlError(f"a trial's worker process died ({type(e).__name__}); the finished trials are kept: "
+                         "run the same sweep again to resume") from None
 
 
 def _dask(tasks, scheduler: str):
@@ -199,7 +203,7 @@ def resolved_spec(sweep: sweep_spec.Sweep) -> dict:
 
 def leaderboard(sweep: sweep_spec.Sweep, trials: list, invalid: list, results: dict) -> dict:
     """Finished trials best first by the spec's metric, then failed, invalid and not yet run ones."""
-    metric, sign = sweep.spec.metric, (1 if sweep.mode == "min" else -1)
+    metric, sign = sweep.spec.metric, (1 if sweep.spec.mode == "min" else -1)
     rows = []
     for t in trials:
         result = results.get(t.id, {"status": "pending", "run_dir": str(sweep.folder / t.id)})
@@ -219,8 +223,8 @@ def leaderboard(sweep: sweep_spec.Sweep, trials: list, invalid: list, results: d
             rank += 1
             row["rank"] = rank
     count = {s: sum(r["status"] == s for r in rows) for s in order}
-    return {"sweep_dir": str(sweep.folder), "method": sweep.spec.method, "metric": metric, "mode": sweep.mode,
-            "parameters": list(sweep.distributions), "trials": len(rows), **count,
+    return {"sweep_dir": str(sweep.folder), "method": sweep.spec.method, "metric": metric, "mode": sweep.spec.mode,
+            "parameters": list(sweep.space), "trials": len(rows), **count,
             "ran": sum(1 for r in results.values() if not r.get("reused")),
             "reused": sum(1 for r in results.values() if r.get("reused")),
             "best": rows[0] if rows and rows[0]["rank"] == 1 else None, "leaderboard": rows}

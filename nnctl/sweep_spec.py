@@ -126,8 +126,7 @@ class Sweep:
     spec: SweepSpec
     source: str
     base: dict
-    distributions: dict  # dotted key -> list of grid values, or a distribution
-    mode: str
+    space: dict  # dotted key -> a list of values, or a distribution
     folder: Path
     lines: dict
 
@@ -153,19 +152,21 @@ def set_key(data: dict, path: tuple, value) -> None:
     """Set `value` at `path` in nested data, creating missing mappings; a list index must exist."""
     node = data
     for depth, part in enumerate(path):
-        last = depth == len(path) - 1
+        where = _dotted(path[:depth]) or "the config"
         if isinstance(part, int):
             if not isinstance(node, list) or part >= len(node):
                 size = f"has {len(node)} items" if isinstance(node, list) else "is not a list"
-                raise ValueError(f"{_dotted(path[:depth]) or 'the config'} {size}, so there is no [{part}]")
+                raise ValueError(f"{where} {size}, so there is no [{part}]")
         elif not isinstance(node, dict):
-            raise ValueError(f"{_dotted(path[:depth])} is not a mapping, so it has no key '{part}'")
-        if last:
+            raise ValueError(f"{where} is not a mapping, so it has no key '{part}'")
+        if depth == len(path) - 1:
             node[part] = copy.deepcopy(value)
-        else:
-            if isinstance(node, dict) and node.get(part) is None and not isinstance(path[depth + 1], int):
-                node[part] = {}
+        elif isinstance(part, int):
             node = node[part]
+        else:
+            if node.get(part) is None and isinstance(path[depth + 1], str):
+                node[part] = {}
+            node = node.get(part)
 
 
 # ---------------------------------------------------------------- loading
@@ -212,7 +213,7 @@ def load(path: str | Path) -> Sweep:
         base = spec.base
     space = {key: _parameter(spec, key, value, source, lines) for key, value in spec.parameters.items()}
     folder = Path(spec.output_dir) / spec.name
-    return Sweep(spec, source, base, space, spec.mode, folder.resolve(), lines)
+    return Sweep(spec, source, base, space, folder.resolve(), lines)
 
 
 def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
@@ -259,7 +260,7 @@ def trial_id(cfg: config.Config) -> str:
 
 def assignments(sweep: Sweep) -> list[dict]:
     """The parameter values of every trial, in spec order: the grid's product or seeded draws."""
-    space = sweep.distributions
+    space = sweep.space
     if sweep.spec.method == "grid":
         combos = list(itertools.product(*space.values()))
         if len(combos) > MAX_TRIALS:

@@ -160,6 +160,14 @@ def test_a_bad_spec_exits_3_with_file_and_line(tmp_path):
     assert "sweep.yaml:12: parameters.optimizer.lrr: optimizer.lrr is not a config key; did you mean 'lr'?" in result.stderr
 
 
+def test_a_worker_that_dies_stops_the_sweep_with_a_message():
+    from nnctl import sweep as sweep_module
+    from nnctl.errors import NnctlError
+
+    with pytest.raises(NnctlError, match="worker process died .* run the same sweep again to resume"):
+        list(sweep_module._loky([("a", {}, "x"), ("b", {}, "y")], 2, trial=lambda *task: os._exit(9)))
+
+
 def test_one_sweep_at_a_time_per_folder(tmp_path):
     spec = write(tmp_path, GRID)
     folder = tmp_path / "out" / "sweep"

@@ -38,6 +38,8 @@ def test_parse_and_set_dotted_keys():
     assert data["model"]["layers"][0]["units"] == 32 and data["training"] == {"epochs": 3}
     with pytest.raises(ValueError, match=r"model.layers has 1 items, so there is no \[2\]"):
         sweep_spec.set_key(data, ("model", "layers", 2, "units"), 1)
+    with pytest.raises(ValueError, match=r"model.layerz is not a list, so there is no \[0\]"):
+        sweep_spec.set_key(data, ("model", "layerz", 0, "units"), 1)
     with pytest.raises(ValueError, match="optimizer.name is not a mapping"):
         sweep_spec.set_key(data, ("optimizer", "name", "x"), 1)
 
