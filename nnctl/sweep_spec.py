@@ -90,9 +90,9 @@ DISTRIBUTIONS = {"uniform": Uniform, "log_uniform": LogUniform, "integer": Integ
 
 
 class SweepSpec(Strict):
-    base: str | dict[str, Any] = Field(description="the base config: a path relative to the sweep file, or an inline mapping")
+    base: Any = Field(description="the base config: a path relative to the sweep file, or an inline mapping")
     method: Literal["grid", "random"] = Field("grid", description="grid: every combination of the lists; random: `trials` draws")
-    parameters: dict[str, Any] = Field(min_length=1, description="dotted config key -> list of values or distribution")
+    parameters: dict[str, Any] = Field(description="dotted config key -> list of values or distribution")
     trials: int | None = Field(None, ge=1, le=MAX_TRIALS, description="random only: number of draws")
     seed: int = Field(0, ge=0, lt=2**63, description="random only: seeds the draws")
     metric: Literal["val_loss", "val_accuracy"] = Field("val_loss", description="what ranks the trials")
@@ -204,6 +204,11 @@ def load(path: str | Path) -> Sweep:
         spec = spec.model_copy(update={"name": re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)[:64] or "sweep"})
     if spec.mode is None:
         spec = spec.model_copy(update={"mode": METRIC_MODES[spec.metric]})
+    if not spec.parameters:
+        raise ConfigError(f"{source}:{lines.get(('parameters',))}: parameters: give at least one dotted config key to vary")
+    if not isinstance(spec.base, (str, dict)):
+        raise ConfigError(f"{source}:{lines.get(('base',))}: base: expected the path of a config file or an inline "
+                          f"config mapping, got a {config._yaml_type(spec.base)}")
     if isinstance(spec.base, str):
         base_path = path.parent / spec.base
         base, _ = read_yaml(base_path)
@@ -229,7 +234,8 @@ def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
             raise ConfigError(f"{where}: an empty list; give at least one value")
         return value
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected a list of values or a mapping with a distribution, got {value!r}")
+        raise ConfigError(f"{where}: expected a list of values or a mapping with a distribution, got {value!r} "
+                          "(a value every trial shares belongs in base)")
     if spec.method == "grid":
         raise ConfigError(f"{where}: a grid needs a list of values; distributions need method: random")
     name = value.get("distribution")

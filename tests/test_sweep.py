@@ -154,6 +154,11 @@ def test_when_no_trial_finishes_the_exit_code_is_the_failure_s(tmp_path):
     assert "0 of 2 trials finished" in result.stdout
 
 
+def test_help():
+    result = sweep("--help")
+    assert result.exit_code == 0 and "--scheduler" in result.output and "--jobs" in result.output
+
+
 def test_a_bad_spec_exits_3_with_file_and_line(tmp_path):
     result = sweep(write(tmp_path, GRID.replace("optimizer.lr:", "optimizer.lrr:")))
     assert result.exit_code == 3

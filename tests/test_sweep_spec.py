@@ -119,6 +119,13 @@ parameters:
      r"no trial has a valid config; the first: trial \(optimizer.lr=-1\): optimizer.lr: input should be greater than 0"),
     ("base: missing.yaml\nparameters:\n  optimizer.lr: [1]\n", r"missing.yaml: no such file"),
     ("- a\n", r"s.yaml:1: a sweep spec is a mapping"),
+    ("base: [1]\nparameters: {seed: [1]}\n", r"s.yaml:1: base: expected the path of a config file or an inline config mapping, got a list"),
+    ("base: {}\nparameters: {}\n", r"s.yaml:2: parameters: give at least one dotted config key to vary"),
+    ("base: {}\nparameters: [seed]\n", r"s.yaml:2: parameters: expected a mapping of keys to values, got a list"),
+    ("parameters: {seed: [1]}\n", r"s.yaml:1: base: is required but missing"),
+    (BASE + "parameters:\n  seed: 3\n", r"s.yaml:11: parameters.seed: expected a list of values .*belongs in base"),
+    (BASE + "metric: val_acc\nparameters:\n  seed: [1]\n",
+     r"s.yaml:10: metric: expected one of val_loss, val_accuracy, got 'val_acc'; did you mean 'val_accuracy'\?"),
 ])
 def test_spec_errors_name_file_line_and_key(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
