@@ -128,7 +128,9 @@ class Sweep:
     base: dict
     space: dict  # dotted key -> a list of values, or a distribution
     folder: Path
-    lines: dict
+    lines: dict  # key path -> line, in the sweep file
+    base_source: str  # the file the base config comes from, and its lines
+    base_lines: dict
 
     def trials(self) -> tuple[list[Trial], list[dict]]:
         """The distinct trials in spec order, and the combinations whose config is invalid."""
@@ -211,14 +213,16 @@ def load(path: str | Path) -> Sweep:
                           f"config mapping, got a {config._yaml_type(spec.base)}")
     if isinstance(spec.base, str):
         base_path = path.parent / spec.base
-        base, _ = read_yaml(base_path)
+        base, base_lines = read_yaml(base_path)
         if not isinstance(base, dict):
             raise ConfigError(f"{base_path}: the base config must be a mapping of keys to values")
+        base_source = str(base_path)
     else:
-        base = spec.base
+        base, base_source = spec.base, source
+        base_lines = {key[1:]: line for key, line in lines.items() if key[:1] == ("base",)}
     space = {key: _parameter(spec, key, value, source, lines) for key, value in spec.parameters.items()}
     folder = Path(spec.output_dir) / spec.name
-    return Sweep(spec, source, base, space, folder.resolve(), lines)
+    return Sweep(spec, source, base, space, folder.resolve(), lines, base_source, base_lines)
 
 
 def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
@@ -268,10 +272,10 @@ def assignments(sweep: Sweep) -> list[dict]:
     """The parameter values of every trial, in spec order: the grid's product or seeded draws."""
     space = sweep.space
     if sweep.spec.method == "grid":
-        combos = list(itertools.product(*space.values()))
-        if len(combos) > MAX_TRIALS:
-            raise ConfigError(f"{sweep.source}: the grid has {len(combos):,} combinations; at most {MAX_TRIALS:,}")
-        return [dict(zip(space, combo)) for combo in combos]
+        size = math.prod(len(values) for values in space.values())
+        if size > MAX_TRIALS:
+            raise ConfigError(f"{sweep.source}: the grid has {size:,} combinations; at most {MAX_TRIALS:,}")
+        return [dict(zip(space, combo)) for combo in itertools.product(*space.values())]
     rng = np.random.default_rng(sweep.spec.seed)
     return [{key: (d.sample(rng) if not isinstance(d, list) else copy.deepcopy(d[int(rng.integers(len(d)))]))
              for key, d in space.items()} for _ in range(sweep.spec.trials)]
@@ -288,13 +292,16 @@ def expand(sweep: Sweep) -> tuple[list[Trial], list[dict]]:
             except ValueError as e:
                 raise ConfigError(f"{_where(sweep, key)}: {e}") from None
             known[key] = known.get(key, False) or _is_known(parse_key(key), data)
-        label = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        label = "trial (" + ", ".join(f"{k}={v!r}" for k, v in params.items()) + ")"
+        lines = _trial_lines(sweep)
         try:
-            cfg = config.from_dict(data, f"trial ({label})")
-            if sweep.spec.metric.startswith("val_") and cfg.data.val_fraction == 0:
-                raise ConfigError(f"trial ({label}): metric {sweep.spec.metric} needs data.val_fraction > 0")
+            cfg = config.from_dict(data, sweep.base_source, lines)
+            if cfg.data.val_fraction == 0:  # both metrics are validation scores
+                line = lines.get(("data", "val_fraction"), lines.get(("data",), ""))
+                raise ConfigError(f"{sweep.base_source}:{line}: data.val_fraction: is 0, but metric "
+                                  f"{sweep.spec.metric} needs a validation split")
         except ConfigError as e:
-            invalid.append({"params": params, "error": str(e)})
+            invalid.append({"params": params, "error": f"{label}: {e}", "cause": str(e), "label": label})
             continue
         cfg = cfg.model_copy(update={"run": config.RunConfig(name=sweep.spec.name, output_dir=str(sweep.folder))})
         tid = trial_id(cfg)
@@ -308,8 +315,23 @@ def expand(sweep: Sweep) -> tuple[list[Trial], list[dict]]:
             raise ConfigError(f"{_where(sweep, key)}: {_dotted(path)} is not a config key{_closest(path[-1], allowed)}"
                               + (f" (allowed there: {', '.join(allowed)})" if allowed else ""))
     if not trials:
-        raise ConfigError(f"{sweep.source}: no trial has a valid config; the first: {invalid[0]['error']}")
+        first = invalid[0]
+        raise ConfigError(f"{first['cause']} (no trial has a valid config; this is the first, {first['label']})")
     return trials, invalid
+
+
+def _trial_lines(sweep: Sweep) -> dict:
+    """Lines for a trial's config errors: the base's, except where a parameter set the value.
+
+    A swept key points at its parameter when the base is inline (one file); with a base file, at
+    the nearest enclosing key of the base.
+    """
+    swept = {parse_key(key): sweep.lines.get(("parameters", key)) for key in sweep.space}
+    lines = {path: line for path, line in sweep.base_lines.items()
+             if not any(path[:len(key)] == key for key in swept)}
+    if sweep.base_source == sweep.source:
+        lines.update(swept)
+    return lines
 
 
 def _where(sweep: Sweep, key: str) -> str:

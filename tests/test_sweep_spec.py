@@ -116,9 +116,16 @@ parameters:
      r"s.yaml:11: parameters.optimizer.lrr: optimizer.lrr is not a config key; did you mean 'lr'\?"),
     (BASE + "parameters:\n  model.layers[5].units: [3]\n", r"s.yaml:11: parameters.model.layers\[5\].units: model.layers has 2 items"),
     (BASE + "parameters:\n  optimizer.lr: [-1, 0]\n",
-     r"no trial has a valid config; the first: trial \(optimizer.lr=-1\): optimizer.lr: input should be greater than 0"),
+     r"s.yaml:11: optimizer.lr: input should be greater than 0, got -1 \(no trial has a valid config; "
+     r"this is the first, trial \(optimizer.lr=-1\)\)"),
+    (BASE.replace("training: {epochs: 2}", "training: {epochs: 0}") + "parameters:\n  seed: [1]\n",
+     r"s.yaml:9: training.epochs: input should be greater than or equal to 1, got 0 \(no trial"),
     ("base: missing.yaml\nparameters:\n  optimizer.lr: [1]\n", r"missing.yaml: no such file"),
     ("- a\n", r"s.yaml:1: a sweep spec is a mapping"),
+    (BASE + "parameters:\n" + "".join(f"  model.layers[0].{k}: [{', '.join(['1'] * 100)}]\n" for k in ("units", "type", "activation")),
+     r"s.yaml: the grid has 1,000,000 combinations; at most 10,000"),
+    (BASE.replace("epochs: 2}", "epochs: 2}\n  data: {name: moons, val_fraction: 0}").replace("  data: {name: moons, n_samples: 200, noise: 0.1}\n", "")
+     + "parameters:\n  seed: [1]\n", r"s.yaml:9: data.val_fraction: is 0, but metric val_loss needs a validation split"),
     ("base: [1]\nparameters: {seed: [1]}\n", r"s.yaml:1: base: expected the path of a config file or an inline config mapping, got a list"),
     ("base: {}\nparameters: {}\n", r"s.yaml:2: parameters: give at least one dotted config key to vary"),
     ("base: {}\nparameters: [seed]\n", r"s.yaml:2: parameters: expected a mapping of keys to values, got a list"),
@@ -143,6 +150,8 @@ parameters:
     trials, invalid = sweep.trials()
     assert [t.config["optimizer"]["name"] for t in trials] == ["sgd", "sgd"]
     assert len(invalid) == 2 and all("momentum: unknown key" in bad["error"] for bad in invalid)
+    assert invalid[0]["error"].startswith("trial (optimizer={'name': 'adam'}, optimizer.momentum=0.0): ")
+    assert f"{tmp_path / 'base.yaml'}:" in invalid[0]["error"]
 
 
 def test_the_shipped_sweep_expands():
