@@ -28,62 +28,11 @@ from pydantic import Field, ValidationError, model_validator
 
 from . import config
 from .config import Strict, _closest, _describe, _dotted, parse_yaml
+from .distributions import DISTRIBUTIONS
 from .errors import ConfigError
 
 MAX_TRIALS = 10_000
 METRIC_MODES = {"val_loss": "min", "val_accuracy": "max"}
-
-
-# ---------------------------------------------------------------- distributions
-
-
-class Uniform(Strict):
-    distribution: Literal["uniform"]
-    low: float = Field(description="smallest value")
-    high: float = Field(description="largest value")
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if not self.low < self.high:
-            raise ValueError(f"low ({self.low}) must be less than high ({self.high})")
-        return self
-
-    def sample(self, rng: np.random.Generator):
-        return float(rng.uniform(self.low, self.high))
-
-
-class LogUniform(Uniform):
-    distribution: Literal["log_uniform"]
-    low: float = Field(gt=0.0, description="smallest value, > 0")
-
-    def sample(self, rng: np.random.Generator):
-        return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
-
-
-class Integer(Strict):
-    distribution: Literal["integer"]
-    low: int = Field(description="smallest value")
-    high: int = Field(description="largest value (included)")
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if not self.low <= self.high:
-            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
-        return self
-
-    def sample(self, rng: np.random.Generator):
-        return int(rng.integers(self.low, self.high, endpoint=True))
-
-
-class Choice(Strict):
-    distribution: Literal["choice"]
-    values: list[Any] = Field(min_length=1, description="the values, drawn with equal probability")
-
-    def sample(self, rng: np.random.Generator):
-        return copy.deepcopy(self.values[int(rng.integers(len(self.values)))])
-
-
-DISTRIBUTIONS = {"uniform": Uniform, "log_uniform": LogUniform, "integer": Integer, "choice": Choice}
 
 
 # ---------------------------------------------------------------- the spec

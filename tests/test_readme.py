@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from nnctl import config, sweep_spec
+from nnctl import config, distributions, sweep_spec
 from nnctl.cli import EXIT_CODES, main
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
@@ -27,7 +27,7 @@ def test_every_config_key_is_documented():
               config.AdagradConfig, config.AdadeltaConfig, config.AdamWConfig, config.AdamaxConfig, config.NadamConfig,
               config.TrainingConfig, config.RunConfig, config.StepSchedule, config.ExponentialSchedule,
               config.InverseTimeSchedule, config.CosineSchedule, config.ReduceOnPlateauSchedule, config.EarlyStoppingConfig,
-              sweep_spec.SweepSpec, *sweep_spec.DISTRIBUTIONS.values()]
+              sweep_spec.SweepSpec, *distributions.DISTRIBUTIONS.values()]
     missing = {name for model in models for name in _fields(model) if f"`{name}`" not in README}
     assert not missing
 
@@ -52,5 +52,5 @@ def test_readme_gives_the_test_command_that_ci_runs():
 
 
 def test_every_sweep_distribution_is_documented():
-    for name in sweep_spec.DISTRIBUTIONS:
+    for name in distributions.DISTRIBUTIONS:
         assert f"| `{name}` |" in README, name
