@@ -106,6 +106,9 @@ def test_grid_with_two_jobs_ranks_by_val_loss_and_trials_are_run_folders(tmp_pat
     assert table[0].split()[:5] == ["rank", "trial", "status", "optimizer.lr", "model.layers[0].units"]
     assert table[1].split()[:2] == ["1", board["best"]["trial"]]
     assert "4 of 4 trials finished (0 run now, 4 finished before)" in table[-1]
+    # the resolved spec in the sweep folder is a spec too: it resumes the same sweep
+    again = json.loads(sweep(folder / "sweep.yaml", "--json", "-q").stdout)
+    assert again["sweep_dir"] == str(folder) and (again["reused"], again["ran"]) == (4, 0)
 
 
 @pytest.fixture(scope="module")
