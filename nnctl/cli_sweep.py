@@ -60,10 +60,11 @@ def _value(value) -> str:
 
 def render(board: dict) -> str:
     """The leaderboard as an aligned text table, then where it is written."""
-    head = ["rank", "trial", "status", *board["parameters"], "val_loss", "val_acc", "test_acc", "epochs", "seconds"]
+    shown = [k for k in board["metrics"] if k != "test_loss"]
+    head = ["rank", "trial", "status", *board["parameters"], *(k.replace("accuracy", "acc") for k in shown),
+            "epochs", "seconds"]
     rows = [[_fmt(r["rank"]), r["trial"] or "-", r["status"], *(_value(r["params"][k]) for k in board["parameters"]),
-             _fmt(r["val_loss"]), _fmt(r["val_accuracy"]), _fmt(r["test_accuracy"]), _fmt(r["epochs"]),
-             _fmt(r["seconds"])] for r in board["leaderboard"]]
+             *(_fmt(r[k]) for k in shown), _fmt(r["epochs"]), _fmt(r["seconds"])] for r in board["leaderboard"]]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     lines = ["  ".join(f"{v:<{w}}" for v, w in zip(head, widths)).rstrip()]
     lines += ["  ".join(f"{v:<{w}}" for v, w in zip(r, widths)).rstrip() for r in rows]

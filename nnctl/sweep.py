@@ -24,8 +24,9 @@ from . import sweep_spec
 from .errors import NnctlError, TrainingDiverged, WriteError
 from .files import atomic_write
 
-COLUMNS = ["rank", "trial", "status", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch",
-           "epochs", "seconds", "run_dir", "error"]
+METRICS = ["val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2",
+           "test_loss", "test_accuracy", "test_mae", "test_rmse", "test_r2"]  # a run has the ones of its task
+HEAD, TAIL = ["rank", "trial", "status"], ["checkpoint_epoch", "epochs", "seconds", "run_dir", "error"]
 
 
 def run_trial(trial_id: str, config_data: dict, run_dir: str) -> dict:
@@ -64,12 +65,13 @@ def read_result(path: Path) -> dict | None:
         if status.get("status") != "finished" or not (path / "checkpoint.json").is_file():
             return None
         history = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines() if line]
-        best = next(r for r in history if r["epoch"] == status["best_epoch"])
+        epoch = status.get("checkpoint_epoch", status["best_epoch"])  # the epoch checkpoint.json holds
+        record = next(r for r in history if r["epoch"] == epoch)
         test = status.get("test") or {}
-        return {"status": "finished", "val_loss": best["val_loss"], "val_accuracy": best["val_accuracy"],
-                "test_loss": test.get("loss"), "test_accuracy": test.get("accuracy"), "best_epoch": best["epoch"],
-                "epochs": len(history), "seconds": round(sum(r["seconds"] for r in history), 3),
-                "run_dir": str(path), "exit_code": 0}
+        scores = {k: record[k] for k in METRICS if k in record} | {f"test_{k}": v for k, v in test.items()
+                                                                    if f"test_{k}" in METRICS}
+        return {"status": "finished", **scores, "checkpoint_epoch": epoch, "epochs": len(history),
+                "seconds": round(sum(r["seconds"] for r in history), 3), "run_dir": str(path), "exit_code": 0}
     except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration):
         return None  # not a finished trial's folder: run it again
 
@@ -204,18 +206,24 @@ def resolved_spec(sweep: sweep_spec.Sweep) -> dict:
 def leaderboard(sweep: sweep_spec.Sweep, trials: list, invalid: list, results: dict) -> dict:
     """Finished trials best first by the spec's metric, then failed, invalid and not yet run ones."""
     metric, sign = sweep.spec.metric, (1 if sweep.spec.mode == "min" else -1)
+    present = {k for r in results.values() for k, v in r.items() if v is not None}
+    metrics = [k for k in METRICS if k in present or k in ("val_loss", metric)]
     rows = []
     for t in trials:
         result = results.get(t.id, {"status": "pending", "run_dir": str(sweep.folder / t.id)})
         rows.append({"rank": None, "trial": t.id, "status": result["status"], "params": t.params,
-                     **{k: result.get(k) for k in COLUMNS[3:]}, "reused": result.get("reused", False),
+                     **{k: result.get(k) for k in metrics + TAIL}, "reused": result.get("reused", False),
                      "exit_code": result.get("exit_code"), "_index": t.index})
     rows += [{"rank": None, "trial": None, "status": "invalid", "params": bad["params"],
-              **{k: None for k in COLUMNS[3:]}, "error": bad["error"], "reused": False, "exit_code": 3,
+              **{k: None for k in metrics + TAIL}, "error": bad["error"], "reused": False, "exit_code": 3,
               "_index": len(trials) + i} for i, bad in enumerate(invalid)]
     order = {"finished": 0, "diverged": 1, "failed": 1, "invalid": 2, "pending": 3}
 
-    rows.sort(key=lambda r: (order[r["status"]], sign * r[metric] if r["status"] == "finished" else 0.0, r["_index"]))
+    def rank_key(row):
+        value = row[metric] if row["status"] == "finished" else None
+        return order[row["status"]], value is None, sign * value if value is not None else 0.0, row["_index"]
+
+    rows.sort(key=rank_key)
     rank = 0
     for row in rows:
         del row["_index"]
@@ -224,7 +232,7 @@ def leaderboard(sweep: sweep_spec.Sweep, trials: list, invalid: list, results: d
             row["rank"] = rank
     count = {s: sum(r["status"] == s for r in rows) for s in order}
     return {"sweep_dir": str(sweep.folder), "method": sweep.spec.method, "metric": metric, "mode": sweep.spec.mode,
-            "parameters": list(sweep.space), "trials": len(rows), **count,
+            "parameters": list(sweep.space), "metrics": metrics, "trials": len(rows), **count,
             "ran": sum(1 for r in results.values() if not r.get("reused")),
             "reused": sum(1 for r in results.values() if r.get("reused")),
             "best": rows[0] if rows and rows[0]["rank"] == 1 else None, "leaderboard": rows}
@@ -234,12 +242,12 @@ def write_leaderboard(folder: Path, board: dict) -> None:
     """leaderboard.json (the object `--json` prints) and leaderboard.csv (one column per parameter)."""
     atomic_write(folder / "leaderboard.json", json.dumps(board, indent=2) + "\n")
     buffer = io.StringIO()
-    columns = COLUMNS[:3] + board["parameters"] + COLUMNS[3:]
+    columns = HEAD + board["parameters"] + board["metrics"] + TAIL
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in board["leaderboard"]:
-        flat = {**{k: row[k] for k in COLUMNS}, **{k: json.dumps(v) if isinstance(v, (dict, list)) else v
-                                                    for k, v in row["params"].items()}}
+        flat = {**{k: row[k] for k in HEAD + board["metrics"] + TAIL},
+                **{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row["params"].items()}}
         writer.writerow({k: "" if flat.get(k) is None else flat[k] for k in columns})
     atomic_write(folder / "leaderboard.csv", buffer.getvalue())
 

@@ -32,7 +32,8 @@ from .distributions import DISTRIBUTIONS
 from .errors import ConfigError
 
 MAX_TRIALS = 10_000
-METRIC_MODES = {"val_loss": "min", "val_accuracy": "max"}
+METRIC_MODES = {"val_loss": "min", "val_accuracy": "max", "val_mae": "min", "val_rmse": "min", "val_r2": "max"}
+REGRESSION_METRICS = ("val_mae", "val_rmse", "val_r2")
 
 
 # ---------------------------------------------------------------- the spec
@@ -44,8 +45,8 @@ class SweepSpec(Strict):
     parameters: dict[str, Any] = Field(description="dotted config key -> list of values or distribution")
     trials: int | None = Field(None, ge=1, le=MAX_TRIALS, description="random only: number of draws")
     seed: int = Field(0, ge=0, lt=2**63, description="random only: seeds the draws")
-    metric: Literal["val_loss", "val_accuracy"] = Field("val_loss", description="what ranks the trials")
-    mode: Literal["min", "max"] | None = Field(None, description="min or max; default min for val_loss, max for val_accuracy")
+    metric: Literal[tuple(METRIC_MODES)] = Field("val_loss", description="what ranks the trials")
+    mode: Literal["min", "max"] | None = Field(None, description="min or max; default max for val_accuracy and val_r2, min otherwise")
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the sweep folder's name; default the file's stem")
     output_dir: str = Field("sweeps", description="folder that holds the sweep folder")
 
@@ -245,10 +246,7 @@ def expand(sweep: Sweep) -> tuple[list[Trial], list[dict]]:
         lines = _trial_lines(sweep)
         try:
             cfg = config.from_dict(data, sweep.base_source, lines)
-            if cfg.data.val_fraction == 0:  # both metrics are validation scores
-                line = lines.get(("data", "val_fraction"), lines.get(("data",), ""))
-                raise ConfigError(f"{sweep.base_source}:{line}: data.val_fraction: is 0, but metric "
-                                  f"{sweep.spec.metric} needs a validation split")
+            _check_metric(sweep, cfg, lines)
         except ConfigError as e:
             invalid.append({"params": params, "error": f"{label}: {e}", "cause": str(e), "label": label})
             continue
@@ -267,6 +265,22 @@ def expand(sweep: Sweep) -> tuple[list[Trial], list[dict]]:
         first = invalid[0]
         raise ConfigError(f"{first['cause']} (no trial has a valid config; this is the first, {first['label']})")
     return trials, invalid
+
+
+def _check_metric(sweep: Sweep, cfg: config.Config, lines: dict) -> None:
+    """The ranking metric must exist for the trial: a validation split, and the task's kind of score."""
+    from .data import spec as data_spec
+
+    metric = sweep.spec.metric
+    regression = data_spec(cfg.data).task == "regression"
+    line = lines.get(("data", "val_fraction"), lines.get(("data",), ""))
+    if cfg.data.val_fraction == 0:  # every metric is a validation score
+        raise ConfigError(f"{sweep.base_source}:{line}: data.val_fraction: is 0, but metric {metric} needs a validation split")
+    if (metric in REGRESSION_METRICS) != regression and metric != "val_loss":
+        kind = "regression" if regression else "classification"
+        choices = "val_loss, val_mae, val_rmse or val_r2" if regression else "val_loss or val_accuracy"
+        raise ConfigError(f"{sweep.source}:{sweep.lines.get(('metric',), 1)}: metric: {metric} does not apply to "
+                          f"{cfg.data.name}, a {kind} task (use {choices})")
 
 
 def _trial_lines(sweep: Sweep) -> dict:

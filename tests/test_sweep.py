@@ -119,7 +119,7 @@ def local_random(tmp_path_factory):
     return tmp_path, json.loads(result.stdout)
 
 
-SAME = ("trial", "params", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "best_epoch", "epochs")
+SAME = ("trial", "params", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "checkpoint_epoch", "epochs")
 
 
 def same_numbers(board):
@@ -134,6 +134,41 @@ def test_random_with_two_jobs_ranks_by_val_accuracy_and_matches_a_serial_run(loc
     assert len({r["trial"] for r in board["leaderboard"]}) == board["trials"]
     serial = sweep(write(tmp_path, RANDOM, out="serial"), "--json", "-q")
     assert same_numbers(json.loads(serial.stdout)) == same_numbers(board)
+
+
+REGRESSION = """\
+base:
+  data: {name: diabetes}
+  model:
+    layers:
+      - {units: 8, activation: relu}
+      - {units: 1}
+  loss: mse
+  optimizer: {name: adam, lr: 0.01}
+  training: {epochs: 4}
+metric: val_r2
+parameters:
+  model.layers[0].units: [2, 16]
+output_dir: OUT
+"""
+
+
+def test_a_regression_sweep_ranks_by_val_r2_and_reports_regression_scores(tmp_path):
+    result = sweep(write(tmp_path, REGRESSION), "--json", "-q")
+    assert result.exit_code == 0, result.output
+    board = json.loads(result.stdout)
+    assert board["mode"] == "max" and board["finished"] == 2
+    assert board["metrics"] == ["val_loss", "val_mae", "val_rmse", "val_r2", "test_loss", "test_mae", "test_rmse", "test_r2"]
+    check_ranking(board, "val_r2", max)
+    header = (tmp_path / "out" / "sweep" / "leaderboard.csv").read_text().splitlines()[0]
+    assert header.startswith("rank,trial,status,model.layers[0].units,val_loss,val_mae,val_rmse,val_r2,test_loss")
+    table = sweep(tmp_path / "sweep.yaml").stdout.splitlines()
+    assert table[0].split()[4:] == ["val_loss", "val_mae", "val_rmse", "val_r2", "test_mae", "test_rmse", "test_r2",
+                                    "epochs", "seconds"]
+    # a classification metric for a regression task is a spec error
+    wrong = sweep(write(tmp_path, REGRESSION.replace("val_r2", "val_accuracy"), name="wrong.yaml"))
+    assert wrong.exit_code == 3
+    assert "wrong.yaml:10: metric: val_accuracy does not apply to diabetes, a regression task" in wrong.stderr
 
 
 def test_a_diverging_trial_is_recorded_and_the_others_finish(tmp_path):

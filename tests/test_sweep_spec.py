@@ -132,7 +132,7 @@ parameters:
     ("parameters: {seed: [1]}\n", r"s.yaml:1: base: is required but missing"),
     (BASE + "parameters:\n  seed: 3\n", r"s.yaml:11: parameters.seed: expected a list of values .*belongs in base"),
     (BASE + "metric: val_acc\nparameters:\n  seed: [1]\n",
-     r"s.yaml:10: metric: expected one of val_loss, val_accuracy, got 'val_acc'; did you mean 'val_accuracy'\?"),
+     r"s.yaml:10: metric: expected one of val_loss, val_accuracy, val_mae, val_rmse, val_r2, got 'val_acc'; did you mean 'val_accuracy'\?"),
 ])
 def test_spec_errors_name_file_line_and_key(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
@@ -152,6 +152,12 @@ parameters:
     assert len(invalid) == 2 and all("momentum: unknown key" in bad["error"] for bad in invalid)
     assert invalid[0]["error"].startswith("trial (optimizer={'name': 'adam'}, optimizer.momentum=0.0): ")
     assert f"{tmp_path / 'base.yaml'}:" in invalid[0]["error"]
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "configs").glob("sweep_*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_sweep_is_valid(path):
+    trials, invalid = sweep_spec.load(path).trials()
+    assert trials and not invalid
 
 
 def test_the_shipped_sweep_expands():
