@@ -116,6 +116,10 @@ def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None) -> dict:
     checkpoint_epoch = best.best_epoch if restore_best else history[-1]["epoch"]
     test = evaluate(model, loss, dataset.x_test, dataset.y_test, task=dataset.task, target_scale=dataset.target_scale)
     test = {k: v for k, v in test.items() if k != "out"} | {"n": int(len(dataset.y_test))}
+    if test["loss"] is not None and not np.isfinite(test["loss"]):
+        run.finish("diverged", error=f"the test loss is {test['loss']}")
+        raise TrainingDiverged(f"the trained model's loss on the test split is {test['loss']}: its weights are too large "
+                               f"(optimizer.lr is {optimizer.lr:g}: try a tenth of it). Run folder {path}")
     early = stopper.report() if stopper is not None else None
     run.finish("finished", best_epoch=best.best_epoch, checkpoint_epoch=checkpoint_epoch, test=test, early_stopping=early)
     return {"run_dir": str(path), "checkpoint": str(path / "checkpoint.json"), "last_checkpoint": str(path / "last.json"),

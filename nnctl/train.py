@@ -26,12 +26,14 @@ def evaluate(model, loss, x, y, batch_size: int = 8192, task: str = "classificat
         return {"loss": None, **empty, "out": np.zeros((0, 1))}
     fused = loss.fused is not None
     total, outs = 0.0, []
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-        z = model.forward(xb, logits=fused)
-        value, _ = loss.value_and_grad(z, yb)
-        total += value * len(xb)
-        outs.append(model.layers[-1].forward(z) if fused else z)
+    # huge weights overflow here as an infinite loss, which the callers check and report
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+            z = model.forward(xb, logits=fused)
+            value, _ = loss.value_and_grad(z, yb)
+            total += value * len(xb)
+            outs.append(model.layers[-1].forward(z) if fused else z)
     out = np.concatenate(outs)
     if regression:
         scores = regression_scores(y, out)
@@ -110,11 +112,14 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
         val = evaluate(model, loss, data.x_val, data.y_val)
         scores = {"train_loss": total / n, "train_accuracy": correct / n, "val_loss": val["loss"],
                   "val_accuracy": val["accuracy"]}
+    bad = [k for k, v in scores.items() if v is not None and not math.isfinite(v)]
+    if bad:  # finite weights can still overflow on the validation rows
+        raise TrainingDiverged(_diverged_message(epoch, None, scores[bad[0]], optimizer, what=f"{bad[0]} became {scores[bad[0]]}"))
     return {"epoch": epoch, **scores, "lr": optimizer.lr, "seconds": round(time.perf_counter() - started, 4)}
 
 
-def _diverged_message(epoch, batch, value, optimizer) -> str:
+def _diverged_message(epoch, batch, value, optimizer, what=None) -> str:
     where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
-    what = f"the loss became {value}" if batch else "the weights became NaN or infinite"
+    what = what or (f"the loss became {value}" if batch else "the weights became NaN or infinite")
     return (f"training diverged at {where}: {what}. Likely causes: a learning rate too high "
             f"(optimizer.lr is {optimizer.lr:g}: try a tenth of it) or unscaled inputs (data.scaling)")

@@ -144,3 +144,25 @@ def test_diverging_training_exits_6(runner, tmp_path):
 def test_usage_error_exits_2(runner):
     assert invoke(runner, "train").exit_code == 2
     assert invoke(runner, "eval", "x.json", "--split", "nope").exit_code == 2
+
+
+def test_validation_overflow_is_a_divergence():
+    # finite weights, finite training loss, but validation rows so large that their loss overflows
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from nnctl.config import DenseLayer
+    from nnctl.errors import TrainingDiverged
+    from nnctl.losses import LOSSES
+    from nnctl.model import build
+    from nnctl.optimizers import SGD
+    from nnctl.train import fit
+
+    rng = np.random.default_rng(0)
+    model = build([DenseLayer(units=1, activation="linear", initializer="glorot_uniform")], 2, rng, "float32")
+    data = SimpleNamespace(x_train=rng.normal(size=(32, 2)).astype("float32"), y_train=rng.integers(0, 2, 32),
+                           x_val=np.full((8, 2), 3e38, dtype="float32"), y_val=np.zeros(8, dtype=np.int64),
+                           task="classification")
+    with pytest.raises(TrainingDiverged, match="val_loss became inf"):
+        fit(model, LOSSES["mse"], SGD(lr=0.01), data, epochs=1, batch_size=8, shuffle=False, seed=0)
