@@ -22,13 +22,17 @@ class Sequential:
         return x
 
     def backward(self, dy, logits=False):
-        """Propagate dL/d(output) (or dL/d(logits)) back, filling every layer's grads."""
+        """Propagate dL/d(output) (or dL/d(logits)) back, filling every layer's grads.
+
+        The gradient with respect to the network's input is never used, so a first Dense layer
+        does not compute it (a quarter of the MNIST network's backward products).
+        """
         layers = self.layers[:-1] if logits else self.layers
-        for layer in reversed(layers):
-            dy = layer.backward(dy)
+        for i in range(len(layers) - 1, -1, -1):
+            layer = layers[i]
+            dy = layer.backward(dy, need_dx=False) if i == 0 and isinstance(layer, Dense) else layer.backward(dy)
         for layer, key, penalty in self.penalties:
             penalty.add_grad(layer.params[key], layer.grads[key])
-        return dy
 
     def penalty(self) -> float:
         """The weight penalties' total, added to a batch's mean loss in training."""

@@ -15,6 +15,7 @@ class Optimizer:
         self.initial_lr = lr  # what a learning-rate schedule scales
         self.t = 0  # steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {}
+        self._scratch: dict[str, dict[str, np.ndarray]] = {}
 
     def step(self, params: dict, grads: dict) -> None:
         """One update of every parameter from its gradient."""
@@ -26,6 +27,11 @@ class Optimizer:
         """The per-parameter state arrays, created as zeros on first use."""
         s = self.state.setdefault(name, {})
         return [s.setdefault(k, np.zeros_like(p)) for k in keys]
+
+    def scratch(self, name: str, p: np.ndarray, *keys: str) -> list[np.ndarray]:
+        """Work arrays shaped like `p`, reused at every step and never saved (unlike slots)."""
+        s = self._scratch.setdefault(name, {})
+        return [s.setdefault(k, np.empty_like(p)) for k in keys]
 
     def state_dict(self) -> dict:
         """Step count and per-parameter state arrays by dotted name (`layers.0.W.m`)."""
@@ -53,16 +59,22 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = momentum, nesterov
 
     def _update(self, name, p, g):
+        # In place into a reused work array (`out=`): no allocation per step, the formula's bits.
+        (step,) = self.scratch(name, p, "step")
+        lr = float(self.lr)  # a NumPy float64 scalar would make NumPy compute the step in float64
         if self.momentum == 0.0:
-            p -= self.lr * g
+            p -= np.multiply(g, lr, out=step)
             return
         (v,) = self.slots(name, p, "v")
         v *= self.momentum
         v += g
         if self.nesterov:
-            p -= self.lr * (g + self.momentum * v)
+            np.multiply(v, self.momentum, out=step)
+            step += g
+            step *= lr
         else:
-            p -= self.lr * v
+            np.multiply(v, lr, out=step)
+        p -= step
 
 
 class Adam(Optimizer):
@@ -81,18 +93,28 @@ class Adam(Optimizer):
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
 
     def _update(self, name, p, g):
+        # The hot path: every operation writes into m, v or two reused work arrays (`out=`), so no
+        # step allocates. The operations and their order are those of the plain expression
+        # `p -= (lr * m_hat_scale) * m / (np.sqrt(v * v_hat_scale) + epsilon)`, so are its bits.
         m, v = self.slots(name, p, "m", "v")
+        step, denom = self.scratch(name, p, "step", "denom")
         m *= self.beta_1
-        m += (1 - self.beta_1) * g
+        m += np.multiply(g, 1 - self.beta_1, out=step)
         v *= self.beta_2
-        v += (1 - self.beta_2) * (g * g)
+        np.multiply(g, g, out=denom)
+        v += np.multiply(denom, 1 - self.beta_2, out=denom)
         if self.amsgrad:
             (v_max,) = self.slots(name, p, "v_max")
             np.maximum(v_max, v, out=v_max)
             v = v_max
         m_hat_scale = 1 / (1 - self.beta_1 ** self.t)
         v_hat_scale = 1 / (1 - self.beta_2 ** self.t)
-        p -= (self.lr * m_hat_scale) * m / (np.sqrt(v * v_hat_scale) + self.epsilon)
+        np.multiply(m, float(self.lr) * m_hat_scale, out=step)
+        np.multiply(v, v_hat_scale, out=denom)
+        np.sqrt(denom, out=denom)
+        denom += self.epsilon
+        step /= denom
+        p -= step
 
 
 class RMSprop(Optimizer):

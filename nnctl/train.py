@@ -78,10 +78,14 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
     n = len(x)
     order = epoch_rng(seed, epoch).permutation(n) if shuffle else np.arange(n)
     regression = getattr(data, "task", "classification") == "regression"
+    # The shuffled rows of every batch are gathered into one reused array: no allocation per batch,
+    # and the first layer's product then reads rows that are still in the cache.
+    batch = np.empty((min(batch_size, n), *x.shape[1:]), x.dtype)
     total, correct = 0.0, 0  # correct: right classes, or for regression the sum of absolute errors
     for i in range(0, n, batch_size):
         idx = order[i:i + batch_size]
-        xb, yb = x[idx], y[idx]
+        xb = np.take(x, idx, axis=0, out=batch[:len(idx)], mode="clip") if shuffle else x[i:i + batch_size]
+        yb = y[idx]
         z = model.forward(xb, training=True, logits=fused)
         value, dz = loss.value_and_grad(z, yb)
         if model.penalties:

@@ -1,0 +1,179 @@
+"""The hot path's in-place code gives the plain expressions' results, in its own dtype.
+
+Training reuses arrays (`out=`) in Dense, relu, the optimizers and the batch gather; these tests
+pin that doing so changes neither the numbers nor the dtype, and never overwrites what inference
+returned.
+"""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from nnctl.activations import ACTIVATIONS
+from nnctl.config import DenseLayer
+from nnctl.layers import Activation, Dense
+from nnctl.losses import LOSSES
+from nnctl.model import build
+from nnctl.optimizers import SGD, Adam
+from nnctl.train import fit
+
+DTYPES = ["float32", "float64"]
+
+
+# ---------------------------------------------------------------- optimizers: the documented formulas' bits
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_in_place_is_the_plain_formula_bit_for_bit(dtype):
+    rng = np.random.default_rng(0)
+    p = rng.normal(size=(7, 5)).astype(dtype)
+    ref, m, v = p.copy(), np.zeros_like(p), np.zeros_like(p)
+    opt = Adam(lr=0.01)
+    for t in range(1, 6):
+        g = rng.normal(size=p.shape).astype(dtype)
+        opt.step({"w": p}, {"w": g})
+        m = 0.9 * m + (1 - 0.9) * g
+        v = 0.999 * v + (1 - 0.999) * (g * g)
+        ref = ref - (0.01 * (1 / (1 - 0.9**t))) * m / (np.sqrt(v * (1 / (1 - 0.999**t))) + 1e-8)
+        assert p.dtype == ref.dtype == dtype
+        assert p.tobytes() == ref.tobytes()
+    assert opt.state["w"]["m"].tobytes() == m.tobytes() and opt.state["w"]["v"].tobytes() == v.tobytes()
+    assert set(opt.state_dict()["arrays"]) == {"w.m", "w.v"}  # work arrays are never saved
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("momentum,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_sgd_in_place_is_the_plain_formula_bit_for_bit(dtype, momentum, nesterov):
+    rng = np.random.default_rng(1)
+    p = rng.normal(size=(4, 3)).astype(dtype)
+    ref, v = p.copy(), np.zeros_like(p)
+    opt = SGD(lr=0.05, momentum=momentum, nesterov=nesterov)
+    for _ in range(4):
+        g = rng.normal(size=p.shape).astype(dtype)
+        opt.step({"w": p}, {"w": g})
+        v = momentum * v + g
+        ref = ref - 0.05 * ((g + momentum * v) if nesterov else v if momentum else g)
+        assert p.dtype == dtype and p.tobytes() == ref.tobytes()
+
+
+def test_a_numpy_float64_learning_rate_does_not_upcast_float32_steps():
+    rng = np.random.default_rng(2)
+    grads = [rng.normal(size=5).astype(np.float32) for _ in range(3)]
+    results = []
+    for lr in (0.01, np.float64(0.01)):
+        for opt in (Adam(lr=lr), SGD(lr=lr, momentum=0.9)):
+            p = np.ones(5, np.float32)
+            for g in grads:
+                opt.step({"w": p}, {"w": g})
+            results.append(p)
+    assert all(r.dtype == np.float32 for r in results)
+    assert results[0].tobytes() == results[2].tobytes() and results[1].tobytes() == results[3].tobytes()
+
+
+# ---------------------------------------------------------------- layers: reused arrays
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_training_forward_is_inference_forward_and_never_overwrites_it(dtype):
+    rng = np.random.default_rng(3)
+    layer = Dense(6, 4, "he_uniform", rng, dtype)
+    x1, x2 = (rng.normal(size=(5, 6)).astype(dtype) for _ in range(2))
+    inference = layer.forward(x1)
+    kept = inference.copy()
+    trained = layer.forward(x1, training=True)
+    assert trained.dtype == dtype and trained.tobytes() == inference.tobytes()
+    again = layer.forward(x2, training=True)
+    assert np.shares_memory(again, trained)  # one array, reused batch after batch
+    assert inference.tobytes() == kept.tobytes()  # what inference returned is the caller's
+    last = layer.forward(x2[:3], training=True)  # an epoch's shorter last batch
+    assert last.shape == (3, 4) and last.tobytes() == (x2[:3] @ layer.params["W"] + layer.params["b"]).tobytes()
+    dx = layer.backward(np.ones((3, 4), dtype))
+    np.testing.assert_array_equal(dx, np.ones((3, 4), dtype) @ layer.params["W"].T)
+    assert layer.backward(np.ones((3, 4), dtype), need_dx=False) is None
+    np.testing.assert_array_equal(layer.grads["W"], x2[:3].T @ np.ones((3, 4), dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_layer_training_path_is_the_activation_functions_bit_for_bit(dtype):
+    rng = np.random.default_rng(4)
+    f, df = ACTIVATIONS["relu"]
+    layer = Activation("relu")
+    for n in (3, 8, 5):  # grows its arrays, then uses a view of them
+        x = rng.normal(size=(n, 6)).astype(dtype)
+        x[0, :2] = 0.0
+        dy = rng.normal(size=(n, 6)).astype(dtype)
+        y = layer.forward(x, training=True)
+        assert y.dtype == dtype and y.tobytes() == f(x).tobytes()
+        dx = layer.backward(dy)
+        assert dx.dtype == dtype and dx.tobytes() == df(f(x), dy).tobytes()
+
+
+def test_the_first_dense_layer_skips_its_input_gradient():
+    rng = np.random.default_rng(5)
+    layers = [DenseLayer(units=4, activation="relu", initializer="he_uniform"),
+              DenseLayer(units=3, activation="softmax", initializer="glorot_uniform")]
+    model = build(layers, 5, rng, "float64")
+    z = model.forward(rng.normal(size=(6, 5)), training=True, logits=True)
+    model.backward(LOSSES["cross_entropy"].value_and_grad(z, rng.integers(0, 3, 6))[1], logits=True)
+    assert "dx" not in model.layers[0].work and "dx" in model.layers[2].work
+
+
+# ---------------------------------------------------------------- training: dtype, reproducibility, the plain maths
+
+
+def toy_data(dtype, n=50, n_in=5, n_classes=3):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(n, n_in)).astype(dtype)
+    y = rng.integers(0, n_classes, n)
+    return SimpleNamespace(x_train=x[:40], y_train=y[:40], x_val=x[40:], y_val=y[40:])
+
+
+def toy_model(dtype, seed=7):
+    layers = [DenseLayer(units=8, activation="relu", initializer="he_uniform"),
+              DenseLayer(units=6, activation="relu", initializer="he_uniform"),
+              DenseLayer(units=3, activation="softmax", initializer="glorot_uniform")]
+    return build(layers, 5, np.random.default_rng(seed), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_training_keeps_its_dtype_and_repeats_bit_for_bit(dtype):
+    runs = []
+    for _ in range(2):
+        model, opt = toy_model(dtype), Adam(lr=0.01)
+        history = fit(model, LOSSES["cross_entropy"], opt, toy_data(dtype), epochs=3, batch_size=7, shuffle=True, seed=0)
+        arrays = {**model.params(), **model.grads(), **opt.state_dict()["arrays"]}
+        assert {a.dtype for a in arrays.values()} == {np.dtype(dtype)}
+        runs.append((history, {k: a.tobytes() for k, a in arrays.items()}))
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in runs[0][0]] == \
+        [{k: v for k, v in r.items() if k != "seconds"} for r in runs[1][0]]
+    assert runs[0][1] == runs[1][1]
+
+
+def test_training_steps_match_plain_numpy_backpropagation():
+    """Three Adam steps through the fast path against a plain, allocate-everything reference (float64)."""
+    data = toy_data("float64")
+    model = toy_model("float64")
+    ref = {k: v.copy() for k, v in model.params().items()}
+    fit(model, LOSSES["cross_entropy"], Adam(lr=0.01), data, epochs=1, batch_size=14, shuffle=False, seed=0)
+
+    m = {k: np.zeros_like(v) for k, v in ref.items()}
+    v2 = {k: np.zeros_like(v) for k, v in ref.items()}
+    for t, i in enumerate(range(0, 40, 14), start=1):
+        x, y = data.x_train[i:i + 14], data.y_train[i:i + 14]
+        h1 = np.maximum(x @ ref["layers.0.W"] + ref["layers.0.b"], 0)
+        h2 = np.maximum(h1 @ ref["layers.1.W"] + ref["layers.1.b"], 0)
+        z = h2 @ ref["layers.2.W"] + ref["layers.2.b"]
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        dz = (p - np.eye(3)[y]) / len(y)
+        d2 = (dz @ ref["layers.2.W"].T) * (h2 > 0)
+        d1 = (d2 @ ref["layers.1.W"].T) * (h1 > 0)
+        grads = {"layers.2.W": h2.T @ dz, "layers.2.b": dz.sum(0), "layers.1.W": h1.T @ d2, "layers.1.b": d2.sum(0),
+                 "layers.0.W": x.T @ d1, "layers.0.b": d1.sum(0)}
+        for k, g in grads.items():
+            m[k] = 0.9 * m[k] + 0.1 * g
+            v2[k] = 0.999 * v2[k] + 0.001 * g * g
+            ref[k] = ref[k] - 0.01 * (m[k] / (1 - 0.9**t)) / (np.sqrt(v2[k] / (1 - 0.999**t)) + 1e-8)
+    for k, value in model.params().items():
+        np.testing.assert_allclose(value, ref[k], rtol=1e-9, atol=1e-12, err_msg=k)
