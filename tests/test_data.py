@@ -180,7 +180,7 @@ def test_a_failed_cache_write_leaves_nothing_behind(data_dir, monkeypatch):
         file.write(b"PK half a zip")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(data.np, "savez_compressed", disk_full)
+    monkeypatch.setattr(data.np, "savez", disk_full)
     assert data.load_mnist_raw()[2].startswith("idx:")
     assert list(data.cache_dir().iterdir()) == []
 
@@ -322,6 +322,29 @@ def test_val_fraction_zero_gives_empty_val_arrays():
 def test_too_few_rows_to_stratify_is_a_data_error():
     with pytest.raises(DataError, match="test_fraction=0.05"):
         data.load(moons(n_samples=20, test_fraction=0.05), seed=0)
+    with pytest.raises(DataError, match="class 2 has 1 rows, of which 1 would be held out"):
+        data._stratified_split(np.arange(9), np.array([0] * 4 + [1] * 4 + [2]), 0.5, np.random.default_rng(0), "k")
+
+
+def test_the_split_holds_out_ceil_of_the_fraction_shared_by_largest_remainders():
+    y = np.array([0] * 50 + [1] * 30 + [2] * 20)
+    rows = np.arange(100)
+    kept, held = data._stratified_split(rows, y, 0.15, np.random.default_rng(0), "val_fraction")
+    # quotas 7.5, 4.5, 3: floors 7, 4, 3 and the 15th row to the first largest remainder
+    assert np.bincount(y[held]).tolist() == [8, 4, 3] and len(kept) == 85
+    assert np.array_equal(np.sort(np.concatenate([kept, held])), rows)
+    assert np.all(np.diff(kept) > 0) and np.all(np.diff(held) > 0)  # both keep the original order
+    again = data._stratified_split(rows, y, 0.15, np.random.default_rng(0), "val_fraction")
+    other = data._stratified_split(rows, y, 0.15, np.random.default_rng(1), "val_fraction")
+    assert np.array_equal(again[1], held) and not np.array_equal(other[1], held)
+    assert len(data._stratified_split(rows, y, 0.07, np.random.default_rng(0), "k")[1]) == 7  # 0.07 * 100 is 7.000000000000001
+
+
+def test_splitting_imports_no_scikit_learn():
+    code = ("import sys, numpy as np; from nnctl import data; "
+            "data._stratified_split(np.arange(90), np.arange(90) % 3, 0.2, np.random.default_rng(0), 'k'); "
+            "assert 'sklearn' not in sys.modules, 'splitting imported scikit-learn'")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 def test_mnist_split_is_the_standard_one_plus_a_stratified_val(data_dir, tiny):
