@@ -26,12 +26,18 @@ class Optimizer:
     def slots(self, name: str, p: np.ndarray, *keys: str) -> list[np.ndarray]:
         """The per-parameter state arrays, created as zeros on first use."""
         s = self.state.setdefault(name, {})
-        return [s.setdefault(k, np.zeros_like(p)) for k in keys]
+        for k in keys:
+            if k not in s:  # not s.setdefault(k, np.zeros_like(p)): that would allocate at every step
+                s[k] = np.zeros_like(p)
+        return [s[k] for k in keys]
 
     def scratch(self, name: str, p: np.ndarray, *keys: str) -> list[np.ndarray]:
         """Work arrays shaped like `p`, reused at every step and never saved (unlike slots)."""
         s = self._scratch.setdefault(name, {})
-        return [s.setdefault(k, np.empty_like(p)) for k in keys]
+        for k in keys:
+            if k not in s:
+                s[k] = np.empty_like(p)
+        return [s[k] for k in keys]
 
     def state_dict(self) -> dict:
         """Step count and per-parameter state arrays by dotted name (`layers.0.W.m`)."""

@@ -79,7 +79,8 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
     order = epoch_rng(seed, epoch).permutation(n) if shuffle else np.arange(n)
     regression = getattr(data, "task", "classification") == "regression"
     # The shuffled rows of every batch are gathered into one reused array: no allocation per batch,
-    # and the first layer's product then reads rows that are still in the cache.
+    # and the first layer's product then reads rows that are still in the cache. The indices are a
+    # permutation, always in range: mode="clip" only spares NumPy the buffered copy "raise" makes.
     batch = np.empty((min(batch_size, n), *x.shape[1:]), x.dtype)
     total, correct = 0.0, 0  # correct: right classes, or for regression the sum of absolute errors
     for i in range(0, n, batch_size):
