@@ -124,12 +124,14 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
         x, y, source = load_mnist_raw(cfg.path, cfg.name)
         classes = IMAGE_SETS[cfg.name][2]
         rest, test = np.arange(MNIST_N_TRAIN), np.arange(MNIST_N_TRAIN, len(y))
+        # NumPy alone: importing scikit-learn's model_selection would take a second of MNIST's load
+        train, val = _stratified_split(rest, y, cfg.val_fraction, np.random.default_rng([seed, 2]), "val_fraction")
     else:
         x, y, classes, source = LOADERS[cfg.name](cfg, seed)
-        rest, test = _stratified_split(np.arange(len(y)), y, cfg.test_fraction, np.random.default_rng([seed, 1]),
-                                       "test_fraction", stratify=not regression)
-    train, val = _stratified_split(rest, y, cfg.val_fraction, np.random.default_rng([seed, 2]), "val_fraction",
-                                   stratify=not regression)
+        rest, test = _sklearn_split(np.arange(len(y)), y, cfg.test_fraction, _random_state(seed, 1), "test_fraction",
+                                    stratify=not regression)
+        train, val = _sklearn_split(rest, y, cfg.val_fraction, _random_state(seed, 2), "val_fraction",
+                                    stratify=not regression)
     if preprocessing is None:
         preprocessing = fit_preprocessing(x[train], cfg.scaling or info.default_scaling)
         if regression:
@@ -148,19 +150,17 @@ def _random_state(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
 
 
-def _stratified_split(rows: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator, key: str,
-                      stratify: bool = True):
+def _stratified_split(rows: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator, key: str):
     """Split `rows` into (kept, held out), both in their original order: ceil(fraction * n) rows are
-    held out, shared among the classes in proportion (largest remainders; all rows as one group when
-    stratify is false: regression), each class's drawn at random by `rng`. Fraction 0 holds out nothing.
+    held out, shared among the classes in proportion (largest remainders), each class's drawn at
+    random by `rng`. Fraction 0 holds out nothing.
 
     Written with NumPy alone: scikit-learn's train_test_split would cost a second of imports.
     """
     if fraction == 0:
         return rows, rows[:0]
     n = len(rows)
-    labels = y[rows] if stratify else np.zeros(n, dtype=np.int64)
-    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    classes, inverse, counts = np.unique(y[rows], return_inverse=True, return_counts=True)
     n_held = math.ceil(round(fraction * n, 9))  # round first: 0.1 * 800 must be 80, not 80.00000000000001
     quota = n_held * counts / n
     held_counts = np.floor(quota).astype(np.int64)
@@ -169,8 +169,6 @@ def _stratified_split(rows: np.ndarray, y: np.ndarray, fraction: float, rng: np.
     short = [(c, k, h) for c, k, h in zip(classes.tolist(), counts.tolist(), held_counts.tolist()) if not 0 < h < k]
     if short:
         c, k, h = short[0]
-        if not stratify:
-            raise DataError(f"cannot split {n} rows with {key}={fraction}: {h} of them would be held out")
         raise DataError(f"cannot split {n} rows with {key}={fraction} and every class on both sides: "
                         f"class {c} has {k} rows, of which {h} would be held out")
     order = rng.permutation(n)
@@ -179,6 +177,24 @@ def _stratified_split(rows: np.ndarray, y: np.ndarray, fraction: float, rng: np.
     held = np.zeros(n, dtype=bool)
     held[order[rank < np.repeat(held_counts, counts)]] = True
     return rows[~held], rows[held]
+
+
+def _sklearn_split(rows: np.ndarray, y: np.ndarray, fraction: float, random_state: int, key: str, stratify=True):
+    """Split `rows` into (kept, held out) with class proportions kept (unless stratify is false:
+    regression), by scikit-learn's train_test_split; fraction 0 holds out nothing.
+
+    The tabular sets load through scikit-learn (or files) and keep its splits, on which the shipped
+    configs' marks were measured; the image sets use _stratified_split, which imports nothing.
+    """
+    if fraction == 0:
+        return rows, rows[:0]
+    from sklearn.model_selection import train_test_split
+
+    try:
+        return train_test_split(rows, test_size=fraction, stratify=y[rows] if stratify else None, random_state=random_state)
+    except ValueError as e:  # too few rows (for every class to appear on both sides)
+        both = " and every class on both sides" if stratify else ""
+        raise DataError(f"cannot split {len(rows)} rows with {key}={fraction}{both}: {e}") from None
 
 
 def _moons(cfg, seed: int):
