@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ from . import checkpoint as checkpoint_module
 from . import config as config_module
 from . import data as data_module
 from . import metrics, optimizers, runs, schedules, stopping
-from .errors import DataError, TrainingDiverged
+from . import resume as resume_module
+from .errors import CheckpointError, DataError, Interrupted, TrainingDiverged
 from .losses import LOSSES
 from .model import build, summary_rows
 from .stopping import Monitor
@@ -55,65 +57,139 @@ def _best_monitor(cfg, stopper):
     return Monitor("val_loss" if cfg.data.val_fraction > 0 else "train_loss", "min")
 
 
-def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None) -> dict:
+def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None, stop=None) -> dict:
     """Train the network `cfg` describes; write a run folder; return the run's summary.
 
     The summary has run_dir, checkpoint, last_checkpoint, best_epoch, checkpoint_epoch, epochs,
     final, history, early_stopping (or None) and test (the checkpoint's scores on the test split:
-    loss and accuracy, or for regression loss, mae, rmse and r2; and n).
+    loss and accuracy, or for regression loss, mae, rmse and r2; and n). `stop()` is asked after
+    every batch (see nnctl.interrupts); a signal number from it ends training with Interrupted
+    after saving last.json, from which `resume` continues.
     """
-    dtype = cfg.training.dtype
     dataset = load_data(cfg)
     check_fits(cfg, dataset)
-    rng = np.random.default_rng(cfg.seed)
+    path = runs.use(run_dir) if run_dir is not None else runs.create(cfg.run.output_dir, cfg.run.name)
+    run = runs.Run(path, config_module.dump(cfg))
+    return _run(cfg, dataset, run, None, on_epoch, on_batch, stop)
+
+
+def resume(run_dir, cfg=None, *, on_epoch=None, on_batch=None, stop=None) -> dict:
+    """Continue the run in `run_dir` from its last.json, exactly where it stopped; returns what
+    `train` does. `cfg`, if given, must match the run's config (ConfigError shows the difference)."""
+    point = resume_module.prepare(run_dir, cfg)
+    dataset = load_data(point.cfg)
+    check_fits(point.cfg, dataset)
+    if point.last is not None and dataset.preprocessing != point.last.preprocessing:
+        raise DataError(f"the data set's fitted scaling differs from the one in {point.last.path}: "
+                        f"the data changed since the run started, so it cannot continue")
+    rows_done = point.last.training["rows_done"] if point.last is not None else 0
+    n_rows, batch_size = len(dataset.x_train), point.cfg.training.batch_size
+    if rows_done and (rows_done >= n_rows or rows_done % batch_size or point.last.epoch == point.cfg.training.epochs):
+        raise CheckpointError(f"{point.last.path}: training.rows_done: {rows_done} is not a batch boundary inside "
+                              f"an epoch of {n_rows} rows in batches of {batch_size}")
+    run = runs.Run.reopen(point.path, point.history, point.status, rows_done)
+    return _run(point.cfg, dataset, run, point, on_epoch, on_batch, stop)
+
+
+class _Generators:
+    """The dropout layers' random generators as one stateful callback: their exact state is
+    what a resumed run needs to drop the same units."""
+
+    def __init__(self, model):
+        self.generators = [layer.rng for layer in model.layers if isinstance(getattr(layer, "rng", None), np.random.Generator)]
+
+    def state_dict(self) -> dict:
+        return {"states": [g.bit_generator.state for g in self.generators]}
+
+    def load_state_dict(self, state: dict) -> None:
+        if len(state["states"]) != len(self.generators):
+            raise ValueError(f"{len(state['states'])} generator states for {len(self.generators)} dropout layers")
+        for generator, saved in zip(self.generators, state["states"]):
+            generator.bit_generator.state = saved
+
+
+def _stateful(model, schedule, monitor) -> dict:
+    """The run's objects with state_dict() / load_state_dict(), by name: last.json keeps each
+    state under its name and a resumed run restores it."""
+    callbacks = {"monitor": monitor}
+    if schedule is not None:
+        callbacks["schedule"] = schedule
+    generators = _Generators(model)
+    if generators.generators:
+        callbacks["dropout"] = generators
+    return callbacks
+
+
+def _run(cfg, dataset, run, point, on_epoch, on_batch, stop) -> dict:
+    """The training of a fresh (point None) or resumed run into `run`'s folder."""
+    dtype = cfg.training.dtype
     n_inputs = dataset.x_train.shape[1]
-    model = build(cfg.model.layers, n_inputs, rng, dtype)
+    model = build(cfg.model.layers, n_inputs, np.random.default_rng(cfg.seed), dtype)
     loss = LOSSES[cfg.loss]
     optimizer = optimizers.build(cfg.optimizer)
     schedule = schedules.build(cfg.training.schedule)
     stopper = stopping.build(cfg.training.early_stopping)
     best = _best_monitor(cfg, stopper)
     restore_best = stopper is None or stopper.restore_best
-    path = runs.use(run_dir) if run_dir is not None else runs.create(cfg.run.output_dir, cfg.run.name)
-    run = runs.Run(path, config_module.dump(cfg))
+    callbacks = _stateful(model, schedule, best)
+    path = run.path
     kept = {"state": None}
+    start_epoch, start = 0, (0, 0.0, 0)
 
-    def save(name: str, record: dict, with_optimizer: bool) -> None:
+    def training_state(rows_done=0, loss_sum=0.0, correct=0) -> dict:
+        return {"rows_done": rows_done, "loss_sum": float(loss_sum),
+                "correct": float(correct) if isinstance(correct, float) else int(correct),
+                "best_value": best.best, "best_epoch": best.best_epoch,
+                "callbacks": {name: c.state_dict() for name, c in callbacks.items()}}
+
+    def save(name: str, epoch: int, metrics: dict, training: dict | None) -> None:
         checkpoint_module.save(path / name, config=cfg, model=model, preprocessing=dataset.preprocessing,
-                               classes=dataset.classes, n_inputs=n_inputs, epoch=record["epoch"],
-                               # no seconds: the same run must give the same checkpoint bytes
-                               metrics={k: v for k, v in record.items() if k != "seconds"},
-                               optimizer=optimizer.state_dict() if with_optimizer else None)
+                               classes=dataset.classes, n_inputs=n_inputs, epoch=epoch, metrics=metrics,
+                               optimizer=optimizer.state_dict() if training is not None else None, training=training)
+
+    if point is not None:
+        start_epoch, start = resume_module.restore(point, model, optimizer, callbacks)
+        if restore_best:
+            kept["state"] = resume_module.best_state(point, best.best_epoch)
+            if point.rewrite_best:
+                save("checkpoint.json", best.best_epoch, _without_seconds(run.history[-1]), None)
 
     def after_epoch(record: dict) -> bool:
         run.log(record)
-        save("last.json", record, with_optimizer=True)
-        if best.update(record) and restore_best:
+        metrics = _without_seconds(record)  # the same run must give the same checkpoint bytes
+        improved = best.update(record)
+        if improved and restore_best:
             kept["state"] = {k: v.copy() for k, v in model.state().items()}
-            save("checkpoint.json", record, with_optimizer=False)
-        elif not restore_best:  # the run ends with the last weights, so the checkpoint is the last epoch
-            save("checkpoint.json", record, with_optimizer=False)
+        # last.json first: if the process dies between the two writes, resuming finds the best
+        # epoch's weights in last.json itself (see resume.best_state)
+        save("last.json", record["epoch"], metrics, training_state())
+        if improved or not restore_best:  # without restore_best the checkpoint is the last epoch
+            save("checkpoint.json", record["epoch"], metrics, None)
         if on_epoch is not None:
             on_epoch(record)
         return stopper is not None and stopper.stop
 
+    epochs = start_epoch if stopper is not None and stopper.stop else cfg.training.epochs  # stopped early already
     try:
-        history = fit(model, loss, optimizer, dataset, epochs=cfg.training.epochs, batch_size=cfg.training.batch_size,
-                      shuffle=cfg.training.shuffle, seed=cfg.seed, on_epoch=after_epoch, on_batch=on_batch,
-                      schedule=schedule, clip_norm=cfg.training.clip_norm)
+        fit(model, loss, optimizer, dataset, epochs=epochs, batch_size=cfg.training.batch_size,
+            shuffle=cfg.training.shuffle, seed=cfg.seed, on_epoch=after_epoch, on_batch=on_batch,
+            schedule=schedule, clip_norm=cfg.training.clip_norm, start_epoch=start_epoch, start=start, stop=stop)
     except TrainingDiverged as e:
         run.finish("diverged", error=str(e))
         kept_msg = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"
         raise TrainingDiverged(f"{e}. Run folder {path}: {kept_msg}") from None
+    except Interrupted as e:
+        raise _interrupted(e, run, save, training_state, len(dataset.x_train)) from None
     except KeyboardInterrupt:
         run.finish("interrupted")
         raise
     except BaseException as e:
         run.finish("failed", error=f"{type(e).__name__}: {e}")
         raise
-    if restore_best:
+    history = run.history
+    if restore_best and kept["state"] is not None:
         model.load_state(kept["state"])
-    checkpoint_epoch = best.best_epoch if restore_best else history[-1]["epoch"]
+    checkpoint_epoch = best.best_epoch if restore_best else (history[-1]["epoch"] if history else None)
     test = evaluate(model, loss, dataset.x_test, dataset.y_test, task=dataset.task, target_scale=dataset.target_scale)
     test = {k: v for k, v in test.items() if k != "out"} | {"n": int(len(dataset.y_test))}
     if test["loss"] is not None and not np.isfinite(test["loss"]):
@@ -124,7 +200,31 @@ def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None) -> dict:
     run.finish("finished", best_epoch=best.best_epoch, checkpoint_epoch=checkpoint_epoch, test=test, early_stopping=early)
     return {"run_dir": str(path), "checkpoint": str(path / "checkpoint.json"), "last_checkpoint": str(path / "last.json"),
             "best_epoch": best.best_epoch, "checkpoint_epoch": checkpoint_epoch, "epochs": len(history),
-            "final": history[-1], "test": test, "early_stopping": early, "history": history}
+            "final": history[-1] if history else None, "test": test, "early_stopping": early, "history": history}
+
+
+def _interrupted(e: Interrupted, run, save, training_state, n_rows: int) -> Interrupted:
+    """Save where training stopped into last.json, mark the run interrupted, and say how to go on."""
+    try:
+        name = signal.Signals(e.signal).name
+    except ValueError:
+        name = f"signal {e.signal}"
+    try:
+        metrics = _without_seconds(run.history[-1]) if run.history else {}
+        save("last.json", e.epoch, metrics, training_state(e.rows_done, e.loss_sum, e.correct))
+    except BaseException:
+        run.finish("failed", error=f"interrupted by {name}, and last.json could not be written")
+        raise
+    run.finish("interrupted", signal=name, interrupted_at={"epoch": e.epoch + 1, "rows_done": e.rows_done, "rows": n_rows})
+    where = (f"in epoch {e.epoch + 1} ({e.rows_done} of {n_rows} rows done)" if e.rows_done else
+             f"after epoch {e.epoch}" if e.epoch else "before the first batch")
+    return Interrupted(e.signal, e.epoch, e.rows_done, e.loss_sum, e.correct,
+                       message=f"interrupted by {name} {where}: {run.path / 'last.json'} saved; "
+                               f"continue with: nnctl train --resume {run.path}")
+
+
+def _without_seconds(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k != "seconds"}
 
 
 def evaluate_checkpoint(path, split: str = "test") -> dict:

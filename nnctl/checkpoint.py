@@ -21,11 +21,17 @@ from .errors import CheckpointError, ConfigError, DataError
 from .files import atomic_write
 
 FORMAT = "nnctl-checkpoint"
-VERSION = 1
+VERSION = 2
 MAX_BYTES = 2_000_000_000
 DTYPES = {"float32": "<f4", "float64": "<f8"}
-TOP_KEYS = {"format", "version", "nnctl_version", "epoch", "metrics", "config", "preprocessing", "classes",
-            "n_inputs", "state", "optimizer", "sha256"}
+# The exact top-level keys of each format version this nnctl reads. Version 2 added `training`.
+KEYS = {1: frozenset({"format", "version", "nnctl_version", "epoch", "metrics", "config", "preprocessing", "classes",
+                      "n_inputs", "state", "optimizer", "sha256"})}
+KEYS[2] = KEYS[1] | {"training"}
+TOP_KEYS = KEYS[VERSION]
+# What `training` holds in last.json (null in checkpoint.json): where in the next epoch training
+# stood, the best monitored value so far, and each stateful callback's state_dict() by name.
+TRAINING_KEYS = frozenset({"rows_done", "loss_sum", "correct", "best_value", "best_epoch", "callbacks"})
 
 
 @dataclass
@@ -41,6 +47,8 @@ class Checkpoint:
     epoch: int
     metrics: dict
     optimizer: dict | None
+    training: dict | None = None  # last.json's training state (TRAINING_KEYS), None in checkpoint.json
+    version: int = VERSION  # the format version of the file, before any upgrade
 
 
 def encode(array: np.ndarray) -> dict:
@@ -80,8 +88,9 @@ def _digest(doc: dict) -> str:
 
 
 def save(path, *, config, model, preprocessing: dict, classes: list, n_inputs: int, epoch: int,
-         metrics: dict, optimizer: dict | None = None) -> None:
-    """Write a checkpoint atomically. `config` is the resolved Config; `optimizer` a state_dict."""
+         metrics: dict, optimizer: dict | None = None, training: dict | None = None) -> None:
+    """Write a checkpoint atomically. `config` is the resolved Config; `optimizer` a state_dict;
+    `training` the state a resumed run needs (TRAINING_KEYS), given together with `optimizer`."""
     doc = {
         "format": FORMAT, "version": VERSION, "nnctl_version": __version__, "epoch": epoch,
         "metrics": metrics, "config": config.model_dump(mode="json"), "preprocessing": preprocessing,
@@ -89,6 +98,7 @@ def save(path, *, config, model, preprocessing: dict, classes: list, n_inputs: i
         "state": {name: encode(a) for name, a in model.state().items()},
         "optimizer": None if optimizer is None else
         {"t": optimizer["t"], "arrays": {k: encode(v) for k, v in optimizer["arrays"].items()}},
+        "training": training,
     }
     doc["sha256"] = _digest(doc)
     atomic_write(path, json.dumps(doc, separators=(",", ":"), allow_nan=False))
@@ -107,8 +117,27 @@ def _no_constants(name):
     raise CheckpointError(f"{name} is not valid JSON")
 
 
+def _v1_to_v2(doc: dict) -> dict:
+    """Version 1 had no training state. Its last.json (the one with an optimizer) was always
+    written at the end of an epoch and knew no stateful callbacks, so that state is: no rows of
+    the next epoch done, no callbacks, and a best value the resumed run recomputes from the
+    metrics log (best_epoch null)."""
+    training = None if doc["optimizer"] is None else {
+        "rows_done": 0, "loss_sum": 0.0, "correct": 0, "best_value": None, "best_epoch": None, "callbacks": {}}
+    return {**doc, "version": 2, "training": training}
+
+
+UPGRADES = {1: _v1_to_v2}  # version -> the function that lifts a document to the next version
+
+
 def read_document(path) -> dict:
-    """Read and parse a checkpoint file, checking size, JSON, format, version and sha256."""
+    """Read and parse a checkpoint file, checking in this order: size, JSON, format and version,
+    sha256, the exact keys of that version; then upgrade it to the current version."""
+    return _read(path)[0]
+
+
+def _read(path) -> tuple[dict, int]:
+    """read_document, and the version the file was written in."""
     path = Path(path)
     source = str(path)
     try:
@@ -131,61 +160,100 @@ def read_document(path) -> dict:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"{source}: not an nnctl checkpoint (no \"format\": \"{FORMAT}\")")
     version = doc.get("version")
-    if version != VERSION:
-        raise CheckpointError(f"{source}: checkpoint format version {version!r}; this nnctl ({__version__}) reads version {VERSION}")
+    if type(version) is not int or version not in KEYS:
+        readable = f"versions {min(KEYS)} to {VERSION}"
+        if type(version) is int and version > VERSION:
+            raise CheckpointError(f"{source}: checkpoint format version {version} is newer than this nnctl ({__version__}) "
+                                  f"reads ({readable}): upgrade nnctl to a version that reads format {version}")
+        raise CheckpointError(f"{source}: checkpoint format version {version!r} is not one nnctl wrote; "
+                              f"this nnctl ({__version__}) reads {readable}")
     if doc.get("sha256") != _digest(doc):
         raise CheckpointError(f"{source}: sha256 does not match the content: the file was changed or is corrupt")
-    if set(doc) != TOP_KEYS:
-        missing, extra = TOP_KEYS - set(doc), set(doc) - TOP_KEYS
-        raise CheckpointError(f"{source}: keys differ from the format: missing {sorted(missing)}, unexpected {sorted(extra)}")
-    return doc
+    if set(doc) != KEYS[version]:
+        missing, extra = KEYS[version] - set(doc), set(doc) - KEYS[version]
+        raise CheckpointError(f"{source}: keys differ from format version {version}: "
+                              f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    while doc["version"] < VERSION:
+        doc = UPGRADES[doc["version"]](doc)
+    return doc, version
+
+
+def _is_int(value, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+def _check_record(record, where: str, dtype: str, shape: tuple) -> None:
+    """An encoded array's dtype and shape are the expected ones: read from the JSON alone,
+    before anything is decoded or allocated."""
+    if not isinstance(record, dict) or set(record) != {"dtype", "shape", "data"}:
+        raise CheckpointError(f"{where}: expected an object with keys dtype, shape, data")
+    if record["dtype"] != dtype:
+        raise CheckpointError(f"{where}.dtype: expected {dtype} (training.dtype), got {record['dtype']!r}")
+    if record["shape"] != list(shape):
+        chain = " (inputs = the previous layer's units)" if len(shape) == 2 else ""
+        raise CheckpointError(f"{where}.shape: the config's layers give {list(shape)}{chain}, got {record['shape']!r}")
 
 
 def load(path) -> Checkpoint:
-    """Read, verify and rebuild a checkpoint: config, model with weights, preprocessing."""
+    """Read, verify and rebuild a checkpoint: config, model with weights, preprocessing.
+
+    Every array's dtype and shape is checked against the config (shapes chaining layer to
+    layer) before one is decoded, so no allocation is larger than the file itself.
+    """
     from . import config as config_module
-    from .model import build
+    from .data import spec
+    from .model import build, summary_rows
 
     source = str(path)
-    doc = read_document(path)
+    doc, version = _read(path)
     try:
         cfg = config_module.from_dict(doc["config"], source=f"{source} (config)")
     except ConfigError as e:
         raise CheckpointError(f"the checkpoint's config is not valid: {e}") from None
-    n_inputs = doc["n_inputs"]
-    if not isinstance(n_inputs, int) or isinstance(n_inputs, bool) or not 0 < n_inputs < 10**8:
-        raise CheckpointError(f"{source}: n_inputs: expected a positive integer, got {n_inputs!r}")
+    n_inputs, n_features = doc["n_inputs"], spec(cfg.data).n_features
+    if not _is_int(n_inputs, 1, 10**8) or (n_features is not None and n_inputs != n_features):
+        raise CheckpointError(f"{source}: n_inputs: {cfg.data.name} has {n_features} features, got {n_inputs!r}")
+    dtype = cfg.training.dtype
+    # The config's layers cannot hold more numbers than the file: checked before building them.
+    n_params = sum(r["params"] for r in summary_rows(cfg.model.layers, n_inputs))
+    size = Path(path).stat().st_size
+    if n_params * np.dtype(dtype).itemsize > size:
+        raise CheckpointError(f"{source}: config: its layers have {n_params:,} parameters, more than the "
+                              f"{size:,} bytes of the file can hold: the state does not match the config")
+    model = build(cfg.model.layers, n_inputs, np.random.default_rng(0), dtype)
+    expected = model.state()  # parameters and buffers (batchnorm's running statistics), chained layer to layer
     state = doc["state"]
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{source}: state: expected an object of arrays")
-    model = build(cfg.model.layers, n_inputs, np.random.default_rng(0), cfg.training.dtype)
-    expected = model.state()  # parameters and buffers (batchnorm's running statistics)
-    if set(state) != set(expected):
-        raise CheckpointError(f"{source}: state: keys {sorted(state)} do not match the model's {sorted(expected)}")
-    arrays = {}
+    if not isinstance(state, dict) or set(state) != set(expected):
+        found = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise CheckpointError(f"{source}: state: keys {found} do not match the model's {sorted(expected)}")
     for name, target in expected.items():
-        array = decode(state[name], f"{source}: state.{name}")
-        if array.shape != target.shape or array.dtype != target.dtype:
-            raise CheckpointError(f"{source}: state.{name}: expected {target.dtype} {list(target.shape)}, "
-                                  f"got {array.dtype} {list(array.shape)}")
-        arrays[name] = array
-    model.load_state(arrays)
+        _check_record(state[name], f"{source}: state.{name}", str(target.dtype), target.shape)
+    params = model.params()
     optimizer = doc["optimizer"]
     if optimizer is not None:
         if not isinstance(optimizer, dict) or set(optimizer) != {"t", "arrays"} or not isinstance(optimizer["arrays"], dict):
             raise CheckpointError(f"{source}: optimizer: expected an object with keys t and arrays")
+        if not _is_int(optimizer["t"], 0, 2**62):
+            raise CheckpointError(f"{source}: optimizer.t: expected a step count, got {optimizer['t']!r}")
+        for key, record in optimizer["arrays"].items():
+            name = key.rpartition(".")[0]
+            if name not in params:
+                raise CheckpointError(f"{source}: optimizer.arrays.{key}: not <parameter>.<slot> for a parameter of the model")
+            _check_record(record, f"{source}: optimizer.arrays.{key}", dtype, params[name].shape)
+    # only now decode: every size was checked against the config, and finiteness is checked here
+    arrays = {name: decode(state[name], f"{source}: state.{name}") for name in expected}
+    if optimizer is not None:
         optimizer = {"t": optimizer["t"], "arrays": {k: decode(v, f"{source}: optimizer.arrays.{k}")
                                                      for k, v in optimizer["arrays"].items()}}
+    model.load_state(arrays)
     preprocessing, classes = doc["preprocessing"], doc["classes"]
     if not isinstance(preprocessing, dict) or not isinstance(classes, list):
         raise CheckpointError(f"{source}: preprocessing must be an object and classes a list")
     try:  # the stored scaling must fit the input width, or predictions would fail later
-        apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, cfg.training.dtype)
+        apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, dtype)
     except DataError as e:
         raise CheckpointError(f"{source}: preprocessing: {e}") from None
     n_out = cfg.model.layers[-1].units
-    from .data import spec
-
     if spec(cfg.data).task == "regression":
         target = preprocessing.get("target")
         if classes or not isinstance(target, dict) or not all(
@@ -195,5 +263,39 @@ def load(path) -> Checkpoint:
                                   f"(preprocessing.target with mean and std > 0)")
     elif len(classes) != (2 if n_out == 1 else n_out):
         raise CheckpointError(f"{source}: classes: {len(classes)} labels for an output layer of {n_out} units")
+    if not all(type(c) in (int, str) for c in classes) or len(set(classes)) != len(classes):
+        raise CheckpointError(f"{source}: classes: expected distinct integers or strings")
+    epoch, metrics = doc["epoch"], doc["metrics"]
+    if not _is_int(epoch, 0, cfg.training.epochs) or not isinstance(metrics, dict):
+        raise CheckpointError(f"{source}: epoch must be 0 to training.epochs ({cfg.training.epochs}) and metrics an object")
+    training = _checked_training(doc["training"], optimizer, epoch, source)
     return Checkpoint(path=source, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
-                      n_inputs=n_inputs, epoch=doc["epoch"], metrics=doc["metrics"], optimizer=optimizer)
+                      n_inputs=n_inputs, epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
+                      version=version)
+
+
+def _checked_training(training, optimizer, epoch: int, source: str) -> dict | None:
+    """last.json's training state, checked key by key; null exactly when there is no optimizer state."""
+    if training is None or optimizer is None:
+        if (training is None) != (optimizer is None):
+            raise CheckpointError(f"{source}: training and optimizer must both be given (last.json) or both null")
+        return None
+    where = f"{source}: training"
+    if not isinstance(training, dict) or set(training) != TRAINING_KEYS:
+        raise CheckpointError(f"{where}: expected an object with keys {', '.join(sorted(TRAINING_KEYS))}")
+    rows, loss_sum, correct = training["rows_done"], training["loss_sum"], training["correct"]
+    # correct: a count of right classes, or for regression a sum of absolute errors
+    if not _is_int(rows, 0, 2**62) or not (_is_int(correct, 0, rows) or (
+            type(correct) is float and math.isfinite(correct) and correct >= 0)):
+        raise CheckpointError(f"{where}: rows_done must be a count and correct a count at most rows_done "
+                              f"(or a sum of errors)")
+    if type(loss_sum) not in (int, float) or not math.isfinite(loss_sum):
+        raise CheckpointError(f"{where}.loss_sum: expected a finite number, got {loss_sum!r}")
+    best_value, best_epoch = training["best_value"], training["best_epoch"]
+    if (best_value is None) != (best_epoch is None) or (best_epoch is not None and not (
+            type(best_value) in (int, float) and math.isfinite(best_value) and _is_int(best_epoch, 1, epoch))):
+        raise CheckpointError(f"{where}: best_value and best_epoch must both be null or a finite number and an "
+                              f"epoch from 1 to {epoch}")
+    if not isinstance(training["callbacks"], dict):
+        raise CheckpointError(f"{where}.callbacks: expected an object of states by callback name")
+    return {**training, "loss_sum": float(loss_sum)}

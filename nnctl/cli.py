@@ -15,10 +15,11 @@ import time
 import click
 
 from . import __version__
-from .errors import NnctlError
+from .errors import Interrupted, NnctlError
 
 EXIT_CODES = {0: "ok", 1: "internal or write error", 2: "usage error", 3: "bad config", 4: "bad or unreadable checkpoint",
-              5: "data unavailable", 6: "training diverged", 130: "interrupted"}
+              5: "data unavailable", 6: "training diverged", 130: "interrupted (SIGINT, Ctrl-C)",
+              143: "terminated (SIGTERM)"}
 
 
 class Group(click.Group):
@@ -28,7 +29,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except NnctlError as e:
-            click.echo(f"error: {e}", err=True)
+            click.echo(f"{'' if isinstance(e, Interrupted) else 'error: '}{e}", err=True)
             ctx.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -48,7 +49,7 @@ def main():
     """Train small neural networks written from scratch in NumPy, driven by YAML files.
 
     Exit codes: 0 ok, 1 internal or write error, 2 usage, 3 bad config, 4 bad checkpoint,
-    5 data unavailable, 6 training diverged, 130 interrupted.
+    5 data unavailable, 6 training diverged, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
     """
 
 
@@ -84,6 +85,13 @@ class Progress:
         sys.stderr.write(f"\repoch {epoch}/{self.epochs} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
         sys.stderr.flush()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if error is not None and self.live and self.last_draw:  # end the bar's line before the message
+            sys.stderr.write("\n")
+
     def epoch(self, r: dict) -> None:
         if self.quiet:
             return
@@ -98,17 +106,37 @@ class Progress:
 
 
 @main.command()
-@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Write the run here instead of a new folder under run.output_dir.")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
+              help="Continue the run in this folder from its last.json; CONFIG, if given, must match the run's config.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout (progress stays on stderr).")
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch lines on stderr.")
-def train(config, run_dir, as_json, quiet):
-    """Train the network CONFIG describes and write a run folder."""
-    from . import api
+def train(config, run_dir, resume_dir, as_json, quiet):
+    """Train the network CONFIG describes and write a run folder, or continue one with --resume.
 
-    cfg = api.load_config(config)
-    progress = Progress(cfg.training.epochs, quiet)
-    result = api.train(cfg, run_dir=run_dir, on_epoch=progress.epoch, on_batch=progress.batch)
+    SIGINT (Ctrl-C) or SIGTERM stops after the current batch, saves last.json and exits 130 or
+    143; a second signal stops at once.
+    """
+    from pathlib import Path
+
+    from . import api
+    from .interrupts import deferred
+
+    if config is None and resume_dir is None:
+        raise click.UsageError("give a CONFIG to train, or --resume RUN_DIR to continue a run")
+    if resume_dir is not None and run_dir is not None:
+        raise click.UsageError("--resume continues a run in its own folder; it cannot be combined with --run-dir")
+    cfg = api.load_config(config) if config is not None else None
+    shown = cfg  # the config whose epoch count the progress lines show
+    if shown is None and Path(resume_dir, "config.yaml").is_file():
+        shown = api.load_config(Path(resume_dir, "config.yaml"))
+    progress = Progress(shown.training.epochs if shown is not None else 0, quiet)
+    with deferred() as stop, progress:
+        if resume_dir is not None:
+            result = api.resume(resume_dir, cfg, on_epoch=progress.epoch, on_batch=progress.batch, stop=stop)
+        else:
+            result = api.train(cfg, run_dir=run_dir, on_epoch=progress.epoch, on_batch=progress.batch, stop=stop)
     if as_json:
         _emit_json(result)
         return

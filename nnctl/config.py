@@ -23,9 +23,9 @@ MAX_CONFIG_BYTES = 1_000_000
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors; a loaded config is immutable."""
+    """Unknown keys are errors; a loaded config is immutable; numbers are finite (no .inf, .nan)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- data
@@ -379,12 +379,17 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict]:
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
+    except RecursionError:  # PyYAML composes nested lists and mappings recursively
+        raise ConfigError(f"{source}: nested too deeply to be a config") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{source}:{mark.line + 1}" if mark else source
         raise ConfigError(f"{where}: not valid YAML: {e.problem or e.context}") from None
+    except yaml.reader.ReaderError as e:  # a control character: YAML allows only printable text
+        line = text.count("\n", 0, e.position) + 1
+        raise ConfigError(f"{source}:{line}: not a text file (character {e.character!r} is not allowed in YAML)") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{source}: not valid YAML: {e}") from None
+        raise ConfigError(f"{source}: not valid YAML: {' '.join(str(e).split())}") from None
     return data, lines
 
 
@@ -436,7 +441,7 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
     if data is None:
         raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not a {_yaml_type(data)}")
+        raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not {_a(_yaml_type(data))}")
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
@@ -574,6 +579,10 @@ def _yaml_type(value) -> str:
             type(None): "null"}.get(type(value), type(value).__name__)
 
 
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
 def _user_path(loc: tuple, data: Any) -> tuple:
     """Drop the union tags pydantic puts into error locations, keeping the user's own keys."""
     path, node = [], data
@@ -668,6 +677,8 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
     elif kind == "literal_error":
         choices = re.findall(r"'([^']*)'", ctx.get("expected", ""))
         what = f"expected one of {', '.join(choices)}, got {value!r}{_closest(value, choices)}"
+        if isinstance(value, bool):
+            what += _BOOLEAN_HINT
     elif kind == "union_tag_invalid":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         tag = ctx.get("tag")
@@ -676,18 +687,34 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
         key = _dotted(path + (tag_key,))
         line = lines.get(tuple(path) + (tag_key,), line)
         where = f"{source}:{line}" if line else source
-        what = f"expected one of {', '.join(choices)}, got {tag!r}{_closest(tag, choices)}"
+        given = _written_at(data, path + ("name",), tag)
+        what = f"expected one of {', '.join(choices)}, got {given!r}{_closest(tag, choices)}"
+        if isinstance(given, bool):
+            what += _BOOLEAN_HINT
     elif kind == "union_tag_not_found":
         key = _dotted(path + ("name",))
         what = "is required but missing (it chooses which kind this is)"
     elif kind in ("model_type", "model_attributes_type", "dict_type"):
-        what = f"expected a mapping of keys to values, got a {_yaml_type(value)}"
+        what = f"expected a mapping of keys to values, got {_a(_yaml_type(value))}"
     elif kind == "list_type":
-        what = f"expected a list, got a {_yaml_type(value)}"
+        what = f"expected a list, got {_a(_yaml_type(value))}"
     elif kind == "value_error":
         what = str(ctx.get("error", error["msg"]))
     else:
         what = f"{error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}" if not isinstance(value, (dict, list)) else error["msg"]
         if isinstance(value, bool):
-            what += " (YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote it)"
+            what += _BOOLEAN_HINT
     return f"{where}: {key}: {what}"
+
+
+_BOOLEAN_HINT = " (YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote it)"
+
+
+def _written_at(data: Any, path: tuple, default: Any) -> Any:
+    """The value the user wrote at `path` (pydantic reports a union tag as a string)."""
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            return default
+    return data

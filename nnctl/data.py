@@ -325,8 +325,9 @@ def apply_preprocessing(x: np.ndarray, preprocessing: dict, dtype: str) -> np.nd
         raise DataError(f"unknown scaling {scaling!r}; expected standard, pixels or none")
     try:
         standard = scaling == "standard"
-        mean = np.asarray(preprocessing["mean"] if standard else 0.0, dtype)
-        divisor = np.asarray(preprocessing["std"] if standard else preprocessing["scale"], dtype)
+        with np.errstate(over="ignore"):  # a value too large for dtype becomes inf, refused below
+            mean = np.asarray(preprocessing["mean"] if standard else 0.0, dtype)
+            divisor = np.asarray(preprocessing["std"] if standard else preprocessing["scale"], dtype)
     except (KeyError, TypeError, ValueError) as e:
         raise DataError(f"the {scaling} scaling is malformed: {type(e).__name__}: {e}") from None
     if standard and (out.ndim != 2 or mean.shape != (out.shape[1],) or divisor.shape != mean.shape):

@@ -35,3 +35,17 @@ class WriteError(NnctlError):
     """A file of the run folder could not be written."""
 
     exit_code = 1
+
+
+class Interrupted(NnctlError):
+    """SIGINT or SIGTERM stopped training after a batch; carries the position reached.
+
+    `epoch` epochs were finished and `rows_done` rows of the next one (with their summed loss
+    and correct count), so a resumed run continues exactly there. Exit code 128 + the signal.
+    """
+
+    def __init__(self, signal: int, epoch: int, rows_done: int = 0, loss_sum: float = 0.0, correct: int = 0,
+                 message: str = ""):
+        super().__init__(message or f"interrupted by signal {signal}")
+        self.signal, self.epoch, self.rows_done, self.loss_sum, self.correct = signal, epoch, rows_done, loss_sum, correct
+        self.exit_code = 128 + signal

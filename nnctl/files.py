@@ -7,6 +7,16 @@ from pathlib import Path
 from .errors import WriteError
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files only their owner can read; a run folder's files get the usual mode
+MODE = 0o666 & ~_umask()
+
+
 def atomic_write(path: str | Path, data: bytes | str) -> None:
     """Replace `path` with `data` in one step; on failure nothing is left behind."""
     path = Path(path)
@@ -16,11 +26,13 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(fd, MODE)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
         tmp = None
+        _sync_folder(path.parent)
     except OSError as e:
         raise WriteError(f"{path}: cannot be written: {e.strerror or e}") from None
     finally:
@@ -29,3 +41,18 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (a power cut must not bring back the old file); best effort:
+    some file systems refuse fsync on a folder, and the new file is in place either way."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -12,7 +12,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import WriteError
+from .errors import CheckpointError, WriteError
 from .files import atomic_write
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]  # classification
@@ -39,10 +39,15 @@ def create(output_dir: str | Path, name: str) -> Path:
 def use(path: str | Path) -> Path:
     """An explicitly named run folder (--run-dir): created, or an existing empty folder."""
     path = Path(path)
+    not_empty = WriteError(f"{path}: the run folder is not empty; name a new one or remove it")
     try:
         path.mkdir(parents=True, exist_ok=True)
         if any(path.iterdir()):
-            raise WriteError(f"{path}: the run folder is not empty; name a new one or remove it")
+            raise not_empty
+        # claim it: of two runs started into one empty folder at once, only one creates run.json
+        os.close(os.open(path / "run.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    except FileExistsError:
+        raise not_empty from None
     except OSError as e:
         raise WriteError(f"{path}: cannot create the run folder: {e.strerror or e}") from None
     return path
@@ -64,6 +69,30 @@ def environment() -> dict:
     return info
 
 
+def read_history(path: Path, epochs: int) -> list[dict]:
+    """The rows of `path`/metrics.jsonl for epochs 1..`epochs`, checked to be exactly those;
+    rows after them (written before the process stopped) are dropped."""
+    source = Path(path) / "metrics.jsonl"
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines() if epochs else []
+    except FileNotFoundError:
+        raise CheckpointError(f"{source}: missing, but last.json is at epoch {epochs}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{source}: cannot be read: {e}") from None
+    rows = []
+    for number, line in enumerate(lines[:epochs], 1):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise CheckpointError(f"{source}:{number}: not a JSON row") from None
+        if not isinstance(row, dict) or row.get("epoch") != number:
+            raise CheckpointError(f"{source}:{number}: expected the row of epoch {number}")
+        rows.append(row)
+    if len(rows) != epochs:
+        raise CheckpointError(f"{source}: holds {len(rows)} epochs, but last.json is at epoch {epochs}")
+    return rows
+
+
 class Run:
     """Writes one run folder as training goes."""
 
@@ -72,13 +101,40 @@ class Run:
         self.history: list[dict] = []
         self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.status = {"status": "running", "started": self.started, "finished": None, "epochs": 0,
-                       "pid": os.getpid(), "command": sys.argv[1:], "environment": environment()}
+                       "pid": os.getpid(), "host": platform.node(), "command": sys.argv[1:], "environment": environment()}
         atomic_write(self.path / "config.yaml", config_yaml)
         self._write_status()
+
+    @classmethod
+    def reopen(cls, path: Path, history: list[dict], status: dict, rows_done: int = 0) -> Run:
+        """A run folder continued by --resume: the metrics logs cut back to `history` (rows
+        written after the checkpoint are dropped), run.json `running` again, the resume noted."""
+        run = cls.__new__(cls)
+        run.path, run.history = Path(path), list(history)
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        run.started = status.get("started", now)
+        resumes = status.get("resumes") if isinstance(status.get("resumes"), list) else []
+        resumes.append({"at": now, "epoch": len(history), "rows_done": rows_done, "previous_status": status.get("status"),
+                        "command": sys.argv[1:], "environment": environment()})
+        run.status = {"status": "running", "started": run.started, "finished": None, "epochs": len(history),
+                      "pid": os.getpid(), "host": platform.node(), "command": status.get("command", sys.argv[1:]),
+                      "environment": status.get("environment") or environment(), "resumes": resumes}
+        if history:
+            run._write_logs()
+        else:  # nothing was saved: the run starts over, as a fresh one has no logs yet
+            for name in ("metrics.jsonl", "metrics.csv"):
+                (run.path / name).unlink(missing_ok=True)
+        run._write_status()
+        return run
 
     def log(self, record: dict) -> None:
         """Append one epoch's metrics to metrics.jsonl and metrics.csv (rewritten whole, atomically)."""
         self.history.append(record)
+        self._write_logs()
+        self.status["epochs"] = record["epoch"]
+        self._write_status()
+
+    def _write_logs(self) -> None:
         atomic_write(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in self.history))
         buffer = io.StringIO()
         # the columns of the first record: classification and regression log different metrics
@@ -87,8 +143,6 @@ class Run:
         writer.writeheader()
         writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in columns} for r in self.history)
         atomic_write(self.path / "metrics.csv", buffer.getvalue())
-        self.status["epochs"] = record["epoch"]
-        self._write_status()
 
     def finish(self, status: str, **extra) -> None:
         """Record how the run ended: finished, diverged, interrupted or failed."""

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from .errors import TrainingDiverged
+from .errors import Interrupted, TrainingDiverged
 from .metrics import accuracy, predicted_classes, regression_scores
 from .regularizers import clip_by_global_norm
 
@@ -45,22 +45,30 @@ def evaluate(model, loss, x, y, batch_size: int = 8192, task: str = "classificat
 
 
 def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: bool, seed: int,
-        on_epoch=None, on_batch=None, start_epoch: int = 0, schedule=None, clip_norm: float | None = None) -> list[dict]:
+        on_epoch=None, on_batch=None, start_epoch: int = 0, schedule=None, clip_norm: float | None = None,
+        start: tuple = (0, 0.0, 0), stop=None) -> list[dict]:
     """Mini-batch training for epochs start_epoch+1 .. epochs; `on_epoch(record)` after each
     epoch (a true return value stops training: early stopping), `on_batch(epoch, done, total)`
     after each batch (for progress bars). `schedule` sets optimizer.lr before each epoch;
     `clip_norm` caps the gradients' global norm before each step.
 
     `data` has x_train, y_train, x_val, y_val. Raises TrainingDiverged on a non-finite loss.
+    `start` = (rows_done, loss_sum, correct) continues epoch start_epoch+1 part-way, as an
+    Interrupted error left it. `stop()` is asked after every batch; when it returns a signal
+    number, fit raises Interrupted with the position reached, so the caller can save it.
     """
     history = []
     for epoch in range(start_epoch + 1, epochs + 1):
+        if stop is not None and (signal := stop()):
+            raise Interrupted(signal, epoch - 1, *start)
         if schedule is not None:
             optimizer.lr = schedule.lr(epoch, optimizer.initial_lr)
         # A diverging run overflows on its way to inf; the finite checks in _epoch catch it and
         # say so, so NumPy's own warnings would only add noise.
         with np.errstate(over="ignore", invalid="ignore"):
-            record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch, clip_norm)
+            record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch, clip_norm,
+                            start, stop)
+        start = (0, 0.0, 0)
         history.append(record)
         if schedule is not None:
             schedule.update(record)
@@ -69,8 +77,9 @@ def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: 
     return history
 
 
-def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch, clip_norm=None) -> dict:
-    """One pass over the training split, then the validation scores."""
+def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch, clip_norm=None,
+           start=(0, 0.0, 0), stop=None) -> dict:
+    """One pass over the training split (from row start[0] of its order), then the validation scores."""
     started = time.perf_counter()
     fused = loss.fused is not None
     params, grads = model.params(), model.grads()
@@ -82,8 +91,8 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
     # and the first layer's product then reads rows that are still in the cache. The indices are a
     # permutation, always in range: mode="clip" only spares NumPy the buffered copy "raise" makes.
     batch = np.empty((min(batch_size, n), *x.shape[1:]), x.dtype)
-    total, correct = 0.0, 0  # correct: right classes, or for regression the sum of absolute errors
-    for i in range(0, n, batch_size):
+    rows_done, total, correct = start  # correct: right classes, or for regression the sum of absolute errors
+    for i in range(rows_done, n, batch_size):
         idx = order[i:i + batch_size]
         xb = np.take(x, idx, axis=0, out=batch[:len(idx)], mode="clip") if shuffle else x[i:i + batch_size]
         yb = y[idx]
@@ -92,7 +101,7 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
         if model.penalties:
             value += model.penalty()
         if not math.isfinite(value):
-            raise TrainingDiverged(_diverged_message(epoch, i // batch_size + 1, value, optimizer))
+            raise TrainingDiverged(_diverged_message(epoch, i // batch_size + 1, value, optimizer, x=x))
         model.backward(dz, logits=fused)
         if clip_norm is not None:
             clip_by_global_norm(grads, clip_norm)
@@ -106,8 +115,10 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
             correct += int((predicted_classes(out) == yb).sum())
         if on_batch is not None:
             on_batch(epoch, min(i + batch_size, n), n)
-    if not all(np.isfinite(p).all() for p in params.values()):
-        raise TrainingDiverged(_diverged_message(epoch, None, float("nan"), optimizer))
+        if stop is not None and i + batch_size < n and (signal := stop()):
+            _check_weights(params, epoch, optimizer, x)  # never save non-finite weights over good ones
+            raise Interrupted(signal, epoch - 1, i + batch_size, total, correct)
+    _check_weights(params, epoch, optimizer, x)
     if regression:
         scale = data.target_scale
         val = evaluate(model, loss, data.x_val, data.y_val, task="regression", target_scale=scale)
@@ -119,12 +130,20 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
                   "val_accuracy": val["accuracy"]}
     bad = [k for k, v in scores.items() if v is not None and not math.isfinite(v)]
     if bad:  # finite weights can still overflow on the validation rows
-        raise TrainingDiverged(_diverged_message(epoch, None, scores[bad[0]], optimizer, what=f"{bad[0]} became {scores[bad[0]]}"))
+        raise TrainingDiverged(_diverged_message(epoch, None, scores[bad[0]], optimizer, what=f"{bad[0]} became {scores[bad[0]]}",
+                                                 x=x))
     return {"epoch": epoch, **scores, "lr": optimizer.lr, "seconds": round(time.perf_counter() - started, 4)}
 
 
-def _diverged_message(epoch, batch, value, optimizer, what=None) -> str:
+def _check_weights(params, epoch, optimizer, x) -> None:
+    if not all(np.isfinite(p).all() for p in params.values()):
+        raise TrainingDiverged(_diverged_message(epoch, None, float("nan"), optimizer, x=x))
+
+
+def _diverged_message(epoch, batch, value, optimizer, what=None, x=None) -> str:
     where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
     what = what or (f"the loss became {value}" if batch else "the weights became NaN or infinite")
+    largest = float(np.abs(x).max()) if x is not None and x.size else 0.0
     return (f"training diverged at {where}: {what}. Likely causes: a learning rate too high "
-            f"(optimizer.lr is {optimizer.lr:g}: try a tenth of it) or unscaled inputs (data.scaling)")
+            f"(optimizer.lr is {optimizer.lr:g}: try a tenth of it) or unscaled inputs "
+            f"(the largest absolute input is {largest:g}; see data.scaling)")

@@ -128,3 +128,83 @@ def test_json_schema_lists_the_sections():
     schema = config.json_schema()
     assert {"seed", "data", "model", "loss", "optimizer", "training", "run"} <= set(schema["properties"])
     yaml.safe_dump(schema)  # plain data
+
+
+# ---------------------------------------------------------------- YAML traps, each with its defined behaviour
+
+
+@pytest.mark.parametrize("written,value", [("1e-3", 1e-3), ("1E-3", 1e-3), ("5e-4", 5e-4), (".5e-2", 0.005),
+                                           ("1e+2", 100.0), ("2e0", 2.0), ("1.0e-3", 1e-3), ("0.001", 1e-3)])
+def test_exponents_without_a_dot_are_the_numbers_meant(tmp_path, written, value):
+    assert config.load(write(tmp_path, VALID.replace("lr: 1e-3", f"lr: {written}"))).optimizer.lr == value
+
+
+@pytest.mark.parametrize("old,new,fragments", [
+    ("name: moons", "name: yes", ["data.name", "got True", "quote it"]),
+    ("loss: cross_entropy", "loss: no", ["loss", "got False", "quote it"]),
+    ("activation: relu}", "activation: off}", ["model.layers[0].activation", "got False", "quote it"]),
+    ("seed: 3", "seed: 3\nrun: {name: no}", ["run.name", "quote it"]),
+    ("seed: 3", "seed: 3\nrun: {output_dir: on}", ["run.output_dir", "quote it"]),
+    ("lr: 1e-3", "lr: .inf", ["optimizer.lr", "finite number"]),
+    ("lr: 1e-3", "lr: .nan", ["optimizer.lr"]),
+    ("lr: 1e-3", "lr: '1e-3'", ["optimizer.lr", "valid number"]),  # a quoted number stays a string
+    ("seed: 3", "seed: 3\ntraining: {epochs: 1e3}", ["training.epochs", "integer"]),
+    ("seed: 3", "seed: 2001-12-14", ["seed", "integer"]),
+])
+def test_yes_no_on_off_and_numbers(tmp_path, old, new, fragments):
+    message = error_of(tmp_path, VALID.replace(old, new, 1))
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_quoted_yes_is_a_string(tmp_path):
+    assert config.load(write(tmp_path, VALID.replace("seed: 3", "seed: 3\nrun: {name: 'yes'}"))).run.name == "yes"
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("   \n# only a comment\n", "empty"),
+    ("just a string\n", "not a string"),
+    ("42\n", "not an integer"),
+    ("seed: 1\n---\nseed: 2\n", "another document"),
+    ("a: !!python/object/apply:os.system ['touch PWNED']\n", "could not determine a constructor"),
+    ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    ("a: " + "{b: " * 3000 + "1" + "}" * 3000 + "\n", "nested too deeply"),
+])
+def test_more_yaml_traps(tmp_path, text, fragment, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert fragment in error_of(tmp_path, text)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    """The billion laughs: nine levels of ten aliases would expand to 10^9 strings."""
+    import time
+
+    lines = ['a0: &a0 "lol"'] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    started = time.perf_counter()
+    assert "aliases" in error_of(tmp_path, "\n".join(lines) + "\n")
+    assert time.perf_counter() - started < 2
+
+
+def test_a_100_mb_file_is_refused_without_reading_it(tmp_path):
+    import time
+    import tracemalloc
+
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as f:
+        f.truncate(100_000_000)  # sparse: 100 MB long, no disk used
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(ConfigError, match="100,000,000 bytes; a config is at most 1,000,000"):
+            config.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000 and time.perf_counter() - started < 1
+
+
+def test_byte_order_mark_and_windows_line_ends_are_fine(tmp_path):
+    path = tmp_path / "w.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + VALID.replace("\n", "\r\n").encode())
+    assert config.load(path).optimizer.lr == 1e-3

@@ -1,0 +1,118 @@
+"""Real `nnctl train` processes: signals, simultaneous starts, identical results across processes."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nnctl import api, runs
+from nnctl.cli import main
+
+CONFIG = """\
+seed: 11
+data: {name: moons, n_samples: N}
+model:
+  layers:
+    - {units: 32, activation: relu}
+    - {units: 2, activation: softmax}
+loss: cross_entropy
+optimizer: {name: adam, lr: 0.003}
+training: {epochs: EPOCHS, batch_size: 8}
+run: {output_dir: OUT}
+"""
+
+
+def write_config(tmp_path, n=1000, epochs=60, out="runs"):
+    path = tmp_path / "c.yaml"
+    path.write_text(CONFIG.replace("N", str(n)).replace("EPOCHS", str(epochs)).replace("OUT", out))
+    return path
+
+
+def nnctl(*args, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "nnctl.cli", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def without_seconds(path: Path) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reference")
+    api.train(api.load_config(write_config(folder)), run_dir=folder / "run")
+    return folder / "run"
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_saves_last_json_and_resume_carries_on(reference, tmp_path, sig, code):
+    run_dir = tmp_path / "run"
+    process = nnctl("train", write_config(tmp_path), "--run-dir", run_dir, "-q")
+    deadline = time.monotonic() + 60
+    while not ((run_dir / "metrics.jsonl").exists() and (run_dir / "metrics.jsonl").read_text()):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr and f"interrupted by {sig.name}" in stderr
+    assert f"nnctl train --resume {run_dir}" in stderr
+    status = json.loads((run_dir / "run.json").read_text())
+    assert status["status"] == "interrupted" and status["signal"] == sig.name
+    assert 1 <= status["epochs"] < 60
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+    stopped_at = api.load_checkpoint(run_dir / "last.json")
+    assert stopped_at.epoch == status["epochs"]
+    assert status["interrupted_at"]["rows_done"] == stopped_at.training["rows_done"]
+
+    result = CliRunner().invoke(main, ["train", "--resume", str(run_dir), "-q"])
+    assert result.exit_code == 0, result.output
+    for name in ("last.json", "checkpoint.json"):
+        assert (run_dir / name).read_bytes() == (reference / name).read_bytes(), name
+    assert without_seconds(run_dir / "metrics.jsonl") == without_seconds(reference / "metrics.jsonl")
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
+
+
+def test_simultaneous_runs_get_their_own_folders_and_identical_results(tmp_path):
+    config = write_config(tmp_path, n=300, epochs=3, out=str(tmp_path / "runs"))
+    processes = [nnctl("train", config, "--json") for _ in range(3)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    for process, (stdout, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr
+    folders = [Path(json.loads(stdout)["run_dir"]) for stdout, _ in outputs]
+    assert len(set(folders)) == 3 and set(folders) == set((tmp_path / "runs").iterdir())
+    first = folders[0]
+    for folder in folders[1:]:  # same config and seed, separate processes: the same bytes
+        for name in ("last.json", "checkpoint.json", "config.yaml"):
+            assert (folder / name).read_bytes() == (first / name).read_bytes(), name
+        assert without_seconds(folder / "metrics.jsonl") == without_seconds(first / "metrics.jsonl")
+    environment = json.loads((first / "run.json").read_text())["environment"]
+    assert environment["python"] and environment["numpy"]
+    assert environment["blas"] and all(pool["num_threads"] >= 1 and pool["version"] for pool in environment["blas"])
+
+
+def test_same_name_and_second_get_different_folders(tmp_path, monkeypatch):
+    """Forced collisions: the same UTC second and the same random id. mkdir refuses, a new id is drawn."""
+    class Frozen:
+        @staticmethod
+        def now(tz=None):
+            from datetime import datetime
+            return datetime(2030, 1, 1, 12, 0, 0, tzinfo=tz)
+    ids = iter(["aaaaaa", "aaaaaa", "aaaaaa", "bbbbbb"])
+    monkeypatch.setattr(runs, "datetime", Frozen)
+    monkeypatch.setattr(runs.secrets, "token_hex", lambda n: next(ids))
+    first = runs.create(tmp_path, "x")
+    second = runs.create(tmp_path, "x")
+    assert first.name == "x-20300101-120000-aaaaaa" and second.name == "x-20300101-120000-bbbbbb"
+
+
+def test_one_empty_run_dir_is_claimed_once(tmp_path):
+    first = runs.use(tmp_path / "run")
+    assert first == tmp_path / "run"
+    with pytest.raises(runs.WriteError, match="not empty"):
+        runs.use(tmp_path / "run")
