@@ -16,7 +16,7 @@ import numpy as np
 from . import checkpoint as checkpoint_module
 from . import config as config_module
 from . import data as data_module
-from . import metrics, optimizers, runs, schedules, stopping
+from . import metrics, optimizers, report, runs, schedules, stopping
 from . import resume as resume_module
 from .errors import CheckpointError, DataError, Interrupted, TrainingDiverged
 from .losses import LOSSES
@@ -25,9 +25,31 @@ from .stopping import Monitor
 from .train import evaluate, fit
 
 
-def load_config(path) -> config_module.Config:
-    """Read and validate a YAML config (raises ConfigError)."""
-    return config_module.load(path)
+def load_config(path, overrides=()) -> config_module.Config:
+    """Read and validate a YAML config after its `key=value` overrides (raises ConfigError)."""
+    return config_module.load(path, overrides)
+
+
+def check(path, overrides=()) -> dict:
+    """Everything `train` validates, without loading a data set: the resolved config and its size.
+
+    For a user's file or an OpenML set, whose width only the data can tell, n_features and
+    total_params are None.
+    """
+    cfg = load_config(path, overrides)
+    spec = data_module.spec(cfg.data)
+    rows = summary_rows(cfg.model.layers, spec.n_features) if spec.n_features is not None else None
+    return {"config": str(path), "valid": True, "overrides": list(overrides), "resolved": cfg.model_dump(mode="json"),
+            "resolved_yaml": config_module.dump(cfg), "data": {"name": cfg.data.name, "n_features": spec.n_features,
+                                                                "n_classes": spec.n_classes, "task": spec.task},
+            "total_params": None if rows is None else sum(r["params"] for r in rows)}
+
+
+def schema() -> dict:
+    """The JSON Schema of a config file (for editors that use yaml-language-server)."""
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **config_module.json_schema()}
+    schema["title"] = "nnctl config"
+    return schema
 
 
 def load_checkpoint(path) -> checkpoint_module.Checkpoint:
@@ -57,23 +79,23 @@ def _best_monitor(cfg, stopper):
     return Monitor("val_loss" if cfg.data.val_fraction > 0 else "train_loss", "min")
 
 
-def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None, stop=None) -> dict:
+def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None, stop=None, plots: bool = True) -> dict:
     """Train the network `cfg` describes; write a run folder; return the run's summary.
 
     The summary has run_dir, checkpoint, last_checkpoint, best_epoch, checkpoint_epoch, epochs,
     final, history, early_stopping (or None) and test (the checkpoint's scores on the test split:
-    loss and accuracy, or for regression loss, mae, rmse and r2; and n). `stop()` is asked after
-    every batch (see nnctl.interrupts); a signal number from it ends training with Interrupted
+    loss and accuracy, or for regression loss, mae, rmse and r2; and n) and plots (the PNGs
+    written, none when `plots` is false). `stop()` is asked after every batch (see nnctl.interrupts); a signal number from it ends training with Interrupted
     after saving last.json, from which `resume` continues.
     """
     dataset = load_data(cfg)
     check_fits(cfg, dataset)
     path = runs.use(run_dir) if run_dir is not None else runs.create(cfg.run.output_dir, cfg.run.name)
     run = runs.Run(path, config_module.dump(cfg))
-    return _run(cfg, dataset, run, None, on_epoch, on_batch, stop)
+    return _run(cfg, dataset, run, None, on_epoch, on_batch, stop, plots)
 
 
-def resume(run_dir, cfg=None, *, on_epoch=None, on_batch=None, stop=None) -> dict:
+def resume(run_dir, cfg=None, *, on_epoch=None, on_batch=None, stop=None, plots: bool = True) -> dict:
     """Continue the run in `run_dir` from its last.json, exactly where it stopped; returns what
     `train` does. `cfg`, if given, must match the run's config (ConfigError shows the difference)."""
     point = resume_module.prepare(run_dir, cfg)
@@ -88,7 +110,7 @@ def resume(run_dir, cfg=None, *, on_epoch=None, on_batch=None, stop=None) -> dic
         raise CheckpointError(f"{point.last.path}: training.rows_done: {rows_done} is not a batch boundary inside "
                               f"an epoch of {n_rows} rows in batches of {batch_size}")
     run = runs.Run.reopen(point.path, point.history, point.status, rows_done)
-    return _run(point.cfg, dataset, run, point, on_epoch, on_batch, stop)
+    return _run(point.cfg, dataset, run, point, on_epoch, on_batch, stop, plots)
 
 
 class _Generators:
@@ -120,7 +142,7 @@ def _stateful(model, schedule, monitor) -> dict:
     return callbacks
 
 
-def _run(cfg, dataset, run, point, on_epoch, on_batch, stop) -> dict:
+def _run(cfg, dataset, run, point, on_epoch, on_batch, stop, plots: bool = True) -> dict:
     """The training of a fresh (point None) or resumed run into `run`'s folder."""
     dtype = cfg.training.dtype
     n_inputs = dataset.x_train.shape[1]
@@ -198,9 +220,11 @@ def _run(cfg, dataset, run, point, on_epoch, on_batch, stop) -> dict:
                                f"(optimizer.lr is {optimizer.lr:g}: try a tenth of it). Run folder {path}")
     early = stopper.report() if stopper is not None else None
     run.finish("finished", best_epoch=best.best_epoch, checkpoint_epoch=checkpoint_epoch, test=test, early_stopping=early)
+    drawn = report.draw(path, run.history, best.best_epoch, model, cfg.loss, dataset, dataset.classes) if plots else []
     return {"run_dir": str(path), "checkpoint": str(path / "checkpoint.json"), "last_checkpoint": str(path / "last.json"),
             "best_epoch": best.best_epoch, "checkpoint_epoch": checkpoint_epoch, "epochs": len(history),
-            "final": history[-1] if history else None, "test": test, "early_stopping": early, "history": history}
+            "final": history[-1] if history else None, "test": test, "early_stopping": early, "history": history,
+            "plots": drawn}
 
 
 def _interrupted(e: Interrupted, run, save, training_state, n_rows: int) -> Interrupted:
@@ -263,6 +287,54 @@ def predict(ckpt: checkpoint_module.Checkpoint, x_raw: np.ndarray) -> np.ndarray
     if "target" in ckpt.preprocessing:
         return data_module.unscale_target(out, ckpt.preprocessing)
     return out
+
+
+def gradcheck(path, overrides=(), *, samples: int | None = 100, tolerance: float | None = None,
+              batch_size: int = 8, seed: int | None = None) -> dict:
+    """Backprop against central differences for the network `path` configures, in float64.
+
+    The batch is synthetic (standard normal features of the data set's width, random labels),
+    so no data set is loaded, except a user's file or an OpenML set whose width or classes only
+    the data can tell. At most `samples` entries per parameter tensor are checked.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from . import gradcheck as gradcheck_module
+
+    cfg = load_config(path, overrides)
+    spec = data_module.spec(cfg.data)
+    n_features, n_classes = spec.n_features, spec.n_classes
+    if n_features is None or n_classes is None:
+        dataset = load_data(cfg)
+        n_features, n_classes = dataset.x_train.shape[1], len(dataset.classes or [])
+    tolerance = gradcheck_module.TOLERANCE if tolerance is None else tolerance
+    rng = np.random.default_rng(cfg.seed if seed is None else seed)
+    model = build(cfg.model.layers, n_features, rng, "float64")
+    x = rng.standard_normal((batch_size, n_features))
+    y = rng.standard_normal(batch_size) if spec.task == "regression" else rng.integers(0, n_classes, batch_size)
+    # Thousands of products of a batch of 8: BLAS threads only add waiting (13 s instead of 0.5 s
+    # for MNIST's network on a busy 2-core machine).
+    with threadpool_limits(limits=1, user_api="blas"):
+        results = gradcheck_module.check(model, LOSSES[cfg.loss], x, y, samples, rng, tolerance)
+    worst = max(r["max_relative_error"] for r in results.values())
+    return {"config": str(path), "batch_size": batch_size, "samples": samples, "eps": gradcheck_module.EPS,
+            "tolerance": tolerance, "parameters": results, "max_relative_error": worst, "passed": worst <= tolerance}
+
+
+def predictions(ckpt: checkpoint_module.Checkpoint, x_raw: np.ndarray) -> dict:
+    """For raw feature rows: the predicted class index and the class probabilities (or the values, for regression)."""
+    out = predict(ckpt, x_raw)
+    task = data_module.spec(ckpt.config.data).task
+    if task == "regression":
+        return {"task": task, "values": out}
+    probabilities = np.hstack([1 - out, out]) if out.shape[1] == 1 else out  # one sigmoid unit: p(classes[1])
+    return {"task": task, "classes": ckpt.classes, "predicted": metrics.predicted_classes(out),
+            "probabilities": probabilities}
+
+
+def plot_run(run_dir) -> list[str]:
+    """Redraw a run folder's PNGs from its logs and checkpoint; return their paths."""
+    return report.plot_run(run_dir)
 
 
 def summary(source) -> dict:

@@ -6,20 +6,20 @@ Heavy modules (NumPy, scikit-learn, pydantic) are imported inside the commands, 
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import sys
-import time
 
 import click
 
 from . import __version__
-from .errors import Interrupted, NnctlError
+from .cli_common import emit_json as _emit_json
+from .cli_common import fmt as _fmt
+from .cli_common import paint, set_option
+from .errors import CheckFailed, Interrupted, NnctlError
 
 EXIT_CODES = {0: "ok", 1: "internal or write error", 2: "usage error", 3: "bad config", 4: "bad or unreadable checkpoint",
-              5: "data unavailable", 6: "training diverged", 130: "interrupted (SIGINT, Ctrl-C)",
-              143: "terminated (SIGTERM)"}
+              5: "data unavailable", 6: "training diverged", 7: "a check failed (eval --assert, gradcheck)",
+              130: "interrupted (SIGINT, Ctrl-C)", 143: "terminated (SIGTERM)"}
 
 
 class Group(click.Group):
@@ -34,6 +34,12 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # `nnctl predict ... | head`: the reader left; say nothing more
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):  # no real stdout (tests)
+                pass
+            ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as e:  # a bug in nnctl: say so in one line, unless asked for the traceback
@@ -49,50 +55,44 @@ def main():
     """Train small neural networks written from scratch in NumPy, driven by YAML files.
 
     Exit codes: 0 ok, 1 internal or write error, 2 usage, 3 bad config, 4 bad checkpoint,
-    5 data unavailable, 6 training diverged, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+    5 data unavailable, 6 training diverged, 7 a check failed, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
     """
 
 
-def _emit_json(obj) -> None:
-    click.echo(json.dumps(obj, indent=2, default=_json_default))
-
-
-def _json_default(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def _fmt(value, digits=4) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
-
-
 class Progress:
-    """One line per epoch on stderr; a live bar on the same line while stderr is a terminal."""
+    """One line per epoch on stderr; click's live progress bar while stderr is a terminal."""
 
     def __init__(self, epochs: int, quiet: bool):
         self.epochs, self.quiet = epochs, quiet
         self.live = not quiet and sys.stderr.isatty()
-        self.last_draw = 0.0
+        self.bar, self.done = None, 0
 
     def batch(self, epoch: int, done: int, total: int) -> None:
-        now = time.monotonic()
-        if not self.live or (now - self.last_draw < 0.1 and done < total):
+        if not self.live:
             return
-        self.last_draw = now
-        width = 30
-        filled = width * done // total
-        sys.stderr.write(f"\repoch {epoch}/{self.epochs} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        sys.stderr.flush()
+        if self.bar is None:
+            # redrawn at most 100 times an epoch, whatever the number of batches
+            self.bar = click.progressbar(length=total, label=f"epoch {epoch}/{self.epochs}", file=sys.stderr, width=30,
+                                         show_pos=True, update_min_steps=max(1, total // 100))
+            self.bar.render_progress()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        """Erase the bar, so the epoch's line replaces it, and show the cursor click's bar hid."""
+        if self.bar is not None:
+            sys.stderr.write("\r\033[K" + ("\033[?25h" if os.name != "nt" else ""))
+            sys.stderr.flush()
+            self.bar, self.done = None, 0
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, error, traceback):
-        if error is not None and self.live and self.last_draw:  # end the bar's line before the message
-            sys.stderr.write("\n")
+        self.close()  # an error or a signal mid-epoch: no half bar before the message, and a cursor
 
     def epoch(self, r: dict) -> None:
+        self.close()
         if self.quiet:
             return
         if "train_accuracy" in r:
@@ -102,7 +102,7 @@ class Progress:
             scores = (f"loss {_fmt(r['train_loss'])}  mae {_fmt(r['train_mae'])}  val_loss {_fmt(r['val_loss'])}  "
                       f"val_mae {_fmt(r['val_mae'])}  val_rmse {_fmt(r['val_rmse'])}  val_r2 {_fmt(r['val_r2'])}")
         line = f"epoch {r['epoch']}/{self.epochs}  {scores}  lr {r['lr']:g}  {r['seconds']:.2f}s"
-        click.echo(("\r\033[K" if self.live else "") + line, err=True)
+        click.echo(line, err=True)
 
 
 @main.command()
@@ -112,7 +112,9 @@ class Progress:
               help="Continue the run in this folder from its last.json; CONFIG, if given, must match the run's config.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout (progress stays on stderr).")
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch lines on stderr.")
-def train(config, run_dir, resume_dir, as_json, quiet):
+@click.option("--no-plots", is_flag=True, help="Do not draw the run's PNG plots.")
+@set_option
+def train(config, run_dir, resume_dir, as_json, quiet, no_plots, overrides):
     """Train the network CONFIG describes and write a run folder, or continue one with --resume.
 
     SIGINT (Ctrl-C) or SIGTERM stops after the current batch, saves last.json and exits 130 or
@@ -127,16 +129,20 @@ def train(config, run_dir, resume_dir, as_json, quiet):
         raise click.UsageError("give a CONFIG to train, or --resume RUN_DIR to continue a run")
     if resume_dir is not None and run_dir is not None:
         raise click.UsageError("--resume continues a run in its own folder; it cannot be combined with --run-dir")
-    cfg = api.load_config(config) if config is not None else None
+    if overrides and config is None:
+        raise click.UsageError("--set changes a CONFIG: give one (with --resume it must match the run's)")
+    cfg = api.load_config(config, overrides) if config is not None else None
     shown = cfg  # the config whose epoch count the progress lines show
     if shown is None and Path(resume_dir, "config.yaml").is_file():
         shown = api.load_config(Path(resume_dir, "config.yaml"))
     progress = Progress(shown.training.epochs if shown is not None else 0, quiet)
     with deferred() as stop, progress:
         if resume_dir is not None:
-            result = api.resume(resume_dir, cfg, on_epoch=progress.epoch, on_batch=progress.batch, stop=stop)
+            result = api.resume(resume_dir, cfg, on_epoch=progress.epoch, on_batch=progress.batch, stop=stop,
+                                plots=not no_plots)
         else:
-            result = api.train(cfg, run_dir=run_dir, on_epoch=progress.epoch, on_batch=progress.batch, stop=stop)
+            result = api.train(cfg, run_dir=run_dir, on_epoch=progress.epoch, on_batch=progress.batch, stop=stop,
+                                plots=not no_plots)
     if as_json:
         _emit_json(result)
         return
@@ -150,6 +156,8 @@ def train(config, run_dir, resume_dir, as_json, quiet):
         restored = f"restored the weights of epoch {early['best_epoch']}" if early["restored_best"] else "kept the last weights"
         click.echo(f"early stop:  {stopped}; best {early['monitor']} {early['best']:.4f} at epoch {early['best_epoch']}; {restored}")
     click.echo(f"test:        {_scores(test)}  (n={test['n']})")
+    if result["plots"]:
+        click.echo(f"plots:       {', '.join(os.path.basename(p) for p in result['plots'])}")
 
 
 def _scores(result: dict) -> str:
@@ -158,21 +166,58 @@ def _scores(result: dict) -> str:
     return "  ".join(f"{k} {_fmt(result[k])}" for k in keys)
 
 
+def _parse_assertions(ctx, param, values):
+    from . import assertions
+
+    try:
+        return [assertions.parse(v) for v in values]
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _check_assertions(gates, result: dict) -> list[dict]:
+    """Each --assert with the value found; an unknown metric is a usage error (exit 2)."""
+    from . import assertions
+
+    try:
+        checked = assertions.check(gates, assertions.numeric_values(result))
+    except KeyError as e:
+        raise click.BadParameter(e.args[0], param_hint="'--assert'") from None
+    if checked:
+        result["assertions"] = checked
+    return checked
+
+
+def _fail_assertions(checked: list[dict]) -> None:
+    failed = [c for c in checked if not c["passed"]]
+    if failed:
+        raise CheckFailed(f"{len(failed)} of {len(checked)} assertions failed: "
+                          + "; ".join(f"{c['assertion']} ({c['metric']} = {_fmt(c['value'], 6)})" for c in failed))
+
+
 @main.command("eval")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
               help="Which split of the checkpoint's data set to score.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def eval_(checkpoint, split, as_json):
+@click.option("--assert", "gates", multiple=True, metavar="METRIC OP NUMBER", callback=_parse_assertions,
+              help="Exit 7 unless this holds, e.g. 'accuracy>=0.97' or 'loss<0.1' (OP: >= <= > < == !=). Repeatable.")
+def eval_(checkpoint, split, as_json, gates):
     """Score CHECKPOINT on a split of its data set: loss, accuracy, per-class scores, confusion matrix."""
     from . import api
 
     result = api.evaluate_checkpoint(checkpoint, split)
+    checked = _check_assertions(gates, result)
     if as_json:
         _emit_json(result)
+        _fail_assertions(checked)
         return
     click.echo(f"split {result['split']}  n {result['n']}  {_scores(result)}")
+    for c in checked:
+        click.echo(f"{paint('PASS', 'green') if c['passed'] else paint('FAIL', 'red')}  {c['assertion']}  "
+                   f"({c['metric']} = {_fmt(c['value'], 6)})")
     if result["n"] == 0 or result["task"] == "regression":
+        _fail_assertions(checked)
         return
     extra = f"macro F1 {_fmt(result['macro_f1'])}"
     if "roc_auc" in result:
@@ -189,6 +234,7 @@ def eval_(checkpoint, split, as_json):
     click.echo(" " * width + "".join(f" {c:>{cells}}" for c in classes))
     for c, row in zip(classes, result["confusion_matrix"]):
         click.echo(f"{c:>{width}}" + "".join(f" {v:>{cells}}" for v in row))
+    _fail_assertions(checked)
 
 
 @main.command()
@@ -234,9 +280,14 @@ def render_summary(info: dict) -> str:
     return "\n".join(out)
 
 
-from .cli_sweep import sweep  # noqa: E402 - its own module; registered here so `nnctl sweep` exists
+from .cli_check import check, gradcheck, schema  # noqa: E402  (the commands of the other modules, on the same group)
+from .cli_sweep import sweep  # noqa: E402
+from .cli_predict import predict  # noqa: E402
+from .cli_data import data  # noqa: E402
+from .cli_runs import plot, runs  # noqa: E402
 
-main.add_command(sweep)
+for _command in (sweep, check, schema, predict, runs, plot, gradcheck, data):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

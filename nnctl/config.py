@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
 
 from .errors import ConfigError
 
@@ -317,6 +317,8 @@ class Config(Strict):
     optimizer: OptimizerConfig
     training: TrainingConfig = TrainingConfig()
     run: RunConfig = RunConfig()
+    # the --set overrides this config was loaded with, written as a comment atop the resolved config
+    _overrides: tuple = PrivateAttr(default=())
 
 
 # ---------------------------------------------------------------- YAML with line numbers
@@ -354,6 +356,13 @@ def _walk(node, path: tuple, lines: dict, source: str):
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, path + (i,), lines, source)
+
+
+def _where(source: str, line) -> str:
+    """`file:line`; a --set override (a string in `lines`) names itself instead of a line."""
+    if isinstance(line, str):
+        return line
+    return f"{source}:{line}" if line else source
 
 
 def _dotted(path) -> str:
@@ -411,8 +420,8 @@ def _check_no_aliases(root, source: str):
 # ---------------------------------------------------------------- loading and validation
 
 
-def load(path: str | Path) -> Config:
-    """Read, parse and validate a YAML config file."""
+def load(path: str | Path, overrides=()) -> Config:
+    """Read, parse and validate a YAML config file, after the `key=value` overrides (--set)."""
     path = Path(path)
     source = str(path)
     try:
@@ -432,7 +441,10 @@ def load(path: str | Path) -> Config:
     if "\x00" in text:
         raise ConfigError(f"{source}: not a text file (it contains NUL bytes)")
     data, lines = parse_yaml(text, source)
-    return from_dict(data, source, lines, stem=path.stem)
+    data = apply_overrides(data, overrides, lines, source)
+    cfg = from_dict(data, source, lines, stem=path.stem)
+    cfg._overrides = tuple(overrides)
+    return cfg
 
 
 def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, stem: str | None = None) -> Config:
@@ -493,7 +505,7 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
 
     def fail(what: str, field: str):
         line = lines.get(key + (field,), lines.get(key, lines.get(("loss",))))
-        where = f"{source}:{line}" if line else source
+        where = _where(source, line)
         raise ConfigError(f"{where}: {_dotted(key + (field,))}: {what}")
 
     if last.type != "dense":
@@ -501,7 +513,7 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
     n = spec.n_classes
     if spec.task == "regression":
         if cfg.loss not in ("mse", "mae", "huber"):
-            where = f"{source}:{lines[('loss',)]}" if ("loss",) in lines else source
+            where = _where(source, lines.get(("loss",)))
             raise ConfigError(f"{where}: loss: {label} is a regression task: use mse, mae or huber, not {cfg.loss}")
         if last.units != 1:
             fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
@@ -562,8 +574,9 @@ def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
 
 
 def dump(cfg: Config) -> str:
-    """The resolved config as YAML, in the order of the schema."""
-    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, default_flow_style=False)
+    """The resolved config as YAML, in the order of the schema; the --set overrides as a comment."""
+    header = "".join(f"# --set {item}\n" for item in cfg._overrides)
+    return header + yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, default_flow_style=False)
 
 
 def json_schema() -> dict:
@@ -666,7 +679,7 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
         line = lines.get(path[:cut])
         if line is not None:
             break
-    where = f"{source}:{line}" if line else source
+    where = _where(source, line)
     key = _dotted(path) or "top level"
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
     if kind == "missing":
@@ -686,7 +699,7 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
         tag_key = "type" if isinstance(node, dict) and "type" in node and "name" not in node else "name"
         key = _dotted(path + (tag_key,))
         line = lines.get(tuple(path) + (tag_key,), line)
-        where = f"{source}:{line}" if line else source
+        where = _where(source, line)
         given = _written_at(data, path + ("name",), tag)
         what = f"expected one of {', '.join(choices)}, got {given!r}{_closest(tag, choices)}"
         if isinstance(given, bool):
@@ -718,3 +731,113 @@ def _written_at(data: Any, path: tuple, default: Any) -> Any:
         else:
             return default
     return data
+
+# ---------------------------------------------------------------- --set overrides
+
+_KEY_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[[0-9]+\])*)")
+
+
+def parse_key(key: str, label: str) -> tuple:
+    """`model.layers[0].units` -> ("model", "layers", 0, "units")."""
+    path: list = []
+    for part in key.split("."):
+        match = _KEY_PART.fullmatch(part)
+        if match is None:
+            raise ConfigError(f"{label}: {key!r} is not a dotted key such as optimizer.lr or model.layers[0].units")
+        path.append(match.group(1))
+        path.extend(int(i) for i in re.findall(r"[0-9]+", match.group(2)))
+    return tuple(path)
+
+
+def apply_overrides(data: Any, overrides, lines: dict, source: str = "<config>") -> Any:
+    """Parsed config data with each `key=value` of `overrides` set, the value read as YAML.
+
+    Afterwards `lines` maps each overridden key to its `--set key=value`, so a validation error
+    about that key names the --set rather than a line of the file.
+    """
+    for item in overrides:
+        label = f"--set {item}"
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{label}: expected key=value, such as optimizer.lr=0.01")
+        path = parse_key(key.strip(), label)
+        try:
+            value, _ = parse_yaml(text, label)
+        except ConfigError as e:
+            raise ConfigError(f"{label}: the value is not valid YAML ({str(e).split('YAML', 1)[-1].lstrip(': ')})") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, "
+                              f"not a {_yaml_type(data)}")
+        node = data
+        for depth, part in enumerate(path[:-1]):
+            node = _child(node, part, path[depth + 1], path[:depth + 1], label)
+        _assign(node, path, value, label)
+        for known in [k for k in lines if k[:len(path)] == path]:
+            del lines[known]
+        for depth in range(1, len(path) + 1):  # keys the override created name it too
+            lines.setdefault(path[:depth], label)
+        lines[path] = label
+    return data
+
+
+def _child(node, part, next_part, path: tuple, label: str):
+    """The mapping or list at `path` (creating a missing mapping), to step into."""
+    if isinstance(node, dict) and isinstance(part, str):
+        if node.get(part) is None and isinstance(next_part, str):
+            node[part] = {}
+        child = node.get(part)
+    elif isinstance(node, list) and isinstance(part, int):
+        if part >= len(node):
+            raise ConfigError(f"{label}: {_dotted(path[:-1])} has {len(node)} items, so there is no [{part}]")
+        child = node[part]
+    else:
+        raise ConfigError(f"{label}: {_dotted(path[:-1]) or 'the top level'} is {_a(_yaml_type(node))}, "
+                          f"so {_dotted(path)} cannot be set")
+    wanted = list if isinstance(next_part, int) else dict
+    if not isinstance(child, wanted):
+        raise ConfigError(f"{label}: {_dotted(path)} is {_a(_yaml_type(child))}, not {_a(_yaml_type(wanted()))}")
+    return child
+
+
+def _assign(node, path: tuple, value, label: str) -> None:
+    """Set the last key of `path` in `node`; a list index may also be one past the end (append)."""
+    last = path[-1]
+    if isinstance(node, dict) and isinstance(last, str):
+        node[last] = value
+    elif isinstance(node, list) and isinstance(last, int) and last <= len(node):
+        if last == len(node):
+            node.append(value)
+        else:
+            node[last] = value
+    elif isinstance(node, list) and isinstance(last, int):
+        raise ConfigError(f"{label}: {_dotted(path[:-1])} has {len(node)} items, so there is no [{last}] "
+                          f"(an index one past the end appends)")
+    else:
+        raise ConfigError(f"{label}: {_dotted(path[:-1]) or 'the top level'} is {_a(_yaml_type(node))}, "
+                          f"so {_dotted(path)} cannot be set")
+
+
+def dotted_keys(model=None, prefix: str = "") -> list[str]:
+    """Every key a config can set, dotted (`optimizer.lr`, `model.layers[0].units`), for shell completion."""
+    import typing
+
+    keys: list[str] = []
+    for name, field in (model or Config).model_fields.items():
+        key = f"{prefix}{name}"
+        keys.append(key)
+        annotation, suffix = field.annotation, ""
+        if typing.get_origin(annotation) is list:
+            annotation, suffix = typing.get_args(annotation)[0], "[0]"
+        while typing.get_origin(annotation) is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        members = typing.get_args(annotation) or (annotation,)
+        for member in members:
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                keys += [k for k in dotted_keys(member, f"{key}{suffix}.") if k not in keys]
+    return keys
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"

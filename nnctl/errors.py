@@ -49,3 +49,9 @@ class Interrupted(NnctlError):
         super().__init__(message or f"interrupted by signal {signal}")
         self.signal, self.epoch, self.rows_done, self.loss_sum, self.correct = signal, epoch, rows_done, loss_sum, correct
         self.exit_code = 128 + signal
+
+
+class CheckFailed(NnctlError):
+    """A check the user asked for failed: an `eval --assert`, or `gradcheck` above its tolerance."""
+
+    exit_code = 7

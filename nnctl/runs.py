@@ -12,7 +12,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import CheckpointError, WriteError
+from .errors import CheckpointError, DataError, WriteError
 from .files import atomic_write
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]  # classification
@@ -155,3 +155,42 @@ class Run:
 
     def _write_status(self) -> None:
         atomic_write(self.path / "run.json", json.dumps(self.status, indent=2) + "\n")
+
+
+def list_runs(folder: str | Path) -> list[dict]:
+    """Every run folder in `folder` (or `folder` itself, if it is a run), newest first, from its run.json."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder of runs")
+    paths = [folder] if (folder / "run.json").is_file() else sorted(p.parent for p in folder.glob("*/run.json"))
+    found = [_describe_run(path) for path in paths]
+    return sorted(found, key=lambda r: r["started"] or "", reverse=True)
+
+
+def _describe_run(path: Path) -> dict:
+    """One row of `nnctl runs`: what run.json says, and the validation scores of the best epoch."""
+    row = {"name": path.name, "path": str(path), "started": None, "finished": None, "status": "unreadable",
+           "epochs": None, "best_epoch": None, "best": None, "test": None}
+    try:
+        status = json.loads((path / "run.json").read_text())
+        row.update({k: status.get(k) for k in ("started", "finished", "status", "epochs", "best_epoch", "test")})
+    except (OSError, ValueError, AttributeError):
+        return row
+    history = []
+    try:
+        lines = (path / "metrics.jsonl").read_text().splitlines()
+        history = [json.loads(line) for line in lines if line.strip()]
+    except (OSError, ValueError):
+        pass
+    if history:
+        if row["best_epoch"] is None:  # still running, or stopped: the best epoch so far
+            row["best_epoch"] = min(history, key=_monitor)["epoch"]
+        best = next((r for r in history if r.get("epoch") == row["best_epoch"]), None)
+        if best is not None:
+            row["best"] = {k: best.get(k) for k in ("val_loss", "val_accuracy", "train_loss", "train_accuracy")}
+    return row
+
+
+def _monitor(record: dict) -> float:
+    value = record.get("val_loss") if record.get("val_loss") is not None else record.get("train_loss")
+    return float("inf") if value is None else value

@@ -32,9 +32,16 @@ def test_every_config_key_is_documented():
     assert not missing
 
 
+def _commands(group, prefix="nnctl"):
+    for name, command in group.commands.items():
+        yield f"{prefix} {name}", command
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix} {name}")
+
+
 def test_every_command_and_option_is_documented():
-    for name, command in main.commands.items():
-        assert f"nnctl {name}" in README
+    for name, command in _commands(main):
+        assert name in README
         for param in command.params:
             if isinstance(param, click.Option):
                 assert any(f"`{opt}" in README for opt in param.opts), (name, param.opts)
