@@ -1,0 +1,158 @@
+"""One readable line from a pydantic error: file:line, dotted key, what was expected, closest word."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel
+
+from .schema import Config
+from .yaml_lines import _dotted, _where
+
+
+def _yaml_type(value) -> str:
+    return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer", float: "number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+def _user_path(loc: tuple, data: Any) -> tuple:
+    """Drop the union tags pydantic puts into error locations, keeping the user's own keys."""
+    path, node = [], data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and i == len(loc) - 1:
+            path.append(part)  # a missing or unknown key
+        # otherwise: a tag such as 'function-after[...]' or a union member name
+    return tuple(path)
+
+
+def _closest(word: Any, choices) -> str:
+    if not isinstance(word, str):
+        return ""
+    match = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.5)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _allowed_keys(path: tuple, data: Any, root=None) -> list[str]:
+    """Keys the schema (`root`, default Config) allows at the mapping that holds `path`."""
+    model: Any = root or Config
+    node = data
+    for part in path[:-1]:
+        node = node[part] if isinstance(node, (dict, list)) else None
+        if isinstance(part, int):
+            model = _pick_member(model, node)  # a list's item type, for this item
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return []
+        model = _pick_member(field.annotation, node)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _pick_member(annotation, node):
+    """The BaseModel a value is validated against (the right member of a tagged union)."""
+    import typing
+
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is list:
+        return args[0]  # resolved item by item
+    if typing.get_origin(annotation) is Annotated:
+        return _pick_member(args[0], node)
+    if args:
+        for member in args:
+            member = _pick_member(member, node) if typing.get_origin(member) is Annotated else member
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                key = next((k for k in ("name", "type") if k in member.model_fields), None)
+                field = member.model_fields.get(key) if key else None
+                tag = typing.get_args(field.annotation)[0] if field is not None and typing.get_args(field.annotation) else None
+                given = node.get(key, field.default) if isinstance(node, dict) and field is not None else None
+                if tag is None or given == tag:
+                    return member
+        return None
+    return annotation
+
+
+def _node_at(data: Any, path: tuple) -> Any:
+    for part in path:
+        data = data[part] if isinstance(data, (dict, list)) else None
+    return data
+
+
+def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefix: tuple = ()) -> str:
+    """One readable line from pydantic's first error.
+
+    `root` is the model `data` was validated against (default Config); `prefix` is where `data`
+    sits in the file, for the line numbers and the dotted key.
+    """
+    inner = _user_path(error["loc"], data)
+    path = prefix + inner
+    line = None
+    for cut in range(len(path), -1, -1):
+        line = lines.get(path[:cut])
+        if line is not None:
+            break
+    where = _where(source, line)
+    key = _dotted(path) or "top level"
+    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+    if kind == "missing":
+        what = "is required but missing"
+    elif kind == "extra_forbidden":
+        allowed = _allowed_keys(inner, data, root)
+        what = f"unknown key{_closest(path[-1], allowed)}" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    elif kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", ctx.get("expected", ""))
+        what = f"expected one of {', '.join(choices)}, got {value!r}{_closest(value, choices)}"
+        if isinstance(value, bool):
+            what += _BOOLEAN_HINT
+    elif kind == "union_tag_invalid":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        tag = ctx.get("tag")
+        node = _node_at(data, inner)
+        tag_key = "type" if isinstance(node, dict) and "type" in node and "name" not in node else "name"
+        key = _dotted(path + (tag_key,))
+        line = lines.get(tuple(path) + (tag_key,), line)
+        where = _where(source, line)
+        given = _written_at(data, path + ("name",), tag)
+        what = f"expected one of {', '.join(choices)}, got {given!r}{_closest(tag, choices)}"
+        if isinstance(given, bool):
+            what += _BOOLEAN_HINT
+    elif kind == "union_tag_not_found":
+        key = _dotted(path + ("name",))
+        what = "is required but missing (it chooses which kind this is)"
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        what = f"expected a mapping of keys to values, got {_a(_yaml_type(value))}"
+    elif kind == "list_type":
+        what = f"expected a list, got {_a(_yaml_type(value))}"
+    elif kind == "value_error":
+        what = str(ctx.get("error", error["msg"]))
+    else:
+        what = f"{error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}" if not isinstance(value, (dict, list)) else error["msg"]
+        if isinstance(value, bool):
+            what += _BOOLEAN_HINT
+    return f"{where}: {key}: {what}"
+
+
+_BOOLEAN_HINT = " (YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote it)"
+
+
+def _written_at(data: Any, path: tuple, default: Any) -> Any:
+    """The value the user wrote at `path` (pydantic reports a union tag as a string)."""
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            return default
+    return data

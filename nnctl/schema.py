@@ -1,0 +1,316 @@
+"""The config's schema: pydantic models for every key, with its type, default and meaning.
+
+Models are strict, frozen and forbid unknown keys; `nnctl schema` prints them as JSON Schema.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
+
+
+
+ACTIVATION_NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "gelu", "softplus", "silu")
+INITIALIZER_NAMES = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform")
+LOSS_NAMES = ("mse", "binary_cross_entropy", "cross_entropy", "mae", "huber")
+MAX_CONFIG_BYTES = 1_000_000
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; a loaded config is immutable; numbers are finite (no .inf, .nan)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+# ---------------------------------------------------------------- data
+
+
+class _Split(Strict):
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of the training rows held out for validation")
+    scaling: Literal["standard", "pixels", "none"] | None = Field(
+        None, description="standard: zero mean, unit variance (fitted on train); pixels: divide by 255; none. Default: pixels for images, standard otherwise")
+
+
+class _SklearnSplit(_Split):
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="share of all rows held out for the test split")
+
+
+class MoonsData(_SklearnSplit):
+    name: Literal["moons"]
+    n_samples: int = Field(1000, ge=20, le=10_000_000, description="number of points")
+    noise: float = Field(0.2, ge=0.0, description="standard deviation of the Gaussian noise")
+
+
+class BreastCancerData(_SklearnSplit):
+    name: Literal["breast_cancer"]
+
+
+class MnistData(_Split):
+    name: Literal["mnist"]
+    path: str | None = Field(None, description="folder with the four IDX .gz files; default $NNCTL_DATA_DIR/mnist, then the cache, then OpenML")
+
+
+class CirclesData(_SklearnSplit):
+    name: Literal["circles"]
+    n_samples: int = Field(1000, ge=20, le=10_000_000, description="number of points")
+    noise: float = Field(0.1, ge=0.0, description="standard deviation of the Gaussian noise")
+    factor: float = Field(0.5, gt=0.0, lt=1.0, description="radius of the inner circle over the outer one")
+
+
+class BlobsData(_SklearnSplit):
+    name: Literal["blobs"]
+    n_samples: int = Field(1000, ge=20, le=10_000_000, description="number of points")
+    centers: int = Field(3, ge=2, le=1000, description="number of blobs, one class each")
+    n_features: int = Field(2, ge=1, le=100_000, description="dimensions of each point")
+    cluster_std: float = Field(1.0, gt=0.0, description="standard deviation of each blob")
+
+
+class IrisData(_SklearnSplit):
+    name: Literal["iris"]
+
+
+class WineData(_SklearnSplit):
+    name: Literal["wine"]
+
+
+class DigitsData(_SklearnSplit):
+    name: Literal["digits"]
+
+
+class _Regression(Strict):
+    target_scaling: Literal["standard", "none"] = Field(
+        "standard", description="regression: standardise the target on the training split for learning (metrics stay in its units)")
+
+
+class DiabetesData(_SklearnSplit, _Regression):
+    name: Literal["diabetes"]
+
+
+class FashionMnistData(_Split):
+    name: Literal["fashion_mnist"]
+    path: str | None = Field(None, description="folder with the four IDX .gz files; default $NNCTL_DATA_DIR/fashion_mnist, then the cache, then OpenML")
+
+
+class _Table(_SklearnSplit, _Regression):
+    task: Literal["classification", "regression"] = Field("classification", description="what the target is")
+
+
+class OpenMLData(_Table):
+    name: Literal["openml"]
+    dataset: str | int = Field(description="OpenML name (e.g. 'blood-transfusion-service-center') or numeric id")
+    version: int | None = Field(None, ge=1, description="version of a data set given by name; default the active one")
+    target: str | None = Field(None, description="target column; default the data set's own")
+
+
+class CsvData(_Table):
+    name: Literal["csv"]
+    path: str = Field(description="the CSV file, relative to the current folder")
+    target: str | int | None = Field(None, description="target column: header name or 0-based index; default the last")
+    features: list[str | int] | None = Field(None, min_length=1, description="feature columns; default every other column")
+    header: bool = Field(True, description="the first row names the columns")
+    delimiter: str = Field(",", min_length=1, max_length=1, description="field separator")
+
+
+class NpzData(_Table):
+    name: Literal["npz"]
+    path: str = Field(description="the .npz file, relative to the current folder")
+    x_key: str = Field("x", description="array of the features, (n, n_features) numbers")
+    y_key: str = Field("y", description="array of the targets, (n,) labels or numbers")
+
+
+DataConfig = Annotated[Union[MoonsData, BreastCancerData, MnistData, CirclesData, BlobsData, IrisData, WineData, DigitsData,
+                             DiabetesData, FashionMnistData, OpenMLData, CsvData, NpzData], Field(discriminator="name")]
+
+# ---------------------------------------------------------------- model
+
+
+class DenseLayer(Strict):
+    type: Literal["dense"] = "dense"
+    units: int = Field(ge=1, le=1_000_000, description="number of outputs")
+    activation: Literal[ACTIVATION_NAMES] = Field("linear", description="activation applied to the outputs")
+    initializer: Literal[INITIALIZER_NAMES] | None = Field(
+        None, description="weight initialiser; default he_uniform for relu-like activations, glorot_uniform otherwise")
+    l1: float = Field(0.0, ge=0.0, description="L1 penalty on the weights: l1 * sum|W| added to each batch's mean loss")
+    l2: float = Field(0.0, ge=0.0, description="L2 penalty on the weights: l2 * sum W^2 added to each batch's mean loss")
+
+
+class DropoutLayer(Strict):
+    type: Literal["dropout"]
+    rate: float = Field(ge=0.0, lt=1.0, description="share of the inputs zeroed in training (inverted dropout)")
+
+
+class BatchNormLayer(Strict):
+    type: Literal["batchnorm"]
+    momentum: float = Field(0.99, ge=0.0, lt=1.0, description="decay of the running mean and variance")
+    epsilon: float = Field(1e-3, gt=0.0, description="added to the variance for stability")
+    activation: Literal[ACTIVATION_NAMES] = Field("linear", description="activation applied after normalising")
+
+
+def _layer_type(value) -> str:
+    """A layer without `type` is dense."""
+    return value.get("type", "dense") if isinstance(value, dict) else getattr(value, "type", "dense")
+
+
+LayerConfig = Annotated[Union[Annotated[DenseLayer, Tag("dense")], Annotated[DropoutLayer, Tag("dropout")],
+                              Annotated[BatchNormLayer, Tag("batchnorm")]], Discriminator(_layer_type)]
+
+
+class ModelConfig(Strict):
+    layers: list[LayerConfig] = Field(min_length=1, description="layers in order; the input size comes from the data set")
+
+
+# ---------------------------------------------------------------- optimizer
+
+
+class SGDConfig(Strict):
+    name: Literal["sgd"]
+    lr: float = Field(0.01, gt=0.0, description="learning rate")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="momentum coefficient")
+    nesterov: bool = Field(False, description="use Nesterov momentum")
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self):
+        if self.nesterov and self.momentum == 0.0:
+            raise ValueError("nesterov: true needs momentum > 0")
+        return self
+
+
+class AdamConfig(Strict):
+    name: Literal["adam"]
+    lr: float = Field(0.001, gt=0.0, description="learning rate")
+    beta_1: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the first-moment estimate")
+    beta_2: float = Field(0.999, ge=0.0, lt=1.0, description="decay of the second-moment estimate")
+    epsilon: float = Field(1e-8, gt=0.0, description="added to the denominator for stability")
+    amsgrad: bool = Field(False, description="AMSGrad: divide by the largest second moment seen so far")
+
+
+class RMSpropConfig(Strict):
+    name: Literal["rmsprop"]
+    lr: float = Field(0.01, gt=0.0, description="learning rate")
+    rho: float = Field(0.99, ge=0.0, lt=1.0, description="decay of the running mean of squared gradients")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="momentum coefficient")
+    centered: bool = Field(False, description="divide by the running variance instead of the running mean square")
+    epsilon: float = Field(1e-8, gt=0.0, description="added to the denominator for stability")
+
+
+class AdagradConfig(Strict):
+    name: Literal["adagrad"]
+    lr: float = Field(0.01, gt=0.0, description="learning rate")
+    initial_accumulator_value: float = Field(0.0, ge=0.0, description="start of the sum of squared gradients")
+    epsilon: float = Field(1e-10, gt=0.0, description="added to the denominator for stability")
+
+
+class AdadeltaConfig(Strict):
+    name: Literal["adadelta"]
+    lr: float = Field(1.0, gt=0.0, description="scale of the step; 1.0 is the paper's rule")
+    rho: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the running means")
+    epsilon: float = Field(1e-6, gt=0.0, description="added inside both square roots")
+
+
+class AdamWConfig(AdamConfig):
+    name: Literal["adamw"]
+    weight_decay: float = Field(0.01, ge=0.0, description="decoupled weight decay: p -= lr * weight_decay * p each step")
+
+
+class AdamaxConfig(Strict):
+    name: Literal["adamax"]
+    lr: float = Field(0.002, gt=0.0, description="learning rate")
+    beta_1: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the first-moment estimate")
+    beta_2: float = Field(0.999, ge=0.0, lt=1.0, description="decay of the infinity norm")
+    epsilon: float = Field(1e-8, gt=0.0, description="added to |g| for stability")
+
+
+class NadamConfig(Strict):
+    name: Literal["nadam"]
+    lr: float = Field(0.002, gt=0.0, description="learning rate")
+    beta_1: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the first-moment estimate")
+    beta_2: float = Field(0.999, ge=0.0, lt=1.0, description="decay of the second-moment estimate")
+    epsilon: float = Field(1e-8, gt=0.0, description="added to the denominator for stability")
+    momentum_decay: float = Field(0.004, ge=0.0, description="how fast the momentum schedule approaches beta_1")
+
+
+OptimizerConfig = Annotated[Union[SGDConfig, RMSpropConfig, AdagradConfig, AdadeltaConfig, AdamConfig, AdamWConfig,
+                                  AdamaxConfig, NadamConfig], Field(discriminator="name")]
+
+# ---------------------------------------------------------------- training and run
+
+
+MONITOR_NAMES = ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2", "train_loss", "train_accuracy", "train_mae")
+MODE_NAMES = ("auto", "min", "max")
+
+
+class ConstantSchedule(Strict):
+    name: Literal["constant"]
+
+
+class StepSchedule(Strict):
+    name: Literal["step"]
+    step_size: int = Field(10, ge=1, description="epochs between two cuts")
+    gamma: float = Field(0.1, gt=0.0, le=1.0, description="factor of each cut")
+
+
+class ExponentialSchedule(Strict):
+    name: Literal["exponential"]
+    gamma: float = Field(0.95, gt=0.0, le=1.0, description="factor per epoch")
+
+
+class InverseTimeSchedule(Strict):
+    name: Literal["inverse_time"]
+    decay: float = Field(0.1, ge=0.0, description="lr / (1 + decay * (epoch - 1))")
+
+
+class CosineSchedule(Strict):
+    name: Literal["cosine"]
+    epochs: int | None = Field(None, ge=1, description="length of warm-up plus cosine; default training.epochs")
+    warmup_epochs: int = Field(0, ge=0, description="epochs of linear warm-up from 0 to lr")
+    min_lr: float = Field(0.0, ge=0.0, description="where the cosine ends")
+
+
+class ReduceOnPlateauSchedule(Strict):
+    name: Literal["reduce_on_plateau"]
+    monitor: Literal[MONITOR_NAMES] = Field("val_loss", description="the metric watched")
+    mode: Literal[MODE_NAMES] = Field("auto", description="min or max is better; auto: max for accuracy and r2")
+    factor: float = Field(0.1, gt=0.0, lt=1.0, description="multiplies lr at each plateau")
+    patience: int = Field(5, ge=1, description="epochs without improvement before a cut")
+    min_delta: float = Field(0.0, ge=0.0, description="smallest change that counts as an improvement")
+    min_lr: float = Field(0.0, ge=0.0, description="lr never goes below this")
+
+
+ScheduleConfig = Annotated[Union[ConstantSchedule, StepSchedule, ExponentialSchedule, InverseTimeSchedule, CosineSchedule,
+                                 ReduceOnPlateauSchedule], Field(discriminator="name")]
+
+
+class EarlyStoppingConfig(Strict):
+    monitor: Literal[MONITOR_NAMES] = Field("val_loss", description="the metric watched")
+    mode: Literal[MODE_NAMES] = Field("auto", description="min or max is better; auto: max for accuracy and r2")
+    patience: int = Field(10, ge=1, description="epochs without improvement before stopping")
+    min_delta: float = Field(0.0, ge=0.0, description="smallest change that counts as an improvement")
+    restore_best: bool = Field(True, description="end with the best epoch's weights (checkpoint and test scores)")
+
+
+class TrainingConfig(Strict):
+    epochs: int = Field(10, ge=1, le=100_000, description="passes over the training split")
+    batch_size: int = Field(32, ge=1, description="rows per gradient step")
+    shuffle: bool = Field(True, description="reshuffle the training rows every epoch")
+    dtype: Literal["float32", "float64"] = Field("float32", description="floating-point type of weights and data")
+    schedule: ScheduleConfig = Field(ConstantSchedule(name="constant"), description="learning-rate schedule")
+    early_stopping: EarlyStoppingConfig | None = Field(None, description="stop when a metric stops improving")
+    clip_norm: float | None = Field(None, gt=0.0, description="clip the gradients' global norm to this before each step")
+
+
+class RunConfig(Strict):
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="prefix of the run folder; default the config file's stem")
+    output_dir: str = Field("runs", description="folder in which run folders are created")
+
+
+class Config(Strict):
+    seed: int = Field(0, ge=0, lt=2**63, description="seed of the one random generator of a run")
+    data: DataConfig
+    model: ModelConfig
+    loss: Literal[LOSS_NAMES]
+    optimizer: OptimizerConfig
+    training: TrainingConfig = TrainingConfig()
+    run: RunConfig = RunConfig()
+    # the --set overrides this config was loaded with, written as a comment atop the resolved config
+    _overrides: tuple = PrivateAttr(default=())
