@@ -18,7 +18,7 @@ import numpy as np
 from . import __version__
 from .data import apply_preprocessing
 from .errors import CheckpointError, ConfigError, DataError
-from .files import atomic_write
+from .files import atomic_write, read_limited
 
 FORMAT = "nnctl-checkpoint"
 VERSION = 2
@@ -140,17 +140,8 @@ def _read(path) -> tuple[dict, int]:
     """read_document, and the version the file was written in."""
     path = Path(path)
     source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise CheckpointError(f"{source}: {size:,} bytes is over the {MAX_BYTES:,} a checkpoint may have")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CheckpointError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{source}: is a folder, not a checkpoint file") from None
-    except OSError as e:
-        raise CheckpointError(f"{source}: cannot be read: {e.strerror}") from None
+    raw = read_limited(path, MAX_BYTES, CheckpointError, "a checkpoint",
+                       "{size:,} bytes is over the {limit:,} a checkpoint may have")
     try:
         doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except CheckpointError as e:

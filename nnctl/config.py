@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import ConfigError
+from .files import read_limited
 
 from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
 from .schema import MAX_CONFIG_BYTES, Config, ModelConfig
@@ -29,16 +30,8 @@ def load(path: str | Path, overrides=()) -> Config:
     """Read, parse and validate a YAML config file, after the `key=value` overrides (--set)."""
     path = Path(path)
     source = str(path)
-    try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{source}: the file is {path.stat().st_size:,} bytes; a config is at most {MAX_CONFIG_BYTES:,}")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{source}: is a folder, not a config file") from None
-    except OSError as e:
-        raise ConfigError(f"{source}: cannot be read: {e.strerror}") from None
+    raw = read_limited(path, MAX_CONFIG_BYTES, ConfigError, "a config",
+                       "the file is {size:,} bytes; a config is at most {limit:,}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -56,3 +56,20 @@ def _sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def read_limited(path: str | Path, limit: int, error: type, what: str, too_big: str) -> bytes:
+    """The bytes of `path`, refused with `error` (naming the path) when missing, unreadable or
+    over `limit` bytes (`too_big` formatted with size and limit); the size is checked first."""
+    source = str(path)
+    try:
+        size = Path(path).stat().st_size
+        if size > limit:
+            raise error(f"{source}: " + too_big.format(size=size, limit=limit))
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise error(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{source}: is a folder, not {what} file") from None
+    except OSError as e:
+        raise error(f"{source}: cannot be read: {e.strerror}") from None
