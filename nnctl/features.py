@@ -11,12 +11,14 @@ import csv
 import io
 import math
 import re
+import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError
+from .files import read_limited
 
 _NOT_SPACE = re.compile(r"\S")
 
@@ -28,14 +30,9 @@ def read(source: str, n_features: int, *, header: bool | None = None, image_shap
         path = Path(source)
         if path.suffix.lower() in (".npy", ".npz"):
             return _read_array(path, n_features, image_shape).astype(dtype, copy=False)
+        raw = read_limited(path, sys.maxsize, DataError, "a CSV", "")
         try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except FileNotFoundError:
-            raise DataError(f"{source}: no such file") from None
-        except IsADirectoryError:
-            raise DataError(f"{source}: is a folder, not a file of feature rows") from None
-        except OSError as e:
-            raise DataError(f"{source}: cannot be read: {e.strerror}") from None
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as e:
             raise DataError(f"{source}: not a text CSV file (byte {e.start} is not UTF-8)") from None
     return read_csv(text, n_features, name=source if source != "-" else "<stdin>", header=header, dtype=dtype)

@@ -30,6 +30,7 @@ from . import config
 from .config import Strict, _closest, _describe, _dotted, parse_yaml
 from .distributions import DISTRIBUTIONS
 from .errors import ConfigError
+from .files import read_limited
 
 MAX_TRIALS = 10_000
 METRIC_MODES = {"val_loss": "min", "val_accuracy": "max", "val_mae": "min", "val_rmse": "min", "val_r2": "max"}
@@ -126,18 +127,11 @@ def set_key(data: dict, path: tuple, value) -> None:
 
 def read_yaml(path: Path) -> tuple[Any, dict]:
     """A YAML file's data and line map; ConfigError if it cannot be read."""
+    raw = read_limited(path, config.MAX_CONFIG_BYTES, ConfigError, "a YAML", "the file is {size:,} bytes; at most {limit:,}")
     try:
-        if path.stat().st_size > config.MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: the file is {path.stat().st_size:,} bytes; at most {config.MAX_CONFIG_BYTES:,}")
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a YAML file") from None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not a text file (byte {e.start} is not UTF-8)") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot be read: {e.strerror}") from None
     return parse_yaml(text, str(path))
 
 

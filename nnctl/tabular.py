@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import sys
 import warnings
 import zipfile
 import zlib
@@ -18,19 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .files import read_limited
 
 
 def _open_text(path: Path):
+    raw = read_limited(path, sys.maxsize, DataError, "a data", "")
     try:
-        return path.read_text(encoding="utf-8-sig")  # -sig: a spreadsheet's byte-order mark is not part of the header
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a file") from None
+        return raw.decode("utf-8-sig")  # -sig: a spreadsheet's byte-order mark is not part of the header
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not a UTF-8 text file (byte {e.start})") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot be read: {e.strerror}") from None
 
 
 def _column(path, names: list[str], wanted, header: bool, role: str) -> int:
