@@ -21,6 +21,7 @@ from . import resume as resume_module
 from .errors import CheckpointError, DataError, Interrupted, TrainingDiverged
 from .losses import LOSSES
 from .model import build, summary_rows
+from .summary import summary  # noqa: F401  (part of this API; its own module keeps `nnctl summary` light)
 from .stopping import Monitor
 from .train import evaluate, fit
 
@@ -335,23 +336,3 @@ def predictions(ckpt: checkpoint_module.Checkpoint, x_raw: np.ndarray) -> dict:
 def plot_run(run_dir) -> list[str]:
     """Redraw a run folder's PNGs from its logs and checkpoint; return their paths."""
     return report.plot_run(run_dir)
-
-
-def summary(source) -> dict:
-    """The architecture of a config or checkpoint file, without loading any data set (except a
-    user's file or an OpenML set, whose width only the data can tell)."""
-    source = Path(source)
-    if source.suffix == ".json":
-        ckpt = load_checkpoint(source)
-        cfg, n_inputs = ckpt.config, ckpt.n_inputs
-    else:
-        cfg = load_config(source)
-        n_inputs = data_module.spec(cfg.data).n_features
-        if n_inputs is None:
-            n_inputs = load_data(cfg).x_train.shape[1]
-    rows = summary_rows(cfg.model.layers, n_inputs)
-    total = sum(r["params"] for r in rows)
-    trainable = sum(r["params"] - r.get("non_trainable_params", 0) for r in rows if r["trainable"])
-    return {"name": cfg.run.name, "input_shape": [None, n_inputs], "layers": rows, "total_params": total,
-            "trainable_params": trainable, "non_trainable_params": total - trainable,
-            "bytes": total * np.dtype(cfg.training.dtype).itemsize, "dtype": cfg.training.dtype}

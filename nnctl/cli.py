@@ -242,9 +242,9 @@ def eval_(checkpoint, split, as_json, gates):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def summary(source, as_json):
     """Print the architecture of a config or checkpoint (.json) as a Keras-style table."""
-    from . import api
+    from .summary import summary as summarize
 
-    info = api.summary(source)
+    info = summarize(source)
     if as_json:
         _emit_json(info)
         return
