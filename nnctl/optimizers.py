@@ -6,9 +6,19 @@ Constructors take exactly the YAML keys: building is `OPTIMIZERS[name](**options
 
 import numpy as np
 
+from .packing import contiguous_span
+
+
+ALL = ""  # the name under which a packed model's parameters are updated as one array
+
 
 class Optimizer:
-    """Shared state handling; subclasses implement `_update(name, p, g)`."""
+    """Shared state handling; subclasses implement `_update(name, p, g)`.
+
+    Every update rule is elementwise, so when the parameters and the gradients each fill one
+    buffer in the same order, `step` makes a single `_update(ALL, ...)` call over the buffers; the
+    state arrays then live in buffers of their own, and `state` keeps per-name views of them.
+    """
 
     def __init__(self, lr: float):
         self.lr = lr
@@ -16,26 +26,63 @@ class Optimizer:
         self.t = 0  # steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self._scratch: dict[str, dict[str, np.ndarray]] = {}
+        self._packed = None  # (the params' arrays, their names, the two buffers) while they are packed
+        self._packed_state: dict[str, np.ndarray] = {}
 
     def step(self, params: dict, grads: dict) -> None:
         """One update of every parameter from its gradient."""
         self.t += 1
+        packed = self._pack(params, grads)
+        if packed is not None:
+            self._update(ALL, *packed)
+            return
         for name, p in params.items():
             self._update(name, p, grads[name])
 
-    def slots(self, name: str, p: np.ndarray, *keys: str) -> list[np.ndarray]:
-        """The per-parameter state arrays, created as zeros on first use."""
+    def _pack(self, params: dict, grads: dict):
+        """(all parameters, all gradients) as two 1-D buffers, or None when they are not packed."""
+        arrays = list(params.values())
+        if self._packed is None or len(arrays) != len(self._packed[0]) or \
+                any(a is not b for a, b in zip(arrays, self._packed[0])) or list(params) != self._packed[1]:
+            p, g = contiguous_span(arrays), contiguous_span([grads[name] for name in params])
+            if p is None or g is None or p.dtype != g.dtype:
+                self._packed = None
+                return None
+            self._packed, self._packed_state = (arrays, list(params), p, g), {}
+        return self._packed[2:]
+
+    def slots(self, name: str, p: np.ndarray, *keys: str, fill: float = 0.0) -> list[np.ndarray]:
+        """The per-parameter state arrays, created filled with `fill` (zeros) on first use."""
+        if name == ALL:
+            return [self._packed_slot(p, k, fill) for k in keys]
         s = self.state.setdefault(name, {})
         for k in keys:
-            if k not in s:  # not s.setdefault(k, np.zeros_like(p)): that would allocate at every step
-                s[k] = np.zeros_like(p)
+            if k not in s:  # not s.setdefault(k, np.full_like(...)): that would allocate at every step
+                s[k] = np.full_like(p, fill)
         return [s[k] for k in keys]
+
+    def _packed_slot(self, p: np.ndarray, key: str, fill: float) -> np.ndarray:
+        """State `key` of all the packed parameters as one buffer; `state` gets a view per name,
+        taking over the values of any per-name array already there (a loaded state_dict)."""
+        buffer = self._packed_state.get(key)
+        if buffer is None:
+            buffer = self._packed_state[key] = np.full_like(p, fill)
+            arrays, names = self._packed[:2]
+            start = 0
+            for name, a in zip(names, arrays):
+                view = buffer[start:start + a.size].reshape(a.shape)
+                start += a.size
+                s = self.state.setdefault(name, {})
+                if key in s:
+                    view[...] = s[key]
+                s[key] = view
+        return buffer
 
     def scratch(self, name: str, p: np.ndarray, *keys: str) -> list[np.ndarray]:
         """Work arrays shaped like `p`, reused at every step and never saved (unlike slots)."""
         s = self._scratch.setdefault(name, {})
         for k in keys:
-            if k not in s:
+            if k not in s or s[k].shape != p.shape or s[k].dtype != p.dtype:
                 s[k] = np.empty_like(p)
         return [s[k] for k in keys]
 
@@ -47,7 +94,7 @@ class Optimizer:
     def load_state_dict(self, state: dict) -> None:
         """Restore what `state_dict` returned."""
         self.t = int(state["t"])
-        self.state = {}
+        self.state, self._packed_state = {}, {}
         for key, value in state["arrays"].items():
             name, slot = key.rsplit(".", 1)
             self.state.setdefault(name, {})[slot] = np.array(value, copy=True)
@@ -175,11 +222,9 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
 
     def _update(self, name, p, g):
-        s = self.state.setdefault(name, {})
-        if "s" not in s:
-            s["s"] = np.full_like(p, self.initial_accumulator_value)
-        s["s"] += g * g
-        p -= self.lr * g / (np.sqrt(s["s"]) + self.epsilon)
+        (s,) = self.slots(name, p, "s", fill=self.initial_accumulator_value)
+        s += g * g
+        p -= self.lr * g / (np.sqrt(s) + self.epsilon)
 
 
 class Adadelta(Optimizer):

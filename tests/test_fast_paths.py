@@ -15,7 +15,8 @@ from nnctl.config import DenseLayer
 from nnctl.layers import Activation, Dense
 from nnctl.losses import LOSSES
 from nnctl.model import build
-from nnctl.optimizers import SGD, Adam
+from nnctl.optimizers import OPTIMIZERS, SGD, Adam
+from nnctl.packing import contiguous_span
 from nnctl.train import fit
 
 DTYPES = ["float32", "float64"]
@@ -69,6 +70,77 @@ def test_a_numpy_float64_learning_rate_does_not_upcast_float32_steps():
             results.append(p)
     assert all(r.dtype == np.float32 for r in results)
     assert results[0].tobytes() == results[2].tobytes() and results[1].tobytes() == results[3].tobytes()
+
+
+# ---------------------------------------------------------------- packed parameters: one update for all
+
+
+OPTIONS = {"sgd": {"momentum": 0.9, "nesterov": True}, "rmsprop": {"momentum": 0.5, "centered": True},
+           "adagrad": {"initial_accumulator_value": 0.1}, "adam": {"amsgrad": True}, "adamw": {}, "adadelta": {},
+           "adamax": {}, "nadam": {}}
+
+
+def test_a_model_keeps_its_parameters_and_gradients_in_one_buffer_each():
+    model = toy_model("float32")
+    params, grads = list(model.params().values()), list(model.grads().values())
+    flat = contiguous_span(params)
+    assert flat is not None and flat.size == sum(p.size for p in params) == 8 * 5 + 8 + 6 * 8 + 6 + 3 * 6 + 3
+    assert contiguous_span(grads) is not None and not np.shares_memory(flat, contiguous_span(grads))
+    assert flat[:40].tobytes() == params[0].tobytes()  # the values were moved, not reset
+    np.testing.assert_array_equal(toy_model("float32").params()["layers.0.W"], params[0])  # same draws as before
+    assert contiguous_span([params[1], params[0]]) is None  # out of order
+    assert contiguous_span(params[:-1]) is None  # not the whole buffer
+    assert contiguous_span([np.zeros(3)]) is None  # an array of its own
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_steps_packed_parameters_exactly_as_separate_arrays(name, dtype):
+    rng = np.random.default_rng(8)
+    model = toy_model(dtype)
+    packed, packed_grads = model.params(), model.grads()
+    apart = {k: v.copy() for k, v in packed.items()}
+    optimizers = [OPTIMIZERS[name](lr=0.01, **OPTIONS[name]) for _ in range(2)]
+    for _ in range(4):
+        for k, g in packed_grads.items():
+            g[...] = rng.normal(size=g.shape)
+        optimizers[0].step(packed, packed_grads)
+        optimizers[1].step(apart, {k: g.copy() for k, g in packed_grads.items()})
+    assert optimizers[0]._packed is not None and optimizers[1]._packed is None  # one path each
+    for k in packed:
+        assert packed[k].dtype == dtype and packed[k].tobytes() == apart[k].tobytes(), k
+    states = [o.state_dict() for o in optimizers]
+    assert states[0]["t"] == states[1]["t"] == 4
+    assert {k: v.tobytes() for k, v in states[0]["arrays"].items()} == {k: v.tobytes() for k, v in states[1]["arrays"].items()}
+    assert all(v.shape == packed[k.rsplit(".", 1)[0]].shape for k, v in states[0]["arrays"].items())
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "adagrad"])
+def test_a_loaded_state_continues_packed_training_bit_for_bit(name):
+    rng = np.random.default_rng(9)
+    grads = [{k: rng.normal(size=v.shape) for k, v in toy_model("float64").params().items()} for _ in range(6)]
+    model = toy_model("float64")
+    params, model_grads = model.params(), model.grads()
+    optimizer = OPTIMIZERS[name](lr=0.01, **OPTIONS[name])
+    saved = None
+    for i, step in enumerate(grads):
+        if i == 3:  # as a checkpoint would: copies of the weights and of the state
+            saved = ({k: v.copy() for k, v in params.items()},
+                     {"t": optimizer.t, "arrays": {k: v.copy() for k, v in optimizer.state_dict()["arrays"].items()}})
+        for k, g in step.items():
+            model_grads[k][...] = g
+        optimizer.step(params, model_grads)
+    resumed = toy_model("float64", seed=99)
+    resumed.load_params(saved[0])
+    again = OPTIMIZERS[name](lr=0.01, **OPTIONS[name])
+    again.load_state_dict(saved[1])
+    for step in grads[3:]:
+        for k, g in step.items():
+            resumed.grads()[k][...] = g
+        again.step(resumed.params(), resumed.grads())
+    assert again._packed is not None
+    for k, v in resumed.params().items():
+        assert v.tobytes() == params[k].tobytes(), k
 
 
 # ---------------------------------------------------------------- layers: reused arrays
