@@ -2,6 +2,7 @@
 
     python benchmarks/bench_mnist.py                       # 1 warm-up + 5 timed epochs each
     python benchmarks/bench_mnist.py --unset-openblas-env  # the same, children without OPENBLAS_CORETYPE / _L2_SIZE
+    python benchmarks/bench_mnist.py --both-openblas-envs  # both, alternated in the same rounds
 
 The work is issue 4's: MNIST (nnctl's loader: 54,000 training rows, pixels / 255, float32),
 784-256-128-10 with ReLU, softmax cross-entropy, Adam at lr 1e-3, batch 128, the same thread
@@ -14,6 +15,7 @@ alone at the same shapes: the compute bound nnctl's epoch is measured against.
 from __future__ import annotations
 
 import argparse
+from argparse import Namespace
 import importlib.util
 import json
 import os
@@ -259,28 +261,33 @@ def child_env(threads: int, unset_openblas: bool) -> dict:
     return env
 
 
-def run_rounds(names: list[str], epochs: int, threads: int, env: dict, tmp: str) -> dict:
-    """Start one child per contestant, then alternate them epoch by epoch, rotating the order."""
+def run_rounds(names: list[str], epochs: int, threads: int, envs: dict[str, dict], tmp: str) -> dict:
+    """Start one child per contestant and environment, then alternate them epoch by epoch,
+    rotating the order. Returns {environment label: {contestant: results}}."""
+    keys = [(label, name) for label in envs for name in names]
     children, results = {}, {}
-    for name in names:
-        children[name] = subprocess.Popen([sys.executable, __file__, "--worker", name, "--threads", str(threads),
-                                           "--tmp", tmp], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-        results[name] = {**read(children[name], name), "epochs": []}
+    for key in keys:
+        label, name = key
+        children[key] = subprocess.Popen([sys.executable, __file__, "--worker", name, "--threads", str(threads),
+                                          "--tmp", tmp], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                         env=envs[label])
+        results[key] = {**read(children[key], name), "epochs": []}
     for r in range(epochs + 1):  # round 0 is the warm-up
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            children[name].stdin.write("epoch\n")
-            children[name].stdin.flush()
-            seconds = read(children[name], name)["seconds"]
-            results[name]["epochs"].append(seconds)
-            print(f"  round {r} {name:8s} {seconds:.3f} s", file=sys.stderr, flush=True)
+        for key in keys[r % len(keys):] + keys[:r % len(keys)]:
+            children[key].stdin.write("epoch\n")
+            children[key].stdin.flush()
+            seconds = read(children[key], key[1])["seconds"]
+            results[key]["epochs"].append(seconds)
+            where = f" ({key[0]})" if len(envs) > 1 else ""
+            print(f"  round {r} {key[1]:8s} {seconds:.3f} s{where}", file=sys.stderr, flush=True)
             time.sleep(GAP)
-    for name, child in children.items():
+    for key, child in children.items():
         child.stdin.write("finish\n")
         child.stdin.flush()
-        results[name].update(read(child, name))
+        results[key].update(read(child, key[1]))
         child.stdin.close()
         child.wait()
-    return results
+    return {label: {name: results[(label, name)] for name in names} for label in envs}
 
 
 def read(child, name) -> dict:
@@ -389,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", default=None, help="comma-separated contestants among nnctl, torch, sklearn, matmul")
     parser.add_argument("--unset-openblas-env", action="store_true",
                         help="run the children without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (this command only)")
+    parser.add_argument("--both-openblas-envs", action="store_true",
+                        help="run every contestant twice, with the environment as it is and with both variables unset, "
+                             "all alternated in one set of rounds; one table for each")
     parser.add_argument("--no-extras", action="store_true", help="skip the start-up, memory, checkpoint, eval and predict timings")
     parser.add_argument("--json", metavar="PATH", help="also write every measurement to PATH as JSON")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -416,14 +426,22 @@ def main() -> None:
     unknown = set(names) - set(WORKERS)
     if unknown:
         parser.error(f"unknown contestants {sorted(unknown)}; expected some of {', '.join(WORKERS)}")
-    env = child_env(args.threads, args.unset_openblas_env)
+    if args.both_openblas_envs:
+        envs = {"as set": child_env(args.threads, False), "unset": child_env(args.threads, True)}
+    else:
+        envs = {"unset" if args.unset_openblas_env else "as set": child_env(args.threads, args.unset_openblas_env)}
     with tempfile.TemporaryDirectory(prefix="nnctl-bench-") as tmp:
-        results = run_rounds(names, args.epochs, args.threads, env, tmp)
-        extras = {} if args.no_extras else run_extras(env, args.threads, tmp)
-    summary = summarize(results, extras, args)
-    print(report(results, summary, args))
+        by_env = run_rounds(names, args.epochs, args.threads, envs, tmp)
+        extras = {} if args.no_extras else run_extras(next(iter(envs.values())), args.threads, tmp)
+    tables, dump = [], {}
+    for label, results in by_env.items():
+        unset = label == "unset"
+        summary = summarize(results, extras if not tables else {}, args)
+        tables.append(report(results, summary, Namespace(**{**vars(args), "unset_openblas_env": unset})))
+        dump[label] = {"results": results, "summary": summary}
+    print("\n\n".join(tables))
     if args.json:
-        Path(args.json).write_text(json.dumps({"results": results, "summary": summary, "argv": sys.argv[1:]}, indent=2))
+        Path(args.json).write_text(json.dumps({**dump, "argv": sys.argv[1:]}, indent=2))
 
 
 if __name__ == "__main__":
