@@ -53,3 +53,21 @@ def test_every_benchmark_option_is_in_the_readme(bench):
     for action in bench.build_parser()._actions:
         if action.help != "==SUPPRESS==" and action.option_strings != ["-h", "--help"]:
             assert any(f"`{opt}" in README for opt in action.option_strings), action.option_strings
+
+
+def test_the_epoch_breakdown_accounts_for_the_whole_epoch(capsys):
+    spec = importlib.util.spec_from_file_location("epoch_breakdown", REPO / "benchmarks" / "epoch_breakdown.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--synthetic", "--rows", "700", "--epochs", "2", "--threads", "1", "--json"])
+    import json
+
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["epochs"]) == 2 and out["packed"] is True and out["parameters"] == 235_146
+    for epoch in out["epochs"]:
+        pieces = sum(epoch[k] for k in module.PIECES)
+        assert 0 < pieces <= epoch["epoch"] and pieces > 0.8 * epoch["epoch"]  # the clocks cover the loop
+    assert out["products"] > 0 and out["adam_step"] > 0
+    assert "python benchmarks/epoch_breakdown.py" in README
+    for option in ("--epochs", "--threads", "--synthetic", "--rows", "--json"):
+        assert f"`{option}" in README.split("epoch_breakdown.py", 1)[1], option
