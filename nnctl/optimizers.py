@@ -6,7 +6,7 @@ Constructors take exactly the YAML keys: building is `OPTIMIZERS[name](**options
 
 import numpy as np
 
-from .packing import contiguous_span
+from .packing import contiguous_span, views
 
 
 ALL = ""  # the name under which a packed model's parameters are updated as one array
@@ -68,10 +68,7 @@ class Optimizer:
         if buffer is None:
             buffer = self._packed_state[key] = np.full_like(p, fill)
             arrays, names = self._packed[:2]
-            start = 0
-            for name, a in zip(names, arrays):
-                view = buffer[start:start + a.size].reshape(a.shape)
-                start += a.size
+            for name, view in zip(names, views(buffer, [a.shape for a in arrays])):
                 s = self.state.setdefault(name, {})
                 if key in s:
                     view[...] = s[key]

@@ -7,6 +7,8 @@ views of such a buffer (`pack`); an optimizer checks for one (`contiguous_span`)
 back to array-by-array updates whenever there is none, so correctness never depends on it.
 """
 
+import math
+
 import numpy as np
 
 
@@ -18,13 +20,20 @@ def pack(dicts: list[dict]) -> np.ndarray | None:
     if not entries or len({d[k].dtype for d, k in entries}) != 1:
         return None
     flat = np.empty(sum(d[k].size for d, k in entries), entries[0][0][entries[0][1]].dtype)
-    start = 0
-    for d, k in entries:
-        view = flat[start:start + d[k].size].reshape(d[k].shape)
+    for (d, k), view in zip(entries, views(flat, [d[k].shape for d, k in entries])):
         view[...] = d[k]
         d[k] = view
-        start += view.size
     return flat
+
+
+def views(flat: np.ndarray, shapes: list[tuple]) -> list[np.ndarray]:
+    """Views of the 1-D array `flat`, end to end, one of each shape."""
+    out, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        out.append(flat[start:start + size].reshape(shape))
+        start += size
+    return out
 
 
 def contiguous_span(arrays: list[np.ndarray]) -> np.ndarray | None:

@@ -1,6 +1,7 @@
 """benchmarks/bench_mnist.py: its arithmetic, its verdicts and its documentation (no benchmark is run)."""
 
 import importlib.util
+import json
 from argparse import Namespace
 from pathlib import Path
 
@@ -60,8 +61,6 @@ def test_the_epoch_breakdown_accounts_for_the_whole_epoch(capsys):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.main(["--synthetic", "--rows", "700", "--epochs", "2", "--threads", "1", "--json"])
-    import json
-
     out = json.loads(capsys.readouterr().out)
     assert len(out["epochs"]) == 2 and out["packed"] is True and out["parameters"] == 235_146
     for epoch in out["epochs"]:
