@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -25,16 +24,30 @@ def predict(checkpoint, input, header, as_json):
 
     ckpt = api.load_checkpoint(checkpoint)
     spec = data.spec(ckpt.config.data)
-    text = sys.stdin.read() if input == "-" else None
+    text = _stdin() if input == "-" else None
     x = features.read(input, ckpt.n_inputs, header=header, image_shape=spec.image_shape if spec else None,
                       text=text, dtype=ckpt.config.training.dtype)
     result = api.predictions(ckpt, x)
     click.echo("\n".join(_json_lines(result) if as_json else _csv_lines(result)))
 
 
+def _stdin() -> str:
+    """The CSV on stdin, at most files.MAX_DATA_BYTES of it: an endless stream is refused."""
+    from . import files
+    from .errors import DataError
+
+    raw = files.read_stream(sys.stdin.buffer, files.MAX_DATA_BYTES, DataError, "<stdin>")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DataError(f"<stdin>: not text CSV (byte {e.start} is not UTF-8)") from None
+
+
 def _csv_lines(result: dict):
     import csv
     import io
+
+    from .printable import printable
 
     def row(cells) -> str:
         buffer = io.StringIO()
@@ -48,7 +61,7 @@ def _csv_lines(result: dict):
         for v in values.tolist():
             yield ",".join(f"{x:.7g}" for x in v)
         return
-    labels = [str(c) for c in result["classes"]]
+    labels = [printable(c) for c in result["classes"]]  # labels come from files and checkpoints
     yield row(["class"] + [f"p_{c}" for c in labels])
     quoted = [row([c]) for c in labels]  # a label with a comma stays one cell
     for k, p in zip(result["predicted"].tolist(), result["probabilities"].tolist()):
@@ -56,11 +69,13 @@ def _csv_lines(result: dict):
 
 
 def _json_lines(result: dict):
+    from .files import strict_json
+
     if result["task"] == "regression":
         for v in result["values"].tolist():
-            yield json.dumps({"value": v[0] if len(v) == 1 else v})
+            yield strict_json({"value": v[0] if len(v) == 1 else v})
         return
     classes = result["classes"]
     keys = [str(c) for c in classes]
     for k, p in zip(result["predicted"].tolist(), result["probabilities"].tolist()):
-        yield json.dumps({"class": classes[k], "probabilities": dict(zip(keys, (round(x, 7) for x in p)))})
+        yield strict_json({"class": classes[k], "probabilities": dict(zip(keys, (round(x, 7) for x in p)))})

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import files
 from .errors import DataError
+from .printable import excerpt, quoted
 
 
 @dataclass(frozen=True)
@@ -132,17 +134,47 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
                                     stratify=not regression)
         train, val = _sklearn_split(rest, y, cfg.val_fraction, _random_state(seed, 2), "val_fraction",
                                     stratify=not regression)
-    if preprocessing is None:
-        preprocessing = fit_preprocessing(x[train], cfg.scaling or info.default_scaling)
-        if regression:
-            preprocessing["target"] = fit_target_scaling(y[train], cfg.target_scaling)
-    xs = {name: apply_preprocessing(x[rows], preprocessing, dtype) for name, rows in zip(SPLITS, (train, val, test))}
+    # Values too large for the scaling or for `dtype` overflow to inf: found by the checks below,
+    # which name the column, rather than by NumPy's warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if preprocessing is None:
+            preprocessing = fit_preprocessing(x[train], cfg.scaling or info.default_scaling)
+            _check_fitted(x[train], preprocessing, source)
+            if regression:
+                preprocessing["target"] = fit_target_scaling(y[train], cfg.target_scaling)
+        xs = {name: apply_preprocessing(x[rows], preprocessing, dtype) for name, rows in zip(SPLITS, (train, val, test))}
+    for name, rows in zip(SPLITS, (train, val, test)):
+        _check_scaled(x, rows, xs[name], source, dtype)
     if regression:
         ys = {name: scale_target(y[rows], preprocessing, dtype) for name, rows in zip(SPLITS, (train, val, test))}
     else:
         ys = {name: y[rows].astype(np.int64) for name, rows in zip(SPLITS, (train, val, test))}
     return Dataset(cfg.name, info.task, classes, xs["train"], ys["train"], xs["val"], ys["val"], xs["test"], ys["test"],
                    preprocessing, info.image_shape, source)
+
+
+def _too_large(x: np.ndarray, column: int, source: str, what: str) -> DataError:
+    largest = float(np.max(np.abs(x[:, column].astype(np.float64))))
+    return DataError(f"{source}: feature column {column + 1} holds values up to {largest:g} in size, too large {what} "
+                     f"(divide the column by a power of ten)")
+
+
+def _check_fitted(x: np.ndarray, preprocessing: dict, source: str) -> None:
+    """A standard scaling whose mean or std overflowed: refused naming the column."""
+    if preprocessing.get("scaling") != "standard":
+        return
+    finite = np.isfinite(preprocessing["mean"]) & np.isfinite(preprocessing["std"])
+    if not finite.all():
+        raise _too_large(x, int(np.argmin(finite)), source, "for the standard scaling")
+
+
+def _check_scaled(x: np.ndarray, rows: np.ndarray, scaled: np.ndarray, source: str, dtype: str) -> None:
+    """Rows `rows` of x, scaled, that overflowed `dtype` (raw values are finite, so an inf is an
+    overflow). Bytes and shorts (images) cannot overflow: not checked, MNIST is 55 million values."""
+    if (x.dtype.kind in "biu" and x.dtype.itemsize <= 2) or np.isfinite(scaled).all():
+        return
+    column = int(np.argmin(np.isfinite(scaled).all(axis=0)))
+    raise _too_large(x[rows], column, source, f"to scale in {dtype}")
 
 
 def _random_state(seed: int, stream: int) -> int:
@@ -248,7 +280,7 @@ def _csv(cfg, seed: int):
     from . import tabular
 
     x, raw, _, target = tabular.read_csv(cfg.path, cfg.target, cfg.features, cfg.header, cfg.delimiter)
-    y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: target column '{target}'")
+    y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: target column {quoted(target)}")
     return x, y, classes, f"csv:{cfg.path}"
 
 
@@ -256,7 +288,7 @@ def _npz(cfg, seed: int):
     from . import tabular
 
     x, raw = tabular.read_npz(cfg.path, cfg.x_key, cfg.y_key)
-    y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: '{cfg.y_key}'")
+    y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: {quoted(cfg.y_key)}")
     return x, y, classes, f"npz:{cfg.path}"
 
 
@@ -379,7 +411,7 @@ def load_mnist_raw(path: str | None = None, name: str = "mnist") -> tuple[np.nda
 def read_mnist_idx(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """Read the four MNIST IDX .gz files of `folder` into (x uint8 (n, 784), y uint8 (n,)), train rows first."""
     for name in MNIST_FILES:
-        if not (folder / name).is_file():
+        if not (folder / name).exists():  # not is_file(): a FIFO or folder is refused by read_idx, by kind
             what = f"{name} is missing" if folder.is_dir() else "no such folder"
             raise DataError(f"{folder}: {what} (MNIST needs the four IDX files {', '.join(MNIST_FILES)})")
     parts = []
@@ -394,10 +426,11 @@ def read_mnist_idx(folder: Path) -> tuple[np.ndarray, np.ndarray]:
 def read_idx(path: Path) -> np.ndarray:
     """Read one gzip-compressed IDX file of unsigned bytes into an array of its shape."""
     try:
-        with gzip.open(path, "rb") as f:
+        with files.open_capped(path, files.MAX_DATA_BYTES, DataError, "an IDX", files.DATA_TOO_BIG) as handle, \
+                gzip.GzipFile(fileobj=handle, mode="rb") as f:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-        raise DataError(f"{path}: cannot be read as a gzip file: {e}") from None
+        raise DataError(f"{path}: cannot be read as a gzip file: {excerpt(e, 160)}") from None
     # Magic: two zero bytes, 0x08 (unsigned byte), then the number of dimensions.
     if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] == 0:
         raise DataError(f"{path}: not an IDX file of unsigned bytes (magic number {raw[:4].hex() or 'missing'})")
@@ -412,10 +445,11 @@ def read_idx(path: Path) -> np.ndarray:
 
 def _read_cache(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with files.open_capped(path, files.MAX_DATA_BYTES, DataError, "a cache", files.DATA_TOO_BIG) as handle, \
+                np.load(handle, allow_pickle=False) as f:
             x, y = f["x"], f["y"]
-    except (OSError, EOFError, ValueError, KeyError, zlib.error, zipfile.BadZipFile) as e:
-        raise DataError(f"the cache {path} is unreadable ({e})") from None
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, zlib.error, zipfile.BadZipFile) as e:
+        raise DataError(f"the cache {path} is unreadable ({excerpt(e, 160)})") from None
     return _checked(x, y, f"the cache {path}")
 
 

@@ -11,14 +11,14 @@ import csv
 import io
 import math
 import re
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from . import files
 from .errors import DataError
-from .files import read_limited
+from .printable import excerpt, quoted
 
 _NOT_SPACE = re.compile(r"\S")
 
@@ -30,7 +30,7 @@ def read(source: str, n_features: int, *, header: bool | None = None, image_shap
         path = Path(source)
         if path.suffix.lower() in (".npy", ".npz"):
             return _read_array(path, n_features, image_shape).astype(dtype, copy=False)
-        raw = read_limited(path, sys.maxsize, DataError, "a CSV", "")
+        raw = files.read_limited(path, files.MAX_DATA_BYTES, DataError, "a CSV", files.DATA_TOO_BIG)
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as e:
@@ -82,11 +82,11 @@ def _first_problem(text: str, n_features: int, header: bool, largest: float) -> 
             try:
                 value = float(cell)
             except ValueError:
-                return f"row {number}, column {column}: {cell.strip()!r} is not a number"
+                return f"row {number}, column {column}: {quoted(cell.strip(), 20)} is not a number"
             if not math.isfinite(value):
-                return f"row {number}, column {column}: {cell.strip()} is not a finite number"
+                return f"row {number}, column {column}: {excerpt(cell.strip(), 20)} is not a finite number"
             if abs(value) > largest:
-                return f"row {number}, column {column}: {cell.strip()} is too large for the model's floats"
+                return f"row {number}, column {column}: {excerpt(cell.strip(), 20)} is too large for the model's floats"
         if len(cells) < n_features:
             return (f"row {number}, column {len(cells) + 1}: missing; the row has {_values(len(cells))} "
                     f"and the model takes {n_features}")
@@ -99,20 +99,20 @@ def _first_problem(text: str, n_features: int, header: bool, largest: float) -> 
 def _read_array(path: Path, n_features: int, image_shape: tuple | None) -> np.ndarray:
     """A .npy array, or the array `x` (or the only array) of a .npz file, as (n, n_features) float64."""
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                keys = list(loaded.keys())
-                if "x" not in keys and len(keys) != 1:
-                    raise DataError(f"{path}: holds the arrays {', '.join(keys) or '(none)'}; "
-                                    f"name the features 'x' or keep one array")
-                x = loaded["x" if "x" in keys else keys[0]]
-        else:
-            x = loaded
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
+        with files.open_capped(path, files.MAX_DATA_BYTES, DataError, f"a {path.suffix}", files.DATA_TOO_BIG) as handle:
+            loaded = np.load(handle, allow_pickle=False)
+            if isinstance(loaded, np.lib.npyio.NpzFile):
+                with loaded:
+                    keys = list(loaded.keys())
+                    if "x" not in keys and len(keys) != 1:
+                        shown = ", ".join(excerpt(k) for k in keys[:10]) + (", …" if len(keys) > 10 else "")
+                        raise DataError(f"{path}: holds the arrays {shown or '(none)'}; "
+                                        f"name the features 'x' or keep one array")
+                    x = loaded["x" if "x" in keys else keys[0]]
+            else:
+                x = loaded
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"{path}: not a NumPy {path.suffix} file of numbers ({e})") from None
+        raise DataError(f"{path}: not a NumPy {path.suffix} file of numbers ({excerpt(e, 160)})") from None
     if image_shape is not None and x.ndim == 1 + len(image_shape) and x.shape[1:] == tuple(image_shape):
         x = x.reshape(len(x), -1)  # images as (n, 28, 28)
     if x.ndim != 2 or x.shape[1] != n_features:

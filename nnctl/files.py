@@ -1,8 +1,12 @@
 """Writing files so that a reader never sees half of one: a temporary name, fsync, then rename."""
 
+import json
+import math
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import WriteError
 
@@ -58,18 +62,110 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def read_limited(path: str | Path, limit: int, error: type, what: str, too_big: str) -> bytes:
-    """The bytes of `path`, refused with `error` (naming the path) when missing, unreadable or
-    over `limit` bytes (`too_big` formatted with size and limit); the size is checked first."""
+MAX_DATA_BYTES = 2_000_000_000  # a data file (CSV, .npz, .npy, IDX) or predict's input, stdin included
+DATA_TOO_BIG = "{size:,} bytes is over the {limit:,} nnctl reads from a data file"
+_CHUNK = 1 << 20
+_KINDS = ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISCHR, "character device"),
+          (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"))
+
+
+def _refuse_irregular(mode: int, source: str, error: type, what: str) -> None:
+    """A device, a FIFO or a folder is refused before a byte is read: /dev/zero never ends, a FIFO
+    blocks until someone writes, and neither has a size to check."""
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _KINDS if test(mode)), "special file")
+    raise error(f"{source}: is a {kind}, not {what} file (nnctl reads regular files only)")
+
+
+def open_regular(path: str | Path, error: type, what: str) -> BinaryIO:
+    """`path` opened for reading in binary, refused with `error` (naming the path) when missing,
+    unreadable or not a regular file. Opening never blocks (a FIFO swapped in after the check)."""
     source = str(path)
     try:
-        size = Path(path).stat().st_size
-        if size > limit:
-            raise error(f"{source}: " + too_big.format(size=size, limit=limit))
-        return Path(path).read_bytes()
+        _refuse_irregular(os.stat(path).st_mode, source, error, what)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise error(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise error(f"{source}: is a folder, not {what} file") from None
     except OSError as e:
         raise error(f"{source}: cannot be read: {e.strerror}") from None
+    try:
+        _refuse_irregular(os.fstat(fd).st_mode, source, error, what)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def open_capped(path: str | Path, limit: int, error: type, what: str, too_big: str) -> BinaryIO:
+    """open_regular, and refused when the file is over `limit` bytes (for a reader that reads
+    only what the file's own structure says, such as NumPy's or gzip's, up to its end)."""
+    f = open_regular(path, error, what)
+    size = os.fstat(f.fileno()).st_size
+    if size > limit:
+        f.close()
+        raise error(f"{path}: " + too_big.format(size=size, limit=limit))
+    return f
+
+
+def read_limited(path: str | Path, limit: int, error: type, what: str, too_big: str) -> bytes:
+    """The bytes of a regular file `path`, refused with `error` (naming the path) when missing,
+    unreadable, not a regular file, or over `limit` bytes (`too_big` formatted with size and
+    limit). The size is checked first, and at most limit + 1 bytes are read whatever it says."""
+    source = str(path)
+    with open_regular(path, error, what) as f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise error(f"{source}: " + too_big.format(size=size, limit=limit))
+            data = f.read(size + 1)  # one allocation of the file's size; +1 tells whether it grew
+            if len(data) > size:  # it is being written to: read on, but never past the limit
+                data += _read_capped(f, limit + 1 - len(data))
+        except OSError as e:
+            raise error(f"{source}: cannot be read: {e.strerror}") from None
+    if len(data) > limit:
+        raise error(f"{source}: " + too_big.format(size=len(data), limit=limit))
+    return data
+
+
+def read_stream(stream: BinaryIO, limit: int, error: type, source: str) -> bytes:
+    """At most `limit` bytes of a stream (stdin), refused with `error` when more arrive."""
+    try:
+        data = _read_capped(stream, limit + 1)
+    except OSError as e:
+        raise error(f"{source}: cannot be read: {e.strerror}") from None
+    if len(data) > limit:
+        raise error(f"{source}: more than {limit:,} bytes; an input is at most {limit:,}")
+    return data
+
+
+def _read_capped(stream: BinaryIO, most: int) -> bytes:
+    """Up to `most` bytes, read in chunks so that nothing larger than what arrives is allocated."""
+    chunks, total = [], 0
+    while total < most:
+        chunk = stream.read(min(_CHUNK, most - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def finite(value):
+    """`value` with every NaN or infinite float replaced by None (JSON null), arrays as lists:
+    what strict JSON can hold."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def strict_json(obj, **options) -> str:
+    """json.dumps of `obj` as strict JSON: a non-finite float is null, never NaN or Infinity,
+    which no JSON parser but Python's accepts."""
+    return json.dumps(finite(obj), allow_nan=False, **options)

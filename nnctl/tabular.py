@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import sys
 import warnings
 import zipfile
 import zlib
@@ -18,12 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
+from . import files
 from .errors import DataError
-from .files import read_limited
+from .printable import excerpt, quoted
+
+# Feature values beyond this are refused: float32's largest is 3.4e38, and the standard scaling
+# squares deviations (in float64), so anything larger overflows to inf somewhere on the way.
+MAX_FEATURE = 1e38
+SHOWN_COLUMNS = 10  # column names a message lists before '…'
+SHOWN_ROWS = 5  # row numbers a message lists before 'and N more'
 
 
 def _open_text(path: Path):
-    raw = read_limited(path, sys.maxsize, DataError, "a data", "")
+    raw = files.read_limited(path, files.MAX_DATA_BYTES, DataError, "a data", files.DATA_TOO_BIG)
     try:
         return raw.decode("utf-8-sig")  # -sig: a spreadsheet's byte-order mark is not part of the header
     except UnicodeDecodeError as e:
@@ -39,10 +45,10 @@ def _column(path, names: list[str], wanted, header: bool, role: str) -> int:
     if wanted in names:
         return names.index(wanted)
     close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.5)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    hint = f"; did you mean {quoted(close[0])}?" if close else ""
     if not header:
         hint += " (header: false, so columns are named by their 0-based index)"
-    raise DataError(f"{path}: no {role} column '{wanted}'{hint} (columns: {', '.join(names)})")
+    raise DataError(f"{path}: no {role} column {quoted(wanted)}{hint} (columns: {_names(names)})")
 
 
 def read_csv(path, target=None, features=None, header: bool = True, delimiter: str = ","):
@@ -64,49 +70,92 @@ def read_csv(path, target=None, features=None, header: bool = True, delimiter: s
     columns = [c for c in range(len(names)) if c != t] if features is None else \
         [_column(path, names, f, header, "feature") for f in features]
     if t in columns:
-        raise DataError(f"{path}: the target column '{names[t]}' is also listed as a feature")
+        raise DataError(f"{path}: the target column {quoted(names[t])} is also listed as a feature")
     if not columns:
-        raise DataError(f"{path}: no feature columns besides the target '{names[t]}'")
+        raise DataError(f"{path}: no feature columns besides the target {quoted(names[t])}")
     x = np.empty((len(rows), len(columns)))
     for i, (number, row) in enumerate(rows):
         for j, c in enumerate(columns):
             try:
                 x[i, j] = float(row[c])
             except ValueError:
-                what = "is empty" if not row[c].strip() else f"holds {row[c].strip()!r}, not a number"
-                raise DataError(f"{path}:{number}: feature column '{names[c]}' {what} "
+                what = "is empty" if not row[c].strip() else f"holds {quoted(row[c].strip(), 20)}, not a number"
+                raise DataError(f"{path}:{number}: feature column {quoted(names[c])} {what} "
                                 f"(features must be numeric; only the target may hold labels)") from None
-    if not np.isfinite(x).all():
-        raise DataError(f"{path}: a feature column holds nan or inf")
+    bad = _first_unusable(x)
+    if bad is not None:
+        i, j = bad
+        raise DataError(f"{path}:{rows[i][0]}: feature column {quoted(names[columns[j]])} {_unusable(x[i, j])}")
     y = [row[t].strip() for _, row in rows]
+    empty = [number for (number, _), label in zip(rows, y) if not label]
+    if empty:  # an empty cell would become a class "" (or fail as a number)
+        raise DataError(f"{path}: the target column {quoted(names[t])} is empty in {_row_numbers(empty)} "
+                        f"(counting the header as row 1): fill in or remove those rows")
     return x, y, [names[c] for c in columns], names[t]
+
+
+def _names(names: list[str]) -> str:
+    """A file's column names for a message: the first few, each a short escaped excerpt."""
+    shown = ", ".join(excerpt(n) for n in names[:SHOWN_COLUMNS])
+    return shown + (f", … ({len(names)} columns)" if len(names) > SHOWN_COLUMNS else "")
+
+
+def _row_numbers(numbers: list[int]) -> str:
+    """'row 3', 'rows 3, 7 and 9', 'rows 3, 7, 9, 12, 15 and 20 more'."""
+    if len(numbers) == 1:
+        return f"row {numbers[0]}"
+    shown = ", ".join(str(n) for n in numbers[:SHOWN_ROWS])
+    rest = len(numbers) - SHOWN_ROWS
+    if rest > 0:
+        return f"rows {shown} and {rest} more"
+    head, _, last = shown.rpartition(", ")
+    return f"rows {head} and {last}"
+
+
+def _first_unusable(x: np.ndarray) -> tuple[int, int] | None:
+    """The (row, column) of the first value that is NaN, infinite or beyond ±MAX_FEATURE, or None."""
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(x) <= MAX_FEATURE)  # NaN compares false, so it is caught too
+    if not bad.any():
+        return None
+    i, j = np.argwhere(bad)[0]
+    return int(i), int(j)
+
+
+def _unusable(value: float) -> str:
+    if not np.isfinite(value):
+        return f"holds {value}, not a finite number"
+    return (f"holds {value:g}, beyond ±{MAX_FEATURE:g}: too large to scale "
+            f"(divide the column by a power of ten)")
 
 
 def read_npz(path, x_key: str = "x", y_key: str = "y"):
     """x: (n, n_features) float64 and the raw targets stored under two keys of a .npz file."""
     path = Path(path).expanduser()
     try:
-        with np.load(path, allow_pickle=False) as f:
-            keys = list(f.keys())
-            for key in (x_key, y_key):
-                if key not in keys:
-                    raise DataError(f"{path}: no array '{key}' (arrays: {', '.join(keys) or 'none'})")
-            x, y = f[x_key], f[y_key]
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a file") from None
+        with files.open_capped(path, files.MAX_DATA_BYTES, DataError, "a .npz", files.DATA_TOO_BIG) as handle:
+            loaded = np.load(handle, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise DataError(f"{path}: a single NumPy array, not a .npz file of named arrays")
+            with loaded as f:
+                keys = list(f.keys())
+                for key in (x_key, y_key):
+                    if key not in keys:
+                        raise DataError(f"{path}: no array {quoted(key)} (arrays: {_names(keys) or 'none'})")
+                x, y = f[x_key], f[y_key]
     except ValueError as e:  # object arrays would need pickle, which is never allowed
-        raise DataError(f"{path}: cannot be read without pickle: {e}") from None
+        raise DataError(f"{path}: cannot be read without pickle: {excerpt(e, 160)}") from None
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as e:
-        raise DataError(f"{path}: not a readable .npz file ({e})") from None
+        raise DataError(f"{path}: not a readable .npz file ({excerpt(e, 160)})") from None
     if x.ndim != 2 or x.dtype.kind not in "biuf":
         raise DataError(f"{path}: '{x_key}' must be a 2-D array of numbers, got {x.dtype} {x.shape}")
     if y.ndim != 1 or len(y) != len(x):
         raise DataError(f"{path}: '{y_key}' must be 1-D with one target per row of '{x_key}' ({len(x)}), got shape {y.shape}")
     x = x.astype(np.float64)
-    if not np.isfinite(x).all():
-        raise DataError(f"{path}: '{x_key}' holds nan or inf")
+    bad = _first_unusable(x)
+    if bad is not None:
+        i, j = bad
+        raise DataError(f"{path}: {quoted(x_key)} row {i + 1}, column {j + 1} {_unusable(x[i, j])}")
     return x, y
 
 
@@ -145,7 +194,7 @@ def targets(raw, task: str, where: str):
             y = raw.astype(np.float64)
         except ValueError:
             bad = next(v for v in raw if not _is_number(v))
-            raise DataError(f"{where}: the target holds {str(bad)!r}, not a number, and the task is regression") from None
+            raise DataError(f"{where}: the target holds {quoted(bad, 20)}, not a number, and the task is regression") from None
         if not np.isfinite(y).all():
             raise DataError(f"{where}: the target holds nan or inf")
         return y, []

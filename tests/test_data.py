@@ -123,7 +123,7 @@ def _flipped_gzip(path):
     (lambda p: p.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x01\x00"), "gzip"),
     (_truncated_gzip, "gzip"),
     (_flipped_gzip, "gzip"),
-    (lambda p: None, "gzip"),  # no file at all
+    (lambda p: None, "broken-idx.gz: no such file"),  # no file at all
 ])
 def test_read_idx_refuses_broken_files_naming_them(tmp_path, make, message):
     path = tmp_path / "broken-idx.gz"

@@ -171,7 +171,9 @@ def test_csv_classification_end_to_end_keeps_the_label_mapping(tmp_path):
     assert result.exit_code == 0, result.output
     ckpt = api.load_checkpoint(tmp_path / "run" / "checkpoint.json")
     assert ckpt.classes == ["cat", "dog", "eel"]
-    evaluated = runner.invoke(main, ["eval", str(tmp_path / "run" / "checkpoint.json")])
+    refused = runner.invoke(main, ["eval", str(tmp_path / "run" / "checkpoint.json")])
+    assert refused.exit_code == 5 and "outside its run folder" in refused.output and "--data" in refused.output
+    evaluated = runner.invoke(main, ["eval", str(tmp_path / "run" / "checkpoint.json"), "--data", str(path)])
     assert evaluated.exit_code == 0 and "eel" in evaluated.output and "macro F1" in evaluated.output
     summary = runner.invoke(main, ["summary", str(cfg_path)])
     assert summary.exit_code == 0 and "(None, 2)" in summary.output
@@ -212,7 +214,7 @@ def test_regression_end_to_end_on_an_npz_file(tmp_path):
     assert ckpt.classes == [] and ckpt.preprocessing["target"]["mean"] == pytest.approx(y.mean(), rel=0.1)
     prediction = api.predict(ckpt, x[:5])
     np.testing.assert_allclose(prediction[:, 0], y[:5], atol=15)
-    scores = api.evaluate_checkpoint(result["checkpoint"])
+    scores = api.evaluate_checkpoint(result["checkpoint"], data=tmp_path / "r.npz")
     assert scores["task"] == "regression" and scores["r2"] == pytest.approx(result["test"]["r2"])
     header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
     assert header == "epoch,train_loss,train_mae,val_loss,val_mae,val_rmse,val_r2,lr,seconds"
@@ -271,3 +273,50 @@ def test_a_regression_checkpoint_needs_its_target_scaling(tmp_path, damage):
     (tmp_path / "edited.json").write_text(json.dumps(doc))
     with pytest.raises(CheckpointError, match="target scaling"):
         api.load_checkpoint(tmp_path / "edited.json")
+
+
+def test_empty_target_cells_are_a_data_error_naming_the_rows(tmp_path):
+    lines = ["a,b,kind"] + [f"{i},{i % 3},{'' if i in (2, 5, 6, 7, 9, 11, 12) else 'xy'[i % 2]}" for i in range(1, 30)]
+    path = write(tmp_path, "\n".join(lines) + "\n", "holes.csv")
+    with pytest.raises(DataError, match=r"holes.csv: the target column 'kind' is empty in rows 3, 6, 7, 8, 10 and 2 more"):
+        tabular.read_csv(path, "kind")
+    path.write_text("a,b,kind\n1,2,x\n3,4, \n5,6,y\n")
+    with pytest.raises(DataError, match=r"holes.csv: the target column 'kind' is empty in row 3 \(counting the header"):
+        tabular.read_csv(path, "kind")
+
+
+@pytest.mark.parametrize("value", ["1e308", "-1e308", "1e39"])
+def test_huge_features_are_a_data_error_naming_file_and_column_without_warnings(tmp_path, value):
+    rows = "".join(f"{i},{value if i == 4 else i},{'ab'[i % 2]}\n" for i in range(40))
+    path = write(tmp_path, "a,big,kind\n" + rows, "huge.csv")
+    cfg_path = write(tmp_path, CSV_CONFIG.format(path=path, units=2, out=tmp_path / "runs"), "c.yaml")
+    result = CliRunner().invoke(main, ["train", str(cfg_path)])
+    assert result.exit_code == 5, result.output
+    assert "huge.csv:6: feature column 'big' holds" in result.output and "too large" in result.output
+    assert "Warning" not in result.output
+
+
+def test_values_that_overflow_only_once_scaled_are_a_data_error(tmp_path):
+    """A stored scaling of a tiny spread (a checkpoint's) and a value far out: scaled, it overflows float32."""
+    from nnctl import data
+
+    rows = "".join(f"{i},{1e30 if i == 5 else 0},{'ab'[i % 2]}\n" for i in range(40))
+    path = write(tmp_path, "a,tiny,kind\n" + rows, "spread.csv")
+    cfg = api.load_config(write(tmp_path, CSV_CONFIG.format(path=path, units=2, out=tmp_path / "runs"), "c.yaml"))
+    stored = {"scaling": "standard", "mean": [0.0, 0.0], "std": [1.0, 1e-30]}
+    with pytest.raises(DataError, match=r"csv:\S*spread.csv: feature column 2 holds values up to 1e\+30 in size, "
+                                        r"too large to scale in float32"):
+        data.load(cfg.data, 0, "float32", preprocessing=stored)
+
+
+def test_messages_quote_no_more_than_a_short_escaped_excerpt(tmp_path):
+    long_name = "secret-" + "x" * 200
+    path = write(tmp_path, f"{long_name}\x1b[2J\n1\n2\n", "one.csv")
+    with pytest.raises(DataError) as info:
+        tabular.read_csv(path)
+    message = str(info.value)
+    assert "no feature columns besides the target 'secret-xxx" in message
+    assert "x" * 60 not in message and "\x1b" not in message
+    path.write_text("a,kind\n" + "y" * 300 + ",k\n2,j\n")
+    with pytest.raises(DataError, match=r"feature column 'a' holds 'y{20}…', not a number"):
+        tabular.read_csv(path)
