@@ -252,16 +252,19 @@ def _without_seconds(record: dict) -> dict:
     return {k: v for k, v in record.items() if k != "seconds"}
 
 
-def evaluate_checkpoint(path, split: str = "test") -> dict:
+def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
     """Score a checkpoint on a split of its own data set, rebuilt with its seed and preprocessing.
 
     Classification: loss, accuracy, macro_f1, per-class scores, confusion matrix and, for two
     classes, roc_auc. Regression: loss, mae, rmse and r2 (mae and rmse in the target's units).
+    `data`: a file (or MNIST folder) read in place of the checkpoint's, with its data settings.
+    A file the checkpoint alone names is opened only inside its run folder (DataError otherwise;
+    see nnctl.checkpoint_data); `data` for a data set not read from a file raises ValueError.
     """
+    from . import checkpoint_data
+
     ckpt = load_checkpoint(path)
-    dataset = load_data(ckpt.config, preprocessing=ckpt.preprocessing)
-    if dataset.x_train.shape[1] != ckpt.n_inputs:
-        raise DataError(f"the data set has {dataset.x_train.shape[1]} features; the checkpoint expects {ckpt.n_inputs}")
+    dataset = checkpoint_data.load(ckpt, data)
     x, y = dataset.split(split)
     scores = evaluate(ckpt.model, LOSSES[ckpt.config.loss], x, y, task=dataset.task, target_scale=dataset.target_scale)
     result = {"checkpoint": str(path), "split": split, "task": dataset.task, "n": int(len(y)),
@@ -333,6 +336,7 @@ def predictions(ckpt: checkpoint_module.Checkpoint, x_raw: np.ndarray) -> dict:
             "probabilities": probabilities}
 
 
-def plot_run(run_dir) -> list[str]:
-    """Redraw a run folder's PNGs from its logs and checkpoint; return their paths."""
-    return report.plot_run(run_dir)
+def plot_run(run_dir, data=None) -> list[str]:
+    """Redraw a run folder's PNGs from its logs and checkpoint; return their paths. `data` as
+    for evaluate_checkpoint."""
+    return report.plot_run(run_dir, data)

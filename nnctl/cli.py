@@ -16,6 +16,7 @@ from .cli_common import emit_json as _emit_json
 from .cli_common import fmt as _fmt
 from .cli_common import paint, set_option
 from .errors import CheckFailed, Interrupted, NnctlError
+from .printable import printable
 
 EXIT_CODES = {0: "ok", 1: "internal or write error", 2: "usage error", 3: "bad config", 4: "bad or unreadable checkpoint",
               5: "data unavailable", 6: "training diverged", 7: "a check failed (eval --assert, gradcheck)",
@@ -29,7 +30,8 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except NnctlError as e:
-            click.echo(f"{'' if isinstance(e, Interrupted) else 'error: '}{e}", err=True)
+            # a message may quote a path or a name from a file: no control character reaches the terminal
+            click.echo(f"{'' if isinstance(e, Interrupted) else 'error: '}{printable(e, newlines=True)}", err=True)
             ctx.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -45,7 +47,8 @@ class Group(click.Group):
         except Exception as e:  # a bug in nnctl: say so in one line, unless asked for the traceback
             if os.environ.get("NNCTL_DEBUG"):
                 raise
-            click.echo(f"internal error: {type(e).__name__}: {e} (set NNCTL_DEBUG=1 for the traceback)", err=True)
+            click.echo(f"internal error: {type(e).__name__}: {printable(e, newlines=True)} "
+                       f"(set NNCTL_DEBUG=1 for the traceback)", err=True)
             ctx.exit(1)
 
 
@@ -199,14 +202,21 @@ def _fail_assertions(checked: list[dict]) -> None:
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
               help="Which split of the checkpoint's data set to score.")
+@click.option("--data", "data_path", type=click.Path(),
+              help="Score on this labelled file (or MNIST folder), read with the checkpoint's data settings "
+                   "(target column, split fractions, seed); needed when the checkpoint names a file outside its run folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--assert", "gates", multiple=True, metavar="METRIC OP NUMBER", callback=_parse_assertions,
               help="Exit 7 unless this holds, e.g. 'accuracy>=0.97' or 'loss<0.1' (OP: >= <= > < == !=). Repeatable.")
-def eval_(checkpoint, split, as_json, gates):
+def eval_(checkpoint, split, data_path, as_json, gates):
     """Score CHECKPOINT on a split of its data set: loss, accuracy, per-class scores, confusion matrix."""
     from . import api
+    from .checkpoint_data import DataPathNotUsed
 
-    result = api.evaluate_checkpoint(checkpoint, split)
+    try:
+        result = api.evaluate_checkpoint(checkpoint, split, data=data_path)
+    except DataPathNotUsed as e:
+        raise click.BadParameter(str(e), param_hint="'--data'") from None
     checked = _check_assertions(gates, result)
     if as_json:
         _emit_json(result)
@@ -223,7 +233,7 @@ def eval_(checkpoint, split, as_json, gates):
     if "roc_auc" in result:
         extra += f"  ROC AUC {_fmt(result['roc_auc'])}"
     click.echo(extra)
-    classes = [str(c) for c in result["classes"]]
+    classes = [printable(c) for c in result["classes"]]  # labels come from files and checkpoints
     width = max(8, *(len(c) for c in classes))
     per = result["per_class"]
     click.echo(f"\n{'class':>{width}}  precision  recall      f1  support")

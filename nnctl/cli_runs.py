@@ -7,6 +7,7 @@ import os
 import click
 
 from .cli_common import emit_json, fmt, json_option, paint
+from .printable import printable
 
 STATUS_COLOURS = {"finished": "green", "running": "cyan", "interrupted": "yellow", "diverged": "red", "failed": "red",
                   "unreadable": "red"}
@@ -28,7 +29,7 @@ def runs(folder, as_json):
         emit_json({"folder": folder, "runs": found})
         return
     if not found:
-        click.echo(f"no runs in {folder}", err=True)
+        click.echo(f"no runs in {printable(folder)}", err=True)
         return
     head = ("run", "started", "status", "epochs", "best val_acc", "best val_loss", "test acc")
     rows = []
@@ -38,7 +39,7 @@ def runs(folder, as_json):
         epochs = "-" if r["epochs"] is None else str(r["epochs"])
         if r["best_epoch"] is not None:
             epochs += f" (best {r['best_epoch']})"
-        rows.append((r["name"], started, r["status"] or "-", epochs, fmt(best.get("val_accuracy")),
+        rows.append((printable(r["name"]), started, printable(r["status"] or "-"), epochs, fmt(best.get("val_accuracy")),
                      fmt(best.get("val_loss")), fmt(test.get("accuracy"))))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
     click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
@@ -50,19 +51,26 @@ def runs(folder, as_json):
 
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--data", "data_path", type=click.Path(),
+              help="Draw the test split of this file (or MNIST folder), read with the run's data settings; "
+                   "needed when the checkpoint names a file outside its run folder.")
 @json_option
-def plot(run_dir, as_json):
+def plot(run_dir, data_path, as_json):
     """(Re)draw the PNG plots of RUN_DIR from its metrics and checkpoint.
 
     Learning curves with the best epoch marked and the test split's confusion matrix; the
     decision boundary for 2-D data sets; misclassified test images for image data sets.
     """
     from . import api
+    from .checkpoint_data import DataPathNotUsed
 
-    drawn = api.plot_run(run_dir)
+    try:
+        drawn = api.plot_run(run_dir, data=data_path)
+    except DataPathNotUsed as e:
+        raise click.BadParameter(str(e), param_hint="'--data'") from None
     if as_json:
         emit_json({"run_dir": run_dir, "plots": drawn})
         return
     for path in drawn:
-        click.echo(path)
-    click.echo(f"{len(drawn)} plots in {run_dir}: {', '.join(os.path.basename(p) for p in drawn)}", err=True)
+        click.echo(printable(path))
+    click.echo(printable(f"{len(drawn)} plots in {run_dir}: {', '.join(os.path.basename(p) for p in drawn)}"), err=True)

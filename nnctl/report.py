@@ -15,6 +15,7 @@ from . import checkpoint as checkpoint_module
 from . import data as data_module
 from . import metrics
 from .errors import DataError
+from .files import DATA_TOO_BIG, MAX_DATA_BYTES, read_limited
 from .losses import LOSSES
 from .train import evaluate
 
@@ -70,17 +71,39 @@ def unscale(x: np.ndarray, preprocessing: dict) -> np.ndarray:
     return x
 
 
-def plot_run(run_dir) -> list[str]:
-    """Redraw a run folder's PNGs from its metrics.jsonl and checkpoint.json."""
+def plot_run(run_dir, data=None) -> list[str]:
+    """Redraw a run folder's PNGs from its metrics.jsonl and checkpoint.json; `data` replaces the
+    checkpoint's data file (a file outside the run folder must be given so: nnctl.checkpoint_data)."""
+    from . import checkpoint_data
+
     folder = Path(run_dir)
     if not folder.is_dir():
         raise DataError(f"{folder}: no such run folder")
     ckpt = checkpoint_module.load(folder / "checkpoint.json")
+    history = read_history(folder / "metrics.jsonl")
+    dataset = checkpoint_data.load(ckpt, data)
+    return draw(folder, history, ckpt.epoch, ckpt.model, ckpt.config.loss, dataset, ckpt.classes)
+
+
+def read_history(path: Path) -> list[dict]:
+    """The rows of a metrics.jsonl, each checked to be what the curves draw: an object with a
+    whole epoch number and numbers (or null) as metrics; DataError naming the line otherwise."""
+    raw = read_limited(path, MAX_DATA_BYTES, DataError, "a metrics", DATA_TOO_BIG)
     try:
-        lines = (folder / "metrics.jsonl").read_text().splitlines()
-        history = [json.loads(line) for line in lines if line.strip()]
-    except (OSError, ValueError) as e:
-        raise DataError(f"{folder / 'metrics.jsonl'}: cannot be read: {e}") from None
-    cfg = ckpt.config
-    dataset = data_module.load(cfg.data, cfg.seed, cfg.training.dtype, preprocessing=ckpt.preprocessing)
-    return draw(folder, history, ckpt.epoch, ckpt.model, cfg.loss, dataset, ckpt.classes)
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not a UTF-8 text file (byte {e.start})") from None
+    history = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            raise DataError(f"{path}:{number}: not a JSON row") from None
+        if not isinstance(row, dict) or type(row.get("epoch")) is not int or not all(
+                v is None or type(v) in (int, float) for v in row.values()):
+            raise DataError(f"{path}:{number}: expected an object of an integer epoch and metrics that are "
+                            f"numbers or null")
+        history.append(row)
+    return history

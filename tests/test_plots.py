@@ -130,3 +130,16 @@ def test_curves_of_a_regression_run_show_mae(tmp_path):
     history = [{"epoch": e, "train_loss": 1 / e, "train_mae": 2 / e, "val_loss": 1.1 / e, "val_mae": 2.2 / e} for e in (1, 2, 3)]
     plots.learning_curves(history, 3, tmp_path / "c.png")
     assert png_size(tmp_path / "c.png") == (1000, 400)
+
+
+def test_plot_of_malformed_metrics_rows_is_a_data_error(moons_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(moons_run["run_dir"], run)
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    for bad in ("[1, 0.5, 0.9]", '{"epoch": 1, "train_loss": "low"}', '{"train_loss": 0.5}', "{oops", '"text"'):
+        (run / "metrics.jsonl").write_text("\n".join(lines[:2] + [bad] + lines[3:]) + "\n")
+        result = CliRunner().invoke(main, ["plot", str(run)])
+        assert result.exit_code == 5, (bad, result.output)
+        assert "metrics.jsonl:3:" in result.stderr and "internal error" not in result.output
