@@ -11,7 +11,9 @@ import click
 
 def emit_json(obj) -> None:
     """One JSON object on stdout."""
-    click.echo(json.dumps(obj, indent=2, default=json_default))
+    from .files import strict_json
+
+    click.echo(strict_json(obj, indent=2, default=json_default))  # NaN is null: strict JSON, which every parser reads
 
 
 def json_default(value):

@@ -19,6 +19,7 @@ def sweep(ctx, spec, jobs, scheduler, as_json, quiet):
     from . import sweep as sweep_module
     from . import sweep_spec
     from .cli import _emit_json
+    from .printable import printable
 
     if scheduler and jobs > 1:
         raise click.UsageError("--jobs is for this machine; with --scheduler the cluster's workers run the trials")
@@ -30,17 +31,18 @@ def sweep(ctx, spec, jobs, scheduler, as_json, quiet):
             return
         what = f"{metric} {_fmt(row[metric])}" if row["status"] == "finished" else row["error"]
         again = " (finished before)" if row["reused"] else ""
-        click.echo(f"trial {done}/{total} {row['trial']} {row['status']}{again}: {what}  [{_params(row)}]", err=True)
+        click.echo(printable(f"trial {done}/{total} {row['trial']} {row['status']}{again}: {what}  [{_params(row)}]"),
+                   err=True)
 
     board = sweep_module.run(loaded, jobs=jobs, scheduler=scheduler, on_result=progress)
     if as_json:
         _emit_json(board)
     else:
-        click.echo(render(board))
+        click.echo(printable(render(board), newlines=True))
     code = sweep_module.exit_code(board)
     if code:
         first = next(r for r in board["leaderboard"] if r["exit_code"])
-        click.echo(f"error: no trial finished; the first failure: {first['error']}", err=True)
+        click.echo(printable(f"error: no trial finished; the first failure: {first['error']}", newlines=True), err=True)
         ctx.exit(code)
 
 

@@ -12,8 +12,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import CheckpointError, DataError, WriteError
-from .files import atomic_write
+from .errors import CheckpointError, DataError, NnctlError, WriteError
+from .files import DATA_TOO_BIG, MAX_DATA_BYTES, atomic_write, read_limited, strict_json
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]  # classification
 REGRESSION_COLUMNS = ["epoch", "train_loss", "train_mae", "val_loss", "val_mae", "val_rmse", "val_r2", "lr", "seconds"]
@@ -135,7 +135,7 @@ class Run:
         self._write_status()
 
     def _write_logs(self) -> None:
-        atomic_write(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in self.history))
+        atomic_write(self.path / "metrics.jsonl", "".join(strict_json(r) + "\n" for r in self.history))
         buffer = io.StringIO()
         # the columns of the first record: classification and regression log different metrics
         columns = list(self.history[0])
@@ -154,7 +154,7 @@ class Run:
                 raise
 
     def _write_status(self) -> None:
-        atomic_write(self.path / "run.json", json.dumps(self.status, indent=2) + "\n")
+        atomic_write(self.path / "run.json", strict_json(self.status, indent=2) + "\n")
 
 
 def list_runs(folder: str | Path) -> list[dict]:
@@ -168,20 +168,22 @@ def list_runs(folder: str | Path) -> list[dict]:
 
 
 def _describe_run(path: Path) -> dict:
-    """One row of `nnctl runs`: what run.json says, and the validation scores of the best epoch."""
+    """One row of `nnctl runs`: what run.json says, and the validation scores of the best epoch;
+    status `unreadable` when run.json or metrics.jsonl is not what nnctl writes (one odd folder
+    must not hide the others)."""
     row = {"name": path.name, "path": str(path), "started": None, "finished": None, "status": "unreadable",
            "epochs": None, "best_epoch": None, "best": None, "test": None}
     try:
-        status = json.loads((path / "run.json").read_text())
-        row.update({k: status.get(k) for k in ("started", "finished", "status", "epochs", "best_epoch", "test")})
-    except (OSError, ValueError, AttributeError):
+        status = json.loads(_read_small(path / "run.json"))
+        history = [json.loads(line) for line in _read_small(path / "metrics.jsonl", missing_ok=True).splitlines()
+                   if line.strip()]
+    except (NnctlError, ValueError, RecursionError):
         return row
-    history = []
-    try:
-        lines = (path / "metrics.jsonl").read_text().splitlines()
-        history = [json.loads(line) for line in lines if line.strip()]
-    except (OSError, ValueError):
-        pass
+    found = {k: status.get(k) for k in ("started", "finished", "status", "epochs", "best_epoch", "test")} \
+        if isinstance(status, dict) else None
+    if found is None or not _looks_written_by_nnctl(found, history):
+        return row
+    row.update(found)
     if history:
         if row["best_epoch"] is None:  # still running, or stopped: the best epoch so far
             row["best_epoch"] = min(history, key=_monitor)["epoch"]
@@ -189,6 +191,25 @@ def _describe_run(path: Path) -> dict:
         if best is not None:
             row["best"] = {k: best.get(k) for k in ("val_loss", "val_accuracy", "train_loss", "train_accuracy")}
     return row
+
+
+def _read_small(path: Path, missing_ok: bool = False) -> str:
+    """A run folder's file as text, read capped and from a regular file only."""
+    if missing_ok and not os.path.lexists(path):
+        return ""
+    return read_limited(path, MAX_DATA_BYTES, DataError, "a run", DATA_TOO_BIG).decode("utf-8")
+
+
+def _number(value) -> bool:
+    return value is None or type(value) in (int, float)
+
+
+def _looks_written_by_nnctl(found: dict, history: list) -> bool:
+    """The types nnctl writes: text times and status, whole epochs, numbers (or null) as scores."""
+    return (all(found[k] is None or isinstance(found[k], str) for k in ("started", "finished", "status"))
+            and all(found[k] is None or type(found[k]) is int for k in ("epochs", "best_epoch"))
+            and (found["test"] is None or (isinstance(found["test"], dict) and all(map(_number, found["test"].values()))))
+            and all(isinstance(r, dict) and type(r.get("epoch")) is int and all(map(_number, r.values())) for r in history))
 
 
 def _monitor(record: dict) -> float:

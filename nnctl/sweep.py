@@ -22,7 +22,7 @@ import yaml
 
 from . import sweep_spec
 from .errors import NnctlError, TrainingDiverged, WriteError
-from .files import atomic_write
+from .files import atomic_write, strict_json
 
 METRICS = ["val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2",
            "test_loss", "test_accuracy", "test_mae", "test_rmse", "test_r2"]  # a run has the ones of its task
@@ -172,12 +172,12 @@ def _lock(folder: Path):
         if owner.get("host") != me["host"] or _alive(owner.get("pid")):
             raise NnctlError(f"{path}: another sweep (pid {owner.get('pid')} on {owner.get('host')}) is running "
                              "in this folder; wait for it, or remove the file if that sweep is gone") from None
-        atomic_write(path, json.dumps(me))  # its owner was killed: take it over
+        atomic_write(path, strict_json(me))  # its owner was killed: take it over
     except OSError as e:
         raise WriteError(f"{path}: cannot be written: {e.strerror or e}") from None
     else:
         with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(me))
+            f.write(strict_json(me))
     try:
         yield
     finally:
@@ -240,14 +240,14 @@ def leaderboard(sweep: sweep_spec.Sweep, trials: list, invalid: list, results: d
 
 def write_leaderboard(folder: Path, board: dict) -> None:
     """leaderboard.json (the object `--json` prints) and leaderboard.csv (one column per parameter)."""
-    atomic_write(folder / "leaderboard.json", json.dumps(board, indent=2) + "\n")
+    atomic_write(folder / "leaderboard.json", strict_json(board, indent=2) + "\n")
     buffer = io.StringIO()
     columns = HEAD + board["parameters"] + board["metrics"] + TAIL
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in board["leaderboard"]:
         flat = {**{k: row[k] for k in HEAD + board["metrics"] + TAIL},
-                **{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row["params"].items()}}
+                **{k: strict_json(v) if isinstance(v, (dict, list)) else v for k, v in row["params"].items()}}
         writer.writerow({k: "" if flat.get(k) is None else flat[k] for k in columns})
     atomic_write(folder / "leaderboard.csv", buffer.getvalue())
 

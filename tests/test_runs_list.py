@@ -59,3 +59,35 @@ def test_runs_of_one_run_folder_and_of_nothing(moons_run, tmp_path):
     empty = invoke("runs", tmp_path)
     assert empty.exit_code == 0 and "no runs" in empty.stderr
     assert invoke("runs", tmp_path / "nowhere").exit_code == 5
+
+
+def test_one_odd_folder_is_listed_unreadable_and_the_others_shown(moons_run, tmp_path):
+    shutil.copytree(moons_run["run_dir"], tmp_path / "real")
+    good = {"status": "finished", "started": "2001-01-01T10:00:00+00:00", "epochs": 1}
+    odd = {"started-number": ({**good, "started": 12345}, [record(1, 0.5, 0.8)]),
+           "status-list": ({**good, "status": ["finished"]}, [record(1, 0.5, 0.8)]),
+           "accuracy-text": ({**good, "test": {"accuracy": "high"}}, [record(1, 0.5, 0.8)]),
+           "test-list": ({**good, "test": [0.9]}, [record(1, 0.5, 0.8)]),
+           "val-loss-text": (good, [record(1, "low", 0.8)]),
+           "row-list": (good, [[1, 0.5]]),
+           "epochs-text": ({**good, "epochs": "one"}, [record(1, 0.5, 0.8)])}
+    for name, (status, history) in odd.items():
+        fake_run(tmp_path, name, status, history)
+    (tmp_path / "row-not-json").mkdir()
+    (tmp_path / "row-not-json" / "run.json").write_text(json.dumps(good))
+    (tmp_path / "row-not-json" / "metrics.jsonl").write_text("{oops\n")
+
+    out = json.loads(invoke("runs", tmp_path, "--json").stdout)
+    runs = {r["name"]: r for r in out["runs"]}
+    assert runs["real"]["status"] == "finished"
+    assert {name for name, r in runs.items() if r["status"] == "unreadable"} == set(odd) | {"row-not-json"}
+    table = invoke("runs", tmp_path)
+    assert table.exit_code == 0, table.output
+    assert "finished" in next(t for t in table.stdout.splitlines() if t.startswith("real"))
+    assert "unreadable" in next(t for t in table.stdout.splitlines() if t.startswith("started-number"))
+
+
+def test_names_and_statuses_reach_the_terminal_escaped(tmp_path):
+    fake_run(tmp_path, "run\x1b[2J", {"status": "finished\x1b]0;pwned\x07", "started": "2001-01-01T10:00:00"}, [])
+    text = invoke("runs", tmp_path).stdout
+    assert "\x1b" not in text and "run\\x1b[2J" in text and "finished\\x1b]0;pwned\\x07" in text
