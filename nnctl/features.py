@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import npyfile
 from .errors import DataError
 from .files import read_limited
 
@@ -98,6 +99,7 @@ def _first_problem(text: str, n_features: int, header: bool, largest: float) -> 
 
 def _read_array(path: Path, n_features: int, image_shape: tuple | None) -> np.ndarray:
     """A .npy array, or the array `x` (or the only array) of a .npz file, as (n, n_features) float64."""
+    npyfile.check(path)  # before np.load allocates what a header claims
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.lib.npyio.NpzFile):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import npyfile
 from .errors import DataError
 from .files import read_limited
 
@@ -85,6 +86,7 @@ def read_csv(path, target=None, features=None, header: bool = True, delimiter: s
 def read_npz(path, x_key: str = "x", y_key: str = "y"):
     """x: (n, n_features) float64 and the raw targets stored under two keys of a .npz file."""
     path = Path(path).expanduser()
+    npyfile.check(path)  # before np.load allocates what a header claims
     try:
         with np.load(path, allow_pickle=False) as f:
             keys = list(f.keys())
@@ -102,6 +104,8 @@ def read_npz(path, x_key: str = "x", y_key: str = "y"):
         raise DataError(f"{path}: not a readable .npz file ({e})") from None
     if x.ndim != 2 or x.dtype.kind not in "biuf":
         raise DataError(f"{path}: '{x_key}' must be a 2-D array of numbers, got {x.dtype} {x.shape}")
+    if x.shape[1] == 0:
+        raise DataError(f"{path}: '{x_key}' has {len(x)} rows of 0 columns: no features to learn from")
     if y.ndim != 1 or len(y) != len(x):
         raise DataError(f"{path}: '{y_key}' must be 1-D with one target per row of '{x_key}' ({len(x)}), got shape {y.shape}")
     x = x.astype(np.float64)
