@@ -16,7 +16,7 @@ import numpy as np
 from . import checkpoint as checkpoint_module
 from . import config as config_module
 from . import data as data_module
-from . import metrics, optimizers, report, runs, schedules, stopping
+from . import memory, metrics, optimizers, report, runs, schedules, stopping
 from . import resume as resume_module
 from .errors import CheckpointError, DataError, Interrupted, TrainingDiverged
 from .losses import LOSSES
@@ -40,10 +40,11 @@ def check(path, overrides=()) -> dict:
     cfg = load_config(path, overrides)
     spec = data_module.spec(cfg.data)
     rows = summary_rows(cfg.model.layers, spec.n_features) if spec.n_features is not None else None
+    need = memory.require(cfg, source=str(path))  # ConfigError when it cannot fit in memory
     return {"config": str(path), "valid": True, "overrides": list(overrides), "resolved": cfg.model_dump(mode="json"),
             "resolved_yaml": config_module.dump(cfg), "data": {"name": cfg.data.name, "n_features": spec.n_features,
                                                                 "n_classes": spec.n_classes, "task": spec.task},
-            "total_params": None if rows is None else sum(r["params"] for r in rows)}
+            "total_params": None if rows is None else sum(r["params"] for r in rows), "memory": need}
 
 
 def schema() -> dict:
@@ -65,7 +66,9 @@ def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:
 
 def check_fits(cfg, dataset) -> None:
     """A file's or an OpenML set's classes are known once loaded: the output layer must fit them
-    (ConfigError otherwise, as for the built-in sets)."""
+    (ConfigError otherwise, as for the built-in sets); and the model at the data's real width must
+    fit in memory (the data itself is loaded already)."""
+    memory.require(cfg, dataset.x_train.shape[1], data=False, source=f"the config (data from {dataset.source})")
     if data_module.spec(cfg.data).n_classes is None:
         n_classes = len(dataset.classes)
         config_module.check_meaning(cfg, source=f"the config (data from {dataset.source})",
@@ -89,6 +92,7 @@ def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None, stop=None, plots: 
     written, none when `plots` is false). `stop()` is asked after every batch (see nnctl.interrupts); a signal number from it ends training with Interrupted
     after saving last.json, from which `resume` continues.
     """
+    memory.require(cfg)  # before the data set is loaded: ConfigError when it cannot fit in memory
     dataset = load_data(cfg)
     check_fits(cfg, dataset)
     path = runs.use(run_dir) if run_dir is not None else runs.create(cfg.run.output_dir, cfg.run.name)
@@ -312,6 +316,7 @@ def gradcheck(path, overrides=(), *, samples: int | None = 100, tolerance: float
         dataset = load_data(cfg)
         n_features, n_classes = dataset.x_train.shape[1], len(dataset.classes or [])
     tolerance = gradcheck_module.TOLERANCE if tolerance is None else tolerance
+    memory.require(cfg, n_features, data=False, dtype="float64", batch_size=batch_size, source=str(path))
     rng = np.random.default_rng(cfg.seed if seed is None else seed)
     model = build(cfg.model.layers, n_features, rng, "float64")
     x = rng.standard_normal((batch_size, n_features))

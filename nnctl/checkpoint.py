@@ -10,6 +10,8 @@ import base64
 import hashlib
 import json
 import math
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,8 +85,43 @@ def decode(record, where: str) -> np.ndarray:
 
 
 def _digest(doc: dict) -> str:
-    body = {k: v for k, v in doc.items() if k != "sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+    """The SHA-256 of json.dumps(doc minus sha256, sort_keys=True, separators=(",", ":")), computed
+    piece by piece: a checkpoint's arrays are long strings, and the whole text at once would
+    cost three times the file in memory (the JSON chunks, their join, its UTF-8 bytes)."""
+    digest = hashlib.sha256()
+    _hash_canonical({k: v for k, v in doc.items() if k != "sha256"}, digest.update)
+    return digest.hexdigest()
+
+
+SLICE = 1 << 20  # characters of a long string hashed at a time
+_ESCAPED = re.compile(r'["\\\x00-\x1f\x7f-\U0010ffff]')  # what json.dumps would not copy as it is
+
+
+def _hash_canonical(value, update) -> None:
+    """Feed `update` the bytes of json.dumps(value, sort_keys=True, separators=(",", ":"))."""
+    if isinstance(value, dict):
+        update(b"{")
+        for i, key in enumerate(sorted(value)):
+            update(b',"' if i else b'"')
+            update(json.dumps(key)[1:].encode("ascii"))
+            update(b":")
+            _hash_canonical(value[key], update)
+        update(b"}")
+    elif isinstance(value, list):
+        update(b"[")
+        for i, item in enumerate(value):
+            if i:
+                update(b",")
+            _hash_canonical(item, update)
+        update(b"]")
+    elif isinstance(value, str) and len(value) > SLICE and not _ESCAPED.search(value):
+        # base64: nothing to escape, so the string is its own JSON; hashed in slices, never copied whole
+        update(b'"')
+        for start in range(0, len(value), SLICE):
+            update(value[start:start + SLICE].encode("ascii"))
+        update(b'"')
+    else:
+        update(json.dumps(value).encode("ascii"))
 
 
 def save(path, *, config, model, preprocessing: dict, classes: list, n_inputs: int, epoch: int,
@@ -142,12 +179,19 @@ def _read(path) -> tuple[dict, int]:
     source = str(path)
     raw = read_limited(path, MAX_BYTES, CheckpointError, "a checkpoint",
                        "{size:,} bytes is over the {limit:,} a checkpoint may have")
+    # Peak memory about twice the file: the bytes are dropped once decoded, the text once parsed.
     try:
-        doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CheckpointError(f"{source}: not a valid checkpoint: not JSON ({str(e)[:120]})") from None
+    del raw
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except CheckpointError as e:
         raise CheckpointError(f"{source}: not a valid checkpoint: {e}") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise CheckpointError(f"{source}: not a valid checkpoint: not JSON ({str(e)[:120]})") from None
+    del text
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"{source}: not an nnctl checkpoint (no \"format\": \"{FORMAT}\")")
     version = doc.get("version")
@@ -158,7 +202,11 @@ def _read(path) -> tuple[dict, int]:
                                   f"reads ({readable}): upgrade nnctl to a version that reads format {version}")
         raise CheckpointError(f"{source}: checkpoint format version {version!r} is not one nnctl wrote; "
                               f"this nnctl ({__version__}) reads {readable}")
-    if doc.get("sha256") != _digest(doc):
+    try:
+        digest = _digest(doc)
+    except RecursionError:
+        raise CheckpointError(f"{source}: not a valid checkpoint: nested too deeply") from None
+    if doc.get("sha256") != digest:
         raise CheckpointError(f"{source}: sha256 does not match the content: the file was changed or is corrupt")
     if set(doc) != KEYS[version]:
         missing, extra = KEYS[version] - set(doc), set(doc) - KEYS[version]
@@ -171,6 +219,56 @@ def _read(path) -> tuple[dict, int]:
 
 def _is_int(value, low: int, high: int) -> bool:
     return type(value) is int and low <= value <= high
+
+
+CHUNK = 4 << 20  # base64 characters decoded at a time (a multiple of 4)
+
+
+def _decode_into(record, target: np.ndarray, where: str) -> np.ndarray:
+    """Decode an `encode` record whose dtype and shape were checked (_check_record) into the
+    C-contiguous array `target`, a slice at a time; refuse a wrong length, bad base64 or a value
+    that is not finite. Returns target."""
+    data, expected = record["data"], target.nbytes
+    if not isinstance(data, str) or len(data) != 4 * math.ceil(expected / 3):
+        raise CheckpointError(f"{where}.data: expected base64 of {expected} bytes for shape {list(target.shape)} "
+                              f"{target.dtype}")
+    out, done = target.reshape(-1).view(np.uint8), 0
+    try:
+        for start in range(0, len(data), CHUNK):
+            piece = base64.b64decode(data[start:start + CHUNK], validate=True)
+            if done + len(piece) > expected:  # unpadded: up to 2 bytes too many
+                done = -1
+                break
+            out[done:done + len(piece)] = np.frombuffer(piece, np.uint8)
+            done += len(piece)
+    except ValueError:  # binascii.Error
+        raise CheckpointError(f"{where}.data: not valid base64") from None
+    if done != expected:
+        raise CheckpointError(f"{where}.data: does not hold the {expected} bytes shape {list(target.shape)} "
+                              f"{target.dtype} needs")
+    if sys.byteorder == "big":  # the file holds little-endian bytes
+        target.byteswap(inplace=True)
+    if not np.isfinite(target).all():
+        raise CheckpointError(f"{where}: holds NaN or infinite values")
+    return target
+
+
+def _check_slots(optimizer: dict, optimizer_cfg, params: dict, source: str) -> None:
+    """optimizer.arrays holds exactly the slots the configured optimizer keeps for every parameter
+    once it has stepped (t > 0), and none before its first step (slots are created on first use):
+    a resumed run without its moments would silently train differently."""
+    from .optimizers import build as build_optimizer
+
+    slots, t, name = build_optimizer(optimizer_cfg).slot_names(), optimizer["t"], optimizer_cfg.name
+    expected = {f"{p}.{slot}" for p in params for slot in slots} if t > 0 else set()
+    given = set(optimizer["arrays"])
+    kept = ", ".join(slots) or "no slots"
+    for key in sorted(given - expected):
+        why = "no state before its first step (t is 0)" if t == 0 else f"{kept} per parameter"
+        raise CheckpointError(f"{source}: optimizer.arrays.{key}: not a slot of {name}, which keeps {why}")
+    for key in sorted(expected - given):
+        raise CheckpointError(f"{source}: optimizer.arrays: {key} is missing: after {t} steps {name} keeps {kept} "
+                              f"for every parameter, and a resumed run needs all of them to continue exactly")
 
 
 def _check_record(record, where: str, dtype: str, shape: tuple) -> None:
@@ -193,7 +291,7 @@ def load(path) -> Checkpoint:
     """
     from . import config as config_module
     from .data import spec
-    from .model import build, summary_rows
+    from .model import build, state_shapes, summary_rows
 
     source = str(path)
     doc, version = _read(path)
@@ -211,15 +309,14 @@ def load(path) -> Checkpoint:
     if n_params * np.dtype(dtype).itemsize > size:
         raise CheckpointError(f"{source}: config: its layers have {n_params:,} parameters, more than the "
                               f"{size:,} bytes of the file can hold: the state does not match the config")
-    model = build(cfg.model.layers, n_inputs, np.random.default_rng(0), dtype)
-    expected = model.state()  # parameters and buffers (batchnorm's running statistics), chained layer to layer
+    params, buffers = state_shapes(cfg.model.layers, n_inputs)  # chained layer to layer, nothing allocated
+    expected = {**params, **buffers}
     state = doc["state"]
     if not isinstance(state, dict) or set(state) != set(expected):
         found = sorted(state) if isinstance(state, dict) else type(state).__name__
         raise CheckpointError(f"{source}: state: keys {found} do not match the model's {sorted(expected)}")
-    for name, target in expected.items():
-        _check_record(state[name], f"{source}: state.{name}", str(target.dtype), target.shape)
-    params = model.params()
+    for name, shape in expected.items():
+        _check_record(state[name], f"{source}: state.{name}", dtype, shape)
     optimizer = doc["optimizer"]
     if optimizer is not None:
         if not isinstance(optimizer, dict) or set(optimizer) != {"t", "arrays"} or not isinstance(optimizer["arrays"], dict):
@@ -230,13 +327,8 @@ def load(path) -> Checkpoint:
             name = key.rpartition(".")[0]
             if name not in params:
                 raise CheckpointError(f"{source}: optimizer.arrays.{key}: not <parameter>.<slot> for a parameter of the model")
-            _check_record(record, f"{source}: optimizer.arrays.{key}", dtype, params[name].shape)
-    # only now decode: every size was checked against the config, and finiteness is checked here
-    arrays = {name: decode(state[name], f"{source}: state.{name}") for name in expected}
-    if optimizer is not None:
-        optimizer = {"t": optimizer["t"], "arrays": {k: decode(v, f"{source}: optimizer.arrays.{k}")
-                                                     for k, v in optimizer["arrays"].items()}}
-    model.load_state(arrays)
+            _check_record(record, f"{source}: optimizer.arrays.{key}", dtype, params[name])
+        _check_slots(optimizer, cfg.optimizer, params, source)
     preprocessing, classes = doc["preprocessing"], doc["classes"]
     if not isinstance(preprocessing, dict) or not isinstance(classes, list):
         raise CheckpointError(f"{source}: preprocessing must be an object and classes a list")
@@ -260,6 +352,21 @@ def load(path) -> Checkpoint:
     if not _is_int(epoch, 0, cfg.training.epochs) or not isinstance(metrics, dict):
         raise CheckpointError(f"{source}: epoch must be 0 to training.epochs ({cfg.training.epochs}) and metrics an object")
     training = _checked_training(doc["training"], optimizer, epoch, source)
+    # Only now allocate and decode, everything else having been checked from the JSON: one array
+    # at a time, straight into its destination, its base64 text dropped once decoded, so memory
+    # stays about the file's size (finiteness is checked here).
+    model = build(cfg.model.layers, n_inputs, None, dtype)
+    for name, target in model.state().items():
+        _decode_into(state[name], target, f"{source}: state.{name}")
+        state[name] = None
+    if optimizer is not None:
+        arrays = optimizer["arrays"]
+        decoded = {}
+        for key in list(arrays):
+            decoded[key] = _decode_into(arrays[key], np.empty(params[key.rpartition(".")[0]], dtype),
+                                        f"{source}: optimizer.arrays.{key}")
+            arrays[key] = None
+        optimizer = {"t": optimizer["t"], "arrays": decoded}
     return Checkpoint(path=source, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
                       n_inputs=n_inputs, epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
                       version=version)
@@ -280,6 +387,9 @@ def _checked_training(training, optimizer, epoch: int, source: str) -> dict | No
             type(correct) is float and math.isfinite(correct) and correct >= 0)):
         raise CheckpointError(f"{where}: rows_done must be a count and correct a count at most rows_done "
                               f"(or a sum of errors)")
+    if (optimizer["t"] == 0) != (epoch == 0 and rows == 0):  # t = 0 with no moments would restart the optimizer
+        raise CheckpointError(f"{source}: optimizer.t: {optimizer['t']} steps taken, but training stands at epoch "
+                              f"{epoch} with {rows} rows of the next done")
     if type(loss_sum) not in (int, float) or not math.isfinite(loss_sum):
         raise CheckpointError(f"{where}.loss_sum: expected a finite number, got {loss_sum!r}")
     best_value, best_epoch = training["best_value"], training["best_epoch"]

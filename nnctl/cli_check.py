@@ -18,6 +18,7 @@ def check(config, overrides, as_json):
     Nothing is trained and no data set is loaded. Exit 0 when valid, 3 when not.
     """
     from . import api
+    from .memory import size as memory_size
 
     result = api.check(config, overrides)
     if as_json:
@@ -29,7 +30,12 @@ def check(config, overrides, as_json):
     classes = "regression" if data["task"] == "regression" else (
         "classes known once loaded" if data["n_classes"] is None else f"{data['n_classes']} classes")
     size = "" if result["total_params"] is None else f", {result['total_params']:,} parameters"
-    click.echo(f"{paint('ok', 'green')}: {config} is valid: {data['name']} ({features}, {classes}){size}", err=True)
+    need = result["memory"]
+    at_least = "at least " if need["lower_bound"] else ""
+    needs = f"; training needs {at_least}about {memory_size(need['bytes'])} of memory"
+    if need["available"] is not None:
+        needs += f" ({memory_size(need['available'])} available)"
+    click.echo(f"{paint('ok', 'green')}: {config} is valid: {data['name']} ({features}, {classes}){size}{needs}", err=True)
 
 
 @click.command()
@@ -47,7 +53,8 @@ def schema():
               help="Entries checked per parameter tensor, drawn at random (0: every entry).")
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Largest relative error allowed  [default: 1e-4].")
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Rows of the synthetic batch.")
+@click.option("--batch-size", type=click.IntRange(min=1, max=10_000), default=8, show_default=True,
+              help="Rows of the synthetic batch (at most 10,000: every checked entry runs the batch twice).")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Seed of weights, batch and sample  [default: the config's].")
 @json_option

@@ -253,6 +253,15 @@ def _circles(cfg, seed: int):
 def _blobs(cfg, seed: int):
     from sklearn.datasets import make_blobs
 
+    from .memory import available, size
+
+    # make_blobs allocates n_samples x n_features float64 at once (and scaling a copy): refused
+    # here when that cannot fit (nnctl check and train already refuse it from the config)
+    need, (have, source) = cfg.n_samples * cfg.n_features * 8 * 2, available()
+    if have is not None and need > have:
+        raise DataError(f"blobs of {cfg.n_samples:,} samples of {cfg.n_features:,} features need about {size(need)}, "
+                        f"this machine has {size(have)} available ({source}): lower data.n_samples or n_features")
+
     x, y = make_blobs(n_samples=cfg.n_samples, centers=cfg.centers, n_features=cfg.n_features,
                       cluster_std=cfg.cluster_std, random_state=_random_state(seed, 0))
     return x, y, list(range(cfg.centers)), "sklearn.make_blobs"
@@ -423,24 +432,37 @@ def read_mnist_idx(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     return _checked(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), str(folder))
 
 
+IDX_MAX_BYTES = 100_000_000  # the largest IDX file of MNIST or Fashion-MNIST holds 47,040,000 bytes
+
+
 def read_idx(path: Path) -> np.ndarray:
-    """Read one gzip-compressed IDX file of unsigned bytes into an array of its shape."""
+    """Read one gzip-compressed IDX file of unsigned bytes into an array of its shape.
+
+    The header's dimensions say how many bytes follow: more than IDX_MAX_BYTES is refused before
+    anything is decompressed, and at most one byte beyond the claim is ever read (a gzip bomb
+    stops there)."""
     try:
         with files.open_capped(path, files.MAX_DATA_BYTES, DataError, "an IDX", files.DATA_TOO_BIG) as handle, \
                 gzip.GzipFile(fileobj=handle, mode="rb") as f:
-            raw = f.read()
+            magic = f.read(4)
+            # Magic: two zero bytes, 0x08 (unsigned byte), then the number of dimensions.
+            if len(magic) < 4 or magic[:3] != b"\x00\x00\x08" or magic[3] == 0:
+                raise DataError(f"{path}: not an IDX file of unsigned bytes (magic number {magic.hex() or 'missing'})")
+            dims = f.read(4 * magic[3])
+            if len(dims) < 4 * magic[3]:
+                raise DataError(f"{path}: truncated IDX header")
+            shape = struct.unpack(f">{magic[3]}I", dims)
+            claimed = math.prod(shape)
+            if claimed > IDX_MAX_BYTES:
+                raise DataError(f"{path}: its header claims shape {shape} ({claimed:,} bytes), more than the "
+                                f"{IDX_MAX_BYTES:,} an IDX file of MNIST or Fashion-MNIST holds")
+            raw = f.read(claimed + 1)
     except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
         raise DataError(f"{path}: cannot be read as a gzip file: {excerpt(e, 160)}") from None
-    # Magic: two zero bytes, 0x08 (unsigned byte), then the number of dimensions.
-    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] == 0:
-        raise DataError(f"{path}: not an IDX file of unsigned bytes (magic number {raw[:4].hex() or 'missing'})")
-    header = 4 + 4 * raw[3]
-    if len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header")
-    shape = struct.unpack(f">{raw[3]}I", raw[4:header])
-    if len(raw) != header + math.prod(shape):
-        raise DataError(f"{path}: holds {len(raw) - header} data bytes, its header {shape} says {math.prod(shape)}")
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+    if len(raw) != claimed:
+        held = "more than" if len(raw) > claimed else len(raw)
+        raise DataError(f"{path}: holds {held} data bytes, its header {shape} says {claimed}")
+    return np.frombuffer(raw, np.uint8).reshape(shape)
 
 
 def _read_cache(path: Path) -> tuple[np.ndarray, np.ndarray]:

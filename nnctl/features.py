@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import files
+from . import files, npyfile
 from .errors import DataError
 from .printable import excerpt, quoted
 
@@ -100,6 +100,7 @@ def _read_array(path: Path, n_features: int, image_shape: tuple | None) -> np.nd
     """A .npy array, or the array `x` (or the only array) of a .npz file, as (n, n_features) float64."""
     try:
         with files.open_capped(path, files.MAX_DATA_BYTES, DataError, f"a {path.suffix}", files.DATA_TOO_BIG) as handle:
+            npyfile.check(handle, path)  # before np.load allocates what a header claims
             loaded = np.load(handle, allow_pickle=False)
             if isinstance(loaded, np.lib.npyio.NpzFile):
                 with loaded:

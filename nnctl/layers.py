@@ -15,7 +15,10 @@ from .activations import ACTIVATIONS, FROM_INPUT
 
 
 def initialize(name: str, n_in: int, n_out: int, rng: np.random.Generator, dtype) -> np.ndarray:
-    """Weights (n_in, n_out) drawn by He (relu-like) or Glorot (the rest) rules."""
+    """Weights (n_in, n_out) drawn by He (relu-like) or Glorot (the rest) rules; with rng None,
+    left unset for weights about to be loaded (no draw, and no memory touched until written)."""
+    if rng is None:
+        return np.empty((n_in, n_out), dtype=dtype)
     if name == "he_normal":
         w = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
     elif name == "he_uniform":
@@ -47,7 +50,8 @@ class Dense:
 
     def __init__(self, n_in: int, n_out: int, initializer: str, rng: np.random.Generator, dtype="float32"):
         self.params = {"W": initialize(initializer, n_in, n_out, rng, dtype), "b": np.zeros(n_out, dtype=dtype)}
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        # np.zeros, not zeros_like: fresh zero pages, so a model built to be loaded costs no memory twice
+        self.grads = {k: np.zeros(v.shape, v.dtype) for k, v in self.params.items()}
         self.x = None
         self.work = {}
 

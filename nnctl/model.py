@@ -83,7 +83,8 @@ class Sequential:
 
 
 def build(layers_cfg, n_inputs: int, rng: np.random.Generator, dtype="float32") -> Sequential:
-    """The network a config's `model.layers` describes, with weights drawn from `rng`."""
+    """The network a config's `model.layers` describes, with weights drawn from `rng` (None: weights
+    left unset, for a checkpoint to fill; dropout then draws from a generator seeded with 0)."""
     named, penalties, n_in = [], [], n_inputs
     for i, layer in enumerate(layers_cfg):
         kind = getattr(layer, "type", "dense")
@@ -95,7 +96,8 @@ def build(layers_cfg, n_inputs: int, rng: np.random.Generator, dtype="float32") 
             n_in = layer.units
         elif kind == "dropout":
             # its own generator, drawn from the seed, so masks never shift the weights' draws
-            named.append((f"layers.{i}", Dropout(layer.rate, np.random.default_rng(rng.integers(2**63)))))
+            seed = 0 if rng is None else rng.integers(2**63)
+            named.append((f"layers.{i}", Dropout(layer.rate, np.random.default_rng(seed))))
         elif kind == "batchnorm":
             named.append((f"layers.{i}", BatchNorm(n_in, layer.momentum, layer.epsilon, dtype)))
         else:
@@ -119,3 +121,18 @@ def summary_rows(layers_cfg, n_inputs: int) -> list[dict]:
                      "non_trainable_params": 2 * n_in if kind == "batchnorm" else 0})
         n_in = n_out
     return rows
+
+
+def state_shapes(layers_cfg, n_inputs: int) -> tuple[dict, dict]:
+    """The shapes of the arrays a built model's params() and buffers() hold, by dotted name, from
+    the config alone: a checkpoint is checked against them before anything is allocated."""
+    params, buffers, n_in = {}, {}, n_inputs
+    for i, layer in enumerate(layers_cfg):
+        kind = getattr(layer, "type", "dense")
+        if kind == "dense":
+            params[f"layers.{i}.W"], params[f"layers.{i}.b"] = (n_in, layer.units), (layer.units,)
+            n_in = layer.units
+        elif kind == "batchnorm":
+            params[f"layers.{i}.gamma"] = params[f"layers.{i}.beta"] = (n_in,)
+            buffers[f"layers.{i}.running_mean"] = buffers[f"layers.{i}.running_var"] = (n_in,)
+    return params, buffers

@@ -83,6 +83,11 @@ class Optimizer:
                 s[k] = np.empty_like(p)
         return [s[k] for k in keys]
 
+    def slot_names(self) -> tuple[str, ...]:
+        """The slots `step` keeps for every parameter with these options: what a saved state must
+        hold once the first step is taken."""
+        return ()
+
     def state_dict(self) -> dict:
         """Step count and per-parameter state arrays by dotted name (`layers.0.W.m`)."""
         arrays = {f"{name}.{k}": v for name, s in self.state.items() for k, v in s.items()}
@@ -107,6 +112,9 @@ class SGD(Optimizer):
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False):
         super().__init__(lr)
         self.momentum, self.nesterov = momentum, nesterov
+
+    def slot_names(self):
+        return ("v",) if self.momentum != 0.0 else ()
 
     def _update(self, name, p, g):
         # In place into a reused work array (`out=`): no allocation per step, the formula's bits.
@@ -141,6 +149,9 @@ class Adam(Optimizer):
     def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, amsgrad=False):
         super().__init__(lr)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
+
+    def slot_names(self):
+        return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
 
     def _update(self, name, p, g):
         # The hot path: every operation writes into m, v or two reused work arrays (`out=`), so no
@@ -187,6 +198,9 @@ class RMSprop(Optimizer):
         super().__init__(lr)
         self.rho, self.momentum, self.centered, self.epsilon = rho, momentum, centered, epsilon
 
+    def slot_names(self):
+        return ("s",) + (("a",) if self.centered else ()) + (("v",) if self.momentum > 0 else ())
+
     def _update(self, name, p, g):
         (s,) = self.slots(name, p, "s")
         s *= self.rho
@@ -218,6 +232,9 @@ class Adagrad(Optimizer):
         super().__init__(lr)
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
 
+    def slot_names(self):
+        return ("s",)
+
     def _update(self, name, p, g):
         (s,) = self.slots(name, p, "s", fill=self.initial_accumulator_value)
         s += g * g
@@ -236,6 +253,9 @@ class Adadelta(Optimizer):
     def __init__(self, lr=1.0, rho=0.9, epsilon=1e-6):
         super().__init__(lr)
         self.rho, self.epsilon = rho, epsilon
+
+    def slot_names(self):
+        return ("s", "u")
 
     def _update(self, name, p, g):
         s, u = self.slots(name, p, "s", "u")
@@ -276,6 +296,9 @@ class Adamax(Optimizer):
         super().__init__(lr)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
+    def slot_names(self):
+        return ("m", "u")
+
     def _update(self, name, p, g):
         m, u = self.slots(name, p, "m", "u")
         m *= self.beta_1
@@ -299,6 +322,9 @@ class Nadam(Optimizer):
         super().__init__(lr)
         self.beta_1, self.beta_2, self.epsilon, self.momentum_decay = beta_1, beta_2, epsilon, momentum_decay
         self._products = (0, 1.0)  # (t, mu_1 * ... * mu_t), so a step costs O(1)
+
+    def slot_names(self):
+        return ("m", "v")
 
     def _mu(self, t: int) -> float:
         return self.beta_1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))

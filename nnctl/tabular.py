@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import files
+from . import files, npyfile
 from .errors import DataError
 from .printable import excerpt, quoted
 
@@ -134,6 +134,7 @@ def read_npz(path, x_key: str = "x", y_key: str = "y"):
     path = Path(path).expanduser()
     try:
         with files.open_capped(path, files.MAX_DATA_BYTES, DataError, "a .npz", files.DATA_TOO_BIG) as handle:
+            npyfile.check(handle, path)  # before np.load allocates what a header claims
             loaded = np.load(handle, allow_pickle=False)
             if not isinstance(loaded, np.lib.npyio.NpzFile):
                 raise DataError(f"{path}: a single NumPy array, not a .npz file of named arrays")
@@ -149,6 +150,8 @@ def read_npz(path, x_key: str = "x", y_key: str = "y"):
         raise DataError(f"{path}: not a readable .npz file ({excerpt(e, 160)})") from None
     if x.ndim != 2 or x.dtype.kind not in "biuf":
         raise DataError(f"{path}: '{x_key}' must be a 2-D array of numbers, got {x.dtype} {x.shape}")
+    if x.shape[1] == 0:
+        raise DataError(f"{path}: '{x_key}' has {len(x)} rows of 0 columns: no features to learn from")
     if y.ndim != 1 or len(y) != len(x):
         raise DataError(f"{path}: '{y_key}' must be 1-D with one target per row of '{x_key}' ({len(x)}), got shape {y.shape}")
     x = x.astype(np.float64)

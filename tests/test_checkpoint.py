@@ -289,3 +289,152 @@ def test_odd_values_are_refused_without_warnings(trained, tmp_path, change, frag
     path = tamper(trained[1]["checkpoint"], tmp_path, lambda d: (change(d), resign(d)))
     with pytest.raises(CheckpointError, match=fragment):
         api.load_checkpoint(path)
+
+
+# ---------------------------------------------------------------- optimizer slots (every one, or a different run)
+
+
+ADAM_RUN = CONFIG.replace("{name: sgd, lr: 0.1, momentum: 0.9}", "{name: adam, lr: 0.01}").replace("epochs: 3", "epochs: 4")
+
+
+def _interrupted_run(tmp_path, text=ADAM_RUN, batches=20):
+    """A run stopped by SIGTERM in its second epoch: its folder, for --resume."""
+    import signal
+
+    from nnctl.errors import Interrupted
+
+    (tmp_path / "c.yaml").write_text(text)
+    calls = {"n": 0}
+
+    def stop():
+        calls["n"] += 1
+        return signal.SIGTERM if calls["n"] > batches else 0
+    with pytest.raises(Interrupted):
+        api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", stop=stop, plots=False)
+    return tmp_path / "run"
+
+
+def _edit(path, change):
+    doc = json.loads(Path(path).read_text())
+    change(doc)
+    resign(doc)  # the sha256 recomputed as checkpoint.save does: only the content checks can tell
+    Path(path).write_text(json.dumps(doc))
+
+
+def test_last_json_without_its_moments_is_refused_naming_the_key(tmp_path):
+    from click.testing import CliRunner
+
+    from nnctl.cli import main
+
+    run = _interrupted_run(tmp_path)
+    _edit(run / "last.json", lambda d: d["optimizer"].update(arrays={}))
+    with pytest.raises(CheckpointError, match=r"optimizer.arrays: layers.0.W.m is missing: after \d+ steps adam keeps m, v"):
+        api.load_checkpoint(run / "last.json")
+    result = CliRunner().invoke(main, ["train", "--resume", str(run), "--quiet"])
+    assert result.exit_code == 4, result.output
+    assert "layers.0.W.m is missing" in result.output
+
+
+@pytest.mark.parametrize("change,fragment", [
+    (lambda d: d["optimizer"]["arrays"].pop("layers.1.b.v"), "optimizer.arrays: layers.1.b.v is missing"),
+    (lambda d: d["optimizer"]["arrays"].update({"layers.0.b.v_max": d["optimizer"]["arrays"]["layers.0.b.v"]}),
+     "optimizer.arrays.layers.0.b.v_max: not a slot of adam, which keeps m, v per parameter"),
+    (lambda d: d["optimizer"].update(t=0, arrays={}), "optimizer.t: 0 steps taken, but training stands at epoch 2"),
+    (lambda d: d["optimizer"]["arrays"]["layers.0.W.m"].update(dtype="float64"), "layers.0.W.m.dtype"),
+])
+def test_every_slot_of_every_parameter_is_required(tmp_path, change, fragment):
+    run = _interrupted_run(tmp_path)
+    _edit(run / "last.json", change)
+    with pytest.raises(CheckpointError, match=re.escape(fragment)):
+        api.load_checkpoint(run / "last.json")
+
+
+def test_before_the_first_step_no_slot_exists_yet(tmp_path):
+    """Slots are created on first use: a run stopped before its first batch has none, and resumes."""
+    run = _interrupted_run(tmp_path, batches=0)
+    last = api.load_checkpoint(run / "last.json")
+    assert last.epoch == 0 and last.optimizer == {"t": 0, "arrays": {}}
+    assert api.resume(run, plots=False)["epochs"] == 4
+
+
+@pytest.mark.parametrize("options", [
+    {"name": "sgd"}, {"name": "sgd", "momentum": 0.9}, {"name": "sgd", "momentum": 0.9, "nesterov": True},
+    {"name": "adam"}, {"name": "adam", "amsgrad": True}, {"name": "adamw", "amsgrad": True}, {"name": "adamax"},
+    {"name": "nadam"}, {"name": "adagrad"}, {"name": "adadelta"}, {"name": "rmsprop"},
+    {"name": "rmsprop", "centered": True, "momentum": 0.5}, {"name": "rmsprop", "momentum": 0.5},
+])
+def test_slot_names_are_what_a_step_keeps(options):
+    from nnctl import optimizers
+    from nnctl.config import from_dict
+
+    cfg = from_dict({"data": {"name": "moons"}, "model": {"layers": [{"units": 3, "activation": "tanh"},
+                     {"type": "batchnorm"}, {"units": 2, "activation": "softmax"}]}, "loss": "cross_entropy",
+                     "optimizer": options})
+    from nnctl.model import build
+
+    model = build(cfg.model.layers, 2, np.random.default_rng(0), "float64")
+    optimizer = optimizers.build(cfg.optimizer)
+    assert optimizer.state_dict()["arrays"] == {}
+    optimizer.step(model.params(), model.grads())
+    assert set(optimizer.state_dict()["arrays"]) == {f"{p}.{s}" for p in model.params() for s in optimizer.slot_names()}
+
+
+def test_state_shapes_are_the_built_models(trained):
+    from nnctl.config import from_dict
+    from nnctl.model import build, state_shapes
+
+    cfg = from_dict({"data": {"name": "moons"}, "model": {"layers": [{"units": 5, "activation": "relu"},
+                     {"type": "dropout", "rate": 0.5}, {"type": "batchnorm"}, {"units": 2, "activation": "softmax"}]},
+                     "loss": "cross_entropy", "optimizer": {"name": "adam"}})
+    model = build(cfg.model.layers, 2, np.random.default_rng(0), "float32")
+    params, buffers = state_shapes(cfg.model.layers, 2)
+    assert params == {k: v.shape for k, v in model.params().items()}
+    assert buffers == {k: v.shape for k, v in model.buffers().items()}
+
+
+# ---------------------------------------------------------------- memory while refusing a large file
+
+
+PEAK = """\
+import resource, subprocess, sys
+subprocess.run([sys.executable, "-m", "nnctl.cli", "eval", sys.argv[1]], capture_output=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+"""
+
+
+def _peak_rss(path) -> int:
+    """The peak resident memory, in bytes, of `nnctl eval path` in a process of its own."""
+    import subprocess
+    import sys
+
+    return int(subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, check=True).stdout)
+
+
+def test_refusing_a_large_checkpoint_costs_about_twice_its_size(tmp_path):
+    """A ~60 MB checkpoint refused for its sha256 or for a shape: the peak memory above what the
+    same command costs on a tiny file stays under 2.5 times the file (it was ~4 times)."""
+    from nnctl.config import from_dict
+    from nnctl.model import build
+
+    units = 3400  # 11.6 M float32 weights: a 62 MB file
+    cfg = from_dict({"seed": 0, "data": {"name": "moons"}, "model": {"layers": [
+        {"units": units, "activation": "relu"}, {"units": units, "activation": "relu"},
+        {"units": 2, "activation": "softmax"}]}, "loss": "cross_entropy", "optimizer": {"name": "adam"}})
+    model = build(cfg.model.layers, 2, np.random.default_rng(0), "float32")
+    checkpoint.save(tmp_path / "big.json", config=cfg, model=model, classes=[0, 1], n_inputs=2, epoch=0, metrics={},
+                    preprocessing={"scaling": "standard", "mean": [0.0, 0.0], "std": [1.0, 1.0]})
+    del model
+    doc = json.loads((tmp_path / "big.json").read_text())
+    (tmp_path / "big.json").unlink()
+    doc["sha256"] = "0" * 64
+    write_doc(tmp_path, doc, "sha.json")
+    doc["state"]["layers.1.W"]["shape"] = [units + 1, units - 1]  # the same number of bytes
+    resign(doc)
+    write_doc(tmp_path, doc, "shape.json")
+    del doc
+    write_doc(tmp_path, {"format": "nnctl-checkpoint"}, "tiny.json")
+    baseline = _peak_rss(tmp_path / "tiny.json")  # the interpreter, NumPy, pydantic, scikit-learn's imports
+    for name in ("sha.json", "shape.json"):
+        size = (tmp_path / name).stat().st_size
+        assert size > 60_000_000
+        assert _peak_rss(tmp_path / name) - baseline < 2.5 * size, name
