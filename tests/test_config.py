@@ -225,3 +225,14 @@ def test_a_batchnorm_epsilon_below_the_dtypes_smallest_normal_is_refused(tmp_pat
 def test_a_small_but_normal_batchnorm_epsilon_is_fine(tmp_path):
     text = VALID.replace("- {units: 8, activation: relu}", "- {units: 8, activation: relu}\n    - {type: batchnorm, epsilon: 1.0e-30}")
     assert config.load(write(tmp_path, text)).model.layers[1].epsilon == 1e-30
+
+
+@pytest.mark.parametrize("text,line,anchor", [
+    ("seed: &s 0\n", 1, "&s"),  # an anchor no alias uses
+    ("seed: 0\ndata: &d {name: moons}\n", 2, "&d"),
+    ("seed: 0\nmodel:\n  layers:\n    - &first {units: 8}\n", 4, "&first"),
+    ("seed: &s 0\nrun: {name: *s}\n", 1, "&s"),  # refused at the anchor, before the alias
+])
+def test_yaml_anchors_are_refused_with_their_line(tmp_path, text, line, anchor):
+    message = error_of(tmp_path, text)
+    assert message.startswith(f"{tmp_path / 'c.yaml'}:{line}: YAML anchors and aliases ({anchor}) are not supported")
