@@ -5,6 +5,8 @@ one array per activation; softmax's Jacobian-vector product fits the same signat
 gelu and silu, which are not one-to-one, take the input instead (FROM_INPUT).
 """
 
+import math
+
 import numpy as np
 
 LEAKY_SLOPE = 0.01
@@ -65,7 +67,8 @@ def _linear_grad(y, dy):
 
 ELU_ALPHA = 1.0
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805  # Klambauer et al. (2017)
-GELU_C = np.sqrt(2 / np.pi)
+# Python floats, never NumPy scalars: under NumPy 2 an np.float64 constant turns a float32 array into float64
+GELU_C = math.sqrt(2 / math.pi)
 
 
 def _elu(x):

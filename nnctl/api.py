@@ -16,7 +16,7 @@ import numpy as np
 from . import checkpoint as checkpoint_module
 from . import config as config_module
 from . import data as data_module
-from . import memory, metrics, optimizers, report, runs, schedules, stopping
+from . import divergence, memory, metrics, optimizers, report, runs, schedules, stopping
 from . import resume as resume_module
 from .errors import CheckpointError, DataError, Interrupted, TrainingDiverged
 from .losses import LOSSES
@@ -162,6 +162,8 @@ def _run(cfg, dataset, run, point, on_epoch, on_batch, stop, plots: bool = True)
     path = run.path
     kept = {"state": None}
     start_epoch, start = 0, (0, 0.0, 0)
+    # from the untrained weights, so before restore: a resumed run gets the same limit
+    loss_limit = divergence.loss_limit(divergence.reference_loss(model, loss, dataset.x_train, dataset.y_train))
 
     def training_state(rows_done=0, loss_sum=0.0, correct=0) -> dict:
         return {"rows_done": rows_done, "loss_sum": float(loss_sum),
@@ -200,7 +202,8 @@ def _run(cfg, dataset, run, point, on_epoch, on_batch, stop, plots: bool = True)
     try:
         fit(model, loss, optimizer, dataset, epochs=epochs, batch_size=cfg.training.batch_size,
             shuffle=cfg.training.shuffle, seed=cfg.seed, on_epoch=after_epoch, on_batch=on_batch,
-            schedule=schedule, clip_norm=cfg.training.clip_norm, start_epoch=start_epoch, start=start, stop=stop)
+            schedule=schedule, clip_norm=cfg.training.clip_norm, start_epoch=start_epoch, start=start, stop=stop,
+            loss_limit=loss_limit)
     except TrainingDiverged as e:
         run.finish("diverged", error=str(e))
         kept_msg = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"

@@ -32,6 +32,8 @@ def parse(text: str) -> Assertion:
         threshold = float(number)
     except ValueError:
         raise ValueError(f"{text!r}: {number!r} is not a number") from None
+    if not math.isfinite(threshold):  # 1e999: a gate against infinity always holds or never does
+        raise ValueError(f"{text!r}: {number} is not a finite number")
     return Assertion(text.strip(), metric, op, threshold)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from .cli_common import emit_json, json_option, paint, set_option
@@ -46,12 +48,27 @@ def schema():
     emit_json(api.schema())
 
 
+class PositiveFinite(click.FloatRange):
+    """A number > 0 that is finite: FloatRange lets nan through (every comparison with nan is false)."""
+
+    name = "positive finite float"
+
+    def __init__(self):
+        super().__init__(min=0, min_open=True)
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number: give one above 0, such as 1e-4", param, ctx)
+        return number
+
+
 @click.command()
 @click.argument("config", type=click.Path(dir_okay=False))
 @set_option
 @click.option("--samples", type=click.IntRange(min=0), default=100, show_default=True,
               help="Entries checked per parameter tensor, drawn at random (0: every entry).")
-@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--tolerance", type=PositiveFinite(), default=None,
               help="Largest relative error allowed  [default: 1e-4].")
 @click.option("--batch-size", type=click.IntRange(min=1, max=10_000), default=8, show_default=True,
               help="Rows of the synthetic batch (at most 10,000: every checked entry runs the batch twice).")

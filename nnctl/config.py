@@ -140,7 +140,25 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
         if getattr(layer, "activation", None) == "softmax":
             key = ("model", "layers", i)
             fail("softmax belongs on the output layer only", "activation")
+    _check_batchnorm_epsilon(cfg, source, lines)
     _check_training(cfg, spec, source, lines)
+
+
+def _check_batchnorm_epsilon(cfg: Config, source: str, lines: dict) -> None:
+    """A batchnorm epsilon must be a normal number of the network's dtype: below the smallest one it
+    is rounded to a subnormal or to 0 (1e-300 is 0 in float32), and a constant feature then divides
+    by zero."""
+    import numpy as np  # here: `nnctl check` and the schema stay light
+
+    dtype = cfg.training.dtype
+    tiny = float(np.finfo(dtype).tiny)
+    for i, layer in enumerate(cfg.model.layers):
+        if layer.type == "batchnorm" and layer.epsilon < tiny:
+            key = ("model", "layers", i, "epsilon")
+            line = next((lines[key[:cut]] for cut in range(len(key), 0, -1) if key[:cut] in lines), None)
+            raise ConfigError(f"{_where(source, line)}: {_dotted(key)}: {layer.epsilon:g} is below {dtype}'s smallest normal "
+                              f"number {tiny:.3g} ({float(np.array(layer.epsilon, dtype)):g} in {dtype}), so it cannot keep "
+                              f"1 / sqrt(variance + epsilon) finite; use the default 1e-3, or 1e-5 as PyTorch does")
 
 
 def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:

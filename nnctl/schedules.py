@@ -87,7 +87,8 @@ class Cosine(Schedule):
 
 class ReduceOnPlateau(Schedule):
     """Multiply the rate by `factor` when `monitor` has not improved by more than min_delta for
-    `patience` epochs, never below min_lr; the wait starts again after each cut."""
+    `patience` epochs, never below min_lr (and never above lr: a min_lr above it changes nothing);
+    the wait starts again after each cut."""
 
     def __init__(self, monitor: str = "val_loss", mode: str = "auto", factor: float = 0.1, patience: int = 5,
                  min_delta: float = 0.0, min_lr: float = 0.0):
@@ -96,7 +97,8 @@ class ReduceOnPlateau(Schedule):
         self.scale = 1.0  # product of the cuts so far
 
     def lr(self, epoch, base_lr):
-        return max(base_lr * self.scale, self.min_lr)
+        # only ever lowers the rate (torch's and Keras' rule): a min_lr above lr leaves lr as it is
+        return min(base_lr, max(base_lr * self.scale, self.min_lr))
 
     def update(self, record):
         self.watch.update(record)

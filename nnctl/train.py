@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 
+from .divergence import exploded_loss, exploded_weights
 from .errors import Interrupted, TrainingDiverged
 from .metrics import accuracy, predicted_classes, regression_scores
 from .regularizers import clip_by_global_norm
@@ -46,13 +47,15 @@ def evaluate(model, loss, x, y, batch_size: int = 8192, task: str = "classificat
 
 def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: bool, seed: int,
         on_epoch=None, on_batch=None, start_epoch: int = 0, schedule=None, clip_norm: float | None = None,
-        start: tuple = (0, 0.0, 0), stop=None) -> list[dict]:
+        start: tuple = (0, 0.0, 0), stop=None, loss_limit: float = math.inf) -> list[dict]:
     """Mini-batch training for epochs start_epoch+1 .. epochs; `on_epoch(record)` after each
     epoch (a true return value stops training: early stopping), `on_batch(epoch, done, total)`
     after each batch (for progress bars). `schedule` sets optimizer.lr before each epoch;
     `clip_norm` caps the gradients' global norm before each step.
 
-    `data` has x_train, y_train, x_val, y_val. Raises TrainingDiverged on a non-finite loss.
+    `data` has x_train, y_train, x_val, y_val. Raises TrainingDiverged on a non-finite loss, and
+    at an epoch's end on a training loss above `loss_limit` or a weight beyond
+    divergence.WEIGHT_BOUND (see divergence.py).
     `start` = (rows_done, loss_sum, correct) continues epoch start_epoch+1 part-way, as an
     Interrupted error left it. `stop()` is asked after every batch; when it returns a signal
     number, fit raises Interrupted with the position reached, so the caller can save it.
@@ -67,7 +70,7 @@ def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: 
         # say so, so NumPy's own warnings would only add noise.
         with np.errstate(over="ignore", invalid="ignore"):
             record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch, clip_norm,
-                            start, stop)
+                            start, stop, loss_limit)
         start = (0, 0.0, 0)
         history.append(record)
         if schedule is not None:
@@ -78,7 +81,7 @@ def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: 
 
 
 def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch, clip_norm=None,
-           start=(0, 0.0, 0), stop=None) -> dict:
+           start=(0, 0.0, 0), stop=None, loss_limit=math.inf) -> dict:
     """One pass over the training split (from row start[0] of its order), then the validation scores."""
     started = time.perf_counter()
     fused = loss.fused is not None
@@ -132,12 +135,14 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
     if bad:  # finite weights can still overflow on the validation rows
         raise TrainingDiverged(_diverged_message(epoch, None, scores[bad[0]], optimizer, what=f"{bad[0]} became {scores[bad[0]]}",
                                                  x=x))
+    if what := exploded_loss(scores["train_loss"], loss_limit):  # finite, but no longer training
+        raise TrainingDiverged(_diverged_message(epoch, None, scores["train_loss"], optimizer, what=what, x=x))
     return {"epoch": epoch, **scores, "lr": optimizer.lr, "seconds": round(time.perf_counter() - started, 4)}
 
 
 def _check_weights(params, epoch, optimizer, x) -> None:
-    if not all(np.isfinite(p).all() for p in params.values()):
-        raise TrainingDiverged(_diverged_message(epoch, None, float("nan"), optimizer, x=x))
+    if what := exploded_weights(params):
+        raise TrainingDiverged(_diverged_message(epoch, None, float("nan"), optimizer, what=what, x=x))
 
 
 def _diverged_message(epoch, batch, value, optimizer, what=None, x=None) -> str:

@@ -15,7 +15,19 @@ _FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads `1e-3` as a float."""
+    """SafeLoader that also reads `1e-3` as a float, and refuses anchors and aliases as it meets them."""
+
+    source = "<config>"
+
+    def compose_node(self, parent, index):
+        # An anchor alone (`seed: &s 0`) does no harm, but the README promises that both are
+        # refused: a config that needs them is a config written for another tool.
+        event = self.peek_event()
+        if event.anchor is not None:
+            sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
+            raise ConfigError(f"{self.source}:{event.start_mark.line + 1}: YAML anchors and aliases ({sign}{event.anchor}) "
+                              f"are not supported in configs: write the value out")
+        return super().compose_node(parent, index)
 
 
 _Loader.add_implicit_resolver(
@@ -66,6 +78,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict]:
             raise ConfigError(f"{source}:{number}: a tab indents this line; YAML needs spaces")
     try:
         loader = _Loader(text)
+        loader.source = source
         try:
             node = loader.get_single_node()
             lines: dict = {}

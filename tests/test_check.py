@@ -110,3 +110,11 @@ def test_gradcheck_relative_error_has_a_floor():
 
     assert relative_error(np.array([0.0]), np.array([1e-11]))[0] < 1e-4  # a dead unit's rounding noise
     assert relative_error(np.array([1.0]), np.array([1.1]))[0] > 1e-2
+
+
+@pytest.mark.parametrize("tolerance", ["nan", "NaN", "inf", "-inf", "1e999", "0", "-1e-4"])
+def test_gradcheck_refuses_a_tolerance_that_is_not_a_positive_finite_number(config_file, tolerance):
+    """--tolerance nan made every comparison false: exit 7 for every tensor instead of a usage error."""
+    result = invoke("gradcheck", config_file, "--tolerance", tolerance)
+    assert result.exit_code == 2, result.output
+    assert "--tolerance" in result.output

@@ -208,3 +208,31 @@ def test_byte_order_mark_and_windows_line_ends_are_fine(tmp_path):
     path = tmp_path / "w.yaml"
     path.write_bytes(b"\xef\xbb\xbf" + VALID.replace("\n", "\r\n").encode())
     assert config.load(path).optimizer.lr == 1e-3
+
+
+@pytest.mark.parametrize("dtype,epsilon,rounded", [("float32", "1.0e-300", "0"), ("float32", "1.0e-39", "1e-39"),
+                                                   ("float64", "1.0e-320", "9.99989e-321")])  # subnormal: already rounded
+def test_a_batchnorm_epsilon_below_the_dtypes_smallest_normal_is_refused(tmp_path, dtype, epsilon, rounded):
+    """1e-300 is 0 in float32: it used to warn of a division by zero, then blame the learning rate."""
+    text = VALID.replace("- {units: 8, activation: relu}",
+                         f"- {{units: 8, activation: relu}}\n    - {{type: batchnorm, epsilon: {epsilon}}}")
+    message = error_of(tmp_path, text + f"training: {{dtype: {dtype}}}\n")
+    assert message.startswith(f"{tmp_path / 'c.yaml'}:8: model.layers[1].epsilon: ")
+    assert f"below {dtype}'s smallest normal number" in message and f"({rounded} in {dtype})" in message
+    assert "use the default 1e-3" in message
+
+
+def test_a_small_but_normal_batchnorm_epsilon_is_fine(tmp_path):
+    text = VALID.replace("- {units: 8, activation: relu}", "- {units: 8, activation: relu}\n    - {type: batchnorm, epsilon: 1.0e-30}")
+    assert config.load(write(tmp_path, text)).model.layers[1].epsilon == 1e-30
+
+
+@pytest.mark.parametrize("text,line,anchor", [
+    ("seed: &s 0\n", 1, "&s"),  # an anchor no alias uses
+    ("seed: 0\ndata: &d {name: moons}\n", 2, "&d"),
+    ("seed: 0\nmodel:\n  layers:\n    - &first {units: 8}\n", 4, "&first"),
+    ("seed: &s 0\nrun: {name: *s}\n", 1, "&s"),  # refused at the anchor, before the alias
+])
+def test_yaml_anchors_are_refused_with_their_line(tmp_path, text, line, anchor):
+    message = error_of(tmp_path, text)
+    assert message.startswith(f"{tmp_path / 'c.yaml'}:{line}: YAML anchors and aliases ({anchor}) are not supported")

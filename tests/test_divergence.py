@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api
+from nnctl import api, divergence
 from nnctl.cli import main
 from nnctl.losses import LOSSES, Loss
 
@@ -26,10 +26,10 @@ training: {epochs: 5, batch_size: 32}
 def test_loss_going_infinite_in_epoch_3_keeps_epoch_2(tmp_path, monkeypatch):
     real, calls = LOSSES["cross_entropy"], []
 
-    def value_and_grad(z, y):  # 7 training batches and one validation pass an epoch
+    def value_and_grad(z, y):  # the untrained reference, then 7 training batches and one validation pass an epoch
         calls.append(1)
         value, dz = real.value_and_grad(z, y)
-        return (np.inf if len(calls) == 17 else value), dz
+        return (np.inf if len(calls) == 18 else value), dz
 
     monkeypatch.setitem(LOSSES, "cross_entropy", Loss(value_and_grad, fused=real.fused))
     (tmp_path / "c.yaml").write_text(CONFIG)
@@ -102,3 +102,90 @@ def test_an_interrupt_never_saves_non_finite_weights(tmp_path, monkeypatch):
     with pytest.raises(api.TrainingDiverged, match="epoch 2: the weights became NaN or infinite"):
         api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", stop=stop)
     assert api.load_checkpoint(tmp_path / "run" / "last.json").epoch == 1
+
+
+ABSURD = """\
+seed: 0
+data: {{name: moons, n_samples: 400}}
+model: {{layers: [{{units: 16, activation: relu}}, {{units: 2, activation: softmax}}]}}
+loss: cross_entropy
+optimizer: {{name: {name}, lr: {lr}}}
+training: {{epochs: 4, batch_size: 32, dtype: {dtype}}}
+"""
+
+
+def test_an_exploded_but_finite_run_exits_6_not_0(tmp_path):
+    """Adam at lr 1e12 keeps every number finite (weights ~1e13, loss ~1e24): it has diverged all the same."""
+    (tmp_path / "c.yaml").write_text(ABSURD.format(name="adam", lr="1.0e+12", dtype="float32"))
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "c.yaml"), "--run-dir", str(tmp_path / "run"), "-q"])
+    assert result.exit_code == 6, result.output
+    assert "training diverged at epoch 1: the weight layers." in result.stderr and "beyond 1e+08" in result.stderr
+    assert "no epoch finished, so no checkpoint was written" in result.stderr
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "diverged"
+    assert not (tmp_path / "run" / "last.json").exists()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,lr", [("sgd", "1.0e+3"), ("adam", "1.0e+12"), ("adam", "1.0e+3"), ("rmsprop", "1.0e+12"),
+                                     ("rmsprop", "10.0")])
+def test_absurd_learning_rates_diverge_with_every_optimizer_and_dtype(tmp_path, name, lr, dtype):
+    (tmp_path / "c.yaml").write_text(ABSURD.format(name=name, lr=lr, dtype=dtype))
+    with pytest.raises(api.TrainingDiverged, match="training diverged at epoch 1") as caught:
+        api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", plots=False)
+    # whichever comes first: non-finite, a weight beyond the bound, or a loss 1000x the untrained one
+    assert any(why in str(caught.value) for why in ("became nan", "became inf", "beyond 1e+08", "the training loss reached"))
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "diverged"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_loss_1000_times_the_untrained_one_is_divergence(tmp_path, dtype):
+    """RMSprop at lr 10 reaches a cross-entropy of ~1.7e4 in epoch 1 with weights of ~200: only the loss says so."""
+    (tmp_path / "c.yaml").write_text(ABSURD.format(name="rmsprop", lr="10.0", dtype=dtype))
+    with pytest.raises(api.TrainingDiverged, match=r"epoch 1: the training loss reached .*above 1\.\d+e\+03 \(1000 times"):
+        api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", plots=False)
+
+
+def test_a_high_but_sane_learning_rate_still_trains(tmp_path):
+    """Adam at lr 10 starts badly (a cross-entropy of ~250 in epoch 1) but trains: below the limit, not divergence."""
+    (tmp_path / "c.yaml").write_text(ABSURD.format(name="adam", lr="10.0", dtype="float32"))
+    result = api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", plots=False)
+    assert result["history"][0]["train_loss"] > 100 and result["test"]["accuracy"] > 0.7
+
+
+def test_the_loss_limit_is_relative_to_the_untrained_loss_with_a_floor():
+    assert divergence.loss_limit(0.01) == 1000.0  # a nearly fitted start does not make a loss of 11 "explode"
+    assert divergence.loss_limit(3.0e4) == 3.0e7  # an unscaled regression target starts high
+    assert divergence.loss_limit(float("nan")) == float("inf")
+
+
+def test_an_unscaled_regression_target_is_judged_in_its_own_units(tmp_path):
+    """diabetes' target unscaled (25..346): the untrained mean squared error is ~2.9e4, far above
+    any absolute bound; relative to it, sane training is not divergence, an absurd rate is."""
+    text = """\
+seed: 0
+data: {{name: diabetes, target_scaling: none}}
+model: {{layers: [{{units: 32, activation: relu}}, {{units: 1}}]}}
+loss: mse
+optimizer: {{name: adam, lr: {lr}}}
+training: {{epochs: 5}}
+"""
+    (tmp_path / "c.yaml").write_text(text.format(lr=0.01))
+    result = api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "sane", plots=False)
+    assert result["history"][0]["train_loss"] > 1e4  # above 1000 x the floor: an absolute bound would fire
+    (tmp_path / "c.yaml").write_text(text.format(lr="1.0e+4"))
+    with pytest.raises(api.TrainingDiverged, match="training loss reached|beyond 1e\\+08"):
+        api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "absurd", plots=False)
+
+
+def test_a_resumed_run_gets_the_limit_of_its_untrained_weights(tmp_path, monkeypatch):
+    limits, real_fit = [], api.fit
+
+    def fit(*args, **kwargs):
+        limits.append(kwargs["loss_limit"])
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(api, "fit", fit)
+    (tmp_path / "c.yaml").write_text(CONFIG)
+    api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", plots=False)
+    api.resume(tmp_path / "run", plots=False)  # a finished run: recomputes its test scores
+    assert len(limits) == 2 and limits[0] == limits[1] and 1000 <= limits[0] < 1e4

@@ -67,3 +67,8 @@ def test_any_number_eval_reports_can_be_asserted(moons_run):
     result = invoke("eval", moons_run["checkpoint"], "--assert", "macro_f1>0.5", "--assert", "roc_auc>0.5")
     assert result.exit_code == 0, result.output
     assert "PASS  macro_f1>0.5" in result.stdout and "PASS  roc_auc>0.5" in result.stdout
+
+
+def test_an_infinite_threshold_is_a_usage_error(moons_run):
+    result = invoke("eval", moons_run["checkpoint"], "--assert", "loss<1e999")
+    assert result.exit_code == 2 and "is not a finite number" in result.output

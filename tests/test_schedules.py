@@ -42,6 +42,26 @@ def test_reduce_on_plateau_cuts_after_patience_and_respects_min_lr():
     assert s.lr(11, 1.0) == 0.3 and s.scale == 0.125
 
 
+@pytest.mark.parametrize("min_lr", [0.01, 0.05])
+def test_reduce_on_plateau_never_raises_the_rate(min_lr):
+    """min_lr at or above the optimizer's lr: torch and Keras never change the rate (it used to jump to min_lr)."""
+    s = ReduceOnPlateau(factor=0.5, patience=1, min_lr=min_lr)
+    lrs = []
+    for r in records([1.0, 1.0, 1.0, 1.0, 1.0]):
+        lrs.append(s.lr(r["epoch"], 0.01))
+        s.update(r)
+    assert lrs == [0.01] * 5
+
+
+def test_reduce_on_plateau_cuts_down_to_min_lr_when_it_is_below_lr():
+    s = ReduceOnPlateau(factor=0.1, patience=1, min_lr=0.002)
+    lrs = []
+    for r in records([1.0, 1.0, 1.0, 1.0]):
+        lrs.append(s.lr(r["epoch"], 0.01))
+        s.update(r)
+    assert lrs == [0.01, 0.01, 0.002, 0.002]  # epoch 2 is the first without improvement
+
+
 def test_reduce_on_plateau_max_mode_and_min_delta():
     s = ReduceOnPlateau(monitor="val_accuracy", factor=0.1, patience=1, min_delta=0.01)
     s.update({"epoch": 1, "val_accuracy": 0.5})
