@@ -5,13 +5,14 @@ import platform
 import signal
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api, checkpoint, runs
+from nnctl import api, checkpoint, folder_lock, runs
 from nnctl.cli import main
 from nnctl.errors import CheckpointError, ConfigError, Interrupted, NnctlError
 
@@ -296,27 +297,56 @@ def test_a_position_off_the_batch_grid_is_refused(reference, tmp_path, rows_done
         api.resume(tmp_path / "run")
 
 
+def copy_of(folder: Path, to: Path) -> Path:
+    to.mkdir()
+    for f in folder.iterdir():
+        (to / f.name).write_bytes(f.read_bytes())
+    return to
+
+
 def test_a_run_its_live_process_still_trains_is_refused(reference, tmp_path):
-    ref_dir, _ = reference["adam"]
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    for f in ref_dir.iterdir():
-        (copy / f.name).write_bytes(f.read_bytes())
-    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "nnctl", "train"])
+    """run.json names its writer by pid, start time, boot and folder; a live process is the
+    writer only if all of them match. The process here has `nnctl train` in its command line,
+    as has any program run from a clone named nnctl: that says nothing."""
+    copy = copy_of(reference["adam"][0], tmp_path / "copy")
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "nnctl", "train", str(copy)])
     try:
-        for process, refused in ((stranger, False), (trainer, True)):
-            status = {"status": "running", "pid": process.pid, "host": platform.node()}
-            (copy / "run.json").write_text(json.dumps(status))
-            if refused:
-                with pytest.raises(NnctlError, match=f"still being trained by process {process.pid}"):
-                    api.resume(copy)
-            else:  # a reused pid: another program, so the run's process is gone
-                assert api.resume(copy)["epochs"] == 6
+        writer = {"status": "running", "host": platform.node(), **folder_lock.identity(process.pid), "run_dir": str(copy)}
+        assert type(writer["pid_start"]) is int
+        (copy / "run.json").write_text(json.dumps(writer))
+        with pytest.raises(NnctlError, match=f"still being trained by process {process.pid}") as info:
+            api.resume(copy)
+        assert info.value.exit_code == 1
+        for other in ({"pid_start": writer["pid_start"] - 1},  # the pid reused by another program
+                      {"boot_id": "0123-another-boot"},        # written before the machine restarted
+                      {"run_dir": str(tmp_path / "original")}):  # a copy: that process writes the original
+            (copy / "run.json").write_text(json.dumps({**writer, **other}))
+            assert api.resume(copy)["epochs"] == 6, other
     finally:
-        for process in (stranger, trainer):
-            process.kill()
-            process.wait()
+        process.kill()
+        process.wait()
+
+
+def test_an_older_run_json_without_the_start_time_is_judged_by_the_times(reference, tmp_path):
+    """Pids are unique among live processes: one that started after the run (re)started is not
+    its writer. run.json from before the start time was recorded has `started` and `resumes`."""
+    copy = copy_of(reference["adam"][0], tmp_path / "copy")
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "nnctl", "train"])
+    try:
+        old = {"status": "running", "pid": process.pid, "host": platform.node()}
+        hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat(timespec="seconds")
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        (copy / "run.json").write_text(json.dumps({**old, "started": now}))
+        with pytest.raises(NnctlError, match="still being trained"):
+            api.resume(copy)
+        (copy / "run.json").write_text(json.dumps({**old, "started": hour_ago, "resumes": [{"at": now}]}))
+        with pytest.raises(NnctlError, match="still being trained"):
+            api.resume(copy)
+        (copy / "run.json").write_text(json.dumps({**old, "started": hour_ago}))
+        assert api.resume(copy)["epochs"] == 6
+    finally:
+        process.kill()
+        process.wait()
 
 
 TOOLBOX = """\
