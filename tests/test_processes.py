@@ -187,17 +187,17 @@ def test_resumes_of_a_finished_run_never_cut_its_history(reference, tmp_path):
 
 
 SLOWED = """\
-import os, sys, time
+import os, stat, sys, time
 from pathlib import Path
-# while the file argv[1] exists, every fsync (of each file nnctl saves) first waits the seconds
-# it holds, and says so by creating `saving` beside it
+# while the file argv[1] exists, every fsync of a file nnctl saves (its temporary file, before the
+# rename) first waits the seconds it holds, and says so by creating `saving` beside it
 real, flag = os.fsync, Path(sys.argv[1])
 def fsync(fd):
     try:
         seconds = float(flag.read_text())
     except OSError:
         seconds = 0
-    if seconds:
+    if seconds and stat.S_ISREG(os.fstat(fd).st_mode):
         flag.with_name("saving").touch()
         time.sleep(seconds)
     real(fd)
@@ -235,3 +235,25 @@ def test_a_second_signal_during_the_save_exits_with_its_own_code(tmp_path, sig, 
     assert status["status"] == "interrupted" and status["signal"] == sig.name
     assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".")]
     api.load_checkpoint(run_dir / "last.json")  # whole: the last save before the signals
+
+
+def test_kill_9_during_a_save_leaves_a_temporary_file_the_resume_removes(reference, tmp_path):
+    run_dir, flag = tmp_path / "run", tmp_path / "slow"
+    process = slowed(flag, "train", write_config(tmp_path), "--run-dir", run_dir, "-q")
+    deadline = time.monotonic() + 60
+    while not (run_dir / "last.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    flag.write_text("30")
+    while not (tmp_path / "saving").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    process.kill()
+    process.communicate()
+    orphans = [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+    assert orphans, "test set-up: the kill should have left the save's temporary file"
+    flag.unlink()
+    resumed = nnctl("train", "--resume", run_dir, "-q", "--no-plots")
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert_whole_like(run_dir, reference)
