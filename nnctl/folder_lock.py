@@ -12,6 +12,7 @@ the system reuses it for other programs once the writer is gone.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import platform
@@ -20,6 +21,7 @@ from pathlib import Path
 from .errors import RunBusy, WriteError
 
 NAME = ".lock"
+UNSUPPORTED = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS}
 
 
 class FolderLock:
@@ -63,9 +65,12 @@ def acquire(path: str | Path) -> FolderLock:
         except BlockingIOError:
             holder = _read_holder(fd)
             os.close(fd)
+            pid = holder.split()[1] if holder.startswith("pid ") else "PID"
             raise RunBusy(f"{path}: another nnctl process{f' ({holder})' if holder else ''} is writing this run "
-                          "folder; wait for it to end, or stop it (Ctrl-C or kill PID: it saves last.json and exits)") from None
-        except OSError as e:  # a file system without locks: refuse rather than risk two writers
+                          f"folder; wait for it to end, or stop it (Ctrl-C, or kill {pid}: it saves last.json and exits)") from None
+        except OSError as e:
+            if e.errno in UNSUPPORTED:  # a file system without locks: run.json's writer identity still guards it
+                return FolderLock(path, fd)
             os.close(fd)
             raise WriteError(f"{lock_path}: cannot be locked: {e.strerror or e}") from None
         if _same_file(fd, lock_path):
