@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from nnctl import api, runs
 from nnctl.cli import main
+from nnctl.errors import Interrupted
 
 CONFIG = """\
 seed: 11
@@ -125,7 +126,7 @@ def interrupted_after_epoch_1(tmp_path) -> Path:
     def stop():
         return signal.SIGTERM if records else 0
 
-    with pytest.raises(api.Interrupted):
+    with pytest.raises(Interrupted):
         api.train(api.load_config(write_config(tmp_path)), run_dir=tmp_path / "run", on_epoch=records.append, stop=stop)
     return tmp_path / "run"
 
