@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from pathlib import Path
 
@@ -16,9 +17,9 @@ import numpy as np
 from . import checkpoint as checkpoint_module
 from . import config as config_module
 from . import data as data_module
-from . import divergence, memory, metrics, optimizers, report, runs, schedules, stopping
+from . import divergence, folder_lock, memory, metrics, optimizers, report, runs, schedules, stopping
 from . import resume as resume_module
-from .errors import CheckpointError, DataError, Interrupted, TrainingDiverged
+from .errors import CheckpointError, ConfigError, DataError, Interrupted, NnctlError, TrainingDiverged
 from .losses import LOSSES
 from .model import build, summary_rows
 from .summary import summary  # noqa: F401  (part of this API; its own module keeps `nnctl summary` light)
@@ -95,27 +96,60 @@ def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None, stop=None, plots: 
     memory.require(cfg)  # before the data set is loaded: ConfigError when it cannot fit in memory
     dataset = load_data(cfg)
     check_fits(cfg, dataset)
-    path = runs.use(run_dir) if run_dir is not None else runs.create(cfg.run.output_dir, cfg.run.name)
-    run = runs.Run(path, config_module.dump(cfg))
-    return _run(cfg, dataset, run, None, on_epoch, on_batch, stop, plots)
+    if run_dir is not None:
+        path, lock, created = runs.claim(run_dir)
+    else:  # a new folder, named at random: only this process knows it, and it locks it at once
+        path, created = runs.create(cfg.run.output_dir, cfg.run.name), True
+        lock = folder_lock.acquire(path)
+    with lock:  # held until the run ends: a --resume of this folder meanwhile is refused
+        run = runs.Run(path, config_module.dump(cfg), created=created)
+        with _ends(run):
+            state = _State(cfg, dataset, None)
+            return _run(cfg, dataset, run, state, on_epoch, on_batch, stop, plots)
 
 
 def resume(run_dir, cfg=None, *, on_epoch=None, on_batch=None, stop=None, plots: bool = True) -> dict:
     """Continue the run in `run_dir` from its last.json, exactly where it stopped; returns what
-    `train` does. `cfg`, if given, must match the run's config (ConfigError shows the difference)."""
-    point = resume_module.prepare(run_dir, cfg)
-    dataset = load_data(point.cfg)
-    check_fits(point.cfg, dataset)
-    if point.last is not None and dataset.preprocessing != point.last.preprocessing:
-        raise DataError(f"the data set's fitted scaling differs from the one in {point.last.path}: "
-                        f"the data changed since the run started, so it cannot continue")
-    rows_done = point.last.training["rows_done"] if point.last is not None else 0
-    n_rows, batch_size = len(dataset.x_train), point.cfg.training.batch_size
-    if rows_done and (rows_done >= n_rows or rows_done % batch_size or point.last.epoch == point.cfg.training.epochs):
-        raise CheckpointError(f"{point.last.path}: training.rows_done: {rows_done} is not a batch boundary inside "
-                              f"an epoch of {n_rows} rows in batches of {batch_size}")
-    run = runs.Run.reopen(point.path, point.history, point.status, rows_done)
-    return _run(point.cfg, dataset, run, point, on_epoch, on_batch, stop, plots)
+    `train` does. `cfg`, if given, must match the run's config (ConfigError shows the difference).
+
+    The folder is locked for the whole resume (RunBusy if another process holds it), and
+    everything in it is checked before any file changes: a refused resume leaves it as it was."""
+    resume_module.check_folder(run_dir)
+    with folder_lock.acquire(run_dir):
+        point = resume_module.prepare(run_dir, cfg)
+        dataset = load_data(point.cfg)
+        check_fits(point.cfg, dataset)
+        if point.last is not None and dataset.preprocessing != point.last.preprocessing:
+            raise DataError(f"the data set's fitted scaling differs from the one in {point.last.path}: "
+                            f"the data changed since the run started, so it cannot continue")
+        rows_done = point.last.training["rows_done"] if point.last is not None else 0
+        n_rows, batch_size = len(dataset.x_train), point.cfg.training.batch_size
+        if rows_done and (rows_done >= n_rows or rows_done % batch_size or point.last.epoch == point.cfg.training.epochs):
+            raise CheckpointError(f"{point.last.path}: training.rows_done: {rows_done} is not a batch boundary inside "
+                                  f"an epoch of {n_rows} rows in batches of {batch_size}")
+        state = _State(point.cfg, dataset, point)  # restores every saved state: the last checks
+        run = runs.Run.reopen(point.path, point.history, point.status, rows_done)
+        with _ends(run):
+            if point.rewrite_best:
+                state.save(run.path, "checkpoint.json", state.best.best_epoch, _without_seconds(run.history[-1]), None)
+            return _run(point.cfg, dataset, run, state, on_epoch, on_batch, stop, plots)
+
+
+@contextlib.contextmanager
+def _ends(run):
+    """Whatever escapes once the run folder exists leaves run.json saying how the run ended, never
+    `running`; when even that write failed, nnctl's error says so."""
+    try:
+        yield
+    except BaseException as e:
+        if run.status["status"] == "running":
+            if isinstance(e, KeyboardInterrupt):
+                run.finish("interrupted", signal=_signal_name(getattr(e, "signal", signal.SIGINT)))
+            else:
+                run.finish("failed", error=str(e) if isinstance(e, NnctlError) else f"{type(e).__name__}: {e}")
+        if run.status_error is not None and isinstance(e, NnctlError):
+            e.args = (f"{e} (and {run.status_error}: it still says {run.written or 'nothing'})",)
+        raise
 
 
 class _Generators:
@@ -147,41 +181,59 @@ def _stateful(model, schedule, monitor) -> dict:
     return callbacks
 
 
-def _run(cfg, dataset, run, point, on_epoch, on_batch, stop, plots: bool = True) -> dict:
-    """The training of a fresh (point None) or resumed run into `run`'s folder."""
-    dtype = cfg.training.dtype
-    n_inputs = dataset.x_train.shape[1]
-    model = build(cfg.model.layers, n_inputs, np.random.default_rng(cfg.seed), dtype)
-    loss = LOSSES[cfg.loss]
-    optimizer = optimizers.build(cfg.optimizer)
-    schedule = schedules.build(cfg.training.schedule)
-    stopper = stopping.build(cfg.training.early_stopping)
-    best = _best_monitor(cfg, stopper)
-    restore_best = stopper is None or stopper.restore_best
-    callbacks = _stateful(model, schedule, best)
-    path = run.path
-    kept = {"state": None}
-    start_epoch, start = 0, (0, 0.0, 0)
-    # from the untrained weights, so before restore: a resumed run gets the same limit
-    loss_limit = divergence.loss_limit(divergence.reference_loss(model, loss, dataset.x_train, dataset.y_train))
+class _State:
+    """The model, optimizer and callbacks of a fresh (point None) or resumed run, with every state
+    last.json and checkpoint.json hold restored: built before a resume changes any file."""
 
-    def training_state(rows_done=0, loss_sum=0.0, correct=0) -> dict:
+    def __init__(self, cfg, dataset, point):
+        self.cfg, self.dataset = cfg, dataset
+        self.n_inputs = dataset.x_train.shape[1]
+        try:
+            self.model = build(cfg.model.layers, self.n_inputs, np.random.default_rng(cfg.seed), cfg.training.dtype)
+        except MemoryError as e:
+            raise ConfigError(f"the model does not fit in this machine's memory ({e}): "
+                              "make model.layers smaller") from None
+        self.loss = LOSSES[cfg.loss]
+        self.optimizer = optimizers.build(cfg.optimizer)
+        self.schedule = schedules.build(cfg.training.schedule)
+        self.stopper = stopping.build(cfg.training.early_stopping)
+        self.best = _best_monitor(cfg, self.stopper)
+        self.restore_best = self.stopper is None or self.stopper.restore_best
+        self.callbacks = _stateful(self.model, self.schedule, self.best)
+        self.kept, self.start_epoch, self.start = None, 0, (0, 0.0, 0)
+        # from the untrained weights, so before restore: a resumed run gets the same limit
+        self.loss_limit = divergence.loss_limit(divergence.reference_loss(self.model, self.loss, dataset.x_train,
+                                                                          dataset.y_train))
+        if point is not None:
+            self.start_epoch, self.start = resume_module.restore(point, self.model, self.optimizer, self.callbacks)
+            if self.restore_best:
+                self.kept = resume_module.best_state(point, self.best.best_epoch)
+
+    def training(self, rows_done=0, loss_sum=0.0, correct=0) -> dict:
+        """last.json's training state: the position in the epoch, the best epoch, the callbacks."""
         return {"rows_done": rows_done, "loss_sum": float(loss_sum),
                 "correct": float(correct) if isinstance(correct, float) else int(correct),
-                "best_value": best.best, "best_epoch": best.best_epoch,
-                "callbacks": {name: c.state_dict() for name, c in callbacks.items()}}
+                "best_value": self.best.best, "best_epoch": self.best.best_epoch,
+                "callbacks": {name: c.state_dict() for name, c in self.callbacks.items()}}
+
+    def save(self, path, name: str, epoch: int, metrics: dict, training: dict | None) -> None:
+        checkpoint_module.save(path / name, config=self.cfg, model=self.model, preprocessing=self.dataset.preprocessing,
+                               classes=self.dataset.classes, n_inputs=self.n_inputs, epoch=epoch, metrics=metrics,
+                               optimizer=self.optimizer.state_dict() if training is not None else None,
+                               training=training)
+
+
+def _run(cfg, dataset, run, state, on_epoch, on_batch, stop, plots: bool = True) -> dict:
+    """The training of a fresh or resumed run (`state`) into `run`'s folder."""
+    model, loss, optimizer, schedule = state.model, state.loss, state.optimizer, state.schedule
+    stopper, best, restore_best = state.stopper, state.best, state.restore_best
+    path = run.path
+    kept = {"state": state.kept}
+    start_epoch, start = state.start_epoch, state.start
+    training_state = state.training
 
     def save(name: str, epoch: int, metrics: dict, training: dict | None) -> None:
-        checkpoint_module.save(path / name, config=cfg, model=model, preprocessing=dataset.preprocessing,
-                               classes=dataset.classes, n_inputs=n_inputs, epoch=epoch, metrics=metrics,
-                               optimizer=optimizer.state_dict() if training is not None else None, training=training)
-
-    if point is not None:
-        start_epoch, start = resume_module.restore(point, model, optimizer, callbacks)
-        if restore_best:
-            kept["state"] = resume_module.best_state(point, best.best_epoch)
-            if point.rewrite_best:
-                save("checkpoint.json", best.best_epoch, _without_seconds(run.history[-1]), None)
+        state.save(path, name, epoch, metrics, training)
 
     def after_epoch(record: dict) -> bool:
         run.log(record)
@@ -203,15 +255,15 @@ def _run(cfg, dataset, run, point, on_epoch, on_batch, stop, plots: bool = True)
         fit(model, loss, optimizer, dataset, epochs=epochs, batch_size=cfg.training.batch_size,
             shuffle=cfg.training.shuffle, seed=cfg.seed, on_epoch=after_epoch, on_batch=on_batch,
             schedule=schedule, clip_norm=cfg.training.clip_norm, start_epoch=start_epoch, start=start, stop=stop,
-            loss_limit=loss_limit)
+            loss_limit=state.loss_limit)
     except TrainingDiverged as e:
         run.finish("diverged", error=str(e))
         kept_msg = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"
         raise TrainingDiverged(f"{e}. Run folder {path}: {kept_msg}") from None
     except Interrupted as e:
         raise _interrupted(e, run, save, training_state, len(dataset.x_train)) from None
-    except KeyboardInterrupt:
-        run.finish("interrupted")
+    except KeyboardInterrupt as e:  # a second signal: stopped at once, last.json holds the last save
+        run.finish("interrupted", signal=_signal_name(getattr(e, "signal", signal.SIGINT)))
         raise
     except BaseException as e:
         run.finish("failed", error=f"{type(e).__name__}: {e}")
@@ -237,13 +289,13 @@ def _run(cfg, dataset, run, point, on_epoch, on_batch, stop, plots: bool = True)
 
 def _interrupted(e: Interrupted, run, save, training_state, n_rows: int) -> Interrupted:
     """Save where training stopped into last.json, mark the run interrupted, and say how to go on."""
-    try:
-        name = signal.Signals(e.signal).name
-    except ValueError:
-        name = f"signal {e.signal}"
+    name = _signal_name(e.signal)
     try:
         metrics = _without_seconds(run.history[-1]) if run.history else {}
         save("last.json", e.epoch, metrics, training_state(e.rows_done, e.loss_sum, e.correct))
+    except KeyboardInterrupt as again:  # a second signal during the save: last.json is still the previous one
+        run.finish("interrupted", signal=_signal_name(getattr(again, "signal", e.signal)))
+        raise
     except BaseException:
         run.finish("failed", error=f"interrupted by {name}, and last.json could not be written")
         raise
@@ -253,6 +305,13 @@ def _interrupted(e: Interrupted, run, save, training_state, n_rows: int) -> Inte
     return Interrupted(e.signal, e.epoch, e.rows_done, e.loss_sum, e.correct,
                        message=f"interrupted by {name} {where}: {run.path / 'last.json'} saved; "
                                f"continue with: nnctl train --resume {run.path}")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _without_seconds(record: dict) -> dict:

@@ -7,6 +7,7 @@ Heavy modules (NumPy, scikit-learn, pydantic) are imported inside the commands, 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import click
@@ -33,9 +34,14 @@ class Group(click.Group):
             # a message may quote a path or a name from a file: no control character reaches the terminal
             click.echo(f"{'' if isinstance(e, Interrupted) else 'error: '}{printable(e, newlines=True)}", err=True)
             ctx.exit(e.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
+        except KeyboardInterrupt as e:  # Ctrl-C outside training, or a second signal (see nnctl.interrupts)
+            number = getattr(e, "signal", None)
+            if number is None:
+                click.echo("interrupted", err=True)
+                ctx.exit(130)
+            click.echo(f"stopped at once by a second signal ({signal.Signals(number).name}); the files are whole, "
+                       "and --resume continues from the last save", err=True)
+            ctx.exit(128 + number)
         except BrokenPipeError:  # `nnctl predict ... | head`: the reader left; say nothing more
             try:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

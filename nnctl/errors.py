@@ -37,6 +37,12 @@ class WriteError(NnctlError):
     exit_code = 1
 
 
+class RunBusy(NnctlError):
+    """Another process holds the run folder's lock (it trains or resumes that run): refused, nothing changed."""
+
+    exit_code = 1
+
+
 class Interrupted(NnctlError):
     """SIGINT or SIGTERM stopped training after a batch; carries the position reached.
 

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -45,6 +46,29 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+# atomic_write's temporary names: "." + the file's name + "." + mkstemp's 8 random characters + ".tmp"
+TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_temporaries(folder: str | Path) -> list[str]:
+    """Delete the temporary files atomic_write left in `folder` when its process was killed in
+    the middle of a write; return their names. Only for a folder no other process writes (its
+    lock held): a live writer's temporary file would go too."""
+    removed = []
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.is_file(follow_symlinks=False)]
+    except OSError:
+        return removed
+    for name in names:
+        if TEMPORARY.fullmatch(name):
+            try:
+                os.unlink(Path(folder) / name)
+                removed.append(name)
+            except OSError:
+                pass  # left for the next time: it only takes space
+    return removed
 
 
 def _sync_folder(folder: Path) -> None:

@@ -3,9 +3,9 @@
     with interrupts.deferred() as stop:
         api.train(cfg, stop=stop)      # fit asks stop() after every batch
 
-The first signal is only recorded; a second one stops at once (KeyboardInterrupt), for a user
-who does not want to wait for the batch to finish. Files stay whole either way: every write is
-atomic.
+The first signal is only recorded; a second one stops at once (StoppedAtOnce, a
+KeyboardInterrupt carrying the signal, so that a second SIGTERM still exits 143), for a user who
+does not want to wait for the batch to finish. Files stay whole either way: every write is atomic.
 """
 
 from __future__ import annotations
@@ -17,6 +17,14 @@ import threading
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+class StoppedAtOnce(KeyboardInterrupt):
+    """A second signal: stop now. `signal` is its number (exit code 128 + it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signal = signum
+
+
 @contextlib.contextmanager
 def deferred():
     """Install the handlers (main thread only) and yield `stop()`: the first signal's number, or 0."""
@@ -24,7 +32,7 @@ def deferred():
 
     def handler(signum, frame):
         if received:
-            raise KeyboardInterrupt
+            raise StoppedAtOnce(signum)
         received.append(signum)
 
     def stop() -> int:

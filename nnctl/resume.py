@@ -12,13 +12,14 @@ import json
 import os
 import platform
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 
 from . import checkpoint as checkpoint_module
 from . import config as config_module
-from . import runs
-from .errors import CheckpointError, ConfigError, NnctlError
+from . import folder_lock, runs
+from .errors import CheckpointError, ConfigError, RunBusy
 
 
 @dataclass
@@ -53,6 +54,11 @@ def prepare(run_dir, cfg=None) -> ResumePoint:
     epoch = last.epoch if last is not None else 0
     history = runs.read_history(path, epoch)
     return ResumePoint(path=path, cfg=reference, last=last, history=history, status=status)
+
+
+def check_folder(run_dir) -> None:
+    """Refuse (CheckpointError) what is not a run folder, before resume locks and so writes in it."""
+    _read_status(Path(run_dir))
 
 
 def restore(point: ResumePoint, model, optimizer, callbacks: dict) -> tuple[int, tuple]:
@@ -117,23 +123,68 @@ def _read_status(path: Path) -> dict:
 
 
 def _refuse_if_running(path: Path, status: dict) -> None:
-    """Two processes writing one folder would interleave their files: refuse while its writer lives."""
+    """Two processes writing one folder would interleave their files. The folder's lock keeps out
+    every nnctl that takes it; this catches a writer that does not (an nnctl from before the lock),
+    from the identity run.json records."""
     pid = status.get("pid")
     if status.get("status") != "running" or status.get("host") != platform.node() or type(pid) is not int or pid == os.getpid():
         return
+    if _is_its_writer(path, status, pid):
+        raise RunBusy(f"{path}: the run is still being trained by process {pid} on this machine; "
+                      f"stop it first (Ctrl-C or kill {pid}: it saves last.json and exits)")
+
+
+def _is_its_writer(path: Path, status: dict, pid: int) -> bool:
+    """Whether the live process `pid` is the one that wrote run.json: the same pid, start time,
+    boot and folder. A pid alone is not enough: it is reused by other programs once the run died."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return  # it died without saying so (killed, power cut): resuming is exactly right
-    except (PermissionError, OSError):
-        pass
-    try:  # the pid may since have been reused by another program
-        if b"nnctl" not in Path(f"/proc/{pid}/cmdline").read_bytes():
-            return
+        return False  # it died without saying so (killed, power cut): resuming is exactly right
     except OSError:
-        pass  # no /proc: cannot tell, so assume it is the run's process
-    raise NnctlError(f"{path}: the run is still being trained by process {pid} on this machine; "
-                     f"stop it first (Ctrl-C or kill {pid}: it saves last.json and exits)")
+        pass  # alive, another user's
+    folder = status.get("run_dir")
+    if isinstance(folder, str) and not _same_folder(Path(folder), path):
+        return False  # a copy of the run's folder: its process writes the original
+    recorded = status.get("pid_start")
+    if type(recorded) is int:
+        boot, live = status.get("boot_id"), folder_lock.start_ticks(pid)
+        if boot is not None and folder_lock.boot_id() not in (None, boot):
+            return False  # written before the machine restarted
+        return live is None or live == recorded  # no /proc: cannot tell, so assume it is
+    # an older run.json, without the start time: pids are unique among live processes, so one
+    # that started before the run (re)started is its writer, and one started after is not
+    started = _process_started(pid)
+    last = _last_start(status)
+    return started is None or last is None or started <= last + 2  # run.json's times are whole seconds
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _process_started(pid: int) -> float | None:
+    """The process's start, in seconds since the epoch (from /proc), or None."""
+    ticks = folder_lock.start_ticks(pid)
+    try:
+        btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return None if ticks is None else btime + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _last_start(status: dict) -> float | None:
+    """When run.json's writer started writing: the last resume, or the run's start."""
+    resumes = status.get("resumes")
+    last = resumes[-1] if isinstance(resumes, list) and resumes else None
+    at = last.get("at") if isinstance(last, dict) else status.get("started")
+    try:
+        return datetime.fromisoformat(at).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 def best_state(point: ResumePoint, epoch: int | None) -> dict | None:

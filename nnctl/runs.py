@@ -12,8 +12,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import folder_lock
 from .errors import CheckpointError, DataError, NnctlError, WriteError
-from .files import DATA_TOO_BIG, MAX_DATA_BYTES, atomic_write, read_limited, strict_json
+from .files import DATA_TOO_BIG, MAX_DATA_BYTES, atomic_write, read_limited, remove_temporaries, strict_json
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]  # classification
 REGRESSION_COLUMNS = ["epoch", "train_loss", "train_mae", "val_loss", "val_mae", "val_rmse", "val_r2", "lr", "seconds"]
@@ -38,19 +39,37 @@ def create(output_dir: str | Path, name: str) -> Path:
 
 def use(path: str | Path) -> Path:
     """An explicitly named run folder (--run-dir): created, or an existing empty folder."""
+    path, lock, _ = claim(path)
+    lock.release()
+    return path
+
+
+def claim(path: str | Path) -> tuple[Path, folder_lock.FolderLock, bool]:
+    """use(), keeping the folder's lock held for the run that writes it; also says whether the
+    folder was created here (a start that fails removes it again)."""
     path = Path(path)
     not_empty = WriteError(f"{path}: the run folder is not empty; name a new one or remove it")
+    created = not path.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
-        if any(path.iterdir()):
+    except OSError as e:
+        raise WriteError(f"{path}: cannot create the run folder: {e.strerror or e}") from None
+    lock = folder_lock.acquire(path)  # RunBusy: another process trains or resumes in it
+    try:
+        if any(entry.name != folder_lock.NAME for entry in path.iterdir()):
             raise not_empty
         # claim it: of two runs started into one empty folder at once, only one creates run.json
         os.close(os.open(path / "run.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     except FileExistsError:
+        lock.release()
         raise not_empty from None
     except OSError as e:
+        lock.release()
         raise WriteError(f"{path}: cannot create the run folder: {e.strerror or e}") from None
-    return path
+    except BaseException:
+        lock.release()
+        raise
+    return path, lock, created
 
 
 def environment() -> dict:
@@ -96,28 +115,58 @@ def read_history(path: Path, epochs: int) -> list[dict]:
 class Run:
     """Writes one run folder as training goes."""
 
-    def __init__(self, path: Path, config_yaml: str):
+    def __init__(self, path: Path, config_yaml: str, created: bool = False):
+        """Write config.yaml and run.json (`running`) into the new folder `path`; if either cannot
+        be written (a full disk), remove what was written, and the folder too when it was
+        `created` for this run, so that nothing is left that claims the folder."""
         self.path = Path(path)
         self.history: list[dict] = []
         self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.status = {"status": "running", "started": self.started, "finished": None, "epochs": 0,
-                       "pid": os.getpid(), "host": platform.node(), "command": sys.argv[1:], "environment": environment()}
-        atomic_write(self.path / "config.yaml", config_yaml)
-        self._write_status()
+                       **self._writer(), "command": sys.argv[1:], "environment": environment()}
+        self.written, self.status_error = None, None
+        try:
+            atomic_write(self.path / "config.yaml", config_yaml)
+            self._write_status()
+        except BaseException as e:
+            self._undo_start(created, e)
+            raise
+
+    def _writer(self) -> dict:
+        """Who writes the folder now: resume refuses while this very process still lives."""
+        return {**folder_lock.identity(), "host": platform.node(), "run_dir": str(self.path.absolute())}
+
+    def _undo_start(self, created: bool, error: BaseException) -> None:
+        try:
+            for name in ("config.yaml", "run.json"):
+                (self.path / name).unlink(missing_ok=True)
+            if created:  # the lock file goes with it; the lock itself lasts until it is released
+                (self.path / folder_lock.NAME).unlink(missing_ok=True)
+                self.path.rmdir()
+        except OSError:
+            # cannot remove it: then a whole run.json saying why, if at all possible
+            self.status.update(status="failed", finished=self.started, error=f"the run could not start: {error}")
+            try:
+                self._write_status()
+            except WriteError:
+                pass
 
     @classmethod
     def reopen(cls, path: Path, history: list[dict], status: dict, rows_done: int = 0) -> Run:
-        """A run folder continued by --resume: the metrics logs cut back to `history` (rows
-        written after the checkpoint are dropped), run.json `running` again, the resume noted."""
+        """A run folder continued by --resume (its lock held, everything in it checked): what
+        a killed write left removed, the metrics logs cut back to `history` (rows written after
+        the checkpoint are dropped), run.json `running` again, the resume noted."""
         run = cls.__new__(cls)
         run.path, run.history = Path(path), list(history)
+        run.written, run.status_error = status.get("status"), None
+        remove_temporaries(run.path)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         run.started = status.get("started", now)
         resumes = status.get("resumes") if isinstance(status.get("resumes"), list) else []
         resumes.append({"at": now, "epoch": len(history), "rows_done": rows_done, "previous_status": status.get("status"),
                         "command": sys.argv[1:], "environment": environment()})
         run.status = {"status": "running", "started": run.started, "finished": None, "epochs": len(history),
-                      "pid": os.getpid(), "host": platform.node(), "command": status.get("command", sys.argv[1:]),
+                      **run._writer(), "command": status.get("command", sys.argv[1:]),
                       "environment": status.get("environment") or environment(), "resumes": resumes}
         if history:
             run._write_logs()
@@ -145,16 +194,22 @@ class Run:
         atomic_write(self.path / "metrics.csv", buffer.getvalue())
 
     def finish(self, status: str, **extra) -> None:
-        """Record how the run ended: finished, diverged, interrupted or failed."""
+        """Record how the run ended: finished, diverged, interrupted or failed. The write is tried
+        twice; if both fail, `status_error` says why (and a `finished` run raises WriteError)."""
         self.status.update(status=status, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), **extra)
         try:
             self._write_status()
         except WriteError:
-            if status == "finished":
-                raise
+            try:  # a transient failure (space freed meanwhile, an interrupted system call)
+                self._write_status()
+            except WriteError as e:
+                self.status_error = str(e)
+                if status == "finished":
+                    raise
 
     def _write_status(self) -> None:
         atomic_write(self.path / "run.json", strict_json(self.status, indent=2) + "\n")
+        self.written, self.status_error = self.status["status"], None
 
 
 def list_runs(folder: str | Path) -> list[dict]:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from nnctl import api, runs
 from nnctl.cli import main
+from nnctl.errors import Interrupted
 
 CONFIG = """\
 seed: 11
@@ -116,3 +117,144 @@ def test_one_empty_run_dir_is_claimed_once(tmp_path):
     assert first == tmp_path / "run"
     with pytest.raises(runs.WriteError, match="not empty"):
         runs.use(tmp_path / "run")
+
+
+def interrupted_after_epoch_1(tmp_path) -> Path:
+    """A run of the reference's config stopped (as by SIGTERM) after its first epoch."""
+    records = []
+
+    def stop():
+        return signal.SIGTERM if records else 0
+
+    with pytest.raises(Interrupted):
+        api.train(api.load_config(write_config(tmp_path)), run_dir=tmp_path / "run", on_epoch=records.append, stop=stop)
+    return tmp_path / "run"
+
+
+def assert_whole_like(run_dir: Path, reference: Path) -> None:
+    """The run ended as the one left alone: every epoch's row, the same checkpoints, finished."""
+    for name in ("last.json", "checkpoint.json"):
+        assert (run_dir / name).read_bytes() == (reference / name).read_bytes(), name
+    assert without_seconds(run_dir / "metrics.jsonl") == without_seconds(reference / "metrics.jsonl")
+    status = json.loads((run_dir / "run.json").read_text())
+    assert status["status"] == "finished" and status["epochs"] == 60
+    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_two_resumes_started_together_one_trains_the_other_is_refused(reference, tmp_path):
+    run_dir = interrupted_after_epoch_1(tmp_path)
+    processes = [nnctl("train", "--resume", run_dir, "-q", "--no-plots") for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    codes = sorted(p.returncode for p in processes)
+    assert codes == [0, 1], outputs
+    refused = next(stderr for p, (_, stderr) in zip(processes, outputs) if p.returncode == 1)
+    assert "another nnctl process (pid" in refused and "Traceback" not in refused
+    assert_whole_like(run_dir, reference)
+    assert len(json.loads((run_dir / "run.json").read_text())["resumes"]) == 1
+
+
+def test_a_resume_while_another_trains_is_refused(reference, tmp_path):
+    run_dir, slow = interrupted_after_epoch_1(tmp_path), tmp_path / "slow"
+    slow.write_text("0.02")  # seconds per fsync: the first resume trains long enough to be caught at it
+    first = slowed(slow, "train", "--resume", run_dir, "-q", "--no-plots")
+    deadline = time.monotonic() + 120
+    while len((run_dir / "metrics.jsonl").read_text().splitlines()) < 3:  # it trains: epoch 3 written
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.01)
+    for args, message in ((["--resume", run_dir], f"another nnctl process (pid {first.pid}"),
+                          ([write_config(tmp_path), "--run-dir", run_dir], f"another nnctl process (pid {first.pid}")):
+        second = nnctl("train", *args, "-q")
+        _, stderr = second.communicate(timeout=60)
+        assert second.returncode == 1 and message in stderr and "Traceback" not in stderr, stderr
+        assert first.poll() is None, "the first resume ended before the second was refused"
+    slow.unlink()
+    _, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert_whole_like(run_dir, reference)
+
+
+def test_resumes_of_a_finished_run_never_cut_its_history(reference, tmp_path):
+    """Two resumes of a finished run at once: each either recomputes the test scores or is
+    refused; the history stays whole and the checkpoints unchanged."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for f in reference.iterdir():
+        (run_dir / f.name).write_bytes(f.read_bytes())
+    processes = [nnctl("train", "--resume", run_dir, "-q", "--no-plots") for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert {p.returncode for p in processes} <= {0, 1} and 0 in {p.returncode for p in processes}, outputs
+    assert all("another nnctl process" in stderr for p, (_, stderr) in zip(processes, outputs) if p.returncode)
+    assert_whole_like(run_dir, reference)
+
+
+SLOWED = """\
+import os, stat, sys, time
+from pathlib import Path
+# while the file argv[1] exists, every fsync of a file nnctl saves (its temporary file, before the
+# rename) first waits the seconds it holds, and says so by creating `saving` beside it
+real, flag = os.fsync, Path(sys.argv[1])
+def fsync(fd):
+    try:
+        seconds = float(flag.read_text())
+    except OSError:
+        seconds = 0
+    if seconds and stat.S_ISREG(os.fstat(fd).st_mode):
+        flag.with_name("saving").touch()
+        time.sleep(seconds)
+    real(fd)
+os.fsync = fsync
+from nnctl.cli import main
+main(sys.argv[2:], prog_name="nnctl")
+"""
+
+
+def slowed(flag: Path, *args) -> subprocess.Popen:
+    """`nnctl ARGS` whose saves are slowed while the file `flag` exists."""
+    return subprocess.Popen([sys.executable, "-c", SLOWED, str(flag), *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_second_signal_during_the_save_exits_with_its_own_code(tmp_path, sig, code):
+    """The first signal asks for a save; the second, while a file is being saved, stops at once."""
+    run_dir, flag = tmp_path / "run", tmp_path / "slow"
+    process = slowed(flag, "train", write_config(tmp_path), "--run-dir", run_dir, "-q")
+    deadline = time.monotonic() + 60
+    while not (run_dir / "last.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    flag.write_text("2")
+    process.send_signal(sig)
+    while not (tmp_path / "saving").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr and f"second signal ({sig.name})" in stderr
+    status = json.loads((run_dir / "run.json").read_text())
+    assert status["status"] == "interrupted" and status["signal"] == sig.name
+    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".")]
+    api.load_checkpoint(run_dir / "last.json")  # whole: the last save before the signals
+
+
+def test_kill_9_during_a_save_leaves_a_temporary_file_the_resume_removes(reference, tmp_path):
+    run_dir, flag = tmp_path / "run", tmp_path / "slow"
+    process = slowed(flag, "train", write_config(tmp_path), "--run-dir", run_dir, "-q")
+    deadline = time.monotonic() + 60
+    while not (run_dir / "last.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    flag.write_text("30")
+    while not (tmp_path / "saving").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    process.kill()
+    process.communicate()
+    orphans = [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+    assert orphans, "test set-up: the kill should have left the save's temporary file"
+    flag.unlink()
+    resumed = nnctl("train", "--resume", run_dir, "-q", "--no-plots")
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert_whole_like(run_dir, reference)

@@ -1,17 +1,19 @@
 """Resume: a run stopped anywhere and continued ends bit-identical to the run left alone."""
 
+import hashlib
 import json
 import platform
 import signal
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api, checkpoint, runs
+from nnctl import api, checkpoint, folder_lock, runs
 from nnctl.cli import main
 from nnctl.errors import CheckpointError, ConfigError, Interrupted, NnctlError
 
@@ -296,27 +298,130 @@ def test_a_position_off_the_batch_grid_is_refused(reference, tmp_path, rows_done
         api.resume(tmp_path / "run")
 
 
+def copy_of(folder: Path, to: Path) -> Path:
+    to.mkdir()
+    for f in folder.iterdir():
+        (to / f.name).write_bytes(f.read_bytes())
+    return to
+
+
 def test_a_run_its_live_process_still_trains_is_refused(reference, tmp_path):
-    ref_dir, _ = reference["adam"]
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    for f in ref_dir.iterdir():
-        (copy / f.name).write_bytes(f.read_bytes())
-    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "nnctl", "train"])
+    """run.json names its writer by pid, start time, boot and folder; a live process is the
+    writer only if all of them match. The process here has `nnctl train` in its command line,
+    as has any program run from a clone named nnctl: that says nothing."""
+    copy = copy_of(reference["adam"][0], tmp_path / "copy")
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "nnctl", "train", str(copy)])
     try:
-        for process, refused in ((stranger, False), (trainer, True)):
-            status = {"status": "running", "pid": process.pid, "host": platform.node()}
-            (copy / "run.json").write_text(json.dumps(status))
-            if refused:
-                with pytest.raises(NnctlError, match=f"still being trained by process {process.pid}"):
-                    api.resume(copy)
-            else:  # a reused pid: another program, so the run's process is gone
-                assert api.resume(copy)["epochs"] == 6
+        writer = {"status": "running", "host": platform.node(), **folder_lock.identity(process.pid), "run_dir": str(copy)}
+        assert type(writer["pid_start"]) is int
+        (copy / "run.json").write_text(json.dumps(writer))
+        with pytest.raises(NnctlError, match=f"still being trained by process {process.pid}") as info:
+            api.resume(copy)
+        assert info.value.exit_code == 1
+        for other in ({"pid_start": writer["pid_start"] - 1},  # the pid reused by another program
+                      {"boot_id": "0123-another-boot"},        # written before the machine restarted
+                      {"run_dir": str(tmp_path / "original")}):  # a copy: that process writes the original
+            (copy / "run.json").write_text(json.dumps({**writer, **other}))
+            assert api.resume(copy)["epochs"] == 6, other
     finally:
-        for process in (stranger, trainer):
-            process.kill()
-            process.wait()
+        process.kill()
+        process.wait()
+
+
+def test_an_older_run_json_without_the_start_time_is_judged_by_the_times(reference, tmp_path):
+    """Pids are unique among live processes: one that started after the run (re)started is not
+    its writer. run.json from before the start time was recorded has `started` and `resumes`."""
+    copy = copy_of(reference["adam"][0], tmp_path / "copy")
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "nnctl", "train"])
+    try:
+        old = {"status": "running", "pid": process.pid, "host": platform.node()}
+        hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat(timespec="seconds")
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        (copy / "run.json").write_text(json.dumps({**old, "started": now}))
+        with pytest.raises(NnctlError, match="still being trained"):
+            api.resume(copy)
+        (copy / "run.json").write_text(json.dumps({**old, "started": hour_ago, "resumes": [{"at": now}]}))
+        with pytest.raises(NnctlError, match="still being trained"):
+            api.resume(copy)
+        (copy / "run.json").write_text(json.dumps({**old, "started": hour_ago}))
+        assert api.resume(copy)["epochs"] == 6
+    finally:
+        process.kill()
+        process.wait()
+
+
+def hashes(folder: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def resign(path: Path, change) -> None:
+    doc = json.loads(path.read_text())
+    change(doc)
+    doc["sha256"] = checkpoint._digest(doc)
+    path.write_text(json.dumps(doc))
+
+
+def hold_lock(folder: Path) -> subprocess.Popen:
+    """Another process that holds `folder`'s lock, as a trainer of it does, until killed."""
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from nnctl import folder_lock; "
+                               "folder_lock.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(folder)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    return holder
+
+
+@pytest.mark.parametrize("damage,error,fragment", [
+    (lambda p: resign(p / "last.json", lambda d: d["training"]["callbacks"]["monitor"].clear()), CheckpointError,
+     "training.callbacks.monitor: not a valid state"),
+    (lambda p: resign(p / "last.json", lambda d: d["training"]["callbacks"].pop("monitor")), CheckpointError,
+     "training.callbacks: holds states for"),
+    (lambda p: resign(p / "checkpoint.json", lambda d: d.update(epoch=2)), CheckpointError,
+     "checkpoint.json: holds epoch 2"),
+    (lambda p: (p / "checkpoint.json").write_text("{"), CheckpointError, "checkpoint.json"),
+    (lambda p: resign(p / "last.json", lambda d: d["training"].update(rows_done=5, correct=0)), CheckpointError,
+     "not a batch boundary"),
+    (lambda p: (p / "config.yaml").write_text((p / "config.yaml").read_text().replace("epochs: 6", "epochs: 7")),
+     ConfigError, "training.epochs"),
+    (lambda p: (p / "metrics.jsonl").write_text("{}\n"), CheckpointError, "metrics.jsonl:1"),
+    ("locked", NnctlError, "another nnctl process \\(pid \\d+"),
+])
+def test_a_refused_resume_leaves_every_file_as_it_was(tmp_path, damage, error, fragment):
+    """Interrupted in epoch 2 (so checkpoint.json is needed), with a temporary file a kill -9
+    left: whatever refuses the resume, no file of the folder changes, run.json included."""
+    stop, _ = stop_after(batches=20)
+    with pytest.raises(Interrupted, match="in epoch 2"):
+        api.train(config_of(tmp_path), run_dir=tmp_path / "run", stop=stop)
+    run_dir = tmp_path / "run"
+    (run_dir / ".last.json.k9_abcde.tmp").write_text('{"half": ')
+    holder = hold_lock(run_dir) if damage == "locked" else None
+    if holder is None:
+        damage(run_dir)
+    before = hashes(run_dir)
+    try:
+        with pytest.raises(error, match=fragment) as info:
+            api.resume(run_dir)
+        assert hashes(run_dir) == before
+        refused = CliRunner().invoke(main, ["train", "--resume", str(run_dir), "-q"])
+        assert refused.exit_code == info.value.exit_code and "Traceback" not in refused.output, refused.output
+        assert hashes(run_dir) == before
+    finally:
+        if holder is not None:
+            holder.kill()
+            holder.communicate()
+
+
+def test_a_resume_removes_what_a_killed_write_left(reference, tmp_path):
+    stop, on_epoch = stop_after(epoch=2)
+    with pytest.raises(Interrupted):
+        api.train(config_of(tmp_path), run_dir=tmp_path / "run", stop=stop, on_epoch=on_epoch)
+    orphans = [".last.json.k9_abcde.tmp", ".metrics.jsonl.a1b2c3d4.tmp", ".run.json.zz_zz_zz.tmp"]
+    for name in orphans:
+        (tmp_path / "run" / name).write_text("half")
+    (tmp_path / "run" / "notes.tmp").write_text("the user's")  # not an atomic write's name: kept
+    api.resume(tmp_path / "run")
+    names = {p.name for p in (tmp_path / "run").iterdir()}
+    assert not names & set(orphans) and "notes.tmp" in names and ".lock" not in names
+    same_files(tmp_path / "run", reference["adam"][0])
 
 
 TOOLBOX = """\
