@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from pathlib import Path
 
 import numpy as np
 

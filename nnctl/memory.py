@@ -7,21 +7,17 @@ data set (its rows as loaded, float64 or uint8, plus the scaled copy), when the 
 catalog says how many rows and features it has. It is rough — NumPy's short-lived temporaries
 are not counted one by one — and errs low: it refuses what cannot fit, not what might be tight.
 
-The memory available is $NNCTL_MEMORY_LIMIT when set (bytes, or with a unit: 512M, 2G, 1.5GiB),
-else /proc/meminfo's MemAvailable, else the free pages the C library reports.
+The memory available is what nnctl.machine.available says.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import re
 
 import numpy as np
 
 from .errors import ConfigError
+from .machine import ENV, available, parse_size, size  # noqa: F401  (parse_size: part of this module's face)
 
-ENV = "NNCTL_MEMORY_LIMIT"
 EVAL_BATCH = 8192  # the batch of train.evaluate and Sequential.predict
 # Rows of the data sets whose size the catalog knows (the generated ones say n_samples).
 ROWS = {"iris": 150, "wine": 178, "breast_cancer": 569, "digits": 1797, "diabetes": 442, "mnist": 70_000,
@@ -33,8 +29,6 @@ WORK = {"sgd": 1, "adam": 2, "adamw": 2, "rmsprop": 3, "adagrad": 3, "adadelta":
 # Arrays of a layer's width a training batch keeps per configured layer: the layer's output, its
 # activation's output, the gradient flowing back and the activation's mask or work array.
 PER_LAYER = 4
-UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
-         "g": 2**30, "gb": 2**30, "gib": 2**30, "t": 2**40, "tb": 2**40, "tib": 2**40}
 
 
 def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, dtype: str | None = None,
@@ -76,40 +70,6 @@ def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, d
         n_rows * n_features * (RAW_ITEMSIZE.get(cfg.data.name, 8) + itemsize),
     }
     return {"bytes": sum(parts.values()), "parts": parts, "lower_bound": lower_bound}
-
-
-def available() -> tuple[int | None, str]:
-    """(bytes of memory available, where that number comes from); None when nothing says."""
-    value = os.environ.get(ENV)
-    if value:
-        return parse_size(value), ENV
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024, "MemAvailable"
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "free pages"
-    except (ValueError, OSError, AttributeError):
-        return None, "unknown"
-
-
-def parse_size(text: str) -> int:
-    """Bytes from '123', '512M', '2G', '1.5GiB' (binary units); ConfigError for anything else."""
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
-    if not match or match.group(2).lower() not in UNITS:
-        raise ConfigError(f"{ENV}={text!r}: expected a number of bytes, optionally with a unit (512M, 2G, 1.5GiB)")
-    return int(float(match.group(1)) * UNITS[match.group(2).lower()])
-
-
-def size(n: int) -> str:
-    """A byte count as people read it: 812 B, 3.4 MiB, 7.3 TiB."""
-    if n < 1024:
-        return f"{n} B"
-    exponent = min(int(math.log(n, 1024)), 5)
-    return f"{n / 1024**exponent:.1f} {['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'][exponent]}"
 
 
 WHY = {"parameters": "the layers' parameters (model.layers units)", "gradients": "the gradients (model.layers units)",

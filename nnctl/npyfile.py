@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
-from .memory import available, size
+from .machine import available, size
 
 
 def check(handle, path: Path) -> None:
