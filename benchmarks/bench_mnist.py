@@ -93,9 +93,10 @@ def worker_nnctl(ds, threads, tmp):
     import numpy as np
 
     import nnctl
-    from nnctl import api, optimizers, train
-    from nnctl.losses import LOSSES
-    from nnctl.model import build
+    from nnctl import api
+    from nnctl.engine import optimizers, train
+    from nnctl.engine.losses import LOSSES
+    from nnctl.engine.model import build
 
     path = Path(tmp) / "bench.yaml"
     path.write_text(CONFIG.format(epochs=1000))
@@ -198,7 +199,8 @@ def worker_extras(ds, threads, tmp, checkpoint_path):
     """In-process timings: the cache load, checkpoint save + load, predicting 10,000 rows."""
     import numpy as np
 
-    from nnctl import api, checkpoint, data
+    from nnctl import api, data
+    from nnctl.runs import checkpoint
     from nnctl.config import MnistData
 
     def best_of(fn, n=5):

@@ -23,10 +23,10 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nnctl import optimizers, train  # noqa: E402
+from nnctl.engine import optimizers, train  # noqa: E402
 from nnctl.config import DenseLayer  # noqa: E402
-from nnctl.losses import LOSSES  # noqa: E402
-from nnctl.model import build  # noqa: E402
+from nnctl.engine.losses import LOSSES  # noqa: E402
+from nnctl.engine.model import build  # noqa: E402
 
 BATCH, SIZES = 128, (784, 256, 128, 10)
 PIECES = ("gather", "forward", "loss", "backward", "optimizer", "accuracy", "validation")

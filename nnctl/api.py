@@ -13,17 +13,19 @@ import signal
 
 import numpy as np
 
-from . import checkpoint as checkpoint_module
+from .runs import checkpoint as checkpoint_module
 from . import config as config_module
 from . import data as data_module
-from . import divergence, folder_lock, memory, metrics, optimizers, report, runs, schedules, stopping
-from . import resume as resume_module
+from .engine import divergence, metrics, optimizers, schedules, stopping
+from .runs import lock as folder_lock, report, folder as runs
+from .config import memory
+from .runs import resume as resume_module
 from .errors import CheckpointError, ConfigError, DataError, Interrupted, NnctlError, TrainingDiverged
-from .losses import LOSSES
-from .model import build, summary_rows
-from .summary import summary  # noqa: F401  (part of this API; its own module keeps `nnctl summary` light)
-from .stopping import Monitor
-from .train import evaluate, fit
+from .engine.losses import LOSSES
+from .engine.model import build, summary_rows
+from .runs.summary import summary  # noqa: F401  (part of this API; its own module keeps `nnctl summary` light)
+from .engine.stopping import Monitor
+from .engine.train import evaluate, fit
 
 
 def load_config(path, overrides=()) -> config_module.Config:
@@ -89,7 +91,7 @@ def train(cfg, *, run_dir=None, on_epoch=None, on_batch=None, stop=None, plots: 
     The summary has run_dir, checkpoint, last_checkpoint, best_epoch, checkpoint_epoch, epochs,
     final, history, early_stopping (or None) and test (the checkpoint's scores on the test split:
     loss and accuracy, or for regression loss, mae, rmse and r2; and n) and plots (the PNGs
-    written, none when `plots` is false). `stop()` is asked after every batch (see nnctl.interrupts); a signal number from it ends training with Interrupted
+    written, none when `plots` is false). `stop()` is asked after every batch (see nnctl.runs.interrupts); a signal number from it ends training with Interrupted
     after saving last.json, from which `resume` continues.
     """
     memory.require(cfg)  # before the data set is loaded: ConfigError when it cannot fit in memory
@@ -324,9 +326,9 @@ def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
     classes, roc_auc. Regression: loss, mae, rmse and r2 (mae and rmse in the target's units).
     `data`: a file (or MNIST folder) read in place of the checkpoint's, with its data settings.
     A file the checkpoint alone names is opened only inside its run folder (DataError otherwise;
-    see nnctl.checkpoint_data); `data` for a data set not read from a file raises ValueError.
+    see nnctl.runs.checkpoint_data); `data` for a data set not read from a file raises ValueError.
     """
-    from . import checkpoint_data
+    from .runs import checkpoint_data
 
     ckpt = load_checkpoint(path)
     dataset = checkpoint_data.load(ckpt, data)
@@ -368,7 +370,7 @@ def gradcheck(path, overrides=(), *, samples: int | None = 100, tolerance: float
     """
     from threadpoolctl import threadpool_limits
 
-    from . import gradcheck as gradcheck_module
+    from .engine import gradcheck as gradcheck_module
 
     cfg = load_config(path, overrides)
     spec = data_module.spec(cfg.data)

@@ -94,7 +94,7 @@ def test_gradcheck_table_and_set(config_file):
 
 
 def test_gradcheck_catches_a_wrong_derivative(config_file, monkeypatch):
-    from nnctl.activations import ACTIVATIONS
+    from nnctl.engine.activations import ACTIVATIONS
 
     forward, _ = ACTIVATIONS["tanh"]
     monkeypatch.setitem(ACTIVATIONS, "tanh", (forward, lambda y, dy: dy * (1 - y)))  # should be 1 - y**2
@@ -106,7 +106,7 @@ def test_gradcheck_catches_a_wrong_derivative(config_file, monkeypatch):
 def test_gradcheck_relative_error_has_a_floor():
     import numpy as np
 
-    from nnctl.gradcheck import relative_error
+    from nnctl.engine.gradcheck import relative_error
 
     assert relative_error(np.array([0.0]), np.array([1e-11]))[0] < 1e-4  # a dead unit's rounding noise
     assert relative_error(np.array([1.0]), np.array([1.1]))[0] > 1e-2

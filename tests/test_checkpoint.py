@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnctl import api, checkpoint
+from nnctl import api
+from nnctl.runs import checkpoint
 from nnctl.errors import CheckpointError
 
 CONFIG = """\
@@ -364,13 +365,13 @@ def test_before_the_first_step_no_slot_exists_yet(tmp_path):
     {"name": "rmsprop", "centered": True, "momentum": 0.5}, {"name": "rmsprop", "momentum": 0.5},
 ])
 def test_slot_names_are_what_a_step_keeps(options):
-    from nnctl import optimizers
+    from nnctl.engine import optimizers
     from nnctl.config import from_dict
 
     cfg = from_dict({"data": {"name": "moons"}, "model": {"layers": [{"units": 3, "activation": "tanh"},
                      {"type": "batchnorm"}, {"units": 2, "activation": "softmax"}]}, "loss": "cross_entropy",
                      "optimizer": options})
-    from nnctl.model import build
+    from nnctl.engine.model import build
 
     model = build(cfg.model.layers, 2, np.random.default_rng(0), "float64")
     optimizer = optimizers.build(cfg.optimizer)
@@ -381,7 +382,7 @@ def test_slot_names_are_what_a_step_keeps(options):
 
 def test_state_shapes_are_the_built_models(trained):
     from nnctl.config import from_dict
-    from nnctl.model import build, state_shapes
+    from nnctl.engine.model import build, state_shapes
 
     cfg = from_dict({"data": {"name": "moons"}, "model": {"layers": [{"units": 5, "activation": "relu"},
                      {"type": "dropout", "rate": 0.5}, {"type": "batchnorm"}, {"units": 2, "activation": "softmax"}]},
@@ -414,7 +415,7 @@ def test_refusing_a_large_checkpoint_costs_about_twice_its_size(tmp_path):
     """A ~60 MB checkpoint refused for its sha256 or for a shape: the peak memory above what the
     same command costs on a tiny file stays under 2.5 times the file (it was ~4 times)."""
     from nnctl.config import from_dict
-    from nnctl.model import build
+    from nnctl.engine.model import build
 
     units = 3400  # 11.6 M float32 weights: a 62 MB file
     cfg = from_dict({"seed": 0, "data": {"name": "moons"}, "model": {"layers": [

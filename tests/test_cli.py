@@ -154,10 +154,10 @@ def test_validation_overflow_is_a_divergence():
 
     from nnctl.config import DenseLayer
     from nnctl.errors import TrainingDiverged
-    from nnctl.losses import LOSSES
-    from nnctl.model import build
-    from nnctl.optimizers import SGD
-    from nnctl.train import fit
+    from nnctl.engine.losses import LOSSES
+    from nnctl.engine.model import build
+    from nnctl.engine.optimizers import SGD
+    from nnctl.engine.train import fit
 
     rng = np.random.default_rng(0)
     model = build([DenseLayer(units=1, activation="linear", initializer="glorot_uniform")], 2, rng, "float32")

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api, divergence
+from nnctl import api
+from nnctl.engine import divergence
 from nnctl.cli import main
-from nnctl.losses import LOSSES, Loss
+from nnctl.engine.losses import LOSSES, Loss
 
 CONFIG = """\
 seed: 4
@@ -86,7 +87,7 @@ def test_an_interrupt_never_saves_non_finite_weights(tmp_path, monkeypatch):
     """Weights gone to inf in the batch a signal ends: diverged (exit 6), and last.json keeps epoch 1."""
     import signal
 
-    from nnctl import optimizers
+    from nnctl.engine import optimizers
 
     real_step, steps = optimizers.Adam.step, []
 

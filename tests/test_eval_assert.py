@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from nnctl import assertions
+from nnctl.runs import assertions
 from nnctl.cli import main
 
 

@@ -10,14 +10,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nnctl.activations import ACTIVATIONS
+from nnctl.engine.activations import ACTIVATIONS
 from nnctl.config import DenseLayer
-from nnctl.layers import Activation, Dense
-from nnctl.losses import LOSSES
-from nnctl.model import build
-from nnctl.optimizers import OPTIMIZERS, SGD, Adam
-from nnctl.packing import contiguous_span
-from nnctl.train import fit
+from nnctl.engine.layers import Activation, Dense
+from nnctl.engine.losses import LOSSES
+from nnctl.engine.model import build
+from nnctl.engine.optimizers import OPTIMIZERS, SGD, Adam
+from nnctl.engine.packing import contiguous_span
+from nnctl.engine.train import fit
 
 DTYPES = ["float32", "float64"]
 

@@ -12,12 +12,13 @@ import typing
 import numpy as np
 import pytest
 
-from nnctl import optimizers, schedules, schema
+from nnctl.engine import optimizers, schedules
+from nnctl.config import schema
 from nnctl.config import default_initializer
-from nnctl.activations import ACTIVATIONS, FROM_INPUT
-from nnctl.losses import LOSSES
-from nnctl.model import build
-from nnctl.regularizers import Penalty, clip_by_global_norm
+from nnctl.engine.activations import ACTIVATIONS, FROM_INPUT
+from nnctl.engine.losses import LOSSES
+from nnctl.engine.model import build
+from nnctl.engine.regularizers import Penalty, clip_by_global_norm
 
 
 class Watched(np.ndarray):

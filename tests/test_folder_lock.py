@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from nnctl import folder_lock
+from nnctl.runs import lock as folder_lock
 from nnctl.errors import RunBusy
 
 

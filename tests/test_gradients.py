@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from nnctl.activations import ACTIVATIONS, FROM_INPUT
-from nnctl.layers import Activation, BatchNorm, Dense, Dropout
-from nnctl.losses import LOSSES
-from nnctl.model import build
+from nnctl.engine.activations import ACTIVATIONS, FROM_INPUT
+from nnctl.engine.layers import Activation, BatchNorm, Dense, Dropout
+from nnctl.engine.losses import LOSSES
+from nnctl.engine.model import build
 from nnctl.config import DenseLayer
 
 EPS = 1e-6
@@ -124,7 +124,7 @@ def test_whole_network_gradient(loss_name, out_units, out_act):
 
 
 def test_initializers_have_the_documented_spread():
-    from nnctl.layers import initialize
+    from nnctl.engine.layers import initialize
 
     rng = np.random.default_rng(4)
     n_in, n_out = 400, 300
@@ -270,7 +270,7 @@ def test_whole_network_with_every_new_layer_and_activation():
 
 
 def test_clip_by_global_norm():
-    from nnctl.regularizers import clip_by_global_norm, global_norm
+    from nnctl.engine.regularizers import clip_by_global_norm, global_norm
 
     grads = {"a": np.array([3.0, 0.0]), "b": np.array([[0.0, 4.0]])}
     assert clip_by_global_norm(grads, 10.0) == 5.0 and grads["a"][0] == 3.0  # under the limit: untouched

@@ -1,4 +1,4 @@
-"""The memory estimate (nnctl.memory) and the inputs that claim more memory than there is: refused
+"""The memory estimate (nnctl.config.memory) and the inputs that claim more memory than there is: refused
 with a config, data or usage error before anything large is allocated, never a MemoryError."""
 
 import gzip
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api, config, data, memory
+from nnctl import api, config, data
+from nnctl.config import memory
 from nnctl.cli import main
 from nnctl.errors import ConfigError, DataError
 

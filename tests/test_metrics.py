@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from nnctl import metrics
+from nnctl.engine import metrics
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnctl.optimizers import OPTIMIZERS, Adam, SGD
+from nnctl.engine.optimizers import OPTIMIZERS, Adam, SGD
 
 
 def run(opt, p0, grads):
@@ -108,7 +108,8 @@ def test_trajectory_matches_torch_optim(case):
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_every_optimizer_builds_from_its_config_with_every_key(name):
-    from nnctl import config, optimizers
+    from nnctl import config
+    from nnctl.engine import optimizers
 
     members = typing.get_args(typing.get_args(config.OptimizerConfig)[0])
     model = next(m for m in members if typing.get_args(m.model_fields["name"].annotation) == (name,))

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from nnctl import api, data, metrics, plots, report
+from nnctl import api, data
+from nnctl.engine import metrics
+from nnctl.runs import plots, report
 from nnctl.cli import main
-from nnctl.model import build
+from nnctl.engine.model import build
 from nnctl.config import DenseLayer
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api, features
+from nnctl import api
+from nnctl.data import features
 from nnctl.cli import main
 from nnctl.errors import DataError
 
@@ -152,7 +153,7 @@ def test_a_mixed_first_row_suggests_header():
 
 
 def test_a_reader_that_leaves_early_gets_no_error(moons_run, monkeypatch):
-    from nnctl import cli_predict
+    from nnctl.cli import predict as cli_predict
 
     def closed_pipe(*args, **kwargs):  # what `nnctl predict ... | head -1` meets once head has exited
         raise BrokenPipeError(32, "Broken pipe")

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api, runs
+from nnctl import api
+from nnctl.runs import folder as runs
 from nnctl.cli import main
 from nnctl.errors import Interrupted
 

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnctl import api, checkpoint, config
+from nnctl import api, config
+from nnctl.runs import checkpoint
 from nnctl.cli import main
 from nnctl.errors import CheckpointError, ConfigError
 

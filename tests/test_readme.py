@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from nnctl import config, distributions, sweep_spec
+from nnctl import config
+from nnctl.sweep import distributions, spec as sweep_spec
 from nnctl.cli import EXIT_CODES, main
 
 README = (Path(__file__).parent.parent / "README.md").read_text()

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api, checkpoint, folder_lock, runs
+from nnctl import api
+from nnctl.runs import checkpoint, lock as folder_lock, folder as runs
 from nnctl.cli import main
 from nnctl.errors import CheckpointError, ConfigError, Interrupted, NnctlError
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from nnctl.schedules import SCHEDULES, Constant, Cosine, Exponential, InverseTime, ReduceOnPlateau, Step
+from nnctl.engine.schedules import SCHEDULES, Constant, Cosine, Exponential, InverseTime, ReduceOnPlateau, Step
 
 
 def test_constant_step_exponential_inverse_time():

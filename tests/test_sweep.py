@@ -204,7 +204,7 @@ def test_a_bad_spec_exits_3_with_file_and_line(tmp_path):
 
 
 def test_a_worker_that_dies_stops_the_sweep_with_a_message():
-    from nnctl import sweep as sweep_module
+    from nnctl.sweep import runner as sweep_module
     from nnctl.errors import NnctlError
 
     with pytest.raises(NnctlError, match="worker process died .* run the same sweep again to resume"):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from nnctl import sweep_spec
+from nnctl.sweep import spec as sweep_spec
 from nnctl.errors import ConfigError
 
 BASE = """\

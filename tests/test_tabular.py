@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api, config, data, tabular
+from nnctl import api, config, data
+from nnctl.data import tabular
 from nnctl.cli import main
 from nnctl.errors import ConfigError, DataError
 
@@ -261,7 +262,7 @@ def test_cli_shows_regression_scores(tmp_path):
                                     lambda d: d["preprocessing"]["target"].update(std=0.0),
                                     lambda d: d.update(classes=["a", "b"])])
 def test_a_regression_checkpoint_needs_its_target_scaling(tmp_path, damage):
-    from nnctl import checkpoint
+    from nnctl.runs import checkpoint
     from nnctl.errors import CheckpointError
 
     raw = {"data": {"name": "diabetes"}, "model": {"layers": [{"units": 1}]}, "loss": "mse",

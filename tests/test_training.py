@@ -79,7 +79,7 @@ def test_clipping_bounds_every_step(tmp_path):
     raw["data"]["val_fraction"] = 0.0
     cfg = config.from_dict(raw)
     rng = np.random.default_rng(cfg.seed)
-    from nnctl.model import build
+    from nnctl.engine.model import build
     start = build(cfg.model.layers, 2, rng).params()
     result = api.train(cfg, run_dir=tmp_path / "b")
     end = api.load_checkpoint(result["last_checkpoint"]).model.params()

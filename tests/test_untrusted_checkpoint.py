@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nnctl import checkpoint
+from nnctl.runs import checkpoint
 from nnctl.cli import main
 
 SECRET = "root:$6$s3cr3tHASHs3cr3t:19000:0:99999:7:::\n"
@@ -94,7 +94,7 @@ def moons_csv(path, moons_run) -> Path:
 
     ckpt = api.load_checkpoint(moons_run["checkpoint"])
     dataset = api.load_data(ckpt.config)
-    from nnctl.report import unscale
+    from nnctl.runs.report import unscale
 
     rows = [unscale(dataset.x_train, dataset.preprocessing), unscale(dataset.x_val, dataset.preprocessing),
             unscale(dataset.x_test, dataset.preprocessing)]

@@ -13,7 +13,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api, checkpoint, files, runs
+from nnctl import api, files
+from nnctl.runs import checkpoint, folder as runs
 from nnctl.cli import main
 from nnctl.errors import ConfigError, DataError, WriteError
 

@@ -1,0 +1,49 @@
+"""What every command module of the CLI shares: JSON output, number formatting, colour, --set."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import click
+
+
+def emit_json(obj) -> None:
+    """One JSON object on stdout."""
+    from ..files import strict_json
+
+    click.echo(strict_json(obj, indent=2, default=json_default))  # NaN is null: strict JSON, which every parser reads
+
+
+def json_default(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def fmt(value, digits=4) -> str:
+    """A number with `digits` decimals, or '-' for none."""
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def paint(text: str, fg: str) -> str:
+    """`text` in colour, unless NO_COLOR is set (click.echo also drops colour when not on a terminal)."""
+    return text if os.environ.get("NO_COLOR") else click.style(text, fg=fg)
+
+
+def set_option(command):
+    """The repeatable `--set key=value` of every command that reads a config."""
+    return click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", shell_complete=_complete_key,
+                        help="Override a config key (dotted, e.g. optimizer.lr=0.01 or model.layers[0].units=64; "
+                             "the value is read as YAML). Repeatable.")(command)
+
+
+def json_option(command):
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")(command)
+
+
+def _complete_key(ctx, param, incomplete: str):
+    """Shell completion of --set: every dotted key of the config schema, as `key=`."""
+    from ..config import dotted_keys
+
+    return [f"{key}=" for key in dotted_keys() if key.startswith(incomplete)]

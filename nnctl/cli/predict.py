@@ -1,0 +1,82 @@
+"""nnctl predict: feature rows in, the predicted class and the class probabilities out, in input order."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command()
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("input", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--header/--no-header", default=None,
+              help="Whether the CSV's first row is a header (default: it is when none of its cells is a number).")
+@click.option("--json", "as_json", is_flag=True, help="Write JSON lines, one object per input row, instead of CSV.")
+def predict(checkpoint, input, header, as_json):
+    """Predict the class of every row of INPUT with CHECKPOINT.
+
+    INPUT is a CSV file (with or without a header row), a .npy or .npz file, or - for CSV on
+    stdin. The checkpoint's stored preprocessing is applied. Writes CSV to stdout: the class,
+    then one probability column per class (or the value, for regression), in input order.
+    """
+    from .. import api, data
+    from ..data import features
+
+    ckpt = api.load_checkpoint(checkpoint)
+    spec = data.spec(ckpt.config.data)
+    text = _stdin() if input == "-" else None
+    x = features.read(input, ckpt.n_inputs, header=header, image_shape=spec.image_shape if spec else None,
+                      text=text, dtype=ckpt.config.training.dtype)
+    result = api.predictions(ckpt, x)
+    click.echo("\n".join(_json_lines(result) if as_json else _csv_lines(result)))
+
+
+def _stdin() -> str:
+    """The CSV on stdin, at most files.MAX_DATA_BYTES of it: an endless stream is refused."""
+    from .. import files
+    from ..errors import DataError
+
+    raw = files.read_stream(sys.stdin.buffer, files.MAX_DATA_BYTES, DataError, "<stdin>")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DataError(f"<stdin>: not text CSV (byte {e.start} is not UTF-8)") from None
+
+
+def _csv_lines(result: dict):
+    import csv
+    import io
+
+    from ..printable import printable
+
+    def row(cells) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="").writerow(cells)
+        return buffer.getvalue()
+
+    if result["task"] == "regression":
+        values = result["values"]
+        names = ["value"] if values.shape[1] == 1 else [f"value_{i}" for i in range(values.shape[1])]
+        yield row(names)
+        for v in values.tolist():
+            yield ",".join(f"{x:.7g}" for x in v)
+        return
+    labels = [printable(c) for c in result["classes"]]  # labels come from files and checkpoints
+    yield row(["class"] + [f"p_{c}" for c in labels])
+    quoted = [row([c]) for c in labels]  # a label with a comma stays one cell
+    for k, p in zip(result["predicted"].tolist(), result["probabilities"].tolist()):
+        yield quoted[k] + "," + ",".join(f"{x:.6g}" for x in p)
+
+
+def _json_lines(result: dict):
+    from ..files import strict_json
+
+    if result["task"] == "regression":
+        for v in result["values"].tolist():
+            yield strict_json({"value": v[0] if len(v) == 1 else v})
+        return
+    classes = result["classes"]
+    keys = [str(c) for c in classes]
+    for k, p in zip(result["predicted"].tolist(), result["probabilities"].tolist()):
+        yield strict_json({"class": classes[k], "probabilities": dict(zip(keys, (round(x, 7) for x in p)))})

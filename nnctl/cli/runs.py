@@ -1,0 +1,76 @@
+"""Commands about run folders: runs (the table) and plot (redraw the pictures)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from .common import emit_json, fmt, json_option, paint
+from ..printable import printable
+
+STATUS_COLOURS = {"finished": "green", "running": "cyan", "interrupted": "yellow", "diverged": "red", "failed": "red",
+                  "unreadable": "red"}
+
+
+@click.command()
+@click.argument("folder", default="runs", type=click.Path(file_okay=False))
+@json_option
+def runs(folder, as_json):
+    """A table of the runs in FOLDER (default: runs), newest first.
+
+    Columns: run, start time (UTC), status (finished, running, interrupted, diverged, failed),
+    epochs done, the validation accuracy and loss of the best epoch, and the test accuracy.
+    """
+    from ..runs.folder import list_runs
+
+    found = list_runs(folder)
+    if as_json:
+        emit_json({"folder": folder, "runs": found})
+        return
+    if not found:
+        click.echo(f"no runs in {printable(folder)}", err=True)
+        return
+    head = ("run", "started", "status", "epochs", "best val_acc", "best val_loss", "test acc")
+    rows = []
+    for r in found:
+        best, test = r["best"] or {}, r["test"] or {}
+        started = (r["started"] or "-").replace("T", " ")[:16]
+        epochs = "-" if r["epochs"] is None else str(r["epochs"])
+        if r["best_epoch"] is not None:
+            epochs += f" (best {r['best_epoch']})"
+        rows.append((printable(r["name"]), started, printable(r["status"] or "-"), epochs, fmt(best.get("val_accuracy")),
+                     fmt(best.get("val_loss")), fmt(test.get("accuracy"))))
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
+    for row in rows:
+        cells = [v.ljust(w) if i < 4 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))]
+        cells[2] = paint(cells[2], STATUS_COLOURS.get(row[2].strip(), "white"))
+        click.echo("  ".join(cells).rstrip())
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--data", "data_path", type=click.Path(),
+              help="Draw the test split of this file (or MNIST folder), read with the run's data settings; "
+                   "needed when the checkpoint names a file outside its run folder.")
+@json_option
+def plot(run_dir, data_path, as_json):
+    """(Re)draw the PNG plots of RUN_DIR from its metrics and checkpoint.
+
+    Learning curves with the best epoch marked and the test split's confusion matrix; the
+    decision boundary for 2-D data sets; misclassified test images for image data sets.
+    """
+    from .. import api
+    from ..runs.checkpoint_data import DataPathNotUsed
+
+    try:
+        drawn = api.plot_run(run_dir, data=data_path)
+    except DataPathNotUsed as e:
+        raise click.BadParameter(str(e), param_hint="'--data'") from None
+    if as_json:
+        emit_json({"run_dir": run_dir, "plots": drawn})
+        return
+    for path in drawn:
+        click.echo(printable(path))
+    click.echo(printable(f"{len(drawn)} plots in {run_dir}: {', '.join(os.path.basename(p) for p in drawn)}"), err=True)

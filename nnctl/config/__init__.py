@@ -1,0 +1,200 @@
+"""YAML -> validated, immutable config. Every config error is raised here, as ConfigError.
+
+A message names the file, the line (where YAML knows it), the dotted key, what was expected
+and, for a misspelt word, the closest valid one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import ConfigError
+from ..files import read_limited
+
+from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
+from .schema import MAX_CONFIG_BYTES, Config, ModelConfig
+from .yaml_lines import _dotted, _where, parse_yaml  # noqa: F401
+from .messages import _a, _allowed_keys, _closest, _describe, _yaml_type  # noqa: F401
+from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
+
+
+# ---------------------------------------------------------------- loading and validation
+
+
+def load(path: str | Path, overrides=()) -> Config:
+    """Read, parse and validate a YAML config file, after the `key=value` overrides (--set)."""
+    path = Path(path)
+    source = str(path)
+    raw = read_limited(path, MAX_CONFIG_BYTES, ConfigError, "a config",
+                       "the file is {size:,} bytes; a config is at most {limit:,}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{source}: not a text file (byte {e.start} is not UTF-8)") from None
+    if "\x00" in text:
+        raise ConfigError(f"{source}: not a text file (it contains NUL bytes)")
+    data, lines = parse_yaml(text, source)
+    data = apply_overrides(data, overrides, lines, source)
+    cfg = from_dict(data, source, lines, stem=path.stem)
+    cfg._overrides = tuple(overrides)
+    return cfg
+
+
+def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, stem: str | None = None) -> Config:
+    """Validate already-parsed data; `lines` maps key paths to line numbers for messages."""
+    lines = lines or {}
+    if data is None:
+        raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not {_a(_yaml_type(data))}")
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_describe(e.errors()[0], data, source, lines)) from None
+    if cfg.run.name is None and stem:
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:64] or "run"
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": name})})
+    check_meaning(cfg, source, lines)
+    return resolve(cfg)
+
+
+def resolve(cfg: Config) -> Config:
+    """Fill in the defaults that depend on other keys, so the written config says everything."""
+    from ..data import spec as data_spec
+
+    spec = data_spec(cfg.data)
+    data = cfg.data
+    if data.scaling is None:
+        data = data.model_copy(update={"scaling": spec.default_scaling})
+    layers = [
+        layer if layer.type != "dense" or layer.initializer is not None
+        else layer.model_copy(update={"initializer": default_initializer(layer.activation)})
+        for layer in cfg.model.layers
+    ]
+    run = cfg.run if cfg.run.name is not None else cfg.run.model_copy(update={"name": "run"})
+    training = cfg.training
+    if training.schedule.name == "cosine" and training.schedule.epochs is None:
+        training = training.model_copy(update={"schedule": training.schedule.model_copy(update={"epochs": training.epochs})})
+    return cfg.model_copy(update={"data": data, "model": ModelConfig(layers=layers), "run": run, "training": training})
+
+
+def default_initializer(activation: str) -> str:
+    """He for relu-like activations (relu, leaky_relu, elu, gelu, silu), Glorot for the rest."""
+    return "he_uniform" if activation in ("relu", "leaky_relu", "elu", "gelu", "silu") else "glorot_uniform"
+
+
+def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = None, spec=None) -> None:
+    """The output layer must fit the loss and the data set. `spec` (a data.DatasetSpec) defaults to
+    what is known before loading; once a file is loaded, its classes are checked the same way."""
+    from ..data import spec as data_spec
+
+    lines = lines or {}
+    spec = spec or data_spec(cfg.data)
+    label = getattr(cfg.data, "path", None) if cfg.data.name in ("csv", "npz") else \
+        getattr(cfg.data, "dataset", cfg.data.name)  # how messages name the data
+    index = len(cfg.model.layers) - 1
+    last = cfg.model.layers[index]
+    key = ("model", "layers", index)
+
+    def fail(what: str, field: str):
+        line = lines.get(key + (field,), lines.get(key, lines.get(("loss",))))
+        where = _where(source, line)
+        raise ConfigError(f"{where}: {_dotted(key + (field,))}: {what}")
+
+    if last.type != "dense":
+        fail(f"the output layer must be dense, got {last.type}", "type")
+    n = spec.n_classes
+    if spec.task == "regression":
+        if cfg.loss not in ("mse", "mae", "huber"):
+            where = _where(source, lines.get(("loss",)))
+            raise ConfigError(f"{where}: loss: {label} is a regression task: use mse, mae or huber, not {cfg.loss}")
+        if last.units != 1:
+            fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
+        if last.activation != "linear":
+            fail(f"a regression output layer is linear (the target is standardised), got activation '{last.activation}'", "activation")
+    elif n is None:
+        pass  # a user's file or an OpenML set: its classes are checked once it is loaded
+    elif cfg.loss == "cross_entropy":
+        if last.activation != "softmax":
+            fail(f"cross_entropy needs a softmax output layer, got activation '{last.activation}'", "activation")
+        if last.units != n:
+            fail(f"{label} has {n} classes, so the softmax output layer needs {n} units, got {last.units}", "units")
+    elif cfg.loss == "binary_cross_entropy":
+        if n != 2:
+            fail(f"binary_cross_entropy is for two classes; {label} has {n}: use cross_entropy with {n} softmax units", "units")
+        if last.activation != "sigmoid":
+            fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'", "activation")
+        if last.units != 1:
+            fail(f"binary_cross_entropy needs 1 output unit, got {last.units}", "units")
+    else:  # mse, mae, huber against one-hot targets
+        allowed = {n, 1} if n == 2 else {n}
+        if last.units not in allowed:
+            fail(f"{cfg.loss} on {label} compares with one-hot targets: {n} units"
+                 + (" (or 1 for the 0/1 label)" if n == 2 else "") + f", got {last.units}", "units")
+    for i, layer in enumerate(cfg.model.layers[:-1]):
+        if getattr(layer, "activation", None) == "softmax":
+            key = ("model", "layers", i)
+            fail("softmax belongs on the output layer only", "activation")
+    _check_batchnorm_epsilon(cfg, source, lines)
+    _check_training(cfg, spec, source, lines)
+
+
+def _check_batchnorm_epsilon(cfg: Config, source: str, lines: dict) -> None:
+    """A batchnorm epsilon must be a normal number of the network's dtype: below the smallest one it
+    is rounded to a subnormal or to 0 (1e-300 is 0 in float32), and a constant feature then divides
+    by zero."""
+    import numpy as np  # here: `nnctl check` and the schema stay light
+
+    dtype = cfg.training.dtype
+    tiny = float(np.finfo(dtype).tiny)
+    for i, layer in enumerate(cfg.model.layers):
+        if layer.type == "batchnorm" and layer.epsilon < tiny:
+            key = ("model", "layers", i, "epsilon")
+            line = next((lines[key[:cut]] for cut in range(len(key), 0, -1) if key[:cut] in lines), None)
+            raise ConfigError(f"{_where(source, line)}: {_dotted(key)}: {layer.epsilon:g} is below {dtype}'s smallest normal "
+                              f"number {tiny:.3g} ({float(np.array(layer.epsilon, dtype)):g} in {dtype}), so it cannot keep "
+                              f"1 / sqrt(variance + epsilon) finite; use the default 1e-3, or 1e-5 as PyTorch does")
+
+
+def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
+    """A monitored metric must exist for this task and split; a warm-up must fit the schedule."""
+    training = cfg.training
+
+    def fail(key: tuple, what: str):
+        line = next((lines[key[:cut]] for cut in range(len(key), 0, -1) if key[:cut] in lines), None)
+        raise ConfigError(f"{source}:{line}: {_dotted(key)}: {what}" if line else f"{source}: {_dotted(key)}: {what}")
+
+    watched = [(("training", "early_stopping", "monitor"), training.early_stopping)]
+    if training.schedule.name == "reduce_on_plateau":
+        watched.append((("training", "schedule", "monitor"), training.schedule))
+    for key, section in watched:
+        if section is None:
+            continue
+        monitor = section.monitor
+        metric = monitor.split("_", 1)[1]
+        if metric in ("mae", "rmse", "r2") and spec.task != "regression":
+            fail(key, f"{monitor} is a regression metric; {cfg.data.name} is a classification task (use val_loss or val_accuracy)")
+        if metric == "accuracy" and spec.task == "regression":
+            fail(key, f"{monitor} is for classification; {cfg.data.name} is a regression task (use val_loss, val_mae, val_rmse or val_r2)")
+        if monitor.startswith("val_") and cfg.data.val_fraction == 0:
+            fail(key, f"{monitor} needs a validation split, but data.val_fraction is 0 (monitor train_loss, or set val_fraction)")
+    schedule = training.schedule
+    if schedule.name == "cosine" and schedule.warmup_epochs >= (schedule.epochs or training.epochs):
+        fail(("training", "schedule", "warmup_epochs"), f"the warm-up ({schedule.warmup_epochs} epochs) must be shorter "
+             f"than the schedule ({schedule.epochs or training.epochs} epochs)")
+
+
+def dump(cfg: Config) -> str:
+    """The resolved config as YAML, in the order of the schema; the --set overrides as a comment."""
+    header = "".join(f"# --set {item}\n" for item in cfg._overrides)
+    return header + yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, default_flow_style=False)
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a config file."""
+    return Config.model_json_schema()

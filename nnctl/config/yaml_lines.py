@@ -1,0 +1,117 @@
+"""YAML read safely, with the line of every key, and its traps refused (duplicates, aliases, tabs)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+
+
+# YAML 1.1 reads `1e-3` as a string; users mean the number.
+_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads `1e-3` as a float, and refuses anchors and aliases as it meets them."""
+
+    source = "<config>"
+
+    def compose_node(self, parent, index):
+        # An anchor alone (`seed: &s 0`) does no harm, but the README promises that both are
+        # refused: a config that needs them is a config written for another tool.
+        event = self.peek_event()
+        if event.anchor is not None:
+            sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
+            raise ConfigError(f"{self.source}:{event.start_mark.line + 1}: YAML anchors and aliases ({sign}{event.anchor}) "
+                              f"are not supported in configs: write the value out")
+        return super().compose_node(parent, index)
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def _walk(node, path: tuple, lines: dict, source: str):
+    """Record the line of every key and reject duplicate keys and aliases."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise ConfigError(f"{source}:{key.start_mark.line + 1}: {_dotted(path) or 'top level'}: keys must be plain words")
+            if key.value in seen:
+                raise ConfigError(
+                    f"{source}:{key.start_mark.line + 1}: {_dotted(path + (key.value,))}: duplicate key "
+                    f"(first given on line {seen[key.value]})")
+            seen[key.value] = key.start_mark.line + 1
+            lines[path + (key.value,)] = key.start_mark.line + 1
+            _walk(value, path + (key.value,), lines, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, path + (i,), lines, source)
+
+
+def _where(source: str, line) -> str:
+    """`file:line`; a --set override (a string in `lines`) names itself instead of a line."""
+    if isinstance(line, str):
+        return line
+    return f"{source}:{line}" if line else source
+
+
+def _dotted(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, dict]:
+    """Parse YAML text safely; return the data and a map from key path to line number."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("\t"):
+            raise ConfigError(f"{source}:{number}: a tab indents this line; YAML needs spaces")
+    try:
+        loader = _Loader(text)
+        loader.source = source
+        try:
+            node = loader.get_single_node()
+            lines: dict = {}
+            if node is not None:
+                _check_no_aliases(node, source)
+                _walk(node, (), lines, source)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except RecursionError:  # PyYAML composes nested lists and mappings recursively
+        raise ConfigError(f"{source}: nested too deeply to be a config") from None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: not valid YAML: {e.problem or e.context}") from None
+    except yaml.reader.ReaderError as e:  # a control character: YAML allows only printable text
+        line = text.count("\n", 0, e.position) + 1
+        raise ConfigError(f"{source}:{line}: not a text file (character {e.character!r} is not allowed in YAML)") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{source}: not valid YAML: {' '.join(str(e).split())}") from None
+    return data, lines
+
+
+def _check_no_aliases(root, source: str):
+    """Refuse aliases: a config has no need for them, and they make alias bombs possible."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise ConfigError(f"{source}:{node.start_mark.line + 1}: YAML aliases (*name) are not supported in configs")
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)

@@ -1,0 +1,136 @@
+"""Feature rows for `predict`: CSV (with or without a header), .npy or .npz, checked cell by cell.
+
+Rows and columns in messages count from 1 as in a spreadsheet: the header, when there is one,
+is row 1. Reading is NumPy's C parser; only when it fails is the text walked again, in Python,
+to name the first bad cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .. import files
+from . import npyfile
+from ..errors import DataError
+from ..printable import excerpt, quoted
+
+_NOT_SPACE = re.compile(r"\S")
+
+
+def read(source: str, n_features: int, *, header: bool | None = None, image_shape: tuple | None = None,
+         text: str | None = None, dtype="float64") -> np.ndarray:
+    """The (n, n_features) `dtype` rows of `source`: a .npy/.npz/CSV path, or `text` (CSV, e.g. stdin)."""
+    if text is None:
+        path = Path(source)
+        if path.suffix.lower() in (".npy", ".npz"):
+            return _read_array(path, n_features, image_shape).astype(dtype, copy=False)
+        raw = files.read_limited(path, files.MAX_DATA_BYTES, DataError, "a CSV", files.DATA_TOO_BIG)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise DataError(f"{source}: not a text CSV file (byte {e.start} is not UTF-8)") from None
+    return read_csv(text, n_features, name=source if source != "-" else "<stdin>", header=header, dtype=dtype)
+
+
+def read_csv(text: str, n_features: int, name: str = "<csv>", header: bool | None = None, dtype="float64") -> np.ndarray:
+    """CSV text -> (n, n_features) `dtype`. `header` None: the first row is a header when none of its cells is a number.
+
+    Each cell is parsed as a double and then cast, so float32 gives the same numbers as
+    float64 followed by the model's cast, only faster.
+    """
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]  # no split(): the text may be tens of megabytes
+    if header is None:
+        cells = next(csv.reader([first]), [])
+        header = bool(cells) and not any(_is_number(c) for c in cells)
+    if _NOT_SPACE.search(text, len(first) if header else 0) is None:
+        raise DataError(f"{name}: empty input: no rows of features")
+    try:
+        x = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=int(header), dtype=dtype, ndmin=2,
+                       comments=None, quotechar='"')
+    except ValueError:
+        x = None
+    if x is None or x.shape[1] != n_features or not np.isfinite(x).all():
+        problem = _first_problem(text, n_features, header, float(np.finfo(dtype).max))
+        if problem.startswith("row 1,") and problem.endswith("is not a number") and not header:
+            problem += " (if row 1 is a header, pass --header)"
+        raise DataError(f"{name}: {problem}")
+    return x
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _first_problem(text: str, n_features: int, header: bool, largest: float) -> str:
+    """Where the first bad cell is: 'row 4, column 2: 'abc' is not a number' and the like."""
+    rows = csv.reader(io.StringIO(text))
+    for number, cells in enumerate(rows, 1):
+        if (number == 1 and header) or not cells or all(not c.strip() for c in cells):
+            continue
+        for column, cell in enumerate(cells[:n_features], 1):
+            try:
+                value = float(cell)
+            except ValueError:
+                return f"row {number}, column {column}: {quoted(cell.strip(), 20)} is not a number"
+            if not math.isfinite(value):
+                return f"row {number}, column {column}: {excerpt(cell.strip(), 20)} is not a finite number"
+            if abs(value) > largest:
+                return f"row {number}, column {column}: {excerpt(cell.strip(), 20)} is too large for the model's floats"
+        if len(cells) < n_features:
+            return (f"row {number}, column {len(cells) + 1}: missing; the row has {_values(len(cells))} "
+                    f"and the model takes {n_features}")
+        if len(cells) > n_features:
+            return (f"row {number}, column {n_features + 1}: one value too many; the row has {_values(len(cells))} "
+                    f"and the model takes {n_features}")
+    return "cannot be read as rows of numbers separated by commas"
+
+
+def _read_array(path: Path, n_features: int, image_shape: tuple | None) -> np.ndarray:
+    """A .npy array, or the array `x` (or the only array) of a .npz file, as (n, n_features) float64."""
+    try:
+        with files.open_capped(path, files.MAX_DATA_BYTES, DataError, f"a {path.suffix}", files.DATA_TOO_BIG) as handle:
+            npyfile.check(handle, path)  # before np.load allocates what a header claims
+            loaded = np.load(handle, allow_pickle=False)
+            if isinstance(loaded, np.lib.npyio.NpzFile):
+                with loaded:
+                    keys = list(loaded.keys())
+                    if "x" not in keys and len(keys) != 1:
+                        shown = ", ".join(excerpt(k) for k in keys[:10]) + (", …" if len(keys) > 10 else "")
+                        raise DataError(f"{path}: holds the arrays {shown or '(none)'}; "
+                                        f"name the features 'x' or keep one array")
+                    x = loaded["x" if "x" in keys else keys[0]]
+            else:
+                x = loaded
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path}: not a NumPy {path.suffix} file of numbers ({excerpt(e, 160)})") from None
+    if image_shape is not None and x.ndim == 1 + len(image_shape) and x.shape[1:] == tuple(image_shape):
+        x = x.reshape(len(x), -1)  # images as (n, 28, 28)
+    if x.ndim != 2 or x.shape[1] != n_features:
+        raise DataError(f"{path}: an array of shape {x.shape}; the model takes (rows, {n_features})"
+                        + (f" or (rows, {', '.join(map(str, image_shape))})" if image_shape else ""))
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or np.iscomplexobj(x):
+        raise DataError(f"{path}: holds {x.dtype} values, not real numbers")
+    if len(x) == 0:
+        raise DataError(f"{path}: empty input: no rows of features")
+    x = x.astype(np.float64)
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        row, column = bad[0]
+        raise DataError(f"{path}: row {row + 1}, column {column + 1}: {x[row, column]} is not a finite number")
+    return x
+
+
+def _values(n: int) -> str:
+    return f"{n} value" if n == 1 else f"{n} values"

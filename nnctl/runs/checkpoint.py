@@ -1,0 +1,402 @@
+"""Checkpoints: one JSON document, data and never code, checked in full before use.
+
+Arrays are stored as base64 of their little-endian bytes with dtype and shape, so weights
+round-trip bit for bit. `sha256` covers the canonical JSON of everything else in the document.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..data import apply_preprocessing
+from ..errors import CheckpointError, ConfigError, DataError
+from ..files import atomic_write, read_limited
+
+FORMAT = "nnctl-checkpoint"
+VERSION = 2
+MAX_BYTES = 2_000_000_000
+DTYPES = {"float32": "<f4", "float64": "<f8"}
+# The exact top-level keys of each format version this nnctl reads. Version 2 added `training`.
+KEYS = {1: frozenset({"format", "version", "nnctl_version", "epoch", "metrics", "config", "preprocessing", "classes",
+                      "n_inputs", "state", "optimizer", "sha256"})}
+KEYS[2] = KEYS[1] | {"training"}
+TOP_KEYS = KEYS[VERSION]
+# What `training` holds in last.json (null in checkpoint.json): where in the next epoch training
+# stood, the best monitored value so far, and each stateful callback's state_dict() by name.
+TRAINING_KEYS = frozenset({"rows_done", "loss_sum", "correct", "best_value", "best_epoch", "callbacks"})
+
+
+@dataclass
+class Checkpoint:
+    """A verified checkpoint: the model is rebuilt and its weights loaded."""
+
+    path: str
+    config: object  # nnctl.config.Config
+    model: object  # nnctl.engine.model.Sequential
+    preprocessing: dict
+    classes: list
+    n_inputs: int
+    epoch: int
+    metrics: dict
+    optimizer: dict | None
+    training: dict | None = None  # last.json's training state (TRAINING_KEYS), None in checkpoint.json
+    version: int = VERSION  # the format version of the file, before any upgrade
+
+
+def encode(array: np.ndarray) -> dict:
+    """A JSON-able record of an array: dtype, shape, base64 of its little-endian bytes."""
+    name = str(array.dtype)
+    return {"dtype": name, "shape": list(array.shape),
+            "data": base64.b64encode(np.ascontiguousarray(array, dtype=DTYPES[name]).tobytes()).decode("ascii")}
+
+
+def decode(record, where: str) -> np.ndarray:
+    """The array an `encode` record describes, after checking dtype, shape, size and finiteness."""
+    if not isinstance(record, dict) or set(record) != {"dtype", "shape", "data"}:
+        raise CheckpointError(f"{where}: expected an object with keys dtype, shape, data")
+    dtype, shape, data = record["dtype"], record["shape"], record["data"]
+    if dtype not in DTYPES:
+        raise CheckpointError(f"{where}.dtype: expected one of {', '.join(DTYPES)}, got {dtype!r}")
+    if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**31 for d in shape)):
+        raise CheckpointError(f"{where}.shape: expected a list of non-negative integers, got {shape!r}")
+    expected = math.prod(shape) * np.dtype(DTYPES[dtype]).itemsize
+    if not isinstance(data, str) or len(data) != 4 * math.ceil(expected / 3):
+        raise CheckpointError(f"{where}.data: expected base64 of {expected} bytes for shape {shape} {dtype}")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except ValueError:
+        raise CheckpointError(f"{where}.data: not valid base64") from None
+    if len(raw) != expected:
+        raise CheckpointError(f"{where}.data: holds {len(raw)} bytes, shape {shape} {dtype} needs {expected}")
+    array = np.frombuffer(raw, dtype=DTYPES[dtype]).reshape(shape).astype(dtype)
+    if not np.isfinite(array).all():
+        raise CheckpointError(f"{where}: holds NaN or infinite values")
+    return array
+
+
+def _digest(doc: dict) -> str:
+    """The SHA-256 of json.dumps(doc minus sha256, sort_keys=True, separators=(",", ":")), computed
+    piece by piece: a checkpoint's arrays are long strings, and the whole text at once would
+    cost three times the file in memory (the JSON chunks, their join, its UTF-8 bytes)."""
+    digest = hashlib.sha256()
+    _hash_canonical({k: v for k, v in doc.items() if k != "sha256"}, digest.update)
+    return digest.hexdigest()
+
+
+SLICE = 1 << 20  # characters of a long string hashed at a time
+_ESCAPED = re.compile(r'["\\\x00-\x1f\x7f-\U0010ffff]')  # what json.dumps would not copy as it is
+
+
+def _hash_canonical(value, update) -> None:
+    """Feed `update` the bytes of json.dumps(value, sort_keys=True, separators=(",", ":"))."""
+    if isinstance(value, dict):
+        update(b"{")
+        for i, key in enumerate(sorted(value)):
+            update(b',"' if i else b'"')
+            update(json.dumps(key)[1:].encode("ascii"))
+            update(b":")
+            _hash_canonical(value[key], update)
+        update(b"}")
+    elif isinstance(value, list):
+        update(b"[")
+        for i, item in enumerate(value):
+            if i:
+                update(b",")
+            _hash_canonical(item, update)
+        update(b"]")
+    elif isinstance(value, str) and len(value) > SLICE and not _ESCAPED.search(value):
+        # base64: nothing to escape, so the string is its own JSON; hashed in slices, never copied whole
+        update(b'"')
+        for start in range(0, len(value), SLICE):
+            update(value[start:start + SLICE].encode("ascii"))
+        update(b'"')
+    else:
+        update(json.dumps(value).encode("ascii"))
+
+
+def save(path, *, config, model, preprocessing: dict, classes: list, n_inputs: int, epoch: int,
+         metrics: dict, optimizer: dict | None = None, training: dict | None = None) -> None:
+    """Write a checkpoint atomically. `config` is the resolved Config; `optimizer` a state_dict;
+    `training` the state a resumed run needs (TRAINING_KEYS), given together with `optimizer`."""
+    doc = {
+        "format": FORMAT, "version": VERSION, "nnctl_version": __version__, "epoch": epoch,
+        "metrics": metrics, "config": config.model_dump(mode="json"), "preprocessing": preprocessing,
+        "classes": classes, "n_inputs": n_inputs,
+        "state": {name: encode(a) for name, a in model.state().items()},
+        "optimizer": None if optimizer is None else
+        {"t": optimizer["t"], "arrays": {k: encode(v) for k, v in optimizer["arrays"].items()}},
+        "training": training,
+    }
+    doc["sha256"] = _digest(doc)
+    atomic_write(path, json.dumps(doc, separators=(",", ":"), allow_nan=False))
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise CheckpointError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constants(name):
+    raise CheckpointError(f"{name} is not valid JSON")
+
+
+def _v1_to_v2(doc: dict) -> dict:
+    """Version 1 had no training state. Its last.json (the one with an optimizer) was always
+    written at the end of an epoch and knew no stateful callbacks, so that state is: no rows of
+    the next epoch done, no callbacks, and a best value the resumed run recomputes from the
+    metrics log (best_epoch null)."""
+    training = None if doc["optimizer"] is None else {
+        "rows_done": 0, "loss_sum": 0.0, "correct": 0, "best_value": None, "best_epoch": None, "callbacks": {}}
+    return {**doc, "version": 2, "training": training}
+
+
+UPGRADES = {1: _v1_to_v2}  # version -> the function that lifts a document to the next version
+
+
+def read_document(path) -> dict:
+    """Read and parse a checkpoint file, checking in this order: size, JSON, format and version,
+    sha256, the exact keys of that version; then upgrade it to the current version."""
+    return _read(path)[0]
+
+
+def _read(path) -> tuple[dict, int]:
+    """read_document, and the version the file was written in."""
+    path = Path(path)
+    source = str(path)
+    raw = read_limited(path, MAX_BYTES, CheckpointError, "a checkpoint",
+                       "{size:,} bytes is over the {limit:,} a checkpoint may have")
+    # Peak memory about twice the file: the bytes are dropped once decoded, the text once parsed.
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CheckpointError(f"{source}: not a valid checkpoint: not JSON ({str(e)[:120]})") from None
+    del raw
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except CheckpointError as e:
+        raise CheckpointError(f"{source}: not a valid checkpoint: {e}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise CheckpointError(f"{source}: not a valid checkpoint: not JSON ({str(e)[:120]})") from None
+    del text
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise CheckpointError(f"{source}: not an nnctl checkpoint (no \"format\": \"{FORMAT}\")")
+    version = doc.get("version")
+    if type(version) is not int or version not in KEYS:
+        readable = f"versions {min(KEYS)} to {VERSION}"
+        if type(version) is int and version > VERSION:
+            raise CheckpointError(f"{source}: checkpoint format version {version} is newer than this nnctl ({__version__}) "
+                                  f"reads ({readable}): upgrade nnctl to a version that reads format {version}")
+        raise CheckpointError(f"{source}: checkpoint format version {version!r} is not one nnctl wrote; "
+                              f"this nnctl ({__version__}) reads {readable}")
+    try:
+        digest = _digest(doc)
+    except RecursionError:
+        raise CheckpointError(f"{source}: not a valid checkpoint: nested too deeply") from None
+    if doc.get("sha256") != digest:
+        raise CheckpointError(f"{source}: sha256 does not match the content: the file was changed or is corrupt")
+    if set(doc) != KEYS[version]:
+        missing, extra = KEYS[version] - set(doc), set(doc) - KEYS[version]
+        raise CheckpointError(f"{source}: keys differ from format version {version}: "
+                              f"missing {sorted(missing)}, unexpected {sorted(extra)}")
+    while doc["version"] < VERSION:
+        doc = UPGRADES[doc["version"]](doc)
+    return doc, version
+
+
+def _is_int(value, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+CHUNK = 4 << 20  # base64 characters decoded at a time (a multiple of 4)
+
+
+def _decode_into(record, target: np.ndarray, where: str) -> np.ndarray:
+    """Decode an `encode` record whose dtype and shape were checked (_check_record) into the
+    C-contiguous array `target`, a slice at a time; refuse a wrong length, bad base64 or a value
+    that is not finite. Returns target."""
+    data, expected = record["data"], target.nbytes
+    if not isinstance(data, str) or len(data) != 4 * math.ceil(expected / 3):
+        raise CheckpointError(f"{where}.data: expected base64 of {expected} bytes for shape {list(target.shape)} "
+                              f"{target.dtype}")
+    out, done = target.reshape(-1).view(np.uint8), 0
+    try:
+        for start in range(0, len(data), CHUNK):
+            piece = base64.b64decode(data[start:start + CHUNK], validate=True)
+            if done + len(piece) > expected:  # unpadded: up to 2 bytes too many
+                done = -1
+                break
+            out[done:done + len(piece)] = np.frombuffer(piece, np.uint8)
+            done += len(piece)
+    except ValueError:  # binascii.Error
+        raise CheckpointError(f"{where}.data: not valid base64") from None
+    if done != expected:
+        raise CheckpointError(f"{where}.data: does not hold the {expected} bytes shape {list(target.shape)} "
+                              f"{target.dtype} needs")
+    if sys.byteorder == "big":  # the file holds little-endian bytes
+        target.byteswap(inplace=True)
+    if not np.isfinite(target).all():
+        raise CheckpointError(f"{where}: holds NaN or infinite values")
+    return target
+
+
+def _check_slots(optimizer: dict, optimizer_cfg, params: dict, source: str) -> None:
+    """optimizer.arrays holds exactly the slots the configured optimizer keeps for every parameter
+    once it has stepped (t > 0), and none before its first step (slots are created on first use):
+    a resumed run without its moments would silently train differently."""
+    from ..engine.optimizers import build as build_optimizer
+
+    slots, t, name = build_optimizer(optimizer_cfg).slot_names(), optimizer["t"], optimizer_cfg.name
+    expected = {f"{p}.{slot}" for p in params for slot in slots} if t > 0 else set()
+    given = set(optimizer["arrays"])
+    kept = ", ".join(slots) or "no slots"
+    for key in sorted(given - expected):
+        why = "no state before its first step (t is 0)" if t == 0 else f"{kept} per parameter"
+        raise CheckpointError(f"{source}: optimizer.arrays.{key}: not a slot of {name}, which keeps {why}")
+    for key in sorted(expected - given):
+        raise CheckpointError(f"{source}: optimizer.arrays: {key} is missing: after {t} steps {name} keeps {kept} "
+                              f"for every parameter, and a resumed run needs all of them to continue exactly")
+
+
+def _check_record(record, where: str, dtype: str, shape: tuple) -> None:
+    """An encoded array's dtype and shape are the expected ones: read from the JSON alone,
+    before anything is decoded or allocated."""
+    if not isinstance(record, dict) or set(record) != {"dtype", "shape", "data"}:
+        raise CheckpointError(f"{where}: expected an object with keys dtype, shape, data")
+    if record["dtype"] != dtype:
+        raise CheckpointError(f"{where}.dtype: expected {dtype} (training.dtype), got {record['dtype']!r}")
+    if record["shape"] != list(shape):
+        chain = " (inputs = the previous layer's units)" if len(shape) == 2 else ""
+        raise CheckpointError(f"{where}.shape: the config's layers give {list(shape)}{chain}, got {record['shape']!r}")
+
+
+def load(path) -> Checkpoint:
+    """Read, verify and rebuild a checkpoint: config, model with weights, preprocessing.
+
+    Every array's dtype and shape is checked against the config (shapes chaining layer to
+    layer) before one is decoded, so no allocation is larger than the file itself.
+    """
+    from .. import config as config_module
+    from ..data import spec
+    from ..engine.model import build, state_shapes, summary_rows
+
+    source = str(path)
+    doc, version = _read(path)
+    try:
+        cfg = config_module.from_dict(doc["config"], source=f"{source} (config)")
+    except ConfigError as e:
+        raise CheckpointError(f"the checkpoint's config is not valid: {e}") from None
+    n_inputs, n_features = doc["n_inputs"], spec(cfg.data).n_features
+    if not _is_int(n_inputs, 1, 10**8) or (n_features is not None and n_inputs != n_features):
+        raise CheckpointError(f"{source}: n_inputs: {cfg.data.name} has {n_features} features, got {n_inputs!r}")
+    dtype = cfg.training.dtype
+    # The config's layers cannot hold more numbers than the file: checked before building them.
+    n_params = sum(r["params"] for r in summary_rows(cfg.model.layers, n_inputs))
+    size = Path(path).stat().st_size
+    if n_params * np.dtype(dtype).itemsize > size:
+        raise CheckpointError(f"{source}: config: its layers have {n_params:,} parameters, more than the "
+                              f"{size:,} bytes of the file can hold: the state does not match the config")
+    params, buffers = state_shapes(cfg.model.layers, n_inputs)  # chained layer to layer, nothing allocated
+    expected = {**params, **buffers}
+    state = doc["state"]
+    if not isinstance(state, dict) or set(state) != set(expected):
+        found = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise CheckpointError(f"{source}: state: keys {found} do not match the model's {sorted(expected)}")
+    for name, shape in expected.items():
+        _check_record(state[name], f"{source}: state.{name}", dtype, shape)
+    optimizer = doc["optimizer"]
+    if optimizer is not None:
+        if not isinstance(optimizer, dict) or set(optimizer) != {"t", "arrays"} or not isinstance(optimizer["arrays"], dict):
+            raise CheckpointError(f"{source}: optimizer: expected an object with keys t and arrays")
+        if not _is_int(optimizer["t"], 0, 2**62):
+            raise CheckpointError(f"{source}: optimizer.t: expected a step count, got {optimizer['t']!r}")
+        for key, record in optimizer["arrays"].items():
+            name = key.rpartition(".")[0]
+            if name not in params:
+                raise CheckpointError(f"{source}: optimizer.arrays.{key}: not <parameter>.<slot> for a parameter of the model")
+            _check_record(record, f"{source}: optimizer.arrays.{key}", dtype, params[name])
+        _check_slots(optimizer, cfg.optimizer, params, source)
+    preprocessing, classes = doc["preprocessing"], doc["classes"]
+    if not isinstance(preprocessing, dict) or not isinstance(classes, list):
+        raise CheckpointError(f"{source}: preprocessing must be an object and classes a list")
+    try:  # the stored scaling must fit the input width, or predictions would fail later
+        apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, dtype)
+    except DataError as e:
+        raise CheckpointError(f"{source}: preprocessing: {e}") from None
+    n_out = cfg.model.layers[-1].units
+    if spec(cfg.data).task == "regression":
+        target = preprocessing.get("target")
+        if classes or not isinstance(target, dict) or not all(
+                isinstance(target.get(k), (int, float)) and math.isfinite(target[k]) for k in ("mean", "std")) \
+                or target["std"] <= 0:
+            raise CheckpointError(f"{source}: a regression checkpoint needs no classes and a finite target scaling "
+                                  f"(preprocessing.target with mean and std > 0)")
+    elif len(classes) != (2 if n_out == 1 else n_out):
+        raise CheckpointError(f"{source}: classes: {len(classes)} labels for an output layer of {n_out} units")
+    if not all(type(c) in (int, str) for c in classes) or len(set(classes)) != len(classes):
+        raise CheckpointError(f"{source}: classes: expected distinct integers or strings")
+    epoch, metrics = doc["epoch"], doc["metrics"]
+    if not _is_int(epoch, 0, cfg.training.epochs) or not isinstance(metrics, dict):
+        raise CheckpointError(f"{source}: epoch must be 0 to training.epochs ({cfg.training.epochs}) and metrics an object")
+    training = _checked_training(doc["training"], optimizer, epoch, source)
+    # Only now allocate and decode, everything else having been checked from the JSON: one array
+    # at a time, straight into its destination, its base64 text dropped once decoded, so memory
+    # stays about the file's size (finiteness is checked here).
+    model = build(cfg.model.layers, n_inputs, None, dtype)
+    for name, target in model.state().items():
+        _decode_into(state[name], target, f"{source}: state.{name}")
+        state[name] = None
+    if optimizer is not None:
+        arrays = optimizer["arrays"]
+        decoded = {}
+        for key in list(arrays):
+            decoded[key] = _decode_into(arrays[key], np.empty(params[key.rpartition(".")[0]], dtype),
+                                        f"{source}: optimizer.arrays.{key}")
+            arrays[key] = None
+        optimizer = {"t": optimizer["t"], "arrays": decoded}
+    return Checkpoint(path=source, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
+                      n_inputs=n_inputs, epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
+                      version=version)
+
+
+def _checked_training(training, optimizer, epoch: int, source: str) -> dict | None:
+    """last.json's training state, checked key by key; null exactly when there is no optimizer state."""
+    if training is None or optimizer is None:
+        if (training is None) != (optimizer is None):
+            raise CheckpointError(f"{source}: training and optimizer must both be given (last.json) or both null")
+        return None
+    where = f"{source}: training"
+    if not isinstance(training, dict) or set(training) != TRAINING_KEYS:
+        raise CheckpointError(f"{where}: expected an object with keys {', '.join(sorted(TRAINING_KEYS))}")
+    rows, loss_sum, correct = training["rows_done"], training["loss_sum"], training["correct"]
+    # correct: a count of right classes, or for regression a sum of absolute errors
+    if not _is_int(rows, 0, 2**62) or not (_is_int(correct, 0, rows) or (
+            type(correct) is float and math.isfinite(correct) and correct >= 0)):
+        raise CheckpointError(f"{where}: rows_done must be a count and correct a count at most rows_done "
+                              f"(or a sum of errors)")
+    if (optimizer["t"] == 0) != (epoch == 0 and rows == 0):  # t = 0 with no moments would restart the optimizer
+        raise CheckpointError(f"{source}: optimizer.t: {optimizer['t']} steps taken, but training stands at epoch "
+                              f"{epoch} with {rows} rows of the next done")
+    if type(loss_sum) not in (int, float) or not math.isfinite(loss_sum):
+        raise CheckpointError(f"{where}.loss_sum: expected a finite number, got {loss_sum!r}")
+    best_value, best_epoch = training["best_value"], training["best_epoch"]
+    if (best_value is None) != (best_epoch is None) or (best_epoch is not None and not (
+            type(best_value) in (int, float) and math.isfinite(best_value) and _is_int(best_epoch, 1, epoch))):
+        raise CheckpointError(f"{where}: best_value and best_epoch must both be null or a finite number and an "
+                              f"epoch from 1 to {epoch}")
+    if not isinstance(training["callbacks"], dict):
+        raise CheckpointError(f"{where}.callbacks: expected an object of states by callback name")
+    return {**training, "loss_sum": float(loss_sum)}

@@ -1,0 +1,86 @@
+"""The data set a checkpoint is scored or drawn on (eval, plot), rebuilt from its config.
+
+A checkpoint is untrusted input: its sha256 proves only that the file is whole, and anyone can
+edit one and compute the hash again. So a path its `config.data` names is opened only when it
+lies inside the checkpoint's own run folder (the folder holding the checkpoint and a run.json);
+any other file must be named by the user (`--data FILE`), who then knows what is read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .. import data as data_module
+from ..errors import DataError
+from ..printable import excerpt, quoted
+
+PATH_SETS = ("csv", "npz", "mnist", "fashion_mnist")  # the data sets read from a file or folder
+
+
+class DataPathNotUsed(ValueError):
+    """--data was given for a data set that is not read from a file (a usage error)."""
+
+
+def run_folder(checkpoint_path) -> Path | None:
+    """The run folder a checkpoint belongs to: its folder, when that holds a run.json; else None."""
+    folder = Path(os.path.realpath(Path(checkpoint_path).parent))
+    return folder if (folder / "run.json").is_file() else None
+
+
+def is_inside(path, folder: Path | None) -> bool:
+    """Whether `path` (as it would be opened, from the current folder, symbolic links followed)
+    is `folder` or lies below it."""
+    if folder is None:
+        return False
+    return Path(os.path.realpath(Path(path).expanduser())).is_relative_to(folder)
+
+
+def data_config(ckpt, data_path=None):
+    """The checkpoint's data config, with `data_path` (the user's --data) as its path when given;
+    DataError if the checkpoint alone names a file outside its run folder."""
+    data = ckpt.config.data
+    if data_path is not None:
+        if data.name not in PATH_SETS:
+            raise DataPathNotUsed(f"the checkpoint's data set is {data.name}, which is not read from a file; "
+                                  f"--data replaces the file of a {', '.join(PATH_SETS)} data set")
+        return data.model_copy(update={"path": str(data_path)})
+    path = getattr(data, "path", None)
+    if path is None or is_inside(path, run_folder(ckpt.path)):
+        return data
+    raise DataError(f"{ckpt.path}: the checkpoint names a data file outside its run folder "
+                    f"(data.path {quoted(path, 100)}), and nnctl does not open a file that only a checkpoint "
+                    f"names: pass --data FILE to score on FILE with the checkpoint's data settings")
+
+
+def load(ckpt, data_path=None) -> data_module.Dataset:
+    """The checkpoint's data set (from `data_path` when given), split by its seed and scaled by
+    its stored preprocessing, with the class indices of the checkpoint's classes."""
+    cfg = ckpt.config
+    data = data_config(ckpt, data_path)
+    dataset = data_module.load(data, cfg.seed, cfg.training.dtype, preprocessing=ckpt.preprocessing)
+    if dataset.x_train.shape[1] != ckpt.n_inputs:
+        raise DataError(f"{data_path or 'the data set'} has {dataset.x_train.shape[1]} features; "
+                        f"the checkpoint expects {ckpt.n_inputs}")
+    # a file's labels are the file's, in its own sorted order; a built-in set's are nnctl's
+    if data.name in ("csv", "npz") and dataset.task == "classification" and dataset.classes != ckpt.classes:
+        _to_checkpoint_classes(dataset, ckpt.classes, data_path or getattr(data, "path", data.name))
+    return dataset
+
+
+def _to_checkpoint_classes(dataset, classes: list, source) -> None:
+    """Renumber the targets of a file holding the checkpoint's classes, or some of them, in the
+    checkpoint's order (a file without one class sorts the others differently)."""
+    index = {label: i for i, label in enumerate(classes)}
+    unknown = [label for label in dataset.classes if label not in index]
+    if unknown:
+        shown = ", ".join(excerpt(c, 20) for c in classes[:10]) + (", …" if len(classes) > 10 else "")
+        raise DataError(f"{source}: the target holds the class {quoted(unknown[0], 20)}, which the checkpoint "
+                        f"does not know (its classes: {shown})")
+    mapping = np.array([index[label] for label in dataset.classes], dtype=np.int64)
+    for split in data_module.SPLITS:
+        y = getattr(dataset, f"y_{split}")
+        setattr(dataset, f"y_{split}", mapping[y])
+    dataset.classes = list(classes)

@@ -1,0 +1,272 @@
+"""The run folder: resolved config, metrics logs, status and checkpoints, each written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import secrets
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import lock as folder_lock
+from ..errors import CheckpointError, DataError, NnctlError, WriteError
+from ..files import DATA_TOO_BIG, MAX_DATA_BYTES, atomic_write, read_limited, remove_temporaries, strict_json
+
+METRIC_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]  # classification
+REGRESSION_COLUMNS = ["epoch", "train_loss", "train_mae", "val_loss", "val_mae", "val_rmse", "val_r2", "lr", "seconds"]
+
+
+def create(output_dir: str | Path, name: str) -> Path:
+    """A new, empty folder `<output_dir>/<name>-<UTC timestamp>-<random id>`; never one that exists."""
+    output_dir = Path(output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        while True:
+            path = output_dir / f"{name}-{stamp}-{secrets.token_hex(3)}"
+            try:
+                path.mkdir()  # fails if it exists: two runs never share a folder
+                return path
+            except FileExistsError:
+                continue
+    except OSError as e:
+        raise WriteError(f"{output_dir}: cannot create a run folder: {e.strerror or e}") from None
+
+
+def use(path: str | Path) -> Path:
+    """An explicitly named run folder (--run-dir): created, or an existing empty folder."""
+    path, lock, _ = claim(path)
+    lock.release()
+    return path
+
+
+def claim(path: str | Path) -> tuple[Path, folder_lock.FolderLock, bool]:
+    """use(), keeping the folder's lock held for the run that writes it; also says whether the
+    folder was created here (a start that fails removes it again)."""
+    path = Path(path)
+    not_empty = WriteError(f"{path}: the run folder is not empty; name a new one or remove it")
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(f"{path}: cannot create the run folder: {e.strerror or e}") from None
+    lock = folder_lock.acquire(path)  # RunBusy: another process trains or resumes in it
+    try:
+        if any(entry.name != folder_lock.NAME for entry in path.iterdir()):
+            raise not_empty
+        # claim it: of two runs started into one empty folder at once, only one creates run.json
+        os.close(os.open(path / "run.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    except FileExistsError:
+        lock.release()
+        raise not_empty from None
+    except OSError as e:
+        lock.release()
+        raise WriteError(f"{path}: cannot create the run folder: {e.strerror or e}") from None
+    except BaseException:
+        lock.release()
+        raise
+    return path, lock, created
+
+
+def environment() -> dict:
+    """Versions and threads that explain a difference between two machines."""
+    import numpy as np
+
+    info = {"python": platform.python_version(), "numpy": np.__version__, "platform": platform.platform(),
+            "machine": platform.machine(), "cpu_count": os.cpu_count()}
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [{k: pool.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+                        for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    except ImportError:
+        info["blas"] = None
+    return info
+
+
+def read_history(path: Path, epochs: int) -> list[dict]:
+    """The rows of `path`/metrics.jsonl for epochs 1..`epochs`, checked to be exactly those;
+    rows after them (written before the process stopped) are dropped."""
+    source = Path(path) / "metrics.jsonl"
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines() if epochs else []
+    except FileNotFoundError:
+        raise CheckpointError(f"{source}: missing, but last.json is at epoch {epochs}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{source}: cannot be read: {e}") from None
+    rows = []
+    for number, line in enumerate(lines[:epochs], 1):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise CheckpointError(f"{source}:{number}: not a JSON row") from None
+        if not isinstance(row, dict) or row.get("epoch") != number:
+            raise CheckpointError(f"{source}:{number}: expected the row of epoch {number}")
+        rows.append(row)
+    if len(rows) != epochs:
+        raise CheckpointError(f"{source}: holds {len(rows)} epochs, but last.json is at epoch {epochs}")
+    return rows
+
+
+class Run:
+    """Writes one run folder as training goes."""
+
+    def __init__(self, path: Path, config_yaml: str, created: bool = False):
+        """Write config.yaml and run.json (`running`) into the new folder `path`; if either cannot
+        be written (a full disk), remove what was written, and the folder too when it was
+        `created` for this run, so that nothing is left that claims the folder."""
+        self.path = Path(path)
+        self.history: list[dict] = []
+        self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.status = {"status": "running", "started": self.started, "finished": None, "epochs": 0,
+                       **self._writer(), "command": sys.argv[1:], "environment": environment()}
+        self.written, self.status_error = None, None
+        try:
+            atomic_write(self.path / "config.yaml", config_yaml)
+            self._write_status()
+        except BaseException as e:
+            self._undo_start(created, e)
+            raise
+
+    def _writer(self) -> dict:
+        """Who writes the folder now: resume refuses while this very process still lives."""
+        return {**folder_lock.identity(), "host": platform.node(), "run_dir": str(self.path.absolute())}
+
+    def _undo_start(self, created: bool, error: BaseException) -> None:
+        try:
+            for name in ("config.yaml", "run.json"):
+                (self.path / name).unlink(missing_ok=True)
+            if created:  # the lock file goes with it; the lock itself lasts until it is released
+                (self.path / folder_lock.NAME).unlink(missing_ok=True)
+                self.path.rmdir()
+        except OSError:
+            # cannot remove it: then a whole run.json saying why, if at all possible
+            self.status.update(status="failed", finished=self.started, error=f"the run could not start: {error}")
+            try:
+                self._write_status()
+            except WriteError:
+                pass
+
+    @classmethod
+    def reopen(cls, path: Path, history: list[dict], status: dict, rows_done: int = 0) -> Run:
+        """A run folder continued by --resume (its lock held, everything in it checked): what
+        a killed write left removed, the metrics logs cut back to `history` (rows written after
+        the checkpoint are dropped), run.json `running` again, the resume noted."""
+        run = cls.__new__(cls)
+        run.path, run.history = Path(path), list(history)
+        run.written, run.status_error = status.get("status"), None
+        remove_temporaries(run.path)
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        run.started = status.get("started", now)
+        resumes = status.get("resumes") if isinstance(status.get("resumes"), list) else []
+        resumes.append({"at": now, "epoch": len(history), "rows_done": rows_done, "previous_status": status.get("status"),
+                        "command": sys.argv[1:], "environment": environment()})
+        run.status = {"status": "running", "started": run.started, "finished": None, "epochs": len(history),
+                      **run._writer(), "command": status.get("command", sys.argv[1:]),
+                      "environment": status.get("environment") or environment(), "resumes": resumes}
+        if history:
+            run._write_logs()
+        else:  # nothing was saved: the run starts over, as a fresh one has no logs yet
+            for name in ("metrics.jsonl", "metrics.csv"):
+                (run.path / name).unlink(missing_ok=True)
+        run._write_status()
+        return run
+
+    def log(self, record: dict) -> None:
+        """Append one epoch's metrics to metrics.jsonl and metrics.csv (rewritten whole, atomically)."""
+        self.history.append(record)
+        self._write_logs()
+        self.status["epochs"] = record["epoch"]
+        self._write_status()
+
+    def _write_logs(self) -> None:
+        atomic_write(self.path / "metrics.jsonl", "".join(strict_json(r) + "\n" for r in self.history))
+        buffer = io.StringIO()
+        # the columns of the first record: classification and regression log different metrics
+        columns = list(self.history[0])
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in columns} for r in self.history)
+        atomic_write(self.path / "metrics.csv", buffer.getvalue())
+
+    def finish(self, status: str, **extra) -> None:
+        """Record how the run ended: finished, diverged, interrupted or failed. The write is tried
+        twice; if both fail, `status_error` says why (and a `finished` run raises WriteError)."""
+        self.status.update(status=status, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), **extra)
+        try:
+            self._write_status()
+        except WriteError:
+            try:  # a transient failure (space freed meanwhile, an interrupted system call)
+                self._write_status()
+            except WriteError as e:
+                self.status_error = str(e)
+                if status == "finished":
+                    raise
+
+    def _write_status(self) -> None:
+        atomic_write(self.path / "run.json", strict_json(self.status, indent=2) + "\n")
+        self.written, self.status_error = self.status["status"], None
+
+
+def list_runs(folder: str | Path) -> list[dict]:
+    """Every run folder in `folder` (or `folder` itself, if it is a run), newest first, from its run.json."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder of runs")
+    paths = [folder] if (folder / "run.json").is_file() else sorted(p.parent for p in folder.glob("*/run.json"))
+    found = [_describe_run(path) for path in paths]
+    return sorted(found, key=lambda r: r["started"] or "", reverse=True)
+
+
+def _describe_run(path: Path) -> dict:
+    """One row of `nnctl runs`: what run.json says, and the validation scores of the best epoch;
+    status `unreadable` when run.json or metrics.jsonl is not what nnctl writes (one odd folder
+    must not hide the others)."""
+    row = {"name": path.name, "path": str(path), "started": None, "finished": None, "status": "unreadable",
+           "epochs": None, "best_epoch": None, "best": None, "test": None}
+    try:
+        status = json.loads(_read_small(path / "run.json"))
+        history = [json.loads(line) for line in _read_small(path / "metrics.jsonl", missing_ok=True).splitlines()
+                   if line.strip()]
+    except (NnctlError, ValueError, RecursionError):
+        return row
+    found = {k: status.get(k) for k in ("started", "finished", "status", "epochs", "best_epoch", "test")} \
+        if isinstance(status, dict) else None
+    if found is None or not _looks_written_by_nnctl(found, history):
+        return row
+    row.update(found)
+    if history:
+        if row["best_epoch"] is None:  # still running, or stopped: the best epoch so far
+            row["best_epoch"] = min(history, key=_monitor)["epoch"]
+        best = next((r for r in history if r.get("epoch") == row["best_epoch"]), None)
+        if best is not None:
+            row["best"] = {k: best.get(k) for k in ("val_loss", "val_accuracy", "train_loss", "train_accuracy")}
+    return row
+
+
+def _read_small(path: Path, missing_ok: bool = False) -> str:
+    """A run folder's file as text, read capped and from a regular file only."""
+    if missing_ok and not os.path.lexists(path):
+        return ""
+    return read_limited(path, MAX_DATA_BYTES, DataError, "a run", DATA_TOO_BIG).decode("utf-8")
+
+
+def _number(value) -> bool:
+    return value is None or type(value) in (int, float)
+
+
+def _looks_written_by_nnctl(found: dict, history: list) -> bool:
+    """The types nnctl writes: text times and status, whole epochs, numbers (or null) as scores."""
+    return (all(found[k] is None or isinstance(found[k], str) for k in ("started", "finished", "status"))
+            and all(found[k] is None or type(found[k]) is int for k in ("epochs", "best_epoch"))
+            and (found["test"] is None or (isinstance(found["test"], dict) and all(map(_number, found["test"].values()))))
+            and all(isinstance(r, dict) and type(r.get("epoch")) is int and all(map(_number, r.values())) for r in history))
+
+
+def _monitor(record: dict) -> float:
+    value = record.get("val_loss") if record.get("val_loss") is not None else record.get("train_loss")
+    return float("inf") if value is None else value

@@ -1,0 +1,130 @@
+"""Who writes a run folder: the lock its writer holds, and the identity it records in run.json.
+
+    with folder_lock.acquire(run_dir):     # RunBusy if another process writes the folder
+        ...                                # train or resume into run_dir
+
+The lock is `RUN_DIR/.lock`, held with flock(LOCK_EX | LOCK_NB) for as long as the process
+writes the folder; the kernel drops it when the process dies, even by kill -9, so a lock is
+never stale. run.json also records the writer's identity (pid, the process's start time and the
+folder), for a folder written by an nnctl without the lock: a pid alone is not enough, because
+the system reuses it for other programs once the writer is gone.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import platform
+from pathlib import Path
+
+from ..errors import RunBusy, WriteError
+
+NAME = ".lock"
+UNSUPPORTED = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS}
+
+
+class FolderLock:
+    """An exclusive lock on one run folder; `release()` (or leaving the `with` block) ends it."""
+
+    def __init__(self, path: Path, fd: int):
+        self.path, self.fd = path, fd
+
+    def release(self) -> None:
+        """Remove the lock file, then unlock: a process that opened the old file before the
+        unlink sees, once it gets the lock, that the file is gone and tries again."""
+        if self.fd is None:
+            return
+        try:
+            os.unlink(self.path / NAME)
+        except OSError:
+            pass  # the folder was removed, or is read-only now: closing still unlocks
+        os.close(self.fd)
+        self.fd = None
+
+    def __enter__(self) -> FolderLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def acquire(path: str | Path) -> FolderLock:
+    """Lock the existing folder `path` for this process, or raise RunBusy (naming the holder)."""
+    path = Path(path)
+    lock_path = path / NAME
+    for _ in range(20):  # the lock file removed under us by a releasing holder: open the new one
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except FileNotFoundError:
+            raise WriteError(f"{path}: no such folder") from None
+        except OSError as e:
+            raise WriteError(f"{lock_path}: cannot be written: {e.strerror or e}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            pid = holder.split()[1] if holder.startswith("pid ") else "PID"
+            raise RunBusy(f"{path}: another nnctl process{f' ({holder})' if holder else ''} is writing this run "
+                          f"folder; wait for it to end, or stop it (Ctrl-C, or kill {pid}: it saves last.json and exits)") from None
+        except OSError as e:
+            if e.errno in UNSUPPORTED:  # a file system without locks: run.json's writer identity still guards it
+                return FolderLock(path, fd)
+            os.close(fd)
+            raise WriteError(f"{lock_path}: cannot be locked: {e.strerror or e}") from None
+        if _same_file(fd, lock_path):
+            _write_holder(fd)
+            return FolderLock(path, fd)
+        os.close(fd)
+    raise RunBusy(f"{path}: the run folder's lock keeps changing hands; try again")
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        mine, current = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (current.st_dev, current.st_ino)
+
+
+def _write_holder(fd: int) -> None:
+    """Best effort: the pid only makes RunBusy's message clearer (a full disk must not stop the run)."""
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {platform.node()}\n".encode(), 0)
+    except OSError:
+        pass
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    return "".join(c for c in text if c.isprintable())[:100]
+
+
+def identity(pid: int | None = None) -> dict:
+    """This process's identity for run.json: its pid and start time (ticks since boot, and the
+    boot's id), which together never name another process."""
+    pid = os.getpid() if pid is None else pid
+    return {"pid": pid, "pid_start": start_ticks(pid), "boot_id": boot_id()}
+
+
+def start_ticks(pid: int) -> int | None:
+    """Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot; None
+    where there is no /proc (or no such process)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+        # field 2 is the program's name in parentheses and may itself hold spaces or ')'
+        return int(stat[stat.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None

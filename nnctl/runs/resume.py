@@ -1,0 +1,203 @@
+"""Continuing a run from its folder: what `nnctl train --resume RUN_DIR` checks and restores.
+
+The folder's last.json holds the weights, the optimizer's state and the training state (rows of
+the next epoch done, best value and epoch, stateful callbacks). The shuffling order of an epoch
+depends on (seed, epoch) only, so no generator state needs saving: a resumed run draws exactly
+the batches the uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+from . import checkpoint as checkpoint_module
+from .. import config as config_module
+from . import lock as folder_lock, folder as runs
+from ..errors import CheckpointError, ConfigError, RunBusy
+
+
+@dataclass
+class ResumePoint:
+    """Everything a resumed run starts from; `last` is None when no epoch or batch was saved yet."""
+
+    path: Path
+    cfg: object
+    last: checkpoint_module.Checkpoint | None
+    history: list[dict]
+    status: dict
+    rewrite_best: bool = False  # checkpoint.json must be written again from last.json's weights
+
+
+def prepare(run_dir, cfg=None) -> ResumePoint:
+    """Check RUN_DIR and read what resuming it needs. `cfg`, if given, must match the run's
+    config (the `run` section aside)."""
+    path = Path(run_dir)
+    status = _read_status(path)
+    _refuse_if_running(path, status)
+    last_path = path / "last.json"
+    last = checkpoint_module.load(last_path) if last_path.exists() else None
+    if last is not None and last.training is None:
+        raise CheckpointError(f"{last_path}: holds no training state (a best checkpoint copied here?); cannot resume")
+    reference = last.config if last is not None else config_module.load(path / "config.yaml")
+    given = cfg if cfg is not None else config_module.load(path / "config.yaml")
+    differences = config_diff(reference, given)
+    if differences:
+        what = "the config given" if cfg is not None else f"{path / 'config.yaml'}"
+        raise ConfigError(f"{what} no longer matches the run in {path} ({last_path if last else 'config.yaml'}): "
+                          + "; ".join(differences) + ". Resume with the run's own config, or start a new run")
+    epoch = last.epoch if last is not None else 0
+    history = runs.read_history(path, epoch)
+    return ResumePoint(path=path, cfg=reference, last=last, history=history, status=status)
+
+
+def check_folder(run_dir) -> None:
+    """Refuse (CheckpointError) what is not a run folder, before resume locks and so writes in it."""
+    _read_status(Path(run_dir))
+
+
+def restore(point: ResumePoint, model, optimizer, callbacks: dict) -> tuple[int, tuple]:
+    """Load the weights, optimizer and callback states; return (start_epoch, (rows_done, loss_sum, correct))."""
+    last = point.last
+    if last is None:
+        return 0, (0, 0.0, 0)
+    model.load_state(last.model.state())
+    optimizer.load_state_dict(last.optimizer)
+    saved = last.training["callbacks"]
+    if last.version == 1:
+        # format 1 saved only at the end of an epoch and had no callbacks: their state is what
+        # the epochs' records make of them, replayed in order
+        for callback in callbacks.values():
+            for record in point.history if hasattr(callback, "update") else ():
+                callback.update(record)
+    elif set(saved) != set(callbacks):
+        raise CheckpointError(f"{last.path}: training.callbacks: holds states for {sorted(saved)}, "
+                              f"this config has stateful callbacks {sorted(callbacks)}")
+    else:
+        for name, callback in callbacks.items():
+            try:
+                callback.load_state_dict(saved[name])
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise CheckpointError(f"{last.path}: training.callbacks.{name}: not a valid state ({e})") from None
+    t = last.training
+    return last.epoch, (t["rows_done"], t["loss_sum"], t["correct"])
+
+
+def config_diff(run_cfg, cfg) -> list[str]:
+    """The dotted keys whose values differ, as `key: the run has X, now Y`; the `run` section
+    (folder name and place) does not change training, so it is left out."""
+    before, after = _flatten(run_cfg.model_dump(mode="json")), _flatten(cfg.model_dump(mode="json"))
+    keys = [k for k in dict.fromkeys([*before, *after]) if not k.startswith("run.") and before.get(k, "-") != after.get(k, "-")]
+    lines = [f"{k}: the run has {_show(before, k)}, now {_show(after, k)}" for k in keys[:6]]
+    return lines + ([f"and {len(keys) - 6} more"] if len(keys) > 6 else [])
+
+
+def _flatten(value, prefix="") -> dict:
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in _flatten(item, f"{prefix}.{key}" if prefix else key).items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in _flatten(item, f"{prefix}[{i}]").items()} or {prefix: []}
+    return {prefix: value}
+
+
+def _show(values: dict, key: str) -> str:
+    return json.dumps(values[key]) if key in values else "nothing"
+
+
+def _read_status(path: Path) -> dict:
+    try:
+        status = json.loads((path / "run.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        what = "no such folder" if not path.exists() else "not a run folder (no run.json)"
+        raise CheckpointError(f"{path}: {what}: --resume takes a folder that nnctl train wrote") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise CheckpointError(f"{path / 'run.json'}: cannot be read: {e}") from None
+    if not isinstance(status, dict):
+        raise CheckpointError(f"{path / 'run.json'}: not a run status object")
+    return status
+
+
+def _refuse_if_running(path: Path, status: dict) -> None:
+    """Two processes writing one folder would interleave their files. The folder's lock keeps out
+    every nnctl that takes it; this catches a writer that does not (an nnctl from before the lock),
+    from the identity run.json records."""
+    pid = status.get("pid")
+    if status.get("status") != "running" or status.get("host") != platform.node() or type(pid) is not int or pid == os.getpid():
+        return
+    if _is_its_writer(path, status, pid):
+        raise RunBusy(f"{path}: the run is still being trained by process {pid} on this machine; "
+                      f"stop it first (Ctrl-C or kill {pid}: it saves last.json and exits)")
+
+
+def _is_its_writer(path: Path, status: dict, pid: int) -> bool:
+    """Whether the live process `pid` is the one that wrote run.json: the same pid, start time,
+    boot and folder. A pid alone is not enough: it is reused by other programs once the run died."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False  # it died without saying so (killed, power cut): resuming is exactly right
+    except OSError:
+        pass  # alive, another user's
+    folder = status.get("run_dir")
+    if isinstance(folder, str) and not _same_folder(Path(folder), path):
+        return False  # a copy of the run's folder: its process writes the original
+    recorded = status.get("pid_start")
+    if type(recorded) is int:
+        boot, live = status.get("boot_id"), folder_lock.start_ticks(pid)
+        if boot is not None and folder_lock.boot_id() not in (None, boot):
+            return False  # written before the machine restarted
+        return live is None or live == recorded  # no /proc: cannot tell, so assume it is
+    # an older run.json, without the start time: pids are unique among live processes, so one
+    # that started before the run (re)started is its writer, and one started after is not
+    started = _process_started(pid)
+    last = _last_start(status)
+    return started is None or last is None or started <= last + 2  # run.json's times are whole seconds
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _process_started(pid: int) -> float | None:
+    """The process's start, in seconds since the epoch (from /proc), or None."""
+    ticks = folder_lock.start_ticks(pid)
+    try:
+        btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return None if ticks is None else btime + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _last_start(status: dict) -> float | None:
+    """When run.json's writer started writing: the last resume, or the run's start."""
+    resumes = status.get("resumes")
+    last = resumes[-1] if isinstance(resumes, list) and resumes else None
+    at = last.get("at") if isinstance(last, dict) else status.get("started")
+    try:
+        return datetime.fromisoformat(at).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def best_state(point: ResumePoint, epoch: int | None) -> dict | None:
+    """The weights of the best epoch so far: from checkpoint.json, or from last.json when it is
+    that very epoch (checkpoint.json may not have been rewritten when the process stopped)."""
+    last = point.last
+    if last is None or epoch is None:
+        return None
+    if epoch == last.epoch and last.training["rows_done"] == 0:
+        point.rewrite_best = True  # the same bytes when checkpoint.json was already written
+        return {k: v.copy() for k, v in last.model.state().items()}
+    best_path = point.path / "checkpoint.json"
+    best = checkpoint_module.load(best_path)
+    if best.epoch != epoch or best.config != last.config:
+        raise CheckpointError(f"{best_path}: holds epoch {best.epoch}, but last.json says the best epoch is {epoch}")
+    return best.model.state()

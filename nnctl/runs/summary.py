@@ -1,0 +1,37 @@
+"""The architecture of a config or checkpoint, as `nnctl summary` prints it.
+
+A module of its own so that the command imports the config and the model's arithmetic only,
+not the training, checkpoint and report code (start-up time is one of the performance targets).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import config as config_module
+from .. import data as data_module
+from ..engine.model import summary_rows
+
+
+def summary(source) -> dict:
+    """The architecture of a config or checkpoint file, without loading any data set (except a
+    user's file or an OpenML set, whose width only the data can tell)."""
+    source = Path(source)
+    if source.suffix == ".json":
+        from . import checkpoint
+
+        ckpt = checkpoint.load(source)
+        cfg, n_inputs = ckpt.config, ckpt.n_inputs
+    else:
+        cfg = config_module.load(source)
+        n_inputs = data_module.spec(cfg.data).n_features
+        if n_inputs is None:
+            n_inputs = data_module.load(cfg.data, cfg.seed, cfg.training.dtype).x_train.shape[1]
+    rows = summary_rows(cfg.model.layers, n_inputs)
+    total = sum(r["params"] for r in rows)
+    trainable = sum(r["params"] - r.get("non_trainable_params", 0) for r in rows if r["trainable"])
+    return {"name": cfg.run.name, "input_shape": [None, n_inputs], "layers": rows, "total_params": total,
+            "trainable_params": trainable, "non_trainable_params": total - trainable,
+            "bytes": total * np.dtype(cfg.training.dtype).itemsize, "dtype": cfg.training.dtype}
