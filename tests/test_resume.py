@@ -363,7 +363,7 @@ def resign(path: Path, change) -> None:
 
 def hold_lock(folder: Path) -> subprocess.Popen:
     """Another process that holds `folder`'s lock, as a trainer of it does, until killed."""
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from nnctl import folder_lock; "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from nnctl.runs import lock as folder_lock; "
                                "folder_lock.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(folder)],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline() == "held\n"
