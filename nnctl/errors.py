@@ -1,4 +1,12 @@
-"""The one family of errors nnctl raises on purpose; the CLI maps each to an exit code."""
+"""The one family of errors nnctl raises on purpose, and the exit code of each: the one table.
+
+The CLI (nnctl.cli) exits with an error's `exit_code`; EXIT_CODES says what each code means, and
+every class below has one of its codes (tests hold the README's table equal to it).
+"""
+
+EXIT_CODES = {0: "ok", 1: "internal or write error", 2: "usage error", 3: "bad config", 4: "bad or unreadable checkpoint",
+              5: "data unavailable", 6: "training diverged", 7: "a check failed (eval --assert, gradcheck)",
+              130: "interrupted (SIGINT, Ctrl-C)", 143: "terminated (SIGTERM)"}
 
 
 class NnctlError(Exception):

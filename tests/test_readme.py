@@ -7,7 +7,8 @@ import click
 
 from nnctl import config
 from nnctl.sweep import distributions, spec as sweep_spec
-from nnctl.cli import EXIT_CODES, main
+from nnctl.cli import main
+from nnctl.errors import EXIT_CODES
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -48,9 +49,14 @@ def test_every_command_and_option_is_documented():
                 assert any(f"`{opt}" in README for opt in param.opts), (name, param.opts)
 
 
-def test_every_exit_code_is_documented():
-    for code in EXIT_CODES:
-        assert re.search(rf"^\| {code} \|", README, re.M), code
+def test_the_exit_code_table_lists_exactly_the_codes_of_nnctl_errors():
+    """The table under the heading 'Exit codes' (in the README or a page of docs/) holds the codes
+    of nnctl.errors.EXIT_CODES, in its order."""
+    pages = [README] + [p.read_text() for p in sorted((Path(__file__).parent.parent / "docs").glob("*.md"))]
+    sections = [s for page in pages for s in re.split(r"^#+ ", page, flags=re.M) if s.lower().startswith("exit codes")]
+    assert len(sections) == 1, "one section 'Exit codes' holds the table"
+    documented = [int(code) for code in re.findall(r"^\| (\d+) \|", sections[0], re.M)]
+    assert documented == list(EXIT_CODES)
 
 
 def test_readme_gives_the_test_command_that_ci_runs():

@@ -2,13 +2,14 @@
 
 import io
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 from click.testing import CliRunner
 
-from nnctl import cli
+from nnctl import cli, errors
 from nnctl.cli import Progress, main
 
 RECORD = {"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.75, "lr": 0.01,
@@ -81,4 +82,19 @@ def test_every_command_has_help():
     for name, command in main.commands.items():
         result = CliRunner().invoke(main, [name, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, name
-    assert set(cli.EXIT_CODES) == {0, 1, 2, 3, 4, 5, 6, 7, 130, 143}
+    assert cli.EXIT_CODES is errors.EXIT_CODES
+
+
+def test_exit_codes_come_from_the_one_table():
+    """Every error class exits with a code of nnctl.errors.EXIT_CODES, and `nnctl --help` lists them all."""
+    classes, todo = [], [errors.NnctlError]
+    while todo:
+        classes.append(todo.pop())
+        todo += classes[-1].__subclasses__()
+    for cls in classes:
+        if cls is not errors.Interrupted:  # 128 + the signal: 130 or 143
+            assert cls.exit_code in errors.EXIT_CODES, cls
+    assert {128 + 2, 128 + 15} <= set(errors.EXIT_CODES)
+    help_text = " ".join(CliRunner().invoke(main, ["--help"]).output.split())
+    listed = re.search(r"Exit codes: (.*?)\.", help_text).group(1)
+    assert [int(code) for code in re.findall(r"(?:^|, )(\d+) ", listed)] == list(errors.EXIT_CODES)

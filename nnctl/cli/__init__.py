@@ -16,12 +16,8 @@ from .. import __version__
 from .common import emit_json as _emit_json
 from .common import fmt as _fmt
 from .common import paint, set_option
-from ..errors import CheckFailed, Interrupted, NnctlError
+from ..errors import EXIT_CODES, CheckFailed, Interrupted, NnctlError  # noqa: F401  (EXIT_CODES: the one table)
 from ..printable import printable
-
-EXIT_CODES = {0: "ok", 1: "internal or write error", 2: "usage error", 3: "bad config", 4: "bad or unreadable checkpoint",
-              5: "data unavailable", 6: "training diverged", 7: "a check failed (eval --assert, gradcheck)",
-              130: "interrupted (SIGINT, Ctrl-C)", 143: "terminated (SIGTERM)"}
 
 
 class Group(click.Group):

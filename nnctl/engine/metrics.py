@@ -3,6 +3,14 @@ ROC AUC), regression from predicted and true values."""
 
 import numpy as np
 
+MAXIMISED = ("accuracy", "r2")  # scores whose higher value is better; every loss and error is minimised
+
+
+def better(metric: str) -> str:
+    """Which way `metric` improves: 'max' for accuracy and r2 (of any split: val_accuracy, test_r2),
+    'min' for losses and errors. The one place that says so."""
+    return "max" if metric.endswith(MAXIMISED) else "min"
+
 
 def predicted_classes(out: np.ndarray) -> np.ndarray:
     """Class indices from outputs: argmax over k > 1 columns, threshold 0.5 on a single column."""

@@ -9,15 +9,14 @@ from __future__ import annotations
 import math
 
 from ..errors import DataError, TrainingDiverged
-
-MAXIMISED = ("accuracy", "r2")  # metrics whose higher value is better; every other one is minimised
+from .metrics import better
 
 
 def resolve_mode(monitor: str, mode: str) -> str:
     """'min' or 'max'; `auto` picks max for accuracy and r2, min for losses and errors."""
     if mode != "auto":
         return mode
-    return "max" if monitor.endswith(MAXIMISED) else "min"
+    return better(monitor)
 
 
 class Monitor:

@@ -29,11 +29,12 @@ from pydantic import Field, ValidationError, model_validator
 from .. import config
 from ..config import Strict, _closest, _describe, _dotted, parse_yaml
 from .distributions import DISTRIBUTIONS
+from ..engine.metrics import better
 from ..errors import ConfigError
 from ..files import read_limited
 
 MAX_TRIALS = 10_000
-METRIC_MODES = {"val_loss": "min", "val_accuracy": "max", "val_mae": "min", "val_rmse": "min", "val_r2": "max"}
+METRIC_MODES = {m: better(m) for m in ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2")}
 REGRESSION_METRICS = ("val_mae", "val_rmse", "val_r2")
 
 
