@@ -23,9 +23,6 @@ EVAL_BATCH = 8192  # the batch of train.evaluate and Sequential.predict
 ROWS = {"iris": 150, "wine": 178, "breast_cancer": 569, "digits": 1797, "diabetes": 442, "mnist": 70_000,
         "fashion_mnist": 70_000}
 RAW_ITEMSIZE = {"mnist": 1, "fashion_mnist": 1}  # uint8 images; every other set loads as float64
-# Arrays the size of the parameters an optimizer's step uses besides its slots: reused work
-# arrays (sgd, adam, adamw) or the temporaries of its expressions (the rest).
-WORK = {"sgd": 1, "adam": 2, "adamw": 2, "rmsprop": 3, "adagrad": 3, "adadelta": 4, "adamax": 3, "nadam": 4}
 # Arrays of a layer's width a training batch keeps per configured layer: the layer's output, its
 # activation's output, the gradient flowing back and the activation's mask or work array.
 PER_LAYER = 4
@@ -62,7 +59,7 @@ def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, d
     parts = {
         "parameters": n_params * itemsize,
         "gradients": n_trainable * itemsize,
-        "optimizer": (len(optimizer.slot_names()) + WORK[cfg.optimizer.name]) * n_trainable * itemsize,
+        "optimizer": (len(optimizer.slot_names()) + optimizer.WORK) * n_trainable * itemsize,
         "activations": batch * (n_features + PER_LAYER * sum(widths)) * itemsize,
         # inference keeps two layers' outputs at a time (input and output of the one running)
         "evaluation": eval_rows * (n_features + 2 * max(widths)) * itemsize,

@@ -18,7 +18,12 @@ class Optimizer:
     Every update rule is elementwise, so when the parameters and the gradients each fill one
     buffer in the same order, `step` makes a single `_update(ALL, ...)` call over the buffers; the
     state arrays then live in buffers of their own, and `state` keeps per-name views of them.
+
+    WORK is how many arrays the size of the parameters a step uses besides the slots: reused
+    work arrays, or the temporaries of the update's expressions (memory estimates count them).
     """
+
+    WORK = 0
 
     def __init__(self, lr: float):
         self.lr = lr
@@ -109,6 +114,8 @@ class SGD(Optimizer):
         p -= lr * (g + momentum * v if nesterov else v)      # plain SGD when momentum == 0
     """
 
+    WORK = 1
+
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False):
         super().__init__(lr)
         self.momentum, self.nesterov = momentum, nesterov
@@ -145,6 +152,8 @@ class Adam(Optimizer):
             v = v_max
         p -= lr * (m / (1 - beta_1**t)) / (sqrt(v / (1 - beta_2**t)) + epsilon)
     """
+
+    WORK = 2
 
     def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, amsgrad=False):
         super().__init__(lr)
@@ -194,6 +203,8 @@ class RMSprop(Optimizer):
             p -= lr * g / d
     """
 
+    WORK = 3
+
     def __init__(self, lr=0.01, rho=0.99, momentum=0.0, centered=False, epsilon=1e-8):
         super().__init__(lr)
         self.rho, self.momentum, self.centered, self.epsilon = rho, momentum, centered, epsilon
@@ -228,6 +239,8 @@ class Adagrad(Optimizer):
         p -= lr * g / (sqrt(s) + epsilon)
     """
 
+    WORK = 3
+
     def __init__(self, lr=0.01, initial_accumulator_value=0.0, epsilon=1e-10):
         super().__init__(lr)
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
@@ -249,6 +262,8 @@ class Adadelta(Optimizer):
         u = rho * u + (1 - rho) * delta**2
         p -= lr * delta
     """
+
+    WORK = 4
 
     def __init__(self, lr=1.0, rho=0.9, epsilon=1e-6):
         super().__init__(lr)
@@ -292,6 +307,8 @@ class Adamax(Optimizer):
         p -= lr / (1 - beta_1**t) * m / u
     """
 
+    WORK = 3
+
     def __init__(self, lr=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         super().__init__(lr)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
@@ -317,6 +334,8 @@ class Nadam(Optimizer):
         p -= lr * (1 - mu_t) / (1 - mu_1 ... mu_t) * g / d
         p -= lr * mu_{t+1} / (1 - mu_1 ... mu_{t+1}) * m / d
     """
+
+    WORK = 4
 
     def __init__(self, lr=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-8, momentum_decay=0.004):
         super().__init__(lr)
