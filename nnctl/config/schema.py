@@ -1,20 +1,32 @@
 """The config's schema: pydantic models for every key, with its type, default and meaning.
 
 Models are strict, frozen and forbid unknown keys; `nnctl schema` prints them as JSON Schema.
+The names a key allows (activations, initializers, losses) come from the engine's registries,
+and the optimizers', schedules' and early stopping's defaults from their classes' constructors:
+each is written once, in the engine (tests/test_registries.py holds the rest equal to it).
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
+from ..engine import optimizers as _opt, schedules as _sched, stopping as _stop
+from ..engine.activations import ACTIVATIONS
+from ..engine.layers import INITIALIZERS
+from ..engine.losses import LOSSES
 
-
-ACTIVATION_NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "gelu", "softplus", "silu")
-INITIALIZER_NAMES = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform")
-LOSS_NAMES = ("mse", "binary_cross_entropy", "cross_entropy", "mae", "huber")
+ACTIVATION_NAMES = tuple(ACTIVATIONS)
+INITIALIZER_NAMES = tuple(INITIALIZERS)
+LOSS_NAMES = tuple(LOSSES)
 MAX_CONFIG_BYTES = 1_000_000
+
+
+def _default(cls, key: str):
+    """The default of `key` in the constructor of the engine's class `cls`."""
+    return inspect.signature(cls).parameters[key].default
 
 
 class Strict(BaseModel):
@@ -165,9 +177,9 @@ class ModelConfig(Strict):
 
 class SGDConfig(Strict):
     name: Literal["sgd"]
-    lr: float = Field(0.01, gt=0.0, description="learning rate")
-    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="momentum coefficient")
-    nesterov: bool = Field(False, description="use Nesterov momentum")
+    lr: float = Field(_default(_opt.SGD, "lr"), gt=0.0, description="learning rate")
+    momentum: float = Field(_default(_opt.SGD, "momentum"), ge=0.0, lt=1.0, description="momentum coefficient")
+    nesterov: bool = Field(_default(_opt.SGD, "nesterov"), description="use Nesterov momentum")
 
     @model_validator(mode="after")
     def _nesterov_needs_momentum(self):
@@ -178,56 +190,56 @@ class SGDConfig(Strict):
 
 class AdamConfig(Strict):
     name: Literal["adam"]
-    lr: float = Field(0.001, gt=0.0, description="learning rate")
-    beta_1: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the first-moment estimate")
-    beta_2: float = Field(0.999, ge=0.0, lt=1.0, description="decay of the second-moment estimate")
-    epsilon: float = Field(1e-8, gt=0.0, description="added to the denominator for stability")
-    amsgrad: bool = Field(False, description="AMSGrad: divide by the largest second moment seen so far")
+    lr: float = Field(_default(_opt.Adam, "lr"), gt=0.0, description="learning rate")
+    beta_1: float = Field(_default(_opt.Adam, "beta_1"), ge=0.0, lt=1.0, description="decay of the first-moment estimate")
+    beta_2: float = Field(_default(_opt.Adam, "beta_2"), ge=0.0, lt=1.0, description="decay of the second-moment estimate")
+    epsilon: float = Field(_default(_opt.Adam, "epsilon"), gt=0.0, description="added to the denominator for stability")
+    amsgrad: bool = Field(_default(_opt.Adam, "amsgrad"), description="AMSGrad: divide by the largest second moment seen so far")
 
 
 class RMSpropConfig(Strict):
     name: Literal["rmsprop"]
-    lr: float = Field(0.01, gt=0.0, description="learning rate")
-    rho: float = Field(0.99, ge=0.0, lt=1.0, description="decay of the running mean of squared gradients")
-    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="momentum coefficient")
-    centered: bool = Field(False, description="divide by the running variance instead of the running mean square")
-    epsilon: float = Field(1e-8, gt=0.0, description="added to the denominator for stability")
+    lr: float = Field(_default(_opt.RMSprop, "lr"), gt=0.0, description="learning rate")
+    rho: float = Field(_default(_opt.RMSprop, "rho"), ge=0.0, lt=1.0, description="decay of the running mean of squared gradients")
+    momentum: float = Field(_default(_opt.RMSprop, "momentum"), ge=0.0, lt=1.0, description="momentum coefficient")
+    centered: bool = Field(_default(_opt.RMSprop, "centered"), description="divide by the running variance instead of the running mean square")
+    epsilon: float = Field(_default(_opt.RMSprop, "epsilon"), gt=0.0, description="added to the denominator for stability")
 
 
 class AdagradConfig(Strict):
     name: Literal["adagrad"]
-    lr: float = Field(0.01, gt=0.0, description="learning rate")
-    initial_accumulator_value: float = Field(0.0, ge=0.0, description="start of the sum of squared gradients")
-    epsilon: float = Field(1e-10, gt=0.0, description="added to the denominator for stability")
+    lr: float = Field(_default(_opt.Adagrad, "lr"), gt=0.0, description="learning rate")
+    initial_accumulator_value: float = Field(_default(_opt.Adagrad, "initial_accumulator_value"), ge=0.0, description="start of the sum of squared gradients")
+    epsilon: float = Field(_default(_opt.Adagrad, "epsilon"), gt=0.0, description="added to the denominator for stability")
 
 
 class AdadeltaConfig(Strict):
     name: Literal["adadelta"]
-    lr: float = Field(1.0, gt=0.0, description="scale of the step; 1.0 is the paper's rule")
-    rho: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the running means")
-    epsilon: float = Field(1e-6, gt=0.0, description="added inside both square roots")
+    lr: float = Field(_default(_opt.Adadelta, "lr"), gt=0.0, description="scale of the step; 1.0 is the paper's rule")
+    rho: float = Field(_default(_opt.Adadelta, "rho"), ge=0.0, lt=1.0, description="decay of the running means")
+    epsilon: float = Field(_default(_opt.Adadelta, "epsilon"), gt=0.0, description="added inside both square roots")
 
 
 class AdamWConfig(AdamConfig):
     name: Literal["adamw"]
-    weight_decay: float = Field(0.01, ge=0.0, description="decoupled weight decay: p -= lr * weight_decay * p each step")
+    weight_decay: float = Field(_default(_opt.AdamW, "weight_decay"), ge=0.0, description="decoupled weight decay: p -= lr * weight_decay * p each step")
 
 
 class AdamaxConfig(Strict):
     name: Literal["adamax"]
-    lr: float = Field(0.002, gt=0.0, description="learning rate")
-    beta_1: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the first-moment estimate")
-    beta_2: float = Field(0.999, ge=0.0, lt=1.0, description="decay of the infinity norm")
-    epsilon: float = Field(1e-8, gt=0.0, description="added to |g| for stability")
+    lr: float = Field(_default(_opt.Adamax, "lr"), gt=0.0, description="learning rate")
+    beta_1: float = Field(_default(_opt.Adamax, "beta_1"), ge=0.0, lt=1.0, description="decay of the first-moment estimate")
+    beta_2: float = Field(_default(_opt.Adamax, "beta_2"), ge=0.0, lt=1.0, description="decay of the infinity norm")
+    epsilon: float = Field(_default(_opt.Adamax, "epsilon"), gt=0.0, description="added to |g| for stability")
 
 
 class NadamConfig(Strict):
     name: Literal["nadam"]
-    lr: float = Field(0.002, gt=0.0, description="learning rate")
-    beta_1: float = Field(0.9, ge=0.0, lt=1.0, description="decay of the first-moment estimate")
-    beta_2: float = Field(0.999, ge=0.0, lt=1.0, description="decay of the second-moment estimate")
-    epsilon: float = Field(1e-8, gt=0.0, description="added to the denominator for stability")
-    momentum_decay: float = Field(0.004, ge=0.0, description="how fast the momentum schedule approaches beta_1")
+    lr: float = Field(_default(_opt.Nadam, "lr"), gt=0.0, description="learning rate")
+    beta_1: float = Field(_default(_opt.Nadam, "beta_1"), ge=0.0, lt=1.0, description="decay of the first-moment estimate")
+    beta_2: float = Field(_default(_opt.Nadam, "beta_2"), ge=0.0, lt=1.0, description="decay of the second-moment estimate")
+    epsilon: float = Field(_default(_opt.Nadam, "epsilon"), gt=0.0, description="added to the denominator for stability")
+    momentum_decay: float = Field(_default(_opt.Nadam, "momentum_decay"), ge=0.0, description="how fast the momentum schedule approaches beta_1")
 
 
 OptimizerConfig = Annotated[Union[SGDConfig, RMSpropConfig, AdagradConfig, AdadeltaConfig, AdamConfig, AdamWConfig,
@@ -246,35 +258,35 @@ class ConstantSchedule(Strict):
 
 class StepSchedule(Strict):
     name: Literal["step"]
-    step_size: int = Field(10, ge=1, description="epochs between two cuts")
-    gamma: float = Field(0.1, gt=0.0, le=1.0, description="factor of each cut")
+    step_size: int = Field(_default(_sched.Step, "step_size"), ge=1, description="epochs between two cuts")
+    gamma: float = Field(_default(_sched.Step, "gamma"), gt=0.0, le=1.0, description="factor of each cut")
 
 
 class ExponentialSchedule(Strict):
     name: Literal["exponential"]
-    gamma: float = Field(0.95, gt=0.0, le=1.0, description="factor per epoch")
+    gamma: float = Field(_default(_sched.Exponential, "gamma"), gt=0.0, le=1.0, description="factor per epoch")
 
 
 class InverseTimeSchedule(Strict):
     name: Literal["inverse_time"]
-    decay: float = Field(0.1, ge=0.0, description="lr / (1 + decay * (epoch - 1))")
+    decay: float = Field(_default(_sched.InverseTime, "decay"), ge=0.0, description="lr / (1 + decay * (epoch - 1))")
 
 
 class CosineSchedule(Strict):
     name: Literal["cosine"]
     epochs: int | None = Field(None, ge=1, description="length of warm-up plus cosine; default training.epochs")
-    warmup_epochs: int = Field(0, ge=0, description="epochs of linear warm-up from 0 to lr")
-    min_lr: float = Field(0.0, ge=0.0, description="where the cosine ends")
+    warmup_epochs: int = Field(_default(_sched.Cosine, "warmup_epochs"), ge=0, description="epochs of linear warm-up from 0 to lr")
+    min_lr: float = Field(_default(_sched.Cosine, "min_lr"), ge=0.0, description="where the cosine ends")
 
 
 class ReduceOnPlateauSchedule(Strict):
     name: Literal["reduce_on_plateau"]
-    monitor: Literal[MONITOR_NAMES] = Field("val_loss", description="the metric watched")
-    mode: Literal[MODE_NAMES] = Field("auto", description="min or max is better; auto: max for accuracy and r2")
-    factor: float = Field(0.1, gt=0.0, lt=1.0, description="multiplies lr at each plateau")
-    patience: int = Field(5, ge=1, description="epochs without improvement before a cut")
-    min_delta: float = Field(0.0, ge=0.0, description="smallest change that counts as an improvement")
-    min_lr: float = Field(0.0, ge=0.0, description="lr never goes below this")
+    monitor: Literal[MONITOR_NAMES] = Field(_default(_sched.ReduceOnPlateau, "monitor"), description="the metric watched")
+    mode: Literal[MODE_NAMES] = Field(_default(_sched.ReduceOnPlateau, "mode"), description="min or max is better; auto: max for accuracy and r2")
+    factor: float = Field(_default(_sched.ReduceOnPlateau, "factor"), gt=0.0, lt=1.0, description="multiplies lr at each plateau")
+    patience: int = Field(_default(_sched.ReduceOnPlateau, "patience"), ge=1, description="epochs without improvement before a cut")
+    min_delta: float = Field(_default(_sched.ReduceOnPlateau, "min_delta"), ge=0.0, description="smallest change that counts as an improvement")
+    min_lr: float = Field(_default(_sched.ReduceOnPlateau, "min_lr"), ge=0.0, description="lr never goes below this")
 
 
 ScheduleConfig = Annotated[Union[ConstantSchedule, StepSchedule, ExponentialSchedule, InverseTimeSchedule, CosineSchedule,
@@ -282,11 +294,11 @@ ScheduleConfig = Annotated[Union[ConstantSchedule, StepSchedule, ExponentialSche
 
 
 class EarlyStoppingConfig(Strict):
-    monitor: Literal[MONITOR_NAMES] = Field("val_loss", description="the metric watched")
-    mode: Literal[MODE_NAMES] = Field("auto", description="min or max is better; auto: max for accuracy and r2")
-    patience: int = Field(10, ge=1, description="epochs without improvement before stopping")
-    min_delta: float = Field(0.0, ge=0.0, description="smallest change that counts as an improvement")
-    restore_best: bool = Field(True, description="end with the best epoch's weights (checkpoint and test scores)")
+    monitor: Literal[MONITOR_NAMES] = Field(_default(_stop.EarlyStopping, "monitor"), description="the metric watched")
+    mode: Literal[MODE_NAMES] = Field(_default(_stop.EarlyStopping, "mode"), description="min or max is better; auto: max for accuracy and r2")
+    patience: int = Field(_default(_stop.EarlyStopping, "patience"), ge=1, description="epochs without improvement before stopping")
+    min_delta: float = Field(_default(_stop.EarlyStopping, "min_delta"), ge=0.0, description="smallest change that counts as an improvement")
+    restore_best: bool = Field(_default(_stop.EarlyStopping, "restore_best"), description="end with the best epoch's weights (checkpoint and test scores)")
 
 
 class TrainingConfig(Strict):

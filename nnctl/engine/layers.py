@@ -13,6 +13,8 @@ import numpy as np
 
 from .activations import ACTIVATIONS, FROM_INPUT
 
+INITIALIZERS = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform")  # the names `initialize` draws by
+
 
 def initialize(name: str, n_in: int, n_out: int, rng: np.random.Generator, dtype) -> np.ndarray:
     """Weights (n_in, n_out) drawn by He (relu-like) or Glorot (the rest) rules; with rng None,

@@ -1,0 +1,101 @@
+"""One table per fact: the config schema allows exactly the names the engine registers, and its
+defaults are the engine classes' constructor defaults."""
+
+import inspect
+import typing
+
+import numpy as np
+import pytest
+
+from nnctl import config
+from nnctl.engine import layers, model, optimizers, schedules, stopping
+from nnctl.engine.activations import ACTIVATIONS
+from nnctl.engine.losses import LOSSES
+
+
+def _choices(annotation) -> tuple:
+    """The values a Literal (possibly `Literal[...] | None`) allows."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return typing.get_args(annotation)
+    return tuple(v for arg in typing.get_args(annotation) for v in _choices(arg))
+
+
+def _members(union) -> list:
+    """The models of a (discriminated, possibly tagged) union of the schema."""
+    out = []
+    for arg in typing.get_args(union):
+        if typing.get_origin(arg) is typing.Annotated:
+            out += _members(arg)
+        elif typing.get_origin(arg) is typing.Union:
+            out += _members(arg)
+        elif isinstance(arg, type) and issubclass(arg, config.BaseModel):
+            out.append(arg)
+    return out
+
+
+def _name(model_cls, key="name") -> str:
+    field = model_cls.model_fields[key]
+    return typing.get_args(field.annotation)[0] if typing.get_origin(field.annotation) is typing.Literal else field.default
+
+
+def test_activation_names_are_the_engines():
+    for model_cls in (config.DenseLayer, config.BatchNormLayer):
+        assert set(_choices(model_cls.model_fields["activation"].annotation)) == set(ACTIVATIONS)
+
+
+def test_initializer_names_are_the_engines():
+    assert set(_choices(config.DenseLayer.model_fields["initializer"].annotation)) == set(layers.INITIALIZERS)
+    rng = np.random.default_rng(0)
+    for name in layers.INITIALIZERS:
+        assert layers.initialize(name, 3, 2, rng, "float32").shape == (3, 2)
+
+
+def test_loss_names_are_the_engines():
+    assert set(_choices(config.Config.model_fields["loss"].annotation)) == set(LOSSES)
+
+
+def test_layer_types_are_the_ones_the_engine_builds():
+    types = {_name(m, "type") for m in _members(config.LayerConfig)}
+    assert types == {"dense", "dropout", "batchnorm"}
+    samples = {"dense": {"units": 2}, "dropout": {"type": "dropout", "rate": 0.5}, "batchnorm": {"type": "batchnorm"}}
+    assert set(samples) == types
+    cfg = config.ModelConfig.model_validate({"layers": [samples[t] for t in sorted(types)]})
+    resolved = [layer.model_copy(update={"initializer": "he_uniform"}) if layer.type == "dense" else layer
+                for layer in cfg.layers]
+    assert len(model.summary_rows(resolved, 3)) == len(types)
+    model.build(resolved, 3, np.random.default_rng(0))
+
+
+def test_batchnorm_defaults_are_the_layers():
+    for key in ("momentum", "epsilon"):
+        assert config.BatchNormLayer.model_fields[key].default == \
+            inspect.signature(layers.BatchNorm).parameters[key].default, key
+
+
+# (schema union, engine registry, keys of the schema the engine's constructor does not take or
+#  whose default the schema sets on purpose)
+REGISTRIES = [
+    (config.OptimizerConfig, optimizers.OPTIMIZERS, set()),
+    (config.ScheduleConfig, schedules.SCHEDULES, {"epochs"}),  # cosine: default training.epochs
+]
+
+
+@pytest.mark.parametrize("union, registry, apart", REGISTRIES, ids=["optimizers", "schedules"])
+def test_names_keys_and_defaults_are_the_engines(union, registry, apart):
+    members = {_name(m): m for m in _members(union)}
+    assert list(members) == list(registry)
+    for name, model_cls in members.items():
+        _same_keys_and_defaults(model_cls, registry[name], apart)
+
+
+def test_early_stopping_keys_and_defaults_are_the_engines():
+    _same_keys_and_defaults(config.EarlyStoppingConfig, stopping.EarlyStopping, set())
+
+
+def _same_keys_and_defaults(model_cls, engine_cls, apart):
+    parameters = inspect.signature(engine_cls).parameters
+    keys = set(model_cls.model_fields) - {"name"}
+    assert keys == set(parameters), (model_cls.__name__, engine_cls.__name__)
+    for key in keys - apart:
+        assert model_cls.model_fields[key].default == parameters[key].default, (model_cls.__name__, key)
+        assert parameters[key].default is not inspect.Parameter.empty, (engine_cls.__name__, key)
