@@ -9,6 +9,7 @@ import yaml
 from click.testing import CliRunner
 
 from nnctl import data
+from nnctl.data import images
 from nnctl.cli import main
 
 from test_cli import CONFIG
@@ -54,7 +55,7 @@ def test_check_of_mnist_loads_no_data(tmp_path, monkeypatch):
         raise AssertionError("check must not load a data set")
 
     monkeypatch.setattr(data, "load", refuse)
-    monkeypatch.setattr(data, "load_mnist_raw", refuse)
+    monkeypatch.setattr(images, "load_mnist_raw", refuse)
     result = invoke("check", "configs/mnist.yaml")
     assert result.exit_code == 0 and "784 features" in result.stderr
 

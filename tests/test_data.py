@@ -7,18 +7,22 @@ loopback, so the OpenML tests read a fake mnist_784 laid out in scikit-learn's o
 import gzip
 import hashlib
 import json
+import math
 import os
 import socket
 import struct
 import subprocess
 import sys
+import typing
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import TypeAdapter
 
-from nnctl import data
+from nnctl import config, data
+from nnctl.data import images, splits
 from nnctl.config import BreastCancerData, MnistData, MoonsData
 from nnctl.errors import DataError
 
@@ -50,7 +54,7 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setenv("NNCTL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("NNCTL_DATA_DIR", raising=False)
-    monkeypatch.setattr(data, "OPENML_DELAY", 0.001)
+    monkeypatch.setattr(images, "OPENML_DELAY", 0.001)
     return attempts
 
 
@@ -67,12 +71,12 @@ def write_idx(path: Path, array: np.ndarray, magic: bytes | None = None) -> None
 @pytest.fixture
 def tiny(monkeypatch):
     """150 random 28x28 images (120 train, 30 test), 10 classes in turn, blank borders like MNIST's."""
-    monkeypatch.setattr(data, "MNIST_N_TRAIN", N_TRAIN)
-    monkeypatch.setattr(data, "MNIST_N_TEST", N_TEST)
-    images = np.random.default_rng(0).integers(0, 256, (N_TRAIN + N_TEST, 28, 28), dtype=np.uint8)
-    images[:, :2, :] = images[:, :, :2] = 0  # constant features, as real MNIST has
+    monkeypatch.setattr(images, "MNIST_N_TRAIN", N_TRAIN)
+    monkeypatch.setattr(images, "MNIST_N_TEST", N_TEST)
+    pixels = np.random.default_rng(0).integers(0, 256, (N_TRAIN + N_TEST, 28, 28), dtype=np.uint8)
+    pixels[:, :2, :] = pixels[:, :, :2] = 0  # constant features, as real MNIST has
     labels = (np.arange(N_TRAIN + N_TEST) % 10).astype(np.uint8)
-    return images.reshape(-1, 784), labels
+    return pixels.reshape(-1, 784), labels
 
 
 def write_mnist_folder(folder: Path, x: np.ndarray, y: np.ndarray) -> Path:
@@ -273,13 +277,37 @@ def cancer(**options):
     return BreastCancerData(**{"name": "breast_cancer", "scaling": "standard", **options})
 
 
-def test_specs_describe_every_data_set():
-    assert {name: (s.n_features, s.n_classes, s.default_scaling) for name, s in data.SPECS.items()} == {
-        "moons": (2, 2, "standard"), "breast_cancer": (30, 2, "standard"), "mnist": (784, 10, "pixels"),
-        "circles": (2, 2, "standard"), "iris": (4, 3, "standard"), "wine": (13, 3, "standard"),
-        "digits": (64, 10, "standard"), "diabetes": (10, 0, "standard"), "fashion_mnist": (784, 10, "pixels")}
-    assert data.SPECS["diabetes"].task == "regression"
-    assert data.SPECS["mnist"].image_shape == (28, 28)
+BUILT_IN = [name for name in data.SPECS if name not in images.IMAGE_SETS]
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_the_catalog_says_what_loading_finds(name):
+    """Each built-in set's shape, classes and rows in the catalog are what its loader gives."""
+    cfg = TypeAdapter(config.DataConfig).validate_python({"name": name})
+    info = data.spec(cfg)
+    x, y, classes, _ = data.CATALOG[name].load(cfg, 0)
+    assert x.shape == (info.rows, info.n_features) and len(y) == info.rows
+    assert len(classes) == info.n_classes and (info.task == "regression") == (info.n_classes == 0)
+    assert info.image_shape is None or math.prod(info.image_shape) == info.n_features
+
+
+def test_the_image_sets_are_mnist_shaped():
+    for name in images.IMAGE_SETS:
+        info = data.SPECS[name]
+        assert (info.n_features, info.n_classes, info.default_scaling, info.image_shape, info.raw_itemsize) == \
+            (784, len(images.IMAGE_SETS[name].labels), "pixels", (28, 28), 1)
+        assert info.rows == images.MNIST_N_TRAIN + images.MNIST_N_TEST
+
+
+def test_the_schema_knows_every_data_set_of_the_catalog():
+    names = {typing.get_args(m.model_fields["name"].annotation)[0] for m in typing.get_args(typing.get_args(config.DataConfig)[0])}
+    assert names == set(data.CATALOG)
+    for name, entry in data.CATALOG.items():
+        cfg = TypeAdapter(config.DataConfig).validate_python({"name": name, **REQUIRED.get(name, {})})
+        assert {key: getattr(cfg, key) for key in entry.defaults} == entry.defaults
+
+
+REQUIRED = {"openml": {"dataset": "x"}, "csv": {"path": "x.csv"}, "npz": {"path": "x.npz"}}
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -323,26 +351,26 @@ def test_too_few_rows_to_stratify_is_a_data_error():
     with pytest.raises(DataError, match="test_fraction=0.05"):
         data.load(moons(n_samples=20, test_fraction=0.05), seed=0)
     with pytest.raises(DataError, match="class 2 has 1 rows, of which 1 would be held out"):
-        data._stratified_split(np.arange(9), np.array([0] * 4 + [1] * 4 + [2]), 0.5, np.random.default_rng(0), "k")
+        splits.stratified_split(np.arange(9), np.array([0] * 4 + [1] * 4 + [2]), 0.5, np.random.default_rng(0), "k")
 
 
 def test_the_split_holds_out_ceil_of_the_fraction_shared_by_largest_remainders():
     y = np.array([0] * 50 + [1] * 30 + [2] * 20)
     rows = np.arange(100)
-    kept, held = data._stratified_split(rows, y, 0.15, np.random.default_rng(0), "val_fraction")
+    kept, held = splits.stratified_split(rows, y, 0.15, np.random.default_rng(0), "val_fraction")
     # quotas 7.5, 4.5, 3: floors 7, 4, 3 and the 15th row to the first largest remainder
     assert np.bincount(y[held]).tolist() == [8, 4, 3] and len(kept) == 85
     assert np.array_equal(np.sort(np.concatenate([kept, held])), rows)
     assert np.all(np.diff(kept) > 0) and np.all(np.diff(held) > 0)  # both keep the original order
-    again = data._stratified_split(rows, y, 0.15, np.random.default_rng(0), "val_fraction")
-    other = data._stratified_split(rows, y, 0.15, np.random.default_rng(1), "val_fraction")
+    again = splits.stratified_split(rows, y, 0.15, np.random.default_rng(0), "val_fraction")
+    other = splits.stratified_split(rows, y, 0.15, np.random.default_rng(1), "val_fraction")
     assert np.array_equal(again[1], held) and not np.array_equal(other[1], held)
-    assert len(data._stratified_split(rows, y, 0.07, np.random.default_rng(0), "k")[1]) == 7  # 0.07 * 100 is 7.000000000000001
+    assert len(splits.stratified_split(rows, y, 0.07, np.random.default_rng(0), "k")[1]) == 7  # 0.07 * 100 is 7.000000000000001
 
 
 def test_splitting_imports_no_scikit_learn():
-    code = ("import sys, numpy as np; from nnctl import data; "
-            "data._stratified_split(np.arange(90), np.arange(90) % 3, 0.2, np.random.default_rng(0), 'k'); "
+    code = ("import sys, numpy as np; from nnctl.data import splits; "
+            "splits.stratified_split(np.arange(90), np.arange(90) % 3, 0.2, np.random.default_rng(0), 'k'); "
             "assert 'sklearn' not in sys.modules, 'splitting imported scikit-learn'")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
 

@@ -19,10 +19,6 @@ from ..errors import ConfigError
 from ..machine import ENV, available, parse_size, size  # noqa: F401  (parse_size: part of this module's face)
 
 EVAL_BATCH = 8192  # the batch of train.evaluate and Sequential.predict
-# Rows of the data sets whose size the catalog knows (the generated ones say n_samples).
-ROWS = {"iris": 150, "wine": 178, "breast_cancer": 569, "digits": 1797, "diabetes": 442, "mnist": 70_000,
-        "fashion_mnist": 70_000}
-RAW_ITEMSIZE = {"mnist": 1, "fashion_mnist": 1}  # uint8 images; every other set loads as float64
 # Arrays of a layer's width a training batch keeps per configured layer: the layer's output, its
 # activation's output, the gradient flowing back and the activation's mask or work array.
 PER_LAYER = 4
@@ -40,12 +36,12 @@ def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, d
     from ..engine.model import summary_rows
     from ..engine.optimizers import build
 
-    known = spec(cfg.data).n_features
-    n_features = n_features or known
+    known = spec(cfg.data)  # the catalog's features, rows (or the config's n_samples) and raw item size
+    n_features = n_features or known.n_features
     lower_bound = n_features is None
     n_features = n_features or 1
     if n_rows is None and data:
-        n_rows = getattr(cfg.data, "n_samples", None) or ROWS.get(cfg.data.name)
+        n_rows = known.rows
     itemsize = np.dtype(dtype or cfg.training.dtype).itemsize
     batch = batch_size or cfg.training.batch_size
     if n_rows is not None:
@@ -64,7 +60,7 @@ def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, d
         # inference keeps two layers' outputs at a time (input and output of the one running)
         "evaluation": eval_rows * (n_features + 2 * max(widths)) * itemsize,
         "data": 0 if n_rows is None or not data else
-        n_rows * n_features * (RAW_ITEMSIZE.get(cfg.data.name, 8) + itemsize),
+        n_rows * n_features * (known.raw_itemsize + itemsize),
     }
     return {"bytes": sum(parts.values()), "parts": parts, "lower_bound": lower_bound}
 

@@ -2,8 +2,9 @@
 
 Models are strict, frozen and forbid unknown keys; `nnctl schema` prints them as JSON Schema.
 The names a key allows (activations, initializers, losses) come from the engine's registries,
-and the optimizers', schedules' and early stopping's defaults from their classes' constructors:
-each is written once, in the engine (tests/test_registries.py holds the rest equal to it).
+the optimizers', schedules' and early stopping's defaults from their classes' constructors, and
+the generated data sets' from the data catalog: each is written once, there
+(tests/test_registries.py holds the rest, such as the data sets' names, equal to it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
+from ..data.catalog import CATALOG
 from ..engine import optimizers as _opt, schedules as _sched, stopping as _stop
 from ..engine.activations import ACTIVATIONS
 from ..engine.layers import INITIALIZERS
@@ -50,8 +52,8 @@ class _SklearnSplit(_Split):
 
 class MoonsData(_SklearnSplit):
     name: Literal["moons"]
-    n_samples: int = Field(1000, ge=20, le=10_000_000, description="number of points")
-    noise: float = Field(0.2, ge=0.0, description="standard deviation of the Gaussian noise")
+    n_samples: int = Field(CATALOG["moons"].defaults["n_samples"], ge=20, le=10_000_000, description="number of points")
+    noise: float = Field(CATALOG["moons"].defaults["noise"], ge=0.0, description="standard deviation of the Gaussian noise")
 
 
 class BreastCancerData(_SklearnSplit):
@@ -65,17 +67,17 @@ class MnistData(_Split):
 
 class CirclesData(_SklearnSplit):
     name: Literal["circles"]
-    n_samples: int = Field(1000, ge=20, le=10_000_000, description="number of points")
-    noise: float = Field(0.1, ge=0.0, description="standard deviation of the Gaussian noise")
-    factor: float = Field(0.5, gt=0.0, lt=1.0, description="radius of the inner circle over the outer one")
+    n_samples: int = Field(CATALOG["circles"].defaults["n_samples"], ge=20, le=10_000_000, description="number of points")
+    noise: float = Field(CATALOG["circles"].defaults["noise"], ge=0.0, description="standard deviation of the Gaussian noise")
+    factor: float = Field(CATALOG["circles"].defaults["factor"], gt=0.0, lt=1.0, description="radius of the inner circle over the outer one")
 
 
 class BlobsData(_SklearnSplit):
     name: Literal["blobs"]
-    n_samples: int = Field(1000, ge=20, le=10_000_000, description="number of points")
-    centers: int = Field(3, ge=2, le=1000, description="number of blobs, one class each")
-    n_features: int = Field(2, ge=1, le=100_000, description="dimensions of each point")
-    cluster_std: float = Field(1.0, gt=0.0, description="standard deviation of each blob")
+    n_samples: int = Field(CATALOG["blobs"].defaults["n_samples"], ge=20, le=10_000_000, description="number of points")
+    centers: int = Field(CATALOG["blobs"].defaults["centers"], ge=2, le=1000, description="number of blobs, one class each")
+    n_features: int = Field(CATALOG["blobs"].defaults["n_features"], ge=1, le=100_000, description="dimensions of each point")
+    cluster_std: float = Field(CATALOG["blobs"].defaults["cluster_std"], gt=0.0, description="standard deviation of each blob")
 
 
 class IrisData(_SklearnSplit):

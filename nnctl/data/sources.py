@@ -1,0 +1,100 @@
+"""The loaders of the catalog: each takes a data config and the seed and returns the raw rows
+(x, y), the class labels ([] for regression) and where the rows came from. scikit-learn is
+imported inside them only, so `import nnctl` stays fast."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+from ..printable import quoted
+from . import images as image_sets
+from .cache import cache_dir
+from .splits import random_state
+
+
+def moons(cfg, seed: int):
+    from sklearn.datasets import make_moons
+
+    x, y = make_moons(n_samples=cfg.n_samples, noise=cfg.noise, random_state=random_state(seed, 0))
+    return x, y, [0, 1], "sklearn.make_moons"
+
+
+def breast_cancer(cfg, seed: int):
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()  # shipped inside scikit-learn: no download
+    return bunch.data, bunch.target, [str(name) for name in bunch.target_names], "sklearn.load_breast_cancer"
+
+
+def circles(cfg, seed: int):
+    from sklearn.datasets import make_circles
+
+    x, y = make_circles(n_samples=cfg.n_samples, noise=cfg.noise, factor=cfg.factor, random_state=random_state(seed, 0))
+    return x, y, [0, 1], "sklearn.make_circles"
+
+
+def blobs(cfg, seed: int):
+    from sklearn.datasets import make_blobs
+
+    from ..machine import available, size
+
+    # make_blobs allocates n_samples x n_features float64 at once (and scaling a copy): refused
+    # here when that cannot fit (nnctl check and train already refuse it from the config)
+    need, (have, source) = cfg.n_samples * cfg.n_features * 8 * 2, available()
+    if have is not None and need > have:
+        raise DataError(f"blobs of {cfg.n_samples:,} samples of {cfg.n_features:,} features need about {size(need)}, "
+                        f"this machine has {size(have)} available ({source}): lower data.n_samples or n_features")
+
+    x, y = make_blobs(n_samples=cfg.n_samples, centers=cfg.centers, n_features=cfg.n_features,
+                      cluster_std=cfg.cluster_std, random_state=random_state(seed, 0))
+    return x, y, list(range(cfg.centers)), "sklearn.make_blobs"
+
+
+def bundled(loader: str):
+    """A data set shipped inside scikit-learn (no download), by its loader's name."""
+
+    def load(cfg, seed: int):
+        import sklearn.datasets
+
+        bunch = getattr(sklearn.datasets, loader)()
+        names = getattr(bunch, "target_names", None)
+        classes = [] if cfg.name == "diabetes" else [_label(n) for n in names]
+        return bunch.data, bunch.target, classes, f"sklearn.{loader}"
+
+    return load
+
+
+def _label(value):
+    return int(value) if isinstance(value, (int, np.integer)) else str(value)
+
+
+def csv(cfg, seed: int):
+    from . import tabular
+
+    x, raw, _, target = tabular.read_csv(cfg.path, cfg.target, cfg.features, cfg.header, cfg.delimiter)
+    y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: target column {quoted(target)}")
+    return x, y, classes, f"csv:{cfg.path}"
+
+
+def npz(cfg, seed: int):
+    from . import tabular
+
+    x, raw = tabular.read_npz(cfg.path, cfg.x_key, cfg.y_key)
+    y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: {quoted(cfg.y_key)}")
+    return x, y, classes, f"npz:{cfg.path}"
+
+
+def openml(cfg, seed: int):
+    from . import tabular
+
+    x, raw, source = tabular.fetch_openml(cfg.dataset, cfg.version, cfg.target, cache_dir())
+    y, classes = tabular.targets(raw, cfg.task, f"{source}: the target")
+    return x, y, classes, source
+
+
+
+def images(cfg, seed: int):
+    """MNIST or Fashion-MNIST: its 70,000 images, test images last (see nnctl.data.images)."""
+    x, y, source = image_sets.load_mnist_raw(cfg.path, cfg.name)
+    return x, y, list(image_sets.IMAGE_SETS[cfg.name].labels), source
