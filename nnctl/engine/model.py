@@ -3,7 +3,7 @@
 import numpy as np
 
 from .layers import Activation, BatchNorm, Dense, Dropout
-from .packing import pack
+from .packing import Packed, pack
 from .regularizers import Penalty
 
 
@@ -14,11 +14,13 @@ class Sequential:
         self.named_layers = named_layers
         self.layers = [layer for _, layer in named_layers]
         self.penalties = list(penalties)  # (layer, parameter key, Penalty): L1 / L2 on weights
-        # Every parameter (and every gradient) becomes a view of one buffer, in params() order, so
-        # that an optimizer steps all of them with a dozen NumPy calls instead of a dozen per array
-        # (packing.py). Nothing else depends on it: the views are ordinary arrays.
-        pack([layer.params for layer in self.layers])
-        pack([layer.grads for layer in self.layers])
+        # Every parameter becomes a view of one buffer, every gradient a view of another, in
+        # params() order, and the layers' dicts read-only mappings of those views (packing.py):
+        # an optimizer steps the two buffers with a dozen NumPy calls instead of a dozen per array.
+        flat_params, flat_grads = pack(self.layers, "params"), pack(self.layers, "grads")
+        self._params = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.params.items()}, flat_params, "params")
+        self._grads = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.grads.items()}, flat_grads, "grads")
+        self._owned = [(layer, layer.params, layer.grads) for layer in self.layers]
 
     def forward(self, x, training=False, logits=False):
         """x: (batch, n_in). With logits=True the final activation is skipped (a fused loss applies it)."""
@@ -37,6 +39,10 @@ class Sequential:
         for i in range(len(layers) - 1, -1, -1):
             layer = layers[i]
             dy = layer.backward(dy, need_dx=False) if i == 0 and isinstance(layer, Dense) else layer.backward(dy)
+        for layer, params, grads in self._owned:
+            if layer.params is not params or layer.grads is not grads:
+                raise TypeError(f"{type(layer).__name__} replaced its params or grads: a layer writes into the views "
+                                f"its model gave it, or the optimizer would step the old numbers")
         for layer, key, penalty in self.penalties:
             penalty.add_grad(layer.params[key], layer.grads[key])
 
@@ -44,13 +50,14 @@ class Sequential:
         """The weight penalties' total, added to a batch's mean loss in training."""
         return sum(penalty.value(layer.params[key]) for layer, key, penalty in self.penalties)
 
-    def params(self) -> dict:
-        """Every parameter array by dotted name, e.g. `layers.0.W`; the arrays themselves, not copies."""
-        return {f"{prefix}.{k}": v for prefix, layer in self.named_layers for k, v in layer.params.items()}
+    def params(self) -> Packed:
+        """Every parameter array by dotted name, e.g. `layers.0.W`; the arrays themselves, not copies,
+        views of one buffer (`.flat`). Read-only: write into the arrays."""
+        return self._params
 
-    def grads(self) -> dict:
-        """Every gradient array, under the same names as params()."""
-        return {f"{prefix}.{k}": v for prefix, layer in self.named_layers for k, v in layer.grads.items()}
+    def grads(self) -> Packed:
+        """Every gradient array, under the same names as params(), views of a buffer of their own."""
+        return self._grads
 
     def load_params(self, state: dict) -> None:
         """Copy arrays into the parameters (names and shapes must already have been checked)."""
@@ -69,11 +76,6 @@ class Sequential:
         """Copy arrays into the parameters and buffers (names and shapes already checked)."""
         for name, array in self.state().items():
             array[...] = state[name]
-
-    @property
-    def output_activation(self) -> str | None:
-        last = self.layers[-1]
-        return last.name if isinstance(last, Activation) else None
 
     def predict(self, x, batch_size: int = 8192):
         """Outputs (probabilities for classifiers) in inference mode, in batches to bound memory."""
