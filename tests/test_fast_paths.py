@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from nnctl.engine.activations import ACTIVATIONS
-from nnctl.config import DenseLayer
 from nnctl.engine.layers import Activation, Dense
 from nnctl.engine.losses import LOSSES
 from nnctl.engine.model import build
@@ -201,7 +200,7 @@ def test_dense_training_forward_is_inference_forward_and_never_overwrites_it(dty
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_relu_layer_training_path_is_the_activation_functions_bit_for_bit(dtype):
     rng = np.random.default_rng(4)
-    f, df = ACTIVATIONS["relu"]
+    f, df = ACTIVATIONS["relu"].forward, ACTIVATIONS["relu"].backward
     layer = Activation("relu")
     for n in (3, 8, 5):  # grows its arrays, then uses a view of them
         x = rng.normal(size=(n, 6)).astype(dtype)
@@ -215,8 +214,8 @@ def test_relu_layer_training_path_is_the_activation_functions_bit_for_bit(dtype)
 
 def test_the_first_dense_layer_skips_its_input_gradient():
     rng = np.random.default_rng(5)
-    layers = [DenseLayer(units=4, activation="relu", initializer="he_uniform"),
-              DenseLayer(units=3, activation="softmax", initializer="glorot_uniform")]
+    layers = [dict(units=4, activation="relu", initializer="he_uniform"),
+              dict(units=3, activation="softmax", initializer="glorot_uniform")]
     model = build(layers, 5, rng, "float64")
     z = model.forward(rng.normal(size=(6, 5)), training=True, logits=True)
     model.backward(LOSSES["cross_entropy"].value_and_grad(z, rng.integers(0, 3, 6))[1], logits=True)
@@ -234,9 +233,9 @@ def toy_data(dtype, n=50, n_in=5, n_classes=3):
 
 
 def toy_model(dtype, seed=7):
-    layers = [DenseLayer(units=8, activation="relu", initializer="he_uniform"),
-              DenseLayer(units=6, activation="relu", initializer="he_uniform"),
-              DenseLayer(units=3, activation="softmax", initializer="glorot_uniform")]
+    layers = [dict(units=8, activation="relu", initializer="he_uniform"),
+              dict(units=6, activation="relu", initializer="he_uniform"),
+              dict(units=3, activation="softmax", initializer="glorot_uniform")]
     return build(layers, 5, np.random.default_rng(seed), dtype)
 
 

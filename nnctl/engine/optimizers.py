@@ -354,7 +354,7 @@ OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Ad
               "adamax": Adamax, "nadam": Nadam}
 
 
-def build(cfg) -> Optimizer:
-    """The optimizer a config's `optimizer` section names, with its options."""
-    options = cfg.model_dump()
+def build(options: dict) -> Optimizer:
+    """The optimizer a config's `optimizer` section names, from its YAML keys (name and options)."""
+    options = dict(options)
     return OPTIMIZERS[options.pop("name")](**options)
