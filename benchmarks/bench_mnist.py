@@ -96,13 +96,14 @@ def worker_nnctl(ds, threads, tmp):
     from nnctl import api
     from nnctl.engine import optimizers, train
     from nnctl.engine.losses import LOSSES
+    from nnctl.config import plain
     from nnctl.engine.model import build
 
     path = Path(tmp) / "bench.yaml"
     path.write_text(CONFIG.format(epochs=1000))
     cfg = api.load_config(path)
-    model = build(cfg.model.layers, N_IN, np.random.default_rng(cfg.seed), cfg.training.dtype)
-    optimizer, loss = optimizers.build(cfg.optimizer), LOSSES[cfg.loss]
+    model = build(plain(cfg.model.layers), N_IN, np.random.default_rng(cfg.seed), cfg.training.dtype)
+    optimizer, loss = optimizers.build(plain(cfg.optimizer)), LOSSES[cfg.loss]
     epoch = [0]
 
     def one_epoch():  # train.fit as `nnctl train` runs it: with train accuracy and the validation pass

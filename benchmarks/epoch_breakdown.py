@@ -24,7 +24,6 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nnctl.engine import optimizers, train  # noqa: E402
-from nnctl.config import DenseLayer  # noqa: E402
 from nnctl.engine.losses import LOSSES  # noqa: E402
 from nnctl.engine.model import build  # noqa: E402
 
@@ -46,8 +45,8 @@ def dataset(synthetic: bool, rows: int):
 
 
 def network():
-    layers = [DenseLayer(units=n, activation="relu", initializer="he_uniform") for n in SIZES[1:-1]]
-    layers.append(DenseLayer(units=SIZES[-1], activation="softmax", initializer="glorot_uniform"))
+    layers = [dict(units=n, activation="relu", initializer="he_uniform") for n in SIZES[1:-1]]
+    layers.append(dict(units=SIZES[-1], activation="softmax", initializer="glorot_uniform"))
     return build(layers, SIZES[0], np.random.default_rng(0), "float32")
 
 
@@ -113,7 +112,7 @@ def floors(model, n_rows: int) -> dict:
     for _ in range(n_batches):
         adam.step(params, grads)
     return {"products": products, "adam_step": time.perf_counter() - start,
-            "packed": adam._packed is not None, "parameters": sum(p.size for p in params.values())}
+            "packed": bool(adam._flat_state), "parameters": sum(p.size for p in params.values())}
 
 
 def main(argv=None) -> None:

@@ -41,7 +41,7 @@ def check(path, overrides=()) -> dict:
     """
     cfg = load_config(path, overrides)
     spec = data_module.spec(cfg.data)
-    rows = summary_rows(cfg.model.layers, spec.n_features) if spec.n_features is not None else None
+    rows = summary_rows(config_module.plain(cfg.model.layers), spec.n_features) if spec.n_features is not None else None
     need = memory.require(cfg, source=str(path))  # ConfigError when it cannot fit in memory
     return {"config": str(path), "valid": True, "overrides": list(overrides), "resolved": cfg.model_dump(mode="json"),
             "resolved_yaml": config_module.dump(cfg), "data": {"name": cfg.data.name, "n_features": spec.n_features,
@@ -190,14 +190,14 @@ class _State:
         self.cfg, self.dataset = cfg, dataset
         self.n_inputs = dataset.x_train.shape[1]
         try:
-            self.model = build(cfg.model.layers, self.n_inputs, np.random.default_rng(cfg.seed), cfg.training.dtype)
+            self.model = build(config_module.plain(cfg.model.layers), self.n_inputs, np.random.default_rng(cfg.seed), cfg.training.dtype)
         except MemoryError as e:
             raise ConfigError(f"the model does not fit in this machine's memory ({e}): "
                               "make model.layers smaller") from None
         self.loss = LOSSES[cfg.loss]
-        self.optimizer = optimizers.build(cfg.optimizer)
-        self.schedule = schedules.build(cfg.training.schedule)
-        self.stopper = stopping.build(cfg.training.early_stopping)
+        self.optimizer = optimizers.build(config_module.plain(cfg.optimizer))
+        self.schedule = schedules.build(config_module.plain(cfg.training.schedule))
+        self.stopper = stopping.build(config_module.plain(cfg.training.early_stopping))
         self.best = _best_monitor(cfg, self.stopper)
         self.restore_best = self.stopper is None or self.stopper.restore_best
         self.callbacks = _stateful(self.model, self.schedule, self.best)
@@ -381,7 +381,7 @@ def gradcheck(path, overrides=(), *, samples: int | None = 100, tolerance: float
     tolerance = gradcheck_module.TOLERANCE if tolerance is None else tolerance
     memory.require(cfg, n_features, data=False, dtype="float64", batch_size=batch_size, source=str(path))
     rng = np.random.default_rng(cfg.seed if seed is None else seed)
-    model = build(cfg.model.layers, n_features, rng, "float64")
+    model = build(config_module.plain(cfg.model.layers), n_features, rng, "float64")
     x = rng.standard_normal((batch_size, n_features))
     y = rng.standard_normal(batch_size) if spec.task == "regression" else rng.integers(0, n_classes, batch_size)
     # Thousands of products of a batch of 8: BLAS threads only add waiting (13 s instead of 0.5 s

@@ -97,8 +97,8 @@ def test_gradcheck_table_and_set(config_file):
 def test_gradcheck_catches_a_wrong_derivative(config_file, monkeypatch):
     from nnctl.engine.activations import ACTIVATIONS
 
-    forward, _ = ACTIVATIONS["tanh"]
-    monkeypatch.setitem(ACTIVATIONS, "tanh", (forward, lambda y, dy: dy * (1 - y)))  # should be 1 - y**2
+    tanh = ACTIVATIONS["tanh"]
+    monkeypatch.setitem(ACTIVATIONS, "tanh", tanh._replace(backward=lambda y, dy: dy * (1 - y)))  # should be 1 - y**2
     result = invoke("gradcheck", config_file, "--set", "model.layers[0].activation=tanh")
     assert result.exit_code == 7, result.output
     assert "FAIL" in result.stdout and "layers.0.W" in result.stderr and "above the tolerance" in result.stderr

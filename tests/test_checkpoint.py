@@ -9,6 +9,7 @@ import pytest
 
 from nnctl import api
 from nnctl.runs import checkpoint
+from nnctl.config import plain
 from nnctl.errors import CheckpointError
 
 CONFIG = """\
@@ -373,8 +374,8 @@ def test_slot_names_are_what_a_step_keeps(options):
                      "optimizer": options})
     from nnctl.engine.model import build
 
-    model = build(cfg.model.layers, 2, np.random.default_rng(0), "float64")
-    optimizer = optimizers.build(cfg.optimizer)
+    model = build(plain(cfg.model.layers), 2, np.random.default_rng(0), "float64")
+    optimizer = optimizers.build(plain(cfg.optimizer))
     assert optimizer.state_dict()["arrays"] == {}
     optimizer.step(model.params(), model.grads())
     assert set(optimizer.state_dict()["arrays"]) == {f"{p}.{s}" for p in model.params() for s in optimizer.slot_names()}
@@ -387,8 +388,8 @@ def test_state_shapes_are_the_built_models(trained):
     cfg = from_dict({"data": {"name": "moons"}, "model": {"layers": [{"units": 5, "activation": "relu"},
                      {"type": "dropout", "rate": 0.5}, {"type": "batchnorm"}, {"units": 2, "activation": "softmax"}]},
                      "loss": "cross_entropy", "optimizer": {"name": "adam"}})
-    model = build(cfg.model.layers, 2, np.random.default_rng(0), "float32")
-    params, buffers = state_shapes(cfg.model.layers, 2)
+    model = build(plain(cfg.model.layers), 2, np.random.default_rng(0), "float32")
+    params, buffers = state_shapes(plain(cfg.model.layers), 2)
     assert params == {k: v.shape for k, v in model.params().items()}
     assert buffers == {k: v.shape for k, v in model.buffers().items()}
 
@@ -421,7 +422,7 @@ def test_refusing_a_large_checkpoint_costs_about_twice_its_size(tmp_path):
     cfg = from_dict({"seed": 0, "data": {"name": "moons"}, "model": {"layers": [
         {"units": units, "activation": "relu"}, {"units": units, "activation": "relu"},
         {"units": 2, "activation": "softmax"}]}, "loss": "cross_entropy", "optimizer": {"name": "adam"}})
-    model = build(cfg.model.layers, 2, np.random.default_rng(0), "float32")
+    model = build(plain(cfg.model.layers), 2, np.random.default_rng(0), "float32")
     checkpoint.save(tmp_path / "big.json", config=cfg, model=model, classes=[0, 1], n_inputs=2, epoch=0, metrics={},
                     preprocessing={"scaling": "standard", "mean": [0.0, 0.0], "std": [1.0, 1.0]})
     del model

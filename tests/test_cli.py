@@ -152,7 +152,6 @@ def test_validation_overflow_is_a_divergence():
 
     import numpy as np
 
-    from nnctl.config import DenseLayer
     from nnctl.errors import TrainingDiverged
     from nnctl.engine.losses import LOSSES
     from nnctl.engine.model import build
@@ -160,7 +159,7 @@ def test_validation_overflow_is_a_divergence():
     from nnctl.engine.train import fit
 
     rng = np.random.default_rng(0)
-    model = build([DenseLayer(units=1, activation="linear", initializer="glorot_uniform")], 2, rng, "float32")
+    model = build([dict(units=1, activation="linear", initializer="glorot_uniform")], 2, rng, "float32")
     data = SimpleNamespace(x_train=rng.normal(size=(32, 2)).astype("float32"), y_train=rng.integers(0, 2, 32),
                            x_val=np.full((8, 2), 3e38, dtype="float32"), y_val=np.zeros(8, dtype=np.int64),
                            task="classification")

@@ -11,12 +11,10 @@ import numpy as np
 import pytest
 
 from nnctl.engine.activations import ACTIVATIONS
-from nnctl.config import DenseLayer
 from nnctl.engine.layers import Activation, Dense
 from nnctl.engine.losses import LOSSES
 from nnctl.engine.model import build
 from nnctl.engine.optimizers import OPTIMIZERS, SGD, Adam
-from nnctl.engine.packing import contiguous_span
 from nnctl.engine.train import fit
 
 DTYPES = ["float32", "float64"]
@@ -82,15 +80,48 @@ OPTIONS = {"sgd": {"momentum": 0.9, "nesterov": True}, "rmsprop": {"momentum": 0
 
 def test_a_model_keeps_its_parameters_and_gradients_in_one_buffer_each():
     model = toy_model("float32")
+    flat, flat_grads = model.params().flat, model.grads().flat
     params, grads = list(model.params().values()), list(model.grads().values())
-    flat = contiguous_span(params)
-    assert flat is not None and flat.size == sum(p.size for p in params) == 8 * 5 + 8 + 6 * 8 + 6 + 3 * 6 + 3
-    assert contiguous_span(grads) is not None and not np.shares_memory(flat, contiguous_span(grads))
+    assert flat.size == flat_grads.size == sum(p.size for p in params) == 8 * 5 + 8 + 6 * 8 + 6 + 3 * 6 + 3
+    assert not np.shares_memory(flat, flat_grads)
+    start = 0
+    for p, g in zip(params, grads):  # end to end, in params() order
+        assert p.base is flat and g.base is flat_grads and p.shape == g.shape
+        assert p.__array_interface__["data"][0] == flat.__array_interface__["data"][0] + start * flat.itemsize
+        start += p.size
     assert flat[:40].tobytes() == params[0].tobytes()  # the values were moved, not reset
     np.testing.assert_array_equal(toy_model("float32").params()["layers.0.W"], params[0])  # same draws as before
-    assert contiguous_span([params[1], params[0]]) is None  # out of order
-    assert contiguous_span(params[:-1]) is None  # not the whole buffer
-    assert contiguous_span([np.zeros(3)]) is None  # an array of its own
+
+
+def test_rebinding_a_gradient_or_parameter_fails_loudly():
+    """A layer that bound a new array to grads["W"] would leave the optimizer stepping old numbers."""
+    model = toy_model("float64")
+    layer = model.layers[0]
+    with pytest.raises(TypeError, match=r"grads\['W'\].*write into it"):
+        layer.grads["W"] = np.zeros_like(layer.grads["W"])
+    with pytest.raises(TypeError, match=r"params\['b'\]"):
+        layer.params["b"] = np.zeros_like(layer.params["b"])
+    with pytest.raises(TypeError, match="layers.0.W"):
+        model.grads()["layers.0.W"] = np.zeros((5, 8))
+
+    class Rebinding(Dense):  # the mistake, as a layer's backward would make it
+        def backward(self, dz, need_dx=True):
+            self.grads["W"] = self.x.T @ dz
+            return super().backward(dz, need_dx)
+
+    model.layers[0].__class__ = Rebinding
+    with pytest.raises(TypeError, match=r"grads\['W'\]"):
+        fit(model, LOSSES["cross_entropy"], Adam(lr=0.01), toy_data("float64"), epochs=1, batch_size=8, shuffle=False, seed=0)
+
+    class Replacing(Dense):  # a whole new dict, out of the model's buffer
+        def backward(self, dz, need_dx=True):
+            self.grads = {"W": self.x.T @ dz, "b": dz.sum(axis=0)}
+            return None
+
+    model = toy_model("float64")
+    model.layers[0].__class__ = Replacing
+    with pytest.raises(TypeError, match="replaced its params or grads"):
+        fit(model, LOSSES["cross_entropy"], Adam(lr=0.01), toy_data("float64"), epochs=1, batch_size=8, shuffle=False, seed=0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -106,7 +137,7 @@ def test_every_optimizer_steps_packed_parameters_exactly_as_separate_arrays(name
             g[...] = rng.normal(size=g.shape)
         optimizers[0].step(packed, packed_grads)
         optimizers[1].step(apart, {k: g.copy() for k, g in packed_grads.items()})
-    assert optimizers[0]._packed is not None and optimizers[1]._packed is None  # one path each
+    assert optimizers[0]._flat_state and not optimizers[1]._flat_state  # one path each
     for k in packed:
         assert packed[k].dtype == dtype and packed[k].tobytes() == apart[k].tobytes(), k
     states = [o.state_dict() for o in optimizers]
@@ -138,7 +169,7 @@ def test_a_loaded_state_continues_packed_training_bit_for_bit(name):
         for k, g in step.items():
             resumed.grads()[k][...] = g
         again.step(resumed.params(), resumed.grads())
-    assert again._packed is not None
+    assert again._flat_state
     for k, v in resumed.params().items():
         assert v.tobytes() == params[k].tobytes(), k
 
@@ -169,7 +200,7 @@ def test_dense_training_forward_is_inference_forward_and_never_overwrites_it(dty
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_relu_layer_training_path_is_the_activation_functions_bit_for_bit(dtype):
     rng = np.random.default_rng(4)
-    f, df = ACTIVATIONS["relu"]
+    f, df = ACTIVATIONS["relu"].forward, ACTIVATIONS["relu"].backward
     layer = Activation("relu")
     for n in (3, 8, 5):  # grows its arrays, then uses a view of them
         x = rng.normal(size=(n, 6)).astype(dtype)
@@ -183,8 +214,8 @@ def test_relu_layer_training_path_is_the_activation_functions_bit_for_bit(dtype)
 
 def test_the_first_dense_layer_skips_its_input_gradient():
     rng = np.random.default_rng(5)
-    layers = [DenseLayer(units=4, activation="relu", initializer="he_uniform"),
-              DenseLayer(units=3, activation="softmax", initializer="glorot_uniform")]
+    layers = [dict(units=4, activation="relu", initializer="he_uniform"),
+              dict(units=3, activation="softmax", initializer="glorot_uniform")]
     model = build(layers, 5, rng, "float64")
     z = model.forward(rng.normal(size=(6, 5)), training=True, logits=True)
     model.backward(LOSSES["cross_entropy"].value_and_grad(z, rng.integers(0, 3, 6))[1], logits=True)
@@ -202,9 +233,9 @@ def toy_data(dtype, n=50, n_in=5, n_classes=3):
 
 
 def toy_model(dtype, seed=7):
-    layers = [DenseLayer(units=8, activation="relu", initializer="he_uniform"),
-              DenseLayer(units=6, activation="relu", initializer="he_uniform"),
-              DenseLayer(units=3, activation="softmax", initializer="glorot_uniform")]
+    layers = [dict(units=8, activation="relu", initializer="he_uniform"),
+              dict(units=6, activation="relu", initializer="he_uniform"),
+              dict(units=3, activation="softmax", initializer="glorot_uniform")]
     return build(layers, 5, np.random.default_rng(seed), dtype)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from nnctl.engine import optimizers, schedules
 from nnctl.config import schema
-from nnctl.config import default_initializer
+from nnctl.config import default_initializer, plain
 from nnctl.engine.activations import ACTIVATIONS, FROM_INPUT
 from nnctl.engine.losses import LOSSES
 from nnctl.engine.model import build
@@ -58,7 +58,7 @@ def assert_float32(array, what):
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_every_activation_keeps_float32_forward_and_backward(name):
-    forward, backward = ACTIVATIONS[name]
+    forward, backward = ACTIVATIONS[name].forward, ACTIVATIONS[name].backward
     x = watched((6, 4), scale=3.0)
     y = forward(x)
     assert_float32(y, f"{name} forward")
@@ -100,7 +100,7 @@ def test_every_layer_keeps_float32_forward_and_backward(layer_class, activation)
     if "initializer" in layer_class.model_fields:
         options["initializer"] = default_initializer(activation)
     last = schema.DenseLayer(units=3, activation=activation, initializer=default_initializer(activation))
-    model = build([layer_class(**options), last], 4,
+    model = build(plain([layer_class(**options), last]), 4,
                   np.random.default_rng(0), "float32")
     for training in (False, True):  # training last: backward needs what it kept
         out = model.forward(watched((6, 4), scale=2.0), training=training)

@@ -7,7 +7,6 @@ from nnctl.engine.activations import ACTIVATIONS, FROM_INPUT
 from nnctl.engine.layers import Activation, BatchNorm, Dense, Dropout
 from nnctl.engine.losses import LOSSES
 from nnctl.engine.model import build
-from nnctl.config import DenseLayer
 
 EPS = 1e-6
 
@@ -33,7 +32,7 @@ def rel_error(a, b):
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_activation_gradient(name):
     rng = np.random.default_rng(0)
-    forward, backward = ACTIVATIONS[name]
+    forward, backward = ACTIVATIONS[name].forward, ACTIVATIONS[name].backward
     x = rng.normal(size=(4, 5))
     x[np.abs(x) < 1e-3] = 0.1  # keep clear of relu's kink, where the derivative is undefined
     w = rng.normal(size=(4, 5))  # a random projection turns the output into a scalar
@@ -77,7 +76,7 @@ def test_losses_stay_finite_on_extreme_logits(name, k):
 def test_activations_stay_finite_on_extreme_inputs(name):
     x = np.array([[1e4, -1e4, 0.0]])
     with np.errstate(over="raise", divide="raise", invalid="raise"):
-        y = ACTIVATIONS[name][0](x)
+        y = ACTIVATIONS[name].forward(x)
     assert np.isfinite(y).all()
 
 
@@ -103,10 +102,10 @@ def test_dense_gradients():
     ("cross_entropy", 3, "softmax"), ("binary_cross_entropy", 1, "sigmoid"), ("mse", 3, "softmax"), ("mse", 1, "linear")])
 def test_whole_network_gradient(loss_name, out_units, out_act):
     rng = np.random.default_rng(3)
-    layers = [DenseLayer(units=5, activation="tanh", initializer="glorot_normal"),
-              DenseLayer(units=4, activation="leaky_relu", initializer="he_normal"),
-              DenseLayer(units=4, activation="sigmoid", initializer="he_uniform"),
-              DenseLayer(units=out_units, activation=out_act, initializer="glorot_uniform")]
+    layers = [dict(units=5, activation="tanh", initializer="glorot_normal"),
+              dict(units=4, activation="leaky_relu", initializer="he_normal"),
+              dict(units=4, activation="sigmoid", initializer="he_uniform"),
+              dict(units=out_units, activation=out_act, initializer="glorot_uniform")]
     model = build(layers, 3, rng, "float64")
     loss = LOSSES[loss_name]
     fused = loss.fused is not None
@@ -137,7 +136,7 @@ def test_initializers_have_the_documented_spread():
 
 def test_new_activations_match_their_definitions():
     x = np.linspace(-3, 3, 13).reshape(1, -1)
-    f = {name: ACTIVATIONS[name][0] for name in ("elu", "selu", "softplus", "gelu", "silu")}
+    f = {name: ACTIVATIONS[name].forward for name in ("elu", "selu", "softplus", "gelu", "silu")}
     np.testing.assert_allclose(f["elu"](x), np.where(x > 0, x, np.exp(x) - 1))
     np.testing.assert_allclose(f["selu"](x), 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(x) - 1)))
     np.testing.assert_allclose(f["softplus"](x), np.log1p(np.exp(x)))
@@ -218,8 +217,8 @@ def test_batchnorm_running_statistics_and_inference():
 @pytest.mark.parametrize("l1,l2", [(0.01, 0.0), (0.0, 0.03), (0.02, 0.05)])
 def test_weight_penalty_gradient_through_the_model(l1, l2):
     rng = np.random.default_rng(9)
-    layers = [DenseLayer(units=4, activation="tanh", initializer="glorot_normal", l1=l1, l2=l2),
-              DenseLayer(units=3, activation="softmax", initializer="glorot_normal", l2=0.1)]
+    layers = [dict(units=4, activation="tanh", initializer="glorot_normal", l1=l1, l2=l2),
+              dict(units=3, activation="softmax", initializer="glorot_normal", l2=0.1)]
     model = build(layers, 3, rng, "float64")
     loss = LOSSES["cross_entropy"]
     x = rng.normal(size=(5, 3))
@@ -239,16 +238,14 @@ def test_weight_penalty_gradient_through_the_model(l1, l2):
 
 
 def test_whole_network_with_every_new_layer_and_activation():
-    from nnctl.config import BatchNormLayer, DropoutLayer
-
     rng = np.random.default_rng(10)
-    layers = [DenseLayer(units=6, activation="elu", initializer="glorot_normal", l2=0.01),
-              BatchNormLayer(type="batchnorm", activation="gelu"),
-              DropoutLayer(type="dropout", rate=0.3),
-              DenseLayer(units=5, activation="selu", initializer="glorot_normal", l1=0.01),
-              DenseLayer(units=4, activation="silu", initializer="glorot_normal"),
-              DenseLayer(units=4, activation="softplus", initializer="glorot_normal"),
-              DenseLayer(units=3, activation="softmax", initializer="glorot_normal")]
+    layers = [dict(units=6, activation="elu", initializer="glorot_normal", l2=0.01),
+              dict(type="batchnorm", activation="gelu"),
+              dict(type="dropout", rate=0.3),
+              dict(units=5, activation="selu", initializer="glorot_normal", l1=0.01),
+              dict(units=4, activation="silu", initializer="glorot_normal"),
+              dict(units=4, activation="softplus", initializer="glorot_normal"),
+              dict(units=3, activation="softmax", initializer="glorot_normal")]
     model = build(layers, 3, rng, "float64")
     dropout = next(layer for layer in model.layers if isinstance(layer, Dropout))
     loss = LOSSES["cross_entropy"]

@@ -114,7 +114,7 @@ def test_every_optimizer_builds_from_its_config_with_every_key(name):
     members = typing.get_args(typing.get_args(config.OptimizerConfig)[0])
     model = next(m for m in members if typing.get_args(m.model_fields["name"].annotation) == (name,))
     cfg = model(name=name)
-    opt = optimizers.build(cfg)
+    opt = optimizers.build(config.plain(cfg))
     assert type(opt) is OPTIMIZERS[name]
     for key, value in cfg.model_dump().items():  # the constructor took every YAML key as it is
         assert key == "name" or getattr(opt, key) == value, key

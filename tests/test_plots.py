@@ -13,7 +13,6 @@ from nnctl.engine import metrics
 from nnctl.runs import plots, report
 from nnctl.cli import main
 from nnctl.engine.model import build
-from nnctl.config import DenseLayer
 
 
 def png_size(path) -> tuple[int, int]:
@@ -102,7 +101,7 @@ def test_decision_boundary_picture_shows_the_models_predictions(moons_run, tmp_p
 
 def test_image_data_sets_get_a_grid_of_misclassified_images(tmp_path):
     rng = np.random.default_rng(0)
-    model = build([DenseLayer(units=10, activation="softmax", initializer="glorot_uniform")], 64, rng, "float32")
+    model = build([dict(units=10, activation="softmax", initializer="glorot_uniform")], 64, rng, "float32")
     x = rng.random((40, 64)).astype(np.float32)
     y = rng.integers(0, 10, 40)
     dataset = data.Dataset("mnist", "classification", list(range(10)), x, y, x, y, x, y, {"scaling": "none"}, (8, 8), "test")

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from nnctl import api
+from nnctl.config import plain
 from nnctl.runs import checkpoint, lock as folder_lock, folder as runs
 from nnctl.cli import main
 from nnctl.errors import CheckpointError, ConfigError, Interrupted, NnctlError
@@ -221,7 +222,7 @@ def test_callback_states_must_match_by_name(reference, tmp_path, monkeypatch):
     point = api.resume_module.prepare(ref_dir)
     point.last.training["callbacks"] = {"schedule": {"step": 3}}
     with pytest.raises(CheckpointError, match=r"training.callbacks: holds states for \['schedule'\]"):
-        api.resume_module.restore(point, point.last.model, api.optimizers.build(point.cfg.optimizer), {})
+        api.resume_module.restore(point, point.last.model, api.optimizers.build(plain(point.cfg.optimizer)), {})
 
 
 def test_cli_resume(reference, tmp_path):

@@ -80,7 +80,7 @@ def test_clipping_bounds_every_step(tmp_path):
     cfg = config.from_dict(raw)
     rng = np.random.default_rng(cfg.seed)
     from nnctl.engine.model import build
-    start = build(cfg.model.layers, 2, rng).params()
+    start = build(config.plain(cfg.model.layers), 2, rng).params()
     result = api.train(cfg, run_dir=tmp_path / "b")
     end = api.load_checkpoint(result["last_checkpoint"]).model.params()
     n_steps = -(-len(api.load_data(cfg).y_train) // 32)

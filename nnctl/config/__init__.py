@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ..engine.layers import default_initializer  # noqa: F401  (the engine's rule, which resolve writes down)
 from ..errors import ConfigError
 from ..files import read_limited
 
@@ -83,9 +84,14 @@ def resolve(cfg: Config) -> Config:
     return cfg.model_copy(update={"data": data, "model": ModelConfig(layers=layers), "run": run, "training": training})
 
 
-def default_initializer(activation: str) -> str:
-    """He for relu-like activations (relu, leaky_relu, elu, gelu, silu), Glorot for the rest."""
-    return "he_uniform" if activation in ("relu", "leaky_relu", "elu", "gelu", "silu") else "glorot_uniform"
+def plain(section):
+    """A config section as the engine takes it: its YAML keys as a dict of plain values (a list of
+    layers: a list of dicts; None stays None)."""
+    if section is None:
+        return None
+    if isinstance(section, (list, tuple)):
+        return [plain(item) for item in section]
+    return section.model_dump()
 
 
 def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = None, spec=None) -> None:

@@ -35,6 +35,7 @@ def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, d
     from ..data import spec
     from ..engine.model import summary_rows
     from ..engine.optimizers import build
+    from . import plain
 
     known = spec(cfg.data)  # the catalog's features, rows (or the config's n_samples) and raw item size
     n_features = n_features or known.n_features
@@ -46,11 +47,11 @@ def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, d
     batch = batch_size or cfg.training.batch_size
     if n_rows is not None:
         batch = min(batch, n_rows)
-    rows = summary_rows(cfg.model.layers, n_features)
+    rows = summary_rows(plain(cfg.model.layers), n_features)
     n_params = sum(r["params"] for r in rows)
     n_trainable = n_params - sum(r["non_trainable_params"] for r in rows)
     widths = [r["output_shape"][1] for r in rows]
-    optimizer = build(cfg.optimizer)
+    optimizer = build(plain(cfg.optimizer))
     eval_rows = EVAL_BATCH if n_rows is None else min(EVAL_BATCH, n_rows)
     parts = {
         "parameters": n_params * itemsize,

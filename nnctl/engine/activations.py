@@ -1,19 +1,41 @@
-"""Activations as (forward, backward) pairs in one dict keyed by the YAML word.
+"""Activations, one entry each in ACTIVATIONS, keyed by the YAML word: the one table of them.
 
-`backward(y, dy)` takes the activation's *output* y (as scikit-learn does), so a layer keeps
-one array per activation; softmax's Jacobian-vector product fits the same signature.
-gelu and silu, which are not one-to-one, take the input instead (FROM_INPUT).
+An entry holds `forward(x)` and `backward(y, dy)`; backward takes the activation's *output* y (as
+scikit-learn does), so a layer keeps one array per activation; softmax's Jacobian-vector product
+fits the same signature. gelu and silu, which are not one-to-one, take the input instead
+(`from_input`). `initializer` is the weight initialiser a dense layer feeding it gets by default
+(He for the relu-like ones). `forward_into(x, work)`, where there is one, gives forward's bits
+into arrays kept in the dict `work` and reused batch after batch (the training path; as
+scikit-learn's inplace_relu).
 """
 
 import math
+from typing import Callable, NamedTuple
 
 import numpy as np
+
+from .work import reusable
+
+
+class Rule(NamedTuple):
+    """One activation: its functions and what goes with it."""
+    forward: Callable
+    backward: Callable
+    from_input: bool = False  # backward takes the input x rather than the output y
+    initializer: str = "glorot_uniform"  # for the weights of a dense layer feeding it, by default
+    forward_into: Callable | None = None  # forward's bits into reused arrays, for training
 
 LEAKY_SLOPE = 0.01
 
 
 def _relu(x):
     return np.maximum(x, 0)
+
+
+def _relu_into(x, work):
+    # compared with an array of zeros, which NumPy vectorises, where a scalar 0 is ~3x slower
+    zeros = reusable(work, "zeros", x.shape, x.dtype, zeroed=True)
+    return np.maximum(x, zeros, out=reusable(work, "y", x.shape, x.dtype))
 
 
 def _relu_grad(y, dy):
@@ -114,19 +136,21 @@ def _silu_grad(x, dy):  # takes the input: silu is not one-to-one
     return dy * s * (1 + x * (1 - s))
 
 
+HE = "he_uniform"
+
 ACTIVATIONS = {
-    "relu": (_relu, _relu_grad),
-    "leaky_relu": (_leaky_relu, _leaky_relu_grad),
-    "sigmoid": (_sigmoid, _sigmoid_grad),
-    "tanh": (_tanh, _tanh_grad),
-    "softmax": (_softmax, _softmax_grad),
-    "linear": (_linear, _linear_grad),
-    "elu": (_elu, _elu_grad),
-    "selu": (_selu, _selu_grad),
-    "gelu": (_gelu, _gelu_grad),
-    "softplus": (_softplus, _softplus_grad),
-    "silu": (_silu, _silu_grad),
+    "relu": Rule(_relu, _relu_grad, initializer=HE, forward_into=_relu_into),
+    "leaky_relu": Rule(_leaky_relu, _leaky_relu_grad, initializer=HE),
+    "sigmoid": Rule(_sigmoid, _sigmoid_grad),
+    "tanh": Rule(_tanh, _tanh_grad),
+    "softmax": Rule(_softmax, _softmax_grad),
+    "linear": Rule(_linear, _linear_grad),
+    "elu": Rule(_elu, _elu_grad, initializer=HE),
+    "selu": Rule(_selu, _selu_grad),
+    "gelu": Rule(_gelu, _gelu_grad, from_input=True, initializer=HE),
+    "softplus": Rule(_softplus, _softplus_grad),
+    "silu": Rule(_silu, _silu_grad, from_input=True, initializer=HE),
 }
 
-# These two are not one-to-one, so their output cannot give the derivative: backward takes the input.
-FROM_INPUT = frozenset({"gelu", "silu"})
+# gelu and silu are not one-to-one, so their output cannot give the derivative: backward takes the input.
+FROM_INPUT = frozenset(name for name, rule in ACTIVATIONS.items() if rule.from_input)

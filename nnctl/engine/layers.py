@@ -1,17 +1,26 @@
 """Layers: small classes with `params` and `grads` dicts under the same keys.
 
-`forward(x, training)` keeps what `backward` needs; `backward(dy)` fills `grads` and returns dx.
+`forward(x, training)` keeps what `backward` needs; `backward(dy)` writes into `grads` and returns
+dx. A model moves every layer's arrays into its flat buffers and replaces the dicts by read-only
+mappings of views (packing.py): a layer writes into its arrays, never binds new ones.
 
-Training runs hundreds of thousands of batches, so in training mode Dense and relu write their
-output and dx into arrays they keep in `work` and reuse (NumPy's `out=`) instead of allocating
-new ones each batch: those arrays stay valid until the layer's next training forward. Inference
-(training=False) always returns fresh arrays, so what `predict` hands to a user is never
-overwritten. (`work` is scratch; `buffers` is state a checkpoint saves, like batchnorm's.)
+Training runs hundreds of thousands of batches, so in training mode Dense writes its output and
+dx, and relu its output, into arrays they keep in `work` and reuse (NumPy's `out=`, work.py)
+instead of allocating new ones each batch: those arrays stay valid until the layer's next
+training forward. Inference (training=False) always returns fresh arrays, so what `predict`
+hands to a user is never overwritten. (`work` is scratch; `buffers` is state a checkpoint saves, like batchnorm's.)
 """
 
 import numpy as np
 
-from .activations import ACTIVATIONS, FROM_INPUT
+from .activations import ACTIVATIONS
+from .work import reusable
+
+
+def default_initializer(activation: str) -> str:
+    """The initialiser of a dense layer that names none: its activation's (ACTIVATIONS), He for the
+    relu-like ones (relu, leaky_relu, elu, gelu, silu), Glorot for the rest."""
+    return ACTIVATIONS[activation].initializer
 
 INITIALIZERS = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform")  # the names `initialize` draws by
 
@@ -34,17 +43,6 @@ def initialize(name: str, n_in: int, n_out: int, rng: np.random.Generator, dtype
     else:
         raise ValueError(f"unknown initializer {name!r}")
     return w.astype(dtype)
-
-
-def reusable(work: dict, key: str, shape: tuple, dtype, zeroed: bool = False) -> np.ndarray:
-    """An array of `shape` kept in `work` under `key` and reused across batches (zeros if `zeroed`).
-
-    It is kept at the largest batch seen; a smaller batch (an epoch's last) gets a view of its first rows.
-    """
-    buf = work.get(key)
-    if buf is None or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:] or buf.dtype != dtype:
-        buf = work[key] = (np.zeros if zeroed else np.empty)(shape, dtype)
-    return buf[:shape[0]]
 
 
 class Dense:
@@ -88,33 +86,20 @@ class Activation:
 
     def __init__(self, name: str):
         self.name = name
-        self.f, self.df = ACTIVATIONS[name]
-        self.from_input = name in FROM_INPUT  # backward needs x rather than y
+        rule = ACTIVATIONS[name]
+        self.f, self.df, self.from_input = rule.forward, rule.backward, rule.from_input  # from_input: backward needs x
+        self.f_into = rule.forward_into  # training: the same bits into reused arrays (relu's)
         self.params, self.grads = {}, {}
         self.y = None
         self.work = {}
 
     def forward(self, x, training=False):
-        y = self._relu_into_work(x) if training and self.name == "relu" else self.f(x)
+        y = self.f_into(x, self.work) if training and self.f_into is not None else self.f(x)
         self.y = (x if self.from_input else y) if training else None
         return y
 
     def backward(self, dy):
-        if self.name == "relu":
-            return self._relu_grad_into_work(dy)
         return self.df(self.y, dy)
-
-    # relu is the activation of nearly every hidden layer: its training path reuses arrays and
-    # compares with an array of zeros, which NumPy vectorises, where a scalar 0 is ~4x slower.
-    # The results are bit for bit those of activations._relu and _relu_grad.
-
-    def _relu_into_work(self, x):
-        zeros = reusable(self.work, "zeros", x.shape, x.dtype, zeroed=True)
-        return np.maximum(x, zeros, out=reusable(self.work, "y", x.shape, x.dtype))
-
-    def _relu_grad_into_work(self, dy):
-        mask = np.greater(self.y, 0, out=reusable(self.work, "mask", dy.shape, bool))
-        return np.multiply(dy, mask, out=reusable(self.work, "dx", dy.shape, dy.dtype))
 
 
 class Dropout:

@@ -1,24 +1,30 @@
-"""Sequential: an ordered list of layers. Forward is a loop, backward the reversed loop."""
+"""Sequential: an ordered list of layers. Forward is a loop, backward the reversed loop.
+
+`build` makes one from plain values: a dict of a layer's YAML keys per layer (LAYER_TYPES).
+"""
 
 import numpy as np
 
-from .layers import Activation, BatchNorm, Dense, Dropout
-from .packing import pack
+from .layers import Activation, BatchNorm, Dense, Dropout, default_initializer
+from .packing import Packed, pack
 from .regularizers import Penalty
 
 
 class Sequential:
-    """Layers in order, each with a dotted name prefix (`layers.0`); parameters as one dict."""
+    """Layers in order, each with a dotted name prefix (`layers.0`); the parameters in one flat
+    buffer and the gradients in another, seen by name through params() and grads()."""
 
     def __init__(self, named_layers: list[tuple[str, object]], penalties: list[tuple[object, str, Penalty]] = ()):
         self.named_layers = named_layers
         self.layers = [layer for _, layer in named_layers]
         self.penalties = list(penalties)  # (layer, parameter key, Penalty): L1 / L2 on weights
-        # Every parameter (and every gradient) becomes a view of one buffer, in params() order, so
-        # that an optimizer steps all of them with a dozen NumPy calls instead of a dozen per array
-        # (packing.py). Nothing else depends on it: the views are ordinary arrays.
-        pack([layer.params for layer in self.layers])
-        pack([layer.grads for layer in self.layers])
+        # Every parameter becomes a view of one buffer, every gradient a view of another, in
+        # params() order, and the layers' dicts read-only mappings of those views (packing.py):
+        # an optimizer steps the two buffers with a dozen NumPy calls instead of a dozen per array.
+        flat_params, flat_grads = pack(self.layers, "params"), pack(self.layers, "grads")
+        self._params = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.params.items()}, flat_params, "params")
+        self._grads = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.grads.items()}, flat_grads, "grads")
+        self._owned = [(layer, layer.params, layer.grads) for layer in self.layers]
 
     def forward(self, x, training=False, logits=False):
         """x: (batch, n_in). With logits=True the final activation is skipped (a fused loss applies it)."""
@@ -37,6 +43,10 @@ class Sequential:
         for i in range(len(layers) - 1, -1, -1):
             layer = layers[i]
             dy = layer.backward(dy, need_dx=False) if i == 0 and isinstance(layer, Dense) else layer.backward(dy)
+        for layer, params, grads in self._owned:
+            if layer.params is not params or layer.grads is not grads:
+                raise TypeError(f"{type(layer).__name__} replaced its params or grads: a layer writes into the views "
+                                f"its model gave it, or the optimizer would step the old numbers")
         for layer, key, penalty in self.penalties:
             penalty.add_grad(layer.params[key], layer.grads[key])
 
@@ -44,13 +54,14 @@ class Sequential:
         """The weight penalties' total, added to a batch's mean loss in training."""
         return sum(penalty.value(layer.params[key]) for layer, key, penalty in self.penalties)
 
-    def params(self) -> dict:
-        """Every parameter array by dotted name, e.g. `layers.0.W`; the arrays themselves, not copies."""
-        return {f"{prefix}.{k}": v for prefix, layer in self.named_layers for k, v in layer.params.items()}
+    def params(self) -> Packed:
+        """Every parameter array by dotted name, e.g. `layers.0.W`; the arrays themselves, not copies,
+        views of one buffer (`.flat`). Read-only: write into the arrays."""
+        return self._params
 
-    def grads(self) -> dict:
-        """Every gradient array, under the same names as params()."""
-        return {f"{prefix}.{k}": v for prefix, layer in self.named_layers for k, v in layer.grads.items()}
+    def grads(self) -> Packed:
+        """Every gradient array, under the same names as params(), views of a buffer of their own."""
+        return self._grads
 
     def load_params(self, state: dict) -> None:
         """Copy arrays into the parameters (names and shapes must already have been checked)."""
@@ -70,11 +81,6 @@ class Sequential:
         for name, array in self.state().items():
             array[...] = state[name]
 
-    @property
-    def output_activation(self) -> str | None:
-        last = self.layers[-1]
-        return last.name if isinstance(last, Activation) else None
-
     def predict(self, x, batch_size: int = 8192):
         """Outputs (probabilities for classifiers) in inference mode, in batches to bound memory."""
         if len(x) <= batch_size:
@@ -82,56 +88,75 @@ class Sequential:
         return np.concatenate([self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
-def build(layers_cfg, n_inputs: int, rng: np.random.Generator, dtype="float32") -> Sequential:
-    """The network a config's `model.layers` describes, with weights drawn from `rng` (None: weights
-    left unset, for a checkpoint to fill; dropout then draws from a generator seeded with 0)."""
+def _dense(n_in, rng, dtype, units, activation="linear", initializer=None, **penalty):
+    """A dense layer, its weight penalty (None without l1 or l2), its activation, its output width."""
+    dense = Dense(n_in, units, initializer or default_initializer(activation), rng, dtype)
+    return dense, (Penalty(**penalty) if any(penalty.values()) else None), activation, units
+
+
+def _dropout(n_in, rng, dtype, rate):
+    # its own generator, drawn from the seed, so masks never shift the weights' draws
+    seed = 0 if rng is None else rng.integers(2**63)
+    return Dropout(rate, np.random.default_rng(seed)), None, "linear", n_in
+
+
+def _batchnorm(n_in, rng, dtype, activation="linear", **options):
+    return BatchNorm(n_in, dtype=dtype, **options), None, activation, n_in
+
+
+LAYER_TYPES = {"dense": _dense, "dropout": _dropout, "batchnorm": _batchnorm}  # a layer's `type` -> its maker
+
+
+def _type(layer: dict) -> str:
+    """A layer without `type` is dense."""
+    kind = layer.get("type", "dense")
+    if kind not in LAYER_TYPES:
+        raise ValueError(f"unknown layer type {kind!r}")
+    return kind
+
+
+def build(layers: list[dict], n_inputs: int, rng: np.random.Generator, dtype="float32") -> Sequential:
+    """The network `layers` describes, one dict of a layer's YAML keys each (`{"type": "dense",
+    "units": 32, "activation": "relu"}`; keys left out take their defaults: an initializer from the
+    activation), with weights drawn from `rng` (None: weights left unset, for a checkpoint to fill;
+    dropout then draws from a generator seeded with 0)."""
     named, penalties, n_in = [], [], n_inputs
-    for i, layer in enumerate(layers_cfg):
-        kind = getattr(layer, "type", "dense")
-        if kind == "dense":
-            dense = Dense(n_in, layer.units, layer.initializer, rng, dtype)
-            named.append((f"layers.{i}", dense))
-            if layer.l1 or layer.l2:
-                penalties.append((dense, "W", Penalty(layer.l1, layer.l2)))
-            n_in = layer.units
-        elif kind == "dropout":
-            # its own generator, drawn from the seed, so masks never shift the weights' draws
-            seed = 0 if rng is None else rng.integers(2**63)
-            named.append((f"layers.{i}", Dropout(layer.rate, np.random.default_rng(seed))))
-        elif kind == "batchnorm":
-            named.append((f"layers.{i}", BatchNorm(n_in, layer.momentum, layer.epsilon, dtype)))
-        else:
-            raise ValueError(f"unknown layer type {kind!r}")
-        if getattr(layer, "activation", "linear") != "linear":
-            named.append((f"layers.{i}.{layer.activation}", Activation(layer.activation)))
+    for i, layer in enumerate(layers):
+        options = {k: v for k, v in layer.items() if k != "type"}
+        made, penalty, activation, n_in = LAYER_TYPES[_type(layer)](n_in, rng, dtype, **options)
+        named.append((f"layers.{i}", made))
+        if penalty is not None:
+            penalties.append((made, "W", penalty))
+        if activation != "linear":
+            named.append((f"layers.{i}.{activation}", Activation(activation)))
     return Sequential(named, penalties)
 
 
-def summary_rows(layers_cfg, n_inputs: int) -> list[dict]:
-    """One row per configured layer: name, type, output shape, parameter count (Keras' convention:
-    batchnorm's running statistics count as non-trainable parameters)."""
+def summary_rows(layers: list[dict], n_inputs: int) -> list[dict]:
+    """One row per layer (dicts as build takes them): name, type, output shape, parameter count
+    (Keras' convention: batchnorm's running statistics count as non-trainable parameters)."""
     rows, n_in = [], n_inputs
-    for i, layer in enumerate(layers_cfg):
-        kind = getattr(layer, "type", "dense")
-        n_out = layer.units if kind == "dense" else n_in
+    for i, layer in enumerate(layers):
+        kind = _type(layer)
+        n_out = layer["units"] if kind == "dense" else n_in
         params = {"dense": n_in * n_out + n_out, "dropout": 0, "batchnorm": 4 * n_in}[kind]
         rows.append({"name": f"layers.{i}", "type": {"dense": "Dense", "dropout": "Dropout", "batchnorm": "BatchNorm"}[kind],
-                     "activation": getattr(layer, "activation", "linear"), "output_shape": [None, n_out],
+                     "activation": layer.get("activation", "linear"), "output_shape": [None, n_out],
                      "params": params, "trainable": True,
                      "non_trainable_params": 2 * n_in if kind == "batchnorm" else 0})
         n_in = n_out
     return rows
 
 
-def state_shapes(layers_cfg, n_inputs: int) -> tuple[dict, dict]:
+def state_shapes(layers: list[dict], n_inputs: int) -> tuple[dict, dict]:
     """The shapes of the arrays a built model's params() and buffers() hold, by dotted name, from
-    the config alone: a checkpoint is checked against them before anything is allocated."""
+    the layers' dicts alone: a checkpoint is checked against them before anything is allocated."""
     params, buffers, n_in = {}, {}, n_inputs
-    for i, layer in enumerate(layers_cfg):
-        kind = getattr(layer, "type", "dense")
+    for i, layer in enumerate(layers):
+        kind = _type(layer)
         if kind == "dense":
-            params[f"layers.{i}.W"], params[f"layers.{i}.b"] = (n_in, layer.units), (layer.units,)
-            n_in = layer.units
+            params[f"layers.{i}.W"], params[f"layers.{i}.b"] = (n_in, layer["units"]), (layer["units"],)
+            n_in = layer["units"]
         elif kind == "batchnorm":
             params[f"layers.{i}.gamma"] = params[f"layers.{i}.beta"] = (n_in,)
             buffers[f"layers.{i}.running_mean"] = buffers[f"layers.{i}.running_var"] = (n_in,)

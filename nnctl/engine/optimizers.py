@@ -6,18 +6,19 @@ Constructors take exactly the YAML keys: building is `OPTIMIZERS[name](**options
 
 import numpy as np
 
-from .packing import contiguous_span, views
+from .packing import views
 
 
-ALL = ""  # the name under which a packed model's parameters are updated as one array
+ALL = ""  # the name under which a model's packed parameters are updated as one array
 
 
 class Optimizer:
-    """Shared state handling; subclasses implement `_update(name, p, g)`.
+    """The update rules' shared state; subclasses implement `_update(name, p, g)`.
 
-    Every update rule is elementwise, so when the parameters and the gradients each fill one
-    buffer in the same order, `step` makes a single `_update(ALL, ...)` call over the buffers; the
-    state arrays then live in buffers of their own, and `state` keeps per-name views of them.
+    Every update rule is elementwise. A model's params() and grads() each fill one buffer in the
+    same order (their `flat`): `step` then makes a single `_update(ALL, ...)` call over the two
+    buffers, the state arrays live in buffers of their own, and `state` keeps per-name views of
+    them. Plain dicts of arrays are updated array by array, to the same numbers.
 
     WORK is how many arrays the size of the parameters a step uses besides the slots: reused
     work arrays, or the temporaries of the update's expressions (memory estimates count them).
@@ -31,49 +32,41 @@ class Optimizer:
         self.t = 0  # steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self._scratch: dict[str, dict[str, np.ndarray]] = {}
-        self._packed = None  # (the params' arrays, their names, the two buffers) while they are packed
-        self._packed_state: dict[str, np.ndarray] = {}
+        self._layout = None  # ((name, shape), ...) of the packed parameters the flat state follows
+        self._flat_state: dict[str, np.ndarray] = {}
 
-    def step(self, params: dict, grads: dict) -> None:
+    def step(self, params, grads) -> None:
         """One update of every parameter from its gradient."""
         self.t += 1
-        packed = self._pack(params, grads)
-        if packed is not None:
-            self._update(ALL, *packed)
+        flat_p, flat_g = getattr(params, "flat", None), getattr(grads, "flat", None)
+        if flat_p is not None and flat_g is not None:
+            if params.layout != grads.layout or flat_p.dtype != flat_g.dtype:
+                raise ValueError("the parameters and gradients are not packed alike")
+            if params.layout != self._layout:  # another model: its state buffers are made afresh
+                self._layout, self._flat_state = params.layout, {}
+            self._update(ALL, flat_p, flat_g)
             return
         for name, p in params.items():
             self._update(name, p, grads[name])
 
-    def _pack(self, params: dict, grads: dict):
-        """(all parameters, all gradients) as two 1-D buffers, or None when they are not packed."""
-        arrays = list(params.values())
-        if self._packed is None or len(arrays) != len(self._packed[0]) or \
-                any(a is not b for a, b in zip(arrays, self._packed[0])) or list(params) != self._packed[1]:
-            p, g = contiguous_span(arrays), contiguous_span([grads[name] for name in params])
-            if p is None or g is None or p.dtype != g.dtype:
-                self._packed = None
-                return None
-            self._packed, self._packed_state = (arrays, list(params), p, g), {}
-        return self._packed[2:]
-
     def slots(self, name: str, p: np.ndarray, *keys: str, fill: float = 0.0) -> list[np.ndarray]:
         """The per-parameter state arrays, created filled with `fill` (zeros) on first use."""
         if name == ALL:
-            return [self._packed_slot(p, k, fill) for k in keys]
+            return [self._flat_slot(p, k, fill) for k in keys]
         s = self.state.setdefault(name, {})
         for k in keys:
             if k not in s:  # not s.setdefault(k, np.full_like(...)): that would allocate at every step
                 s[k] = np.full_like(p, fill)
         return [s[k] for k in keys]
 
-    def _packed_slot(self, p: np.ndarray, key: str, fill: float) -> np.ndarray:
+    def _flat_slot(self, p: np.ndarray, key: str, fill: float) -> np.ndarray:
         """State `key` of all the packed parameters as one buffer; `state` gets a view per name,
         taking over the values of any per-name array already there (a loaded state_dict)."""
-        buffer = self._packed_state.get(key)
+        buffer = self._flat_state.get(key)
         if buffer is None:
-            buffer = self._packed_state[key] = np.full_like(p, fill)
-            arrays, names = self._packed[:2]
-            for name, view in zip(names, views(buffer, [a.shape for a in arrays])):
+            buffer = self._flat_state[key] = np.full_like(p, fill)
+            names, shapes = zip(*self._layout) if self._layout else ((), ())
+            for name, view in zip(names, views(buffer, list(shapes))):
                 s = self.state.setdefault(name, {})
                 if key in s:
                     view[...] = s[key]
@@ -101,7 +94,7 @@ class Optimizer:
     def load_state_dict(self, state: dict) -> None:
         """Restore what `state_dict` returned."""
         self.t = int(state["t"])
-        self.state, self._packed_state = {}, {}
+        self.state, self._flat_state = {}, {}
         for key, value in state["arrays"].items():
             name, slot = key.rsplit(".", 1)
             self.state.setdefault(name, {})[slot] = np.array(value, copy=True)
@@ -357,7 +350,7 @@ class Nadam(Optimizer):
         self._products = (t, product)
         return product
 
-    def step(self, params: dict, grads: dict) -> None:
+    def step(self, params, grads) -> None:
         # the momentum schedule depends on the step only: computed once for all parameters
         mu, mu_next = self._mu(self.t + 1), self._mu(self.t + 2)
         product = self._mu_product(self.t + 1)
@@ -380,7 +373,7 @@ OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Ad
               "adamax": Adamax, "nadam": Nadam}
 
 
-def build(cfg) -> Optimizer:
-    """The optimizer a config's `optimizer` section names, with its options."""
-    options = cfg.model_dump()
+def build(options: dict) -> Optimizer:
+    """The optimizer a config's `optimizer` section names, from its YAML keys (name and options)."""
+    options = dict(options)
     return OPTIMIZERS[options.pop("name")](**options)

@@ -118,7 +118,7 @@ SCHEDULES = {"constant": Constant, "step": Step, "exponential": Exponential, "in
              "cosine": Cosine, "reduce_on_plateau": ReduceOnPlateau}
 
 
-def build(cfg) -> Schedule:
-    """The schedule a config's `training.schedule` names, with its options."""
-    options = cfg.model_dump()
+def build(options: dict) -> Schedule:
+    """The schedule a config's `training.schedule` names, from its YAML keys (name and options)."""
+    options = dict(options)
     return SCHEDULES[options.pop("name")](**options)

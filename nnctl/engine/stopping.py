@@ -93,6 +93,6 @@ class EarlyStopping(Monitor):
         self.stopped_epoch = state["stopped_epoch"]
 
 
-def build(cfg) -> EarlyStopping | None:
-    """The early stopping a config's `training.early_stopping` describes, or None."""
-    return None if cfg is None else EarlyStopping(**cfg.model_dump())
+def build(options: dict | None) -> EarlyStopping | None:
+    """The early stopping a config's `training.early_stopping` describes (its YAML keys), or None."""
+    return None if options is None else EarlyStopping(**options)

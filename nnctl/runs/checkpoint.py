@@ -257,9 +257,10 @@ def _check_slots(optimizer: dict, optimizer_cfg, params: dict, source: str) -> N
     """optimizer.arrays holds exactly the slots the configured optimizer keeps for every parameter
     once it has stepped (t > 0), and none before its first step (slots are created on first use):
     a resumed run without its moments would silently train differently."""
+    from ..config import plain
     from ..engine.optimizers import build as build_optimizer
 
-    slots, t, name = build_optimizer(optimizer_cfg).slot_names(), optimizer["t"], optimizer_cfg.name
+    slots, t, name = build_optimizer(plain(optimizer_cfg)).slot_names(), optimizer["t"], optimizer_cfg.name
     expected = {f"{p}.{slot}" for p in params for slot in slots} if t > 0 else set()
     given = set(optimizer["arrays"])
     kept = ", ".join(slots) or "no slots"
@@ -304,12 +305,12 @@ def load(path) -> Checkpoint:
         raise CheckpointError(f"{source}: n_inputs: {cfg.data.name} has {n_features} features, got {n_inputs!r}")
     dtype = cfg.training.dtype
     # The config's layers cannot hold more numbers than the file: checked before building them.
-    n_params = sum(r["params"] for r in summary_rows(cfg.model.layers, n_inputs))
+    n_params = sum(r["params"] for r in summary_rows(config_module.plain(cfg.model.layers), n_inputs))
     size = Path(path).stat().st_size
     if n_params * np.dtype(dtype).itemsize > size:
         raise CheckpointError(f"{source}: config: its layers have {n_params:,} parameters, more than the "
                               f"{size:,} bytes of the file can hold: the state does not match the config")
-    params, buffers = state_shapes(cfg.model.layers, n_inputs)  # chained layer to layer, nothing allocated
+    params, buffers = state_shapes(config_module.plain(cfg.model.layers), n_inputs)  # chained layer to layer, nothing allocated
     expected = {**params, **buffers}
     state = doc["state"]
     if not isinstance(state, dict) or set(state) != set(expected):
@@ -355,7 +356,7 @@ def load(path) -> Checkpoint:
     # Only now allocate and decode, everything else having been checked from the JSON: one array
     # at a time, straight into its destination, its base64 text dropped once decoded, so memory
     # stays about the file's size (finiteness is checked here).
-    model = build(cfg.model.layers, n_inputs, None, dtype)
+    model = build(config_module.plain(cfg.model.layers), n_inputs, None, dtype)
     for name, target in model.state().items():
         _decode_into(state[name], target, f"{source}: state.{name}")
         state[name] = None

@@ -29,7 +29,7 @@ def summary(source) -> dict:
         n_inputs = data_module.spec(cfg.data).n_features
         if n_inputs is None:
             n_inputs = data_module.load(cfg.data, cfg.seed, cfg.training.dtype).x_train.shape[1]
-    rows = summary_rows(cfg.model.layers, n_inputs)
+    rows = summary_rows(config_module.plain(cfg.model.layers), n_inputs)
     total = sum(r["params"] for r in rows)
     trainable = sum(r["params"] - r.get("non_trainable_params", 0) for r in rows if r["trainable"])
     return {"name": cfg.run.name, "input_shape": [None, n_inputs], "layers": rows, "total_params": total,
