@@ -70,6 +70,10 @@ class Sequential:
         for name, array in self.state().items():
             array[...] = state[name]
 
+    def outputs_from_logits(self, z):
+        """The outputs from forward(x, logits=True)'s logits: the final activation applied."""
+        return self.layers[-1].forward(z)
+
     @property
     def output_activation(self) -> str | None:
         last = self.layers[-1]
