@@ -85,6 +85,7 @@ def resume(run_dir, cfg=None, *, callbacks=(), on_epoch=None, on_batch=None, sto
 
 
 def _watching(callbacks, on_epoch, on_batch) -> list:
+    """The caller's callbacks, then the on_epoch / on_batch shorthand as one LambdaCallback."""
     watch = [LambdaCallback(on_epoch_end=on_epoch, on_batch_end=on_batch)] if on_epoch or on_batch else []
     return [*callbacks, *watch]
 
