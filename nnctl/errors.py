@@ -54,14 +54,13 @@ class RunBusy(NnctlError):
 class Interrupted(NnctlError):
     """SIGINT or SIGTERM stopped training after a batch; carries the position reached.
 
-    `epoch` epochs were finished and `rows_done` rows of the next one (with their summed loss
-    and correct count), so a resumed run continues exactly there. Exit code 128 + the signal.
+    `position` (an engine.train.Position: epochs finished, rows of the next one done, with their
+    summed loss and score) is where a resumed run continues exactly. Exit code 128 + the signal.
     """
 
-    def __init__(self, signal: int, epoch: int, rows_done: int = 0, loss_sum: float = 0.0, correct: int = 0,
-                 message: str = ""):
+    def __init__(self, signal: int, position=None, message: str = ""):
         super().__init__(message or f"interrupted by signal {signal}")
-        self.signal, self.epoch, self.rows_done, self.loss_sum, self.correct = signal, epoch, rows_done, loss_sum, correct
+        self.signal, self.position = signal, position
         self.exit_code = 128 + signal
 
 

@@ -179,13 +179,16 @@ training: {{epochs: 5}}
 
 
 def test_a_resumed_run_gets_the_limit_of_its_untrained_weights(tmp_path, monkeypatch):
-    limits, real_fit = [], api.fit
+    from nnctl.engine.callbacks import LossLimit
+    from nnctl.runs import training
+
+    limits, real_fit = [], training.fit
 
     def fit(*args, **kwargs):
-        limits.append(kwargs["loss_limit"])
+        limits.extend(c.limit for c in kwargs["callbacks"] if isinstance(c, LossLimit))
         return real_fit(*args, **kwargs)
 
-    monkeypatch.setattr(api, "fit", fit)
+    monkeypatch.setattr(training, "fit", fit)
     (tmp_path / "c.yaml").write_text(CONFIG)
     api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", plots=False)
     api.resume(tmp_path / "run", plots=False)  # a finished run: recomputes its test scores

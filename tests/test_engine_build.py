@@ -3,7 +3,7 @@
 import numpy as np
 
 from nnctl import config
-from nnctl.engine import optimizers, schedules, stopping
+from nnctl.engine import callbacks, optimizers, schedules
 from nnctl.engine.layers import default_initializer
 from nnctl.engine.model import build, state_shapes, summary_rows
 
@@ -35,6 +35,5 @@ def test_optimizers_schedules_and_stopping_build_from_their_yaml_keys():
     assert type(adam) is optimizers.Adam and adam.lr == 0.1 and adam.amsgrad
     step = schedules.build({"name": "step", "step_size": 3})
     assert type(step) is schedules.Step and step.step_size == 3 and step.gamma == 0.1
-    stop = stopping.build({"monitor": "val_accuracy", "patience": 2})
+    stop = callbacks.EarlyStopping(**{"monitor": "val_accuracy", "patience": 2})
     assert stop.patience == 2 and stop.mode == "max"
-    assert stopping.build(None) is None

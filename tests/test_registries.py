@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nnctl import config
-from nnctl.engine import layers, model, optimizers, schedules, stopping
+from nnctl.engine import callbacks, layers, model, optimizers, schedules
 from nnctl.engine.activations import ACTIVATIONS
 from nnctl.engine.losses import LOSSES
 
@@ -88,7 +88,7 @@ def test_names_keys_and_defaults_are_the_engines(union, registry, apart):
 
 
 def test_early_stopping_keys_and_defaults_are_the_engines():
-    _same_keys_and_defaults(config.EarlyStoppingConfig, stopping.EarlyStopping, set())
+    _same_keys_and_defaults(config.EarlyStoppingConfig, callbacks.EarlyStopping, set())
 
 
 def _same_keys_and_defaults(model_cls, engine_cls, apart):

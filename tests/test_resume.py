@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api
+from nnctl import api, config
 from nnctl.config import plain
+from nnctl.engine import optimizers
+from nnctl.runs import resume as resume_module, training
 from nnctl.runs import checkpoint, lock as folder_lock, folder as runs
 from nnctl.cli import main
 from nnctl.errors import CheckpointError, ConfigError, Interrupted, NnctlError
@@ -169,7 +171,7 @@ def test_finished_run_resumes_to_the_same_result(reference, tmp_path):
 def test_no_epoch_saved_starts_from_the_beginning(reference, tmp_path):
     cfg = config_of(tmp_path)
     path = runs.use(tmp_path / "run")
-    runs.Run(path, api.config_module.dump(cfg)).finish("interrupted")
+    runs.Run(path, config.dump(cfg)).finish("interrupted")
     api.resume(path)
     same_files(path, reference["adam"][0])
 
@@ -219,10 +221,10 @@ def test_broken_run_folders_are_refused(reference, tmp_path, damage, error, frag
 
 def test_callback_states_must_match_by_name(reference, tmp_path, monkeypatch):
     ref_dir, _ = reference["adam"]
-    point = api.resume_module.prepare(ref_dir)
+    point = resume_module.prepare(ref_dir)
     point.last.training["callbacks"] = {"schedule": {"step": 3}}
     with pytest.raises(CheckpointError, match=r"training.callbacks: holds states for \['schedule'\]"):
-        api.resume_module.restore(point, point.last.model, api.optimizers.build(plain(point.cfg.optimizer)), {})
+        resume_module.restore(point, point.last.model, optimizers.build(plain(point.cfg.optimizer)), {})
 
 
 def test_cli_resume(reference, tmp_path):
@@ -266,13 +268,13 @@ class Stateful:
 def test_stateful_callbacks_are_saved_and_restored_by_name(tmp_path, monkeypatch):
     made = []
 
-    real = api._stateful
+    real = training.stateful
 
     def stateful(model, schedule, monitor):
         made.append(Stateful({"step": 7, "bad_epochs": 2}))
         return {**real(model, schedule, monitor), "extra": made[-1]}
 
-    monkeypatch.setattr(api, "_stateful", stateful)
+    monkeypatch.setattr(training, "stateful", stateful)
     stop, on_epoch = stop_after(epoch=2)
     with pytest.raises(Interrupted):
         api.train(config_of(tmp_path), run_dir=tmp_path / "run", stop=stop, on_epoch=on_epoch)

@@ -3,7 +3,7 @@
 import pytest
 
 from nnctl.errors import DataError, TrainingDiverged
-from nnctl.engine.stopping import EarlyStopping, Monitor, resolve_mode
+from nnctl.engine.callbacks import EarlyStopping, Monitor, resolve_mode
 
 
 def feed(stopper, values, key="val_loss"):

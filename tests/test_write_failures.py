@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from nnctl import api, files
-from nnctl.runs import checkpoint, folder as runs
+from nnctl.runs import checkpoint, folder as runs, training
 from nnctl.cli import main
 from nnctl.errors import ConfigError, DataError, WriteError
 
@@ -220,7 +220,7 @@ def test_a_failure_after_the_folder_exists_marks_the_run_failed(tmp_path, monkey
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(api, where, fail)
+    monkeypatch.setattr(training, where, fail)
     result = CliRunner().invoke(main, ["train", str(tmp_path / "c.yaml"), "--run-dir", str(tmp_path / "run"), "-q"])
     assert result.exit_code == code and "internal error" not in result.stderr and "Traceback" not in result.output
     status = json.loads((tmp_path / "run" / "run.json").read_text())

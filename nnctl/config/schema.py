@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from ..data.catalog import CATALOG
-from ..engine import optimizers as _opt, schedules as _sched, stopping as _stop
+from ..engine import callbacks as _callbacks, optimizers as _opt, schedules as _sched
 from ..engine.activations import ACTIVATIONS
 from ..engine.layers import INITIALIZERS
 from ..engine.losses import LOSSES
@@ -296,11 +296,11 @@ ScheduleConfig = Annotated[Union[ConstantSchedule, StepSchedule, ExponentialSche
 
 
 class EarlyStoppingConfig(Strict):
-    monitor: Literal[MONITOR_NAMES] = Field(_default(_stop.EarlyStopping, "monitor"), description="the metric watched")
-    mode: Literal[MODE_NAMES] = Field(_default(_stop.EarlyStopping, "mode"), description="min or max is better; auto: max for accuracy and r2")
-    patience: int = Field(_default(_stop.EarlyStopping, "patience"), ge=1, description="epochs without improvement before stopping")
-    min_delta: float = Field(_default(_stop.EarlyStopping, "min_delta"), ge=0.0, description="smallest change that counts as an improvement")
-    restore_best: bool = Field(_default(_stop.EarlyStopping, "restore_best"), description="end with the best epoch's weights (checkpoint and test scores)")
+    monitor: Literal[MONITOR_NAMES] = Field(_default(_callbacks.EarlyStopping, "monitor"), description="the metric watched")
+    mode: Literal[MODE_NAMES] = Field(_default(_callbacks.EarlyStopping, "mode"), description="min or max is better; auto: max for accuracy and r2")
+    patience: int = Field(_default(_callbacks.EarlyStopping, "patience"), ge=1, description="epochs without improvement before stopping")
+    min_delta: float = Field(_default(_callbacks.EarlyStopping, "min_delta"), ge=0.0, description="smallest change that counts as an improvement")
+    restore_best: bool = Field(_default(_callbacks.EarlyStopping, "restore_best"), description="end with the best epoch's weights (checkpoint and test scores)")
 
 
 class TrainingConfig(Strict):

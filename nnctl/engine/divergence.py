@@ -68,3 +68,13 @@ def exploded_weights(params: dict) -> str | None:
     if largest > WEIGHT_BOUND:
         return f"the weight {name} reached {largest:.3g}, beyond {WEIGHT_BOUND:g}"
     return None
+
+
+def message(epoch: int, batch: int | None, lr: float, what: str, x) -> str:
+    """Where and how training diverged, with the two likely causes and their numbers
+    (`x`: the training inputs, whose largest magnitude tells whether they were scaled)."""
+    where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
+    largest = float(np.abs(x).max()) if x is not None and x.size else 0.0
+    return (f"training diverged at {where}: {what}. Likely causes: a learning rate too high "
+            f"(optimizer.lr is {lr:g}: try a tenth of it) or unscaled inputs "
+            f"(the largest absolute input is {largest:g}; see data.scaling)")

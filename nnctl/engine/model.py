@@ -81,6 +81,10 @@ class Sequential:
         for name, array in self.state().items():
             array[...] = state[name]
 
+    def outputs_from_logits(self, z):
+        """The outputs from forward(x, logits=True)'s logits: the final activation applied."""
+        return self.layers[-1].forward(z)
+
     def predict(self, x, batch_size: int = 8192):
         """Outputs (probabilities for classifiers) in inference mode, in batches to bound memory."""
         if len(x) <= batch_size:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .stopping import Monitor
+from .callbacks import Monitor
 
 
 class Schedule:

@@ -1,14 +1,31 @@
-"""The training loop. It knows nothing about the model's insides and reports through a callback."""
+"""The training loop: shuffle, batches, forward, loss, backward, step; callbacks at fixed points.
+
+It knows nothing about the model's insides, and nothing about logging, saving, schedules, early
+stopping or signals: those are callbacks (engine/callbacks.py).
+"""
 
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
-from .divergence import exploded_loss, exploded_weights
+from . import divergence
 from ..errors import Interrupted, TrainingDiverged
 from .metrics import accuracy, predicted_classes, regression_scores
 from .regularizers import clip_by_global_norm
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where training stands: `epoch` epochs finished and `rows_done` rows of the next one, with
+    those rows' summed loss and score, so that the epoch's record comes out as if uninterrupted.
+    score_sum: the right classes (a count) for classification, the absolute errors' sum for regression."""
+
+    epoch: int = 0
+    rows_done: int = 0
+    loss_sum: float = 0.0
+    score_sum: int | float = 0
 
 
 def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -34,7 +51,7 @@ def evaluate(model, loss, x, y, batch_size: int = 8192, task: str = "classificat
             z = model.forward(xb, logits=fused)
             value, _ = loss.value_and_grad(z, yb)
             total += value * len(xb)
-            outs.append(model.layers[-1].forward(z) if fused else z)
+            outs.append(model.outputs_from_logits(z) if fused else z)
     out = np.concatenate(outs)
     if regression:
         scores = regression_scores(y, out)
@@ -46,43 +63,36 @@ def evaluate(model, loss, x, y, batch_size: int = 8192, task: str = "classificat
 
 
 def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: bool, seed: int,
-        on_epoch=None, on_batch=None, start_epoch: int = 0, schedule=None, clip_norm: float | None = None,
-        start: tuple = (0, 0.0, 0), stop=None, loss_limit: float = math.inf) -> list[dict]:
-    """Mini-batch training for epochs start_epoch+1 .. epochs; `on_epoch(record)` after each
-    epoch (a true return value stops training: early stopping), `on_batch(epoch, done, total)`
-    after each batch (for progress bars). `schedule` sets optimizer.lr before each epoch;
-    `clip_norm` caps the gradients' global norm before each step.
+        clip_norm: float | None = None, callbacks=(), start: Position = Position()) -> list[dict]:
+    """Mini-batch training for epochs start.epoch+1 .. epochs (the first from start.rows_done on);
+    returns the epochs' records. `data` has x_train, y_train, x_val, y_val (and task).
 
-    `data` has x_train, y_train, x_val, y_val. Raises TrainingDiverged on a non-finite loss, and
-    at an epoch's end on a training loss above `loss_limit` or a weight beyond
-    divergence.WEIGHT_BOUND (see divergence.py).
-    `start` = (rows_done, loss_sum, correct) continues epoch start_epoch+1 part-way, as an
-    Interrupted error left it. `stop()` is asked after every batch; when it returns a signal
-    number, fit raises Interrupted with the position reached, so the caller can save it.
+    `clip_norm` caps the gradients' global norm before each step: part of the step, like the
+    optimizer, rather than an observer of it, so an argument and not a callback. The callbacks
+    are called in list order (see engine/callbacks.py); one raising Interrupted stops training
+    with the position reached in the error. Raises TrainingDiverged on a non-finite loss, and at
+    an epoch's end on a weight beyond divergence.WEIGHT_BOUND or a non-finite validation score.
     """
     history = []
-    for epoch in range(start_epoch + 1, epochs + 1):
-        if stop is not None and (signal := stop()):
-            raise Interrupted(signal, epoch - 1, *start)
-        if schedule is not None:
-            optimizer.lr = schedule.lr(epoch, optimizer.initial_lr)
+    for epoch in range(start.epoch + 1, epochs + 1):
+        try:
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch)
+        except Interrupted as e:
+            raise Interrupted(e.signal, start) from None
         # A diverging run overflows on its way to inf; the finite checks in _epoch catch it and
         # say so, so NumPy's own warnings would only add noise.
         with np.errstate(over="ignore", invalid="ignore"):
-            record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch, clip_norm,
-                            start, stop, loss_limit)
-        start = (0, 0.0, 0)
+            record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_norm, callbacks, start)
+        start = Position(epoch)
         history.append(record)
-        if schedule is not None:
-            schedule.update(record)
-        if on_epoch is not None and on_epoch(record):
+        if any([callback.on_epoch_end(record) for callback in callbacks]):  # a list: every callback sees the record
             break
     return history
 
 
-def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_batch, clip_norm=None,
-           start=(0, 0.0, 0), stop=None, loss_limit=math.inf) -> dict:
-    """One pass over the training split (from row start[0] of its order), then the validation scores."""
+def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_norm, callbacks, start) -> dict:
+    """One pass over the training split (from row start.rows_done of its order), then the validation scores."""
     started = time.perf_counter()
     fused = loss.fused is not None
     params, grads = model.params(), model.grads()
@@ -94,8 +104,8 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
     # and the first layer's product then reads rows that are still in the cache. The indices are a
     # permutation, always in range: mode="clip" only spares NumPy the buffered copy "raise" makes.
     batch = np.empty((min(batch_size, n), *x.shape[1:]), x.dtype)
-    rows_done, total, correct = start  # correct: right classes, or for regression the sum of absolute errors
-    for i in range(rows_done, n, batch_size):
+    loss_sum, score_sum = start.loss_sum, start.score_sum
+    for i in range(start.rows_done, n, batch_size):
         idx = order[i:i + batch_size]
         xb = np.take(x, idx, axis=0, out=batch[:len(idx)], mode="clip") if shuffle else x[i:i + batch_size]
         yb = y[idx]
@@ -104,51 +114,41 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, on_ba
         if model.penalties:
             value += model.penalty()
         if not math.isfinite(value):
-            raise TrainingDiverged(_diverged_message(epoch, i // batch_size + 1, value, optimizer, x=x))
+            raise TrainingDiverged(divergence.message(epoch, i // batch_size + 1, optimizer.lr, f"the loss became {value}", x))
         model.backward(dz, logits=fused)
         if clip_norm is not None:
             clip_by_global_norm(grads, clip_norm)
         optimizer.step(params, grads)
-        total += value * len(idx)
+        loss_sum += value * len(idx)
         if regression:
-            correct += float(np.abs(z[:, 0] - yb).sum())
+            score_sum += float(np.abs(z[:, 0] - yb).sum())
         else:
-            # the class is the argmax of the logits as of the softmax; a single logit needs its sigmoid
-            out = model.layers[-1].f(z) if fused and z.shape[1] == 1 else z
-            correct += int((predicted_classes(out) == yb).sum())
-        if on_batch is not None:
-            on_batch(epoch, min(i + batch_size, n), n)
-        if stop is not None and i + batch_size < n and (signal := stop()):
+            # the argmax of the logits is the softmax's; a single logit needs its sigmoid
+            out = model.outputs_from_logits(z) if fused and z.shape[1] == 1 else z
+            score_sum += int((predicted_classes(out) == yb).sum())
+        rows_done = min(i + batch_size, n)
+        try:
+            for callback in callbacks:
+                callback.on_batch_end(epoch, rows_done, n)
+        except Interrupted as e:
             _check_weights(params, epoch, optimizer, x)  # never save non-finite weights over good ones
-            raise Interrupted(signal, epoch - 1, i + batch_size, total, correct)
+            raise Interrupted(e.signal, Position(epoch - 1, rows_done, loss_sum, score_sum)) from None
     _check_weights(params, epoch, optimizer, x)
     if regression:
         scale = data.target_scale
         val = evaluate(model, loss, data.x_val, data.y_val, task="regression", target_scale=scale)
-        scores = {"train_loss": total / n, "train_mae": correct / n * scale, "val_loss": val["loss"],
+        scores = {"train_loss": loss_sum / n, "train_mae": score_sum / n * scale, "val_loss": val["loss"],
                   "val_mae": val["mae"], "val_rmse": val["rmse"], "val_r2": val["r2"]}
     else:
         val = evaluate(model, loss, data.x_val, data.y_val)
-        scores = {"train_loss": total / n, "train_accuracy": correct / n, "val_loss": val["loss"],
+        scores = {"train_loss": loss_sum / n, "train_accuracy": score_sum / n, "val_loss": val["loss"],
                   "val_accuracy": val["accuracy"]}
     bad = [k for k, v in scores.items() if v is not None and not math.isfinite(v)]
     if bad:  # finite weights can still overflow on the validation rows
-        raise TrainingDiverged(_diverged_message(epoch, None, scores[bad[0]], optimizer, what=f"{bad[0]} became {scores[bad[0]]}",
-                                                 x=x))
-    if what := exploded_loss(scores["train_loss"], loss_limit):  # finite, but no longer training
-        raise TrainingDiverged(_diverged_message(epoch, None, scores["train_loss"], optimizer, what=what, x=x))
+        raise TrainingDiverged(divergence.message(epoch, None, optimizer.lr, f"{bad[0]} became {scores[bad[0]]}", x))
     return {"epoch": epoch, **scores, "lr": optimizer.lr, "seconds": round(time.perf_counter() - started, 4)}
 
 
 def _check_weights(params, epoch, optimizer, x) -> None:
-    if what := exploded_weights(params):
-        raise TrainingDiverged(_diverged_message(epoch, None, float("nan"), optimizer, what=what, x=x))
-
-
-def _diverged_message(epoch, batch, value, optimizer, what=None, x=None) -> str:
-    where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
-    what = what or (f"the loss became {value}" if batch else "the weights became NaN or infinite")
-    largest = float(np.abs(x).max()) if x is not None and x.size else 0.0
-    return (f"training diverged at {where}: {what}. Likely causes: a learning rate too high "
-            f"(optimizer.lr is {optimizer.lr:g}: try a tenth of it) or unscaled inputs "
-            f"(the largest absolute input is {largest:g}; see data.scaling)")
+    if what := divergence.exploded_weights(params):
+        raise TrainingDiverged(divergence.message(epoch, None, optimizer.lr, what, x))

@@ -19,6 +19,7 @@ from pathlib import Path
 from . import checkpoint as checkpoint_module
 from .. import config as config_module
 from . import lock as folder_lock, folder as runs
+from ..engine.train import Position
 from ..errors import CheckpointError, ConfigError, RunBusy
 
 
@@ -61,11 +62,12 @@ def check_folder(run_dir) -> None:
     _read_status(Path(run_dir))
 
 
-def restore(point: ResumePoint, model, optimizer, callbacks: dict) -> tuple[int, tuple]:
-    """Load the weights, optimizer and callback states; return (start_epoch, (rows_done, loss_sum, correct))."""
+def restore(point: ResumePoint, model, optimizer, callbacks: dict) -> Position:
+    """Load the weights, optimizer and callback states (callbacks by their name in last.json);
+    return the position training continues from."""
     last = point.last
     if last is None:
-        return 0, (0, 0.0, 0)
+        return Position()
     model.load_state(last.model.state())
     optimizer.load_state_dict(last.optimizer)
     saved = last.training["callbacks"]
@@ -73,8 +75,8 @@ def restore(point: ResumePoint, model, optimizer, callbacks: dict) -> tuple[int,
         # format 1 saved only at the end of an epoch and had no callbacks: their state is what
         # the epochs' records make of them, replayed in order
         for callback in callbacks.values():
-            for record in point.history if hasattr(callback, "update") else ():
-                callback.update(record)
+            for record in point.history:
+                callback.on_epoch_end(record)
     elif set(saved) != set(callbacks):
         raise CheckpointError(f"{last.path}: training.callbacks: holds states for {sorted(saved)}, "
                               f"this config has stateful callbacks {sorted(callbacks)}")
@@ -84,8 +86,8 @@ def restore(point: ResumePoint, model, optimizer, callbacks: dict) -> tuple[int,
                 callback.load_state_dict(saved[name])
             except (KeyError, TypeError, ValueError, AttributeError) as e:
                 raise CheckpointError(f"{last.path}: training.callbacks.{name}: not a valid state ({e})") from None
-    t = last.training
-    return last.epoch, (t["rows_done"], t["loss_sum"], t["correct"])
+    t = last.training  # `correct` is the file format's name for the score sum
+    return Position(last.epoch, t["rows_done"], t["loss_sum"], t["correct"])
 
 
 def config_diff(run_cfg, cfg) -> list[str]:

@@ -1,0 +1,37 @@
+"""Scoring a checkpoint on a split of the data set it was trained on (`nnctl eval`)."""
+
+from __future__ import annotations
+
+from . import checkpoint as checkpoint_module, checkpoint_data
+from ..engine import metrics
+from ..engine.losses import LOSSES
+from ..engine.train import evaluate
+
+
+def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
+    """Score a checkpoint on a split of its own data set, rebuilt with its seed and preprocessing.
+
+    Classification: loss, accuracy, macro_f1, per-class scores, confusion matrix and, for two
+    classes, roc_auc. Regression: loss, mae, rmse and r2 (mae and rmse in the target's units).
+    `data`: a file (or MNIST folder) read in place of the checkpoint's, with its data settings.
+    A file the checkpoint alone names is opened only inside its run folder (DataError otherwise;
+    see checkpoint_data.py); `data` for a data set not read from a file raises ValueError.
+    """
+    ckpt = checkpoint_module.load(path)
+    dataset = checkpoint_data.load(ckpt, data)
+    x, y = dataset.split(split)
+    scores = evaluate(ckpt.model, LOSSES[ckpt.config.loss], x, y, task=dataset.task, target_scale=dataset.target_scale)
+    result = {"checkpoint": str(path), "split": split, "task": dataset.task, "n": int(len(y)),
+              **{k: v for k, v in scores.items() if k != "out"}}
+    if dataset.task == "regression":
+        return result
+    result["classes"] = ckpt.classes
+    if len(y):
+        cm = metrics.confusion_matrix(y, metrics.predicted_classes(scores["out"]), len(ckpt.classes))
+        result["macro_f1"] = metrics.macro_f1(cm)
+        if len(ckpt.classes) == 2:
+            out = scores["out"]
+            result["roc_auc"] = metrics.roc_auc(y, out[:, -1])  # the positive class's probability
+        result["per_class"] = metrics.per_class(cm)
+        result["confusion_matrix"] = cm.tolist()
+    return result

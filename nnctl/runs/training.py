@@ -1,0 +1,283 @@
+"""A training run in its folder: fresh or resumed, trained through callbacks, and how it ends.
+
+    train(cfg, run_dir=None, callbacks=[...], stop=stop)    # a new run folder
+    resume(run_dir, callbacks=[...], stop=stop)             # continue one from its last.json
+
+`Training` holds the model, optimizer and callbacks of one run with every saved state restored;
+`MetricsLogger` and `Checkpointer` are the callbacks that write the folder. Whatever escapes once
+the folder exists leaves run.json saying how the run ended: finished, interrupted, diverged or
+failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+
+import numpy as np
+
+from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lock, report, resume as resume_module
+from .. import config as config_module, data as data_module
+from ..config import memory
+from ..engine import divergence, optimizers, schedules
+from ..engine.callbacks import (BestWeights, Callback, DropoutGenerators, EarlyStopping, LearningRateScheduler, LossLimit,
+                                Monitor, StopOnRequest)
+from ..engine.losses import LOSSES
+from ..engine.model import build
+from ..engine.train import Position, evaluate, fit
+from ..errors import CheckpointError, ConfigError, DataError, Interrupted, NnctlError, TrainingDiverged
+
+
+def train(cfg, *, run_dir=None, callbacks=(), stop=None, plots: bool = True) -> dict:
+    """Train the network `cfg` describes into a new run folder (or `run_dir`); the run's summary."""
+    memory.require(cfg)  # before the data set is loaded: ConfigError when it cannot fit in memory
+    dataset = load_data(cfg)
+    check_fits(cfg, dataset)
+    if run_dir is not None:
+        path, lock, created = runs.claim(run_dir)
+    else:  # a new folder, named at random: only this process knows it, and it locks it at once
+        path, created = runs.create(cfg.run.output_dir, cfg.run.name), True
+        lock = folder_lock.acquire(path)
+    with lock:  # held until the run ends: a --resume of this folder meanwhile is refused
+        run = runs.Run(path, config_module.dump(cfg), created=created)
+        with ended(run):
+            return Training(cfg, dataset).run(run, callbacks, stop, plots)
+
+
+def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True) -> dict:
+    """Continue the run in `run_dir` from its last.json, exactly where it stopped. The folder is
+    locked throughout, and everything in it is checked before any file changes."""
+    resume_module.check_folder(run_dir)
+    with folder_lock.acquire(run_dir):
+        point = resume_module.prepare(run_dir, cfg)
+        dataset = load_data(point.cfg)
+        check_fits(point.cfg, dataset)
+        if point.last is not None and dataset.preprocessing != point.last.preprocessing:
+            raise DataError(f"the data set's fitted scaling differs from the one in {point.last.path}: "
+                            f"the data changed since the run started, so it cannot continue")
+        rows_done = point.last.training["rows_done"] if point.last is not None else 0
+        n_rows, batch_size = len(dataset.x_train), point.cfg.training.batch_size
+        if rows_done and (rows_done >= n_rows or rows_done % batch_size or point.last.epoch == point.cfg.training.epochs):
+            raise CheckpointError(f"{point.last.path}: training.rows_done: {rows_done} is not a batch boundary inside "
+                                  f"an epoch of {n_rows} rows in batches of {batch_size}")
+        training = Training(point.cfg, dataset, point)  # restores every saved state: the last checks
+        run = runs.Run.reopen(point.path, point.history, point.status, rows_done)
+        with ended(run):
+            if point.rewrite_best:
+                Checkpointer(run.path, training).save_best(training.monitor.best_epoch, without_seconds(run.history[-1]))
+            return training.run(run, callbacks, stop, plots)
+
+
+def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:
+    """The config's data set, split and scaled (raises DataError), with the seed and dtype of
+    `cfg`; with `preprocessing` (a checkpoint's), scaled as it was rather than fitted anew."""
+    return data_module.load(cfg.data, cfg.seed, cfg.training.dtype, preprocessing=preprocessing)
+
+
+def check_fits(cfg, dataset) -> None:
+    """A file's or an OpenML set's classes are known once loaded: the output layer must fit them
+    (ConfigError otherwise, as for the built-in sets); and the model at the data's real width must
+    fit in memory (the data itself is loaded already)."""
+    memory.require(cfg, dataset.x_train.shape[1], data=False, source=f"the config (data from {dataset.source})")
+    if data_module.spec(cfg.data).n_classes is None:
+        n_classes = len(dataset.classes)
+        config_module.check_meaning(cfg, source=f"the config (data from {dataset.source})",
+                                    spec=data_module.DatasetSpec(dataset.x_train.shape[1], n_classes, dataset.task, "standard"))
+
+
+class MetricsLogger(Callback):
+    """Each epoch's record into the run folder's metrics.jsonl and metrics.csv."""
+
+    def __init__(self, run):
+        self.run = run
+
+    def on_epoch_end(self, record):
+        self.run.log(record)
+        return False
+
+
+class Checkpointer(Callback):
+    """last.json after every epoch (weights, optimizer, training state), then checkpoint.json when
+    the epoch is the best (every epoch without restore_best: the checkpoint is then the last).
+
+    last.json first: if the process dies between the two writes, resuming finds the best epoch's
+    weights in last.json itself (see resume.best_state)."""
+
+    def __init__(self, path, training: Training):
+        self.path, self.training = path, training
+
+    def on_epoch_end(self, record):
+        epoch, metrics = record["epoch"], without_seconds(record)  # the same run must give the same bytes
+        self.save_last(Position(epoch), metrics)
+        if not self.training.restore_best or self.training.monitor.best_epoch == epoch:
+            self.save_best(epoch, metrics)
+        return False
+
+    def save_last(self, position: Position, metrics: dict) -> None:
+        """last.json: everything a resumed run needs to continue from `position`."""
+        self.training.save(self.path / "last.json", position.epoch, metrics, position)
+
+    def save_best(self, epoch: int, metrics: dict) -> None:
+        """checkpoint.json: the model alone, for eval and predict."""
+        self.training.save(self.path / "checkpoint.json", epoch, metrics, None)
+
+
+class Training:
+    """The model, loss, optimizer and callbacks of a fresh (point None) or resumed run, with every
+    state last.json and checkpoint.json hold restored: built before a resume changes any file."""
+
+    def __init__(self, cfg, dataset, point: resume_module.ResumePoint | None = None):
+        self.cfg, self.dataset = cfg, dataset
+        self.n_inputs = dataset.x_train.shape[1]
+        try:
+            self.model = build(config_module.plain(cfg.model.layers), self.n_inputs, np.random.default_rng(cfg.seed), cfg.training.dtype)
+        except MemoryError as e:
+            raise ConfigError(f"the model does not fit in this machine's memory ({e}): "
+                              "make model.layers smaller") from None
+        self.loss = LOSSES[cfg.loss]
+        self.optimizer = optimizers.build(config_module.plain(cfg.optimizer))
+        stopping = cfg.training.early_stopping
+        self.stopper = None if stopping is None else EarlyStopping(**config_module.plain(stopping))
+        # what 'best epoch' means: early stopping's monitor when configured, else the lowest
+        # validation loss (training loss when there is no validation split)
+        self.monitor = self.stopper or Monitor("val_loss" if cfg.data.val_fraction > 0 else "train_loss", "min")
+        self.restore_best = self.stopper is None or self.stopper.restore_best
+        self.best_weights = BestWeights(self.model, self.monitor) if self.restore_best else None
+        self.schedule = LearningRateScheduler(schedules.build(config_module.plain(cfg.training.schedule)), self.optimizer)
+        self.stateful = stateful(self.model, self.schedule, self.monitor)
+        # from the untrained weights, so before restore: a resumed run gets the same limit
+        limit = divergence.loss_limit(divergence.reference_loss(self.model, self.loss, dataset.x_train, dataset.y_train))
+        self.loss_limit = LossLimit(limit, self.optimizer, dataset.x_train)
+        self.start = Position()
+        if point is not None:
+            self.start = resume_module.restore(point, self.model, self.optimizer, self.stateful)
+            if self.best_weights is not None:
+                self.best_weights.weights = resume_module.best_state(point, self.monitor.best_epoch)
+
+    def state(self, position: Position) -> dict:
+        """last.json's training state: the position in the epoch, the best epoch, the callbacks'
+        states (`correct` is the position's score_sum: its name in the file format)."""
+        score = position.score_sum
+        return {"rows_done": position.rows_done, "loss_sum": float(position.loss_sum),
+                "correct": float(score) if isinstance(score, float) else int(score),
+                "best_value": self.monitor.best, "best_epoch": self.monitor.best_epoch,
+                "callbacks": {name: c.state_dict() for name, c in self.stateful.items()}}
+
+    def save(self, path, epoch: int, metrics: dict, position: Position | None) -> None:
+        """A checkpoint of the model; with a position, also the optimizer and training state (last.json)."""
+        checkpoint_module.save(path, config=self.cfg, model=self.model, preprocessing=self.dataset.preprocessing,
+                               classes=self.dataset.classes, n_inputs=self.n_inputs, epoch=epoch, metrics=metrics,
+                               optimizer=self.optimizer.state_dict() if position is not None else None,
+                               training=self.state(position) if position is not None else None)
+
+    def callbacks(self, checkpointer: Checkpointer, run, stop) -> list[Callback]:
+        """nnctl's own callbacks, in the order the loop must call them: a stop request before the
+        schedule sets the rate; the divergence check before anything logs or saves the epoch;
+        the monitor before the best weights and the checkpoints that ask it."""
+        own = [StopOnRequest(stop)] if stop is not None else []
+        return [*own, self.loss_limit, self.schedule, MetricsLogger(run), self.monitor,
+                *([self.best_weights] if self.best_weights is not None else []), checkpointer]
+
+    def run(self, run, callbacks=(), stop=None, plots: bool = True) -> dict:
+        """Train into `run`'s folder (nnctl's callbacks, then `callbacks`); score the kept weights
+        on the test split, draw the report; the run's summary."""
+        cfg, dataset = self.cfg, self.dataset
+        checkpointer = Checkpointer(run.path, self)
+        epochs = self.start.epoch if self.stopper is not None and self.stopper.stop else cfg.training.epochs  # stopped early already
+        try:
+            fit(self.model, self.loss, self.optimizer, dataset, epochs=epochs, batch_size=cfg.training.batch_size,
+                shuffle=cfg.training.shuffle, seed=cfg.seed, clip_norm=cfg.training.clip_norm,
+                callbacks=[*self.callbacks(checkpointer, run, stop), *callbacks], start=self.start)
+        except TrainingDiverged as e:
+            run.finish("diverged", error=str(e))
+            kept = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"
+            raise TrainingDiverged(f"{e}. Run folder {run.path}: {kept}") from None
+        except Interrupted as e:
+            raise interrupted(e, run, checkpointer, len(dataset.x_train)) from None
+        except KeyboardInterrupt as e:  # a second signal: stopped at once, last.json holds the last save
+            run.finish("interrupted", signal=signal_name(getattr(e, "signal", signal.SIGINT)))
+            raise
+        except BaseException as e:
+            run.finish("failed", error=f"{type(e).__name__}: {e}")
+            raise
+        return self.finish(run, plots)
+
+    def finish(self, run, plots: bool) -> dict:
+        """The kept weights' scores on the test split into run.json, and the report's plots."""
+        path, dataset, history = run.path, self.dataset, run.history
+        if self.best_weights is not None:
+            self.best_weights.restore()
+        best_epoch = self.monitor.best_epoch
+        checkpoint_epoch = best_epoch if self.restore_best else (history[-1]["epoch"] if history else None)
+        test = evaluate(self.model, self.loss, dataset.x_test, dataset.y_test, task=dataset.task,
+                        target_scale=dataset.target_scale)
+        test = {k: v for k, v in test.items() if k != "out"} | {"n": int(len(dataset.y_test))}
+        if test["loss"] is not None and not np.isfinite(test["loss"]):
+            run.finish("diverged", error=f"the test loss is {test['loss']}")
+            raise TrainingDiverged(f"the trained model's loss on the test split is {test['loss']}: its weights are too large "
+                                   f"(optimizer.lr is {self.optimizer.lr:g}: try a tenth of it). Run folder {path}")
+        early = self.stopper.report() if self.stopper is not None else None
+        run.finish("finished", best_epoch=best_epoch, checkpoint_epoch=checkpoint_epoch, test=test, early_stopping=early)
+        drawn = report.draw(path, history, best_epoch, self.model, self.cfg.loss, dataset, dataset.classes) if plots else []
+        return {"run_dir": str(path), "checkpoint": str(path / "checkpoint.json"), "last_checkpoint": str(path / "last.json"),
+                "best_epoch": best_epoch, "checkpoint_epoch": checkpoint_epoch, "epochs": len(history),
+                "final": history[-1] if history else None, "test": test, "early_stopping": early, "history": history,
+                "plots": drawn}
+
+
+def stateful(model, schedule: LearningRateScheduler, monitor: Monitor) -> dict[str, Callback]:
+    """The run's callbacks whose state a resumed run needs, by name: last.json keeps each state
+    under its name (these names are the file format's) and a resumed run restores it."""
+    callbacks = {"monitor": monitor, "schedule": schedule}
+    dropout = DropoutGenerators(model)
+    if dropout.generators:
+        callbacks["dropout"] = dropout
+    return callbacks
+
+
+@contextlib.contextmanager
+def ended(run):
+    """Whatever escapes once the run folder exists leaves run.json saying how the run ended, never
+    `running`; when even that write failed, nnctl's error says so."""
+    try:
+        yield
+    except BaseException as e:
+        if run.status["status"] == "running":
+            if isinstance(e, KeyboardInterrupt):
+                run.finish("interrupted", signal=signal_name(getattr(e, "signal", signal.SIGINT)))
+            else:
+                run.finish("failed", error=str(e) if isinstance(e, NnctlError) else f"{type(e).__name__}: {e}")
+        if run.status_error is not None and isinstance(e, NnctlError):
+            e.args = (f"{e} (and {run.status_error}: it still says {run.written or 'nothing'})",)
+        raise
+
+
+def interrupted(e: Interrupted, run, checkpointer: Checkpointer, n_rows: int) -> Interrupted:
+    """Save where training stopped into last.json, mark the run interrupted, and say how to go on."""
+    name, at = signal_name(e.signal), e.position
+    try:
+        checkpointer.save_last(at, without_seconds(run.history[-1]) if run.history else {})
+    except KeyboardInterrupt as again:  # a second signal during the save: last.json is still the previous one
+        run.finish("interrupted", signal=signal_name(getattr(again, "signal", e.signal)))
+        raise
+    except BaseException:
+        run.finish("failed", error=f"interrupted by {name}, and last.json could not be written")
+        raise
+    run.finish("interrupted", signal=name, interrupted_at={"epoch": at.epoch + 1, "rows_done": at.rows_done, "rows": n_rows})
+    where = (f"in epoch {at.epoch + 1} ({at.rows_done} of {n_rows} rows done)" if at.rows_done else
+             f"after epoch {at.epoch}" if at.epoch else "before the first batch")
+    return Interrupted(e.signal, at, message=f"interrupted by {name} {where}: {run.path / 'last.json'} saved; "
+                                             f"continue with: nnctl train --resume {run.path}")
+
+
+def signal_name(number: int) -> str:
+    """SIGINT, SIGTERM, ... or `signal N` for a number without a name."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def without_seconds(record: dict) -> dict:
+    """An epoch's record without its timing: the same run must give the same checkpoint bytes."""
+    return {k: v for k, v in record.items() if k != "seconds"}
