@@ -26,6 +26,12 @@ def fmt(value, digits=4) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def scores(result: dict) -> str:
+    """loss and accuracy, or for regression loss, mae, rmse and r2."""
+    keys = ("loss", "accuracy") if "accuracy" in result else ("loss", "mae", "rmse", "r2")
+    return "  ".join(f"{k} {fmt(result[k])}" for k in keys)
+
+
 def paint(text: str, fg: str) -> str:
     """`text` in colour, unless NO_COLOR is set (click.echo also drops colour when not on a terminal)."""
     return text if os.environ.get("NO_COLOR") else click.style(text, fg=fg)

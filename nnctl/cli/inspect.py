@@ -1,4 +1,4 @@
-"""Commands that check before anything runs: check, schema, gradcheck."""
+"""Commands that look at a network before anything trains: summary, check, schema, gradcheck."""
 
 from __future__ import annotations
 
@@ -8,6 +8,49 @@ import click
 
 from .common import emit_json, json_option, paint, set_option
 from ..errors import CheckFailed
+
+
+@click.command()
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def summary(source, as_json):
+    """Print the architecture of a config or checkpoint (.json) as a Keras-style table."""
+    from ..runs.summary import summary as summarize
+
+    info = summarize(source)
+    if as_json:
+        emit_json(info)
+        return
+    click.echo(render_summary(info))
+
+
+def render_summary(info: dict) -> str:
+    """The table Keras users know: Layer (type) | Output Shape | Param #, then the totals."""
+    head = ("Layer (type)", "Output Shape", "Activation", "Param #")
+    rows = [(f"{r['name']} ({r['type']})", f"(None, {r['output_shape'][1]})", r["activation"], f"{r['params']:,}")
+            for r in info["layers"]]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(head)]
+
+    def line(left, mid, right, fill):
+        return left + mid.join(fill * w for w in widths) + right
+
+    def cells(values, bar):
+        parts = [f" {v:<{w - 2}} " if i < 3 else f" {v:>{w - 2}} " for i, (v, w) in enumerate(zip(values, widths))]
+        return bar + bar.join(parts) + bar
+
+    itemsize = info["bytes"] // max(info["total_params"], 1)
+
+    def size(n_params):
+        n = n_params * itemsize
+        return f"{n:.2f} B" if n < 1024 else f"{n / 1024:.2f} KB" if n < 1024**2 else f"{n / 1024**2:.2f} MB"
+
+    out = [f'Model: "{info["name"]}"  (input: (None, {info["input_shape"][1]}), {info["dtype"]})',
+           line("┏", "┳", "┓", "━"), cells(head, "┃"), line("┡", "╇", "┩", "━")]
+    out += [cells(r, "│") for r in rows]
+    out.append(line("└", "┴", "┘", "─"))
+    for label, key in (("Total", "total_params"), ("Trainable", "trainable_params"), ("Non-trainable", "non_trainable_params")):
+        out.append(f" {label} params: {info[key]:,} ({size(info[key])})")
+    return "\n".join(out)
 
 
 @click.command()
