@@ -6,7 +6,7 @@ import math
 
 import click
 
-from .common import emit_json, json_option, paint, set_option
+from .common import emit_json, json_option, paint, set_option, table
 from ..errors import CheckFailed
 
 
@@ -131,11 +131,11 @@ def gradcheck(config, overrides, samples, tolerance, batch_size, seed, as_json):
         emit_json(result)
     else:
         rows = [(name, f"{r['checked']}/{r['size']}", f"{r['max_relative_error']:.2e}",
-                 r["max_relative_error"] <= result["tolerance"]) for name, r in result["parameters"].items()]
-        width = max(len("parameter"), *(len(r[0]) for r in rows))
-        click.echo(f"{'parameter':<{width}}  {'checked':>13}  {'max rel error':>13}")
-        for name, checked, error, ok in rows:
-            click.echo(f"{name:<{width}}  {checked:>13}  {error:>13}  {paint('ok', 'green') if ok else paint('FAIL', 'red')}")
+                 "ok" if r["max_relative_error"] <= result["tolerance"] else "FAIL")
+                for name, r in result["parameters"].items()]
+        for line in table(("parameter", "checked", "max rel error", ""), rows, right=(1, 2), widths=(0, 13),
+                          colours={3: lambda ok: "green" if ok == "ok" else "red"}):
+            click.echo(line)
         click.echo(f"batch of {result['batch_size']} in float64, eps {result['eps']:g}, tolerance {result['tolerance']:g}",
                    err=True)
     if not result["passed"]:
