@@ -28,6 +28,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from .. import config
 from ..config import Strict, _closest, _describe, _dotted, parse_yaml
+from ..config.keys import parse_key, set_key
 from .distributions import DISTRIBUTIONS
 from ..errors import ConfigError
 from ..files import read_limited
@@ -86,40 +87,6 @@ class Sweep:
     def trials(self) -> tuple[list[Trial], list[dict]]:
         """The distinct trials in spec order, and the combinations whose config is invalid."""
         return expand(self)
-
-
-# ---------------------------------------------------------------- dotted keys
-
-_WORD = r"[A-Za-z_][A-Za-z0-9_]*"
-_KEY = re.compile(rf"{_WORD}(?:\.{_WORD}|\[[0-9]+\])*")
-
-
-def parse_key(key: str) -> tuple:
-    """'model.layers[0].units' -> ('model', 'layers', 0, 'units'); ValueError if malformed."""
-    if not _KEY.fullmatch(key):
-        raise ValueError(f"'{key}' is not a dotted config key such as optimizer.lr or model.layers[0].units")
-    return tuple(int(index) if index else word for word, index in re.findall(rf"({_WORD})|\[([0-9]+)\]", key))
-
-
-def set_key(data: dict, path: tuple, value) -> None:
-    """Set `value` at `path` in nested data, creating missing mappings; a list index must exist."""
-    node = data
-    for depth, part in enumerate(path):
-        where = _dotted(path[:depth]) or "the config"
-        if isinstance(part, int):
-            if not isinstance(node, list) or part >= len(node):
-                size = f"has {len(node)} items" if isinstance(node, list) else "is not a list"
-                raise ValueError(f"{where} {size}, so there is no [{part}]")
-        elif not isinstance(node, dict):
-            raise ValueError(f"{where} is not a mapping, so it has no key '{part}'")
-        if depth == len(path) - 1:
-            node[part] = copy.deepcopy(value)
-        elif isinstance(part, int):
-            node = node[part]
-        else:
-            if node.get(part) is None and isinstance(path[depth + 1], str):
-                node[part] = {}
-            node = node.get(part)
 
 
 # ---------------------------------------------------------------- loading
