@@ -14,11 +14,10 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from ..files import read_limited
 
 from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
-from .schema import MAX_CONFIG_BYTES, Config, ModelConfig
-from .yaml_lines import _dotted, _where, parse_yaml  # noqa: F401
+from .schema import Config, ModelConfig
+from .yaml_lines import _dotted, _where, parse_yaml, read_yaml  # noqa: F401
 from .messages import _a, _allowed_keys, _closest, _describe, _yaml_type  # noqa: F401
 from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
 
@@ -30,15 +29,7 @@ def load(path: str | Path, overrides=()) -> Config:
     """Read, parse and validate a YAML config file, after the `key=value` overrides (--set)."""
     path = Path(path)
     source = str(path)
-    raw = read_limited(path, MAX_CONFIG_BYTES, ConfigError, "a config",
-                       "the file is {size:,} bytes; a config is at most {limit:,}")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{source}: not a text file (byte {e.start} is not UTF-8)") from None
-    if "\x00" in text:
-        raise ConfigError(f"{source}: not a text file (it contains NUL bytes)")
-    data, lines = parse_yaml(text, source)
+    data, lines = read_yaml(path)
     data = apply_overrides(data, overrides, lines, source)
     cfg = from_dict(data, source, lines, stem=path.stem)
     cfg._overrides = tuple(overrides)

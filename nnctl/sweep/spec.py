@@ -27,11 +27,10 @@ import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
 from .. import config
-from ..config import Strict, _closest, _describe, _dotted, parse_yaml
+from ..config import Strict, _closest, _describe, _dotted, read_yaml
 from ..config.keys import parse_key, set_key
 from .distributions import DISTRIBUTIONS
 from ..errors import ConfigError
-from ..files import read_limited
 
 MAX_TRIALS = 10_000
 METRIC_MODES = {"val_loss": "min", "val_accuracy": "max", "val_mae": "min", "val_rmse": "min", "val_r2": "max"}
@@ -92,21 +91,11 @@ class Sweep:
 # ---------------------------------------------------------------- loading
 
 
-def read_yaml(path: Path) -> tuple[Any, dict]:
-    """A YAML file's data and line map; ConfigError if it cannot be read."""
-    raw = read_limited(path, config.MAX_CONFIG_BYTES, ConfigError, "a YAML", "the file is {size:,} bytes; at most {limit:,}")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not a text file (byte {e.start} is not UTF-8)") from None
-    return parse_yaml(text, str(path))
-
-
 def load(path: str | Path) -> Sweep:
     """Read and validate a sweep spec file (raises ConfigError)."""
     path = Path(path)
     source = str(path)
-    data, lines = read_yaml(path)
+    data, lines = read_yaml(path, "a sweep spec")
     if not isinstance(data, dict):
         raise ConfigError(f"{source}:{lines.get((), 1)}: a sweep spec is a mapping with base and parameters")
     try:
