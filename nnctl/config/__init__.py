@@ -48,10 +48,15 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
     except ValidationError as e:
         raise ConfigError(_describe(e.errors()[0], data, source, lines)) from None
     if cfg.run.name is None and stem:
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:64] or "run"
-        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": name})})
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(stem, "run")})})
     check_meaning(cfg, source, lines)
     return resolve(cfg)
+
+
+def folder_name(stem: str, default: str) -> str:
+    """A file's stem made a valid run or sweep name (the pattern of run.name): any other character
+    becomes _, at most 64 characters, `default` when nothing is left."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:64] or default
 
 
 def resolve(cfg: Config) -> Config:

@@ -18,7 +18,6 @@ import hashlib
 import itertools
 import json
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -103,7 +102,7 @@ def load(path: str | Path) -> Sweep:
     except ValidationError as e:
         raise ConfigError(_describe(_first(e), data, source, lines, root=SweepSpec)) from None
     if spec.name is None:
-        spec = spec.model_copy(update={"name": re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)[:64] or "sweep"})
+        spec = spec.model_copy(update={"name": config.folder_name(path.stem, "sweep")})
     if spec.mode is None:
         spec = spec.model_copy(update={"mode": METRIC_MODES[spec.metric]})
     if not spec.parameters:
