@@ -23,6 +23,7 @@ import yaml
 from . import spec as sweep_spec
 from ..errors import NnctlError, TrainingDiverged, WriteError
 from ..files import atomic_write, strict_json
+from ..runs.folder import read_metrics
 
 METRICS = ["val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2",
            "test_loss", "test_accuracy", "test_mae", "test_rmse", "test_r2"]  # a run has the ones of its task
@@ -64,7 +65,7 @@ def read_result(path: Path) -> dict | None:
         status = json.loads((path / "run.json").read_text())
         if status.get("status") != "finished" or not (path / "checkpoint.json").is_file():
             return None
-        history = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines() if line]
+        history = read_metrics(path)
         epoch = status.get("checkpoint_epoch", status["best_epoch"])  # the epoch checkpoint.json holds
         record = next(r for r in history if r["epoch"] == epoch)
         test = status.get("test") or {}
@@ -72,7 +73,7 @@ def read_result(path: Path) -> dict | None:
                                                                     if f"test_{k}" in METRICS}
         return {"status": "finished", **scores, "checkpoint_epoch": epoch, "epochs": len(history),
                 "seconds": round(sum(r["seconds"] for r in history), 3), "run_dir": str(path), "exit_code": 0}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration):
+    except (NnctlError, OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration):
         return None  # not a finished trial's folder: run it again
 
 
