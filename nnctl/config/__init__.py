@@ -17,7 +17,7 @@ from ..errors import ConfigError
 
 from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
 from .schema import Config, ModelConfig
-from .yaml_lines import _dotted, _where, parse_yaml, read_yaml  # noqa: F401
+from .yaml_lines import _dotted, _where, line_of, parse_yaml, read_yaml  # noqa: F401
 from .messages import _a, _allowed_keys, _closest, _describe, _yaml_type  # noqa: F401
 from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
 
@@ -98,8 +98,7 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
     key = ("model", "layers", index)
 
     def fail(what: str, field: str):
-        line = lines.get(key + (field,), lines.get(key, lines.get(("loss",))))
-        where = _where(source, line)
+        where = _where(source, line_of(lines, key + (field,)))
         raise ConfigError(f"{where}: {_dotted(key + (field,))}: {what}")
 
     if last.type != "dense":
@@ -151,8 +150,7 @@ def _check_batchnorm_epsilon(cfg: Config, source: str, lines: dict) -> None:
     for i, layer in enumerate(cfg.model.layers):
         if layer.type == "batchnorm" and layer.epsilon < tiny:
             key = ("model", "layers", i, "epsilon")
-            line = next((lines[key[:cut]] for cut in range(len(key), 0, -1) if key[:cut] in lines), None)
-            raise ConfigError(f"{_where(source, line)}: {_dotted(key)}: {layer.epsilon:g} is below {dtype}'s smallest normal "
+            raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: {layer.epsilon:g} is below {dtype}'s smallest normal "
                               f"number {tiny:.3g} ({float(np.array(layer.epsilon, dtype)):g} in {dtype}), so it cannot keep "
                               f"1 / sqrt(variance + epsilon) finite; use the default 1e-3, or 1e-5 as PyTorch does")
 
@@ -162,8 +160,7 @@ def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
     training = cfg.training
 
     def fail(key: tuple, what: str):
-        line = next((lines[key[:cut]] for cut in range(len(key), 0, -1) if key[:cut] in lines), None)
-        raise ConfigError(f"{source}:{line}: {_dotted(key)}: {what}" if line else f"{source}: {_dotted(key)}: {what}")
+        raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: {what}")
 
     watched = [(("training", "early_stopping", "monitor"), training.early_stopping)]
     if training.schedule.name == "reduce_on_plateau":

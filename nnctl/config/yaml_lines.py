@@ -67,6 +67,15 @@ def _where(source: str, line) -> str:
     return f"{source}:{line}" if line else source
 
 
+def line_of(lines: dict, path: tuple, default=None):
+    """Where the key at `path` is written: its line, or the nearest enclosing key's (the document's
+    own, at the top), or `default`. A key a --set made names the --set instead (see _where)."""
+    for cut in range(len(path), -1, -1):
+        if path[:cut] in lines:
+            return lines[path[:cut]]
+    return default
+
+
 def _dotted(path) -> str:
     out = ""
     for part in path:

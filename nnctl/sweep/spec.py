@@ -26,7 +26,8 @@ import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
 from .. import config
-from ..config import Strict, _closest, _describe, _dotted, read_yaml
+from ..config import Strict, _closest, _describe, _dotted, line_of, read_yaml
+from ..config import _where as _file_line
 from ..config.keys import parse_key, set_key
 from .distributions import DISTRIBUTIONS
 from ..errors import ConfigError
@@ -127,7 +128,7 @@ def load(path: str | Path) -> Sweep:
 def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
     """A list of grid values or a distribution, checked; errors point at the parameter's line."""
     at = ("parameters", key)
-    where = f"{source}:{lines.get(at, lines.get(('parameters',), 1))}: {_dotted(at)}"
+    where = f"{source}:{line_of(lines, at)}: {_dotted(at)}"
     try:
         parse_key(key)
     except ValueError as e:
@@ -144,7 +145,7 @@ def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
     name = value.get("distribution")
     if name not in DISTRIBUTIONS:
         what = "is required" if name is None else f"expected one of {', '.join(DISTRIBUTIONS)}, got {name!r}{_closest(name, DISTRIBUTIONS)}"
-        raise ConfigError(f"{source}:{lines.get(at + ('distribution',), lines.get(at))}: {_dotted(at + ('distribution',))}: {what}")
+        raise ConfigError(f"{source}:{line_of(lines, at + ('distribution',))}: {_dotted(at + ('distribution',))}: {what}")
     model = DISTRIBUTIONS[name]
     try:
         return model.model_validate(value)
@@ -222,9 +223,9 @@ def _check_metric(sweep: Sweep, cfg: config.Config, lines: dict) -> None:
 
     metric = sweep.spec.metric
     regression = data_spec(cfg.data).task == "regression"
-    line = lines.get(("data", "val_fraction"), lines.get(("data",), ""))
+    where = _file_line(sweep.base_source, line_of(lines, ("data", "val_fraction")))
     if cfg.data.val_fraction == 0:  # every metric is a validation score
-        raise ConfigError(f"{sweep.base_source}:{line}: data.val_fraction: is 0, but metric {metric} needs a validation split")
+        raise ConfigError(f"{where}: data.val_fraction: is 0, but metric {metric} needs a validation split")
     if (metric in REGRESSION_METRICS) != regression and metric != "val_loss":
         kind = "regression" if regression else "classification"
         choices = "val_loss, val_mae, val_rmse or val_r2" if regression else "val_loss or val_accuracy"
