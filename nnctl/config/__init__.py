@@ -1,7 +1,16 @@
-"""YAML -> validated, immutable config. Every config error is raised here, as ConfigError.
+"""The config: a YAML file -> a validated, resolved, immutable Config (pydantic models).
 
-A message names the file, the line (where YAML knows it), the dotted key, what was expected
-and, for a misspelt word, the closest valid one.
+    yaml_lines  reading a YAML file safely, with the line of every key (read_yaml, line_of)
+    keys        dotted keys (`model.layers[0].units`): --set overrides, and the sweeps' parameters
+    schema      the models: every key, its type, default and limits
+    messages    pydantic's errors as one readable line
+    memory      what training a config will need, against what the machine has
+
+This module joins them: load (file -> Config), from_dict (data -> Config), resolve (the defaults
+that depend on other keys), check_meaning (what the schema alone cannot say: the output layer
+against the loss and the data set), dump (Config -> YAML). Every config error is a ConfigError
+whose message names the file, the line (or the --set), the dotted key, what was expected and, for
+a misspelt word, the closest valid one.
 """
 
 from __future__ import annotations
@@ -37,7 +46,8 @@ def load(path: str | Path, overrides=()) -> Config:
 
 
 def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, stem: str | None = None) -> Config:
-    """Validate already-parsed data; `lines` maps key paths to line numbers for messages."""
+    """Validate already-parsed data, check its meaning and resolve it; `lines` maps key paths to
+    line numbers for messages, and `stem` (the file's) names the run when run.name is not given."""
     lines = lines or {}
     if data is None:
         raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")

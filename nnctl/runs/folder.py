@@ -16,9 +16,6 @@ from . import lock as folder_lock
 from ..errors import CheckpointError, DataError, NnctlError, WriteError
 from ..files import DATA_TOO_BIG, MAX_DATA_BYTES, atomic_write, read_limited, remove_temporaries, strict_json
 
-METRIC_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]  # classification
-REGRESSION_COLUMNS = ["epoch", "train_loss", "train_mae", "val_loss", "val_mae", "val_rmse", "val_r2", "lr", "seconds"]
-
 
 def create(output_dir: str | Path, name: str) -> Path:
     """A new, empty folder `<output_dir>/<name>-<UTC timestamp>-<random id>`; never one that exists."""
