@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from nnctl.config import keys
 from nnctl.sweep import spec as sweep_spec
 from nnctl.errors import ConfigError
 
@@ -27,21 +28,25 @@ def load(tmp_path, text, name="s.yaml"):
 
 
 def test_parse_and_set_dotted_keys():
-    assert sweep_spec.parse_key("model.layers[0].units") == ("model", "layers", 0, "units")
-    assert sweep_spec.parse_key("seed") == ("seed",)
+    """The sweep sets its parameters by the rule --set uses (nnctl.config.keys)."""
+    assert keys.parse_key("model.layers[0].units") == ("model", "layers", 0, "units")
+    assert keys.parse_key("seed") == ("seed",)
     for bad in ("", "optimizer..lr", ".lr", "layers[x]", "a[0]b", "optimizer.lr.", "1abc"):
         with pytest.raises(ValueError):
-            sweep_spec.parse_key(bad)
+            keys.parse_key(bad)
     data = {"model": {"layers": [{"units": 8}]}, "optimizer": {"name": "adam"}}
-    sweep_spec.set_key(data, ("model", "layers", 0, "units"), 32)
-    sweep_spec.set_key(data, ("training", "epochs"), 3)  # a missing mapping is created
+    keys.set_key(data, ("model", "layers", 0, "units"), 32)
+    keys.set_key(data, ("training", "epochs"), 3)  # a missing mapping is created
     assert data["model"]["layers"][0]["units"] == 32 and data["training"] == {"epochs": 3}
     with pytest.raises(ValueError, match=r"model.layers has 1 items, so there is no \[2\]"):
-        sweep_spec.set_key(data, ("model", "layers", 2, "units"), 1)
+        keys.set_key(data, ("model", "layers", 2, "units"), 1)
     with pytest.raises(ValueError, match=r"model.layerz is not a list, so there is no \[0\]"):
-        sweep_spec.set_key(data, ("model", "layerz", 0, "units"), 1)
-    with pytest.raises(ValueError, match="optimizer.name is not a mapping"):
-        sweep_spec.set_key(data, ("optimizer", "name", "x"), 1)
+        keys.set_key(data, ("model", "layerz", 0, "units"), 1)
+    with pytest.raises(ValueError, match="optimizer.name is a string, not a mapping"):
+        keys.set_key(data, ("optimizer", "name", "x"), 1)
+    # the rule of --set: a last index one past the end appends
+    keys.set_key(data, ("model", "layers", 1), {"units": 2})
+    assert data["model"]["layers"] == [{"units": 32}, {"units": 2}]
 
 
 def test_grid_is_the_product_in_file_order_and_ids_are_config_hashes(tmp_path):

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from nnctl import cli, errors
-from nnctl.cli import Progress, main
+from nnctl.cli import main
+from nnctl.cli.train import Progress
 
 RECORD = {"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.75, "lr": 0.01,
           "seconds": 0.1}

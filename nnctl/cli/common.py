@@ -26,9 +26,33 @@ def fmt(value, digits=4) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def scores(result: dict) -> str:
+    """loss and accuracy, or for regression loss, mae, rmse and r2."""
+    keys = ("loss", "accuracy") if "accuracy" in result else ("loss", "mae", "rmse", "r2")
+    return "  ".join(f"{k} {fmt(result[k])}" for k in keys)
+
+
 def paint(text: str, fg: str) -> str:
     """`text` in colour, unless NO_COLOR is set (click.echo also drops colour when not on a terminal)."""
     return text if os.environ.get("NO_COLOR") else click.style(text, fg=fg)
+
+
+def table(head, rows, *, right=(), colours=None, widths=()) -> list[str]:
+    """An aligned text table as lines, the head first: columns two spaces apart, each as wide as its widest cell
+    (at least `widths[i]`), the columns in `right` right-aligned (their head too); `colours` maps a column to a
+    function of the cell that names its colour, painted inside the padding (see paint)."""
+    colours = colours or {}
+    widths = [max(len(h), *(len(r[i]) for r in rows), *widths[i:i + 1]) for i, h in enumerate(head)]
+
+    def line(cells, painted: bool) -> str:
+        out = []
+        for i, (cell, width) in enumerate(zip(cells, widths)):
+            pad = " " * (width - len(cell))
+            shown = paint(cell, colours[i](cell)) if painted and i in colours else cell
+            out.append(pad + shown if i in right else shown + pad)
+        return "  ".join(out).rstrip()
+
+    return [line(head, False)] + [line(row, True) for row in rows]
 
 
 def set_option(command):

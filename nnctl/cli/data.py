@@ -6,7 +6,7 @@ import difflib
 
 import click
 
-from .common import emit_json, json_option, paint
+from .common import emit_json, json_option, paint, table
 
 
 @click.group()
@@ -33,13 +33,9 @@ def list_(as_json):
     head = ("name", "rows", "features", "classes", "status", "cache size", "from")
     rows = [(e["name"], f"{e['rows']:,}" if isinstance(e["rows"], int) else str(e["rows"] or "-"), str(e["features"]),
              str(e["classes"]), e["status"], _size(e["cache_bytes"]), e["origin"]) for e in entries]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
     colours = {"cached": "green", "local": "green", "built in": "cyan", "not fetched": "yellow"}
-    for row in rows:
-        cells = [v.ljust(w) for v, w in zip(row, widths)]
-        cells[4] = paint(cells[4], colours.get(row[4], "white"))
-        click.echo("  ".join(cells).rstrip())
+    for line in table(head, rows, colours={4: lambda status: colours.get(status, "white")}):
+        click.echo(line)
     for extra in catalog.other_cache():
         click.echo(f"the cache also holds {extra['path']} ({_size(extra['bytes'])})")
 

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from .common import emit_json, fmt, json_option, paint
+from .common import emit_json, fmt, json_option, table
 from ..printable import printable
 
 STATUS_COLOURS = {"finished": "green", "running": "cyan", "interrupted": "yellow", "diverged": "red", "failed": "red",
@@ -41,12 +41,8 @@ def runs(folder, as_json):
             epochs += f" (best {r['best_epoch']})"
         rows.append((printable(r["name"]), started, printable(r["status"] or "-"), epochs, fmt(best.get("val_accuracy")),
                      fmt(best.get("val_loss")), fmt(test.get("accuracy"))))
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
-    for row in rows:
-        cells = [v.ljust(w) if i < 4 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))]
-        cells[2] = paint(cells[2], STATUS_COLOURS.get(row[2].strip(), "white"))
-        click.echo("  ".join(cells).rstrip())
+    for line in table(head, rows, right=(4, 5, 6), colours={2: lambda status: STATUS_COLOURS.get(status, "white")}):
+        click.echo(line)
 
 
 @click.command()

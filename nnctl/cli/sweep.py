@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .common import table
+
 
 @click.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
@@ -67,9 +69,7 @@ def render(board: dict) -> str:
             "epochs", "seconds"]
     rows = [[_fmt(r["rank"]), r["trial"] or "-", r["status"], *(_value(r["params"][k]) for k in board["parameters"]),
              *(_fmt(r[k]) for k in shown), _fmt(r["epochs"]), _fmt(r["seconds"])] for r in board["leaderboard"]]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    lines = ["  ".join(f"{v:<{w}}" for v, w in zip(head, widths)).rstrip()]
-    lines += ["  ".join(f"{v:<{w}}" for v, w in zip(r, widths)).rstrip() for r in rows]
+    lines = table(head, rows)
     failed = [r for r in board["leaderboard"] if r["error"]]
     lines += [f"{r['trial'] or 'invalid'}: {r['error']}" for r in failed]
     lines.append(f"{board['finished']} of {board['trials']} trials finished ({board['ran']} run now, "

@@ -1,7 +1,16 @@
-"""YAML -> validated, immutable config. Every config error is raised here, as ConfigError.
+"""The config: a YAML file -> a validated, resolved, immutable Config (pydantic models).
 
-A message names the file, the line (where YAML knows it), the dotted key, what was expected
-and, for a misspelt word, the closest valid one.
+    yaml_lines  reading a YAML file safely, with the line of every key (read_yaml, line_of)
+    keys        dotted keys (`model.layers[0].units`): --set overrides, and the sweeps' parameters
+    schema      the models: every key, its type, default and limits
+    messages    pydantic's errors as one readable line
+    memory      what training a config will need, against what the machine has
+
+This module joins them: load (file -> Config), from_dict (data -> Config), resolve (the defaults
+that depend on other keys), check_meaning (what the schema alone cannot say: the output layer
+against the loss and the data set), dump (Config -> YAML). Every config error is a ConfigError
+whose message names the file, the line (or the --set), the dotted key, what was expected and, for
+a misspelt word, the closest valid one.
 """
 
 from __future__ import annotations
@@ -15,11 +24,10 @@ from pydantic import ValidationError
 
 from ..engine.layers import default_initializer  # noqa: F401  (the engine's rule, which resolve writes down)
 from ..errors import ConfigError
-from ..files import read_limited
 
 from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
-from .schema import MAX_CONFIG_BYTES, Config, ModelConfig
-from .yaml_lines import _dotted, _where, parse_yaml  # noqa: F401
+from .schema import Config, ModelConfig
+from .yaml_lines import _dotted, _where, line_of, parse_yaml, read_yaml  # noqa: F401
 from .messages import _a, _allowed_keys, _closest, _describe, _yaml_type  # noqa: F401
 from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
 
@@ -31,15 +39,7 @@ def load(path: str | Path, overrides=()) -> Config:
     """Read, parse and validate a YAML config file, after the `key=value` overrides (--set)."""
     path = Path(path)
     source = str(path)
-    raw = read_limited(path, MAX_CONFIG_BYTES, ConfigError, "a config",
-                       "the file is {size:,} bytes; a config is at most {limit:,}")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{source}: not a text file (byte {e.start} is not UTF-8)") from None
-    if "\x00" in text:
-        raise ConfigError(f"{source}: not a text file (it contains NUL bytes)")
-    data, lines = parse_yaml(text, source)
+    data, lines = read_yaml(path)
     data = apply_overrides(data, overrides, lines, source)
     cfg = from_dict(data, source, lines, stem=path.stem)
     cfg._overrides = tuple(overrides)
@@ -47,7 +47,8 @@ def load(path: str | Path, overrides=()) -> Config:
 
 
 def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, stem: str | None = None) -> Config:
-    """Validate already-parsed data; `lines` maps key paths to line numbers for messages."""
+    """Validate already-parsed data, check its meaning and resolve it; `lines` maps key paths to
+    line numbers for messages, and `stem` (the file's) names the run when run.name is not given."""
     lines = lines or {}
     if data is None:
         raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
@@ -58,10 +59,15 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
     except ValidationError as e:
         raise ConfigError(_describe(e.errors()[0], data, source, lines)) from None
     if cfg.run.name is None and stem:
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:64] or "run"
-        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": name})})
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(stem, "run")})})
     check_meaning(cfg, source, lines)
     return resolve(cfg)
+
+
+def folder_name(stem: str, default: str) -> str:
+    """A file's stem made a valid run or sweep name (the pattern of run.name): any other character
+    becomes _, at most 64 characters, `default` when nothing is left."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:64] or default
 
 
 def resolve(cfg: Config) -> Config:
@@ -108,8 +114,7 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
     key = ("model", "layers", index)
 
     def fail(what: str, field: str):
-        line = lines.get(key + (field,), lines.get(key, lines.get(("loss",))))
-        where = _where(source, line)
+        where = _where(source, line_of(lines, key + (field,)))
         raise ConfigError(f"{where}: {_dotted(key + (field,))}: {what}")
 
     if last.type != "dense":
@@ -161,8 +166,7 @@ def _check_batchnorm_epsilon(cfg: Config, source: str, lines: dict) -> None:
     for i, layer in enumerate(cfg.model.layers):
         if layer.type == "batchnorm" and layer.epsilon < tiny:
             key = ("model", "layers", i, "epsilon")
-            line = next((lines[key[:cut]] for cut in range(len(key), 0, -1) if key[:cut] in lines), None)
-            raise ConfigError(f"{_where(source, line)}: {_dotted(key)}: {layer.epsilon:g} is below {dtype}'s smallest normal "
+            raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: {layer.epsilon:g} is below {dtype}'s smallest normal "
                               f"number {tiny:.3g} ({float(np.array(layer.epsilon, dtype)):g} in {dtype}), so it cannot keep "
                               f"1 / sqrt(variance + epsilon) finite; use the default 1e-3, or 1e-5 as PyTorch does")
 
@@ -172,8 +176,7 @@ def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
     training = cfg.training
 
     def fail(key: tuple, what: str):
-        line = next((lines[key[:cut]] for cut in range(len(key), 0, -1) if key[:cut] in lines), None)
-        raise ConfigError(f"{source}:{line}: {_dotted(key)}: {what}" if line else f"{source}: {_dotted(key)}: {what}")
+        raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: {what}")
 
     watched = [(("training", "early_stopping", "monitor"), training.early_stopping)]
     if training.schedule.name == "reduce_on_plateau":

@@ -1,7 +1,8 @@
-"""--set key=value overrides: dotted keys with list indices, values read as YAML."""
+"""Dotted config keys (`model.layers[0].units`): parsed and set by one rule for --set and for sweeps."""
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Annotated, Any
 
@@ -13,19 +14,27 @@ from .schema import Config
 from .yaml_lines import _dotted, parse_yaml
 
 
-_KEY_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[[0-9]+\])*)")
+_WORD = r"[A-Za-z_][A-Za-z0-9_]*"
+_KEY = re.compile(rf"{_WORD}(?:\.{_WORD}|\[[0-9]+\])*")
 
 
-def parse_key(key: str, label: str) -> tuple:
-    """`model.layers[0].units` -> ("model", "layers", 0, "units")."""
-    path: list = []
-    for part in key.split("."):
-        match = _KEY_PART.fullmatch(part)
-        if match is None:
-            raise ConfigError(f"{label}: {key!r} is not a dotted key such as optimizer.lr or model.layers[0].units")
-        path.append(match.group(1))
-        path.extend(int(i) for i in re.findall(r"[0-9]+", match.group(2)))
-    return tuple(path)
+def parse_key(key: str) -> tuple:
+    """`model.layers[0].units` -> ("model", "layers", 0, "units"); ValueError if malformed."""
+    if not _KEY.fullmatch(key):
+        raise ValueError(f"{key!r} is not a dotted key such as optimizer.lr or model.layers[0].units")
+    return tuple(int(index) if index else word for word, index in re.findall(rf"({_WORD})|\[([0-9]+)\]", key))
+
+
+def set_key(data: dict, path: tuple, value) -> None:
+    """Set a copy of `value` at `path` in nested config data; ValueError (naming the key) if it cannot be.
+
+    The one rule of --set and sweeps: a missing mapping on the way is created; a list index must
+    exist, except the last one, which may be one past the end (append).
+    """
+    node = data
+    for depth, part in enumerate(path[:-1]):
+        node = _child(node, part, path[depth + 1], path[:depth + 1])
+    _assign(node, path, copy.deepcopy(value))
 
 
 def apply_overrides(data: Any, overrides, lines: dict, source: str = "<config>") -> Any:
@@ -39,7 +48,10 @@ def apply_overrides(data: Any, overrides, lines: dict, source: str = "<config>")
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"{label}: expected key=value, such as optimizer.lr=0.01")
-        path = parse_key(key.strip(), label)
+        try:
+            path = parse_key(key.strip())
+        except ValueError as e:
+            raise ConfigError(f"{label}: {e}") from None
         try:
             value, _ = parse_yaml(text, label)
         except ConfigError as e:
@@ -49,10 +61,10 @@ def apply_overrides(data: Any, overrides, lines: dict, source: str = "<config>")
         if not isinstance(data, dict):
             raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, "
                               f"not a {_yaml_type(data)}")
-        node = data
-        for depth, part in enumerate(path[:-1]):
-            node = _child(node, part, path[depth + 1], path[:depth + 1], label)
-        _assign(node, path, value, label)
+        try:
+            set_key(data, path, value)
+        except ValueError as e:
+            raise ConfigError(f"{label}: {e}") from None
         for known in [k for k in lines if k[:len(path)] == path]:
             del lines[known]
         for depth in range(1, len(path) + 1):  # keys the override created name it too
@@ -61,7 +73,7 @@ def apply_overrides(data: Any, overrides, lines: dict, source: str = "<config>")
     return data
 
 
-def _child(node, part, next_part, path: tuple, label: str):
+def _child(node, part, next_part, path: tuple):
     """The mapping or list at `path` (creating a missing mapping), to step into."""
     if isinstance(node, dict) and isinstance(part, str):
         if node.get(part) is None and isinstance(next_part, str):
@@ -69,18 +81,20 @@ def _child(node, part, next_part, path: tuple, label: str):
         child = node.get(part)
     elif isinstance(node, list) and isinstance(part, int):
         if part >= len(node):
-            raise ConfigError(f"{label}: {_dotted(path[:-1])} has {len(node)} items, so there is no [{part}]")
+            raise ValueError(f"{_dotted(path[:-1])} has {len(node)} items, so there is no [{part}]")
         child = node[part]
     else:
-        raise ConfigError(f"{label}: {_dotted(path[:-1]) or 'the top level'} is {_a(_yaml_type(node))}, "
-                          f"so {_dotted(path)} cannot be set")
+        raise ValueError(f"{_dotted(path[:-1]) or 'the top level'} is {_a(_yaml_type(node))}, "
+                         f"so {_dotted(path)} cannot be set")
     wanted = list if isinstance(next_part, int) else dict
+    if child is None:  # a missing list is not created: which items would it hold?
+        raise ValueError(f"{_dotted(path)} is not a list, so there is no [{next_part}]")
     if not isinstance(child, wanted):
-        raise ConfigError(f"{label}: {_dotted(path)} is {_a(_yaml_type(child))}, not {_a(_yaml_type(wanted()))}")
+        raise ValueError(f"{_dotted(path)} is {_a(_yaml_type(child))}, not {_a(_yaml_type(wanted()))}")
     return child
 
 
-def _assign(node, path: tuple, value, label: str) -> None:
+def _assign(node, path: tuple, value) -> None:
     """Set the last key of `path` in `node`; a list index may also be one past the end (append)."""
     last = path[-1]
     if isinstance(node, dict) and isinstance(last, str):
@@ -91,11 +105,11 @@ def _assign(node, path: tuple, value, label: str) -> None:
         else:
             node[last] = value
     elif isinstance(node, list) and isinstance(last, int):
-        raise ConfigError(f"{label}: {_dotted(path[:-1])} has {len(node)} items, so there is no [{last}] "
-                          f"(an index one past the end appends)")
+        raise ValueError(f"{_dotted(path[:-1])} has {len(node)} items, so there is no [{last}] "
+                         f"(an index one past the end appends)")
     else:
-        raise ConfigError(f"{label}: {_dotted(path[:-1]) or 'the top level'} is {_a(_yaml_type(node))}, "
-                          f"so {_dotted(path)} cannot be set")
+        raise ValueError(f"{_dotted(path[:-1]) or 'the top level'} is {_a(_yaml_type(node))}, "
+                         f"so {_dotted(path)} cannot be set")
 
 
 def dotted_keys(model=None, prefix: str = "") -> list[str]:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel
 
 from .schema import Config
-from .yaml_lines import _dotted, _where
+from .yaml_lines import _dotted, _where, line_of
 
 
 def _yaml_type(value) -> str:
@@ -99,11 +99,7 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
     """
     inner = _user_path(error["loc"], data)
     path = prefix + inner
-    line = None
-    for cut in range(len(path), -1, -1):
-        line = lines.get(path[:cut])
-        if line is not None:
-            break
+    line = line_of(lines, path)
     where = _where(source, line)
     key = _dotted(path) or "top level"
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import ConfigError
+from ..files import read_limited
+from .schema import MAX_CONFIG_BYTES
 
 
 # YAML 1.1 reads `1e-3` as a string; users mean the number.
@@ -64,11 +67,34 @@ def _where(source: str, line) -> str:
     return f"{source}:{line}" if line else source
 
 
+def line_of(lines: dict, path: tuple, default=None):
+    """Where the key at `path` is written: its line, or the nearest enclosing key's (the document's
+    own, at the top), or `default`. A key a --set made names the --set instead (see _where)."""
+    for cut in range(len(path), -1, -1):
+        if path[:cut] in lines:
+            return lines[path[:cut]]
+    return default
+
+
 def _dotted(path) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def read_yaml(path: str | Path, what: str = "a config") -> tuple[Any, dict]:
+    """A YAML file's data and the line of every key: the one way nnctl reads a YAML file (configs,
+    sweep specs, their base configs). ConfigError if it is too big, not UTF-8 text, or not safe YAML."""
+    source = str(path)
+    raw = read_limited(path, MAX_CONFIG_BYTES, ConfigError, what, f"the file is {{size:,}} bytes; {what} is at most {{limit:,}}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{source}: not a text file (byte {e.start} is not UTF-8)") from None
+    if "\x00" in text:
+        raise ConfigError(f"{source}: not a text file (it contains NUL bytes)")
+    return parse_yaml(text, source)
 
 
 def parse_yaml(text: str, source: str) -> tuple[Any, dict]:

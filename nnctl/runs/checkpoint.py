@@ -30,7 +30,6 @@ DTYPES = {"float32": "<f4", "float64": "<f8"}
 KEYS = {1: frozenset({"format", "version", "nnctl_version", "epoch", "metrics", "config", "preprocessing", "classes",
                       "n_inputs", "state", "optimizer", "sha256"})}
 KEYS[2] = KEYS[1] | {"training"}
-TOP_KEYS = KEYS[VERSION]
 # What `training` holds in last.json (null in checkpoint.json): where in the next epoch training
 # stood, the best monitored value so far, and each stateful callback's state_dict() by name.
 TRAINING_KEYS = frozenset({"rows_done", "loss_sum", "correct", "best_value", "best_epoch", "callbacks"})
@@ -167,14 +166,10 @@ def _v1_to_v2(doc: dict) -> dict:
 UPGRADES = {1: _v1_to_v2}  # version -> the function that lifts a document to the next version
 
 
-def read_document(path) -> dict:
-    """Read and parse a checkpoint file, checking in this order: size, JSON, format and version,
-    sha256, the exact keys of that version; then upgrade it to the current version."""
-    return _read(path)[0]
-
-
 def _read(path) -> tuple[dict, int]:
-    """read_document, and the version the file was written in."""
+    """Read and parse a checkpoint file, checking in this order: size, JSON, format and version,
+    sha256, the exact keys of that version; then upgrade it to the current version. Returns the
+    document and the version the file was written in."""
     path = Path(path)
     source = str(path)
     raw = read_limited(path, MAX_BYTES, CheckpointError, "a checkpoint",

@@ -16,9 +16,6 @@ from . import lock as folder_lock
 from ..errors import CheckpointError, DataError, NnctlError, WriteError
 from ..files import DATA_TOO_BIG, MAX_DATA_BYTES, atomic_write, read_limited, remove_temporaries, strict_json
 
-METRIC_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]  # classification
-REGRESSION_COLUMNS = ["epoch", "train_loss", "train_mae", "val_loss", "val_mae", "val_rmse", "val_r2", "lr", "seconds"]
-
 
 def create(output_dir: str | Path, name: str) -> Path:
     """A new, empty folder `<output_dir>/<name>-<UTC timestamp>-<random id>`; never one that exists."""
@@ -88,25 +85,47 @@ def environment() -> dict:
     return info
 
 
+def read_metrics(path: str | Path, error: type = DataError, missing_ok: bool = False) -> list[dict]:
+    """The rows of the run folder `path`'s metrics.jsonl, each checked to be what nnctl writes: an
+    object of a whole epoch number and metrics that are numbers or null. The one reader of the file
+    (resume, plots, the runs table, sweeps); `error` names the file and the line of a bad row. Blank
+    lines are skipped; a missing file is no rows when `missing_ok`."""
+    source = Path(path) / "metrics.jsonl"
+    if missing_ok and not os.path.lexists(source):
+        return []
+    raw = read_limited(source, MAX_DATA_BYTES, error, "a metrics", DATA_TOO_BIG)
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise error(f"{source}: not a UTF-8 text file (byte {e.start})") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            raise error(f"{source}:{number}: not a JSON row") from None
+        if not isinstance(row, dict) or type(row.get("epoch")) is not int or not all(
+                v is None or type(v) in (int, float) for v in row.values()):
+            raise error(f"{source}:{number}: expected an object of an integer epoch and metrics that are "
+                        f"numbers or null")
+        rows.append(row)
+    return rows
+
+
 def read_history(path: Path, epochs: int) -> list[dict]:
     """The rows of `path`/metrics.jsonl for epochs 1..`epochs`, checked to be exactly those;
     rows after them (written before the process stopped) are dropped."""
     source = Path(path) / "metrics.jsonl"
-    try:
-        lines = source.read_text(encoding="utf-8").splitlines() if epochs else []
-    except FileNotFoundError:
-        raise CheckpointError(f"{source}: missing, but last.json is at epoch {epochs}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{source}: cannot be read: {e}") from None
-    rows = []
-    for number, line in enumerate(lines[:epochs], 1):
-        try:
-            row = json.loads(line)
-        except ValueError:
-            raise CheckpointError(f"{source}:{number}: not a JSON row") from None
-        if not isinstance(row, dict) or row.get("epoch") != number:
+    if not epochs:
+        return []
+    if not os.path.lexists(source):
+        raise CheckpointError(f"{source}: missing, but last.json is at epoch {epochs}")
+    rows = read_metrics(path, CheckpointError)[:epochs]
+    for number, row in enumerate(rows, 1):
+        if row["epoch"] != number:
             raise CheckpointError(f"{source}:{number}: expected the row of epoch {number}")
-        rows.append(row)
     if len(rows) != epochs:
         raise CheckpointError(f"{source}: holds {len(rows)} epochs, but last.json is at epoch {epochs}")
     return rows
@@ -230,13 +249,12 @@ def _describe_run(path: Path) -> dict:
            "epochs": None, "best_epoch": None, "best": None, "test": None}
     try:
         status = json.loads(_read_small(path / "run.json"))
-        history = [json.loads(line) for line in _read_small(path / "metrics.jsonl", missing_ok=True).splitlines()
-                   if line.strip()]
+        history = read_metrics(path, missing_ok=True)
     except (NnctlError, ValueError, RecursionError):
         return row
     found = {k: status.get(k) for k in ("started", "finished", "status", "epochs", "best_epoch", "test")} \
         if isinstance(status, dict) else None
-    if found is None or not _looks_written_by_nnctl(found, history):
+    if found is None or not _looks_written_by_nnctl(found):
         return row
     row.update(found)
     if history:
@@ -248,10 +266,8 @@ def _describe_run(path: Path) -> dict:
     return row
 
 
-def _read_small(path: Path, missing_ok: bool = False) -> str:
+def _read_small(path: Path) -> str:
     """A run folder's file as text, read capped and from a regular file only."""
-    if missing_ok and not os.path.lexists(path):
-        return ""
     return read_limited(path, MAX_DATA_BYTES, DataError, "a run", DATA_TOO_BIG).decode("utf-8")
 
 
@@ -259,12 +275,12 @@ def _number(value) -> bool:
     return value is None or type(value) in (int, float)
 
 
-def _looks_written_by_nnctl(found: dict, history: list) -> bool:
-    """The types nnctl writes: text times and status, whole epochs, numbers (or null) as scores."""
+def _looks_written_by_nnctl(found: dict) -> bool:
+    """The types nnctl writes in run.json: text times and status, whole epochs, numbers (or null) as
+    scores (read_metrics checks the rows of metrics.jsonl)."""
     return (all(found[k] is None or isinstance(found[k], str) for k in ("started", "finished", "status"))
             and all(found[k] is None or type(found[k]) is int for k in ("epochs", "best_epoch"))
-            and (found["test"] is None or (isinstance(found["test"], dict) and all(map(_number, found["test"].values()))))
-            and all(isinstance(r, dict) and type(r.get("epoch")) is int and all(map(_number, r.values())) for r in history))
+            and (found["test"] is None or (isinstance(found["test"], dict) and all(map(_number, found["test"].values())))))
 
 
 def _monitor(record: dict) -> float:

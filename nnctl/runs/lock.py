@@ -112,6 +112,37 @@ def identity(pid: int | None = None) -> dict:
     return {"pid": pid, "pid_start": start_ticks(pid), "boot_id": boot_id()}
 
 
+def alive(pid) -> bool:
+    """Whether a process `pid` exists on this machine, whoever's it is."""
+    if type(pid) is not int or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # alive, another user's
+    return True
+
+
+def same_process(recorded: dict) -> bool:
+    """Whether the process an identity() names (`recorded`: pid, and pid_start and boot_id where
+    known) still runs: alive, and started at the same tick of the same boot. A pid alone is not
+    enough, since it is reused by other programs; True when it cannot be told (no /proc, or an
+    identity recorded with the pid only)."""
+    pid = recorded.get("pid")
+    if not alive(pid):
+        return False
+    started = recorded.get("pid_start")
+    if type(started) is not int:
+        return True
+    boot = recorded.get("boot_id")
+    if boot is not None and boot_id() not in (None, boot):
+        return False  # recorded before the machine restarted
+    live = start_ticks(pid)
+    return live is None or live == started
+
+
 def start_ticks(pid: int) -> int | None:
     """Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot; None
     where there is no /proc (or no such process)."""

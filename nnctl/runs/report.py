@@ -6,16 +6,15 @@ run folder's metrics.jsonl and checkpoint.json.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from . import checkpoint as checkpoint_module
+from .folder import read_metrics
 from .. import data as data_module
 from ..engine import metrics
 from ..errors import DataError
-from ..files import DATA_TOO_BIG, MAX_DATA_BYTES, read_limited
 from ..engine.losses import LOSSES
 from ..engine.train import evaluate
 
@@ -80,30 +79,6 @@ def plot_run(run_dir, data=None) -> list[str]:
     if not folder.is_dir():
         raise DataError(f"{folder}: no such run folder")
     ckpt = checkpoint_module.load(folder / "checkpoint.json")
-    history = read_history(folder / "metrics.jsonl")
+    history = read_metrics(folder)
     dataset = checkpoint_data.load(ckpt, data)
     return draw(folder, history, ckpt.epoch, ckpt.model, ckpt.config.loss, dataset, ckpt.classes)
-
-
-def read_history(path: Path) -> list[dict]:
-    """The rows of a metrics.jsonl, each checked to be what the curves draw: an object with a
-    whole epoch number and numbers (or null) as metrics; DataError naming the line otherwise."""
-    raw = read_limited(path, MAX_DATA_BYTES, DataError, "a metrics", DATA_TOO_BIG)
-    try:
-        lines = raw.decode("utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not a UTF-8 text file (byte {e.start})") from None
-    history = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError):
-            raise DataError(f"{path}:{number}: not a JSON row") from None
-        if not isinstance(row, dict) or type(row.get("epoch")) is not int or not all(
-                v is None or type(v) in (int, float) for v in row.values()):
-            raise DataError(f"{path}:{number}: expected an object of an integer epoch and metrics that are "
-                            f"numbers or null")
-        history.append(row)
-    return history

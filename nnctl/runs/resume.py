@@ -139,21 +139,13 @@ def _refuse_if_running(path: Path, status: dict) -> None:
 def _is_its_writer(path: Path, status: dict, pid: int) -> bool:
     """Whether the live process `pid` is the one that wrote run.json: the same pid, start time,
     boot and folder. A pid alone is not enough: it is reused by other programs once the run died."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False  # it died without saying so (killed, power cut): resuming is exactly right
-    except OSError:
-        pass  # alive, another user's
     folder = status.get("run_dir")
     if isinstance(folder, str) and not _same_folder(Path(folder), path):
         return False  # a copy of the run's folder: its process writes the original
-    recorded = status.get("pid_start")
-    if type(recorded) is int:
-        boot, live = status.get("boot_id"), folder_lock.start_ticks(pid)
-        if boot is not None and folder_lock.boot_id() not in (None, boot):
-            return False  # written before the machine restarted
-        return live is None or live == recorded  # no /proc: cannot tell, so assume it is
+    if not folder_lock.same_process(status):
+        return False  # it died without saying so (killed, power cut): resuming is exactly right
+    if type(status.get("pid_start")) is int:
+        return True  # the same start time, or no /proc to tell: assume it is
     # an older run.json, without the start time: pids are unique among live processes, so one
     # that started before the run (re)started is its writer, and one started after is not
     started = _process_started(pid)

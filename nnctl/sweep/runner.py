@@ -23,6 +23,8 @@ import yaml
 from . import spec as sweep_spec
 from ..errors import NnctlError, TrainingDiverged, WriteError
 from ..files import atomic_write, strict_json
+from ..runs import lock as folder_lock
+from ..runs.folder import read_metrics
 
 METRICS = ["val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2",
            "test_loss", "test_accuracy", "test_mae", "test_rmse", "test_r2"]  # a run has the ones of its task
@@ -64,7 +66,7 @@ def read_result(path: Path) -> dict | None:
         status = json.loads((path / "run.json").read_text())
         if status.get("status") != "finished" or not (path / "checkpoint.json").is_file():
             return None
-        history = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines() if line]
+        history = read_metrics(path)
         epoch = status.get("checkpoint_epoch", status["best_epoch"])  # the epoch checkpoint.json holds
         record = next(r for r in history if r["epoch"] == epoch)
         test = status.get("test") or {}
@@ -72,7 +74,7 @@ def read_result(path: Path) -> dict | None:
                                                                     if f"test_{k}" in METRICS}
         return {"status": "finished", **scores, "checkpoint_epoch": epoch, "epochs": len(history),
                 "seconds": round(sum(r["seconds"] for r in history), 3), "run_dir": str(path), "exit_code": 0}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration):
+    except (NnctlError, OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration):
         return None  # not a finished trial's folder: run it again
 
 
@@ -161,7 +163,7 @@ def run(sweep: sweep_spec.Sweep, *, jobs: int = 1, scheduler: str | None = None,
 def _lock(folder: Path):
     """One sweep at a time per folder: a second one would restart the trials the first is running."""
     path = folder / "sweep.lock"
-    me = {"pid": os.getpid(), "host": socket.gethostname()}
+    me = {**folder_lock.identity(), "host": socket.gethostname()}
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
@@ -169,7 +171,9 @@ def _lock(folder: Path):
             owner = json.loads(path.read_text())
         except (OSError, ValueError):
             owner = {}
-        if owner.get("host") != me["host"] or _alive(owner.get("pid")):
+        if not isinstance(owner, dict):
+            owner = {}
+        if owner.get("host") != me["host"] or folder_lock.same_process(owner):
             raise NnctlError(f"{path}: another sweep (pid {owner.get('pid')} on {owner.get('host')}) is running "
                              "in this folder; wait for it, or remove the file if that sweep is gone") from None
         atomic_write(path, strict_json(me))  # its owner was killed: take it over
@@ -182,18 +186,6 @@ def _lock(folder: Path):
         yield
     finally:
         path.unlink(missing_ok=True)
-
-
-def _alive(pid) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def resolved_spec(sweep: sweep_spec.Sweep) -> dict:

@@ -18,7 +18,6 @@ import hashlib
 import itertools
 import json
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,11 +26,12 @@ import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
 from .. import config
-from ..config import Strict, _closest, _describe, _dotted, parse_yaml
+from ..config import Strict, _closest, _describe, _dotted, line_of, read_yaml
+from ..config import _where as _file_line
+from ..config.keys import parse_key, set_key
 from .distributions import DISTRIBUTIONS
 from ..engine.metrics import better
 from ..errors import ConfigError
-from ..files import read_limited
 
 MAX_TRIALS = 10_000
 METRIC_MODES = {m: better(m) for m in ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2")}
@@ -89,58 +89,14 @@ class Sweep:
         return expand(self)
 
 
-# ---------------------------------------------------------------- dotted keys
-
-_WORD = r"[A-Za-z_][A-Za-z0-9_]*"
-_KEY = re.compile(rf"{_WORD}(?:\.{_WORD}|\[[0-9]+\])*")
-
-
-def parse_key(key: str) -> tuple:
-    """'model.layers[0].units' -> ('model', 'layers', 0, 'units'); ValueError if malformed."""
-    if not _KEY.fullmatch(key):
-        raise ValueError(f"'{key}' is not a dotted config key such as optimizer.lr or model.layers[0].units")
-    return tuple(int(index) if index else word for word, index in re.findall(rf"({_WORD})|\[([0-9]+)\]", key))
-
-
-def set_key(data: dict, path: tuple, value) -> None:
-    """Set `value` at `path` in nested data, creating missing mappings; a list index must exist."""
-    node = data
-    for depth, part in enumerate(path):
-        where = _dotted(path[:depth]) or "the config"
-        if isinstance(part, int):
-            if not isinstance(node, list) or part >= len(node):
-                size = f"has {len(node)} items" if isinstance(node, list) else "is not a list"
-                raise ValueError(f"{where} {size}, so there is no [{part}]")
-        elif not isinstance(node, dict):
-            raise ValueError(f"{where} is not a mapping, so it has no key '{part}'")
-        if depth == len(path) - 1:
-            node[part] = copy.deepcopy(value)
-        elif isinstance(part, int):
-            node = node[part]
-        else:
-            if node.get(part) is None and isinstance(path[depth + 1], str):
-                node[part] = {}
-            node = node.get(part)
-
-
 # ---------------------------------------------------------------- loading
-
-
-def read_yaml(path: Path) -> tuple[Any, dict]:
-    """A YAML file's data and line map; ConfigError if it cannot be read."""
-    raw = read_limited(path, config.MAX_CONFIG_BYTES, ConfigError, "a YAML", "the file is {size:,} bytes; at most {limit:,}")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not a text file (byte {e.start} is not UTF-8)") from None
-    return parse_yaml(text, str(path))
 
 
 def load(path: str | Path) -> Sweep:
     """Read and validate a sweep spec file (raises ConfigError)."""
     path = Path(path)
     source = str(path)
-    data, lines = read_yaml(path)
+    data, lines = read_yaml(path, "a sweep spec")
     if not isinstance(data, dict):
         raise ConfigError(f"{source}:{lines.get((), 1)}: a sweep spec is a mapping with base and parameters")
     try:
@@ -148,7 +104,7 @@ def load(path: str | Path) -> Sweep:
     except ValidationError as e:
         raise ConfigError(_describe(_first(e), data, source, lines, root=SweepSpec)) from None
     if spec.name is None:
-        spec = spec.model_copy(update={"name": re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)[:64] or "sweep"})
+        spec = spec.model_copy(update={"name": config.folder_name(path.stem, "sweep")})
     if spec.mode is None:
         spec = spec.model_copy(update={"mode": METRIC_MODES[spec.metric]})
     if not spec.parameters:
@@ -173,7 +129,7 @@ def load(path: str | Path) -> Sweep:
 def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
     """A list of grid values or a distribution, checked; errors point at the parameter's line."""
     at = ("parameters", key)
-    where = f"{source}:{lines.get(at, lines.get(('parameters',), 1))}: {_dotted(at)}"
+    where = f"{source}:{line_of(lines, at)}: {_dotted(at)}"
     try:
         parse_key(key)
     except ValueError as e:
@@ -190,7 +146,7 @@ def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
     name = value.get("distribution")
     if name not in DISTRIBUTIONS:
         what = "is required" if name is None else f"expected one of {', '.join(DISTRIBUTIONS)}, got {name!r}{_closest(name, DISTRIBUTIONS)}"
-        raise ConfigError(f"{source}:{lines.get(at + ('distribution',), lines.get(at))}: {_dotted(at + ('distribution',))}: {what}")
+        raise ConfigError(f"{source}:{line_of(lines, at + ('distribution',))}: {_dotted(at + ('distribution',))}: {what}")
     model = DISTRIBUTIONS[name]
     try:
         return model.model_validate(value)
@@ -268,9 +224,9 @@ def _check_metric(sweep: Sweep, cfg: config.Config, lines: dict) -> None:
 
     metric = sweep.spec.metric
     regression = data_spec(cfg.data).task == "regression"
-    line = lines.get(("data", "val_fraction"), lines.get(("data",), ""))
+    where = _file_line(sweep.base_source, line_of(lines, ("data", "val_fraction")))
     if cfg.data.val_fraction == 0:  # every metric is a validation score
-        raise ConfigError(f"{sweep.base_source}:{line}: data.val_fraction: is 0, but metric {metric} needs a validation split")
+        raise ConfigError(f"{where}: data.val_fraction: is 0, but metric {metric} needs a validation split")
     if (metric in REGRESSION_METRICS) != regression and metric != "val_loss":
         kind = "regression" if regression else "classification"
         choices = "val_loss, val_mae, val_rmse or val_r2" if regression else "val_loss or val_accuracy"

@@ -1,4 +1,4 @@
-"""Commands that check before anything runs: check, schema, gradcheck."""
+"""Commands that look at a network before anything trains: summary, check, schema, gradcheck."""
 
 from __future__ import annotations
 
@@ -6,8 +6,51 @@ import math
 
 import click
 
-from .common import emit_json, json_option, paint, set_option
+from .common import emit_json, json_option, paint, set_option, table
 from ..errors import CheckFailed
+
+
+@click.command()
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def summary(source, as_json):
+    """Print the architecture of a config or checkpoint (.json) as a Keras-style table."""
+    from ..runs.summary import summary as summarize
+
+    info = summarize(source)
+    if as_json:
+        emit_json(info)
+        return
+    click.echo(render_summary(info))
+
+
+def render_summary(info: dict) -> str:
+    """The table Keras users know: Layer (type) | Output Shape | Param #, then the totals."""
+    head = ("Layer (type)", "Output Shape", "Activation", "Param #")
+    rows = [(f"{r['name']} ({r['type']})", f"(None, {r['output_shape'][1]})", r["activation"], f"{r['params']:,}")
+            for r in info["layers"]]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(head)]
+
+    def line(left, mid, right, fill):
+        return left + mid.join(fill * w for w in widths) + right
+
+    def cells(values, bar):
+        parts = [f" {v:<{w - 2}} " if i < 3 else f" {v:>{w - 2}} " for i, (v, w) in enumerate(zip(values, widths))]
+        return bar + bar.join(parts) + bar
+
+    itemsize = info["bytes"] // max(info["total_params"], 1)
+
+    def size(n_params):
+        n = n_params * itemsize
+        return f"{n:.2f} B" if n < 1024 else f"{n / 1024:.2f} KB" if n < 1024**2 else f"{n / 1024**2:.2f} MB"
+
+    out = [f'Model: "{info["name"]}"  (input: (None, {info["input_shape"][1]}), {info["dtype"]})',
+           line("┏", "┳", "┓", "━"), cells(head, "┃"), line("┡", "╇", "┩", "━")]
+    out += [cells(r, "│") for r in rows]
+    out.append(line("└", "┴", "┘", "─"))
+    for label, key in (("Total", "total_params"), ("Trainable", "trainable_params"), ("Non-trainable", "non_trainable_params")):
+        out.append(f" {label} params: {info[key]:,} ({size(info[key])})")
+    return "\n".join(out)
 
 
 @click.command()
@@ -88,11 +131,11 @@ def gradcheck(config, overrides, samples, tolerance, batch_size, seed, as_json):
         emit_json(result)
     else:
         rows = [(name, f"{r['checked']}/{r['size']}", f"{r['max_relative_error']:.2e}",
-                 r["max_relative_error"] <= result["tolerance"]) for name, r in result["parameters"].items()]
-        width = max(len("parameter"), *(len(r[0]) for r in rows))
-        click.echo(f"{'parameter':<{width}}  {'checked':>13}  {'max rel error':>13}")
-        for name, checked, error, ok in rows:
-            click.echo(f"{name:<{width}}  {checked:>13}  {error:>13}  {paint('ok', 'green') if ok else paint('FAIL', 'red')}")
+                 "ok" if r["max_relative_error"] <= result["tolerance"] else "FAIL")
+                for name, r in result["parameters"].items()]
+        for line in table(("parameter", "checked", "max rel error", ""), rows, right=(1, 2), widths=(0, 13),
+                          colours={3: lambda ok: "green" if ok == "ok" else "red"}):
+            click.echo(line)
         click.echo(f"batch of {result['batch_size']} in float64, eps {result['eps']:g}, tolerance {result['tolerance']:g}",
                    err=True)
     if not result["passed"]:
