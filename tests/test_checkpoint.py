@@ -10,18 +10,11 @@ import pytest
 from nnctl import api
 from nnctl.runs import checkpoint
 from nnctl.errors import CheckpointError
+from conftest import moons_yaml
 
-CONFIG = """\
-seed: 1
-data: {name: moons, n_samples: 200}
-model:
-  layers:
-    - {units: 8, activation: tanh}
-    - {units: 2, activation: softmax}
-loss: cross_entropy
-optimizer: {name: sgd, lr: 0.1, momentum: 0.9}
-training: {epochs: 3, batch_size: 16}
-"""
+CONFIG = moons_yaml(seed=1, data={"n_samples": 200, "noise": None},
+                    model={"layers": [{"units": 8, "activation": "tanh"}, {"units": 2, "activation": "softmax"}]},
+                    optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9}, training={"epochs": 3, "batch_size": 16})
 
 
 @pytest.fixture(scope="module")
@@ -411,6 +404,7 @@ def _peak_rss(path) -> int:
     return int(subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, check=True).stdout)
 
 
+@pytest.mark.slow
 def test_refusing_a_large_checkpoint_costs_about_twice_its_size(tmp_path):
     """A ~60 MB checkpoint refused for its sha256 or for a shape: the peak memory above what the
     same command costs on a tiny file stays under 2.5 times the file (it was ~4 times)."""

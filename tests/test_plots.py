@@ -1,5 +1,6 @@
 """Plots: every run's PNGs, redrawn identically by `nnctl plot`; the decision boundary is the model's."""
 
+import pytest
 import struct
 import subprocess
 import sys
@@ -100,6 +101,7 @@ def test_decision_boundary_picture_shows_the_models_predictions(moons_run, tmp_p
     assert agreed == checked
 
 
+@pytest.mark.slow
 def test_image_data_sets_get_a_grid_of_misclassified_images(tmp_path):
     rng = np.random.default_rng(0)
     model = build([DenseLayer(units=10, activation="softmax", initializer="glorot_uniform")], 64, rng, "float32")

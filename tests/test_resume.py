@@ -16,18 +16,11 @@ from nnctl import api
 from nnctl.runs import checkpoint, lock as folder_lock, folder as runs
 from nnctl.cli import main
 from nnctl.errors import CheckpointError, ConfigError, Interrupted, NnctlError
+from conftest import moons_yaml
 
-CONFIG = """\
-seed: 5
-data: {name: moons, n_samples: 300}
-model:
-  layers:
-    - {units: 12, activation: tanh}
-    - {units: 2, activation: softmax}
-loss: cross_entropy
-optimizer: {name: OPTIMIZER}
-training: {epochs: 6, batch_size: 16}
-"""
+CONFIG = moons_yaml(seed=5, data={"noise": None},
+                    model={"layers": [{"units": 12, "activation": "tanh"}, {"units": 2, "activation": "softmax"}]},
+                    optimizer={"name": "OPTIMIZER", "lr": None}, training={"epochs": 6, "batch_size": 16})
 OPTIMIZERS = {"adam": "adam, lr: 0.01", "sgd": "sgd, lr: 0.05, momentum: 0.9, nesterov: true"}
 FILES = ("last.json", "checkpoint.json")
 

@@ -199,6 +199,7 @@ def test_data_errors_exit_5_naming_file_and_column(tmp_path):
     assert result.exit_code == 5 and "cannot split" in result.output
 
 
+@pytest.mark.slow
 def test_regression_end_to_end_on_an_npz_file(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(300, 3))

@@ -132,6 +132,7 @@ def test_cosine_epochs_default_to_the_training_epochs():
     assert config.from_dict(cfg.model_dump(mode="json")) == cfg  # the resolved config round-trips
 
 
+@pytest.mark.slow
 def test_dropout_runs_repeat_bit_for_bit(tmp_path):
     raw = cfg_with(epochs=2)
     raw["model"]["layers"].insert(1, {"type": "dropout", "rate": 0.3})
