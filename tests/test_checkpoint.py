@@ -237,6 +237,7 @@ def test_format_1_checkpoint_loads_through_the_upgrade(tmp_path):
                              "best_epoch": None, "callbacks": {}}
 
 
+@pytest.mark.slow
 def test_format_1_run_resumes_where_it_stopped(tmp_path):
     """A run format-1 nnctl (commit b2ff728) stopped after epoch 2 of 4 continues from there: its
     rows stay, epochs 3 and 4 follow, the optimizer's step count goes on, the best epoch is the

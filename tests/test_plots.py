@@ -130,6 +130,7 @@ def test_importing_the_cli_imports_no_heavy_library():
     assert out.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_curves_of_a_regression_run_show_mae(tmp_path):
     history = [{"epoch": e, "train_loss": 1 / e, "train_mae": 2 / e, "val_loss": 1.1 / e, "val_mae": 2.2 / e} for e in (1, 2, 3)]
     plots.learning_curves(history, 3, tmp_path / "c.png")
