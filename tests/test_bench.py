@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-README = (REPO / "README.md").read_text()
+README = (REPO / "benchmarks" / "README.md").read_text()
 
 
 @pytest.fixture(scope="module")

@@ -73,6 +73,7 @@ def test_schema_accepts_the_shipped_configs_and_refuses_bad_ones():
         jsonschema.validate({**good, "optimizer": {"name": "adam", "lr": "fast"}}, schema)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shipped", ["moons", "breast_cancer", "mnist", "digits", "diabetes", "iris"])
 def test_gradcheck_passes_on_the_shipped_configs(shipped, monkeypatch):
     """digits has dropout (one fixed mask per check), diabetes an l2 penalty and a regression target."""

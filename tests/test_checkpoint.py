@@ -11,18 +11,11 @@ from nnctl import api
 from nnctl.runs import checkpoint
 from nnctl.config import plain
 from nnctl.errors import CheckpointError
+from conftest import moons_yaml
 
-CONFIG = """\
-seed: 1
-data: {name: moons, n_samples: 200}
-model:
-  layers:
-    - {units: 8, activation: tanh}
-    - {units: 2, activation: softmax}
-loss: cross_entropy
-optimizer: {name: sgd, lr: 0.1, momentum: 0.9}
-training: {epochs: 3, batch_size: 16}
-"""
+CONFIG = moons_yaml(seed=1, data={"n_samples": 200, "noise": None},
+                    model={"layers": [{"units": 8, "activation": "tanh"}, {"units": 2, "activation": "softmax"}]},
+                    optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9}, training={"epochs": 3, "batch_size": 16})
 
 
 @pytest.fixture(scope="module")
@@ -245,6 +238,7 @@ def test_format_1_checkpoint_loads_through_the_upgrade(tmp_path):
                              "best_epoch": None, "callbacks": {}}
 
 
+@pytest.mark.slow
 def test_format_1_run_resumes_where_it_stopped(tmp_path):
     """A run format-1 nnctl (commit b2ff728) stopped after epoch 2 of 4 continues from there: its
     rows stay, epochs 3 and 4 follow, the optimizer's step count goes on, the best epoch is the
@@ -412,6 +406,7 @@ def _peak_rss(path) -> int:
     return int(subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, check=True).stdout)
 
 
+@pytest.mark.slow
 def test_refusing_a_large_checkpoint_costs_about_twice_its_size(tmp_path):
     """A ~60 MB checkpoint refused for its sha256 or for a shape: the peak memory above what the
     same command costs on a tiny file stays under 2.5 times the file (it was ~4 times)."""

@@ -79,6 +79,7 @@ def test_train_eval_summary_json(runner, config_file, tmp_path):
         assert info["total_params"] == 2 * 16 + 16 + 16 * 2 + 2
 
 
+@pytest.mark.slow
 def test_train_human_output_and_quiet(runner, config_file):
     result = invoke(runner, "train", config_file, "--quiet")
     assert result.exit_code == 0
@@ -86,6 +87,7 @@ def test_train_human_output_and_quiet(runner, config_file):
     assert "epoch" not in result.stderr
 
 
+@pytest.mark.slow
 def test_run_dir_option(runner, config_file, tmp_path):
     result = invoke(runner, "train", config_file, "--run-dir", tmp_path / "mine", "-q")
     assert result.exit_code == 0

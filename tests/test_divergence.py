@@ -10,18 +10,11 @@ from nnctl import api
 from nnctl.engine import divergence
 from nnctl.cli import main
 from nnctl.engine.losses import LOSSES, Loss
+from conftest import moons_yaml
 
-CONFIG = """\
-seed: 4
-data: {name: moons, n_samples: 300}
-model:
-  layers:
-    - {units: 8, activation: relu}
-    - {units: 2, activation: softmax}
-loss: cross_entropy
-optimizer: {name: adam, lr: 0.01}
-training: {epochs: 5, batch_size: 32}
-"""
+CONFIG = moons_yaml(seed=4, data={"noise": None},
+                    model={"layers": [{"units": 8, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
+                    optimizer={"lr": 0.01}, training={"epochs": 5})
 
 
 def test_loss_going_infinite_in_epoch_3_keeps_epoch_2(tmp_path, monkeypatch):

@@ -35,6 +35,7 @@ def test_check_compares_and_fails_on_missing_values():
     assert results[0]["value"] == 0.95
 
 
+@pytest.mark.slow
 def test_passing_assertions_exit_0_and_print_each(moons_run):
     acc = moons_run["test"]["accuracy"]
     result = invoke("eval", moons_run["checkpoint"], "--assert", f"accuracy>={acc - 0.01}", "--assert", "loss<10")

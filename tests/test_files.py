@@ -74,6 +74,7 @@ training: {{epochs: 1, batch_size: 32}}
 """
 
 
+@pytest.mark.slow
 def test_dev_zero_is_refused_at_once_by_every_reader(moons_run, tmp_path):
     zero = "/dev/zero"
     (tmp_path / "csv.yaml").write_text(MOONS.format(data=f"{{name: csv, path: {zero}}}"))
@@ -88,6 +89,7 @@ def test_dev_zero_is_refused_at_once_by_every_reader(moons_run, tmp_path):
         assert "/dev/zero: is a character device" in result.stderr and "internal error" not in result.stderr, args
 
 
+@pytest.mark.slow
 def test_a_fifo_is_refused_without_blocking(moons_run, tmp_path, fifo):
     (tmp_path / "csv.yaml").write_text(MOONS.format(data=f"{{name: csv, path: {fifo('data.csv')}}}"))
     (tmp_path / "npz.yaml").write_text(MOONS.format(data=f"{{name: npz, path: {fifo('data.npz')}}}"))

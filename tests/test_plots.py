@@ -1,5 +1,6 @@
 """Plots: every run's PNGs, redrawn identically by `nnctl plot`; the decision boundary is the model's."""
 
+import pytest
 import struct
 import subprocess
 import sys
@@ -99,6 +100,7 @@ def test_decision_boundary_picture_shows_the_models_predictions(moons_run, tmp_p
     assert agreed == checked
 
 
+@pytest.mark.slow
 def test_image_data_sets_get_a_grid_of_misclassified_images(tmp_path):
     rng = np.random.default_rng(0)
     model = build([dict(units=10, activation="softmax", initializer="glorot_uniform")], 64, rng, "float32")
@@ -127,6 +129,7 @@ def test_importing_the_cli_imports_no_heavy_library():
     assert out.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_curves_of_a_regression_run_show_mae(tmp_path):
     history = [{"epoch": e, "train_loss": 1 / e, "train_mae": 2 / e, "val_loss": 1.1 / e, "val_mae": 2.2 / e} for e in (1, 2, 3)]
     plots.learning_curves(history, 3, tmp_path / "c.png")

@@ -126,6 +126,7 @@ def test_square_images_are_flattened(tmp_path):
     assert x.shape == (2, 16) and x[1, 0] == 16
 
 
+@pytest.mark.slow
 def test_a_sigmoid_output_gives_both_class_probabilities(tmp_path):
     from nnctl import config
 

@@ -14,19 +14,13 @@ from nnctl import api
 from nnctl.runs import folder as runs
 from nnctl.cli import main
 from nnctl.errors import Interrupted
+from conftest import moons_yaml
 
-CONFIG = """\
-seed: 11
-data: {name: moons, n_samples: N}
-model:
-  layers:
-    - {units: 32, activation: relu}
-    - {units: 2, activation: softmax}
-loss: cross_entropy
-optimizer: {name: adam, lr: 0.003}
-training: {epochs: EPOCHS, batch_size: 8}
-run: {output_dir: OUT}
-"""
+pytestmark = pytest.mark.slow  # real processes: not in the fast tier
+
+CONFIG = moons_yaml(seed=11, data={"n_samples": "N", "noise": None},
+                    model={"layers": [{"units": 32, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
+                    optimizer={"lr": 0.003}, training={"epochs": "EPOCHS", "batch_size": 8}, run={"output_dir": "OUT"})
 
 
 def write_config(tmp_path, n=1000, epochs=60, out="runs"):

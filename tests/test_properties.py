@@ -74,6 +74,7 @@ def load_config_or_error(path):
 # ---------------------------------------------------------------- configs
 
 
+@pytest.mark.slow
 @given(doc=json_values)
 def test_config_loader_on_arbitrary_yaml_documents(tmp_path_factory, doc):
     path = tmp_path_factory.mktemp("c") / "c.yaml"
@@ -81,6 +82,7 @@ def test_config_loader_on_arbitrary_yaml_documents(tmp_path_factory, doc):
     load_config_or_error(path)
 
 
+@pytest.mark.slow
 @given(data=st.data())
 def test_config_loader_on_mutations_of_a_valid_config(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("c") / "c.yaml"
@@ -125,6 +127,7 @@ def load_checkpoint_or_error(path):
         return None
 
 
+@pytest.mark.slow
 @given(data=st.data(), resign=st.booleans())
 def test_checkpoint_loader_on_mutated_documents(tmp_path_factory, valid, data, resign):
     doc = mutate(json.loads(valid), data)
@@ -135,6 +138,7 @@ def test_checkpoint_loader_on_mutated_documents(tmp_path_factory, valid, data, r
     load_checkpoint_or_error(path)
 
 
+@pytest.mark.slow
 @given(data=st.data())
 def test_checkpoint_loader_on_mutations_outside_the_config(tmp_path_factory, valid, data):
     """Most paths lead into the config; these are the parts checkpoint.load checks itself."""
@@ -167,6 +171,7 @@ def test_checkpoint_loader_on_mutated_bytes(tmp_path_factory, valid, data):
     assert load_checkpoint_or_error(path) is None or bytes(raw) == valid
 
 
+@pytest.mark.slow
 @given(data=st.data())
 @settings(max_examples=30)
 def test_cli_on_mutated_checkpoints_exits_4(tmp_path_factory, valid, data):

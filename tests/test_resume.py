@@ -19,18 +19,11 @@ from nnctl.runs import resume as resume_module, training
 from nnctl.runs import checkpoint, lock as folder_lock, folder as runs
 from nnctl.cli import main
 from nnctl.errors import CheckpointError, ConfigError, Interrupted, NnctlError
+from conftest import moons_yaml
 
-CONFIG = """\
-seed: 5
-data: {name: moons, n_samples: 300}
-model:
-  layers:
-    - {units: 12, activation: tanh}
-    - {units: 2, activation: softmax}
-loss: cross_entropy
-optimizer: {name: OPTIMIZER}
-training: {epochs: 6, batch_size: 16}
-"""
+CONFIG = moons_yaml(seed=5, data={"noise": None},
+                    model={"layers": [{"units": 12, "activation": "tanh"}, {"units": 2, "activation": "softmax"}]},
+                    optimizer={"name": "OPTIMIZER", "lr": None}, training={"epochs": 6, "batch_size": 16})
 OPTIMIZERS = {"adam": "adam, lr: 0.01", "sgd": "sgd, lr: 0.05, momentum: 0.9, nesterov: true"}
 FILES = ("last.json", "checkpoint.json")
 
@@ -73,6 +66,7 @@ def same_files(a: Path, b: Path):
                      for line in (b / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 @pytest.mark.parametrize("k", [1, 3])
 def test_stopped_after_epoch_k_and_resumed_is_bit_identical(reference, tmp_path, optimizer, k):
@@ -106,6 +100,7 @@ def test_stopped_mid_epoch_twice_and_resumed_is_bit_identical(reference, tmp_pat
     assert len(json.loads((tmp_path / "run" / "run.json").read_text())["resumes"]) == 2
 
 
+@pytest.mark.slow
 def test_rows_written_after_the_checkpoint_are_dropped(reference, tmp_path):
     """A process that died between writing metrics.jsonl and last.json leaves one row too many."""
     cfg = config_of(tmp_path)
@@ -121,6 +116,7 @@ def test_rows_written_after_the_checkpoint_are_dropped(reference, tmp_path):
     assert (tmp_path / "run" / "metrics.csv").read_text().count("\n") == 7
 
 
+@pytest.mark.slow
 def test_best_checkpoint_not_yet_rewritten_is_recovered(reference, tmp_path):
     """Killed between last.json and checkpoint.json of a new best epoch: last.json holds it."""
     cfg = config_of(tmp_path, "sgd")
@@ -140,6 +136,7 @@ def test_best_checkpoint_not_yet_rewritten_is_recovered(reference, tmp_path):
     same_files(tmp_path / "run", ref_dir)
 
 
+@pytest.mark.slow
 def test_format_1_last_json_resumes_through_the_upgrade(reference, tmp_path):
     """A run written by format 1 (no training state) continues: best epoch from the metrics log."""
     cfg = config_of(tmp_path)
@@ -161,6 +158,7 @@ def test_format_1_last_json_resumes_through_the_upgrade(reference, tmp_path):
     assert best["state"] == ref_best["state"] and best["epoch"] == ref_best["epoch"]
 
 
+@pytest.mark.slow
 def test_finished_run_resumes_to_the_same_result(reference, tmp_path):
     ref_dir, ref = reference["adam"]
     result = api.resume(ref_dir)
@@ -168,6 +166,7 @@ def test_finished_run_resumes_to_the_same_result(reference, tmp_path):
     assert json.loads((ref_dir / "run.json").read_text())["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_no_epoch_saved_starts_from_the_beginning(reference, tmp_path):
     cfg = config_of(tmp_path)
     path = runs.use(tmp_path / "run")
@@ -176,6 +175,7 @@ def test_no_epoch_saved_starts_from_the_beginning(reference, tmp_path):
     same_files(path, reference["adam"][0])
 
 
+@pytest.mark.slow
 def test_changed_config_is_refused_with_the_difference(reference, tmp_path):
     ref_dir, _ = reference["adam"]
     changed = config_of(tmp_path, text=CONFIG.replace("epochs: 6", "epochs: 9").replace("units: 12", "units: 13"))
@@ -242,6 +242,7 @@ def test_cli_resume(reference, tmp_path):
     assert "Traceback" not in refused.output
 
 
+@pytest.mark.slow
 def test_stopped_before_the_first_batch(reference, tmp_path):
     stop, _ = stop_after(batches=0)
     with pytest.raises(Interrupted, match="before the first batch"):
@@ -265,6 +266,7 @@ class Stateful:
         self.state = dict(state)
 
 
+@pytest.mark.slow
 def test_stateful_callbacks_are_saved_and_restored_by_name(tmp_path, monkeypatch):
     made = []
 
@@ -308,6 +310,7 @@ def copy_of(folder: Path, to: Path) -> Path:
     return to
 
 
+@pytest.mark.slow
 def test_a_run_its_live_process_still_trains_is_refused(reference, tmp_path):
     """run.json names its writer by pid, start time, boot and folder; a live process is the
     writer only if all of them match. The process here has `nnctl train` in its command line,
@@ -331,6 +334,7 @@ def test_a_run_its_live_process_still_trains_is_refused(reference, tmp_path):
         process.wait()
 
 
+@pytest.mark.slow
 def test_an_older_run_json_without_the_start_time_is_judged_by_the_times(reference, tmp_path):
     """Pids are unique among live processes: one that started after the run (re)started is not
     its writer. run.json from before the start time was recorded has `started` and `resumes`."""
@@ -388,6 +392,7 @@ def hold_lock(folder: Path) -> subprocess.Popen:
     (lambda p: (p / "metrics.jsonl").write_text("{}\n"), CheckpointError, "metrics.jsonl:1"),
     ("locked", NnctlError, "another nnctl process \\(pid \\d+"),
 ])
+@pytest.mark.slow
 def test_a_refused_resume_leaves_every_file_as_it_was(tmp_path, damage, error, fragment):
     """Interrupted in epoch 2 (so checkpoint.json is needed), with a temporary file a kill -9
     left: whatever refuses the resume, no file of the folder changes, run.json included."""
@@ -413,6 +418,7 @@ def test_a_refused_resume_leaves_every_file_as_it_was(tmp_path, damage, error, f
             holder.communicate()
 
 
+@pytest.mark.slow
 def test_a_resume_removes_what_a_killed_write_left(reference, tmp_path):
     stop, on_epoch = stop_after(epoch=2)
     with pytest.raises(Interrupted):
@@ -446,6 +452,7 @@ training:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batches", [3, 40, 95])
 def test_dropout_batchnorm_schedule_and_early_stopping_resume_bit_identically(tmp_path, batches):
     """The dropout generator, batchnorm's running statistics, the plateau schedule and early

@@ -38,6 +38,7 @@ def test_weight_decay_example_uses_adamw_with_a_schedule():
 
 @pytest.mark.parametrize("name,metric,floor", [("iris", "accuracy", 0.95), ("diabetes", "r2", 0.45),
                                                ("wine_csv", "accuracy", 0.95)])
+@pytest.mark.slow
 def test_quick_shipped_configs_reach_their_mark(tmp_path, name, metric, floor):
     result = api.train(api.load_config(f"configs/{name}.yaml"), run_dir=tmp_path / "run")
     assert result["test"][metric] >= floor, result["test"]

@@ -2,6 +2,7 @@
 no heavy library until a command needs it (issue 4's target). Checked in a fresh interpreter,
 since this test process has long imported everything."""
 
+import pytest
 import json
 import os
 import subprocess
@@ -31,6 +32,7 @@ def test_help_and_version_import_nothing_heavy():
     assert modules_after(code) == []
 
 
+@pytest.mark.slow
 def test_summary_imports_neither_scikit_learn_nor_the_training_code():
     """`nnctl summary` has a 0.5 s budget: it needs the config and the layer arithmetic only."""
     probe = ("from nnctl.cli import main\ntry:\n    main(['summary', 'configs/mnist.yaml'])\nexcept SystemExit as e:\n"

@@ -14,6 +14,8 @@ from click.testing import CliRunner
 
 from nnctl.cli import main
 
+pytestmark = pytest.mark.slow  # real processes or long trainings: not in the fast tier
+
 BASE = """\
 base:
   seed: 0

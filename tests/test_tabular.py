@@ -164,6 +164,7 @@ def table(tmp_path, n=60):
     return write(tmp_path, "\n".join(lines) + "\n", "animals.csv")
 
 
+@pytest.mark.slow
 def test_csv_classification_end_to_end_keeps_the_label_mapping(tmp_path):
     path = table(tmp_path)
     cfg_path = write(tmp_path, CSV_CONFIG.format(path=path, units=3, out=tmp_path / "runs"), "c.yaml")
@@ -199,6 +200,7 @@ def test_data_errors_exit_5_naming_file_and_column(tmp_path):
     assert result.exit_code == 5 and "cannot split" in result.output
 
 
+@pytest.mark.slow
 def test_regression_end_to_end_on_an_npz_file(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(300, 3))
@@ -234,6 +236,7 @@ def test_regression_config_errors(change, fragment):
         config.from_dict(raw)
 
 
+@pytest.mark.slow
 def test_binary_eval_reports_roc_auc(tmp_path):
     raw = {"seed": 0, "data": {"name": "breast_cancer"}, "model": {"layers": [{"units": 1, "activation": "sigmoid"}]},
            "loss": "binary_cross_entropy", "optimizer": {"name": "adam", "lr": 0.01}, "training": {"epochs": 3}}
@@ -261,6 +264,7 @@ def test_cli_shows_regression_scores(tmp_path):
 @pytest.mark.parametrize("damage", [lambda d: d["preprocessing"].pop("target"),
                                     lambda d: d["preprocessing"]["target"].update(std=0.0),
                                     lambda d: d.update(classes=["a", "b"])])
+@pytest.mark.slow
 def test_a_regression_checkpoint_needs_its_target_scaling(tmp_path, damage):
     from nnctl.runs import checkpoint
     from nnctl.errors import CheckpointError

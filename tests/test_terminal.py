@@ -69,6 +69,7 @@ def test_completion_scripts_generate(shell, marker):
     assert marker in script and "_NNCTL_COMPLETE" in script
 
 
+@pytest.mark.slow
 def test_completion_knows_commands_data_sets_and_config_keys():
     words = complete({"_NNCTL_COMPLETE": "bash_complete", "COMP_WORDS": "nnctl gr", "COMP_CWORD": "1"})
     assert words.split() == ["plain,gradcheck"]

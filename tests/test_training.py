@@ -26,6 +26,7 @@ def train(tmp_path, raw, name="run"):
     return api.train(config.from_dict(raw), run_dir=tmp_path / name)
 
 
+@pytest.mark.slow
 def test_the_scheduled_lr_is_the_one_used_and_logged(tmp_path):
     result = train(tmp_path, cfg_with(schedule={"name": "step", "step_size": 2, "gamma": 0.5}))
     assert [r["lr"] for r in result["history"]] == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
@@ -33,6 +34,7 @@ def test_the_scheduled_lr_is_the_one_used_and_logged(tmp_path):
     assert logged == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
 
 
+@pytest.mark.slow
 def test_reduce_on_plateau_cuts_the_rate_in_a_real_run(tmp_path):
     raw = cfg_with(epochs=12, schedule={"name": "reduce_on_plateau", "monitor": "train_loss", "patience": 1,
                                         "factor": 0.5, "min_delta": 10.0})  # nothing counts as better
@@ -40,6 +42,7 @@ def test_reduce_on_plateau_cuts_the_rate_in_a_real_run(tmp_path):
     assert lrs[:4] == [0.1, 0.1, 0.05, 0.025]
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_restores_and_reports(tmp_path):
     raw = cfg_with(epochs=50, early_stopping={"monitor": "val_loss", "patience": 2, "min_delta": 0.5})
     result = train(tmp_path, raw)
@@ -54,6 +57,7 @@ def test_early_stopping_stops_restores_and_reports(tmp_path):
     assert status["early_stopping"]["stopped_epoch"] == 3
 
 
+@pytest.mark.slow
 def test_without_restore_best_the_run_ends_with_the_last_weights(tmp_path):
     raw = cfg_with(epochs=50, early_stopping={"patience": 2, "min_delta": 0.5, "restore_best": False})
     result = train(tmp_path, raw)
@@ -61,6 +65,7 @@ def test_without_restore_best_the_run_ends_with_the_last_weights(tmp_path):
     assert api.evaluate_checkpoint(result["checkpoint"])["loss"] == pytest.approx(result["test"]["loss"])
 
 
+@pytest.mark.slow
 def test_cli_reports_early_stopping(tmp_path):
     raw = cfg_with(epochs=50, early_stopping={"patience": 2, "min_delta": 0.5})
     raw["run"] = {"output_dir": str(tmp_path / "runs")}
@@ -72,6 +77,7 @@ def test_cli_reports_early_stopping(tmp_path):
     assert "restored the weights of epoch 1" in result.output
 
 
+@pytest.mark.slow
 def test_clipping_bounds_every_step(tmp_path):
     # with lr 1 and a norm of at most 1e-3, no weight can move more than 1e-3 per step
     raw = cfg_with(epochs=1, clip_norm=0.001, shuffle=False)
@@ -88,6 +94,7 @@ def test_clipping_bounds_every_step(tmp_path):
     assert 0 < moved <= n_steps * 0.001 * 1.0001
 
 
+@pytest.mark.slow
 def test_batchnorm_and_dropout_train_and_round_trip_through_a_checkpoint(tmp_path):
     raw = cfg_with(epochs=4)
     raw["model"]["layers"] = [{"units": 16}, {"type": "batchnorm", "activation": "relu"}, {"type": "dropout", "rate": 0.2},
@@ -132,6 +139,7 @@ def test_cosine_epochs_default_to_the_training_epochs():
     assert config.from_dict(cfg.model_dump(mode="json")) == cfg  # the resolved config round-trips
 
 
+@pytest.mark.slow
 def test_dropout_runs_repeat_bit_for_bit(tmp_path):
     raw = cfg_with(epochs=2)
     raw["model"]["layers"].insert(1, {"type": "dropout", "rate": 0.3})

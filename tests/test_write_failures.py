@@ -17,18 +17,11 @@ from nnctl import api, files
 from nnctl.runs import checkpoint, folder as runs, training
 from nnctl.cli import main
 from nnctl.errors import ConfigError, DataError, WriteError
+from conftest import moons_yaml
 
-CONFIG = """\
-seed: 4
-data: {name: moons, n_samples: 300}
-model:
-  layers:
-    - {units: 8, activation: relu}
-    - {units: 2, activation: softmax}
-loss: cross_entropy
-optimizer: {name: adam, lr: 0.01}
-training: {epochs: 5, batch_size: 32}
-"""
+CONFIG = moons_yaml(seed=4, data={"noise": None},
+                    model={"layers": [{"units": 8, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
+                    optimizer={"lr": 0.01}, training={"epochs": 5})
 
 
 def leftovers(folder):
@@ -68,6 +61,7 @@ def test_read_only_run_folder(tmp_path):
         (tmp_path / "ro").chmod(0o700)
 
 
+@pytest.mark.slow
 def test_disk_full_during_training_exits_1_and_the_run_resumes(tmp_path, monkeypatch):
     """The disk fills while epoch 3's last.json is written; space is freed; --resume finishes the
     run with exactly the result of a run that never failed."""
@@ -144,6 +138,7 @@ def with_file_size_limit(limit: int):
     return limit_files
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("existing", [False, True])
 def test_a_start_that_cannot_write_config_yaml_leaves_nothing(tmp_path, existing):
     """ulimit -f: config.yaml cannot be written. Nothing claims the folder afterwards (no empty
