@@ -61,3 +61,9 @@ class CheckFailed(NnctlError):
     """A check the user asked for failed: an `eval --assert`, or `gradcheck` above its tolerance."""
 
     exit_code = 7
+
+
+class MissingDependency(NnctlError):
+    """An optional package a command needs is not installed (the message names the extra)."""
+
+    exit_code = 5

@@ -301,6 +301,8 @@ from . import check as _check, sweep as _sweep, predict as _predict, data as _da
 
 for _command in (_check.check, _check.gradcheck, _check.schema, _sweep.sweep, _predict.predict, _data.data, _runs.plot, _runs.runs):
     main.add_command(_command)
+from .export import export as _export  # noqa: E402
+main.add_command(_export)
 
 if __name__ == "__main__":
     main()
