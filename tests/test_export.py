@@ -310,3 +310,16 @@ def test_the_check_reference_is_nnctls_predictions(moons_run):
     reference, predictions = check.reference(ckpt, x), api.predictions(ckpt, x)
     np.testing.assert_array_equal(reference["probabilities"], predictions["probabilities"])
     np.testing.assert_array_equal(reference["label"], predictions["predicted"])
+
+
+def test_the_docs_onnxruntime_example_runs(moons_run, tmp_path, monkeypatch, capsys):
+    text = (ROOT / "docs" / "export.md").read_text()
+    example = re.search(r"With onnxruntime:\n\n```python\n(.*?)```", text, re.S).group(1)
+    assert len(example.strip().splitlines()) <= 10
+    export(moons_run["checkpoint"], "onnx", tmp_path / "model.onnx")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, "docs/export.md", "exec"), {})
+    printed = capsys.readouterr().out
+    ckpt = api.load_checkpoint(moons_run["checkpoint"])
+    expected = api.predictions(ckpt, np.array([[0.5, 0.25], [1.5, -0.5]]))
+    assert printed.startswith(str([ckpt.classes[k] for k in expected["predicted"]]))
