@@ -5,7 +5,7 @@ every class below has one of its codes (tests hold the README's table equal to i
 """
 
 EXIT_CODES = {0: "ok", 1: "internal or write error", 2: "usage error", 3: "bad config", 4: "bad or unreadable checkpoint",
-              5: "data unavailable", 6: "training diverged", 7: "a check failed (eval --assert, gradcheck)",
+              5: "data or an optional package unavailable", 6: "training diverged", 7: "a check failed (eval --assert, gradcheck, export)",
               130: "interrupted (SIGINT, Ctrl-C)", 143: "terminated (SIGTERM)"}
 
 
@@ -68,3 +68,9 @@ class CheckFailed(NnctlError):
     """A check the user asked for failed: an `eval --assert`, or `gradcheck` above its tolerance."""
 
     exit_code = 7
+
+
+class MissingDependency(NnctlError):
+    """An optional package a command needs is not installed (the message names the extra)."""
+
+    exit_code = 5

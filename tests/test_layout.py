@@ -22,9 +22,10 @@ ALLOWED = {
     "data": BASE,
     "config": BASE | {"engine", "data"},
     "runs": BASE | {"engine", "data", "config"},
-    "api": BASE | {"engine", "data", "config", "runs"},
+    "export": BASE | {"engine", "data", "config", "runs"},
+    "api": BASE | {"engine", "data", "config", "runs", "export"},
     "sweep": BASE | {"engine", "data", "config", "runs", "api"},
-    "cli": BASE | {"engine", "data", "config", "runs", "sweep", "api"},
+    "cli": BASE | {"engine", "data", "config", "runs", "sweep", "api", "export"},
 }
 NEVER_IN_ENGINE = {"pydantic", "click", "yaml", "sklearn", "matplotlib", "joblib", "dask"}
 

@@ -69,6 +69,8 @@ def main():
 for _command in (_train.train, _evaluate.eval_, _inspect.summary, _inspect.check, _inspect.gradcheck, _inspect.schema,
                  _sweep.sweep, _predict.predict, _data.data, _runs.plot, _runs.runs):
     main.add_command(_command)
+from .export import export as _export  # noqa: E402
+main.add_command(_export)
 
 if __name__ == "__main__":
     main()
