@@ -145,7 +145,7 @@ def random_checkpoint(path, activation: str, loss: str, dtype: str, seed: int = 
                             "optimizer": {"name": "adam", "lr": 0.01}, "training": {"epochs": 1, "dtype": dtype}})
     n_inputs = 2 if data["name"] == "moons" else 10
     rng = np.random.default_rng(seed)
-    model = build(cfg.model.layers, n_inputs, rng, dtype)
+    model = build(config.plain(cfg.model.layers), n_inputs, rng, dtype)
     for name, array in model.state().items():
         if name.endswith(("gamma", "running_var")):
             array[...] = rng.uniform(0.5, 2.0, array.shape)
@@ -181,7 +181,8 @@ def test_random_networks_over_every_layer_and_activation(activation, loss, dtype
 def test_every_activation_has_an_onnx_form_and_a_numpy_form():
     assert set(onnx_format.ACTIVATION_NODES) == set(ACTIVATIONS) == set(predict_template.ACTIVATIONS)
     x = np.linspace(-30, 30, 601).reshape(-1, 1)
-    for name, (forward, _) in ACTIVATIONS.items():
+    for name, rule in ACTIVATIONS.items():
+        forward = rule.forward
         if name != "softmax":
             np.testing.assert_array_equal(predict_template.ACTIVATIONS[name](x), forward(x), err_msg=name)
 
