@@ -297,13 +297,14 @@ def render_summary(info: dict) -> str:
 
 
 
-from . import lr_find as _lr_find  # noqa: E402
+from . import doctor as _doctor, lr_find as _lr_find  # noqa: E402
 from . import check as _check, sweep as _sweep, predict as _predict, data as _data, runs as _runs  # noqa: E402  (the other modules' commands)
 
 for _command in (_check.check, _check.gradcheck, _check.schema, _sweep.sweep, _predict.predict, _data.data, _runs.plot, _runs.runs):
     main.add_command(_command)
 
 main.add_command(_lr_find.lr_find)
+main.add_command(_doctor.doctor)
 
 if __name__ == "__main__":
     main()
