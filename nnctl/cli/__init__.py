@@ -16,8 +16,8 @@ import sys
 import click
 
 from .. import __version__
-from . import data as _data, evaluate as _evaluate, inspect as _inspect, predict as _predict, runs as _runs, \
-    sweep as _sweep, train as _train
+from . import data as _data, doctor as _doctor, evaluate as _evaluate, export as _export, inspect as _inspect, \
+    lr_find as _lr_find, predict as _predict, runs as _runs, sweep as _sweep, train as _train
 from ..errors import EXIT_CODES, Interrupted, NnctlError  # noqa: F401  (EXIT_CODES: the one table)
 from ..printable import printable
 
@@ -67,10 +67,9 @@ def main():
 
 
 for _command in (_train.train, _evaluate.eval_, _inspect.summary, _inspect.check, _inspect.gradcheck, _inspect.schema,
-                 _sweep.sweep, _predict.predict, _data.data, _runs.plot, _runs.runs):
+                 _sweep.sweep, _predict.predict, _export.export, _data.data, _runs.plot, _runs.runs, _doctor.doctor,
+                 _lr_find.lr_find):
     main.add_command(_command)
-from .export import export as _export  # noqa: E402
-main.add_command(_export)
 
 if __name__ == "__main__":
     main()
