@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data as data_module
+from .. import config as config_module, data as data_module
 from ..config import memory
 from ..engine import lr_find, optimizers
 from ..engine.losses import LOSSES
@@ -36,8 +36,8 @@ def run(cfg, n_steps: int = N_STEPS, start_lr: float = 1e-7, end_lr: float = 10.
     minimum of the smoothed loss, with the config's own rate for comparison."""
     memory.require(cfg)
     dataset = data_module.load(cfg.data, cfg.seed, cfg.training.dtype)
-    model = build(cfg.model.layers, dataset.x_train.shape[1], np.random.default_rng(cfg.seed), cfg.training.dtype)
-    optimizer = optimizers.build(cfg.optimizer)
+    model = build(config_module.plain(cfg.model.layers), dataset.x_train.shape[1], np.random.default_rng(cfg.seed), cfg.training.dtype)
+    optimizer = optimizers.build(config_module.plain(cfg.optimizer))
     found = lr_find.lr_range_test(model, LOSSES[cfg.loss], optimizer,
                                   batches(dataset.x_train, dataset.y_train, cfg.training.batch_size, cfg.seed,
                                           cfg.training.shuffle),
