@@ -150,20 +150,24 @@ def test_two_resumes_started_together_one_trains_the_other_is_refused(reference,
 
 def test_a_resume_while_another_trains_is_refused(reference, tmp_path):
     run_dir, slow = interrupted_after_epoch_1(tmp_path), tmp_path / "slow"
-    slow.write_text("0.02")  # seconds per fsync: the first resume trains long enough to be caught at it
+    # seconds per fsync: the first resume trains long enough to be caught at it, even on a loaded
+    # machine where starting the second process takes seconds; unlinking the flag lets it finish fast
+    slow.write_text("0.3")
     first = slowed(slow, "train", "--resume", run_dir, "-q", "--no-plots")
-    deadline = time.monotonic() + 120
-    while len((run_dir / "metrics.jsonl").read_text().splitlines()) < 3:  # it trains: epoch 3 written
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
-        time.sleep(0.01)
-    for args, message in ((["--resume", run_dir], f"another nnctl process (pid {first.pid}"),
-                          ([write_config(tmp_path), "--run-dir", run_dir], f"another nnctl process (pid {first.pid}")):
-        second = nnctl("train", *args, "-q")
-        _, stderr = second.communicate(timeout=60)
-        assert second.returncode == 1 and message in stderr and "Traceback" not in stderr, stderr
-        assert first.poll() is None, "the first resume ended before the second was refused"
-    slow.unlink()
-    _, stderr = first.communicate(timeout=300)
+    try:
+        deadline = time.monotonic() + 120
+        while len((run_dir / "metrics.jsonl").read_text().splitlines()) < 3:  # it trains: epoch 3 written
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.01)
+        for args, message in ((["--resume", run_dir], f"another nnctl process (pid {first.pid}"),
+                              ([write_config(tmp_path), "--run-dir", run_dir], f"another nnctl process (pid {first.pid}")):
+            second = nnctl("train", *args, "-q")
+            _, stderr = second.communicate(timeout=60)
+            assert first.poll() is None, "the first resume ended before the second was refused"
+            assert second.returncode == 1 and message in stderr and "Traceback" not in stderr, stderr
+    finally:
+        slow.unlink()
+        _, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr
     assert_whole_like(run_dir, reference)
 
