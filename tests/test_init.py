@@ -168,3 +168,41 @@ def test_train_data_without_target_takes_the_last_column(csv_files, tmp_path):
 def test_train_data_usage_errors(args, message):
     result = run("train", *args)
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_eval_scores_a_built_in_set_checkpoint_on_a_csv_of_its_features(tmp_path):
+    from sklearn.datasets import load_iris
+
+    assert run("train", "--data", "iris", "--set", "training.epochs=30", "-q", "--no-plots",
+               "--run-dir", tmp_path / "run").exit_code == 0
+    bunch = load_iris()
+    named = write_csv(tmp_path / "named.csv", ["sl", "sw", "pl", "pw", "species"],
+                      [(*r, bunch.target_names[t]) for r, t in zip(bunch.data, bunch.target)])
+    indices = write_csv(tmp_path / "indices.csv", ["sl", "sw", "pl", "pw", "species"],
+                        [(*r, t) for r, t in zip(bunch.data, bunch.target)])
+    checkpoint = tmp_path / "run" / "checkpoint.json"
+    whole = run("eval", checkpoint, "--data", named, "--split", "all", "--json")
+    assert whole.exit_code == 0, whole.output
+    scores = json.loads(whole.stdout)
+    assert scores["split"] == "all" and scores["n"] == 150 and scores["classes"] == ["setosa", "versicolor", "virginica"]
+    assert scores["per_class"]["support"] == [50, 50, 50]
+    by_index = json.loads(run("eval", checkpoint, "--data", indices, "--split", "all", "--json").stdout)
+    assert by_index["accuracy"] == scores["accuracy"]  # 0, 1, 2 are the classes' indices
+    test = json.loads(run("eval", checkpoint, "--data", named, "--json").stdout)
+    assert test["split"] == "test" and test["n"] == 30  # split as the checkpoint's data was
+
+
+def test_eval_matches_a_new_csv_by_column_name(csv_files, tmp_path):
+    kinds, _ = csv_files
+    assert run("train", "--data", kinds, "--target", "label", "--set", "training.epochs=5", "-q", "--no-plots",
+               "--run-dir", tmp_path / "run").exit_code == 0
+    lines = kinds.read_text().splitlines()
+    cells = [line.split(",") for line in lines]
+    moved = tmp_path / "moved.csv"  # the target first, the features reversed, one column more
+    moved.write_text("\n".join(",".join([c[1], c[3], c[2], c[0], "id" if i == 0 else str(i)])
+                               for i, c in enumerate(cells)) + "\n")
+    checkpoint = tmp_path / "run" / "checkpoint.json"
+    same = json.loads(run("eval", checkpoint, "--data", kinds, "--split", "all", "--json").stdout)
+    other = run("eval", checkpoint, "--data", moved, "--split", "all", "--json")
+    assert other.exit_code == 0, other.output
+    assert json.loads(other.stdout)["loss"] == same["loss"] and same["n"] == 120
