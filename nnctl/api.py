@@ -26,6 +26,22 @@ def load_config(path, overrides=()) -> config_module.Config:
     return config_module.load(path, overrides)
 
 
+def starter_config(data, target=None, overrides=()) -> config_module.Config:
+    """The config `nnctl init` would write for `data` (a built-in data set's name, or a CSV or .npz
+    file whose `target` column, default the last, is predicted), after the `key=value` overrides."""
+    from .config import starter
+    from .data import infer
+
+    profile = infer.describe(str(data), target)
+    text = starter.text(profile)
+    source = f"<the default config for {data}>"
+    parsed, lines = config_module.parse_yaml(text, source)
+    parsed = config_module.apply_overrides(parsed, overrides, lines, source)
+    cfg = config_module.from_dict(parsed, source, lines, stem=starter.default_name(profile).removesuffix(".yaml"))
+    cfg._overrides = tuple(overrides)
+    return cfg
+
+
 def check(path, overrides=()) -> dict:
     """Everything `train` validates, without loading a data set: the resolved config and its size.
 

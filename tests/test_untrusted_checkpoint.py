@@ -121,9 +121,11 @@ def test_a_file_inside_the_run_folder_or_named_with_data_is_read(moons_run, tmp_
     assert json.loads(named.stdout)["classes"] == [0, 1]
 
 
-def test_data_for_a_built_in_set_is_a_usage_error(moons_run, tmp_path):
-    result = invoke("eval", moons_run["checkpoint"], "--data", tmp_path / "x.csv")
+def test_data_for_a_built_in_set_is_a_file_of_its_features_not_a_folder(moons_run, tmp_path):
+    result = invoke("eval", moons_run["checkpoint"], "--data", tmp_path)
     assert result.exit_code == 2 and "--data" in result.output and "moons" in result.output
+    missing = invoke("eval", moons_run["checkpoint"], "--data", tmp_path / "x.csv")
+    assert missing.exit_code == 5 and "x.csv" in missing.output
 
 
 def test_a_data_file_of_some_of_the_classes_keeps_the_checkpoints_numbering(tmp_path):

@@ -43,11 +43,12 @@ def _fail_assertions(checked: list[dict]) -> None:
 
 @click.command("eval")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
-              help="Which split of the checkpoint's data set to score.")
+@click.option("--split", type=click.Choice(["test", "val", "train", "all"]), default="test", show_default=True,
+              help="Which split of the checkpoint's data set to score; all: every row (e.g. of a new file).")
 @click.option("--data", "data_path", type=click.Path(),
               help="Score on this labelled file (or MNIST folder), read with the checkpoint's data settings "
-                   "(target column, split fractions, seed); needed when the checkpoint names a file outside its run folder.")
+                   "(target column, split fractions, seed); needed when the checkpoint names a file outside its run folder. "
+                   "For a built-in data set: a CSV (target last) or .npz file of its features.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--assert", "gates", multiple=True, metavar="METRIC OP NUMBER", callback=_parse_assertions,
               help="Exit 7 unless this holds, e.g. 'accuracy>=0.97' or 'loss<0.1' (OP: >= <= > < == !=). Repeatable.")

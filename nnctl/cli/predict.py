@@ -19,15 +19,29 @@ def predict(checkpoint, input, header, as_json):
     INPUT is a CSV file (with or without a header row), a .npy or .npz file, or - for CSV on
     stdin. The checkpoint's stored preprocessing is applied. Writes CSV to stdout: the class,
     then one probability column per class (or the value, for regression), in input order.
+
+    A model trained on a CSV with a header matches a CSV's columns by name (the target column
+    and other extra columns are left out). Rows far outside the training data's range (already
+    scaled, or other units) are predicted with a warning on stderr.
     """
     from .. import api, data
-    from ..data import features
+    from ..data import features, inputs
+    from ..printable import printable
 
     ckpt = api.load_checkpoint(checkpoint)
     spec = data.spec(ckpt.config.data)
     text = _stdin() if input == "-" else None
-    x = features.read(input, ckpt.n_inputs, header=header, image_shape=spec.image_shape if spec else None,
-                      text=text, dtype=ckpt.config.training.dtype)
+    recorded = ckpt.preprocessing.get("inputs") or {}  # older checkpoints: by position, unchecked
+    image_shape = spec.image_shape if spec else None
+    if recorded.get("names"):
+        x, notes = features.read_named(input, recorded["names"], target=getattr(ckpt.config.data, "target", None),
+                                       header=header, image_shape=image_shape, text=text,
+                                       dtype=ckpt.config.training.dtype)
+    else:
+        x, notes = features.read(input, ckpt.n_inputs, header=header, image_shape=image_shape, text=text,
+                                 dtype=ckpt.config.training.dtype), []
+    for note in notes + inputs.warnings(x, recorded):
+        click.echo(f"warning: {printable(note)}", err=True)
     result = api.predictions(ckpt, x)
     click.echo("\n".join(_json_lines(result) if as_json else _csv_lines(result)))
 

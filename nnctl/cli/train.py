@@ -67,8 +67,13 @@ class Progress:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout (progress stays on stderr).")
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch lines on stderr.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the run's PNG plots.")
+@click.option("--data", "data_file", metavar="FILE|NAME",
+              help="Train the default network on this CSV / .npz file (or built-in data set) without a CONFIG: "
+                   "the config `nnctl init --data` would write.")
+@click.option("--target", help="With --data: the CSV's target column, by header name (or 0-based index without "
+                               "a header); default the last column.")
 @set_option
-def train(config, run_dir, resume_dir, as_json, quiet, no_plots, overrides):
+def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, target, overrides):
     """Train the network CONFIG describes and write a run folder, or continue one with --resume.
 
     SIGINT (Ctrl-C) or SIGTERM stops after the current batch, saves last.json and exits 130 or
@@ -79,13 +84,22 @@ def train(config, run_dir, resume_dir, as_json, quiet, no_plots, overrides):
     from .. import api
     from ..runs.interrupts import deferred
 
-    if config is None and resume_dir is None:
-        raise click.UsageError("give a CONFIG to train, or --resume RUN_DIR to continue a run")
+    if data_file is not None and (config is not None or resume_dir is not None):
+        raise click.UsageError("--data trains the default network without a CONFIG: give one or the other "
+                               "(and --data cannot continue a run)")
+    if target is not None and data_file is None:
+        raise click.UsageError("--target names the target column of --data FILE")
+    if config is None and resume_dir is None and data_file is None:
+        raise click.UsageError("give a CONFIG to train, --data FILE to train the default network on a file, "
+                               "or --resume RUN_DIR to continue a run")
     if resume_dir is not None and run_dir is not None:
         raise click.UsageError("--resume continues a run in its own folder; it cannot be combined with --run-dir")
-    if overrides and config is None:
+    if overrides and config is None and data_file is None:
         raise click.UsageError("--set changes a CONFIG: give one (with --resume it must match the run's)")
-    cfg = api.load_config(config, overrides) if config is not None else None
+    if data_file is not None:
+        cfg = api.starter_config(data_file, target, overrides)
+    else:
+        cfg = api.load_config(config, overrides) if config is not None else None
     shown = cfg  # the config whose epoch count the progress lines show
     if shown is None and Path(resume_dir, "config.yaml").is_file():
         shown = api.load_config(Path(resume_dir, "config.yaml"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import images
+from . import images, inputs
 from .cache import cache_dir, data_dir  # noqa: F401  (part of this package's face)
 from .catalog import CATALOG, SPECS, DatasetSpec, spec  # noqa: F401
 from .images import IMAGE_SETS, MNIST_FILES, OPENML_RETRIES, load_mnist_raw, read_idx, read_mnist_idx  # noqa: F401
@@ -56,7 +56,7 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
     """Load the data set `cfg` describes, split it, and scale it (fitted on train unless given)."""
     entry, info = CATALOG[cfg.name], spec(cfg)
     regression = info.task == "regression"
-    x, y, classes, source = entry.load(cfg, seed)
+    x, y, classes, source, *names = entry.load(cfg, seed)  # a CSV's loader also gives its feature names
     if cfg.name in images.IMAGE_SETS:  # the published test set: the last images
         rest, test = np.arange(images.MNIST_N_TRAIN), np.arange(images.MNIST_N_TRAIN, len(y))
         # NumPy alone: importing scikit-learn's model_selection would take a second of MNIST's load
@@ -72,6 +72,7 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
         if preprocessing is None:
             preprocessing = fit_preprocessing(x[train], cfg.scaling or info.default_scaling)
             check_fitted(x[train], preprocessing, source)
+            preprocessing["inputs"] = inputs.fit(x[train], names[0] if names else None)
             if regression:
                 preprocessing["target"] = fit_target_scaling(y[train], cfg.target_scaling)
         xs = {name: apply_preprocessing(x[rows], preprocessing, dtype) for name, rows in zip(SPLITS, (train, val, test))}

@@ -39,6 +39,79 @@ def read(source: str, n_features: int, *, header: bool | None = None, image_shap
     return read_csv(text, n_features, name=source if source != "-" else "<stdin>", header=header, dtype=dtype)
 
 
+def read_named(source: str, names: list[str], *, target: str | None = None, header: bool | None = None,
+               image_shape: tuple | None = None, text: str | None = None,
+               dtype="float64") -> tuple[np.ndarray, list[str]]:
+    """Like `read`, for a model trained on a CSV whose columns had `names`: a CSV with a header
+    has its columns matched by name, in any order; the `target` column, if present, and any other
+    column are left out, the others named in the returned notes. A missing column is a DataError.
+    Returns (rows, notes)."""
+    n_features = len(names)
+    if text is None and Path(source).suffix.lower() in (".npy", ".npz"):
+        return read(source, n_features, image_shape=image_shape, dtype=dtype), []
+    if text is None:
+        text = _text(Path(source), source)
+    name = source if source != "-" else "<stdin>"
+    end = text.find("\n")
+    cells = [c.strip() for c in next(csv.reader([text if end < 0 else text[:end]]), [])]
+    if header is None:
+        header = bool(cells) and not any(_is_number(c) for c in cells)
+    if not header or cells == list(names):
+        return read_csv(text, n_features, name=name, header=header, dtype=dtype), []
+    missing = [n for n in names if n not in cells]
+    if missing:
+        shown = ", ".join(quoted(n, 30) for n in missing[:10]) + (", …" if len(missing) > 10 else "")
+        raise DataError(f"{name}: missing the column{'s' if len(missing) > 1 else ''} {shown}, which the model was "
+                        f"trained on (the header names {', '.join(excerpt(c, 30) for c in cells[:10])}"
+                        f"{', …' if len(cells) > 10 else ''}); columns are matched by name")
+    duplicated = sorted({c for c in cells if cells.count(c) > 1 and c in names})
+    if duplicated:
+        raise DataError(f"{name}: the header names the column {quoted(duplicated[0], 30)} more than once")
+    extra = [c for c in cells if c not in names and c != target]
+    notes = [f"{name}: ignoring the column{'s' if len(extra) > 1 else ''} "
+             f"{', '.join(quoted(c, 30) for c in extra[:10])}{', …' if len(extra) > 10 else ''}, "
+             f"which the model was not trained on"] if extra else []
+    wanted = [cells.index(n) for n in names]
+    return _read_columns(text, cells, wanted, name, dtype), notes
+
+
+def _text(path: Path, source: str) -> str:
+    raw = files.read_limited(path, files.MAX_DATA_BYTES, DataError, "a CSV", files.DATA_TOO_BIG)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{source}: not a text CSV file (byte {e.start} is not UTF-8)") from None
+
+
+def _read_columns(text: str, cells: list[str], wanted: list[int], name: str, dtype) -> np.ndarray:
+    """The columns `wanted` (0-based, in this order) of CSV text with the header `cells`."""
+    if _NOT_SPACE.search(text, text.find("\n") + 1 if "\n" in text else len(text)) is None:
+        raise DataError(f"{name}: empty input: no rows of features")
+    try:
+        x = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, dtype=dtype, ndmin=2, comments=None,
+                       quotechar='"', usecols=wanted)
+        if np.isfinite(x).all():
+            return x
+    except ValueError:
+        pass
+    largest = float(np.finfo(dtype).max)
+    for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
+        if number == 1 or not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(cells):
+            raise DataError(f"{name}: row {number}: {_values(len(row))}, but the header has {len(cells)}")
+        for column in wanted:
+            cell = row[column].strip()
+            where = f"row {number}, column {column + 1} ({excerpt(cells[column], 30)})"
+            try:
+                value = float(cell)
+            except ValueError:
+                raise DataError(f"{name}: {where}: {quoted(cell, 20)} is not a number") from None
+            if not math.isfinite(value) or abs(value) > largest:
+                raise DataError(f"{name}: {where}: {excerpt(cell, 20)} is not a finite number of the model's floats")
+    raise DataError(f"{name}: cannot be read as rows of numbers separated by commas")
+
+
 def read_csv(text: str, n_features: int, name: str = "<csv>", header: bool | None = None, dtype="float64") -> np.ndarray:
     """CSV text -> (n, n_features) `dtype`. `header` None: the first row is a header when none of its cells is a number.
 

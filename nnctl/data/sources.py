@@ -1,5 +1,6 @@
 """The loaders of the catalog: each takes a data config and the seed and returns the raw rows
-(x, y), the class labels ([] for regression) and where the rows came from. scikit-learn is
+(x, y), the class labels ([] for regression) and where the rows came from; a CSV's also the names of
+its feature columns. scikit-learn is
 imported inside them only, so `import nnctl` stays fast."""
 
 from __future__ import annotations
@@ -72,9 +73,10 @@ def _label(value):
 def csv(cfg, seed: int):
     from . import tabular
 
-    x, raw, _, target = tabular.read_csv(cfg.path, cfg.target, cfg.features, cfg.header, cfg.delimiter)
+    x, raw, names, target = tabular.read_csv(cfg.path, cfg.target, cfg.features, cfg.header, cfg.delimiter)
     y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: target column {quoted(target)}")
-    return x, y, classes, f"csv:{cfg.path}"
+    # the feature columns' names, kept in the checkpoint so that predict matches columns by name
+    return x, y, classes, f"csv:{cfg.path}", names if cfg.header else None
 
 
 def npz(cfg, seed: int):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..data import apply_preprocessing
+from ..data import apply_preprocessing, inputs
 from ..errors import CheckpointError, ConfigError, DataError
 from ..files import atomic_write, read_limited
 
@@ -330,6 +330,7 @@ def load(path) -> Checkpoint:
         raise CheckpointError(f"{source}: preprocessing must be an object and classes a list")
     try:  # the stored scaling must fit the input width, or predictions would fail later
         apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, dtype)
+        inputs.check(preprocessing.get("inputs"), n_inputs)  # names and ranges: absent in older checkpoints
     except DataError as e:
         raise CheckpointError(f"{source}: preprocessing: {e}") from None
     n_out = cfg.model.layers[-1].units

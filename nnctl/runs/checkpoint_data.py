@@ -39,20 +39,61 @@ def is_inside(path, folder: Path | None) -> bool:
 
 
 def data_config(ckpt, data_path=None):
-    """The checkpoint's data config, with `data_path` (the user's --data) as its path when given;
-    DataError if the checkpoint alone names a file outside its run folder."""
+    """The checkpoint's data config, with `data_path` (the user's --data) as its path when given
+    (for a built-in data set, a CSV or .npz file of its features read with its settings; a CSV's
+    columns matched by the names recorded at training); DataError if the checkpoint alone names a
+    file outside its run folder."""
     data = ckpt.config.data
     if data_path is not None:
         if data.name not in PATH_SETS:
-            raise DataPathNotUsed(f"the checkpoint's data set is {data.name}, which is not read from a file; "
-                                  f"--data replaces the file of a {', '.join(PATH_SETS)} data set")
-        return data.model_copy(update={"path": str(data_path)})
+            return _file_config(ckpt, data_path)
+        update = {"path": str(data_path)}
+        names = (ckpt.preprocessing.get("inputs") or {}).get("names")
+        if data.name == "csv" and data.features is None and names:  # the new file's columns by name, in any order
+            update["features"] = list(names)
+        return data.model_copy(update=update)
     path = getattr(data, "path", None)
     if path is None or is_inside(path, run_folder(ckpt.path)):
         return data
     raise DataError(f"{ckpt.path}: the checkpoint names a data file outside its run folder "
                     f"(data.path {quoted(path, 100)}), and nnctl does not open a file that only a checkpoint "
                     f"names: pass --data FILE to score on FILE with the checkpoint's data settings")
+
+
+def _file_config(ckpt, data_path):
+    """A CSV or .npz file of a built-in data set's features (target last, or the .npz's x and y),
+    read as the checkpoint's data would be: its task, seed, split fractions and scaling."""
+    from ..config import CsvData, NpzData
+
+    data, task = ckpt.config.data, data_module.spec(ckpt.config.data).task
+    if Path(data_path).is_dir():
+        raise DataPathNotUsed(f"the checkpoint's data set is {data.name}: --data takes a CSV or .npz file of its "
+                              f"features, not a folder")
+    fractions = {k: getattr(data, k) for k in ("test_fraction", "val_fraction") if hasattr(data, k)}
+    common = {"path": str(data_path), "task": task, "scaling": data.scaling, **fractions}
+    if str(data_path).lower().endswith(".npz"):
+        return NpzData(name="npz", **common)
+    return CsvData(name="csv", header=_has_header(data_path), **common)
+
+
+def _has_header(path) -> bool:
+    """A CSV's first row is a header when none of its cells is a number (as predict decides)."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            cells = next(csv.reader([f.readline(1 << 16)]), [])
+    except OSError:
+        return True  # the reader says what is wrong with the file
+    return bool(cells) and not any(_is_number(c) for c in cells)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def load(ckpt, data_path=None) -> data_module.Dataset:
@@ -74,6 +115,9 @@ def _to_checkpoint_classes(dataset, classes: list, source) -> None:
     """Renumber the targets of a file holding the checkpoint's classes, or some of them, in the
     checkpoint's order (a file without one class sorts the others differently)."""
     index = {label: i for i, label in enumerate(classes)}
+    if not any(label in index for label in dataset.classes) and all(
+            type(label) is int and 0 <= label < len(classes) for label in dataset.classes):
+        index = {i: i for i in range(len(classes))}  # class indices, e.g. scikit-learn's targets for named classes
     unknown = [label for label in dataset.classes if label not in index]
     if unknown:
         shown = ", ".join(excerpt(c, 20) for c in classes[:10]) + (", …" if len(classes) > 10 else "")

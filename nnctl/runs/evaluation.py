@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import checkpoint as checkpoint_module, checkpoint_data
+from ..data import SPLITS
 from ..engine import metrics
 from ..engine.losses import LOSSES
 from ..engine.train import evaluate
@@ -13,13 +14,21 @@ def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
 
     Classification: loss, accuracy, macro_f1, per-class scores, confusion matrix and, for two
     classes, roc_auc. Regression: loss, mae, rmse and r2 (mae and rmse in the target's units).
-    `data`: a file (or MNIST folder) read in place of the checkpoint's, with its data settings.
+    `split` "all": every row (train, val and test). `data`: a file (or MNIST folder) read in place
+    of the checkpoint's, with its data settings; for a built-in data set, a CSV (target last) or
+    .npz file of its features.
     A file the checkpoint alone names is opened only inside its run folder (DataError otherwise;
     see checkpoint_data.py); `data` for a data set not read from a file raises ValueError.
     """
     ckpt = checkpoint_module.load(path)
     dataset = checkpoint_data.load(ckpt, data)
-    x, y = dataset.split(split)
+    if split == "all":  # every row of the data set: a new labelled file scored whole
+        import numpy as np
+
+        parts = [dataset.split(name) for name in SPLITS]
+        x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    else:
+        x, y = dataset.split(split)
     scores = evaluate(ckpt.model, LOSSES[ckpt.config.loss], x, y, task=dataset.task, target_scale=dataset.target_scale)
     result = {"checkpoint": str(path), "split": split, "task": dataset.task, "n": int(len(y)),
               **{k: v for k, v in scores.items() if k != "out"}}

@@ -52,7 +52,8 @@ def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True) ->
         point = resume_module.prepare(run_dir, cfg)
         dataset = load_data(point.cfg)
         check_fits(point.cfg, dataset)
-        if point.last is not None and dataset.preprocessing != point.last.preprocessing:
+        if point.last is not None and _without_inputs(dataset.preprocessing, point.last.preprocessing) \
+                != point.last.preprocessing:
             raise DataError(f"the data set's fitted scaling differs from the one in {point.last.path}: "
                             f"the data changed since the run started, so it cannot continue")
         rows_done = point.last.training["rows_done"] if point.last is not None else 0
@@ -66,6 +67,12 @@ def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True) ->
             if point.rewrite_best:
                 Checkpointer(run.path, training).save_best(training.monitor.best_epoch, without_seconds(run.history[-1]))
             return training.run(run, callbacks, stop, plots)
+
+
+def _without_inputs(preprocessing: dict, saved: dict) -> dict:
+    """The fitted preprocessing as a last.json written before nnctl recorded the inputs' names and
+    ranges ("inputs") holds it, so that such a run still resumes."""
+    return preprocessing if "inputs" in saved else {k: v for k, v in preprocessing.items() if k != "inputs"}
 
 
 def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:

@@ -1,0 +1,42 @@
+"""nnctl init: a commented starter config for a built-in data set or a CSV / .npz file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--data", "data", required=True, metavar="NAME|FILE",
+              help="A built-in data set (`nnctl data list`) or a CSV / .npz file.")
+@click.option("--target", help="The CSV's target column: its header name, or a 0-based index without a header "
+                               "(default: the last column).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: <data's stem>.yaml).")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option("--print", "to_stdout", is_flag=True, help="Write the config to stdout instead of a file.")
+def init(data, target, output, force, to_stdout):
+    """Write a starter config for DATA, every choice commented: it passes `nnctl check` and trains.
+
+    A file's target decides the task: text, or at most 20 distinct whole numbers, is a
+    classification (softmax and cross_entropy; one sigmoid unit and binary_cross_entropy for two
+    classes); other numbers are a regression (one linear unit and mse).
+    """
+    from ..config import starter
+    from ..data import infer
+    from ..files import atomic_write
+
+    profile = infer.describe(data, target)
+    if to_stdout:
+        if output is not None:
+            raise click.UsageError("--print writes to stdout: it cannot be combined with -o")
+        click.echo(starter.text(profile), nl=False)
+        return
+    path = Path(output or starter.default_name(profile))
+    if path.exists() and not force:
+        raise click.UsageError(f"{path} exists: pass --force to overwrite it, or -o to write elsewhere")
+    atomic_write(path, starter.text(profile, config_dir=path.parent))
+    what = f"{profile.task}, {profile.n_features} features" + (
+        f", {profile.n_classes} classes" if profile.task == "classification" else "")
+    click.echo(f"wrote {path} ({what})", err=True)
+    click.echo(f"next:  nnctl check {path}   then   nnctl train {path}", err=True)
