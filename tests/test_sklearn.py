@@ -122,3 +122,22 @@ def test_regressor_round_trip_and_float_labels_refused(tmp_path):
     clf = NnctlClassifier(SMALL, epochs=1).fit(x[:40], (y[:40] > 140).astype(float))
     with pytest.raises(ValueError, match="integer or text class labels"):
         clf.save(tmp_path / "floats.json")
+
+
+def test_a_validation_split_decides_the_weights_kept():
+    x, y = load_breast_cancer(return_X_y=True)
+    clf = NnctlClassifier(SMALL, validation_fraction=0.2, random_state=0).fit(x, y)
+    assert all(record["val_loss"] is not None for record in clf.history_)
+    best = min(clf.history_, key=lambda record: record["val_loss"])
+    assert clf.checkpoint_.epoch == best["epoch"] and clf.checkpoint_.metrics == best
+
+
+def test_the_docs_example_runs(tmp_path, monkeypatch):
+    text = (ROOT / "docs" / "export.md").read_text()
+    example = text.split("## scikit-learn estimator", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(example, "docs/export.md", "exec"), namespace)
+    assert namespace["search"].best_score_ > 0.9
+    assert namespace["lr"] in (0.001, 0.01)
+    assert NnctlClassifier.load("cancer.json").score(namespace["x"], namespace["y"]) > 0.9
