@@ -435,3 +435,11 @@ def test_refusing_a_large_checkpoint_costs_about_twice_its_size(tmp_path):
         size = (tmp_path / name).stat().st_size
         assert size > 60_000_000
         assert _peak_rss(tmp_path / name) - baseline < 2.5 * size, name
+
+
+def test_the_whole_text_digest_of_a_small_checkpoint_is_the_piecewise_one(moons_run):
+    """save hashes a small model's document in one json.dumps: the same bytes as piece by piece."""
+    for name in ("checkpoint.json", "last.json"):
+        doc = json.loads((Path(moons_run["run_dir"]) / name).read_text())
+        assert checkpoint._encoded_size(doc) <= checkpoint.SLICE
+        assert checkpoint._digest(doc, whole=True) == checkpoint._digest(doc) == doc["sha256"]

@@ -14,12 +14,36 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import images, inputs
-from .cache import cache_dir, data_dir  # noqa: F401  (part of this package's face)
+from .cache import cache_dir, data_dir, read_split, split_cache_path, write_split  # noqa: F401  (part of this package's face)
 from .catalog import CATALOG, SPECS, DatasetSpec, spec  # noqa: F401
 from .images import IMAGE_SETS, MNIST_FILES, OPENML_RETRIES, load_mnist_raw, read_idx, read_mnist_idx  # noqa: F401
 from .scaling import (apply_preprocessing, check_fitted, check_scaled, fit_preprocessing,  # noqa: F401
                       fit_target_scaling, scale_target, unscale_target)
 from .splits import SPLITS, random_state, sklearn_split, stratified_split
+
+
+def _split(y, cfg, seed: int, regression: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The train, val and test rows of a tabular set, by scikit-learn's train_test_split."""
+    rest, test = sklearn_split(np.arange(len(y)), y, cfg.test_fraction, random_state(seed, 1), "test_fraction",
+                               stratify=not regression)
+    train, val = sklearn_split(rest, y, cfg.val_fraction, random_state(seed, 2), "val_fraction", stratify=not regression)
+    return train, val, test
+
+
+def _drawn(entry, cfg, seed: int, regression: bool):
+    """(x, y, classes, source, (train, val, test)) of a generated or bundled set: from the decoded
+    cache when this seed and these parameters were drawn before, else drawn by scikit-learn (and
+    kept). The cache holds scikit-learn's own arrays, so a hit gives the same bits as a draw."""
+    parameters = {"seed": seed, "test_fraction": cfg.test_fraction, "val_fraction": cfg.val_fraction,
+                  "stratify": not regression, **{key: getattr(cfg, key) for key in entry.defaults}}
+    path = split_cache_path(cfg.name, parameters)
+    kept = read_split(path)
+    if kept is not None:
+        return kept
+    x, y, classes, source = entry.load(cfg, seed)
+    rows = _split(y, cfg, seed, regression)
+    write_split(path, x, y, classes, source, rows)
+    return x, y, classes, source, rows
 
 
 @dataclass
@@ -56,16 +80,17 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
     """Load the data set `cfg` describes, split it, and scale it (fitted on train unless given)."""
     entry, info = CATALOG[cfg.name], spec(cfg)
     regression = info.task == "regression"
-    x, y, classes, source, *names = entry.load(cfg, seed)  # a CSV's loader also gives its feature names
-    if cfg.name in images.IMAGE_SETS:  # the published test set: the last images
-        rest, test = np.arange(images.MNIST_N_TRAIN), np.arange(images.MNIST_N_TRAIN, len(y))
-        # NumPy alone: importing scikit-learn's model_selection would take a second of MNIST's load
-        train, val = stratified_split(rest, y, cfg.val_fraction, np.random.default_rng([seed, 2]), "val_fraction")
+    names = []  # a CSV's loader also gives its feature names
+    if entry.cached:
+        x, y, classes, source, (train, val, test) = _drawn(entry, cfg, seed, regression)
     else:
-        rest, test = sklearn_split(np.arange(len(y)), y, cfg.test_fraction, random_state(seed, 1), "test_fraction",
-                                   stratify=not regression)
-        train, val = sklearn_split(rest, y, cfg.val_fraction, random_state(seed, 2), "val_fraction",
-                                   stratify=not regression)
+        x, y, classes, source, *names = entry.load(cfg, seed)
+        if cfg.name in images.IMAGE_SETS:  # the published test set: the last images
+            rest, test = np.arange(images.MNIST_N_TRAIN), np.arange(images.MNIST_N_TRAIN, len(y))
+            # NumPy alone: importing scikit-learn's model_selection would take a second of MNIST's load
+            train, val = stratified_split(rest, y, cfg.val_fraction, np.random.default_rng([seed, 2]), "val_fraction")
+        else:
+            train, val, test = _split(y, cfg, seed, regression)
     # Values too large for the scaling or for `dtype` overflow to inf: found by the checks below,
     # which name the column, rather than by NumPy's warnings.
     with np.errstate(over="ignore", invalid="ignore"):

@@ -45,6 +45,9 @@ class Entry:
     defaults: dict = field(default_factory=dict)  # the data config's options and their defaults
     default_scaling: str = "standard"
     image_shape: tuple | None = None
+    # Drawn by scikit-learn from `defaults` and the seed alone: the rows and their split are kept
+    # in the decoded cache (cache.split_cache_path), so a second run imports no scikit-learn.
+    cached: bool = False
 
 
 BUNDLED = "bundled with scikit-learn"
@@ -53,18 +56,18 @@ IDX_OR_OPENML = "IDX files, or OpenML once"
 
 CATALOG = {
     "moons": Entry(sources.moons, "generated (scikit-learn make_moons)", n_features=2, n_classes=2, rows="n_samples",
-                   defaults={"n_samples": 1000, "noise": 0.2}),
-    "breast_cancer": Entry(sources.breast_cancer, BUNDLED, n_features=30, n_classes=2, rows=569),
+                   defaults={"n_samples": 1000, "noise": 0.2}, cached=True),
+    "breast_cancer": Entry(sources.breast_cancer, BUNDLED, n_features=30, n_classes=2, rows=569, cached=True),
     "mnist": Entry(sources.images, IDX_OR_OPENML, n_features=784, n_classes=10, rows=70_000, default_scaling="pixels",
                    image_shape=(28, 28)),
     "circles": Entry(sources.circles, "generated (scikit-learn make_circles)", n_features=2, n_classes=2,
-                     rows="n_samples", defaults={"n_samples": 1000, "noise": 0.1, "factor": 0.5}),
+                     rows="n_samples", defaults={"n_samples": 1000, "noise": 0.1, "factor": 0.5}, cached=True),
     "blobs": Entry(sources.blobs, "generated (scikit-learn make_blobs)", n_features="n_features", n_classes="centers",
-                   rows="n_samples", defaults={"n_samples": 1000, "centers": 3, "n_features": 2, "cluster_std": 1.0}),
-    "iris": Entry(sources.bundled("load_iris"), BUNDLED, n_features=4, n_classes=3, rows=150),
-    "wine": Entry(sources.bundled("load_wine"), BUNDLED, n_features=13, n_classes=3, rows=178),
-    "digits": Entry(sources.bundled("load_digits"), BUNDLED, n_features=64, n_classes=10, rows=1797, image_shape=(8, 8)),
-    "diabetes": Entry(sources.bundled("load_diabetes"), BUNDLED, task="regression", n_features=10, n_classes=0, rows=442),
+                   rows="n_samples", defaults={"n_samples": 1000, "centers": 3, "n_features": 2, "cluster_std": 1.0}, cached=True),
+    "iris": Entry(sources.bundled("load_iris"), BUNDLED, n_features=4, n_classes=3, rows=150, cached=True),
+    "wine": Entry(sources.bundled("load_wine"), BUNDLED, n_features=13, n_classes=3, rows=178, cached=True),
+    "digits": Entry(sources.bundled("load_digits"), BUNDLED, n_features=64, n_classes=10, rows=1797, image_shape=(8, 8), cached=True),
+    "diabetes": Entry(sources.bundled("load_diabetes"), BUNDLED, task="regression", n_features=10, n_classes=0, rows=442, cached=True),
     "fashion_mnist": Entry(sources.images, IDX_OR_OPENML, n_features=784, n_classes=10, rows=70_000, default_scaling="pixels",
                            image_shape=(28, 28)),
     "openml": Entry(sources.openml, "OpenML", task=None),

@@ -25,24 +25,24 @@ class Sequential:
         self._params = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.params.items()}, flat_params, "params")
         self._grads = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.grads.items()}, flat_grads, "grads")
         self._owned = [(layer, layer.params, layer.grads) for layer in self.layers]
+        # One call per layer and nothing else per step (a small network's step is Python
+        # overhead): the layers in order, and in reverse, listed once here. The gradient with
+        # respect to the network's input is never used, so a first Dense layer does not compute
+        # it (a quarter of the MNIST network's backward products).
+        self._forward = {False: tuple(self.layers), True: tuple(self.layers[:-1])}
+        self._backward = {logits: tuple((layer, i == 0 and isinstance(layer, Dense)) for i, layer in reversed(list(enumerate(layers))))
+                          for logits, layers in ((False, self.layers), (True, self.layers[:-1]))}
 
     def forward(self, x, training=False, logits=False):
         """x: (batch, n_in). With logits=True the final activation is skipped (a fused loss applies it)."""
-        layers = self.layers[:-1] if logits else self.layers
-        for layer in layers:
+        for layer in self._forward[logits]:
             x = layer.forward(x, training)
         return x
 
     def backward(self, dy, logits=False):
-        """Propagate dL/d(output) (or dL/d(logits)) back, filling every layer's grads.
-
-        The gradient with respect to the network's input is never used, so a first Dense layer
-        does not compute it (a quarter of the MNIST network's backward products).
-        """
-        layers = self.layers[:-1] if logits else self.layers
-        for i in range(len(layers) - 1, -1, -1):
-            layer = layers[i]
-            dy = layer.backward(dy, need_dx=False) if i == 0 and isinstance(layer, Dense) else layer.backward(dy)
+        """Propagate dL/d(output) (or dL/d(logits)) back, filling every layer's grads."""
+        for layer, first_dense in self._backward[logits]:
+            dy = layer.backward(dy, need_dx=False) if first_dense else layer.backward(dy)
         for layer, params, grads in self._owned:
             if layer.params is not params or layer.grads is not grads:
                 raise TypeError(f"{type(layer).__name__} replaced its params or grads: a layer writes into the views "

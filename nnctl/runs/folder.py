@@ -203,14 +203,18 @@ class Run:
         self._write_status()
 
     def _write_logs(self) -> None:
-        atomic_write(self.path / "metrics.jsonl", "".join(strict_json(r) + "\n" for r in self.history))
-        buffer = io.StringIO()
         # the columns of the first record: classification and regression log different metrics
         columns = list(self.history[0])
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in columns} for r in self.history)
-        atomic_write(self.path / "metrics.csv", buffer.getvalue())
+        # The lines of the records already written are kept, so an epoch formats its own record
+        # only (formatting every record every epoch made a run's logs cost epochs squared).
+        kept = self.__dict__.get("_lines")
+        if kept is None or kept[0] != columns or len(kept[1]) > len(self.history) or \
+                any(r is not k for r, (k, _, _) in zip(self.history, kept[1])):
+            kept = self._lines = (columns, [])
+        for r in self.history[len(kept[1]):]:
+            kept[1].append((r, strict_json(r) + "\n", _csv_text(columns, [r], header=False)))
+        atomic_write(self.path / "metrics.jsonl", "".join(line for _, line, _ in kept[1]))
+        atomic_write(self.path / "metrics.csv", _csv_text(columns, [], header=True) + "".join(row for _, _, row in kept[1]))
 
     def finish(self, status: str, **extra) -> None:
         """Record how the run ended: finished, diverged, interrupted or failed. The write is tried
@@ -229,6 +233,16 @@ class Run:
     def _write_status(self) -> None:
         atomic_write(self.path / "run.json", strict_json(self.status, indent=2) + "\n")
         self.written, self.status_error = self.status["status"], None
+
+
+def _csv_text(columns: list[str], records: list[dict], header: bool) -> str:
+    """metrics.csv's lines for `records` (None as an empty cell), after its header if asked."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    if header:
+        writer.writeheader()
+    writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in columns} for r in records)
+    return buffer.getvalue()
 
 
 def list_runs(folder: str | Path) -> list[dict]:
