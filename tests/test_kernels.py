@@ -75,6 +75,7 @@ def test_an_optimizer_kernel_gives_numpys_bits(name, options, dtype, size, monke
 @jit_only
 def test_the_kernel_runs_above_the_threshold_and_numpy_below(monkeypatch):
     calls = []
+    monkeypatch.delenv("NNCTL_JIT", raising=False)  # the rule decides
     jit = kernels.load()
     monkeypatch.setattr(jit, "adam", lambda *args: calls.append(len(args[0])))
     monkeypatch.setattr(kernels, "MIN_PARAMS", 100)
@@ -91,9 +92,11 @@ def test_numpy_scalars_keep_the_numpy_path(monkeypatch):
     assert not optimizer._fused(kernels.load(), np.zeros(3, np.float32), np.zeros(3, np.float32))
 
 
-def test_nnctl_jit_0_never_loads_the_kernels(monkeypatch):
+def test_nnctl_jit_0_never_loads_the_kernels_and_1_always_does(monkeypatch):
     monkeypatch.setenv("NNCTL_JIT", "0")
     assert kernels.load() is None and kernels.for_params(10**9) is None
+    monkeypatch.setenv("NNCTL_JIT", "1")
+    assert kernels.for_params(1) is kernels.load()
 
 
 @jit_only

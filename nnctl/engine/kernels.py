@@ -7,7 +7,8 @@ the same bits. They need numba, which costs ~0.5 s to import and compiles each k
 loads it from its cache), so they are used only where they pay:
 
 - never with `NNCTL_JIT=0`, or where numba cannot be imported: the NumPy expressions run instead;
-- an optimizer step uses its kernel when the model has at least MIN_PARAMS parameters;
+- always with `NNCTL_JIT=1` (to measure them on a small network);
+- otherwise an optimizer step uses its kernel when the model has at least MIN_PARAMS parameters;
 - a dense layer's epilogue uses its kernel when its output has at least MIN_ELEMENTS values
   (batch x units).
 
@@ -23,9 +24,15 @@ MIN_ELEMENTS = 16_384  # values of a dense layer's output for the fused epilogue
 _loaded: dict = {}  # "module": kernels_jit, or None when numba cannot be imported
 
 
+def setting() -> str:
+    """NNCTL_JIT: "0" (never), "1" (always) or anything else, unset included (where it pays);
+    read at every call, so tests can switch it."""
+    return os.environ.get("NNCTL_JIT", "").strip()
+
+
 def wanted() -> bool:
-    """False when the environment says NNCTL_JIT=0 (read at every call: tests switch it)."""
-    return os.environ.get("NNCTL_JIT", "1").strip() != "0"
+    """False when the environment says NNCTL_JIT=0."""
+    return setting() != "0"
 
 
 def load():
@@ -43,9 +50,9 @@ def load():
 
 def for_params(n: int):
     """The kernels when an update of n parameters pays for them, else None."""
-    return load() if n >= MIN_PARAMS else None
+    return load() if n >= MIN_PARAMS or setting() == "1" else None
 
 
 def for_output(n: int):
     """The kernels when a dense epilogue over n values pays for them, else None."""
-    return load() if n >= MIN_ELEMENTS else None
+    return load() if n >= MIN_ELEMENTS or setting() == "1" else None
