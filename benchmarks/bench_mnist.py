@@ -30,7 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH, LR, HIDDEN, N_IN, N_OUT = 128, 1e-3, (256, 128), 784, 10
-LABELS = {"nnctl": "nnctl", "torch": "PyTorch", "sklearn": "scikit-learn MLPClassifier", "matmul": "NumPy matmul alone"}
+LABELS = {"nnctl": "nnctl", "nnctl-numpy": "nnctl, NumPy only (NNCTL_JIT=0)", "torch": "PyTorch", "sklearn": "scikit-learn MLPClassifier", "matmul": "NumPy matmul alone"}
 GAP = 0.3  # seconds between turns: the previous child's spinning BLAS / OpenMP threads go to sleep
 CONFIG = """seed: 0
 data: {{name: mnist, val_fraction: 0.1}}
@@ -89,6 +89,12 @@ def load_mnist():
     return data.load(MnistData(name="mnist", val_fraction=0.1), seed=0)
 
 
+def worker_nnctl_numpy(ds, threads, tmp):
+    """nnctl without its compiled kernels: every step in NumPy, as with numba missing."""
+    os.environ["NNCTL_JIT"] = "0"
+    return worker_nnctl(ds, threads, tmp)
+
+
 def worker_nnctl(ds, threads, tmp):
     import numpy as np
 
@@ -107,7 +113,7 @@ def worker_nnctl(ds, threads, tmp):
     epoch = [0]
 
     def one_epoch():  # train.fit as `nnctl train` runs it: with train accuracy and the validation pass
-        train.fit(model, loss, optimizer, ds, epochs=epoch[0] + 1, start_epoch=epoch[0], batch_size=BATCH,
+        train.fit(model, loss, optimizer, ds, epochs=epoch[0] + 1, start=train.Position(epoch[0]), batch_size=BATCH,
                   shuffle=True, seed=cfg.seed)
         epoch[0] += 1
 
@@ -229,7 +235,7 @@ def worker_extras(ds, threads, tmp, checkpoint_path):
             "checkpoint_bytes": copy.stat().st_size, "predict_s": best_of(lambda: api.predict(ckpt, rows), 7)}
 
 
-WORKERS = {"nnctl": worker_nnctl, "torch": worker_torch, "sklearn": worker_sklearn, "matmul": worker_matmul}
+WORKERS = {"nnctl": worker_nnctl, "nnctl-numpy": worker_nnctl_numpy, "torch": worker_torch, "sklearn": worker_sklearn, "matmul": worker_matmul}
 
 
 def serve(name: str, threads: int, tmp: str) -> None:
@@ -367,7 +373,7 @@ def report(results: dict, summary: dict, args) -> str:
         epochs = r["epochs"][1:]
         ratio = f"{median['nnctl'] / median[name]:.2f} ({best['nnctl'] / best[name]:.2f})" if "nnctl" in median else "-"
         acc = f"{100 * r['test_accuracy']:.2f}%" if "test_accuracy" in r else "-"
-        gflops = f"{flops / median[name] / 1e9:.0f}" if name in ("nnctl", "matmul") else "-"
+        gflops = f"{flops / median[name] / 1e9:.0f}" if name in ("nnctl", "nnctl-numpy", "matmul") else "-"
         lines.append(f"| {LABELS[name]} | {r['version']} | {median[name]:.3f} | {min(epochs):.3f} – {max(epochs):.3f} "
                      f"| {ratio} | {gflops} | {acc} | {r['peak_rss_mb']:.0f} MB |")
     lines += ["", f"GFLOP/s counts the {flops / 1e9:.1f} GFLOP of matrix products nnctl does per epoch "
@@ -396,7 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per contestant, after one warm-up (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / OpenMP threads for every contestant (default 2)")
-    parser.add_argument("--only", default=None, help="comma-separated contestants among nnctl, torch, sklearn, matmul")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated contestants among nnctl, nnctl-numpy, torch, sklearn, matmul")
     parser.add_argument("--unset-openblas-env", action="store_true",
                         help="run the children without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (this command only)")
     parser.add_argument("--both-openblas-envs", action="store_true",
@@ -422,7 +429,7 @@ def main() -> None:
     if args.worker:
         serve(args.worker, args.threads, args.tmp)
         return
-    names = args.only.split(",") if args.only else ["nnctl", "torch", "sklearn", "matmul"]
+    names = args.only.split(",") if args.only else ["nnctl", "nnctl-numpy", "torch", "sklearn", "matmul"]
     if "torch" in names and importlib.util.find_spec("torch") is None:
         print("PyTorch is not installed (pip install -e '.[bench]'): comparing without it", file=sys.stderr)
         names.remove("torch")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY = ("sklearn", "pydantic", "matplotlib", "torch", "numpy", "scipy", "yaml")
+HEAVY = ("sklearn", "pydantic", "matplotlib", "torch", "numpy", "scipy", "yaml", "numba")
 
 
 def modules_after(code: str) -> list[str]:
@@ -37,7 +37,7 @@ def test_summary_imports_neither_scikit_learn_nor_the_training_code():
     """`nnctl summary` has a 0.5 s budget: it needs the config and the layer arithmetic only."""
     probe = ("from nnctl.cli import main\ntry:\n    main(['summary', 'configs/mnist.yaml'])\nexcept SystemExit as e:\n"
              "    assert e.code == 0, e.code\nimport sys\n"
-             "print([m for m in ('sklearn', 'nnctl.engine.train', 'nnctl.runs.checkpoint', 'nnctl.runs.report', 'nnctl.api') if m in sys.modules])")
+             "print([m for m in ('sklearn', 'numba', 'nnctl.engine.train', 'nnctl.runs.checkpoint', 'nnctl.runs.report', 'nnctl.api') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, check=True, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(REPO)})
     assert "Total params" in out.stdout

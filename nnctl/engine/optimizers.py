@@ -6,6 +6,7 @@ Constructors take exactly the YAML keys: building is `OPTIMIZERS[name](**options
 
 import numpy as np
 
+from . import kernels
 from .packing import views
 
 
@@ -22,6 +23,11 @@ class Optimizer:
 
     WORK is how many arrays the size of the parameters a step uses besides the slots: reused
     work arrays, or the temporaries of the update's expressions (memory estimates count them).
+
+    A large model's packed buffers are updated by the rule's compiled kernel instead (`_fused`,
+    kernels.py): one pass doing the same operations in the same order on the same dtype, so the
+    same bits, used only while every hyperparameter is a plain Python number (a NumPy float64
+    scalar would make NumPy compute a float32 update in float64, which the kernel does not copy).
     """
 
     WORK = 0
@@ -44,10 +50,17 @@ class Optimizer:
                 raise ValueError("the parameters and gradients are not packed alike")
             if params.layout != self._layout:  # another model: its state buffers are made afresh
                 self._layout, self._flat_state = params.layout, {}
-            self._update(ALL, flat_p, flat_g)
+            jit = kernels.for_params(flat_p.size)
+            if jit is None or not self._fused(jit, flat_p, flat_g):
+                self._update(ALL, flat_p, flat_g)
             return
         for name, p in params.items():
             self._update(name, p, grads[name])
+
+    def _fused(self, jit, p: np.ndarray, g: np.ndarray) -> bool:
+        """The update of the packed buffers p and g by a compiled kernel of module `jit`, giving
+        _update's bits; False (nothing done) where there is none for these options."""
+        return False
 
     def slots(self, name: str, p: np.ndarray, *keys: str, fill: float = 0.0) -> list[np.ndarray]:
         """The per-parameter state arrays, created filled with `fill` (zeros) on first use."""
@@ -134,6 +147,17 @@ class SGD(Optimizer):
             np.multiply(v, lr, out=step)
         p -= step
 
+    def _fused(self, jit, p, g):
+        if not plain(self.momentum):
+            return False
+        c, lr = p.dtype.type, float(self.lr)
+        if self.momentum == 0.0:
+            jit.sgd(p, g, c(lr))
+        else:
+            (v,) = self.slots(ALL, p, "v")
+            jit.sgd_momentum(p, g, v, c(self.momentum), c(lr), bool(self.nesterov))
+        return True
+
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015), and AMSGrad (Reddi et al., 2018) with amsgrad: true::
@@ -178,6 +202,22 @@ class Adam(Optimizer):
         denom += self.epsilon
         step /= denom
         p -= step
+
+    def _fused(self, jit, p, g):
+        return self._adam_kernel(jit, p, g, 1)
+
+    def _adam_kernel(self, jit, p, g, decay) -> bool:
+        """AdamW's `p *= decay` (1 for Adam: no change), then the Adam step, in one pass."""
+        if not plain(self.lr, self.beta_1, self.beta_2, self.epsilon, decay):
+            return False
+        c = p.dtype.type
+        m, v = self.slots(ALL, p, "m", "v")
+        v_max = self.slots(ALL, p, "v_max")[0] if self.amsgrad else np.empty(0, p.dtype)
+        m_hat_scale = 1 / (1 - self.beta_1 ** self.t)
+        v_hat_scale = 1 / (1 - self.beta_2 ** self.t)
+        jit.adam(p, g, m, v, v_max, bool(self.amsgrad), c(decay), c(1 - self.beta_1), c(self.beta_1),
+                 c(1 - self.beta_2), c(self.beta_2), c(float(self.lr) * m_hat_scale), c(v_hat_scale), c(self.epsilon))
+        return True
 
 
 class RMSprop(Optimizer):
@@ -224,6 +264,17 @@ class RMSprop(Optimizer):
         else:
             p -= self.lr * g / d
 
+    def _fused(self, jit, p, g):
+        if not plain(self.lr, self.rho, self.momentum, self.epsilon):
+            return False
+        c, empty = p.dtype.type, np.empty(0, p.dtype)
+        (s,) = self.slots(ALL, p, "s")
+        a = self.slots(ALL, p, "a")[0] if self.centered else empty
+        v = self.slots(ALL, p, "v")[0] if self.momentum > 0 else empty
+        jit.rmsprop(p, g, s, a, v, bool(self.centered), bool(self.momentum > 0), c(self.rho), c(1 - self.rho),
+                    c(self.momentum), c(self.lr), c(self.epsilon))
+        return True
+
 
 class Adagrad(Optimizer):
     """Adagrad (Duchi et al., 2011)::
@@ -245,6 +296,14 @@ class Adagrad(Optimizer):
         (s,) = self.slots(name, p, "s", fill=self.initial_accumulator_value)
         s += g * g
         p -= self.lr * g / (np.sqrt(s) + self.epsilon)
+
+    def _fused(self, jit, p, g):
+        if not plain(self.lr, self.epsilon, self.initial_accumulator_value):
+            return False
+        c = p.dtype.type
+        (s,) = self.slots(ALL, p, "s", fill=self.initial_accumulator_value)
+        jit.adagrad(p, g, s, c(self.lr), c(self.epsilon))
+        return True
 
 
 class Adadelta(Optimizer):
@@ -274,6 +333,14 @@ class Adadelta(Optimizer):
         u += (1 - self.rho) * (delta * delta)
         p -= self.lr * delta
 
+    def _fused(self, jit, p, g):
+        if not plain(self.lr, self.rho, self.epsilon):
+            return False
+        c = p.dtype.type
+        s, u = self.slots(ALL, p, "s", "u")
+        jit.adadelta(p, g, s, u, c(self.rho), c(1 - self.rho), c(self.lr), c(self.epsilon))
+        return True
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): the decay shrinks the
@@ -290,6 +357,9 @@ class AdamW(Adam):
     def _update(self, name, p, g):
         p *= 1 - self.lr * self.weight_decay
         super()._update(name, p, g)
+
+    def _fused(self, jit, p, g):
+        return plain(self.weight_decay) and self._adam_kernel(jit, p, g, 1 - self.lr * self.weight_decay)
 
 
 class Adamax(Optimizer):
@@ -315,6 +385,15 @@ class Adamax(Optimizer):
         m += (1 - self.beta_1) * g
         np.maximum(self.beta_2 * u, np.abs(g) + self.epsilon, out=u)
         p -= self.lr / (1 - self.beta_1 ** self.t) * m / u
+
+    def _fused(self, jit, p, g):
+        if not plain(self.lr, self.beta_1, self.beta_2, self.epsilon):
+            return False
+        c = p.dtype.type
+        m, u = self.slots(ALL, p, "m", "u")
+        jit.adamax(p, g, m, u, c(self.beta_1), c(1 - self.beta_1), c(self.beta_2), c(self.epsilon),
+                   c(self.lr / (1 - self.beta_1 ** self.t)))
+        return True
 
 
 class Nadam(Optimizer):
@@ -367,6 +446,20 @@ class Nadam(Optimizer):
         d = np.sqrt(v / (1 - self.beta_2 ** self.t)) + self.epsilon
         p -= self._g_scale * g / d
         p -= self._m_scale * m / d
+
+    def _fused(self, jit, p, g):
+        if not plain(self.lr, self.beta_1, self.beta_2, self.epsilon, self._g_scale, self._m_scale):
+            return False
+        c = p.dtype.type
+        m, v = self.slots(ALL, p, "m", "v")
+        jit.nadam(p, g, m, v, c(self.beta_1), c(1 - self.beta_1), c(self.beta_2), c(1 - self.beta_2),
+                  c(1 - self.beta_2 ** self.t), c(self.epsilon), c(self._g_scale), c(self._m_scale))
+        return True
+
+
+def plain(*values) -> bool:
+    """Every value a Python int or float (bool included), which NumPy 2 casts to an array's dtype."""
+    return all(type(value) in (int, float, bool) for value in values)
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta, "adam": Adam, "adamw": AdamW,

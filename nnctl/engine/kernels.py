@@ -1,0 +1,58 @@
+"""Compiled kernels: where they are used, and the NumPy fallback.
+
+The kernels (kernels_jit.py) fuse an optimizer's update rule into one pass over the model's packed
+buffers, and a dense layer's epilogue (bias add and relu; relu's backward with the bias gradient)
+into one pass over its output: the same arithmetic as the NumPy expressions, in their order, so
+the same bits. They need numba, which costs ~0.5 s to import and compiles each kernel once (then
+loads it from its cache), so they are used only where they pay:
+
+- never with `NNCTL_JIT=0`, or where numba cannot be imported: the NumPy expressions run instead;
+- always with `NNCTL_JIT=1` (to measure them on a small network);
+- otherwise an optimizer step uses its kernel when the model has at least MIN_PARAMS parameters;
+- a dense layer's epilogue uses its kernel when its output has at least MIN_ELEMENTS values
+  (batch x units).
+
+Small networks (moons' 1,250 parameters) never import numba: their whole run is shorter than
+the import. numba is imported at the first step of a large enough model, never at start-up.
+"""
+
+import os
+
+MIN_PARAMS = 100_000  # parameters in the packed buffer (see the module text and benchmarks/README.md)
+MIN_ELEMENTS = 16_384  # values of a dense layer's output for the fused epilogue (e.g. batch 128 x 128 units)
+
+_loaded: dict = {}  # "module": kernels_jit, or None when numba cannot be imported
+
+
+def setting() -> str:
+    """NNCTL_JIT: "0" (never), "1" (always) or anything else, unset included (where it pays);
+    read at every call, so tests can switch it."""
+    return os.environ.get("NNCTL_JIT", "").strip()
+
+
+def wanted() -> bool:
+    """False when the environment says NNCTL_JIT=0."""
+    return setting() != "0"
+
+
+def load():
+    """The compiled kernels' module, or None (NNCTL_JIT=0, or numba missing or unusable)."""
+    if not wanted():
+        return None
+    if "module" not in _loaded:
+        try:
+            from . import kernels_jit
+        except ImportError:
+            kernels_jit = None
+        _loaded["module"] = kernels_jit
+    return _loaded["module"]
+
+
+def for_params(n: int):
+    """The kernels when an update of n parameters pays for them, else None."""
+    return load() if n >= MIN_PARAMS or setting() == "1" else None
+
+
+def for_output(n: int):
+    """The kernels when a dense epilogue over n values pays for them, else None."""
+    return load() if n >= MIN_ELEMENTS or setting() == "1" else None

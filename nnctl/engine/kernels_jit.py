@@ -1,0 +1,170 @@
+"""The compiled kernels themselves (numba); imported only by kernels.load(), never at start-up.
+
+Every kernel performs, element by element, the operations of the NumPy expressions it replaces
+in their order, with every scalar already cast to the arrays' dtype (as NumPy 2 casts a Python
+float against a float32 array), so its results are the same bits. `error_model="numpy"`: a
+division by zero gives inf/nan as in NumPy, without the check per `/` that stops the loop from
+vectorising; no fastmath, which would reassociate and change the bits. Loops run over 1-D
+contiguous buffers (a model's packed parameters, gradients and optimizer state).
+"""
+
+import numba
+import numpy as np
+
+OPTIONS = {"error_model": "numpy", "fastmath": False, "nogil": True}
+
+
+def jit(function):
+    """njit with its machine code cached on disk (numba's cache: NUMBA_CACHE_DIR if set, else the
+    __pycache__ beside this file, else a user folder); where none is writable (a read-only
+    install), compiled in memory at every run instead."""
+    try:
+        return numba.njit(cache=True, **OPTIONS)(function)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return numba.njit(**OPTIONS)(function)
+
+
+@jit
+def sgd(p, g, lr):
+    for i in range(p.size):
+        p[i] = p[i] - g[i] * lr
+
+
+@jit
+def sgd_momentum(p, g, v, momentum, lr, nesterov):
+    for i in range(p.size):
+        vi = v[i] * momentum
+        vi = vi + g[i]
+        v[i] = vi
+        if nesterov:
+            step = vi * momentum
+            step = step + g[i]
+            step = step * lr
+        else:
+            step = vi * lr
+        p[i] = p[i] - step
+
+
+@jit
+def adam(p, g, m, v, v_max, amsgrad, decay, one_minus_b1, b1, one_minus_b2, b2, step_scale, v_scale, eps):
+    """AdamW's decay (p *= decay; 1 for Adam, which leaves every value as it is), then the Adam step
+    (optimizers.Adam); v_max is read and written only with amsgrad."""
+    for i in range(p.size):
+        pi = p[i] * decay
+        gi = g[i]
+        mi = m[i] * b1
+        mi = mi + gi * one_minus_b1
+        m[i] = mi
+        vi = v[i] * b2
+        vi = vi + (gi * gi) * one_minus_b2
+        v[i] = vi
+        if amsgrad:
+            a = v_max[i]
+            if not (a >= vi or a != a):  # np.maximum(v_max, v): NaN wins
+                a = vi
+            v_max[i] = a
+            vi = a
+        d = np.sqrt(vi * v_scale) + eps
+        p[i] = pi - (mi * step_scale) / d
+
+
+@jit
+def rmsprop(p, g, s, a, v, centered, use_momentum, rho, one_minus_rho, momentum, lr, eps):
+    for i in range(p.size):
+        gi = g[i]
+        si = s[i] * rho
+        si = si + one_minus_rho * (gi * gi)
+        s[i] = si
+        if centered:
+            ai = a[i] * rho
+            ai = ai + one_minus_rho * gi
+            a[i] = ai
+            d = np.sqrt(si - ai * ai) + eps
+        else:
+            d = np.sqrt(si) + eps
+        if use_momentum:
+            vi = v[i] * momentum
+            vi = vi + gi / d
+            v[i] = vi
+            p[i] = p[i] - lr * vi
+        else:
+            p[i] = p[i] - (lr * gi) / d
+
+
+@jit
+def adagrad(p, g, s, lr, eps):
+    for i in range(p.size):
+        gi = g[i]
+        si = s[i] + gi * gi
+        s[i] = si
+        p[i] = p[i] - (lr * gi) / (np.sqrt(si) + eps)
+
+
+@jit
+def adadelta(p, g, s, u, rho, one_minus_rho, lr, eps):
+    for i in range(p.size):
+        gi = g[i]
+        si = s[i] * rho
+        si = si + one_minus_rho * (gi * gi)
+        s[i] = si
+        delta = (np.sqrt(u[i] + eps) / np.sqrt(si + eps)) * gi
+        ui = u[i] * rho
+        ui = ui + one_minus_rho * (delta * delta)
+        u[i] = ui
+        p[i] = p[i] - lr * delta
+
+
+@jit
+def adamax(p, g, m, u, b1, one_minus_b1, b2, eps, step_scale):
+    for i in range(p.size):
+        gi = g[i]
+        mi = m[i] * b1
+        mi = mi + one_minus_b1 * gi
+        m[i] = mi
+        left = b2 * u[i]
+        right = np.abs(gi) + eps
+        if not (left >= right or left != left):  # np.maximum: NaN wins
+            left = right
+        u[i] = left
+        p[i] = p[i] - (step_scale * mi) / left
+
+
+@jit
+def nadam(p, g, m, v, b1, one_minus_b1, b2, one_minus_b2, v_bias, eps, g_scale, m_scale):
+    for i in range(p.size):
+        gi = g[i]
+        mi = m[i] * b1
+        mi = mi + one_minus_b1 * gi
+        m[i] = mi
+        vi = v[i] * b2
+        vi = vi + one_minus_b2 * (gi * gi)
+        v[i] = vi
+        d = np.sqrt(vi / v_bias) + eps
+        pi = p[i] - (g_scale * gi) / d
+        p[i] = pi - (m_scale * mi) / d
+
+
+@jit
+def bias_relu(z, b, y, zero):
+    """The dense epilogue: z += b, then y = np.maximum(z, zeros), in one pass over (batch, n) z.
+    zero: 0 of the arrays' dtype."""
+    rows, cols = z.shape
+    for r in range(rows):
+        for c in range(cols):
+            zi = z[r, c] + b[c]
+            z[r, c] = zi
+            y[r, c] = zi if (zi >= zero or zi != zi) else zero  # np.maximum: NaN wins
+
+
+@jit
+def relu_backward_bias(dy, y, dz, db, zero, one):
+    """dz = dy * (y > 0) and db = dz summed over the batch (rows in order, from zero), in one pass.
+    zero, one: 0 and 1 of the arrays' dtype (the bool cast NumPy multiplies by)."""
+    rows, cols = dy.shape
+    for c in range(cols):
+        db[c] = zero
+    for r in range(rows):
+        for c in range(cols):
+            d = dy[r, c] * (one if y[r, c] > zero else zero)
+            dz[r, c] = d
+            db[c] = db[c] + d

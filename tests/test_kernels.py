@@ -1,0 +1,164 @@
+"""The compiled kernels give the NumPy path's bits: every optimizer with each option, and the dense
+epilogues, run both ways on the same inputs (float32 and float64, several sizes, odd lengths), and
+the raw bytes compared. Run again with NNCTL_JIT=0 by the CI: then both sides are NumPy's, and the
+tests that need numba are skipped."""
+
+import numpy as np
+import pytest
+
+from nnctl.engine import kernels
+from nnctl.engine.optimizers import OPTIMIZERS
+from nnctl.engine.packing import Packed
+
+CASES = [
+    ("sgd", {"lr": 0.05}),
+    ("sgd", {"lr": 0.05, "momentum": 0.9}),
+    ("sgd", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    ("rmsprop", {"lr": 0.01}),
+    ("rmsprop", {"lr": 0.01, "momentum": 0.9}),
+    ("rmsprop", {"lr": 0.01, "centered": True}),
+    ("rmsprop", {"lr": 0.01, "centered": True, "momentum": 0.5}),
+    ("adagrad", {"lr": 0.1}),
+    ("adagrad", {"lr": 0.1, "initial_accumulator_value": 0.1}),
+    ("adadelta", {}),
+    ("adadelta", {"lr": 0.5, "rho": 0.95}),
+    ("adam", {"lr": 0.001}),
+    ("adam", {"lr": 0.003, "amsgrad": True}),
+    ("adam", {"lr": 0.01, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-7}),
+    ("adamw", {"lr": 0.001}),
+    ("adamw", {"lr": 0.001, "amsgrad": True, "weight_decay": 0.1}),
+    ("adamax", {}),
+    ("adamax", {"lr": 0.01, "beta_1": 0.7}),
+    ("nadam", {}),
+    ("nadam", {"lr": 0.01, "momentum_decay": 0.01}),
+]
+SIZES = (1, 7, 1001, 65_537)
+STEPS = 6
+
+jit_only = pytest.mark.skipif(kernels.load() is None, reason="numba is not importable or NNCTL_JIT=0")
+
+
+def packed(flat):
+    """A model's packed mapping over `flat`: two named views, end to end."""
+    cut = len(flat) // 3
+    return Packed({"a": flat[:cut], "b": flat[cut:]}, flat, "params")
+
+
+def train(name, options, dtype, size, jit, monkeypatch):
+    """p and every state buffer after STEPS steps on fixed gradients, by the kernel or by NumPy."""
+    monkeypatch.setenv("NNCTL_JIT", "1" if jit else "0")
+    monkeypatch.setattr(kernels, "MIN_PARAMS", 0)
+    rng = np.random.default_rng(size)
+    p = rng.normal(size=size).astype(dtype)
+    g = np.empty(size, dtype)
+    optimizer = OPTIMIZERS[name](**options)
+    params, grads = packed(p), packed(g)
+    for step in range(STEPS):
+        g[...] = rng.normal(scale=10.0 ** rng.integers(-4, 2), size=size)
+        g[::5] = 0.0
+        g[1::11] = -0.0
+        optimizer.step(params, grads)
+    return [p.tobytes()] + [optimizer._flat_state[k].tobytes() for k in sorted(optimizer._flat_state)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,options", CASES, ids=[f"{n}-{'-'.join(o) or 'defaults'}" for n, o in CASES])
+def test_an_optimizer_kernel_gives_numpys_bits(name, options, dtype, size, monkeypatch):
+    compiled = train(name, options, dtype, size, True, monkeypatch)
+    numpy = train(name, options, dtype, size, False, monkeypatch)
+    assert len(compiled) == len(numpy) > 1 or name == "sgd"
+    for a, b in zip(compiled, numpy):
+        assert a == b
+
+
+@jit_only
+def test_the_kernel_runs_above_the_threshold_and_numpy_below(monkeypatch):
+    calls = []
+    monkeypatch.delenv("NNCTL_JIT", raising=False)  # the rule decides
+    jit = kernels.load()
+    monkeypatch.setattr(jit, "adam", lambda *args: calls.append(len(args[0])))
+    monkeypatch.setattr(kernels, "MIN_PARAMS", 100)
+    for size in (99, 100):
+        p = np.zeros(size, np.float32)
+        OPTIMIZERS["adam"]().step(packed(p), packed(np.ones(size, np.float32)))
+    assert calls == [100]
+
+
+def test_numpy_scalars_keep_the_numpy_path(monkeypatch):
+    """An np.float64 learning rate makes NumPy step a float32 array in float64: the kernel is not used."""
+    monkeypatch.setattr(kernels, "MIN_PARAMS", 0)
+    optimizer = OPTIMIZERS["adam"](lr=np.float64(0.001))
+    assert not optimizer._fused(kernels.load(), np.zeros(3, np.float32), np.zeros(3, np.float32))
+
+
+def test_nnctl_jit_0_never_loads_the_kernels_and_1_always_does(monkeypatch):
+    monkeypatch.setenv("NNCTL_JIT", "0")
+    assert kernels.load() is None and kernels.for_params(10**9) is None
+    monkeypatch.setenv("NNCTL_JIT", "1")
+    assert kernels.for_params(1) is kernels.load()
+
+
+@jit_only
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (128, 256), (33, 10)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_dense_epilogues_give_numpys_bits(shape, dtype):
+    jit, rng = kernels.load(), np.random.default_rng(shape[1])
+    c = np.dtype(dtype).type
+    z = rng.normal(size=shape).astype(dtype)
+    z.flat[::7] = 0.0
+    z.flat[1::9] = -0.0
+    b = rng.normal(size=shape[1]).astype(dtype)
+    b[::3] = 0.0
+    expected_z = z + b
+    expected_y = np.maximum(expected_z, np.zeros_like(expected_z))
+    y = np.empty_like(z)
+    jit.bias_relu(z, b, y, c(0))
+    assert z.tobytes() == expected_z.tobytes() and y.tobytes() == expected_y.tobytes()
+
+    dy = rng.normal(size=shape).astype(dtype)
+    dy.flat[::4] = -0.0
+    expected_dz = dy * (y > 0)
+    expected_db = np.empty(shape[1], dtype)
+    np.sum(expected_dz, axis=0, out=expected_db)
+    dz, db = np.empty_like(dy), np.empty(shape[1], dtype)
+    jit.relu_backward_bias(dy, y, dz, db, c(0), c(1))
+    assert dz.tobytes() == expected_dz.tobytes()
+    assert db.tobytes() == expected_db.tobytes()
+
+
+@jit_only
+def test_without_a_writable_cache_the_kernels_compile_in_memory():
+    """A read-only install: numba finds no folder to cache in (NUMBA_CACHE_DIR cannot be made, and
+    the other places are not tried), so the kernels compile in memory, silently, and still run."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    probe = ("import numpy as np\nfrom nnctl.engine import kernels\njit = kernels.load()\n"
+             "p = np.ones(5, np.float32)\njit.sgd(p, p.copy(), np.float32(0.5))\n"
+             "print(p.tolist(), sum(jit.sgd.stats.cache_hits.values()))")
+    env = {**os.environ, "PYTHONPATH": str(repo), "NUMBA_CACHE_DIR": "/dev/null/numba",
+           "NUMBA_CACHE_LOCATOR_CLASSES": "UserProvidedCacheLocator"}
+    out = subprocess.run([sys.executable, "-W", "error", "-c", probe], cwd=repo, env=env, check=True,
+                         capture_output=True, text=True)
+    assert out.stdout.split() == ["[0.5,", "0.5,", "0.5,", "0.5,", "0.5]", "0"]
+    assert out.stderr == ""
+
+
+def test_a_small_run_never_imports_numba(tmp_path):
+    """moons' 1,218 parameters stay on NumPy: importing numba would cost more than the whole run."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    probe = (f"from nnctl.cli import main\ntry:\n    main(['train', 'configs/moons.yaml', '-q', '--no-plots', "
+             f"'--run-dir', {str(tmp_path / 'run')!r}])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+             f"import sys\nprint('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
+                         check=True, capture_output=True, text=True)
+    assert out.stdout.splitlines()[-1] == "False"
