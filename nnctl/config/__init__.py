@@ -28,7 +28,8 @@ from ..errors import ConfigError
 from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
 from .schema import Config, ModelConfig
 from .yaml_lines import _dotted, _where, line_of, parse_yaml, read_yaml  # noqa: F401
-from .messages import _a, _allowed_keys, _closest, _describe, _yaml_type  # noqa: F401
+from .aliases import canonical
+from .messages import _a, _allowed_keys, _closest, _describe, _yaml_type, describe_all  # noqa: F401
 from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
 
 
@@ -54,10 +55,11 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
         raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
     if not isinstance(data, dict):
         raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not {_a(_yaml_type(data))}")
+    data = canonical(data, lines, source)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_describe(e.errors()[0], data, source, lines)) from None
+        raise ConfigError(describe_all(e.errors(), data, source, lines)) from None
     if cfg.run.name is None and stem:
         cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(stem, "run")})})
     check_meaning(cfg, source, lines)
