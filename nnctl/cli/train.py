@@ -10,7 +10,7 @@ import click
 from .common import emit_json as _emit_json
 from .common import fmt as _fmt
 from .common import scores as _scores
-from .common import set_option
+from .common import config_option, set_option
 
 
 class Progress:
@@ -68,7 +68,8 @@ class Progress:
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch lines on stderr.")
 @click.option("--no-plots", is_flag=True, help="Do not draw the run's PNG plots.")
 @set_option
-def train(config, run_dir, resume_dir, as_json, quiet, no_plots, overrides):
+@config_option
+def train(config, run_dir, resume_dir, as_json, quiet, no_plots, overrides, layers):
     """Train the network CONFIG describes and write a run folder, or continue one with --resume.
 
     SIGINT (Ctrl-C) or SIGTERM stops after the current batch, saves last.json and exits 130 or
@@ -83,9 +84,9 @@ def train(config, run_dir, resume_dir, as_json, quiet, no_plots, overrides):
         raise click.UsageError("give a CONFIG to train, or --resume RUN_DIR to continue a run")
     if resume_dir is not None and run_dir is not None:
         raise click.UsageError("--resume continues a run in its own folder; it cannot be combined with --run-dir")
-    if overrides and config is None:
-        raise click.UsageError("--set changes a CONFIG: give one (with --resume it must match the run's)")
-    cfg = api.load_config(config, overrides) if config is not None else None
+    if (overrides or layers) and config is None:
+        raise click.UsageError(f"{'--set' if overrides else '--config'} changes a CONFIG: give one (with --resume it must match the run's)")
+    cfg = api.load_config(config, overrides, layers) if config is not None else None
     shown = cfg  # the config whose epoch count the progress lines show
     if shown is None and Path(resume_dir, "config.yaml").is_file():
         shown = api.load_config(Path(resume_dir, "config.yaml"))

@@ -36,15 +36,65 @@ from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
 # ---------------------------------------------------------------- loading and validation
 
 
-def load(path: str | Path, overrides=()) -> Config:
-    """Read, parse and validate a YAML config file, after the `key=value` overrides (--set)."""
+def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | None = None) -> Config:
+    """Read, parse and validate a YAML config file, after the files of `layers` merged over it in
+    order (--config) and the `key=value` overrides (--set).
+
+    A relative data.path is relative to the folder of the file that gives it (`relative_to`
+    instead, when given: a run folder's config.yaml written before paths were anchored), and one
+    given by --set to the current folder; the resolved config holds it absolute.
+    """
     path = Path(path)
     source = str(path)
     data, lines = read_yaml(path)
-    data = apply_overrides(data, overrides, lines, source)
+    data = anchor_path(canonical(data, lines, source), relative_to if relative_to is not None else path.parent)
+    for layer in layers:
+        more, more_lines = read_yaml(layer)
+        more = anchor_path(canonical(more, more_lines, str(layer)), Path(layer).parent)
+        data = merge(data, more, lines, more_lines, str(layer))
+    data = anchor_path(apply_overrides(data, overrides, lines, source), Path.cwd())
     cfg = from_dict(data, source, lines, stem=path.stem)
     cfg._overrides = tuple(overrides)
+    cfg._layers = tuple(str(layer) for layer in layers)
     return cfg
+
+
+def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> Any:
+    """`more` (the parsed file `source`) merged over `data`: mappings key by key, anything else
+    (a list, a number) replaced whole. `lines` then names `source` and its line for every key it
+    gave, so an error about one of them points into that file."""
+    if more is None:
+        return data
+    if not isinstance(more, dict):
+        raise ConfigError(f"{source}:{more_lines.get((), 1)}: a config merged with --config must be a mapping "
+                          f"of keys to values, not {_a(_yaml_type(more))}")
+    if not isinstance(data, dict):
+        return data  # from_dict says what is wrong with the first file
+
+    def into(node: dict, over: dict, path: tuple) -> None:
+        for key, value in over.items():
+            at = path + (key,)
+            if isinstance(node.get(key), dict) and isinstance(value, dict):
+                into(node[key], value, at)
+                continue
+            node[key] = value
+            for known in [k for k in lines if k[:len(at)] == at]:
+                del lines[known]
+            lines.update({k: f"{source}:{n}" for k, n in more_lines.items() if k[:len(at)] == at})
+
+    into(data, more, ())
+    return data
+
+
+def anchor_path(data: Any, folder: str | Path) -> Any:
+    """Parsed config data whose relative data.path is made absolute from `folder`."""
+    import os
+
+    section = data.get("data") if isinstance(data, dict) else None
+    if isinstance(section, dict) and isinstance(section.get("path"), str) and section["path"]:
+        given = os.path.expanduser(section["path"])
+        section["path"] = os.path.normpath(os.path.join(os.path.abspath(folder), given))
+    return data
 
 
 def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, stem: str | None = None) -> Config:
@@ -201,8 +251,9 @@ def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
 
 
 def dump(cfg: Config) -> str:
-    """The resolved config as YAML, in the order of the schema; the --set overrides as a comment."""
-    header = "".join(f"# --set {item}\n" for item in cfg._overrides)
+    """The resolved config as YAML, in the order of the schema; the merged files and the --set
+    overrides as comments."""
+    header = "".join(f"# --config {item}\n" for item in cfg._layers) + "".join(f"# --set {item}\n" for item in cfg._overrides)
     return header + yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, default_flow_style=False)
 
 

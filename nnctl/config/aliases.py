@@ -147,13 +147,16 @@ def _keys(node: Any, path: tuple, aliases: dict, lines: dict, source: str) -> No
 
     if not isinstance(node, dict) or not any(key in aliases for key in node):
         return
+    given = {}
+    for key in node:
+        name = aliases.get(key, key)
+        if name in given:
+            raise ConfigError(f"{_where(source, line_of(lines, path + (key,)))}: {_dotted(path + (key,))}: "
+                              f"{given[name]} and {key} are the same key: give it once")
+        given[name] = key
     renamed = {}
     for key, value in node.items():
         name = aliases.get(key, key)
-        if name in renamed:
-            first = key if name == key else next(k for k in node if aliases.get(k, k) == name)
-            raise ConfigError(f"{_where(source, line_of(lines, path + (key,)))}: {_dotted(path + (key,))}: "
-                              f"{first} and {name} are the same key: give it once")
         renamed[name] = value
         if name != key:
             for known in [k for k in lines if k[:len(path) + 1] == path + (key,)]:

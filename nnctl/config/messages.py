@@ -108,13 +108,14 @@ def describe_all(errors: list[dict], data: Any, source: str, lines: dict, root=N
         line = _describe(error, data, source, lines, root, prefix)
         if line not in found:
             found.append(line)
-    return "\n".join(sorted(found, key=_line_number))
+    return "\n".join(sorted(found, key=lambda message: _position(message, source)))
 
 
-def _line_number(message: str) -> int:
-    """Where a message points in its file (0 for none), for putting them in order."""
+def _position(message: str, source: str) -> tuple:
+    """Where a message points, for putting them in order: the file's own lines first, by number,
+    then those of files merged over it (--config) and of --set."""
     found = re.match(r"[^\n]*?:([0-9]+): ", message)
-    return int(found.group(1)) if found else 0
+    return (not message.startswith(f"{source}:"), int(found.group(1)) if found else 0)
 
 
 def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefix: tuple = ()) -> str:

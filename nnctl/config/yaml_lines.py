@@ -42,7 +42,7 @@ _Loader.add_implicit_resolver(
 
 def _walk(node, path: tuple, lines: dict, source: str):
     """Record the line of every key and reject duplicate keys and aliases."""
-    lines[path] = node.start_mark.line + 1
+    lines.setdefault(path, node.start_mark.line + 1)  # a key's own line, not its value's first line
     if isinstance(node, yaml.MappingNode):
         seen = {}
         for key, value in node.value:
