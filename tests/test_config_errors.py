@@ -153,6 +153,20 @@ def test_every_config_error_is_reported_at_once_in_line_order(tmp_path):
     assert invoke("train", path).exit_code == 3
 
 
+def test_the_output_layer_and_the_training_keys_are_checked_together(tmp_path):
+    text = KERAS.replace("{type: Dense, units: 16, activation: ReLU", "{type: Dense, units: 16, activation: softmax").replace(
+        "units: 1, activation: Sigmoid", "units: 3, activation: Sigmoid").replace(
+        "  epochs: 2\n", "  epochs: 2\n  early_stopping: {monitor: val_mae}\n")
+    path = write(tmp_path, "c.yaml", text)
+    result = invoke("check", path)
+    assert result.exit_code == 3
+    assert error_lines(result) == [
+        f"{path}:6: model.layers[0].activation: softmax belongs on the output layer only",
+        f"{path}:7: model.layers[1].units: binary_cross_entropy needs 1 output unit, got 3",
+        f"{path}:14: training.early_stopping.monitor: val_mae is a regression metric; breast_cancer is a "
+        "classification task (use val_loss or val_accuracy)"]
+
+
 # ---------------------------------------------------------------- 4. data.path relative to the config
 
 

@@ -29,7 +29,7 @@ from .schema import *  # noqa: F401,F403  (the models are part of this module's 
 from .schema import Config, ModelConfig
 from .yaml_lines import _dotted, _where, line_of, parse_yaml, read_yaml  # noqa: F401
 from .aliases import canonical
-from .messages import _a, _allowed_keys, _closest, _describe, _yaml_type, describe_all  # noqa: F401
+from .messages import _a, _allowed_keys, _closest, _describe, _position, _yaml_type, describe_all  # noqa: F401
 from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
 
 
@@ -165,46 +165,56 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
     last = cfg.model.layers[index]
     key = ("model", "layers", index)
 
-    def fail(what: str, field: str):
-        where = _where(source, line_of(lines, key + (field,)))
-        raise ConfigError(f"{where}: {_dotted(key + (field,))}: {what}")
+    def fail(what: str, field: str, layer: tuple = key):
+        where = _where(source, line_of(lines, layer + (field,)))
+        raise ConfigError(f"{where}: {_dotted(layer + (field,))}: {what}")
 
-    if last.type != "dense":
-        fail(f"the output layer must be dense, got {last.type}", "type")
-    n = spec.n_classes
-    if spec.task == "regression":
-        if cfg.loss not in ("mse", "mae", "huber"):
-            where = _where(source, lines.get(("loss",)))
-            raise ConfigError(f"{where}: loss: {label} is a regression task: use mse, mae or huber, not {cfg.loss}")
-        if last.units != 1:
-            fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
-        if last.activation != "linear":
-            fail(f"a regression output layer is linear (the target is standardised), got activation '{last.activation}'", "activation")
-    elif n is None:
-        pass  # a user's file or an OpenML set: its classes are checked once it is loaded
-    elif cfg.loss == "cross_entropy":
-        if last.activation != "softmax":
-            fail(f"cross_entropy needs a softmax output layer, got activation '{last.activation}'", "activation")
-        if last.units != n:
-            fail(f"{label} has {n} classes, so the softmax output layer needs {n} units, got {last.units}", "units")
-    elif cfg.loss == "binary_cross_entropy":
-        if n != 2:
-            fail(f"binary_cross_entropy is for two classes; {label} has {n}: use cross_entropy with {n} softmax units", "units")
-        if last.activation != "sigmoid":
-            fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'", "activation")
-        if last.units != 1:
-            fail(f"binary_cross_entropy needs 1 output unit, got {last.units}", "units")
-    else:  # mse, mae, huber against one-hot targets
-        allowed = {n, 1} if n == 2 else {n}
-        if last.units not in allowed:
-            fail(f"{cfg.loss} on {label} compares with one-hot targets: {n} units"
-                 + (" (or 1 for the 0/1 label)" if n == 2 else "") + f", got {last.units}", "units")
-    for i, layer in enumerate(cfg.model.layers[:-1]):
-        if getattr(layer, "activation", None) == "softmax":
-            key = ("model", "layers", i)
-            fail("softmax belongs on the output layer only", "activation")
-    _check_batchnorm_epsilon(cfg, source, lines)
-    _check_training(cfg, spec, source, lines)
+    def output():  # the first misfit of the output layer: the others follow from it
+        if last.type != "dense":
+            fail(f"the output layer must be dense, got {last.type}", "type")
+        n = spec.n_classes
+        if spec.task == "regression":
+            if cfg.loss not in ("mse", "mae", "huber"):
+                where = _where(source, lines.get(("loss",)))
+                raise ConfigError(f"{where}: loss: {label} is a regression task: use mse, mae or huber, not {cfg.loss}")
+            if last.units != 1:
+                fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
+            if last.activation != "linear":
+                fail(f"a regression output layer is linear (the target is standardised), got activation '{last.activation}'", "activation")
+        elif n is None:
+            pass  # a user's file or an OpenML set: its classes are checked once it is loaded
+        elif cfg.loss == "cross_entropy":
+            if last.activation != "softmax":
+                fail(f"cross_entropy needs a softmax output layer, got activation '{last.activation}'", "activation")
+            if last.units != n:
+                fail(f"{label} has {n} classes, so the softmax output layer needs {n} units, got {last.units}", "units")
+        elif cfg.loss == "binary_cross_entropy":
+            if n != 2:
+                fail(f"binary_cross_entropy is for two classes; {label} has {n}: use cross_entropy with {n} softmax units", "units")
+            if last.activation != "sigmoid":
+                fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'", "activation")
+            if last.units != 1:
+                fail(f"binary_cross_entropy needs 1 output unit, got {last.units}", "units")
+        else:  # mse, mae, huber against one-hot targets
+            allowed = {n, 1} if n == 2 else {n}
+            if last.units not in allowed:
+                fail(f"{cfg.loss} on {label} compares with one-hot targets: {n} units"
+                     + (" (or 1 for the 0/1 label)" if n == 2 else "") + f", got {last.units}", "units")
+
+    def hidden():
+        for i, layer in enumerate(cfg.model.layers[:-1]):
+            if getattr(layer, "activation", None) == "softmax":
+                fail("softmax belongs on the output layer only", "activation", ("model", "layers", i))
+
+    problems = []  # every group's first error, all reported at once
+    for check in (output, hidden, lambda: _check_batchnorm_epsilon(cfg, source, lines),
+                  lambda: _check_training(cfg, spec, source, lines)):
+        try:
+            check()
+        except ConfigError as e:
+            problems.append(str(e))
+    if problems:
+        raise ConfigError("\n".join(sorted(problems, key=lambda message: _position(message, source))))
 
 
 def _check_batchnorm_epsilon(cfg: Config, source: str, lines: dict) -> None:
