@@ -287,3 +287,29 @@ def test_config_needs_a_config_to_merge_into(tmp_path):
     over = write(tmp_path, "over.yaml", "seed: 1\n")
     result = invoke("train", "--resume", tmp_path, "--config", over)
     assert result.exit_code == 2 and "--config changes a CONFIG" in result.output
+
+
+def test_a_run_written_with_a_relative_data_path_still_resumes_and_evaluates(tmp_path, monkeypatch):
+    """Runs and checkpoints from before paths were anchored hold data.path relative to the folder
+    nnctl ran in: they are read from the current folder, as they were written, and the same file
+    given by a config (now anchored to its folder) still matches the run."""
+    from nnctl.runs import checkpoint
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(ROOT / "configs" / "data" / "wine_cultivars.csv", tmp_path / "w.csv")
+    text = (ROOT / "configs" / "wine_csv.yaml").read_text().replace("data/wine_cultivars.csv", "w.csv")
+    config_path = write(tmp_path, "c.yaml", text)
+    run = tmp_path / "run"
+    assert invoke("train", config_path, "--run-dir", run, "-q", "--no-plots", "--set", "training.epochs=2").exit_code == 0
+    absolute = str(tmp_path / "w.csv")
+    written = run / "config.yaml"
+    written.write_text(written.read_text().replace(absolute, "w.csv"))
+    for name in ("checkpoint.json", "last.json"):
+        doc = json.loads((run / name).read_text())
+        doc["config"]["data"]["path"] = "w.csv"
+        doc["sha256"] = checkpoint._digest(doc)
+        (run / name).write_text(json.dumps(doc))
+    for args in (("train", "--resume", run), ("train", config_path, "--set", "training.epochs=2", "--resume", run),
+                 ("summary", run / "checkpoint.json")):
+        result = invoke(*args, "-q") if args[0] == "train" else invoke(*args)
+        assert result.exit_code == 0, (args, result.output)
