@@ -79,6 +79,8 @@ def line_of(lines: dict, path: tuple, default=None):
 def _dotted(path) -> str:
     out = ""
     for part in path:
+        if isinstance(part, str) and not part.isprintable():  # a key with a newline stays on its message's line
+            part = part.encode("unicode_escape").decode("ascii")
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
