@@ -21,9 +21,10 @@ from .runs import checkpoint as checkpoint_module, evaluation, report, training
 from .runs.summary import summary  # noqa: F401  (part of this API; its own module keeps `nnctl summary` light)
 
 
-def load_config(path, overrides=()) -> config_module.Config:
-    """Read and validate a YAML config after its `key=value` overrides (raises ConfigError)."""
-    return config_module.load(path, overrides)
+def load_config(path, overrides=(), layers=()) -> config_module.Config:
+    """Read and validate a YAML config, with the files of `layers` merged over it and then its
+    `key=value` overrides (raises ConfigError)."""
+    return config_module.load(path, overrides, layers)
 
 
 def starter_config(data, target=None, overrides=()) -> config_module.Config:
@@ -42,17 +43,17 @@ def starter_config(data, target=None, overrides=()) -> config_module.Config:
     return cfg
 
 
-def check(path, overrides=()) -> dict:
+def check(path, overrides=(), layers=()) -> dict:
     """Everything `train` validates, without loading a data set: the resolved config and its size.
 
     For a user's file or an OpenML set, whose width only the data can tell, n_features and
     total_params are None.
     """
-    cfg = load_config(path, overrides)
+    cfg = load_config(path, overrides, layers)
     spec = data_module.spec(cfg.data)
     rows = summary_rows(config_module.plain(cfg.model.layers), spec.n_features) if spec.n_features is not None else None
     need = memory.require(cfg, source=str(path))  # ConfigError when it cannot fit in memory
-    return {"config": str(path), "valid": True, "overrides": list(overrides), "resolved": cfg.model_dump(mode="json"),
+    return {"config": str(path), "valid": True, "overrides": list(overrides), "layers": list(layers), "resolved": cfg.model_dump(mode="json"),
             "resolved_yaml": config_module.dump(cfg), "data": {"name": cfg.data.name, "n_features": spec.n_features,
                                                                 "n_classes": spec.n_classes, "task": spec.task},
             "total_params": None if rows is None else sum(r["params"] for r in rows), "memory": need}
@@ -128,7 +129,7 @@ def predict(ckpt: checkpoint_module.Checkpoint, x_raw: np.ndarray) -> np.ndarray
     return out
 
 
-def gradcheck(path, overrides=(), *, samples: int | None = 100, tolerance: float | None = None,
+def gradcheck(path, overrides=(), layers=(), *, samples: int | None = 100, tolerance: float | None = None,
               batch_size: int = 8, seed: int | None = None) -> dict:
     """Backprop against central differences for the network `path` configures, in float64.
 
@@ -140,7 +141,7 @@ def gradcheck(path, overrides=(), *, samples: int | None = 100, tolerance: float
 
     from .engine import gradcheck as gradcheck_module
 
-    cfg = load_config(path, overrides)
+    cfg = load_config(path, overrides, layers)
     spec = data_module.spec(cfg.data)
     n_features, n_classes = spec.n_features, spec.n_classes
     if n_features is None or n_classes is None:

@@ -2,6 +2,7 @@
 answers with exit 3 (config) or 4 (checkpoint), never a traceback."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,9 @@ def load_config_or_error(path):
     try:
         return config.load(path)
     except ConfigError as e:
-        assert str(e) and "\n" not in str(e)
+        # one line per error, each naming the file; a YAML mistake shows its line under it
+        lines = str(e).split("\n")
+        assert all(line.startswith(str(path)) or re.fullmatch(r"  [0-9]+ \| .*", line) for line in lines), str(e)
         return None
 
 

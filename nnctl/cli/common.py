@@ -1,4 +1,4 @@
-"""What every command module of the CLI shares: JSON output, number formatting, colour, --set."""
+"""What every command module of the CLI shares: JSON output, number formatting, colour, --set, --config."""
 
 from __future__ import annotations
 
@@ -60,6 +60,13 @@ def set_option(command):
     return click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", shell_complete=_complete_key,
                         help="Override a config key (dotted, e.g. optimizer.lr=0.01 or model.layers[0].units=64; "
                              "the value is read as YAML). Repeatable.")(command)
+
+
+def config_option(command):
+    """The repeatable `--config FILE` of every command that reads a config: files merged over CONFIG."""
+    return click.option("--config", "layers", multiple=True, metavar="FILE", type=click.Path(dir_okay=False),
+                        help="Merge this config file over CONFIG: mappings key by key, anything else (a list, a "
+                             "number) replaced; later files win, --set after all. Repeatable.")(command)
 
 
 def json_option(command):

@@ -6,18 +6,19 @@ import math
 
 import click
 
-from .common import emit_json, json_option, paint, set_option, table
+from .common import config_option, emit_json, json_option, paint, set_option, table
 from ..errors import CheckFailed
 
 
 @click.command()
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def summary(source, as_json):
+@config_option
+def summary(source, as_json, layers):
     """Print the architecture of a config or checkpoint (.json) as a Keras-style table."""
     from ..runs.summary import summary as summarize
 
-    info = summarize(source)
+    info = summarize(source, layers)
     if as_json:
         emit_json(info)
         return
@@ -56,8 +57,9 @@ def render_summary(info: dict) -> str:
 @click.command()
 @click.argument("config", type=click.Path(dir_okay=False))
 @set_option
+@config_option
 @json_option
-def check(config, overrides, as_json):
+def check(config, overrides, layers, as_json):
     """Validate CONFIG as train would (output layer, loss and data set included) and print it resolved.
 
     Nothing is trained and no data set is loaded. Exit 0 when valid, 3 when not.
@@ -65,7 +67,7 @@ def check(config, overrides, as_json):
     from .. import api
     from ..config.memory import size as memory_size
 
-    result = api.check(config, overrides)
+    result = api.check(config, overrides, layers)
     if as_json:
         emit_json({k: v for k, v in result.items() if k != "resolved_yaml"})
         return
@@ -109,6 +111,7 @@ class PositiveFinite(click.FloatRange):
 @click.command()
 @click.argument("config", type=click.Path(dir_okay=False))
 @set_option
+@config_option
 @click.option("--samples", type=click.IntRange(min=0), default=100, show_default=True,
               help="Entries checked per parameter tensor, drawn at random (0: every entry).")
 @click.option("--tolerance", type=PositiveFinite(), default=None,
@@ -118,7 +121,7 @@ class PositiveFinite(click.FloatRange):
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Seed of weights, batch and sample  [default: the config's].")
 @json_option
-def gradcheck(config, overrides, samples, tolerance, batch_size, seed, as_json):
+def gradcheck(config, overrides, layers, samples, tolerance, batch_size, seed, as_json):
     """Check backprop against finite differences for the network CONFIG describes, in float64.
 
     Prints the largest relative error per parameter tensor; exits 7 when one is above the
@@ -126,7 +129,7 @@ def gradcheck(config, overrides, samples, tolerance, batch_size, seed, as_json):
     """
     from .. import api
 
-    result = api.gradcheck(config, overrides, samples=samples or None, tolerance=tolerance, batch_size=batch_size, seed=seed)
+    result = api.gradcheck(config, overrides, layers, samples=samples or None, tolerance=tolerance, batch_size=batch_size, seed=seed)
     if as_json:
         emit_json(result)
     else:

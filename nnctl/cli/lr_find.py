@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import emit_json, json_option, set_option
+from .common import config_option, emit_json, json_option, set_option
 
 
 @click.command("lr-find")
@@ -15,7 +15,8 @@ from .common import emit_json, json_option, set_option
               help="Batches to train while the rate grows from 1e-7 to 10.")
 @json_option
 @set_option
-def lr_find(config, output, steps, as_json, overrides):
+@config_option
+def lr_find(config, output, steps, as_json, overrides, layers):
     """Train CONFIG's network from its initial weights while raising the learning rate from 1e-7 to 10
     (the range test); print the rate where the loss falls fastest and the rate at its minimum.
 
@@ -24,7 +25,7 @@ def lr_find(config, output, steps, as_json, overrides):
     from ..config import load
     from ..runs import lr_find as finder
 
-    found = finder.run(load(config, overrides), n_steps=steps)
+    found = finder.run(load(config, overrides, layers), n_steps=steps)
     found["plot"] = finder.draw(found, output)
     if as_json:
         emit_json(found)

@@ -10,7 +10,7 @@ import click
 from .common import emit_json as _emit_json
 from .common import fmt as _fmt
 from .common import scores as _scores
-from .common import set_option
+from .common import config_option, set_option
 
 
 class Progress:
@@ -73,7 +73,8 @@ class Progress:
 @click.option("--target", help="With --data: the CSV's target column, by header name (or 0-based index without "
                                "a header); default the last column.")
 @set_option
-def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, target, overrides):
+@config_option
+def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, target, overrides, layers):
     """Train the network CONFIG describes and write a run folder, or continue one with --resume.
 
     SIGINT (Ctrl-C) or SIGTERM stops after the current batch, saves last.json and exits 130 or
@@ -94,12 +95,14 @@ def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, targ
                                "or --resume RUN_DIR to continue a run")
     if resume_dir is not None and run_dir is not None:
         raise click.UsageError("--resume continues a run in its own folder; it cannot be combined with --run-dir")
+    if layers and config is None:
+        raise click.UsageError("--config changes a CONFIG: give one (with --resume it must match the run's)")
     if overrides and config is None and data_file is None:
         raise click.UsageError("--set changes a CONFIG: give one (with --resume it must match the run's)")
     if data_file is not None:
         cfg = api.starter_config(data_file, target, overrides)
     else:
-        cfg = api.load_config(config, overrides) if config is not None else None
+        cfg = api.load_config(config, overrides, layers) if config is not None else None
     shown = cfg  # the config whose epoch count the progress lines show
     if shown is None and Path(resume_dir, "config.yaml").is_file():
         shown = api.load_config(Path(resume_dir, "config.yaml"))

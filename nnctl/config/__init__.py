@@ -28,22 +28,73 @@ from ..errors import ConfigError
 from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
 from .schema import Config, ModelConfig
 from .yaml_lines import _dotted, _where, line_of, parse_yaml, read_yaml  # noqa: F401
-from .messages import _a, _allowed_keys, _closest, _describe, _yaml_type  # noqa: F401
+from .aliases import canonical
+from .messages import _a, _allowed_keys, _closest, _describe, _position, _yaml_type, describe_all  # noqa: F401
 from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
 
 
 # ---------------------------------------------------------------- loading and validation
 
 
-def load(path: str | Path, overrides=()) -> Config:
-    """Read, parse and validate a YAML config file, after the `key=value` overrides (--set)."""
+def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | None = None) -> Config:
+    """Read, parse and validate a YAML config file, after the files of `layers` merged over it in
+    order (--config) and the `key=value` overrides (--set).
+
+    A relative data.path is relative to the folder of the file that gives it (`relative_to`
+    instead, when given: a run folder's config.yaml written before paths were anchored), and one
+    given by --set to the current folder; the resolved config holds it absolute.
+    """
     path = Path(path)
     source = str(path)
     data, lines = read_yaml(path)
-    data = apply_overrides(data, overrides, lines, source)
+    data = anchor_path(canonical(data, lines, source), relative_to if relative_to is not None else path.parent)
+    for layer in layers:
+        more, more_lines = read_yaml(layer)
+        more = anchor_path(canonical(more, more_lines, str(layer)), Path(layer).parent)
+        data = merge(data, more, lines, more_lines, str(layer))
+    data = anchor_path(apply_overrides(data, overrides, lines, source), Path.cwd())
     cfg = from_dict(data, source, lines, stem=path.stem)
     cfg._overrides = tuple(overrides)
+    cfg._layers = tuple(str(layer) for layer in layers)
     return cfg
+
+
+def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> Any:
+    """`more` (the parsed file `source`) merged over `data`: mappings key by key, anything else
+    (a list, a number) replaced whole. `lines` then names `source` and its line for every key it
+    gave, so an error about one of them points into that file."""
+    if more is None:
+        return data
+    if not isinstance(more, dict):
+        raise ConfigError(f"{source}:{more_lines.get((), 1)}: a config merged with --config must be a mapping "
+                          f"of keys to values, not {_a(_yaml_type(more))}")
+    if not isinstance(data, dict):
+        return data  # from_dict says what is wrong with the first file
+
+    def into(node: dict, over: dict, path: tuple) -> None:
+        for key, value in over.items():
+            at = path + (key,)
+            if isinstance(node.get(key), dict) and isinstance(value, dict):
+                into(node[key], value, at)
+                continue
+            node[key] = value
+            for known in [k for k in lines if k[:len(at)] == at]:
+                del lines[known]
+            lines.update({k: f"{source}:{n}" for k, n in more_lines.items() if k[:len(at)] == at})
+
+    into(data, more, ())
+    return data
+
+
+def anchor_path(data: Any, folder: str | Path) -> Any:
+    """Parsed config data whose relative data.path is made absolute from `folder`."""
+    import os
+
+    section = data.get("data") if isinstance(data, dict) else None
+    if isinstance(section, dict) and isinstance(section.get("path"), str) and section["path"]:
+        given = os.path.expanduser(section["path"])
+        section["path"] = os.path.normpath(os.path.join(os.path.abspath(folder), given))
+    return data
 
 
 def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, stem: str | None = None) -> Config:
@@ -54,10 +105,11 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
         raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
     if not isinstance(data, dict):
         raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not {_a(_yaml_type(data))}")
+    data = canonical(data, lines, source)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_describe(e.errors()[0], data, source, lines)) from None
+        raise ConfigError(describe_all(e.errors(), data, source, lines)) from None
     if cfg.run.name is None and stem:
         cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(stem, "run")})})
     check_meaning(cfg, source, lines)
@@ -113,46 +165,56 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
     last = cfg.model.layers[index]
     key = ("model", "layers", index)
 
-    def fail(what: str, field: str):
-        where = _where(source, line_of(lines, key + (field,)))
-        raise ConfigError(f"{where}: {_dotted(key + (field,))}: {what}")
+    def fail(what: str, field: str, layer: tuple = key):
+        where = _where(source, line_of(lines, layer + (field,)))
+        raise ConfigError(f"{where}: {_dotted(layer + (field,))}: {what}")
 
-    if last.type != "dense":
-        fail(f"the output layer must be dense, got {last.type}", "type")
-    n = spec.n_classes
-    if spec.task == "regression":
-        if cfg.loss not in ("mse", "mae", "huber"):
-            where = _where(source, lines.get(("loss",)))
-            raise ConfigError(f"{where}: loss: {label} is a regression task: use mse, mae or huber, not {cfg.loss}")
-        if last.units != 1:
-            fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
-        if last.activation != "linear":
-            fail(f"a regression output layer is linear (the target is standardised), got activation '{last.activation}'", "activation")
-    elif n is None:
-        pass  # a user's file or an OpenML set: its classes are checked once it is loaded
-    elif cfg.loss == "cross_entropy":
-        if last.activation != "softmax":
-            fail(f"cross_entropy needs a softmax output layer, got activation '{last.activation}'", "activation")
-        if last.units != n:
-            fail(f"{label} has {n} classes, so the softmax output layer needs {n} units, got {last.units}", "units")
-    elif cfg.loss == "binary_cross_entropy":
-        if n != 2:
-            fail(f"binary_cross_entropy is for two classes; {label} has {n}: use cross_entropy with {n} softmax units", "units")
-        if last.activation != "sigmoid":
-            fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'", "activation")
-        if last.units != 1:
-            fail(f"binary_cross_entropy needs 1 output unit, got {last.units}", "units")
-    else:  # mse, mae, huber against one-hot targets
-        allowed = {n, 1} if n == 2 else {n}
-        if last.units not in allowed:
-            fail(f"{cfg.loss} on {label} compares with one-hot targets: {n} units"
-                 + (" (or 1 for the 0/1 label)" if n == 2 else "") + f", got {last.units}", "units")
-    for i, layer in enumerate(cfg.model.layers[:-1]):
-        if getattr(layer, "activation", None) == "softmax":
-            key = ("model", "layers", i)
-            fail("softmax belongs on the output layer only", "activation")
-    _check_batchnorm_epsilon(cfg, source, lines)
-    _check_training(cfg, spec, source, lines)
+    def output():  # the first misfit of the output layer: the others follow from it
+        if last.type != "dense":
+            fail(f"the output layer must be dense, got {last.type}", "type")
+        n = spec.n_classes
+        if spec.task == "regression":
+            if cfg.loss not in ("mse", "mae", "huber"):
+                where = _where(source, lines.get(("loss",)))
+                raise ConfigError(f"{where}: loss: {label} is a regression task: use mse, mae or huber, not {cfg.loss}")
+            if last.units != 1:
+                fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
+            if last.activation != "linear":
+                fail(f"a regression output layer is linear (the target is standardised), got activation '{last.activation}'", "activation")
+        elif n is None:
+            pass  # a user's file or an OpenML set: its classes are checked once it is loaded
+        elif cfg.loss == "cross_entropy":
+            if last.activation != "softmax":
+                fail(f"cross_entropy needs a softmax output layer, got activation '{last.activation}'", "activation")
+            if last.units != n:
+                fail(f"{label} has {n} classes, so the softmax output layer needs {n} units, got {last.units}", "units")
+        elif cfg.loss == "binary_cross_entropy":
+            if n != 2:
+                fail(f"binary_cross_entropy is for two classes; {label} has {n}: use cross_entropy with {n} softmax units", "units")
+            if last.activation != "sigmoid":
+                fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'", "activation")
+            if last.units != 1:
+                fail(f"binary_cross_entropy needs 1 output unit, got {last.units}", "units")
+        else:  # mse, mae, huber against one-hot targets
+            allowed = {n, 1} if n == 2 else {n}
+            if last.units not in allowed:
+                fail(f"{cfg.loss} on {label} compares with one-hot targets: {n} units"
+                     + (" (or 1 for the 0/1 label)" if n == 2 else "") + f", got {last.units}", "units")
+
+    def hidden():
+        for i, layer in enumerate(cfg.model.layers[:-1]):
+            if getattr(layer, "activation", None) == "softmax":
+                fail("softmax belongs on the output layer only", "activation", ("model", "layers", i))
+
+    problems = []  # every group's first error, all reported at once
+    for check in (output, hidden, lambda: _check_batchnorm_epsilon(cfg, source, lines),
+                  lambda: _check_training(cfg, spec, source, lines)):
+        try:
+            check()
+        except ConfigError as e:
+            problems.append(str(e))
+    if problems:
+        raise ConfigError("\n".join(sorted(problems, key=lambda message: _position(message, source))))
 
 
 def _check_batchnorm_epsilon(cfg: Config, source: str, lines: dict) -> None:
@@ -199,8 +261,9 @@ def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
 
 
 def dump(cfg: Config) -> str:
-    """The resolved config as YAML, in the order of the schema; the --set overrides as a comment."""
-    header = "".join(f"# --set {item}\n" for item in cfg._overrides)
+    """The resolved config as YAML, in the order of the schema; the merged files and the --set
+    overrides as comments."""
+    header = "".join(f"# --config {item}\n" for item in cfg._layers) + "".join(f"# --set {item}\n" for item in cfg._overrides)
     return header + yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, default_flow_style=False)
 
 

@@ -55,7 +55,8 @@ def apply_overrides(data: Any, overrides, lines: dict, source: str = "<config>")
         try:
             value, _ = parse_yaml(text, label)
         except ConfigError as e:
-            raise ConfigError(f"{label}: the value is not valid YAML ({str(e).split('YAML', 1)[-1].lstrip(': ')})") from None
+            reason = re.sub(rf"^{re.escape(label)}(:[0-9]+)?: (not valid YAML: )?", "", str(e).splitlines()[0])
+            raise ConfigError(f"{label}: the value is not valid YAML ({reason})") from None
         if data is None:
             data = {}
         if not isinstance(data, dict):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel
 
+from .aliases import suggest
 from .schema import Config
 from .yaml_lines import _dotted, _where, line_of
 
@@ -38,10 +38,9 @@ def _user_path(loc: tuple, data: Any) -> tuple:
 
 
 def _closest(word: Any, choices) -> str:
-    if not isinstance(word, str):
-        return ""
-    match = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.5)
-    return f"; did you mean '{match[0]}'?" if match else ""
+    """`; did you mean 'x'?` for the choice `word` most likely means (an alias first, then spelling), or ''."""
+    match = suggest(word, choices)
+    return f"; did you mean '{match}'?" if match else ""
 
 
 def _allowed_keys(path: tuple, data: Any, root=None) -> list[str]:
@@ -89,6 +88,34 @@ def _node_at(data: Any, path: tuple) -> Any:
     for part in path:
         data = data[part] if isinstance(data, (dict, list)) else None
     return data
+
+
+def describe_all(errors: list[dict], data: Any, source: str, lines: dict, root=None, prefix: tuple = ()) -> str:
+    """Every error of a validation, one line each, in the order of the file's lines.
+
+    A required key that is missing next to an unknown key that is its likely misspelling
+    (`optimiser:` for `optimizer:`) is reported once, as that unknown key at its own line.
+    """
+    meant = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            path = _user_path(error["loc"], data)
+            meant.add(path[:-1] + (suggest(path[-1], _allowed_keys(path, data, root)),))
+    found = []
+    for error in errors:
+        if error["type"] == "missing" and _user_path(error["loc"], data) in meant:
+            continue
+        line = _describe(error, data, source, lines, root, prefix)
+        if line not in found:
+            found.append(line)
+    return "\n".join(sorted(found, key=lambda message: _position(message, source)))
+
+
+def _position(message: str, source: str) -> tuple:
+    """Where a message points, for putting them in order: the file's own lines first, by number,
+    then those of files merged over it (--config) and of --set."""
+    found = re.match(r"[^\n]*?:([0-9]+): ", message)
+    return (not message.startswith(f"{source}:"), int(found.group(1)) if found else 0)
 
 
 def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefix: tuple = ()) -> str:

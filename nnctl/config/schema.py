@@ -62,7 +62,7 @@ class BreastCancerData(_SklearnSplit):
 
 class MnistData(_Split):
     name: Literal["mnist"]
-    path: str | None = Field(None, description="folder with the four IDX .gz files; default $NNCTL_DATA_DIR/mnist, then the cache, then OpenML")
+    path: str | None = Field(None, description="folder with the four IDX .gz files (relative to the config file's folder); default $NNCTL_DATA_DIR/mnist, then the cache, then OpenML")
 
 
 class CirclesData(_SklearnSplit):
@@ -103,7 +103,7 @@ class DiabetesData(_SklearnSplit, _Regression):
 
 class FashionMnistData(_Split):
     name: Literal["fashion_mnist"]
-    path: str | None = Field(None, description="folder with the four IDX .gz files; default $NNCTL_DATA_DIR/fashion_mnist, then the cache, then OpenML")
+    path: str | None = Field(None, description="folder with the four IDX .gz files (relative to the config file's folder); default $NNCTL_DATA_DIR/fashion_mnist, then the cache, then OpenML")
 
 
 class _Table(_SklearnSplit, _Regression):
@@ -119,7 +119,7 @@ class OpenMLData(_Table):
 
 class CsvData(_Table):
     name: Literal["csv"]
-    path: str = Field(description="the CSV file, relative to the current folder")
+    path: str = Field(description="the CSV file; a relative path is relative to the config file's folder")
     target: str | int | None = Field(None, description="target column: header name or 0-based index; default the last")
     features: list[str | int] | None = Field(None, min_length=1, description="feature columns; default every other column")
     header: bool = Field(True, description="the first row names the columns")
@@ -128,7 +128,7 @@ class CsvData(_Table):
 
 class NpzData(_Table):
     name: Literal["npz"]
-    path: str = Field(description="the .npz file, relative to the current folder")
+    path: str = Field(description="the .npz file; a relative path is relative to the config file's folder")
     x_key: str = Field("x", description="array of the features, (n, n_features) numbers")
     y_key: str = Field("y", description="array of the targets, (n,) labels or numbers")
 
@@ -328,3 +328,5 @@ class Config(Strict):
     run: RunConfig = RunConfig()
     # the --set overrides this config was loaded with, written as a comment atop the resolved config
     _overrides: tuple = PrivateAttr(default=())
+    # the files merged over the config file (--config), in order
+    _layers: tuple = PrivateAttr(default=())

@@ -42,7 +42,7 @@ _Loader.add_implicit_resolver(
 
 def _walk(node, path: tuple, lines: dict, source: str):
     """Record the line of every key and reject duplicate keys and aliases."""
-    lines[path] = node.start_mark.line + 1
+    lines.setdefault(path, node.start_mark.line + 1)  # a key's own line, not its value's first line
     if isinstance(node, yaml.MappingNode):
         seen = {}
         for key, value in node.value:
@@ -79,6 +79,8 @@ def line_of(lines: dict, path: tuple, default=None):
 def _dotted(path) -> str:
     out = ""
     for part in path:
+        if isinstance(part, str) and not part.isprintable():  # a key with a newline stays on its message's line
+            part = part.encode("unicode_escape").decode("ascii")
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -101,7 +103,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict]:
     """Parse YAML text safely; return the data and a map from key path to line number."""
     for number, line in enumerate(text.splitlines(), 1):
         if line.startswith("\t"):
-            raise ConfigError(f"{source}:{number}: a tab indents this line; YAML needs spaces")
+            raise ConfigError(f"{source}:{number}: a tab indents this line; YAML needs spaces" + _show(number, line))
     try:
         loader = _Loader(text)
         loader.source = source
@@ -117,9 +119,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict]:
     except RecursionError:  # PyYAML composes nested lists and mappings recursively
         raise ConfigError(f"{source}: nested too deeply to be a config") from None
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: not valid YAML: {e.problem or e.context}") from None
+        raise ConfigError(explain(e, text, source)) from None
     except yaml.reader.ReaderError as e:  # a control character: YAML allows only printable text
         line = text.count("\n", 0, e.position) + 1
         raise ConfigError(f"{source}:{line}: not a text file (character {e.character!r} is not allowed in YAML)") from None
@@ -141,3 +141,71 @@ def _check_no_aliases(root, source: str):
                 stack.extend((key, value))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
+
+
+def explain(error: yaml.MarkedYAMLError, text: str, source: str) -> str:
+    """A YAML parser error as one sentence at the line to fix, followed by that line.
+
+    PyYAML reports where it gave up (`expected <block end>, but found '?'`); the common mistakes
+    (indentation, a missing colon, an unclosed bracket or quote, a tab) are named instead.
+    """
+    rows = text.splitlines()
+    problem, context = error.problem or "", error.context or ""
+    mark = error.problem_mark or error.context_mark
+    number = mark.line + 1 if mark else None
+    opened = error.context_mark.line + 1 if error.context_mark else number
+
+    def row(n):
+        return rows[n - 1] if n is not None and 0 < n <= len(rows) else ""
+
+    def above(n):  # the nearest line above n that holds something
+        for m in range(n - 1, 0, -1):
+            if row(m).strip() and not row(m).lstrip().startswith("#"):
+                return m
+        return None
+
+    def indent(n):
+        return len(row(n)) - len(row(n).lstrip(" "))
+
+    what = None
+    if "cannot start any token" in problem and r"\t" in problem:
+        what = "a tab on this line; YAML needs spaces, to indent and after a colon"
+    elif "while scanning a quoted scalar" in context:
+        number = opened
+        what = "the quote opened on this line is never closed"
+    elif "while parsing a flow" in context or "found '<stream end>'" in problem and row(number).rstrip().endswith(("[", "{")):
+        number = opened
+        bracket = "{}" if "mapping" in context or row(number).rstrip().endswith("{") else "[]"
+        what = f"the {bracket[0]} opened on this line is never closed: close it with {bracket[-1]}"
+    elif "could not find expected ':'" in problem:
+        number = opened
+        what = "this line has no colon after its key: write `key: value` (or `key:` above what it holds)"
+    elif problem == "mapping values are not allowed here" and number is not None:
+        first = row(number).find(": ")
+        previous = above(number)
+        if 0 <= first < mark.column:
+            what = "a value that holds ': ' must be quoted (\"a: b\")"
+        elif previous is not None and ":" not in row(previous) and not row(previous).lstrip().startswith("- "):
+            number = previous
+            what = "this line has no colon after its key: write `key: value`"
+        else:
+            what = ("this line is indented more than the key above it: line it up with that key, or, to nest "
+                    "it, leave the key above without a value")
+    elif problem.startswith("expected <block end>") and number is not None:
+        previous = above(number)
+        if "'-'" in problem:
+            what = "a list item (- ) where a key is expected: the key above it already has a value, or the item is indented wrongly"
+        elif previous is not None and indent(number) > indent(previous):
+            what = "this line is indented more than the line above it: line it up with the keys it belongs with"
+        else:
+            what = ("this line's indentation matches no key above it: indent it as the keys of the "
+                    "mapping it belongs to (the same number of spaces)")
+    if what is None:
+        where = f"{source}:{number}" if number else source
+        return f"{where}: not valid YAML: {problem or context}" + _show(number, row(number))
+    return f"{source}:{number}: {what}" + _show(number, row(number))
+
+
+def _show(number, line: str) -> str:
+    """The line an error is about, under the message, as compilers show it."""
+    return f"\n  {number} | {line}" if number and line.strip() else ""

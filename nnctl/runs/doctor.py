@@ -459,7 +459,7 @@ def _config(path: Path):
     if not (path / "config.yaml").is_file():
         return None
     try:
-        return config_module.load(path / "config.yaml")
+        return config_module.load(path / "config.yaml", relative_to=Path.cwd())  # see resume.prepare
     except NnctlError:
         return None
 

@@ -45,8 +45,11 @@ def prepare(run_dir, cfg=None) -> ResumePoint:
     last = checkpoint_module.load(last_path) if last_path.exists() else None
     if last is not None and last.training is None:
         raise CheckpointError(f"{last_path}: holds no training state (a best checkpoint copied here?); cannot resume")
-    reference = last.config if last is not None else config_module.load(path / "config.yaml")
-    given = cfg if cfg is not None else config_module.load(path / "config.yaml")
+    # a run folder's config.yaml holds an absolute data.path; one written before that is relative
+    # to the folder nnctl ran in, as it always was
+    written = path / "config.yaml"
+    reference = last.config if last is not None else config_module.load(written, relative_to=Path.cwd())
+    given = cfg if cfg is not None else config_module.load(written, relative_to=Path.cwd())
     differences = config_diff(reference, given)
     if differences:
         what = "the config given" if cfg is not None else f"{path / 'config.yaml'}"
@@ -94,6 +97,9 @@ def config_diff(run_cfg, cfg) -> list[str]:
     """The dotted keys whose values differ, as `key: the run has X, now Y`; the `run` section
     (folder name and place) does not change training, so it is left out."""
     before, after = _flatten(run_cfg.model_dump(mode="json")), _flatten(cfg.model_dump(mode="json"))
+    for values in (before, after):  # a run from before paths were anchored holds data.path relative to the current folder
+        if isinstance(values.get("data.path"), str):
+            values["data.path"] = os.path.abspath(values["data.path"])
     keys = [k for k in dict.fromkeys([*before, *after]) if not k.startswith("run.") and before.get(k, "-") != after.get(k, "-")]
     lines = [f"{k}: the run has {_show(before, k)}, now {_show(after, k)}" for k in keys[:6]]
     return lines + ([f"and {len(keys) - 6} more"] if len(keys) > 6 else [])

@@ -13,19 +13,23 @@ import numpy as np
 from .. import config as config_module
 from .. import data as data_module
 from ..engine.model import summary_rows
+from ..errors import ConfigError
 
 
-def summary(source) -> dict:
+def summary(source, layers=()) -> dict:
     """The architecture of a config or checkpoint file, without loading any data set (except a
-    user's file or an OpenML set, whose width only the data can tell)."""
+    user's file or an OpenML set, whose width only the data can tell); `layers`: config files
+    merged over a config (--config)."""
     source = Path(source)
+    if source.suffix == ".json" and layers:
+        raise ConfigError(f"{source}: --config merges files over a config, not over a checkpoint")
     if source.suffix == ".json":
         from . import checkpoint
 
         ckpt = checkpoint.load(source)
         cfg, n_inputs = ckpt.config, ckpt.n_inputs
     else:
-        cfg = config_module.load(source)
+        cfg = config_module.load(source, layers=layers)
         n_inputs = data_module.spec(cfg.data).n_features
         if n_inputs is None:
             n_inputs = data_module.load(cfg.data, cfg.seed, cfg.training.dtype).x_train.shape[1]

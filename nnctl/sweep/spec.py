@@ -118,9 +118,11 @@ def load(path: str | Path) -> Sweep:
         if not isinstance(base, dict):
             raise ConfigError(f"{base_path}: the base config must be a mapping of keys to values")
         base_source = str(base_path)
+        base = config.anchor_path(base, base_path.parent)  # data.path: relative to the base config's folder
     else:
         base, base_source = spec.base, source
         base_lines = {key[1:]: line for key, line in lines.items() if key[:1] == ("base",)}
+        base = config.anchor_path(base, path.parent)
     space = {key: _parameter(spec, key, value, source, lines) for key, value in spec.parameters.items()}
     folder = Path(spec.output_dir) / spec.name
     return Sweep(spec, source, base, space, folder.resolve(), lines, base_source, base_lines)
