@@ -16,9 +16,13 @@ from ..engine.model import summary_rows
 
 
 def summary(source) -> dict:
-    """The architecture of a config or checkpoint file, without loading any data set (except a
+    """The architecture of a config or checkpoint file (or a run folder's checkpoint), without loading any data set (except a
     user's file or an OpenML set, whose width only the data can tell)."""
     source = Path(source)
+    if source.is_dir() or not source.exists() and source.suffix not in (".yaml", ".yml"):
+        from .folder import checkpoint_path
+
+        source = checkpoint_path(source)  # a run folder's checkpoint.json; CheckpointError (exit 4) when missing
     if source.suffix == ".json":
         from . import checkpoint
 

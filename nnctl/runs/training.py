@@ -98,7 +98,8 @@ class MetricsLogger(Callback):
 
 class Checkpointer(Callback):
     """last.json after every epoch (weights, optimizer, training state), then checkpoint.json when
-    the epoch is the best (every epoch without restore_best: the checkpoint is then the last).
+    the epoch is the best (every epoch with training.checkpoint `last` or without early stopping's
+    restore_best: the checkpoint is then the last).
 
     last.json first: if the process dies between the two writes, resuming finds the best epoch's
     weights in last.json itself (see resume.best_state)."""
@@ -141,7 +142,8 @@ class Training:
         # what 'best epoch' means: early stopping's monitor when configured, else the lowest
         # validation loss (training loss when there is no validation split)
         self.monitor = self.stopper or Monitor("val_loss" if cfg.data.val_fraction > 0 else "train_loss", "min")
-        self.restore_best = self.stopper is None or self.stopper.restore_best
+        # checkpoint.json (and the test scores) of the best epoch, unless the config asks for the last
+        self.restore_best = cfg.training.checkpoint == "best" and (self.stopper is None or self.stopper.restore_best)
         self.best_weights = BestWeights(self.model, self.monitor) if self.restore_best else None
         self.schedule = LearningRateScheduler(schedules.build(config_module.plain(cfg.training.schedule)), self.optimizer)
         self.stateful = stateful(self.model, self.schedule, self.monitor)
@@ -216,7 +218,7 @@ class Training:
             run.finish("diverged", error=f"the test loss is {test['loss']}")
             raise TrainingDiverged(f"the trained model's loss on the test split is {test['loss']}: its weights are too large "
                                    f"(optimizer.lr is {self.optimizer.lr:g}: try a tenth of it). Run folder {path}")
-        early = self.stopper.report() if self.stopper is not None else None
+        early = self.stopper.report() | {"restored_best": self.restore_best} if self.stopper is not None else None
         run.finish("finished", best_epoch=best_epoch, checkpoint_epoch=checkpoint_epoch, test=test, early_stopping=early)
         drawn = report.draw(path, history, best_epoch, self.model, self.cfg.loss, dataset, dataset.classes) if plots else []
         return {"run_dir": str(path), "checkpoint": str(path / "checkpoint.json"), "last_checkpoint": str(path / "last.json"),
