@@ -186,10 +186,14 @@ class Training:
         cfg, dataset = self.cfg, self.dataset
         checkpointer = Checkpointer(run.path, self)
         epochs = self.start.epoch if self.stopper is not None and self.stopper.stop else cfg.training.epochs  # stopped early already
+        every = [*self.callbacks(checkpointer, run, stop), *callbacks]
         try:
+            info = self.describe(run.path, epochs)
+            for callback in every:
+                callback.on_train_begin(info)
             fit(self.model, self.loss, self.optimizer, dataset, epochs=epochs, batch_size=cfg.training.batch_size,
                 shuffle=cfg.training.shuffle, seed=cfg.seed, clip_norm=cfg.training.clip_norm,
-                callbacks=[*self.callbacks(checkpointer, run, stop), *callbacks], start=self.start)
+                callbacks=every, start=self.start)
         except TrainingDiverged as e:
             run.finish("diverged", error=str(e))
             kept = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"
@@ -203,6 +207,19 @@ class Training:
             run.finish("failed", error=f"{type(e).__name__}: {e}")
             raise
         return self.finish(run, plots)
+
+    def describe(self, path, epochs: int) -> dict:
+        """What this run trains, for Callback.on_train_begin (the header of nnctl train): run folder,
+        data set and split sizes, parameters, optimizer, epochs, and where training starts."""
+        cfg, dataset = self.cfg, self.dataset
+        return {"run_dir": str(path), "data": cfg.data.name, "source": dataset.source, "task": dataset.task,
+                "n_features": self.n_inputs, "n_classes": None if dataset.task == "regression" else len(dataset.classes),
+                "sizes": {s: int(len(getattr(dataset, f"y_{s}"))) for s in ("train", "val", "test")},
+                "params": int(sum(a.size for a in self.model.params().values())), "dtype": cfg.training.dtype,
+                "optimizer": cfg.optimizer.name, "lr": self.optimizer.lr, "epochs": epochs,
+                "batch_size": cfg.training.batch_size, "checkpoint": cfg.training.checkpoint,
+                "target_scale": dataset.target_scale if dataset.task == "regression" else 1.0,
+                "start": {"epoch": self.start.epoch, "rows_done": self.start.rows_done}}
 
     def finish(self, run, plots: bool) -> dict:
         """The kept weights' scores on the test split into run.json, and the report's plots."""
