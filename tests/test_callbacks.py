@@ -39,7 +39,7 @@ class Recorder(Callback):
     def on_epoch_begin(self, epoch):
         self.calls.append((self.name, "begin", epoch))
 
-    def on_batch_end(self, epoch, rows_done, n_rows):
+    def on_batch_end(self, epoch, rows_done, n_rows, position=None):
         self.calls.append((self.name, "batch", epoch, rows_done, n_rows))
 
     def on_epoch_end(self, record):
@@ -57,6 +57,22 @@ def test_hooks_are_called_at_their_points_in_list_order():
                  + [(name, "batch", 1, min((i + 1) * 32, n), n) for i in range(batches) for name in "ab"]
                  + [("a", "end", 1), ("b", "end", 1)])
     assert calls[:len(one_epoch)] == one_epoch and len(calls) == 2 * len(one_epoch)
+
+
+def test_batch_end_gets_the_running_sums_that_make_the_epoch_record():
+    class Running(Callback):
+        def __init__(self):
+            self.positions = []
+
+        def on_batch_end(self, epoch, rows_done, n_rows, position=None):
+            self.positions.append(position)
+
+    run, dataset, cfg = setup()
+    running = Running()
+    record = train(run, dataset, cfg, 1, [running])[0]
+    last, n = running.positions[-1], len(dataset.x_train)
+    assert last.epoch == 0 and last.rows_done == n and [p.rows_done for p in running.positions][:2] == [32, 64]
+    assert last.loss_sum / n == record["train_loss"] and last.score_sum / n == record["train_accuracy"]
 
 
 def test_a_true_epoch_end_stops_after_every_callback_saw_the_record():

@@ -48,7 +48,7 @@ def test_plot_redraws_the_same_pictures(moons_run):
 def test_plot_of_a_folder_without_a_run(tmp_path):
     result = CliRunner().invoke(main, ["plot", str(tmp_path)])
     assert result.exit_code == 4 and "checkpoint.json" in result.stderr
-    assert CliRunner().invoke(main, ["plot", str(tmp_path / "nowhere")]).exit_code == 5
+    assert CliRunner().invoke(main, ["plot", str(tmp_path / "nowhere")]).exit_code == 4
 
 
 def test_no_plots(tmp_path):

@@ -58,7 +58,7 @@ def test_runs_of_one_run_folder_and_of_nothing(moons_run, tmp_path):
     assert [r["path"] for r in out["runs"]] == [moons_run["run_dir"]]
     empty = invoke("runs", tmp_path)
     assert empty.exit_code == 0 and "no runs" in empty.stderr
-    assert invoke("runs", tmp_path / "nowhere").exit_code == 5
+    assert invoke("runs", tmp_path / "nowhere").exit_code == 4
 
 
 def test_one_odd_folder_is_listed_unreadable_and_the_others_shown(moons_run, tmp_path):

@@ -253,7 +253,8 @@ def test_cli_shows_regression_scores(tmp_path):
     result = runner.invoke(main, ["train", str(path), "--run-dir", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert "epoch 3/3  loss" in result.output and "val_rmse" in result.output and "val_r2" in result.output
-    assert "test:        loss" in result.output and " r2 " in result.output and "accuracy" not in result.output
+    assert "done in " in result.output and "test loss" in result.output and " r2 " in result.output
+    assert "accuracy" not in result.output
     evaluated = runner.invoke(main, ["eval", str(tmp_path / "run" / "checkpoint.json")])
     assert evaluated.exit_code == 0 and "mae" in evaluated.output and "rmse" in evaluated.output
     assert "confusion" not in evaluated.output

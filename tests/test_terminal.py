@@ -12,9 +12,20 @@ from click.testing import CliRunner
 from nnctl import cli, errors
 from nnctl.cli import main
 from nnctl.cli.train import Progress
+from nnctl.engine.train import Position
+
+from conftest import moons_yaml
 
 RECORD = {"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.75, "lr": 0.01,
           "seconds": 0.1}
+INFO = {"run_dir": "runs/moons-1", "data": "moons", "source": "moons", "task": "classification", "n_features": 2,
+        "n_classes": 2, "sizes": {"train": 300, "val": 40, "test": 100}, "params": 354, "dtype": "float32",
+        "optimizer": "adam", "lr": 0.01, "epochs": 2, "batch_size": 32, "checkpoint": "best", "target_scale": 1.0,
+        "start": {"epoch": 0, "rows_done": 0}}
+HEADER = ("run folder:  runs/moons-1\n"
+          "data:        moons, 2 features, 2 classes: 300 train / 40 val / 100 test rows\n"
+          "model:       354 parameters (float32)\n"
+          "training:    adam, lr 0.01; 2 epochs, batch size 32 (10 steps an epoch); checkpoint.json keeps the best epoch\n")
 
 
 class Terminal(io.StringIO):
@@ -22,27 +33,69 @@ class Terminal(io.StringIO):
         return True
 
 
-def run_progress(monkeypatch, stream, quiet=False) -> str:
+def run_progress(monkeypatch, stream, quiet=False, slow=False) -> str:
+    """One epoch of ten batches through the callback's hooks, as fit calls them."""
     monkeypatch.setattr(sys, "stderr", stream)
-    progress = Progress(epochs=2, quiet=quiet)
+    if slow:  # every batch redrawn
+        monkeypatch.setattr(Progress, "REDRAW", 0.0)
+    progress = Progress(quiet=quiet)
+    progress.on_train_begin(INFO)
+    progress.on_epoch_begin(1)
     for done in range(32, 321, 32):
-        progress.batch(1, min(done, 300), 300)
-    progress.epoch(RECORD)
+        rows = min(done, 300)
+        progress.on_batch_end(1, rows, 300, Position(0, rows, 0.5 * rows, rows * 3 // 4))
+    progress.on_epoch_end(RECORD)
     return stream.getvalue()
 
 
-def test_a_live_bar_on_a_terminal_then_the_epoch_line(monkeypatch):
+def test_a_header_a_live_line_then_aligned_epoch_rows_on_a_terminal(monkeypatch):
+    out = run_progress(monkeypatch, Terminal(), slow=True)
+    assert out.startswith(HEADER)
+    live = [part for part in out[len(HEADER):].split("\r\033[K") if part]
+    # the live line, redrawn in place: steps (not rows), a bar, the ETA, steps per second, the running scores
+    assert re.fullmatch(r"epoch 1/2   1/10 \[=>\.{18}\]  ETA \d+\.\d\ds  [\d,]+ steps/s  loss 0\.5000  acc 0\.7500", live[0])
+    assert live[8].startswith("epoch 1/2   9/10 [=================>..]  ETA ")
+    assert len(live) == 10  # nine redraws (the last batch's line is the epoch's row at once), then the row
+    assert live[-1] == ("epoch      loss       acc  val_loss   val_acc        lr     time\n"
+                        "  1/2    0.5000    0.8000    0.6000    0.7500      0.01    0.10s\n")
+
+
+def test_the_live_line_is_redrawn_at_most_ten_times_a_second(monkeypatch):
     out = run_progress(monkeypatch, Terminal())
-    assert "epoch 1/2  [" in out and "300/300" in out  # click's bar, drawn as batches finish
-    tail = out.rsplit("\r\033[K", 1)[1]
-    assert tail.startswith("\033[?25h")  # the cursor the bar hid is shown again
-    assert tail.endswith("epoch 1/2  loss 0.5000  acc 0.8000  val_loss 0.6000  val_acc 0.7500  lr 0.01  0.10s\n")
+    assert out.count("epoch 1/2  ") == 1  # ten fast batches: drawn once
 
 
-def test_no_bar_when_stderr_is_not_a_terminal_and_nothing_when_quiet(monkeypatch):
+def test_plain_lines_off_a_terminal_and_nothing_when_quiet(monkeypatch):
     out = run_progress(monkeypatch, io.StringIO())
-    assert out == "epoch 1/2  loss 0.5000  acc 0.8000  val_loss 0.6000  val_acc 0.7500  lr 0.01  0.10s\n"
+    assert out == HEADER + "epoch 1/2  loss 0.5000  acc 0.8000  val_loss 0.6000  val_acc 0.7500  lr 0.01  0.10s\n"
     assert run_progress(monkeypatch, Terminal(), quiet=True) == ""
+
+
+@pytest.mark.slow
+def test_train_on_a_pseudo_terminal_shows_the_whole_screen(tmp_path):
+    """A real process on a pseudo-terminal: header, live lines, aligned rows, the closing line."""
+    pty = pytest.importorskip("pty")
+    config = tmp_path / "moons.yaml"
+    config.write_text(moons_yaml(training={"epochs": 3, "batch_size": 8}, run={"output_dir": str(tmp_path / "runs")}))
+    code = f"import sys; from nnctl.cli import main; main(['train', {str(config)!r}, '--no-plots'], prog_name='nnctl')"
+    chunks = []
+
+    def read(fd):
+        data = os.read(fd, 65536)
+        chunks.append(data)
+        return data
+
+    status = pty.spawn([sys.executable, "-c", code], read)
+    out = re.sub(r"\r\033\[K", "\n", b"".join(chunks).decode().replace("\r\n", "\n"))  # each redraw on a line
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    assert re.search(r"^run folder:  .*/runs/moons-", out, re.M) and "data:        moons, 2 features, 2 classes: " in out
+    assert re.search(r"model:       [\d,]+ parameters \(float32\)", out)
+    assert "training:    adam, lr 0.02; 3 epochs, batch size 8 (" in out
+    assert re.search(r"epoch 1/3 +\d+/\d+ \[[=>.]+\]  ETA \S+  [\d,]+ steps/s  loss \d\.\d{4}  acc \d\.\d{4}", out)
+    assert re.search(r"^epoch +loss +acc +val_loss +val_acc +lr +time$", out, re.M)
+    assert len(re.findall(r"^\s+[123]/3(  +\S+){6}$", out, re.M)) == 3
+    assert re.search(r"^done in \S+: test loss \d\.\d{4}  accuracy \d\.\d{4} \(n=\d+\); best epoch \d of 3; "
+                     r".*/checkpoint\.json holds epoch \d$", out, re.M)
 
 
 def test_colour_on_a_terminal_unless_no_color(moons_run, monkeypatch):

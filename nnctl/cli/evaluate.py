@@ -26,7 +26,7 @@ def _check_assertions(gates, result: dict) -> list[dict]:
     from ..runs import assertions
 
     try:
-        checked = assertions.check(gates, assertions.numeric_values(result))
+        checked = assertions.check(gates, assertions.numeric_values({k: v for k, v in result.items() if k != "epoch"}))
     except KeyError as e:
         raise click.BadParameter(e.args[0], param_hint="'--assert'") from None
     if checked:
@@ -42,7 +42,9 @@ def _fail_assertions(checked: list[dict]) -> None:
 
 
 @click.command("eval")
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", type=click.Path())
+@click.option("--which", type=click.Choice(["best", "last"]), default="best", show_default=True,
+              help="With a run folder: its checkpoint.json (best: what training.checkpoint kept) or its last.json (the last epoch).")
 @click.option("--split", type=click.Choice(["test", "val", "train", "all"]), default="test", show_default=True,
               help="Which split of the checkpoint's data set to score; all: every row (e.g. of a new file).")
 @click.option("--data", "data_path", type=click.Path(),
@@ -50,20 +52,28 @@ def _fail_assertions(checked: list[dict]) -> None:
                    "(target column, split fractions, seed); needed when the checkpoint names a file outside its run folder. "
                    "For a built-in data set: a CSV (target last) or .npz file of its features.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing: the exit code says whether every --assert held.")
 @click.option("--assert", "gates", multiple=True, metavar="METRIC OP NUMBER", callback=_parse_assertions,
               help="Exit 7 unless this holds, e.g. 'accuracy>=0.97' or 'loss<0.1' (OP: >= <= > < == !=). Repeatable.")
-def eval_(checkpoint, split, data_path, as_json, gates):
-    """Score CHECKPOINT on a split of its data set: loss, accuracy, per-class scores, confusion matrix."""
+def eval_(checkpoint, which, split, data_path, as_json, quiet, gates):
+    """Score CHECKPOINT (or a run folder's checkpoint) on a split of its data set: loss, accuracy,
+    per-class scores, confusion matrix."""
     from .. import api
     from ..runs.checkpoint_data import DataPathNotUsed
+    from ..runs.folder import checkpoint_path
 
     try:
-        result = api.evaluate_checkpoint(checkpoint, split, data=data_path)
+        path = checkpoint_path(checkpoint, which)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--which'") from None
+    try:
+        result = api.evaluate_checkpoint(path, split, data=data_path)
     except DataPathNotUsed as e:
         raise click.BadParameter(str(e), param_hint="'--data'") from None
     checked = _check_assertions(gates, result)
-    if as_json:
-        _emit_json(result)
+    if as_json or quiet:
+        if as_json:
+            _emit_json(result)
         _fail_assertions(checked)
         return
     click.echo(f"split {result['split']}  n {result['n']}  {_scores(result)}")

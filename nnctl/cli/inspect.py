@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import click
 
@@ -11,11 +12,11 @@ from ..errors import CheckFailed
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("source", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @config_option
 def summary(source, as_json, layers):
-    """Print the architecture of a config or checkpoint (.json) as a Keras-style table."""
+    """Print the architecture of a config, checkpoint (.json) or run folder as a Keras-style table."""
     from ..runs.summary import summary as summarize
 
     info = summarize(source, layers)
@@ -67,7 +68,14 @@ def check(config, overrides, layers, as_json):
     from .. import api
     from ..config.memory import size as memory_size
 
-    result = api.check(config, overrides, layers)
+    from ..errors import ConfigError
+
+    try:
+        result = api.check(config, overrides, layers)
+    except ConfigError as e:
+        if as_json:  # a machine reads it: every error as data, then exit 3 as always
+            emit_json({"config": config, "valid": False, "errors": config_errors(e)})
+        raise
     if as_json:
         emit_json({k: v for k, v in result.items() if k != "resolved_yaml"})
         return
@@ -83,6 +91,30 @@ def check(config, overrides, layers, as_json):
     if need["available"] is not None:
         needs += f" ({memory_size(need['available'])} available)"
     click.echo(f"{paint('ok', 'green')}: {config} is valid: {data['name']} ({features}, {classes}){size}{needs}", err=True)
+
+
+# `file:line: key: message` (file and line, or the key, may be missing: a --set, a YAML syntax error)
+ERROR_LINE = re.compile(r"^(?:(?P<file>.+?):(?P<line>\d+): )?(?:(?P<key>[A-Za-z_][\w.\[\]]*): )?(?P<message>.*)$")
+
+
+def config_errors(error) -> list[dict]:
+    """A ConfigError's errors, each as {file, line, key, message} (None where the error has none):
+    from the error's own list when it carries one, else from its lines."""
+    found = getattr(error, "errors", None)
+    if found:
+        return [{k: e.get(k) for k in ("file", "line", "key", "message")} if isinstance(e, dict) else
+                {"file": None, "line": None, "key": None, "message": str(e)} for e in found]
+    out = []
+    for text in str(error).splitlines():
+        if not text.strip():
+            continue
+        if text.startswith((" ", "\t")) and out:  # a continuation: the quoted line of a YAML error, a hint
+            out[-1]["message"] += "\n" + text
+            continue
+        m = ERROR_LINE.match(text)
+        out.append({"file": m["file"], "line": int(m["line"]) if m["line"] else None, "key": m["key"],
+                    "message": m["message"]})
+    return out
 
 
 @click.command()

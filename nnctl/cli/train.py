@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
+import time
 
 import click
 
@@ -11,52 +13,150 @@ from .common import emit_json as _emit_json
 from .common import fmt as _fmt
 from .common import scores as _scores
 from .common import config_option, set_option
+from ..printable import printable
+
+
+def _seconds(t: float) -> str:
+    """A duration as 0.42s, 12.3s, 3m05s or 2h07m."""
+    if t < 10:
+        return f"{t:.2f}s"
+    if t < 60:
+        return f"{t:.1f}s"
+    t = int(round(t))
+    return f"{t // 60}m{t % 60:02d}s" if t < 3600 else f"{t // 3600}h{t % 3600 // 60:02d}m"
 
 
 class Progress:
-    """One line per epoch on stderr; click's live progress bar while stderr is a terminal."""
+    """The training screen, on stderr (Keras' fit is the model), as a training callback: it has the
+    hooks of engine.callbacks.Callback without importing it (NumPy), so that `nnctl --help` stays
+    light. A header before the first epoch
+    (run folder, data set and split sizes, parameters, optimizer, epochs, batch size); while stderr
+    is a terminal, a live line redrawn in place through each epoch (steps done, running loss and
+    accuracy or mae, steps per second, ETA), then one row per epoch in aligned columns. Off a
+    terminal: the header, then one plain line per epoch. `quiet`: nothing."""
 
-    def __init__(self, epochs: int, quiet: bool):
-        self.epochs, self.quiet = epochs, quiet
+    BAR = 20  # the live bar's width
+    REDRAW = 0.1  # seconds between redraws of the live line
+
+    def __init__(self, quiet: bool = False, epochs: int | None = None):
+        self.quiet = quiet
         self.live = not quiet and sys.stderr.isatty()
-        self.bar, self.done = None, 0
+        self.info: dict = {"epochs": epochs or 0, "batch_size": 1, "task": "classification", "target_scale": 1.0}
+        self.drawn = False  # a live line is on the screen
+        self.began = self.epoch_started = self.last_draw = time.perf_counter()
+        self.epoch_seconds: list[float] = []
+        self.steps = 0
+        self.head_shown = False
 
-    def batch(self, epoch: int, done: int, total: int) -> None:
-        if not self.live:
+    @property
+    def epochs(self) -> int:
+        return self.info["epochs"]
+
+    def on_train_begin(self, info):
+        self.info, self.began = info, time.perf_counter()
+        if self.quiet:
             return
-        if self.bar is None:
-            # redrawn at most 100 times an epoch, whatever the number of batches
-            self.bar = click.progressbar(length=total, label=f"epoch {epoch}/{self.epochs}", file=sys.stderr, width=30,
-                                         show_pos=True, update_min_steps=max(1, total // 100))
-            self.bar.render_progress()
-        self.bar.update(done - self.done)
-        self.done = done
+        sizes = info["sizes"]
+        kind = "regression" if info["task"] == "regression" else f"{info['n_classes']} classes"
+        start = info["start"]
+        lines = [f"run folder:  {printable(info['run_dir'])}",
+                 f"data:        {printable(info['data'])}, {info['n_features']} features, {kind}: "
+                 f"{sizes['train']:,} train / {sizes['val']:,} val / {sizes['test']:,} test rows",
+                 f"model:       {info['params']:,} parameters ({info['dtype']})",
+                 f"training:    {info['optimizer']}, lr {info['lr']:g}; {info['epochs']} epochs, batch size "
+                 f"{info['batch_size']} ({math.ceil(sizes['train'] / info['batch_size']):,} steps an epoch); "
+                 f"checkpoint.json keeps the {info['checkpoint']} epoch"]
+        if start["epoch"] or start["rows_done"]:
+            within = f" ({start['rows_done']:,} of {sizes['train']:,} rows done)" if start["rows_done"] else ""
+            lines.append(f"resuming:    at epoch {start['epoch'] + 1}{within}")
+        self._echo("\n".join(lines))
+
+    def on_epoch_begin(self, epoch):
+        self.epoch_started = self.last_draw = time.perf_counter()
+        self.steps = 0
+
+    def on_batch_end(self, epoch, rows_done, n_rows, position=None):
+        self.steps += 1
+        if not self.live or rows_done >= n_rows:  # the epoch's row replaces its last live line at once
+            return
+        now = time.perf_counter()
+        if self.drawn and now - self.last_draw < self.REDRAW:
+            return
+        self.last_draw = now
+        size = self.info["batch_size"]
+        total, done = math.ceil(n_rows / size), math.ceil(rows_done / size)
+        rate = self.steps / max(now - self.epoch_started, 1e-9)
+        eta = (total - done) / rate
+        filled = self.BAR * done // total
+        bar = "=" * max(filled - 1, 0) + (">" if filled else "") + "." * (self.BAR - filled)
+        line = f"epoch {epoch}/{self.epochs}  {done:>{len(str(total))}}/{total} [{bar}]  ETA {_seconds(eta)}"
+        if self.epoch_seconds:  # the whole run's, from the epochs so far
+            left = (self.epochs - epoch) * sum(self.epoch_seconds) / len(self.epoch_seconds) + eta
+            line += f" (run {_seconds(left)})"
+        line += f"  {rate:,.0f} steps/s"
+        if position is not None and position.rows_done:
+            line += f"  loss {_fmt(position.loss_sum / position.rows_done)}"
+            if self.info["task"] == "regression":
+                line += f"  mae {_fmt(position.score_sum / position.rows_done * self.info['target_scale'])}"
+            else:
+                line += f"  acc {_fmt(position.score_sum / position.rows_done)}"
+        sys.stderr.write("\r\033[K" + line)
+        sys.stderr.flush()
+        self.drawn = True
 
     def close(self) -> None:
-        """Erase the bar, so the epoch's line replaces it, and show the cursor click's bar hid."""
-        if self.bar is not None:
-            sys.stderr.write("\r\033[K" + ("\033[?25h" if os.name != "nt" else ""))
+        """Erase the live line, so that what comes next starts a clean line."""
+        if self.drawn:
+            sys.stderr.write("\r\033[K")
             sys.stderr.flush()
-            self.bar, self.done = None, 0
+            self.drawn = False
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, error, traceback):
-        self.close()  # an error or a signal mid-epoch: no half bar before the message, and a cursor
+        self.close()  # an error or a signal mid-epoch: no half line before the message
 
-    def epoch(self, r: dict) -> None:
+    def on_epoch_end(self, record):
         self.close()
-        if self.quiet:
-            return
+        self.epoch_seconds.append(record["seconds"])
+        if not self.quiet:
+            self._echo(self.row(record) if self.live else self.line(record))
+        return False
+
+    def line(self, r: dict) -> str:
+        """The plain line of an epoch, off a terminal."""
         if "train_accuracy" in r:
             scores = (f"loss {_fmt(r['train_loss'])}  acc {_fmt(r['train_accuracy'])}  "
                       f"val_loss {_fmt(r['val_loss'])}  val_acc {_fmt(r['val_accuracy'])}")
         else:  # regression
             scores = (f"loss {_fmt(r['train_loss'])}  mae {_fmt(r['train_mae'])}  val_loss {_fmt(r['val_loss'])}  "
                       f"val_mae {_fmt(r['val_mae'])}  val_rmse {_fmt(r['val_rmse'])}  val_r2 {_fmt(r['val_r2'])}")
-        line = f"epoch {r['epoch']}/{self.epochs}  {scores}  lr {r['lr']:g}  {r['seconds']:.2f}s"
-        click.echo(line, err=True)
+        return f"epoch {r['epoch']}/{self.epochs}  {scores}  lr {r['lr']:g}  {r['seconds']:.2f}s"
+
+    def row(self, r: dict) -> str:
+        """An epoch's row of the aligned table on a terminal, under its column heads the first time."""
+        keys = (("loss", "train_loss"), ("acc", "train_accuracy"), ("val_loss", "val_loss"), ("val_acc", "val_accuracy")) \
+            if "train_accuracy" in r else (("loss", "train_loss"), ("mae", "train_mae"), ("val_loss", "val_loss"),
+                                          ("val_mae", "val_mae"), ("val_rmse", "val_rmse"), ("val_r2", "val_r2"))
+        width = len(f"{self.epochs}/{self.epochs}")
+        cells = [f"{r['epoch']}/{self.epochs}".rjust(max(width, 5))] + [_fmt(r[k]).rjust(max(len(h), 8)) for h, k in keys]
+        cells += [f"{r['lr']:g}".rjust(8), _seconds(r["seconds"]).rjust(7)]
+        out = "  ".join(cells)
+        if not self.head_shown:
+            self.head_shown = True
+            head = ["epoch".rjust(max(width, 5))] + [h.rjust(max(len(h), 8)) for h, _ in keys] + ["lr".rjust(8), "time".rjust(7)]
+            out = "  ".join(head) + "\n" + out
+        return out
+
+    def _echo(self, text: str) -> None:
+        click.echo(text, err=True)
+
+    def state_dict(self) -> dict:
+        return {}  # nothing a resumed run needs
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
 
 
 @click.command()
@@ -106,26 +206,32 @@ def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, targ
     shown = cfg  # the config whose epoch count the progress lines show
     if shown is None and Path(resume_dir, "config.yaml").is_file():
         shown = api.load_config(Path(resume_dir, "config.yaml"))
-    progress = Progress(shown.training.epochs if shown is not None else 0, quiet)
+    progress = Progress(quiet, shown.training.epochs if shown is not None else 0)
     with deferred() as stop, progress:
         if resume_dir is not None:
-            result = api.resume(resume_dir, cfg, on_epoch=progress.epoch, on_batch=progress.batch, stop=stop,
-                                plots=not no_plots)
+            result = api.resume(resume_dir, cfg, callbacks=[progress], stop=stop, plots=not no_plots)
         else:
-            result = api.train(cfg, run_dir=run_dir, on_epoch=progress.epoch, on_batch=progress.batch, stop=stop,
-                                plots=not no_plots)
+            result = api.train(cfg, run_dir=run_dir, callbacks=[progress], stop=stop, plots=not no_plots)
     if as_json:
         _emit_json(result)
         return
-    test = result["test"]
-    click.echo(f"run folder:  {result['run_dir']}")
-    click.echo(f"checkpoint:  {result['checkpoint']} (epoch {result['checkpoint_epoch']} of {result['epochs']})")
+    for line in closing(result, time.perf_counter() - progress.began):
+        click.echo(line, err=True)
+
+
+def closing(result: dict, seconds: float) -> list[str]:
+    """What train prints once the run is over (on stderr): early stopping, the plots, then the closing
+    line: the test scores, the best epoch, the run time and the checkpoint's path."""
+    lines = []
     early = result.get("early_stopping")
     if early is not None:
         stopped = (f"stopped at epoch {early['stopped_epoch']}" if early["stopped_epoch"] is not None
                    else "ran every epoch")
         restored = f"restored the weights of epoch {early['best_epoch']}" if early["restored_best"] else "kept the last weights"
-        click.echo(f"early stop:  {stopped}; best {early['monitor']} {early['best']:.4f} at epoch {early['best_epoch']}; {restored}")
-    click.echo(f"test:        {_scores(test)}  (n={test['n']})")
+        lines.append(f"early stop:  {stopped}; best {early['monitor']} {early['best']:.4f} at epoch {early['best_epoch']}; {restored}")
     if result["plots"]:
-        click.echo(f"plots:       {', '.join(os.path.basename(p) for p in result['plots'])}")
+        lines.append(f"plots:       {', '.join(os.path.basename(p) for p in result['plots'])}")
+    test = result["test"]
+    lines.append(f"done in {_seconds(seconds)}: test {_scores(test)} (n={test['n']}); best epoch {result['best_epoch']} "
+                 f"of {result['epochs']}; {printable(result['checkpoint'])} holds epoch {result['checkpoint_epoch']}")
+    return lines

@@ -311,6 +311,9 @@ class TrainingConfig(Strict):
     schedule: ScheduleConfig = Field(ConstantSchedule(name="constant"), description="learning-rate schedule")
     early_stopping: EarlyStoppingConfig | None = Field(None, description="stop when a metric stops improving")
     clip_norm: float | None = Field(None, gt=0.0, description="clip the gradients' global norm to this before each step")
+    checkpoint: Literal["best", "last"] = Field("best", description="what checkpoint.json holds, and the test split "
+                                                "scores: the best epoch's weights (by early_stopping's monitor, else the "
+                                                "lowest val_loss) or the last epoch's")
 
 
 class RunConfig(Strict):

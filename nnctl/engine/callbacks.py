@@ -1,8 +1,10 @@
 """What the training loop calls at fixed points: small objects, each with its own state.
 
 `train.fit` calls, in list order, `on_epoch_begin(epoch)` before an epoch's first batch,
-`on_batch_end(epoch, rows_done, n_rows)` after each batch and `on_epoch_end(record)` after the
-epoch's validation scores; a true value from any on_epoch_end ends training after that epoch
+`on_batch_end(epoch, rows_done, n_rows, position)` after each batch (`position`: the running
+sums of loss and score so far in the epoch) and `on_epoch_end(record)` after the epoch's
+validation scores; a run (nnctl.runs.training) first calls `on_train_begin(info)` with what it
+trains (run folder, data set sizes, parameters, optimizer); a true value from any on_epoch_end ends training after that epoch
 (every callback still sees the record). A callback that raises `Interrupted` at epoch begin or
 batch end stops training at once: the loop fills in the position reached. Each keeps what a
 resumed run needs in `state_dict()` and takes it back with `load_state_dict()` (Keras' Callback,
@@ -24,11 +26,18 @@ from ..errors import DataError, Interrupted, TrainingDiverged
 class Callback:
     """No-op hooks and no state: subclasses override what they need."""
 
+    def on_train_begin(self, info: dict) -> None:
+        """Before training starts (called by a run, not by fit): what is trained, as
+        runs.training.Training.describe gives it."""
+
     def on_epoch_begin(self, epoch: int) -> None:
         """Before the first batch of epoch `epoch` (counted from 1)."""
 
-    def on_batch_end(self, epoch: int, rows_done: int, n_rows: int) -> None:
-        """After each batch: `rows_done` of the epoch's `n_rows` training rows are done."""
+    def on_batch_end(self, epoch: int, rows_done: int, n_rows: int, position=None) -> None:
+        """After each batch: `rows_done` of the epoch's `n_rows` training rows are done; `position`
+        (an engine.train.Position) holds those rows' summed loss and score (the running scores:
+        loss_sum / rows_done; score_sum / rows_done is the accuracy, or for regression the mae in
+        scaled units)."""
 
     def on_epoch_end(self, record: dict) -> bool:
         """After the epoch's validation scores; True asks training to end after this epoch."""
@@ -49,7 +58,7 @@ class LambdaCallback(Callback):
     def __init__(self, on_epoch_end=None, on_batch_end=None):
         self.epoch_end, self.batch_end = on_epoch_end, on_batch_end
 
-    def on_batch_end(self, epoch, rows_done, n_rows):
+    def on_batch_end(self, epoch, rows_done, n_rows, position=None):
         if self.batch_end is not None:
             self.batch_end(epoch, rows_done, n_rows)
 
@@ -70,7 +79,7 @@ class StopOnRequest(Callback):
         if signal := self.stop():
             raise Interrupted(signal)
 
-    def on_batch_end(self, epoch, rows_done, n_rows):
+    def on_batch_end(self, epoch, rows_done, n_rows, position=None):
         if rows_done < n_rows and (signal := self.stop()):
             raise Interrupted(signal)
 

@@ -145,7 +145,7 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_
         rows_done = min(i + batch_size, n)
         try:
             for callback in after_batch:
-                callback.on_batch_end(epoch, rows_done, n)
+                callback.on_batch_end(epoch, rows_done, n, Position(epoch - 1, rows_done, loss_sum, score_sum))
         except Interrupted as e:
             _check_weights(params, epoch, optimizer, x)  # never save non-finite weights over good ones
             raise Interrupted(e.signal, Position(epoch - 1, rows_done, loss_sum, score_sum)) from None

@@ -13,8 +13,8 @@ import shutil
 import uuid
 from pathlib import Path
 
-from ..errors import CheckFailed, CheckpointError, WriteError
-from ..runs import checkpoint as checkpoint_module
+from ..errors import CheckFailed, WriteError
+from ..runs import checkpoint as checkpoint_module, folder as run_folder
 from . import check, numpy_folder
 from . import onnx as onnx_format
 
@@ -23,12 +23,7 @@ FORMATS = ("onnx", "numpy")
 
 def checkpoint_path(source) -> Path:
     """CHECKPOINT, or a run folder's checkpoint.json."""
-    path = Path(source)
-    if path.is_dir():
-        path = path / "checkpoint.json"
-        if not path.is_file():
-            raise CheckpointError(f"{source}: a run folder without a checkpoint.json (no epoch finished?)")
-    return path
+    return run_folder.checkpoint_path(source)
 
 
 def export(source, fmt: str, output) -> dict:

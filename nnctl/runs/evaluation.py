@@ -30,7 +30,7 @@ def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
     else:
         x, y = dataset.split(split)
     scores = evaluate(ckpt.model, LOSSES[ckpt.config.loss], x, y, task=dataset.task, target_scale=dataset.target_scale)
-    result = {"checkpoint": str(path), "split": split, "task": dataset.task, "n": int(len(y)),
+    result = {"checkpoint": str(path), "epoch": ckpt.epoch, "split": split, "task": dataset.task, "n": int(len(y)),
               **{k: v for k, v in scores.items() if k != "out"}}
     if dataset.task == "regression":
         return result

@@ -245,11 +245,31 @@ def _csv_text(columns: list[str], records: list[dict], header: bool) -> str:
     return buffer.getvalue()
 
 
+# which checkpoint of a run folder a command reads: `best` (checkpoint.json, what training.checkpoint kept) or `last`
+CHECKPOINT_FILES = {"best": "checkpoint.json", "last": "last.json"}
+
+
+def checkpoint_path(source: str | Path, which: str = "best") -> Path:
+    """A checkpoint file, or a run folder's checkpoint.json (`which` last: its last.json). A missing
+    file or folder is a missing checkpoint: CheckpointError (exit 4), the same for every command;
+    `which` last with a file rather than a run folder raises ValueError (a usage error)."""
+    path = Path(source)
+    if path.is_dir():
+        path = path / CHECKPOINT_FILES[which]
+        if not path.is_file():
+            raise CheckpointError(f"{source}: a run folder without a {path.name} (no epoch finished?)")
+    elif which != "best":
+        raise ValueError(f"{source} is a checkpoint file: --which {which} chooses a file of a run folder; give the folder")
+    elif not path.exists():
+        raise CheckpointError(f"{source}: no such file")
+    return path
+
+
 def list_runs(folder: str | Path) -> list[dict]:
     """Every run folder in `folder` (or `folder` itself, if it is a run), newest first, from its run.json."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError(f"{folder}: no such folder of runs")
+        raise CheckpointError(f"{folder}: no such folder of runs")
     paths = [folder] if (folder / "run.json").is_file() else sorted(p.parent for p in folder.glob("*/run.json"))
     found = [_describe_run(path) for path in paths]
     return sorted(found, key=lambda r: r["started"] or "", reverse=True)
@@ -259,8 +279,8 @@ def _describe_run(path: Path) -> dict:
     """One row of `nnctl runs`: what run.json says, and the validation scores of the best epoch;
     status `unreadable` when run.json or metrics.jsonl is not what nnctl writes (one odd folder
     must not hide the others)."""
-    row = {"name": path.name, "path": str(path), "started": None, "finished": None, "status": "unreadable",
-           "epochs": None, "best_epoch": None, "best": None, "test": None}
+    row = {"name": path.name, "path": str(path), "started": None, "finished": None, "duration_seconds": None,
+           "status": "unreadable", "task": None, "epochs": None, "best_epoch": None, "best": None, "test": None}
     try:
         status = json.loads(_read_small(path / "run.json"))
         history = read_metrics(path, missing_ok=True)
@@ -271,13 +291,37 @@ def _describe_run(path: Path) -> dict:
     if found is None or not _looks_written_by_nnctl(found):
         return row
     row.update(found)
+    row["duration_seconds"] = _duration(row["started"], row["finished"])
     if history:
         if row["best_epoch"] is None:  # still running, or stopped: the best epoch so far
             row["best_epoch"] = min(history, key=_monitor)["epoch"]
         best = next((r for r in history if r.get("epoch") == row["best_epoch"]), None)
         if best is not None:
-            row["best"] = {k: best.get(k) for k in ("val_loss", "val_accuracy", "train_loss", "train_accuracy")}
+            row["best"] = {k: best.get(k) for k in BEST_KEYS if k in best}
+    row["task"] = _task(row)
     return row
+
+
+# the scores of the best epoch that `nnctl runs` reports: classification's, then regression's
+BEST_KEYS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy", "val_mae", "val_rmse", "val_r2", "train_mae")
+
+
+def _task(row: dict) -> str | None:
+    """classification or regression, from the scores the run logged (None before any)."""
+    scores = {**(row["best"] or {}), **(row["test"] or {})}
+    if any(k in scores for k in ("accuracy", "val_accuracy", "train_accuracy")):
+        return "classification"
+    if any(k in scores for k in ("r2", "mae", "val_r2", "val_mae", "train_mae")):
+        return "regression"
+    return None
+
+
+def _duration(started, finished) -> int | None:
+    """Seconds from start to end, from run.json's times (None while running, or when a time is unreadable)."""
+    try:
+        return int((datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds())
+    except (TypeError, ValueError):
+        return None
 
 
 def _read_small(path: Path) -> str:

@@ -14,7 +14,7 @@ from . import checkpoint as checkpoint_module
 from .folder import read_metrics
 from .. import data as data_module
 from ..engine import metrics
-from ..errors import DataError
+from ..errors import CheckpointError
 from ..engine.losses import LOSSES
 from ..engine.train import evaluate
 
@@ -77,7 +77,7 @@ def plot_run(run_dir, data=None) -> list[str]:
 
     folder = Path(run_dir)
     if not folder.is_dir():
-        raise DataError(f"{folder}: no such run folder")
+        raise CheckpointError(f"{folder}: no such run folder")  # a missing checkpoint: exit 4, as for every command
     ckpt = checkpoint_module.load(folder / "checkpoint.json")
     history = read_metrics(folder)
     dataset = checkpoint_data.load(ckpt, data)

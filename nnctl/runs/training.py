@@ -105,7 +105,8 @@ class MetricsLogger(Callback):
 
 class Checkpointer(Callback):
     """last.json after every epoch (weights, optimizer, training state), then checkpoint.json when
-    the epoch is the best (every epoch without restore_best: the checkpoint is then the last).
+    the epoch is the best (every epoch with training.checkpoint `last` or without early stopping's
+    restore_best: the checkpoint is then the last).
 
     last.json first: if the process dies between the two writes, resuming finds the best epoch's
     weights in last.json itself (see resume.best_state)."""
@@ -148,7 +149,8 @@ class Training:
         # what 'best epoch' means: early stopping's monitor when configured, else the lowest
         # validation loss (training loss when there is no validation split)
         self.monitor = self.stopper or Monitor("val_loss" if cfg.data.val_fraction > 0 else "train_loss", "min")
-        self.restore_best = self.stopper is None or self.stopper.restore_best
+        # checkpoint.json (and the test scores) of the best epoch, unless the config asks for the last
+        self.restore_best = cfg.training.checkpoint == "best" and (self.stopper is None or self.stopper.restore_best)
         self.best_weights = BestWeights(self.model, self.monitor) if self.restore_best else None
         self.schedule = LearningRateScheduler(schedules.build(config_module.plain(cfg.training.schedule)), self.optimizer)
         self.stateful = stateful(self.model, self.schedule, self.monitor)
@@ -191,10 +193,14 @@ class Training:
         cfg, dataset = self.cfg, self.dataset
         checkpointer = Checkpointer(run.path, self)
         epochs = self.start.epoch if self.stopper is not None and self.stopper.stop else cfg.training.epochs  # stopped early already
+        every = [*self.callbacks(checkpointer, run, stop), *callbacks]
         try:
+            info = self.describe(run.path, epochs)
+            for callback in every:
+                callback.on_train_begin(info)
             fit(self.model, self.loss, self.optimizer, dataset, epochs=epochs, batch_size=cfg.training.batch_size,
                 shuffle=cfg.training.shuffle, seed=cfg.seed, clip_norm=cfg.training.clip_norm,
-                callbacks=[*self.callbacks(checkpointer, run, stop), *callbacks], start=self.start)
+                callbacks=every, start=self.start)
         except TrainingDiverged as e:
             run.finish("diverged", error=str(e))
             kept = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"
@@ -208,6 +214,19 @@ class Training:
             run.finish("failed", error=f"{type(e).__name__}: {e}")
             raise
         return self.finish(run, plots)
+
+    def describe(self, path, epochs: int) -> dict:
+        """What this run trains, for Callback.on_train_begin (the header of nnctl train): run folder,
+        data set and split sizes, parameters, optimizer, epochs, and where training starts."""
+        cfg, dataset = self.cfg, self.dataset
+        return {"run_dir": str(path), "data": cfg.data.name, "source": dataset.source, "task": dataset.task,
+                "n_features": self.n_inputs, "n_classes": None if dataset.task == "regression" else len(dataset.classes),
+                "sizes": {s: int(len(getattr(dataset, f"y_{s}"))) for s in ("train", "val", "test")},
+                "params": int(sum(a.size for a in self.model.params().values())), "dtype": cfg.training.dtype,
+                "optimizer": cfg.optimizer.name, "lr": self.optimizer.lr, "epochs": epochs,
+                "batch_size": cfg.training.batch_size, "checkpoint": cfg.training.checkpoint,
+                "target_scale": dataset.target_scale if dataset.task == "regression" else 1.0,
+                "start": {"epoch": self.start.epoch, "rows_done": self.start.rows_done}}
 
     def finish(self, run, plots: bool) -> dict:
         """The kept weights' scores on the test split into run.json, and the report's plots."""
@@ -223,7 +242,7 @@ class Training:
             run.finish("diverged", error=f"the test loss is {test['loss']}")
             raise TrainingDiverged(f"the trained model's loss on the test split is {test['loss']}: its weights are too large "
                                    f"(optimizer.lr is {self.optimizer.lr:g}: try a tenth of it). Run folder {path}")
-        early = self.stopper.report() if self.stopper is not None else None
+        early = self.stopper.report() | {"restored_best": self.restore_best} if self.stopper is not None else None
         run.finish("finished", best_epoch=best_epoch, checkpoint_epoch=checkpoint_epoch, test=test, early_stopping=early)
         drawn = report.draw(path, history, best_epoch, self.model, self.cfg.loss, dataset, dataset.classes) if plots else []
         return {"run_dir": str(path), "checkpoint": str(path / "checkpoint.json"), "last_checkpoint": str(path / "last.json"),
