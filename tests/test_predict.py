@@ -162,3 +162,13 @@ def test_a_reader_that_leaves_early_gets_no_error(moons_run, monkeypatch):
     monkeypatch.setattr(cli_predict.click, "echo", closed_pipe)
     result = invoke("predict", moons_run["checkpoint"], "-", input="1,2\n")
     assert result.exit_code == 1 and result.output == ""
+
+
+def test_a_run_folder_predicts_with_its_checkpoint(moons_run, tmp_path):
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x,y\n0.5,0.25\n-1,0.5\n")
+    runner = CliRunner()
+    from_folder = runner.invoke(main, ["predict", moons_run["run_dir"], str(rows)])
+    from_file = runner.invoke(main, ["predict", moons_run["checkpoint"], str(rows)])
+    assert from_folder.exit_code == 0 and from_folder.stdout == from_file.stdout
+    assert runner.invoke(main, ["predict", str(tmp_path / "missing-run"), str(rows)]).exit_code == 4

@@ -8,7 +8,7 @@ import click
 
 
 @click.command()
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", type=click.Path())
 @click.argument("input", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--header/--no-header", default=None,
               help="Whether the CSV's first row is a header (default: it is when none of its cells is a number).")
@@ -27,8 +27,9 @@ def predict(checkpoint, input, header, as_json):
     from .. import api, data
     from ..data import features, inputs
     from ..printable import printable
+    from ..runs.folder import checkpoint_path
 
-    ckpt = api.load_checkpoint(checkpoint)
+    ckpt = api.load_checkpoint(checkpoint_path(checkpoint))  # a run folder: its checkpoint.json
     spec = data.spec(ckpt.config.data)
     text = _stdin() if input == "-" else None
     recorded = ckpt.preprocessing.get("inputs") or {}  # older checkpoints: by position, unchecked
