@@ -2,6 +2,7 @@
 broken on purpose; they never change the weights, and a run stopped mid-epoch records the same."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,3 +154,22 @@ def test_a_state_mid_epoch_continues_the_epoch_exactly():
     strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # noqa: E731
     assert [strip(r) for r in rest] == [strip(r) for r in whole[1:]]
     assert Diagnostics(run.model, probe_rows(dataset.x_val, dataset.x_train)).state_dict() == {}
+
+
+def test_train_prints_the_top_warning_at_the_end_on_stderr(tmp_path):
+    path = tmp_path / "dead.yaml"
+    path.write_text(DEAD)
+    result = CliRunner().invoke(main, ["train", str(path), "--run-dir", str(tmp_path / "run"), "--no-plots"])
+    assert result.exit_code == 0, result.output
+    assert "doctor:      lr_too_high: " in result.stderr and "doctor:" not in result.stdout
+    assert f"nnctl doctor {tmp_path / 'run'}" in result.stderr
+    for quiet in (["-q"], ["--json"]):
+        result = CliRunner().invoke(main, ["train", str(path), "--no-plots", "--run-dir",
+                                                           str(tmp_path / f"run{quiet[0]}"), *quiet])
+        assert result.exit_code == 0 and "doctor:" not in result.stderr + result.stdout
+
+
+def test_a_healthy_run_prints_no_finding(tmp_path):
+    path = Path(__file__).resolve().parents[1] / "configs" / "moons.yaml"  # shipped: no warning (test_doctor)
+    result = CliRunner().invoke(main, ["train", str(path), "--run-dir", str(tmp_path / "run"), "--no-plots"])
+    assert result.exit_code == 0 and "doctor:" not in result.stderr

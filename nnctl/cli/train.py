@@ -112,3 +112,22 @@ def train(config, run_dir, resume_dir, as_json, quiet, no_plots, overrides):
     click.echo(f"test:        {_scores(test)}  (n={test['n']})")
     if result["plots"]:
         click.echo(f"plots:       {', '.join(os.path.basename(p) for p in result['plots'])}")
+    if not quiet:
+        top_finding(result["run_dir"])
+
+
+def top_finding(run_dir: str) -> None:
+    """The doctor's most important finding on stderr when it is a warning: a run that went wrong
+    says so where its summary is read (`nnctl doctor RUN_DIR` gives all of them)."""
+    from ..errors import NnctlError
+    from ..printable import printable
+    from ..runs import doctor
+
+    try:
+        findings = doctor.diagnose(doctor.read(run_dir))
+    except NnctlError:  # advice only: a folder the doctor cannot read costs the run nothing
+        return
+    if findings and findings[0]["severity"] == "warning":
+        f = findings[0]
+        click.echo(f"doctor:      {f['code']}: {printable(f['evidence'])}", err=True)
+        click.echo(f"             try: {printable(f['advice'])} (all findings: nnctl doctor {printable(run_dir)})", err=True)
