@@ -27,7 +27,7 @@ def png_size(path) -> tuple[int, int]:
 
 def test_a_run_writes_its_plots(moons_run):
     names = sorted(Path(p).name for p in moons_run["plots"])
-    assert names == ["confusion_matrix.png", "curves.png", "decision_boundary.png"]
+    assert names == ["confusion_matrix.png", "curves.png", "decision_boundary.png", "gradient_flow.png"]
     for path in moons_run["plots"]:
         width, height = png_size(path)
         assert 300 <= width <= 2000 and 300 <= height <= 2000, (path, width, height)

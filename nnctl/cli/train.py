@@ -217,6 +217,8 @@ def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, targ
         return
     for line in closing(result, time.perf_counter() - progress.began):
         click.echo(line, err=True)
+    if not quiet:
+        top_finding(result["run_dir"])
 
 
 def closing(result: dict, seconds: float) -> list[str]:
@@ -235,3 +237,20 @@ def closing(result: dict, seconds: float) -> list[str]:
     lines.append(f"done in {_seconds(seconds)}: test {_scores(test)} (n={test['n']}); best epoch {result['best_epoch']} "
                  f"of {result['epochs']}; {printable(result['checkpoint'])} holds epoch {result['checkpoint_epoch']}")
     return lines
+
+
+def top_finding(run_dir: str) -> None:
+    """The doctor's most important finding on stderr when it is a warning: a run that went wrong
+    says so where its summary is read (`nnctl doctor RUN_DIR` gives all of them)."""
+    from ..errors import NnctlError
+    from ..printable import printable
+    from ..runs import doctor
+
+    try:
+        findings = doctor.diagnose(doctor.read(run_dir))
+    except NnctlError:  # advice only: a folder the doctor cannot read costs the run nothing
+        return
+    if findings and findings[0]["severity"] == "warning":
+        f = findings[0]
+        click.echo(f"doctor:      {f['code']}: {printable(f['evidence'])}", err=True)
+        click.echo(f"             try: {printable(f['advice'])} (all findings: nnctl doctor {printable(run_dir)})", err=True)

@@ -18,14 +18,15 @@ from ..errors import CheckpointError
 from ..engine.losses import LOSSES
 from ..engine.train import evaluate
 
-FILES = {"curves": "curves.png", "confusion": "confusion_matrix.png", "boundary": "decision_boundary.png",
+FILES = {"curves": "curves.png", "gradients": "gradient_flow.png", "confusion": "confusion_matrix.png", "boundary": "decision_boundary.png",
          "misclassified": "misclassified.png"}
 
 
 def draw(folder, history: list[dict], best_epoch, model, loss_name: str, dataset, classes: list) -> list[str]:
     """Write the run's PNGs into `folder`; return their paths.
 
-    Always the learning curves and the test split's confusion matrix; the decision boundary for
+    Always the learning curves, the gradient flow (when the run logged its per-layer gradient
+    norms) and the test split's confusion matrix; the decision boundary for
     data sets of two features; a grid of misclassified images for image data sets.
     """
     from . import plots  # matplotlib is imported only here, when something is drawn
@@ -34,6 +35,8 @@ def draw(folder, history: list[dict], best_epoch, model, loss_name: str, dataset
     written = []
     plots.learning_curves(history, best_epoch, folder / FILES["curves"])
     written.append(folder / FILES["curves"])
+    if plots.gradient_flow(history, folder / FILES["gradients"]):  # a run from before the diagnostics has none
+        written.append(folder / FILES["gradients"])
     x, y = dataset.x_test, dataset.y_test
     if len(y) == 0 or dataset.task != "classification":  # the other pictures are about classes
         return [str(p) for p in written]

@@ -80,17 +80,23 @@ def restore(point: ResumePoint, model, optimizer, callbacks: dict) -> Position:
         for callback in callbacks.values():
             for record in point.history:
                 callback.on_epoch_end(record)
-    elif set(saved) != set(callbacks):
+    elif set(saved) != set(callbacks) - optional_missing(saved, callbacks):
         raise CheckpointError(f"{last.path}: training.callbacks: holds states for {sorted(saved)}, "
                               f"this config has stateful callbacks {sorted(callbacks)}")
     else:
         for name, callback in callbacks.items():
             try:
-                callback.load_state_dict(saved[name])
+                callback.load_state_dict(saved.get(name, {}) if name in optional_missing(saved, callbacks) else saved[name])
             except (KeyError, TypeError, ValueError, AttributeError) as e:
                 raise CheckpointError(f"{last.path}: training.callbacks.{name}: not a valid state ({e})") from None
     t = last.training  # `correct` is the file format's name for the score sum
     return Position(last.epoch, t["rows_done"], t["loss_sum"], t["correct"])
+
+
+def optional_missing(saved: dict, callbacks: dict) -> set:
+    """The callbacks a last.json may lack, having been written before they existed: those whose
+    empty state is a fresh one (`state_optional`, e.g. the diagnostics)."""
+    return {name for name, c in callbacks.items() if name not in saved and getattr(c, "state_optional", False)}
 
 
 def config_diff(run_cfg, cfg) -> list[str]:

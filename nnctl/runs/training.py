@@ -23,6 +23,7 @@ from ..engine import divergence, optimizers, schedules
 from ..engine.callbacks import (BestWeights, Callback, DropoutGenerators, EarlyStopping, LearningRateScheduler, LossLimit,
                                 Monitor, StopOnRequest)
 from ..engine.losses import LOSSES
+from ..engine.diagnostics import Diagnostics, probe_rows
 from ..engine.model import build
 from ..engine.train import Position, evaluate, fit
 from ..errors import CheckpointError, ConfigError, DataError, Interrupted, NnctlError, TrainingDiverged
@@ -153,7 +154,9 @@ class Training:
         self.restore_best = cfg.training.checkpoint == "best" and (self.stopper is None or self.stopper.restore_best)
         self.best_weights = BestWeights(self.model, self.monitor) if self.restore_best else None
         self.schedule = LearningRateScheduler(schedules.build(config_module.plain(cfg.training.schedule)), self.optimizer)
-        self.stateful = stateful(self.model, self.schedule, self.monitor)
+        # per-layer norms, update ratios, dead and saturated units into each epoch's record (doctor reads them)
+        self.diagnostics = Diagnostics(self.model, probe_rows(dataset.x_val, dataset.x_train))
+        self.stateful = {**stateful(self.model, self.schedule, self.monitor), "diagnostics": self.diagnostics}
         # from the untrained weights, so before restore: a resumed run gets the same limit
         limit = divergence.loss_limit(divergence.reference_loss(self.model, self.loss, dataset.x_train, dataset.y_train))
         self.loss_limit = LossLimit(limit, self.optimizer, dataset.x_train)
@@ -165,12 +168,14 @@ class Training:
 
     def state(self, position: Position) -> dict:
         """last.json's training state: the position in the epoch, the best epoch, the callbacks'
-        states (`correct` is the position's score_sum: its name in the file format)."""
+        states (`correct` is the position's score_sum: its name in the file format); an optional
+        state (the diagnostics') only when it holds something, so that between epochs the file is as before."""
         score = position.score_sum
         return {"rows_done": position.rows_done, "loss_sum": float(position.loss_sum),
                 "correct": float(score) if isinstance(score, float) else int(score),
                 "best_value": self.monitor.best, "best_epoch": self.monitor.best_epoch,
-                "callbacks": {name: c.state_dict() for name, c in self.stateful.items()}}
+                "callbacks": {name: state for name, c in self.stateful.items()
+                              if (state := c.state_dict()) or not getattr(c, "state_optional", False)}}
 
     def save(self, path, epoch: int, metrics: dict, position: Position | None) -> None:
         """A checkpoint of the model; with a position, also the optimizer and training state (last.json)."""
@@ -180,11 +185,12 @@ class Training:
                                training=self.state(position) if position is not None else None)
 
     def callbacks(self, checkpointer: Checkpointer, run, stop) -> list[Callback]:
-        """nnctl's own callbacks, in the order the loop must call them: a stop request before the
+        """nnctl's own callbacks, in the order the loop must call them: the diagnostics first (they
+        count a batch before a stop request ends training, and add to the record before it is logged); a stop request before the
         schedule sets the rate; the divergence check before anything logs or saves the epoch;
         the monitor before the best weights and the checkpoints that ask it."""
         own = [StopOnRequest(stop)] if stop is not None else []
-        return [*own, self.loss_limit, self.schedule, MetricsLogger(run), self.monitor,
+        return [self.diagnostics, *own, self.loss_limit, self.schedule, MetricsLogger(run), self.monitor,
                 *([self.best_weights] if self.best_weights is not None else []), checkpointer]
 
     def run(self, run, callbacks=(), stop=None, plots: bool = True) -> dict:
