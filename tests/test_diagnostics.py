@@ -132,7 +132,7 @@ def test_a_state_mid_epoch_continues_the_epoch_exactly():
 
         def on_epoch_begin(self, epoch): ...
 
-        def on_batch_end(self, epoch, rows_done, n_rows):
+        def on_batch_end(self, epoch, rows_done, n_rows, position=None):
             if epoch == 2:
                 self.batches += 1
                 if self.batches == 3:
