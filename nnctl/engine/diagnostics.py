@@ -90,7 +90,7 @@ class Diagnostics(Callback):
         if self.begin is None:  # set already when a run resumes mid-epoch
             self.begin = [w.copy() for w in self.weights]
 
-    def on_batch_end(self, epoch, rows_done, n_rows):
+    def on_batch_end(self, epoch, rows_done, n_rows, position=None):
         self.batches += 1
         if self.batches % GRAD_EVERY == 0 or rows_done == n_rows:
             for i, g in enumerate(self.grads):
