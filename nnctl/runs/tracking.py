@@ -137,7 +137,6 @@ class MlflowTracker(_Guarded):
                                   "mlflow": {"uri": self.uri, "experiment": experiment, "run_id": self.run_id}}
 
     def _params(self, cfg) -> None:
-
         params = [self.Param(k[:250], v[:6000]) for k, v in flatten(cfg.model_dump(mode="json")).items()]
         for i in range(0, len(params), 100):
             self.client.log_batch(self.run_id, params=params[i:i + 100])
