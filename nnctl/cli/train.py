@@ -172,9 +172,14 @@ class Progress:
                    "the config `nnctl init --data` would write.")
 @click.option("--target", help="With --data: the CSV's target column, by header name (or 0-based index without "
                                "a header); default the last column.")
+@click.option("--mlflow", "mlflow_uri", is_flag=False, flag_value="", default=None, metavar="[URI]",
+              help="Log the run to MLflow at URI (default MLFLOW_TRACKING_URI, else sqlite:///mlruns.db here): "
+                   "sets run.tracking.mlflow; needs nnctl[mlflow].")
+@click.option("--tensorboard", is_flag=True, help="Write TensorBoard event files into RUN_DIR/tensorboard/: sets "
+                                                  "run.tracking.tensorboard; needs nnctl[tensorboard].")
 @set_option
 @config_option
-def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, target, overrides, layers):
+def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, target, mlflow_uri, tensorboard, overrides, layers):
     """Train the network CONFIG describes and write a run folder, or continue one with --resume.
 
     SIGINT (Ctrl-C) or SIGTERM stops after the current batch, saves last.json and exits 130 or
@@ -199,6 +204,10 @@ def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, targ
         raise click.UsageError("--config changes a CONFIG: give one (with --resume it must match the run's)")
     if overrides and config is None and data_file is None:
         raise click.UsageError("--set changes a CONFIG: give one (with --resume it must match the run's)")
+    tracking = _tracking_overrides(mlflow_uri, tensorboard)
+    if tracking and config is None and data_file is None:
+        raise click.UsageError("--mlflow and --tensorboard change a CONFIG: a resumed run logs where its config says")
+    overrides = (*overrides, *tracking)  # as --set: the resolved config records them
     if data_file is not None:
         cfg = api.starter_config(data_file, target, overrides)
     else:
@@ -219,6 +228,20 @@ def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, targ
         click.echo(line, err=True)
     if not quiet:
         top_finding(result["run_dir"])
+
+
+def _tracking_overrides(mlflow_uri: str | None, tensorboard: bool) -> list[str]:
+    """--mlflow [URI] and --tensorboard as the --set overrides they stand for."""
+    import json
+
+    sets = []
+    if mlflow_uri == "":
+        sets.append("run.tracking.mlflow={}")
+    elif mlflow_uri is not None:
+        sets.append(f"run.tracking.mlflow.uri={json.dumps(mlflow_uri)}")
+    if tensorboard:
+        sets.append("run.tracking.tensorboard=true")
+    return sets
 
 
 def closing(result: dict, seconds: float) -> list[str]:

@@ -316,9 +316,23 @@ class TrainingConfig(Strict):
                                                 "lowest val_loss) or the last epoch's")
 
 
+class MlflowConfig(Strict):
+    uri: str | None = Field(None, description="MLflow tracking URI (a server's http://..., or sqlite:///FILE); "
+                                              "default MLFLOW_TRACKING_URI, else sqlite:///mlruns.db in the working folder")
+    experiment: str = Field("nnctl", min_length=1, description="MLflow experiment the run is logged in (created if missing)")
+
+
+class TrackingConfig(Strict):
+    mlflow: MlflowConfig | None = Field(None, description="log the run to MLflow (params, metrics per epoch, "
+                                                          "test scores, files); needs nnctl[mlflow]")
+    tensorboard: bool = Field(False, description="write TensorBoard event files into RUN_DIR/tensorboard/; "
+                                                 "needs nnctl[tensorboard]")
+
+
 class RunConfig(Strict):
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="prefix of the run folder; default the config file's stem")
     output_dir: str = Field("runs", description="folder in which run folders are created")
+    tracking: TrackingConfig = Field(TrackingConfig(), description="experiment trackers the run also logs to")
 
 
 class Config(Strict):

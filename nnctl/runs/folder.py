@@ -186,7 +186,8 @@ class Run:
                         "command": sys.argv[1:], "environment": environment()})
         run.status = {"status": "running", "started": run.started, "finished": None, "epochs": len(history),
                       **run._writer(), "command": status.get("command", sys.argv[1:]),
-                      "environment": status.get("environment") or environment(), "resumes": resumes}
+                      "environment": status.get("environment") or environment(), "resumes": resumes,
+                      **({"tracking": status["tracking"]} if isinstance(status.get("tracking"), dict) else {})}
         if history:
             run._write_logs()
         else:  # nothing was saved: the run starts over, as a fresh one has no logs yet

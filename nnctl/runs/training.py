@@ -16,7 +16,7 @@ import signal
 
 import numpy as np
 
-from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lock, report, resume as resume_module
+from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lock, report, resume as resume_module, tracking
 from .. import config as config_module, data as data_module
 from ..config import memory
 from ..engine import divergence, optimizers, schedules
@@ -194,8 +194,16 @@ class Training:
                 *([self.best_weights] if self.best_weights is not None else []), checkpointer]
 
     def run(self, run, callbacks=(), stop=None, plots: bool = True) -> dict:
-        """Train into `run`'s folder (nnctl's callbacks, then `callbacks`); score the kept weights
-        on the test split, draw the report; the run's summary."""
+        """Train into `run`'s folder (nnctl's callbacks, the trackers run.tracking asks for, then
+        `callbacks`); score the kept weights on the test split, draw the report; the run's summary.
+        A tracker that cannot be used fails the run before its first epoch."""
+        trackers = tracking.start(self.cfg, run)
+        try:
+            return self._run(run, [*trackers, *callbacks], stop, plots)
+        finally:
+            tracking.end(trackers, run)
+
+    def _run(self, run, callbacks, stop, plots: bool) -> dict:
         cfg, dataset = self.cfg, self.dataset
         checkpointer = Checkpointer(run.path, self)
         epochs = self.start.epoch if self.stopper is not None and self.stopper.stop else cfg.training.epochs  # stopped early already
