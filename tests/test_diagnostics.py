@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from nnctl import config
 from nnctl.cli import main
 from nnctl.engine.diagnostics import STATS, Diagnostics, probe_rows
-from nnctl.engine.train import Position, fit
+from nnctl.engine.train import fit
 from nnctl.runs import doctor, training
 from nnctl.runs.doctor import LAYER_COLUMN
 

@@ -59,7 +59,9 @@ def test_grid_is_the_product_in_file_order_and_ids_are_config_hashes(tmp_path):
     # the same config has the same id wherever the sweep writes it
     other = load(tmp_path, BASE + "parameters:\n  model.layers[0].units: [8]\noutput_dir: elsewhere\nname: x\n")
     assert other.trials()[0][0].id == trials[4].id  # lr 0.01 (the base's), 8 units
-    assert trials[0].config["run"] == {"name": "s", "output_dir": str(sweep.folder)}
+    run = trials[0].config["run"]
+    assert (run["name"], run["output_dir"]) == ("s", str(sweep.folder))
+    assert run["tracking"] == {"mlflow": None, "tensorboard": False}  # the base config's: trials log where it does
     assert sweep.folder.parts[-2:] == ("sweeps", "s") and sweep.folder.is_absolute()
 
 
