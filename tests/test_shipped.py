@@ -9,7 +9,7 @@ import pytest
 
 from nnctl import api, config
 
-SWEEPS = sorted(Path("configs").glob("sweep_*.yaml"))  # sweep specs, checked in tests/test_sweep_spec.py
+SWEEPS = sorted(Path("configs").glob("sweep_*.yaml"))  # sweep specs, checked in tests/sweep/test_sweep_spec.py
 CONFIGS = sorted(set(Path("configs").glob("*.yaml")) - set(SWEEPS))
 
 

@@ -161,14 +161,14 @@ parameters:
     assert f"{tmp_path / 'base.yaml'}:" in invalid[0]["error"]
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "configs").glob("sweep_*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs").glob("sweep_*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_sweep_is_valid(path):
     trials, invalid = sweep_spec.load(path).trials()
     assert trials and not invalid
 
 
 def test_the_shipped_sweep_expands():
-    sweep = sweep_spec.load(Path(__file__).parent.parent / "configs" / "sweep_moons.yaml")
+    sweep = sweep_spec.load(Path(__file__).parents[2] / "configs" / "sweep_moons.yaml")
     trials, invalid = sweep.trials()
     assert sweep.spec.method == "random" and len(trials) == 8 and not invalid
     assert all(t.config["data"]["name"] == "moons" and t.config["training"]["epochs"] == 60 for t in trials)

@@ -136,7 +136,7 @@ def test_without_a_writable_cache_the_kernels_compile_in_memory():
     import sys
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     probe = ("import numpy as np\nfrom nnctl.engine import kernels\njit = kernels.load()\n"
              "p = np.ones(5, np.float32)\njit.sgd(p, p.copy(), np.float32(0.5))\n"
              "print(p.tolist(), sum(jit.sgd.stats.cache_hits.values()))")
@@ -155,7 +155,7 @@ def test_a_small_run_never_imports_numba(tmp_path):
     import sys
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     probe = (f"from nnctl.cli import main\ntry:\n    main(['train', 'configs/moons.yaml', '-q', '--no-plots', "
              f"'--run-dir', {str(tmp_path / 'run')!r}])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
              f"import sys\nprint('numba' in sys.modules)")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from nnctl.cli import main
 from nnctl.runs import doctor
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 MOONS = """\
 seed: 0

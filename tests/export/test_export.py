@@ -25,7 +25,7 @@ from nnctl.runs import checkpoint as checkpoint_module
 onnx = pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml") if not p.stem.startswith(("sweep_", "mnist")))
 
 

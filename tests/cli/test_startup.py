@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("sklearn", "pydantic", "matplotlib", "torch", "numpy", "scipy", "yaml", "numba")
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from nnctl.cli import main
 
-MOONS = str(Path(__file__).resolve().parent.parent / "configs" / "moons.yaml")
+MOONS = str(Path(__file__).resolve().parents[2] / "configs" / "moons.yaml")
 
 
 def train(*args):

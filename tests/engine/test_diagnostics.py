@@ -170,6 +170,6 @@ def test_train_prints_the_top_warning_at_the_end_on_stderr(tmp_path):
 
 
 def test_a_healthy_run_prints_no_finding(tmp_path):
-    path = Path(__file__).resolve().parents[1] / "configs" / "moons.yaml"  # shipped: no warning (test_doctor)
+    path = Path(__file__).resolve().parents[2] / "configs" / "moons.yaml"  # shipped: no warning (test_doctor)
     result = CliRunner().invoke(main, ["train", str(path), "--run-dir", str(tmp_path / "run"), "--no-plots"])
     assert result.exit_code == 0 and "doctor:" not in result.stderr

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from nnctl.cli import main
 from nnctl.engine import lr_find
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_rates_grow_exponentially_and_the_suggestion_is_the_steepest_descent():

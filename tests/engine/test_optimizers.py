@@ -78,7 +78,7 @@ def test_optimizers_minimise_a_quadratic(name):
 
 # ---------------------------------------------------------------- against PyTorch's torch.optim
 
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "optimizers.json").read_text())
+REFERENCE = json.loads((Path(__file__).parents[1] / "reference" / "optimizers.json").read_text())
 
 
 def _case_id(case):

@@ -26,7 +26,7 @@ from nnctl.data import images, splits
 from nnctl.config import BreastCancerData, MnistData, MoonsData
 from nnctl.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 USER_DATA_DIR = os.environ.get("NNCTL_DATA_DIR")  # read before the fixtures clear it
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 N_TRAIN, N_TEST = 120, 30

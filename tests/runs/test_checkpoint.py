@@ -128,7 +128,7 @@ def test_missing_checkpoint(tmp_path):
 
 # ---------------------------------------------------------------- the order of the checks
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "fixtures"
 
 
 def write_doc(tmp_path, doc, name="c.json"):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from nnctl.cli import main
 from nnctl.config import aliases
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 KERAS = """\
 seed: 0
