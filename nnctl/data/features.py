@@ -20,6 +20,7 @@ from .. import files
 from . import npyfile
 from ..errors import DataError
 from ..printable import excerpt, quoted
+from .tabular import is_header
 
 _NOT_SPACE = re.compile(r"\S")
 
@@ -55,7 +56,7 @@ def read_named(source: str, names: list[str], *, target: str | None = None, head
     end = text.find("\n")
     cells = [c.strip() for c in next(csv.reader([text if end < 0 else text[:end]]), [])]
     if header is None:
-        header = bool(cells) and not any(_is_number(c) for c in cells)
+        header = is_header(cells)
     if not header or cells == list(names):
         return read_csv(text, n_features, name=name, header=header, dtype=dtype), []
     missing = [n for n in names if n not in cells]
@@ -122,7 +123,7 @@ def read_csv(text: str, n_features: int, name: str = "<csv>", header: bool | Non
     first = text if end < 0 else text[:end]  # no split(): the text may be tens of megabytes
     if header is None:
         cells = next(csv.reader([first]), [])
-        header = bool(cells) and not any(_is_number(c) for c in cells)
+        header = is_header(cells)
     if _NOT_SPACE.search(text, len(first) if header else 0) is None:
         raise DataError(f"{name}: empty input: no rows of features")
     try:
@@ -136,14 +137,6 @@ def read_csv(text: str, n_features: int, name: str = "<csv>", header: bool | Non
             problem += " (if row 1 is a header, pass --header)"
         raise DataError(f"{name}: {problem}")
     return x
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def _first_problem(text: str, n_features: int, header: bool, largest: float) -> str:

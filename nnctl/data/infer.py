@@ -63,7 +63,7 @@ def _has_header(path: Path, delimiter: str = ",") -> bool:
     """A header is a first row none of whose cells is a number (as predict decides)."""
     with open(path, encoding="utf-8-sig", errors="replace") as f:
         first = next(csv.reader([f.readline(1 << 16)], delimiter=delimiter), [])
-    return bool(first) and not any(_is_number(c) for c in first)
+    return tabular.is_header(first)
 
 
 def _csv(path: Path, target: str | None) -> Profile:
@@ -92,7 +92,7 @@ def _npz(path: Path) -> Profile:
 def _task(raw: list) -> tuple[str, list, str]:
     """(task, class labels, the reason) from a target's raw values (the rule atop this module)."""
     distinct = set(raw)
-    numbers = [v for v in distinct if _is_number(v)]
+    numbers = [v for v in distinct if tabular.is_number(v)]
     if len(numbers) < len(distinct):
         _, labels = tabular.targets(raw, "classification", "the target")
         return "classification", labels, "the target holds text"
@@ -105,9 +105,3 @@ def _task(raw: list) -> tuple[str, list, str]:
     return "regression", [], why
 
 
-def _is_number(value) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True

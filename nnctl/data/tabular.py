@@ -197,7 +197,7 @@ def targets(raw, task: str, where: str):
         try:
             y = raw.astype(np.float64)
         except ValueError:
-            bad = next(v for v in raw if not _is_number(v))
+            bad = next(v for v in raw if not is_number(v))
             raise DataError(f"{where}: the target holds {quoted(bad, 20)}, not a number, and the task is regression") from None
         if not np.isfinite(y).all():
             raise DataError(f"{where}: the target holds nan or inf")
@@ -211,12 +211,19 @@ def targets(raw, task: str, where: str):
     return np.array([index[v] for v in raw.tolist()], dtype=np.int64), [_json_label(v) for v in labels]
 
 
-def _is_number(value) -> bool:
+def is_number(value) -> bool:
+    """Whether a cell reads as a number (what float() accepts)."""
     try:
         float(value)
-        return True
-    except ValueError:
+    except (TypeError, ValueError):
         return False
+    return True
+
+
+def is_header(cells) -> bool:
+    """A CSV's first row is a header when none of its cells is a number: the one rule of predict,
+    eval --data and init."""
+    return bool(cells) and not any(is_number(c) for c in cells)
 
 
 def _label_order(value):

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as data_module
+from ..data.tabular import is_header
 from ..errors import DataError
 from ..printable import excerpt, quoted
 
@@ -85,15 +86,7 @@ def _has_header(path) -> bool:
             cells = next(csv.reader([f.readline(1 << 16)]), [])
     except OSError:
         return True  # the reader says what is wrong with the file
-    return bool(cells) and not any(_is_number(c) for c in cells)
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+    return is_header(cells)
 
 
 def load(ckpt, data_path=None) -> data_module.Dataset:
