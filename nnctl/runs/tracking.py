@@ -1,6 +1,6 @@
 """Experiment trackers as training callbacks: MLflow and TensorBoard (optional extras).
 
-    trackers = start(cfg, run)   # before training: MissingDependency / DataError (exit 5) when unusable
+    trackers = start(cfg, run, model)   # before training: MissingDependency / DataError (exit 5) when unusable
     ... fit(callbacks=[..., *trackers]) ...
     end(trackers, run)           # test scores, status, artifacts
 
@@ -18,6 +18,8 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from .. import __version__
 from ..engine.callbacks import Callback
 from ..errors import DataError, MissingDependency
@@ -27,14 +29,15 @@ MLFLOW_STATUS = {"finished": "FINISHED", "interrupted": "KILLED", "diverged": "F
 ARTIFACTS = ("config.yaml", "run.json", "checkpoint.json", "metrics.csv")
 
 
-def start(cfg, run) -> list[Callback]:
-    """The trackers `cfg.run.tracking` asks for, each connected (raises before training starts)."""
+def start(cfg, run, model=None) -> list[Callback]:
+    """The trackers `cfg.run.tracking` asks for, each connected (raises before training starts).
+    `model`: TensorBoard draws its weights and gradients once per epoch."""
     tracking = cfg.run.tracking
     trackers: list[Callback] = []
     if tracking.mlflow is not None:
         trackers.append(MlflowTracker(cfg, run, tracking.mlflow.uri, tracking.mlflow.experiment))
     if tracking.tensorboard:
-        trackers.append(TensorBoardTracker(run))
+        trackers.append(TensorBoardTracker(run, model))
     return trackers
 
 
@@ -184,13 +187,29 @@ def _fail_fast():
                 os.environ[k] = v
 
 
+HISTOGRAM_BINS = 30
+
+
+def histogram(values: np.ndarray, proto):
+    """`values` (their finite ones) as a TensorBoard HistogramProto; None when none is finite."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return None
+    counts, edges = np.histogram(v, bins=HISTOGRAM_BINS)
+    return proto(min=float(v.min()), max=float(v.max()), num=float(v.size), sum=float(v.sum()),
+                 sum_squares=float(np.dot(v, v)), bucket_limit=edges[1:].tolist(), bucket=counts.astype(float).tolist())
+
+
 class TensorBoardTracker(_Guarded):
     """Event files in RUN_DIR/tensorboard/: every number of each epoch's record as a scalar (step:
-    the epoch), written with tensorboard's own event writer (no TensorFlow, no tensorboardX)."""
+    the epoch), and per dense layer histograms of its weights (`layers.N.W`) and of their gradient
+    (`layers.N.W/grad`: the epoch's last step's), written with tensorboard's own event writer (no
+    TensorFlow, no tensorboardX). Reads the model only: the weights are the same with it as without."""
 
     label = "TensorBoard logging"
 
-    def __init__(self, run):
+    def __init__(self, run, model=None):
         super().__init__()
         try:
             with _quiet():
@@ -200,11 +219,27 @@ class TensorBoardTracker(_Guarded):
             raise MissingDependency("run.tracking.tensorboard needs TensorBoard: pip install 'nnctl[tensorboard]'") from None
         self.event_pb2, self.summary_pb2 = event_pb2, summary_pb2
         self.writer = EventFileWriter(str(run.path / "tensorboard"))
+        self.model = model
+
+    def _histograms(self) -> list:
+        if self.model is None:
+            return []
+        params, grads = self.model.params(), self.model.grads()
+        out = []
+        for name, weights in params.items():
+            if not name.endswith(".W"):
+                continue
+            for tag, values in ((name, weights), (f"{name}/grad", grads.get(name))):
+                h = histogram(values, self.summary_pb2.HistogramProto) if values is not None else None
+                if h is not None:
+                    out.append(self.summary_pb2.Summary.Value(tag=tag, histo=h))
+        return out
 
     def on_epoch_end(self, record):
         with self.guarded() as ok:
             if ok:
                 values = [self.summary_pb2.Summary.Value(tag=k, simple_value=v) for k, v in _numbers(record).items()]
+                values += self._histograms()
                 self.writer.add_event(self.event_pb2.Event(wall_time=time.time(), step=int(record["epoch"]),
                                                            summary=self.summary_pb2.Summary(value=values)))
                 self.writer.flush()
