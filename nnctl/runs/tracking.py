@@ -35,7 +35,8 @@ def start(cfg, run, model=None) -> list[Callback]:
     tracking = cfg.run.tracking
     trackers: list[Callback] = []
     if tracking.mlflow is not None:
-        trackers.append(MlflowTracker(cfg, run, tracking.mlflow.uri, tracking.mlflow.experiment))
+        trackers.append(MlflowTracker(cfg, run, tracking.mlflow.uri, tracking.mlflow.experiment,
+                                      tracking.mlflow.parent_run_id))
     if tracking.tensorboard:
         trackers.append(TensorBoardTracker(run, model))
     return trackers
@@ -108,7 +109,7 @@ class MlflowTracker(_Guarded):
 
     label = "MLflow tracking"
 
-    def __init__(self, cfg, run, uri: str | None, experiment: str):
+    def __init__(self, cfg, run, uri: str | None, experiment: str, parent_run_id: str | None = None):
         super().__init__()
         try:
             with _quiet():
@@ -128,8 +129,10 @@ class MlflowTracker(_Guarded):
                     self.run_id = saved["run_id"]
                     self.client.update_run(self.run_id, status="RUNNING")
                 else:
-                    created = self.client.create_run(experiment_id, run_name=run.path.name,
-                                                     tags={"nnctl.version": __version__, "nnctl.run_dir": str(run.path.absolute())})
+                    tags = {"nnctl.version": __version__, "nnctl.run_dir": str(run.path.absolute())}
+                    if parent_run_id:
+                        tags["mlflow.parentRunId"] = parent_run_id  # how MLflow nests a run under another
+                    created = self.client.create_run(experiment_id, run_name=run.path.name, tags=tags)
                     self.run_id = created.info.run_id
                     self._params(cfg)
         except Exception as e:  # noqa: BLE001 - whatever MLflow raises: the store is not usable
@@ -169,6 +172,42 @@ class MlflowTracker(_Guarded):
                 for png in sorted(run.path.glob("*.png")):
                     self.client.log_artifact(self.run_id, str(png), "plots")
                 self.client.set_terminated(self.run_id, MLFLOW_STATUS.get(status, "FAILED"))
+
+
+class MlflowParent:
+    """A sweep's parent MLflow run: its trials' runs are nested under it (tag mlflow.parentRunId)."""
+
+    def __init__(self, uri: str | None, experiment: str, name: str, params: dict):
+        try:
+            with _quiet():
+                from mlflow import MlflowClient
+                from mlflow.entities import Param
+        except ImportError:
+            raise MissingDependency("run.tracking.mlflow needs MLflow: pip install 'nnctl[mlflow]'") from None
+        self.uri = uri or default_mlflow_uri()
+        try:
+            with _quiet(), _fail_fast():
+                self.client = MlflowClient(tracking_uri=self.uri)
+                found = self.client.get_experiment_by_name(experiment)
+                experiment_id = found.experiment_id if found is not None else self.client.create_experiment(experiment)
+                self.run_id = self.client.create_run(experiment_id, run_name=name,
+                                                     tags={"nnctl.version": __version__, "nnctl.sweep": name}).info.run_id
+                flat = [Param(k[:250], v[:6000]) for k, v in flatten(params).items()]
+                for i in range(0, len(flat), 100):
+                    self.client.log_batch(self.run_id, params=flat[i:i + 100])
+        except Exception as e:  # noqa: BLE001 - whatever MLflow raises: the store is not usable
+            raise DataError(f"the MLflow tracking store {self.uri} cannot be used ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0] if str(e) else ''}): start it, fix the base config's "
+                            f"run.tracking.mlflow.uri, or remove it") from None
+
+    def end(self, status: str) -> None:
+        """FINISHED, FAILED or KILLED; an error here is reported, never raised (the sweep folder has it all)."""
+        try:
+            with _quiet():
+                self.client.set_terminated(self.run_id, status)
+        except Exception as e:  # noqa: BLE001
+            print(f"nnctl: MLflow tracking failed ({type(e).__name__}: {e}); the sweep folder has everything",
+                  file=sys.stderr)
 
 
 @contextlib.contextmanager
