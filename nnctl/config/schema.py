@@ -320,6 +320,8 @@ class MlflowConfig(Strict):
     uri: str | None = Field(None, description="MLflow tracking URI (a server's http://..., or sqlite:///FILE); "
                                               "default MLFLOW_TRACKING_URI, else sqlite:///mlruns.db in the working folder")
     experiment: str = Field("nnctl", min_length=1, description="MLflow experiment the run is logged in (created if missing)")
+    parent_run_id: str | None = Field(None, description="id of the MLflow run this run is nested under "
+                                                        "(nnctl sweep sets it: the sweep's parent run)")
 
 
 class TrackingConfig(Strict):

@@ -1,6 +1,6 @@
 """Experiment trackers as training callbacks: MLflow and TensorBoard (optional extras).
 
-    trackers = start(cfg, run)   # before training: MissingDependency / DataError (exit 5) when unusable
+    trackers = start(cfg, run, model)   # before training: MissingDependency / DataError (exit 5) when unusable
     ... fit(callbacks=[..., *trackers]) ...
     end(trackers, run)           # test scores, status, artifacts
 
@@ -18,6 +18,8 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from .. import __version__
 from ..engine.callbacks import Callback
 from ..errors import DataError, MissingDependency
@@ -27,14 +29,16 @@ MLFLOW_STATUS = {"finished": "FINISHED", "interrupted": "KILLED", "diverged": "F
 ARTIFACTS = ("config.yaml", "run.json", "checkpoint.json", "metrics.csv")
 
 
-def start(cfg, run) -> list[Callback]:
-    """The trackers `cfg.run.tracking` asks for, each connected (raises before training starts)."""
+def start(cfg, run, model=None) -> list[Callback]:
+    """The trackers `cfg.run.tracking` asks for, each connected (raises before training starts).
+    `model`: TensorBoard draws its weights and gradients once per epoch."""
     tracking = cfg.run.tracking
     trackers: list[Callback] = []
     if tracking.mlflow is not None:
-        trackers.append(MlflowTracker(cfg, run, tracking.mlflow.uri, tracking.mlflow.experiment))
+        trackers.append(MlflowTracker(cfg, run, tracking.mlflow.uri, tracking.mlflow.experiment,
+                                      tracking.mlflow.parent_run_id))
     if tracking.tensorboard:
-        trackers.append(TensorBoardTracker(run))
+        trackers.append(TensorBoardTracker(run, model))
     return trackers
 
 
@@ -105,7 +109,7 @@ class MlflowTracker(_Guarded):
 
     label = "MLflow tracking"
 
-    def __init__(self, cfg, run, uri: str | None, experiment: str):
+    def __init__(self, cfg, run, uri: str | None, experiment: str, parent_run_id: str | None = None):
         super().__init__()
         try:
             with _quiet():
@@ -125,8 +129,10 @@ class MlflowTracker(_Guarded):
                     self.run_id = saved["run_id"]
                     self.client.update_run(self.run_id, status="RUNNING")
                 else:
-                    created = self.client.create_run(experiment_id, run_name=run.path.name,
-                                                     tags={"nnctl.version": __version__, "nnctl.run_dir": str(run.path.absolute())})
+                    tags = {"nnctl.version": __version__, "nnctl.run_dir": str(run.path.absolute())}
+                    if parent_run_id:
+                        tags["mlflow.parentRunId"] = parent_run_id  # how MLflow nests a run under another
+                    created = self.client.create_run(experiment_id, run_name=run.path.name, tags=tags)
                     self.run_id = created.info.run_id
                     self._params(cfg)
         except Exception as e:  # noqa: BLE001 - whatever MLflow raises: the store is not usable
@@ -168,6 +174,42 @@ class MlflowTracker(_Guarded):
                 self.client.set_terminated(self.run_id, MLFLOW_STATUS.get(status, "FAILED"))
 
 
+class MlflowParent:
+    """A sweep's parent MLflow run: its trials' runs are nested under it (tag mlflow.parentRunId)."""
+
+    def __init__(self, uri: str | None, experiment: str, name: str, params: dict):
+        try:
+            with _quiet():
+                from mlflow import MlflowClient
+                from mlflow.entities import Param
+        except ImportError:
+            raise MissingDependency("run.tracking.mlflow needs MLflow: pip install 'nnctl[mlflow]'") from None
+        self.uri = uri or default_mlflow_uri()
+        try:
+            with _quiet(), _fail_fast():
+                self.client = MlflowClient(tracking_uri=self.uri)
+                found = self.client.get_experiment_by_name(experiment)
+                experiment_id = found.experiment_id if found is not None else self.client.create_experiment(experiment)
+                self.run_id = self.client.create_run(experiment_id, run_name=name,
+                                                     tags={"nnctl.version": __version__, "nnctl.sweep": name}).info.run_id
+                flat = [Param(k[:250], v[:6000]) for k, v in flatten(params).items()]
+                for i in range(0, len(flat), 100):
+                    self.client.log_batch(self.run_id, params=flat[i:i + 100])
+        except Exception as e:  # noqa: BLE001 - whatever MLflow raises: the store is not usable
+            raise DataError(f"the MLflow tracking store {self.uri} cannot be used ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0] if str(e) else ''}): start it, fix the base config's "
+                            f"run.tracking.mlflow.uri, or remove it") from None
+
+    def end(self, status: str) -> None:
+        """FINISHED, FAILED or KILLED; an error here is reported, never raised (the sweep folder has it all)."""
+        try:
+            with _quiet():
+                self.client.set_terminated(self.run_id, status)
+        except Exception as e:  # noqa: BLE001
+            print(f"nnctl: MLflow tracking failed ({type(e).__name__}: {e}); the sweep folder has everything",
+                  file=sys.stderr)
+
+
 @contextlib.contextmanager
 def _fail_fast():
     """An unreachable server answers at once rather than after MLflow's minutes of retries."""
@@ -184,13 +226,29 @@ def _fail_fast():
                 os.environ[k] = v
 
 
+HISTOGRAM_BINS = 30
+
+
+def histogram(values: np.ndarray, proto):
+    """`values` (their finite ones) as a TensorBoard HistogramProto; None when none is finite."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return None
+    counts, edges = np.histogram(v, bins=HISTOGRAM_BINS)
+    return proto(min=float(v.min()), max=float(v.max()), num=float(v.size), sum=float(v.sum()),
+                 sum_squares=float(np.dot(v, v)), bucket_limit=edges[1:].tolist(), bucket=counts.astype(float).tolist())
+
+
 class TensorBoardTracker(_Guarded):
     """Event files in RUN_DIR/tensorboard/: every number of each epoch's record as a scalar (step:
-    the epoch), written with tensorboard's own event writer (no TensorFlow, no tensorboardX)."""
+    the epoch), and per dense layer histograms of its weights (`layers.N.W`) and of their gradient
+    (`layers.N.W/grad`: the epoch's last step's), written with tensorboard's own event writer (no
+    TensorFlow, no tensorboardX). Reads the model only: the weights are the same with it as without."""
 
     label = "TensorBoard logging"
 
-    def __init__(self, run):
+    def __init__(self, run, model=None):
         super().__init__()
         try:
             with _quiet():
@@ -200,11 +258,27 @@ class TensorBoardTracker(_Guarded):
             raise MissingDependency("run.tracking.tensorboard needs TensorBoard: pip install 'nnctl[tensorboard]'") from None
         self.event_pb2, self.summary_pb2 = event_pb2, summary_pb2
         self.writer = EventFileWriter(str(run.path / "tensorboard"))
+        self.model = model
+
+    def _histograms(self) -> list:
+        if self.model is None:
+            return []
+        params, grads = self.model.params(), self.model.grads()
+        out = []
+        for name, weights in params.items():
+            if not name.endswith(".W"):
+                continue
+            for tag, values in ((name, weights), (f"{name}/grad", grads.get(name))):
+                h = histogram(values, self.summary_pb2.HistogramProto) if values is not None else None
+                if h is not None:
+                    out.append(self.summary_pb2.Summary.Value(tag=tag, histo=h))
+        return out
 
     def on_epoch_end(self, record):
         with self.guarded() as ok:
             if ok:
                 values = [self.summary_pb2.Summary.Value(tag=k, simple_value=v) for k, v in _numbers(record).items()]
+                values += self._histograms()
                 self.writer.add_event(self.event_pb2.Event(wall_time=time.time(), step=int(record["epoch"]),
                                                            summary=self.summary_pb2.Summary(value=values)))
                 self.writer.flush()

@@ -197,7 +197,7 @@ class Training:
         """Train into `run`'s folder (nnctl's callbacks, the trackers run.tracking asks for, then
         `callbacks`); score the kept weights on the test split, draw the report; the run's summary.
         A tracker that cannot be used fails the run before its first epoch."""
-        trackers = tracking.start(self.cfg, run)
+        trackers = tracking.start(self.cfg, run, self.model)
         try:
             return self._run(run, [*trackers, *callbacks], stop, plots)
         finally:

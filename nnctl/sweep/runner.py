@@ -136,26 +136,63 @@ def run(sweep: sweep_spec.Sweep, *, jobs: int = 1, scheduler: str | None = None,
         raise WriteError(f"{folder}: cannot create the sweep folder: {e.strerror or e}") from None
     with _lock(folder):
         atomic_write(folder / "sweep.yaml", yaml.safe_dump(resolved_spec(sweep), sort_keys=False))
-        tasks = [(t.id, t.config, str(folder / t.id)) for t in trials]
+        parent = _mlflow_parent(sweep, trials)
+        tasks = [(t.id, _nested(t.config, parent), str(folder / t.id)) for t in trials]
         results: dict[str, dict] = {}
-        started = time.perf_counter()
-        if scheduler:
-            stream = _dask(tasks, scheduler)
-        elif jobs > 1 and len(tasks) > 1:
-            stream = _loky(tasks, min(jobs, len(tasks)))
-        else:
-            stream = _serial(tasks)
+        try:
+            board = _run(sweep, trials, invalid, tasks, results, jobs, scheduler, on_result)
+        except BaseException as e:
+            if parent is not None:
+                parent.end("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED")
+            raise
+        if parent is not None:
+            parent.end("FINISHED" if board["finished"] else "FAILED")
+    return board
+
+
+def _mlflow_parent(sweep: sweep_spec.Sweep, trials: list):
+    """The sweep's parent MLflow run when the base config logs to MLflow (else None): named after
+    the sweep, with the spec's parameters as params. Raises before any trial when it cannot be used."""
+    mlflow = ((trials[0].config.get("run") or {}).get("tracking") or {}).get("mlflow") if trials else None
+    if not mlflow:
+        return None
+    from ..runs.tracking import MlflowParent
+
+    params = {key: strict_json(value) for key, value in sweep.spec.parameters.items()}  # optimizer.lr: [0.01, 0.1]
+    return MlflowParent(mlflow.get("uri"), mlflow.get("experiment", "nnctl"), sweep.spec.name, params)
+
+
+def _nested(config_data: dict, parent) -> dict:
+    """A trial's config whose MLflow run is nested under the parent run: the id travels with the
+    config, so trials in other processes (loky, Dask) nest the same way."""
+    if parent is None:
+        return config_data
+    run = config_data["run"]
+    mlflow = {**run["tracking"]["mlflow"], "parent_run_id": parent.run_id}
+    return {**config_data, "run": {**run, "tracking": {**run["tracking"], "mlflow": mlflow}}}
+
+
+def _run(sweep, trials, invalid, tasks, results, jobs, scheduler, on_result) -> dict:
+    """Run the tasks, rewriting the leaderboard as each trial ends; the final leaderboard."""
+    folder = sweep.folder
+    started = time.perf_counter()
+    if scheduler:
+        stream = _dask(tasks, scheduler)
+    elif jobs > 1 and len(tasks) > 1:
+        stream = _loky(tasks, min(jobs, len(tasks)))
+    else:
+        stream = _serial(tasks)
+    board = leaderboard(sweep, trials, invalid, results)
+    write_leaderboard(folder, board)
+    for result in stream:
+        results[result["trial"]] = result
         board = leaderboard(sweep, trials, invalid, results)
         write_leaderboard(folder, board)
-        for result in stream:
-            results[result["trial"]] = result
-            board = leaderboard(sweep, trials, invalid, results)
-            write_leaderboard(folder, board)
-            if on_result is not None:
-                row = next(r for r in board["leaderboard"] if r["trial"] == result["trial"])
-                on_result(row, len(results), len(tasks))
-        board["seconds"] = round(time.perf_counter() - started, 3)
-        write_leaderboard(folder, board)
+        if on_result is not None:
+            row = next(r for r in board["leaderboard"] if r["trial"] == result["trial"])
+            on_result(row, len(results), len(tasks))
+    board["seconds"] = round(time.perf_counter() - started, 3)
+    write_leaderboard(folder, board)
     return board
 
 

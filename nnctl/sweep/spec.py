@@ -203,7 +203,8 @@ def expand(sweep: Sweep) -> tuple[list[Trial], list[dict]]:
         except ConfigError as e:
             invalid.append({"params": params, "error": f"{label}: {e}", "cause": str(e), "label": label})
             continue
-        cfg = cfg.model_copy(update={"run": config.RunConfig(name=sweep.spec.name, output_dir=str(sweep.folder))})
+        cfg = cfg.model_copy(update={"run": config.RunConfig(name=sweep.spec.name, output_dir=str(sweep.folder),
+                                                             tracking=cfg.run.tracking)})
         tid = trial_id(cfg)
         if tid not in seen:
             seen.add(tid)

@@ -72,6 +72,26 @@ def test_tensorboard_scalars_equal_the_metrics(tmp_path):
             [(r["epoch"], pytest.approx(r[key], rel=1e-6)) for r in logged]
 
 
+def test_tensorboard_histograms_of_each_dense_layers_weights_and_gradient(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = tmp_path / "run"
+    result = train("--run-dir", str(run_dir), "--tensorboard", "--set", "training.epochs=2")
+    assert result.exit_code == 0, result.output
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"histograms": 0})
+        events.Reload()
+    tags = set(events.Tags()["histograms"])
+    assert {"layers.0.W", "layers.0.W/grad"} <= tags
+    weights = events.Histograms("layers.0.W")
+    assert [h.step for h in weights] == [1, 2]
+    last = weights[-1].histogram_value
+    assert last.num == sum(last.bucket) > 0 and last.min <= last.max
+    assert [h.step for h in events.Histograms("layers.0.W/grad")] == [1, 2]
+
+
 def test_an_unreachable_mlflow_server_fails_before_training(tmp_path):
     pytest.importorskip("mlflow")
     run_dir = tmp_path / "run"

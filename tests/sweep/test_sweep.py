@@ -312,3 +312,33 @@ def test_a_dask_cluster_runs_the_sweep_and_matches_the_local_run(dask_cluster, l
     # and they ran on the workers, not here
     ran_on = {json.loads((Path(r["run_dir"]) / "run.json").read_text())["pid"] for r in board["leaderboard"]}
     assert ran_on <= worker_pids and os.getpid() not in ran_on
+
+
+def test_a_sweep_with_mlflow_logs_a_parent_run_with_one_nested_run_per_trial(tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    import warnings
+
+    monkeypatch.chdir(tmp_path)  # a SQLite store keeps its artifacts in ./mlruns
+    uri = f"sqlite:///{tmp_path / 'ml.db'}"
+    text = BASE.replace("  training: {epochs: 3, batch_size: 32}\n",
+                        f"  training: {{epochs: 2, batch_size: 32}}\n  run: {{tracking: {{mlflow: {{uri: '{uri}'}}}}}}\n")
+    text += "name: tracked\nparameters:\n  optimizer.lr: [0.003, 0.03]\noutput_dir: OUT\n"
+    result = sweep(write(tmp_path, text), "--jobs", 2, "--json", "-q")
+    assert result.exit_code == 0, result.output
+    board = json.loads(result.stdout)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from mlflow import MlflowClient
+        client = MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name("nnctl")
+        runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.info.run_name == "tracked"]
+    assert len(parents) == 1
+    parent = parents[0]
+    assert parent.info.status == "FINISHED" and parent.data.params["optimizer.lr"] == "[0.003, 0.03]"
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == 2 and len(runs) == 3
+    trial_runs = {json.loads((Path(row["run_dir"]) / "run.json").read_text())["tracking"]["mlflow"]["run_id"]
+                  for row in board["leaderboard"]}
+    assert trial_runs == {r.info.run_id for r in children}
+    assert all(r.info.status == "FINISHED" for r in children)
