@@ -123,3 +123,69 @@ def test_data_files_over_the_cap_are_refused(moons_run, tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["predict", moons_run["checkpoint"], str(tmp_path / "x.npy")])
     assert result.exit_code == 5 and "x.npy: 1,728 bytes is over the 1,000" in result.output
 
+
+
+def test_background_writer_writes_in_order_the_bytes_given_at_the_call(tmp_path, monkeypatch):
+    order, real = [], files.atomic_write
+
+    def slow_atomic_write(path, data):
+        order.append(Path(path).name)
+        real(path, data)
+
+    monkeypatch.setattr(files, "atomic_write", slow_atomic_write)
+    writer = files.BackgroundWriter()
+    data = bytearray(b"first")
+    writer.write(tmp_path / "a", bytes(data))
+    data[:] = b"later"  # what the caller changes after asking is not what is written
+    for name in "bcdefg":
+        writer.write(tmp_path / name, name)
+    writer.wait()
+    assert order == list("abcdefg")
+    assert (tmp_path / "a").read_bytes() == b"first" and (tmp_path / "g").read_text() == "g"
+
+
+def test_background_writer_drops_what_follows_a_failure_and_raises_it(tmp_path):
+    writer = files.BackgroundWriter()
+    writer.write(tmp_path / "a", "a")
+    writer.write(tmp_path / "missing" / "b", "b")  # its folder does not exist
+    writer.write(tmp_path / "c", "c")
+    with pytest.raises(files.WriteError, match="missing/b: cannot be written"):
+        writer.wait()
+    assert (tmp_path / "a").read_text() == "a" and not (tmp_path / "c").exists()
+    with pytest.raises(files.WriteError, match="missing/b"):  # every later call says so again
+        writer.write(tmp_path / "d", "d")
+    assert not (tmp_path / "d").exists()
+
+
+def test_background_writer_survives_an_unexpected_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "atomic_write", lambda path, data: 1 / 0)
+    writer = files.BackgroundWriter()
+    writer.write(tmp_path / "a", "a")
+    with pytest.raises(files.WriteError, match="division by zero"):
+        writer.wait()  # returns: the thread did not die with `busy` set
+
+
+def test_background_writer_makes_a_fast_caller_wait_and_cancel_drops_what_waits(tmp_path, monkeypatch):
+    import threading
+    started, release, real = threading.Event(), threading.Event(), files.atomic_write
+
+    def held(path, data):
+        started.set()
+        release.wait(10)
+        real(path, data)
+
+    monkeypatch.setattr(files, "atomic_write", held)
+    writer = files.BackgroundWriter(limit=2)
+    writer.write(tmp_path / "a", "a")
+    started.wait(10)  # "a" is under way; two more may wait their turn
+    writer.write(tmp_path / "b", "b")
+    writer.write(tmp_path / "c", "c")
+    blocked = threading.Thread(target=writer.write, args=(tmp_path / "d", "d"))
+    blocked.start()
+    blocked.join(0.2)
+    assert blocked.is_alive()  # the fourth waits for room
+    writer.cancel()  # drops b and c; d gets room and waits its turn
+    blocked.join(10)
+    release.set()
+    writer.wait()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "d"]

@@ -133,12 +133,14 @@ def _hash_canonical(value, update) -> None:
 
 
 def save(path, *, config, model, preprocessing: dict, classes: list, n_inputs: int, epoch: int,
-         metrics: dict, optimizer: dict | None = None, training: dict | None = None) -> None:
-    """Write a checkpoint atomically. `config` is the resolved Config; `optimizer` a state_dict;
-    `training` the state a resumed run needs (TRAINING_KEYS), given together with `optimizer`."""
+         metrics: dict, optimizer: dict | None = None, training: dict | None = None, write=None) -> None:
+    """Write a checkpoint atomically (with `write(path, text)` when given: it is serialised here,
+    so a write that happens later still holds these numbers). `config` is the resolved Config;
+    `optimizer` a state_dict; `training` the state a resumed run needs (TRAINING_KEYS), given
+    together with `optimizer`."""
     doc = {
         "format": FORMAT, "version": VERSION, "nnctl_version": __version__, "epoch": epoch,
-        "metrics": metrics, "config": config.model_dump(mode="json"), "preprocessing": preprocessing,
+        "metrics": metrics, "config": config if isinstance(config, dict) else config.model_dump(mode="json"), "preprocessing": preprocessing,
         "classes": classes, "n_inputs": n_inputs,
         "state": {name: encode(a) for name, a in model.state().items()},
         "optimizer": None if optimizer is None else
@@ -146,7 +148,7 @@ def save(path, *, config, model, preprocessing: dict, classes: list, n_inputs: i
         "training": training,
     }
     doc["sha256"] = _digest(doc, whole=_encoded_size(doc) <= SLICE)  # every epoch of a small model: kept cheap
-    atomic_write(path, json.dumps(doc, separators=(",", ":"), allow_nan=False))
+    (write or atomic_write)(path, json.dumps(doc, separators=(",", ":"), allow_nan=False))
 
 
 def _no_duplicates(pairs):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import lock as folder_lock
 from ..errors import CheckpointError, DataError, NnctlError, WriteError
-from ..files import DATA_TOO_BIG, MAX_DATA_BYTES, atomic_write, read_limited, remove_temporaries, strict_json
+from ..files import DATA_TOO_BIG, MAX_DATA_BYTES, BackgroundWriter, atomic_write, read_limited, remove_temporaries, strict_json
 
 
 def create(output_dir: str | Path, name: str) -> Path:
@@ -140,6 +140,7 @@ class Run:
         `created` for this run, so that nothing is left that claims the folder."""
         self.path = Path(path)
         self.history: list[dict] = []
+        self.writer = BackgroundWriter()  # each epoch's files, written while the next epoch trains
         self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.status = {"status": "running", "started": self.started, "finished": None, "epochs": 0,
                        **self._writer(), "command": sys.argv[1:], "environment": environment()}
@@ -177,6 +178,7 @@ class Run:
         the checkpoint are dropped), run.json `running` again, the resume noted."""
         run = cls.__new__(cls)
         run.path, run.history = Path(path), list(history)
+        run.writer = BackgroundWriter()
         run.written, run.status_error = status.get("status"), None
         remove_temporaries(run.path)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -197,13 +199,15 @@ class Run:
         return run
 
     def log(self, record: dict) -> None:
-        """Append one epoch's metrics to metrics.jsonl and metrics.csv (rewritten whole, atomically)."""
+        """Append one epoch's metrics to metrics.jsonl and metrics.csv (rewritten whole, atomically),
+        written in the background (`writer`) with the epoch's checkpoints."""
         self.history.append(record)
-        self._write_logs()
+        self._write_logs(self.writer.write)
         self.status["epochs"] = record["epoch"]
-        self._write_status()
+        self._write_status(self.writer.write)
 
-    def _write_logs(self) -> None:
+    def _write_logs(self, write=None) -> None:
+        write = write or atomic_write
         # the columns of the first record: classification and regression log different metrics
         columns = list(self.history[0])
         # The lines of the records already written are kept, so an epoch formats its own record
@@ -214,12 +218,18 @@ class Run:
             kept = self._lines = (columns, [])
         for r in self.history[len(kept[1]):]:
             kept[1].append((r, strict_json(r) + "\n", _csv_text(columns, [r], header=False)))
-        atomic_write(self.path / "metrics.jsonl", "".join(line for _, line, _ in kept[1]))
-        atomic_write(self.path / "metrics.csv", _csv_text(columns, [], header=True) + "".join(row for _, _, row in kept[1]))
+        write(self.path / "metrics.jsonl", "".join(line for _, line, _ in kept[1]))
+        write(self.path / "metrics.csv", _csv_text(columns, [], header=True) + "".join(row for _, _, row in kept[1]))
 
     def finish(self, status: str, **extra) -> None:
-        """Record how the run ended: finished, diverged, interrupted or failed. The write is tried
-        twice; if both fail, `status_error` says why (and a `finished` run raises WriteError)."""
+        """Record how the run ended: finished, diverged, interrupted or failed, once the epochs'
+        files are on disk (a run whose last files could not be written has `failed`, and raises
+        their WriteError). The write is tried twice; if both fail, `status_error` says why (and a
+        `finished` run raises WriteError)."""
+        lost = self.wait()
+        unfinished = lost is not None and status == "finished"
+        if unfinished:
+            status, extra = "failed", {"error": str(lost)}
         self.status.update(status=status, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), **extra)
         try:
             self._write_status()
@@ -230,9 +240,24 @@ class Run:
                 self.status_error = str(e)
                 if status == "finished":
                     raise
+        if unfinished:
+            raise lost
 
-    def _write_status(self) -> None:
-        atomic_write(self.path / "run.json", strict_json(self.status, indent=2) + "\n")
+    def stop_writing(self) -> None:
+        """Stop now (a second signal): the epochs' files not started yet are dropped; whatever
+        landed is whole, and a resume continues from the last.json that did."""
+        self.writer.cancel()
+
+    def wait(self) -> WriteError | None:
+        """Block until the background writes are on disk; the error of the first that failed, if one did."""
+        try:
+            self.writer.wait()
+        except WriteError as e:
+            return e
+        return None
+
+    def _write_status(self, write=None) -> None:
+        (write or atomic_write)(self.path / "run.json", strict_json(self.status, indent=2) + "\n")
         self.written, self.status_error = self.status["status"], None
 
 

@@ -66,7 +66,7 @@ def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True) ->
         run = runs.Run.reopen(point.path, point.history, point.status, rows_done)
         with ended(run):
             if point.rewrite_best:
-                Checkpointer(run.path, training).save_best(training.monitor.best_epoch, without_seconds(run.history[-1]))
+                Checkpointer(run, training).save_best(training.monitor.best_epoch, without_seconds(run.history[-1]))
             return training.run(run, callbacks, stop, plots)
 
 
@@ -112,8 +112,8 @@ class Checkpointer(Callback):
     last.json first: if the process dies between the two writes, resuming finds the best epoch's
     weights in last.json itself (see resume.best_state)."""
 
-    def __init__(self, path, training: Training):
-        self.path, self.training = path, training
+    def __init__(self, run, training: Training):
+        self.run, self.path, self.training = run, run.path, training
 
     def on_epoch_end(self, record):
         epoch, metrics = record["epoch"], without_seconds(record)  # the same run must give the same bytes
@@ -124,11 +124,11 @@ class Checkpointer(Callback):
 
     def save_last(self, position: Position, metrics: dict) -> None:
         """last.json: everything a resumed run needs to continue from `position`."""
-        self.training.save(self.path / "last.json", position.epoch, metrics, position)
+        self.training.save(self.path / "last.json", position.epoch, metrics, position, self.run.writer.write)
 
     def save_best(self, epoch: int, metrics: dict) -> None:
         """checkpoint.json: the model alone, for eval and predict."""
-        self.training.save(self.path / "checkpoint.json", epoch, metrics, None)
+        self.training.save(self.path / "checkpoint.json", epoch, metrics, None, self.run.writer.write)
 
 
 class Training:
@@ -137,6 +137,7 @@ class Training:
 
     def __init__(self, cfg, dataset, point: resume_module.ResumePoint | None = None):
         self.cfg, self.dataset = cfg, dataset
+        self.config_doc = cfg.model_dump(mode="json")  # what every checkpoint holds: the config is immutable
         self.n_inputs = dataset.x_train.shape[1]
         try:
             self.model = build(config_module.plain(cfg.model.layers), self.n_inputs, np.random.default_rng(cfg.seed), cfg.training.dtype)
@@ -177,9 +178,10 @@ class Training:
                 "callbacks": {name: state for name, c in self.stateful.items()
                               if (state := c.state_dict()) or not getattr(c, "state_optional", False)}}
 
-    def save(self, path, epoch: int, metrics: dict, position: Position | None) -> None:
-        """A checkpoint of the model; with a position, also the optimizer and training state (last.json)."""
-        checkpoint_module.save(path, config=self.cfg, model=self.model, preprocessing=self.dataset.preprocessing,
+    def save(self, path, epoch: int, metrics: dict, position: Position | None, write=None) -> None:
+        """A checkpoint of the model; with a position, also the optimizer and training state (last.json).
+        `write(path, text)` writes it (the run's background writer; atomic_write when None)."""
+        checkpoint_module.save(path, write=write, config=self.config_doc, model=self.model, preprocessing=self.dataset.preprocessing,
                                classes=self.dataset.classes, n_inputs=self.n_inputs, epoch=epoch, metrics=metrics,
                                optimizer=self.optimizer.state_dict() if position is not None else None,
                                training=self.state(position) if position is not None else None)
@@ -205,7 +207,7 @@ class Training:
 
     def _run(self, run, callbacks, stop, plots: bool) -> dict:
         cfg, dataset = self.cfg, self.dataset
-        checkpointer = Checkpointer(run.path, self)
+        checkpointer = Checkpointer(run, self)
         epochs = self.start.epoch if self.stopper is not None and self.stopper.stop else cfg.training.epochs  # stopped early already
         every = [*self.callbacks(checkpointer, run, stop), *callbacks]
         try:
@@ -222,6 +224,7 @@ class Training:
         except Interrupted as e:
             raise interrupted(e, run, checkpointer, len(dataset.x_train)) from None
         except KeyboardInterrupt as e:  # a second signal: stopped at once, last.json holds the last save
+            run.stop_writing()
             run.finish("interrupted", signal=signal_name(getattr(e, "signal", signal.SIGINT)))
             raise
         except BaseException as e:
@@ -284,6 +287,7 @@ def ended(run):
     except BaseException as e:
         if run.status["status"] == "running":
             if isinstance(e, KeyboardInterrupt):
+                run.stop_writing()
                 run.finish("interrupted", signal=signal_name(getattr(e, "signal", signal.SIGINT)))
             else:
                 run.finish("failed", error=str(e) if isinstance(e, NnctlError) else f"{type(e).__name__}: {e}")
@@ -297,7 +301,9 @@ def interrupted(e: Interrupted, run, checkpointer: Checkpointer, n_rows: int) ->
     name, at = signal_name(e.signal), e.position
     try:
         checkpointer.save_last(at, without_seconds(run.history[-1]) if run.history else {})
+        run.writer.wait()
     except KeyboardInterrupt as again:  # a second signal during the save: last.json is still the previous one
+        run.stop_writing()
         run.finish("interrupted", signal=signal_name(getattr(again, "signal", e.signal)))
         raise
     except BaseException:
