@@ -307,7 +307,7 @@ def report(results: dict[str, list[dict]], args, notes=()) -> str:
         lines.append(f"| {LABELS[name]} | {s['version']} | {time_s} | {s['train_cpu_s']:.1f} | {epochs} "
                      f"| {100 * s['test_accuracy']:.2f}% | {s['epoch_s']:.2f} | {s['score_s']:.2f} |")
     lines += ["", "A time in parentheses is the whole run's: the target was not reached. nnctl's epochs include "
-                  "its validation pass over 6,000 rows and its per-epoch callbacks, as in `nnctl train`."]
+                  "its validation pass and its per-epoch callbacks, as in `nnctl train`."]
     if args.rows or args.synthetic:
         lines.append(f"Not MNIST's full training split ({'synthetic rows' if args.synthetic else f'--rows {args.rows}'}): "
                      "for trying the script out, not for comparing.")
