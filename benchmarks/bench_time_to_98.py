@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mnist import blas_info, child_env, peak_rss_mb  # noqa: E402  (one way to pin threads for every benchmark)
+from bench_mnist import blas_info, child_env, peak_rss_mb  # one way to pin threads for every benchmark
 
 REPO = Path(__file__).resolve().parents[1]
 BEST, PLAIN = REPO / "configs" / "mnist_best.yaml", REPO / "configs" / "mnist.yaml"
@@ -207,9 +207,9 @@ CONTESTANTS = {
     "torch-best": torch_run(adam=False),
     "torch-adam": torch_run(adam=True),
     # scikit-learn's example "Visualization of MLP weights on MNIST" (which stops at max_iter=8)
-    "sklearn-sgd": sklearn_run(dict(hidden_layer_sizes=(40,), solver="sgd", learning_rate_init=0.2, alpha=1e-4,
-                                    random_state=1)),
-    "sklearn-adam": sklearn_run(dict(hidden_layer_sizes=(256, 128), random_state=0)),
+    "sklearn-sgd": sklearn_run({"hidden_layer_sizes": (40,), "solver": "sgd", "learning_rate_init": 0.2, "alpha": 1e-4,
+                                "random_state": 1}),
+    "sklearn-adam": sklearn_run({"hidden_layer_sizes": (256, 128), "random_state": 0}),
 }
 
 
@@ -262,7 +262,8 @@ def run_rounds(names: list[str], args) -> dict[str, list[dict]]:
         for name in names[r % len(names):] + names[:r % len(names)]:
             cmd = [sys.executable, __file__, "--worker", name, "--threads", str(args.threads), "--max-epochs",
                    str(args.max_epochs), "--target", str(args.target), *extra]
-            out = subprocess.run(cmd, env=child_env(args.threads, False), stdout=subprocess.PIPE, text=True)
+            out = subprocess.run(cmd, env=child_env(args.threads, False), stdout=subprocess.PIPE, text=True,
+                                 check=False)
             if out.returncode != 0:
                 raise SystemExit(f"the {name} child failed (exit code {out.returncode}); its errors are above")
             results[name].append(json.loads(out.stdout.splitlines()[-1]))
@@ -287,13 +288,12 @@ def summarize(runs: list[dict]) -> dict:
 def report(results: dict[str, list[dict]], args, notes=()) -> str:
     """The Markdown table the README shows."""
     target = f"{100 * args.target:g}%"
-    first = next(iter(results.values()))[0] if results else {}
-    lines = [f"Time to {target} MNIST test accuracy, {args.threads} threads, at most {args.max_epochs} epochs, "
-             f"{args.rounds} round(s){' (medians)' if args.rounds > 1 else ''}; "
-             f"{first.get('n_train', '?'):,} training rows" if first else f"Time to {target}: no contestant ran", "",
-             f"| contestant | version | time to {target} (s) | CPU s | epochs | test accuracy there | s per epoch "
-             "| test scoring s per epoch (not counted) |",
-             "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: |"]
+    n_train = next(iter(results.values()))[0]["n_train"] if results else 0
+    title = (f"Time to {target} MNIST test accuracy, {args.threads} threads, at most {args.max_epochs} epochs, "
+             f"{args.rounds} round(s){' (medians)' if args.rounds > 1 else ''}; {n_train:,} training rows")
+    header = (f"| contestant | version | time to {target} (s) | CPU s | epochs | test accuracy there | s per epoch "
+              "| test scoring s per epoch (not counted) |")
+    lines = [title, "", header, "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: |"]
     for name, runs in results.items():
         s = summarize(runs)
         if s["reached"] == s["rounds"]:
@@ -306,8 +306,8 @@ def report(results: dict[str, list[dict]], args, notes=()) -> str:
             time_s = f"({s['train_s']:.1f})"
         lines.append(f"| {LABELS[name]} | {s['version']} | {time_s} | {s['train_cpu_s']:.1f} | {epochs} "
                      f"| {100 * s['test_accuracy']:.2f}% | {s['epoch_s']:.2f} | {s['score_s']:.2f} |")
-    lines += ["", "A time in parentheses is the whole run's: the target was not reached. nnctl's epochs include "
-                  "its validation pass and its per-epoch callbacks, as in `nnctl train`."]
+    lines += ["", ("A time in parentheses is the whole run's: the target was not reached. nnctl's epochs include "
+                   "its validation pass and its per-epoch callbacks, as in `nnctl train`.")]
     if args.rows or args.synthetic:
         lines.append(f"Not MNIST's full training split ({'synthetic rows' if args.synthetic else f'--rows {args.rows}'}): "
                      "for trying the script out, not for comparing.")
