@@ -70,3 +70,62 @@ def test_the_epoch_breakdown_accounts_for_the_whole_epoch(capsys):
     assert "python benchmarks/epoch_breakdown.py" in README
     for option in ("--epochs", "--threads", "--synthetic", "--rows", "--json"):
         assert f"`{option}" in README.split("epoch_breakdown.py", 1)[1], option
+
+
+@pytest.fixture(scope="module")
+def to98():
+    spec = importlib.util.spec_from_file_location("bench_time_to_98", REPO / "benchmarks" / "bench_time_to_98.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["nnctl-best", "sklearn-sgd"])
+def test_time_to_98_stops_at_the_first_epoch_that_reaches_the_target(to98, name):
+    ds = to98.mnist(rows=300, synthetic=True)
+    reached = to98.train_to_target(name, ds, threads=1, max_epochs=3, target=0.0)  # any accuracy reaches 0
+    assert reached["reached"] and len(reached["epochs"]) == 1
+    missed = to98.train_to_target(name, ds, threads=1, max_epochs=2, target=1.01)  # none reaches 101%
+    assert not missed["reached"] and [e["epoch"] for e in missed["epochs"]] == [1, 2]
+    for epoch in missed["epochs"]:
+        assert epoch["train_s"] > 0 and epoch["score_s"] > 0 and 0 <= epoch["test_accuracy"] <= 1
+
+
+def test_time_to_98_drives_nnctl_through_its_own_callbacks(to98):
+    ds = to98.mnist(rows=300, synthetic=True)
+    run = to98.train_to_target("nnctl-best", ds, threads=1, max_epochs=1, target=1.01)
+    # nnctl train's callbacks (schedule, early stopping, best weights...), less the run folder's writes
+    assert {"LearningRateScheduler", "EarlyStopping", "BestWeights", "LossLimit"} <= set(run["callbacks"])
+    assert not {"MetricsLogger", "Checkpointer"} & set(run["callbacks"])
+
+
+def test_time_to_98_reports_a_missed_target_as_not_reached(to98, tmp_path, capsys):
+    path = tmp_path / "t98.json"
+    to98.main(["--synthetic", "--rows", "300", "--max-epochs", "1", "--threads", "1", "--only", "sklearn-sgd",
+               "--target", "1.01", "--json", str(path)])
+    table = capsys.readouterr().out
+    row = next(line for line in table.splitlines() if line.startswith("| MLPClassifier (40,)"))
+    assert "not reached in 1 epochs" in row and "synthetic rows" in table
+    runs = json.loads(path.read_text())["results"]["sklearn-sgd"]
+    assert len(runs) == 1 and len(runs[0]["epochs"]) == 1 and runs[0]["n_train"] == 270
+
+
+def test_time_to_98_reports_medians_over_rounds(to98):
+    def run(seconds, reached):
+        return {"version": "1", "reached": reached, "stopped_early": False, "n_train": 54_000,
+                "epochs": [{"epoch": 1, "train_s": seconds, "train_cpu_s": seconds, "score_s": 0.5,
+                            "test_accuracy": 0.981 if reached else 0.97}]}
+
+    args = Namespace(target=0.98, threads=2, max_epochs=1, rounds=3, rows=None, synthetic=False)
+    table = to98.report({"nnctl-best": [run(3.0, True), run(1.0, True), run(2.0, True)],
+                         "torch-best": [run(5.0, False), run(4.0, True), run(6.0, False)]}, args)
+    assert "| nnctl, configs/mnist_best.yaml | 1 | 2.0 | 2.0 | 1 | 98.10% |" in table
+    assert "| (5.0) |" in table and "not reached in 1 epochs (1 of 3 rounds reached it)" in table
+    assert "not for comparing" not in table  # a full run carries no such note
+
+
+def test_every_time_to_98_option_is_in_the_readme(to98):
+    section = README.split("bench_time_to_98.py", 1)[1]
+    for action in to98.build_parser()._actions:
+        if action.help != "==SUPPRESS==" and action.option_strings != ["-h", "--help"]:
+            assert any(f"`{opt}" in section for opt in action.option_strings), action.option_strings
