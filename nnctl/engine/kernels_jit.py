@@ -153,7 +153,8 @@ def bias_relu(z, b, y, zero):
         for c in range(cols):
             zi = z[r, c] + b[c]
             z[r, c] = zi
-            y[r, c] = zi if (zi >= zero or zi != zi) else zero  # np.maximum: NaN wins
+            # np.maximum(z, zeros): NaN wins, and of two equal values the second, so -0.0 gives +0.0
+            y[r, c] = zi if (zi > zero or zi != zi) else zero
 
 
 @jit

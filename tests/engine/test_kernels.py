@@ -110,6 +110,7 @@ def test_the_dense_epilogues_give_numpys_bits(shape, dtype):
     z.flat[1::9] = -0.0
     b = rng.normal(size=shape[1]).astype(dtype)
     b[::3] = 0.0
+    b[1::3] = -0.0  # -0.0 + -0.0: relu's max(-0.0, 0) is NumPy's +0.0
     expected_z = z + b
     expected_y = np.maximum(expected_z, np.zeros_like(expected_z))
     y = np.empty_like(z)
