@@ -108,9 +108,9 @@ class DenseEpilogue:
     epilogue kernels (ACTIVATIONS[name].epilogue: relu's) and the batch is large enough for them to
     pay (kernels.for_output). Training forward: z = x W by BLAS, then one pass for z += b and
     y = f(z); backward: one pass for dz = f'(dy) and db = dz summed over the batch, then dW and dx
-    by BLAS. The same bits as the two layers one after the other, which run instead in inference,
-    with NNCTL_JIT=0 and below the threshold. The model still lists (and names) the two layers;
-    this only runs them, in their own arrays."""
+    by BLAS. The same bits as the two layers one after the other, which run instead in inference
+    (fusing it measured no gain: the products dominate), with NNCTL_JIT=0 and below the threshold.
+    The model still lists (and names) the two layers; this only runs them, in their own arrays."""
 
     def __init__(self, dense: Dense, activation: Activation):
         self.dense, self.activation = dense, activation
@@ -119,14 +119,15 @@ class DenseEpilogue:
 
     def forward(self, x, training=False):
         dense, W, b = self.dense, self.dense.params["W"], self.dense.params["b"]
-        self.jit = kernels.for_output(len(x) * W.shape[1]) if training else None
-        if self.jit is None:
+        # a batch of another dtype than the weights' takes the layers' NumPy code, as it always did
+        jit = self.jit = kernels.for_output(len(x) * W.shape[1]) if training and x.dtype == W.dtype else None
+        if jit is None:
             return self.activation.forward(dense.forward(x, training), training)
         dense.x = x
         # both into the arrays the two layers would have reused: no allocation, no extra memory
         z = np.matmul(x, W, out=reusable(dense.work, "z", (len(x), W.shape[1]), x.dtype))
         y = self.activation.y = reusable(self.activation.work, "y", z.shape, z.dtype)
-        getattr(self.jit, self.epilogue[0])(z, b, y, z.dtype.type(0))
+        getattr(jit, self.epilogue[0])(z, b, y, z.dtype.type(0))
         return y
 
     def backward(self, dy, need_dx=True):

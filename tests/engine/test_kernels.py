@@ -130,7 +130,8 @@ def test_the_dense_epilogues_give_numpys_bits(shape, dtype):
 
 def fit_steps(dtype, jit, monkeypatch, steps=4):
     """A network with every pairing case (dense+relu, then dropout; dense+relu, then batchnorm with
-    relu; a softmax output) after `steps` Adam steps, by the fused steps or by the layers one by one."""
+    relu; a softmax output) after `steps` Adam steps, by the fused steps or by the layers one by one;
+    its parameters, gradients, last loss and an inference's outputs as bytes."""
     from nnctl.engine.losses import LOSSES
     from nnctl.engine.model import build
 
@@ -147,7 +148,9 @@ def fit_steps(dtype, jit, monkeypatch, steps=4):
         model.backward(dz, logits=True)
         optimizer.step(model.params(), model.grads())
     steps_run = [type(step).__name__ for step in model._forward[True]]
-    return model.params().flat.tobytes() + model.grads().flat.tobytes() + np.float64(value).tobytes(), steps_run, model
+    inference = model.forward(rng.normal(size=(5, 6)).astype(dtype)).tobytes()  # fused too, once numba is in
+    return model.params().flat.tobytes() + model.grads().flat.tobytes() + np.float64(value).tobytes() + inference, \
+        steps_run, model
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
