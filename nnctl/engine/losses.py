@@ -21,7 +21,7 @@ def cross_entropy(z, y):
     # Runs once per batch: one exp, and the gradient is built in place in the array that holds it.
     n = z.shape[0]
     jit = kernels.if_loaded()
-    if jit is not None and z.dtype in FLOATS and y.dtype.kind in "iu":
+    if jit is not None and z.dtype in FLOATS and isinstance(y, np.ndarray) and y.dtype.kind in "iu":
         compiled = _cross_entropy_compiled(jit, z, y)
         if compiled is not None:
             return compiled
