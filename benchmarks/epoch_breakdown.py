@@ -6,7 +6,8 @@
 The network and settings are bench_mnist.py's (784-256-128-10, ReLU, softmax cross-entropy, Adam
 lr 1e-3, batch 128, float32, 2 BLAS threads). Each epoch runs the steps of train._epoch one by
 one with a clock between them; the last lines time the matrix products alone at the same shapes
-and the optimizer step alone, the two floors the rest is measured against.
+and the optimizer step alone, the two floors the rest is measured against. Which compiled kernels
+ran (docs/performance.md) is printed too: set NNCTL_JIT=0 to time the NumPy code alone.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nnctl.engine import optimizers, train  # noqa: E402
+from nnctl.engine import kernels, optimizers, train  # noqa: E402
 from nnctl.engine.losses import LOSSES  # noqa: E402
 from nnctl.engine.model import build  # noqa: E402
 
@@ -129,11 +130,14 @@ def main(argv=None) -> None:
         epochs = [one_epoch(model, loss, optimizer, ds, e) for e in range(1, args.epochs + 1)]
         bounds = floors(model, len(ds.x_train))
     best = min(epochs, key=lambda e: e["epoch"])
+    compiled = {"optimizer": kernels.for_params(bounds["parameters"]) is not None,
+                "dense epilogues": kernels.for_output(BATCH * min(SIZES[1:-1])) is not None,
+                "loss": kernels.if_loaded() is not None}
     if args.json:
-        print(json.dumps({"epochs": epochs, "best": best, **bounds}))
+        print(json.dumps({"epochs": epochs, "best": best, **bounds, "compiled": compiled}))
         return
     print(f"{len(ds.x_train):,} training rows, batch {BATCH}, {args.threads} threads; the fastest of "
-          f"{args.epochs} epochs, piece by piece:")
+          f"{args.epochs} epochs, piece by piece (compiled: {', '.join(k for k, v in compiled.items() if v) or 'none'}):")
     for piece in (*PIECES, "epoch"):
         print(f"  {piece:<11} {best[piece]:7.3f} s  {best[piece] / best['epoch']:5.0%}")
     print(f"  matrix products alone, same shapes:  {bounds['products']:.3f} s")

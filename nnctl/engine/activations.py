@@ -6,7 +6,8 @@ fits the same signature. gelu and silu, which are not one-to-one, take the input
 (`from_input`). `initializer` is the weight initialiser a dense layer feeding it gets by default
 (He for the relu-like ones). `forward_into(x, work)`, where there is one, gives forward's bits
 into arrays kept in the dict `work` and reused batch after batch (the training path; as
-scikit-learn's inplace_relu).
+scikit-learn's inplace_relu). `epilogue` names the compiled kernels (kernels_jit) that fuse a dense
+layer's bias add with the activation, and its backward with the bias gradient (layers.DenseEpilogue).
 """
 
 import math
@@ -24,6 +25,7 @@ class Rule(NamedTuple):
     from_input: bool = False  # backward takes the input x rather than the output y
     initializer: str = "glorot_uniform"  # for the weights of a dense layer feeding it, by default
     forward_into: Callable | None = None  # forward's bits into reused arrays, for training
+    epilogue: tuple[str, str] | None = None  # kernels_jit's (forward, backward) fused with a dense layer's bias
 
 LEAKY_SLOPE = 0.01
 
@@ -139,7 +141,8 @@ def _silu_grad(x, dy):  # takes the input: silu is not one-to-one
 HE = "he_uniform"
 
 ACTIVATIONS = {
-    "relu": Rule(_relu, _relu_grad, initializer=HE, forward_into=_relu_into),
+    "relu": Rule(_relu, _relu_grad, initializer=HE, forward_into=_relu_into,
+                 epilogue=("bias_relu", "relu_backward_bias")),
     "leaky_relu": Rule(_leaky_relu, _leaky_relu_grad, initializer=HE),
     "sigmoid": Rule(_sigmoid, _sigmoid_grad),
     "tanh": Rule(_tanh, _tanh_grad),

@@ -10,7 +10,8 @@ loads it from its cache), so they are used only where they pay:
 - always with `NNCTL_JIT=1` (to measure them on a small network);
 - otherwise an optimizer step uses its kernel when the model has at least MIN_PARAMS parameters;
 - a dense layer's epilogue uses its kernel when its output has at least MIN_ELEMENTS values
-  (batch x units).
+  (batch x units);
+- the softmax cross-entropy uses its kernels (around NumPy's exp) once another piece has loaded them.
 
 Small networks (moons' 1,250 parameters) never import numba: their whole run is shorter than
 the import. numba is imported at the first step of a large enough model, never at start-up.
@@ -51,6 +52,12 @@ def load():
 def for_params(n: int):
     """The kernels when an update of n parameters pays for them, else None."""
     return load() if n >= MIN_PARAMS or setting() == "1" else None
+
+
+def if_loaded():
+    """The kernels when a large enough model has already imported them (or NNCTL_JIT=1), else None:
+    for kernels that save microseconds per batch, never enough to pay for numba's import alone."""
+    return load() if "module" in _loaded or setting() == "1" else None
 
 
 def for_output(n: int):

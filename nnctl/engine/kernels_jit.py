@@ -153,7 +153,8 @@ def bias_relu(z, b, y, zero):
         for c in range(cols):
             zi = z[r, c] + b[c]
             z[r, c] = zi
-            y[r, c] = zi if (zi >= zero or zi != zi) else zero  # np.maximum: NaN wins
+            # np.maximum(z, zeros): NaN wins, and of two equal values the second, so -0.0 gives +0.0
+            y[r, c] = zi if (zi > zero or zi != zi) else zero
 
 
 @jit
@@ -168,3 +169,37 @@ def relu_backward_bias(dy, y, dz, db, zero, one):
             d = dy[r, c] * (one if y[r, c] > zero else zero)
             dz[r, c] = d
             db[c] = db[c] + d
+
+
+@jit
+def softmax_shift(z, y, shifted, picked):
+    """The cross-entropy's log-sum-exp shift: shifted = z - z.max(axis=1, keepdims=True) and
+    picked = shifted[rows, y], in one pass over (batch, classes) z (the exp stays NumPy's).
+    False, with nothing meaningful written, where a class index is outside [0, classes): the NumPy
+    path then takes the batch and handles it as NumPy indexing does (an IndexError, or -1 as the last)."""
+    rows, cols = z.shape
+    for r in range(rows):
+        if y[r] < 0 or y[r] >= cols:
+            return False
+    for r in range(rows):
+        top = z[r, 0]
+        for c in range(1, cols):
+            zi = z[r, c]
+            if not (top >= zi or top != top):  # np.max: NaN wins
+                top = zi
+        for c in range(cols):
+            shifted[r, c] = z[r, c] - top
+        picked[r] = shifted[r, y[r]]
+    return True
+
+
+@jit
+def softmax_onehot_grad(e, total, y, n, inv_n):
+    """The cross-entropy's gradient in place of e = exp(shifted): e / (total * n), then the true
+    class's entry minus 1 / n. n, inv_n: the batch size and 1 / n in the arrays' dtype."""
+    rows, cols = e.shape
+    for r in range(rows):
+        d = total[r] * n
+        for c in range(cols):
+            e[r, c] = e[r, c] / d
+        e[r, y[r]] = e[r, y[r]] - inv_n

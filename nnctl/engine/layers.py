@@ -13,6 +13,7 @@ hands to a user is never overwritten. (`work` is scratch; `buffers` is state a c
 
 import numpy as np
 
+from . import kernels
 from .activations import ACTIVATIONS
 from .work import reusable
 
@@ -100,6 +101,47 @@ class Activation:
 
     def backward(self, dy):
         return self.df(self.y, dy)
+
+
+class DenseEpilogue:
+    """A Dense layer and the activation after it, run as one step where the activation has compiled
+    epilogue kernels (ACTIVATIONS[name].epilogue: relu's) and the batch is large enough for them to
+    pay (kernels.for_output). Training forward: z = x W by BLAS, then one pass for z += b and
+    y = f(z); backward: one pass for dz = f'(dy) and db = dz summed over the batch, then dW and dx
+    by BLAS. The same bits as the two layers one after the other, which run instead in inference
+    (fusing it measured no gain: the products dominate), with NNCTL_JIT=0 and below the threshold.
+    The model still lists (and names) the two layers; this only runs them, in their own arrays."""
+
+    def __init__(self, dense: Dense, activation: Activation):
+        self.dense, self.activation = dense, activation
+        self.epilogue = ACTIVATIONS[activation.name].epilogue
+        self.jit = None  # the kernels the last training forward used; None: the two layers ran
+
+    def forward(self, x, training=False):
+        dense, W, b = self.dense, self.dense.params["W"], self.dense.params["b"]
+        # a batch of another dtype than the weights' takes the layers' NumPy code, as it always did
+        jit = self.jit = kernels.for_output(len(x) * W.shape[1]) if training and x.dtype == W.dtype else None
+        if jit is None:
+            return self.activation.forward(dense.forward(x, training), training)
+        dense.x = x
+        # both into the arrays the two layers would have reused: no allocation, no extra memory
+        z = np.matmul(x, W, out=reusable(dense.work, "z", (len(x), W.shape[1]), x.dtype))
+        y = self.activation.y = reusable(self.activation.work, "y", z.shape, z.dtype)
+        getattr(jit, self.epilogue[0])(z, b, y, z.dtype.type(0))
+        return y
+
+    def backward(self, dy, need_dx=True):
+        """dL/dx from dL/dy (None with need_dx=False, as Dense.backward), filling the dense layer's grads."""
+        if self.jit is None:
+            return self.dense.backward(self.activation.backward(dy), need_dx)
+        dense, kind = self.dense, dy.dtype.type
+        dz = reusable(self.activation.work, "dz", dy.shape, dy.dtype)
+        getattr(self.jit, self.epilogue[1])(dy, self.activation.y, dz, dense.grads["b"], kind(0), kind(1))
+        np.matmul(dense.x.T, dz, out=dense.grads["W"])
+        if not need_dx:
+            return None
+        W = dense.params["W"]
+        return np.matmul(dz, W.T, out=reusable(dense.work, "dx", (len(dz), W.shape[0]), dz.dtype))
 
 
 class Dropout:

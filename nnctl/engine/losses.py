@@ -10,11 +10,21 @@ from typing import Callable
 
 import numpy as np
 
+from . import kernels
+
+
+FLOATS = (np.float32, np.float64)  # the dtypes the loss kernels are compiled for
+
 
 def cross_entropy(z, y):
     """z: (batch, classes) logits; y: (batch,) class indices. Returns (mean loss, dL/dz)."""
     # Runs once per batch: one exp, and the gradient is built in place in the array that holds it.
     n = z.shape[0]
+    jit = kernels.if_loaded()
+    if jit is not None and z.dtype in FLOATS and isinstance(y, np.ndarray) and y.dtype.kind in "iu":
+        compiled = _cross_entropy_compiled(jit, z, y)
+        if compiled is not None:
+            return compiled
     shifted = z - z.max(axis=1, keepdims=True)  # log-sum-exp shift: exp never overflows
     rows = np.arange(n)
     picked = shifted[rows, y]
@@ -24,6 +34,22 @@ def cross_entropy(z, y):
     dz = np.divide(e, total * n, out=e)  # softmax / n ...
     dz[rows, y] -= 1 / n  # ... minus onehot / n
     return float(loss), dz
+
+
+def _cross_entropy_compiled(jit, z, y):
+    """cross_entropy's arithmetic with half its NumPy calls (each ~3-10 us on a 128 x 10 batch):
+    exp, log, the row sums and the mean stay NumPy's, since a compiled exp or sum gives other bits.
+    None where a class index is out of range: NumPy's indexing then decides."""
+    n = z.shape[0]
+    shifted, picked = np.empty_like(z), np.empty(n, z.dtype)
+    if not jit.softmax_shift(z, y, shifted, picked):
+        return None
+    e = np.exp(shifted, out=shifted)
+    total = e.sum(axis=1)
+    per_row = np.log(total)
+    loss = np.subtract(per_row, picked, out=per_row).mean()
+    jit.softmax_onehot_grad(e, total, y, z.dtype.type(n), z.dtype.type(1 / n))
+    return float(loss), e
 
 
 def binary_cross_entropy(z, y):

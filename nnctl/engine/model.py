@@ -5,7 +5,8 @@
 
 import numpy as np
 
-from .layers import Activation, BatchNorm, Dense, Dropout, default_initializer
+from .activations import ACTIVATIONS
+from .layers import Activation, BatchNorm, Dense, DenseEpilogue, Dropout, default_initializer
 from .packing import Packed, pack
 from .regularizers import Penalty
 
@@ -28,10 +29,11 @@ class Sequential:
         # One call per layer and nothing else per step (a small network's step is Python
         # overhead): the layers in order, and in reverse, listed once here. The gradient with
         # respect to the network's input is never used, so a first Dense layer does not compute
-        # it (a quarter of the MNIST network's backward products).
-        self._forward = {False: tuple(self.layers), True: tuple(self.layers[:-1])}
-        self._backward = {logits: tuple((layer, i == 0 and isinstance(layer, Dense)) for i, layer in reversed(list(enumerate(layers))))
-                          for logits, layers in ((False, self.layers), (True, self.layers[:-1]))}
+        # it (a quarter of the MNIST network's backward products). A dense layer followed by an
+        # activation with compiled epilogues (relu) runs as one step (DenseEpilogue).
+        self._forward = {False: _steps(self.layers), True: _steps(self.layers[:-1])}
+        self._backward = {logits: tuple((step, i == 0 and isinstance(step, (Dense, DenseEpilogue))) for i, step in reversed(list(enumerate(steps))))
+                          for logits, steps in self._forward.items()}
 
     def forward(self, x, training=False, logits=False):
         """x: (batch, n_in). With logits=True the final activation is skipped (a fused loss applies it)."""
@@ -90,6 +92,21 @@ class Sequential:
         if len(x) <= batch_size:
             return self.forward(x)
         return np.concatenate([self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def _steps(layers: list) -> tuple:
+    """The layers as the forward pass runs them: each Dense followed by an activation with
+    compiled epilogues (ACTIVATIONS[name].epilogue) paired into one DenseEpilogue step."""
+    steps, i = [], 0
+    while i < len(layers):
+        layer, after = layers[i], layers[i + 1] if i + 1 < len(layers) else None
+        if isinstance(layer, Dense) and isinstance(after, Activation) and ACTIVATIONS[after.name].epilogue:
+            steps.append(DenseEpilogue(layer, after))
+            i += 2
+        else:
+            steps.append(layer)
+            i += 1
+    return tuple(steps)
 
 
 def _dense(n_in, rng, dtype, units, activation="linear", initializer=None, **penalty):

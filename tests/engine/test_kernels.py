@@ -1,5 +1,5 @@
-"""The compiled kernels give the NumPy path's bits: every optimizer with each option, and the dense
-epilogues, run both ways on the same inputs (float32 and float64, several sizes, odd lengths), and
+"""The compiled kernels give the NumPy path's bits: every optimizer with each option, the dense
+epilogues (alone and as a network's steps) and the cross-entropy's, run both ways on the same inputs (float32 and float64, several sizes, odd lengths), and
 the raw bytes compared. Run again with NNCTL_JIT=0 by the CI: then both sides are NumPy's, and the
 tests that need numba are skipped."""
 
@@ -110,6 +110,7 @@ def test_the_dense_epilogues_give_numpys_bits(shape, dtype):
     z.flat[1::9] = -0.0
     b = rng.normal(size=shape[1]).astype(dtype)
     b[::3] = 0.0
+    b[1::3] = -0.0  # -0.0 + -0.0: relu's max(-0.0, 0) is NumPy's +0.0
     expected_z = z + b
     expected_y = np.maximum(expected_z, np.zeros_like(expected_z))
     y = np.empty_like(z)
@@ -125,6 +126,105 @@ def test_the_dense_epilogues_give_numpys_bits(shape, dtype):
     jit.relu_backward_bias(dy, y, dz, db, c(0), c(1))
     assert dz.tobytes() == expected_dz.tobytes()
     assert db.tobytes() == expected_db.tobytes()
+
+
+def fit_steps(dtype, jit, monkeypatch, steps=4):
+    """A network with every pairing case (dense+relu, then dropout; dense+relu, then batchnorm with
+    relu; a softmax output) after `steps` Adam steps, by the fused steps or by the layers one by one;
+    its parameters, gradients, last loss and an inference's outputs as bytes."""
+    from nnctl.engine.losses import LOSSES
+    from nnctl.engine.model import build
+
+    monkeypatch.setenv("NNCTL_JIT", "1" if jit else "0")
+    layers = [dict(units=13, activation="relu"), dict(type="dropout", rate=0.3), dict(units=9, activation="relu"),
+              dict(type="batchnorm", activation="relu"), dict(units=4, activation="softmax")]
+    model, rng = build(layers, 6, np.random.default_rng(0), dtype), np.random.default_rng(1)
+    optimizer, loss = OPTIMIZERS["adam"](lr=0.01), LOSSES["cross_entropy"]
+    for step in range(steps):
+        x = rng.normal(size=(11 - step, 6)).astype(dtype)  # shrinking batches: views of the kept arrays
+        x[0] = 0.0
+        z = model.forward(x, training=True, logits=True)
+        value, dz = loss.value_and_grad(z, rng.integers(0, 4, len(x)))
+        model.backward(dz, logits=True)
+        optimizer.step(model.params(), model.grads())
+    steps_run = [type(step).__name__ for step in model._forward[True]]
+    inference = model.forward(rng.normal(size=(5, 6)).astype(dtype)).tobytes()  # fused too, once numba is in
+    return model.params().flat.tobytes() + model.grads().flat.tobytes() + np.float64(value).tobytes() + inference, \
+        steps_run, model
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dense_relu_steps_give_the_two_layers_bits(dtype, monkeypatch):
+    compiled, steps, model = fit_steps(dtype, True, monkeypatch)
+    numpy, _, _ = fit_steps(dtype, False, monkeypatch)
+    assert compiled == numpy
+    assert steps == ["DenseEpilogue", "Dropout", "DenseEpilogue", "BatchNorm", "Activation", "Dense"]
+    if kernels.load() is not None:
+        monkeypatch.setenv("NNCTL_JIT", "1")
+        assert model._forward[True][0].jit is kernels.load()  # the kernels ran, not the fallback
+    x = np.ones((3, 6), dtype)
+    inference = model.forward(x)
+    kept = inference.copy()
+    model.forward(2 * x, training=True)
+    assert inference.tobytes() == kept.tobytes()  # inference's arrays are never the reused ones
+
+
+@jit_only
+def test_the_dense_epilogue_runs_above_the_threshold_and_the_layers_below(monkeypatch):
+    from nnctl.engine.model import build
+
+    monkeypatch.delenv("NNCTL_JIT", raising=False)  # the rule decides
+    monkeypatch.setattr(kernels, "MIN_ELEMENTS", 40)
+    model = build([dict(units=8, activation="relu"), dict(units=2)], 3, np.random.default_rng(0))
+    step = model._forward[False][0]
+    for rows, used in ((4, None), (5, kernels.load())):  # 4 x 8 values below the threshold, 5 x 8 at it
+        model.forward(np.ones((rows, 3), np.float32), training=True)
+        assert step.jit is used
+
+
+@jit_only
+@pytest.mark.parametrize("shape", [(1, 1), (5, 2), (7, 3), (128, 10), (33, 17), (8192, 10)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("labels", ["int64", "int32", "uint8"])
+def test_the_cross_entropy_kernels_give_numpys_bits(shape, dtype, labels, monkeypatch):
+    from nnctl.engine.losses import cross_entropy
+
+    rng = np.random.default_rng(shape[0])
+    for scale in (0.01, 1.0, 30.0):
+        z = (rng.normal(size=shape) * scale).astype(dtype)
+        z.flat[::7] = 0.0
+        z.flat[1::5] = -0.0
+        y = rng.integers(0, shape[1], shape[0]).astype(labels)
+        results = []
+        for setting in ("1", "0"):
+            monkeypatch.setenv("NNCTL_JIT", setting)
+            value, dz = cross_entropy(z, y)
+            results.append(np.float64(value).tobytes() + dz.tobytes() + dz.dtype.str.encode())
+        assert results[0] == results[1]
+
+
+@jit_only
+def test_the_cross_entropy_kernels_leave_out_of_range_classes_to_numpy(monkeypatch):
+    from nnctl.engine.losses import cross_entropy
+
+    monkeypatch.setenv("NNCTL_JIT", "1")
+    z = np.arange(12, dtype=np.float32).reshape(4, 3)
+    with pytest.raises(IndexError):
+        cross_entropy(z, np.array([0, 1, 2, 3]))
+    last = cross_entropy(z, np.array([0, 1, 2, -1]))  # NumPy's -1: the last class
+    monkeypatch.setenv("NNCTL_JIT", "0")
+    assert last[1].tobytes() == cross_entropy(z, np.array([0, 1, 2, -1]))[1].tobytes()
+
+
+def test_the_loss_kernels_wait_for_a_large_model_to_load_numba(monkeypatch):
+    """cross_entropy saves microseconds a batch: never worth importing numba for."""
+    monkeypatch.delenv("NNCTL_JIT", raising=False)
+    monkeypatch.setattr(kernels, "_loaded", {})
+    assert kernels.if_loaded() is None
+    kernels.load()
+    assert kernels.if_loaded() is kernels.load()
+    monkeypatch.setenv("NNCTL_JIT", "0")
+    assert kernels.if_loaded() is None
 
 
 @jit_only
