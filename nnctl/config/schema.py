@@ -314,6 +314,10 @@ class TrainingConfig(Strict):
     checkpoint: Literal["best", "last"] = Field("best", description="what checkpoint.json holds, and the test split "
                                                 "scores: the best epoch's weights (by early_stopping's monitor, else the "
                                                 "lowest val_loss) or the last epoch's")
+    save_interval: float = Field(1.0, ge=0.0, le=86_400.0, description="seconds at least between two saves of the run "
+                                 "folder (metrics, last.json, checkpoint.json) during training: an epoch that ends sooner "
+                                 "is saved with a later one; the last epoch and an interrupted one are always saved; 0 "
+                                 "saves every epoch")
 
 
 class MlflowConfig(Strict):

@@ -135,7 +135,8 @@ def _hash_canonical(value, update) -> None:
 def save(path, *, config, model, preprocessing: dict, classes: list, n_inputs: int, epoch: int,
          metrics: dict, optimizer: dict | None = None, training: dict | None = None, write=None) -> None:
     """Write a checkpoint atomically (with `write(path, text)` when given: it is serialised here,
-    so a write that happens later still holds these numbers). `config` is the resolved Config;
+    so a write that happens later still holds these numbers). `config` is the resolved Config (or
+    its model_dump(mode="json"), which a run computes once);
     `optimizer` a state_dict; `training` the state a resumed run needs (TRAINING_KEYS), given
     together with `optimizer`."""
     doc = {

@@ -199,12 +199,15 @@ class Run:
         return run
 
     def log(self, record: dict) -> None:
-        """Append one epoch's metrics to metrics.jsonl and metrics.csv (rewritten whole, atomically),
-        written in the background (`writer`) with the epoch's checkpoints."""
+        """Add one epoch's metrics to the history; `save_logs` writes them."""
         self.history.append(record)
-        self._write_logs(self.writer.write)
         self.status["epochs"] = record["epoch"]
-        self._write_status(self.writer.write)
+
+    def save_logs(self, write=None) -> None:
+        """The history into metrics.jsonl and metrics.csv (rewritten whole, atomically), and run.json:
+        by `write(path, text)`, else in the background (`writer`) with the epoch's checkpoints."""
+        self._write_logs(write or self.writer.write)
+        self._write_status(write or self.writer.write)
 
     def _write_logs(self, write=None) -> None:
         write = write or atomic_write

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import time
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def check_fits(cfg, dataset) -> None:
 
 
 class MetricsLogger(Callback):
-    """Each epoch's record into the run folder's metrics.jsonl and metrics.csv."""
+    """Each epoch's record into the run's history (the Checkpointer writes it to the logs)."""
 
     def __init__(self, run):
         self.run = run
@@ -105,30 +106,54 @@ class MetricsLogger(Callback):
 
 
 class Checkpointer(Callback):
-    """last.json after every epoch (weights, optimizer, training state), then checkpoint.json when
-    the epoch is the best (every epoch with training.checkpoint `last` or without early stopping's
-    restore_best: the checkpoint is then the last).
+    """The run folder's files of each epoch, in this order: metrics.jsonl, metrics.csv and run.json;
+    last.json (weights, optimizer, training state); checkpoint.json when the epoch is the best
+    (every epoch with training.checkpoint `last` or without early stopping's restore_best: the
+    checkpoint is then the last).
 
-    last.json first: if the process dies between the two writes, resuming finds the best epoch's
-    weights in last.json itself (see resume.best_state)."""
+    Each epoch's files are made at its end, and written at most every `training.save_interval`
+    seconds: an epoch that ends sooner after the last write is kept in memory, and written by the
+    next one due or by `flush` (when training ends, is interrupted, diverges or fails). Writing four
+    or five files took most of an epoch of moons. The files are the same bytes whenever they are
+    written. last.json first: if the process dies between the writes, resuming finds the best
+    epoch's weights in last.json itself (see resume.best_state)."""
 
     def __init__(self, run, training: Training):
         self.run, self.path, self.training = run, run.path, training
+        self.interval = training.cfg.training.save_interval
+        self.pending: dict = {}  # path -> text of the files not written yet, in the order they are written
+        self.saved_at = time.monotonic()
+
+    def on_train_begin(self, info):
+        self.saved_at = time.monotonic()
 
     def on_epoch_end(self, record):
         epoch, metrics = record["epoch"], without_seconds(record)  # the same run must give the same bytes
-        self.save_last(Position(epoch), metrics)
+        self.run.save_logs(self._keep)
+        self.save_last(Position(epoch), metrics, self._keep)
         if not self.training.restore_best or self.training.monitor.best_epoch == epoch:
-            self.save_best(epoch, metrics)
+            self.save_best(epoch, metrics, self._keep)
+        if time.monotonic() - self.saved_at >= self.interval:
+            self.flush()
         return False
 
-    def save_last(self, position: Position, metrics: dict) -> None:
-        """last.json: everything a resumed run needs to continue from `position`."""
-        self.training.save(self.path / "last.json", position.epoch, metrics, position, self.run.writer.write)
+    def _keep(self, path, text) -> None:
+        self.pending[path] = text  # a later epoch's file replaces an earlier one's, in its place
 
-    def save_best(self, epoch: int, metrics: dict) -> None:
+    def flush(self) -> None:
+        """Write the files kept in memory (the run's writer writes them in order, in the background)."""
+        pending, self.pending = self.pending, {}
+        for path, text in pending.items():
+            self.run.writer.write(path, text)
+        self.saved_at = time.monotonic()
+
+    def save_last(self, position: Position, metrics: dict, write=None) -> None:
+        """last.json: everything a resumed run needs to continue from `position`."""
+        self.training.save(self.path / "last.json", position.epoch, metrics, position, write or self.run.writer.write)
+
+    def save_best(self, epoch: int, metrics: dict, write=None) -> None:
         """checkpoint.json: the model alone, for eval and predict."""
-        self.training.save(self.path / "checkpoint.json", epoch, metrics, None, self.run.writer.write)
+        self.training.save(self.path / "checkpoint.json", epoch, metrics, None, write or self.run.writer.write)
 
 
 class Training:
@@ -217,7 +242,9 @@ class Training:
             fit(self.model, self.loss, self.optimizer, dataset, epochs=epochs, batch_size=cfg.training.batch_size,
                 shuffle=cfg.training.shuffle, seed=cfg.seed, clip_norm=cfg.training.clip_norm,
                 callbacks=every, start=self.start)
+            checkpointer.flush()
         except TrainingDiverged as e:
+            checkpointer.flush()  # the last good epoch's files
             run.finish("diverged", error=str(e))
             kept = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"
             raise TrainingDiverged(f"{e}. Run folder {run.path}: {kept}") from None
@@ -228,6 +255,8 @@ class Training:
             run.finish("interrupted", signal=signal_name(getattr(e, "signal", signal.SIGINT)))
             raise
         except BaseException as e:
+            with contextlib.suppress(Exception):  # a write that failed stays failed
+                checkpointer.flush()
             run.finish("failed", error=f"{type(e).__name__}: {e}")
             raise
         return self.finish(run, plots)
@@ -300,6 +329,7 @@ def interrupted(e: Interrupted, run, checkpointer: Checkpointer, n_rows: int) ->
     """Save where training stopped into last.json, mark the run interrupted, and say how to go on."""
     name, at = signal_name(e.signal), e.position
     try:
+        checkpointer.flush()  # the epochs that ended since the last save, then where it stopped
         checkpointer.save_last(at, without_seconds(run.history[-1]) if run.history else {})
         run.writer.wait()
     except KeyboardInterrupt as again:  # a second signal during the save: last.json is still the previous one

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow  # real processes: not in the fast tier
 
 CONFIG = moons_yaml(seed=11, data={"n_samples": "N", "noise": None},
                     model={"layers": [{"units": 32, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
-                    optimizer={"lr": 0.003}, training={"epochs": "EPOCHS", "batch_size": 8}, run={"output_dir": "OUT"})
+                    optimizer={"lr": 0.003}, training={"epochs": "EPOCHS", "batch_size": 8, "save_interval": 0},
+                    run={"output_dir": "OUT"})  # every epoch saved: the tests watch the files as it trains
 
 
 def write_config(tmp_path, n=1000, epochs=60, out="runs"):

@@ -21,7 +21,7 @@ from conftest import moons_yaml
 
 CONFIG = moons_yaml(seed=4, data={"noise": None},
                     model={"layers": [{"units": 8, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
-                    optimizer={"lr": 0.01}, training={"epochs": 5})
+                    optimizer={"lr": 0.01}, training={"epochs": 5, "save_interval": 0})  # every epoch's files written
 
 
 def leftovers(folder):
