@@ -25,6 +25,7 @@ class Rule(NamedTuple):
     from_input: bool = False  # backward takes the input x rather than the output y
     initializer: str = "glorot_uniform"  # for the weights of a dense layer feeding it, by default
     forward_into: Callable | None = None  # forward's bits into reused arrays, for training
+    backward_into: Callable | None = None  # backward's bits into reused arrays (a layer's `work`)
     epilogue: tuple[str, str] | None = None  # kernels_jit's (forward, backward) fused with a dense layer's bias
 
 LEAKY_SLOPE = 0.01
@@ -42,6 +43,12 @@ def _relu_into(x, work):
 
 def _relu_grad(y, dy):
     return dy * (y > 0)
+
+
+def _relu_grad_into(y, dy, work):
+    # _relu_grad's two ufuncs, into arrays reused batch after batch: no allocation per step
+    mask = np.greater(y, 0, out=reusable(work, "mask", y.shape, np.bool_))
+    return np.multiply(dy, mask, out=reusable(work, "dx", dy.shape, dy.dtype))
 
 
 def _leaky_relu(x):
@@ -141,7 +148,7 @@ def _silu_grad(x, dy):  # takes the input: silu is not one-to-one
 HE = "he_uniform"
 
 ACTIVATIONS = {
-    "relu": Rule(_relu, _relu_grad, initializer=HE, forward_into=_relu_into,
+    "relu": Rule(_relu, _relu_grad, initializer=HE, forward_into=_relu_into, backward_into=_relu_grad_into,
                  epilogue=("bias_relu", "relu_backward_bias")),
     "leaky_relu": Rule(_leaky_relu, _leaky_relu_grad, initializer=HE),
     "sigmoid": Rule(_sigmoid, _sigmoid_grad),

@@ -90,6 +90,7 @@ class Activation:
         rule = ACTIVATIONS[name]
         self.f, self.df, self.from_input = rule.forward, rule.backward, rule.from_input  # from_input: backward needs x
         self.f_into = rule.forward_into  # training: the same bits into reused arrays (relu's)
+        self.df_into = rule.backward_into  # the same for backward, which only training calls
         self.params, self.grads = {}, {}
         self.y = None
         self.work = {}
@@ -100,6 +101,8 @@ class Activation:
         return y
 
     def backward(self, dy):
+        if self.df_into is not None:
+            return self.df_into(self.y, dy, self.work)
         return self.df(self.y, dy)
 
 

@@ -205,11 +205,14 @@ def test_relu_layer_training_path_is_the_activation_functions_bit_for_bit(dtype)
     for n in (3, 8, 5):  # grows its arrays, then uses a view of them
         x = rng.normal(size=(n, 6)).astype(dtype)
         x[0, :2] = 0.0
+        x[1, :3] = (-0.0, np.nan, np.inf)
         dy = rng.normal(size=(n, 6)).astype(dtype)
+        dy[2, :2] = (np.nan, -0.0)
         y = layer.forward(x, training=True)
         assert y.dtype == dtype and y.tobytes() == f(x).tobytes()
         dx = layer.backward(dy)
         assert dx.dtype == dtype and dx.tobytes() == df(f(x), dy).tobytes()
+        assert np.shares_memory(dx, layer.work["dx"])  # written into the layer's reused array
 
 
 def test_the_first_dense_layer_skips_its_input_gradient():
