@@ -124,9 +124,6 @@ class Checkpointer(Callback):
         self.pending: dict = {}  # path -> text of the files not written yet, in the order they are written
         self.saved_at = time.monotonic()
 
-    def on_train_begin(self, info):
-        self.saved_at = time.monotonic()
-
     def on_epoch_end(self, record):
         epoch, metrics = record["epoch"], without_seconds(record)  # the same run must give the same bytes
         self.run.save_logs(self._keep)
