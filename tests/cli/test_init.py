@@ -206,3 +206,18 @@ def test_eval_matches_a_new_csv_by_column_name(csv_files, tmp_path):
     other = run("eval", checkpoint, "--data", moved, "--split", "all", "--json")
     assert other.exit_code == 0, other.output
     assert json.loads(other.stdout)["loss"] == same["loss"] and same["n"] == 120
+
+
+@pytest.mark.parametrize("text", [
+    "f1,label\n" + "".join(f"{i},nan\n" for i in range(20)),  # a regression target with no number
+    "f1,label,label\n" + "".join(f"{i},{i % 2},{i % 3}\n" for i in range(20)),  # which label?
+    "f1,label\n" + "".join(f"{i},{'b' if i == 3 else 'a'}\n" for i in range(20)),  # a class of one row
+])
+def test_init_refuses_what_train_refuses_with_the_same_message(text, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.csv").write_text(text)
+    trained = run("train", "--data", "t.csv", "--set", "training.epochs=1", "-q", "--no-plots")
+    written = run("init", "--data", "t.csv")
+    assert trained.exit_code == written.exit_code == 5, (trained.output, written.output)
+    assert written.stderr == trained.stderr
+    assert not (tmp_path / "t.yaml").exists()
