@@ -117,9 +117,12 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
 
 
 def folder_name(stem: str, default: str) -> str:
-    """A file's stem made a valid run or sweep name (the pattern of run.name): any other character
-    becomes _, at most 64 characters, `default` when nothing is left."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:64] or default
+    """A file's stem made a valid run or sweep name (the pattern of run.name) that is safe as a
+    folder's name: any other character (a separator, a space, a control character) becomes _, and
+    so does '..'; no leading '.' or '-' (a hidden folder, or one a shell command takes for an
+    option); at most 64 characters, `default` when nothing is left."""
+    name = re.sub(r"\.{2,}", "_", re.sub(r"[^A-Za-z0-9_.-]", "_", stem)).lstrip(".-")
+    return name[:64] or default
 
 
 def resolve(cfg: Config) -> Config:
