@@ -313,3 +313,48 @@ def test_a_run_written_with_a_relative_data_path_still_resumes_and_evaluates(tmp
                  ("summary", run / "checkpoint.json")):
         result = invoke(*args, "-q") if args[0] == "train" else invoke(*args)
         assert result.exit_code == 0, (args, result.output)
+
+
+# ---------------------------------------------------------------- 7. many keys: linear work, a bounded message
+
+
+def test_thousands_of_unknown_keys_describe_the_first_and_count_the_rest(tmp_path, monkeypatch):
+    """The closest word is looked for only in the errors shown (it was 2 difflib searches an error)."""
+    from nnctl.config import messages
+
+    calls = []
+    suggest = messages.suggest
+    monkeypatch.setattr(messages, "suggest", lambda *args: calls.append(args) or suggest(*args))
+    text = KERAS.replace("optimizer:", "optimiser:") + "".join(f"unknown_{i}: {i}\n" for i in range(3_000))
+    lines = error_lines(invoke("check", write(tmp_path, "many.yaml", text)))
+    assert len(lines) == messages.MAX_ERRORS + 1 and lines[-1] == "… and 2,981 more errors"
+    assert lines[0] == (f"{tmp_path / 'many.yaml'}:8: optimiser: unknown key; did you mean 'optimizer'? "
+                        f"(allowed: seed, data, model, loss, optimizer, training, run)")  # and not 'optimizer: missing'
+    assert lines[1].startswith(f"{tmp_path / 'many.yaml'}:15: unknown_0: unknown key")
+    assert len(calls) <= 2 * messages.MAX_ERRORS
+
+
+def test_a_merged_file_of_many_keys_is_merged_in_one_pass_over_the_lines():
+    """Each replaced key once scanned every line recorded so far: a layer of 20,000 keys took minutes."""
+    from nnctl import config
+
+    class Counted(dict):
+        scans = 0
+
+        def __iter__(self):
+            Counted.scans += 1
+            return super().__iter__()
+
+        def items(self):
+            Counted.scans += 1
+            return super().items()
+
+    data = {"seed": 0, "training": {"epochs": 1, "batch_size": 2}}
+    lines = Counted({("seed",): 1, ("training",): 2, ("training", "epochs"): 3, ("training", "batch_size"): 4})
+    more = {"training": {"epochs": 5}, **{f"k{i}": i for i in range(2_000)}}
+    more_lines = {("training",): 1, ("training", "epochs"): 2, **{(f"k{i}",): i + 3 for i in range(2_000)}}
+    merged = config.merge(data, more, lines, more_lines, "over.yaml")
+    assert merged["training"] == {"epochs": 5, "batch_size": 2} and merged["k1999"] == 1999
+    assert lines[("training", "epochs")] == "over.yaml:2" and lines[("training", "batch_size")] == 4
+    assert lines[("k0",)] == "over.yaml:3" and lines[("seed",)] == 1
+    assert Counted.scans <= 2
