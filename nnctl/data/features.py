@@ -50,20 +50,24 @@ def read_named(source: str, names: list[str], *, target: str | None = None, head
         header = is_header(cells)
     if not header or cells == list(names):
         return read_csv(text, n_features, name=name, header=header, dtype=dtype), []
-    missing = [n for n in names if n not in cells]
+    index = {}  # each name's first column: a header of thousands of columns is matched in one pass
+    for column, cell in enumerate(cells):
+        index.setdefault(cell, column)
+    missing = [n for n in names if n not in index]
     if missing:
         shown = ", ".join(quoted(n, 30) for n in missing[:10]) + (", …" if len(missing) > 10 else "")
         raise DataError(f"{name}: missing the column{'s' if len(missing) > 1 else ''} {shown}, which the model was "
                         f"trained on (the header names {', '.join(excerpt(c, 30) for c in cells[:10])}"
                         f"{', …' if len(cells) > 10 else ''}); columns are matched by name")
-    duplicated = sorted({c for c in cells if cells.count(c) > 1 and c in names})
+    wanted_names = set(names)
+    duplicated = sorted({c for column, c in enumerate(cells) if index[c] != column and c in wanted_names})
     if duplicated:
         raise DataError(f"{name}: the header names the column {quoted(duplicated[0], 30)} more than once")
-    extra = [c for c in cells if c not in names and c != target]
+    extra = [c for c in cells if c not in wanted_names and c != target]
     notes = [f"{name}: ignoring the column{'s' if len(extra) > 1 else ''} "
              f"{', '.join(quoted(c, 30) for c in extra[:10])}{', …' if len(extra) > 10 else ''}, "
              f"which the model was not trained on"] if extra else []
-    wanted = [cells.index(n) for n in names]
+    wanted = [index[n] for n in names]
     return _read_columns(text, first, wanted, name, dtype), notes
 
 

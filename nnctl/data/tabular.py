@@ -28,14 +28,14 @@ SHOWN_COLUMNS = 10  # column names a message lists before '…'
 SHOWN_ROWS = 5  # row numbers a message lists before 'and N more'
 
 
-def _column(path, names: list[str], wanted, header: bool, role: str) -> int:
-    """The index of the column `wanted` (a header name, or a 0-based index)."""
+def _column(path, names: list[str], positions: dict, wanted, header: bool, role: str) -> int:
+    """The index of the column `wanted` (a header name, or a 0-based index); `positions`: each name's columns."""
     if isinstance(wanted, int):
         if not -len(names) <= wanted < len(names):
             raise DataError(f"{path}: {role} column {wanted} does not exist: the file has {len(names)} columns")
         return wanted % len(names)
-    if wanted in names:
-        return names.index(wanted)
+    if wanted in positions:
+        return positions[wanted][0]
     close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.5)
     hint = f"; did you mean {quoted(close[0])}?" if close else ""
     if not header:
@@ -62,14 +62,17 @@ def parse_csv(text: str, path, target=None, features=None, header: bool = True, 
     for number, row in rows:
         if len(row) != len(names):
             raise DataError(f"{path}:{number}: {len(row)} fields, but the {'header' if header else 'first row'} has {len(names)}")
-    t = _column(path, names, len(names) - 1 if target is None else target, header, "target")
+    positions: dict[str, list[int]] = {}  # one pass: a header may have thousands of columns
+    for i, name in enumerate(names):
+        positions.setdefault(name, []).append(i)
+    t = _column(path, names, positions, len(names) - 1 if target is None else target, header, "target")
     columns = [c for c in range(len(names)) if c != t] if features is None else \
-        [_column(path, names, f, header, "feature") for f in features]
+        [_column(path, names, positions, f, header, "feature") for f in features]
     if t in columns:
         raise DataError(f"{path}: the target column {quoted(names[t])} is also listed as a feature")
     if not columns:
         raise DataError(f"{path}: no feature columns besides the target {quoted(names[t])}")
-    _check_distinct(path, names, [t, *columns])
+    _check_distinct(path, names, positions, [t, *columns])
     x = np.empty((len(rows), len(columns)))
     for i, (number, row) in enumerate(rows):
         for j, c in enumerate(columns):
@@ -91,11 +94,11 @@ def parse_csv(text: str, path, target=None, features=None, header: bool = True, 
     return x, y, [names[c] for c in columns], names[t]
 
 
-def _check_distinct(path, names: list[str], used: list[int]) -> None:
+def _check_distinct(path, names: list[str], positions: dict, used: list[int]) -> None:
     """Each column read (the target and the features) has a name no other column of the header has:
     a checkpoint keeps the features' names, and predict and eval match a file's columns by them."""
     for c in used:
-        same = [i for i, name in enumerate(names) if name == names[c]]
+        same = positions[names[c]]
         if len(same) > 1:
             what = f"leaves the columns {_positions(same)} unnamed" if not names[c] else \
                 f"names the columns {_positions(same)} alike, {quoted(names[c])}"

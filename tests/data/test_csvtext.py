@@ -118,3 +118,17 @@ def test_what_training_records_is_held_to_the_rule_checkpoints_are_read_by():
     with pytest.raises(DataError, match="distinct column names"):
         inputs.fit(np.zeros((3, 2)), ["f", "f"])
     assert inputs.fit(np.zeros((3, 2)), ["f", "g"])["names"] == ["f", "g"]
+
+
+def test_a_header_of_thousands_of_columns_is_matched_in_one_pass():
+    """Each column was looked up in the whole header (cells.count, names.index): 20,000 columns took
+    12 s in predict; one pass takes milliseconds, so the bound below is generous."""
+    import time
+
+    names = [f"c{i}" for i in range(20_000)]
+    reordered = ",".join([*reversed(names), "label"]) + "\n" + ",".join(["1"] * 20_000 + ["0"]) + "\n"
+    started = time.perf_counter()
+    x, notes = features.read_named("wide.csv", names, target="label", text=reordered)
+    table = tabular.parse_csv(reordered + reordered.split("\n", 1)[1], "wide.csv", "label", names)
+    assert time.perf_counter() - started < 3
+    assert x.shape == (1, 20_000) and notes == [] and table[2] == names
