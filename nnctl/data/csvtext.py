@@ -10,7 +10,7 @@
     names(cells)           a header's cells as column names: stripped of surrounding spaces
 
 Lines end with \\n, \\r\\n or \\r, as the csv module reads them; a quoted cell keeps its newline, so
-the training, init and predict all see the same header. A cell may be as long as the file: the
+training, init and predict all see the same header. A cell may be as long as the file: the
 csv module's own limit (128 KB) is raised, once and for the process, to the data cap.
 """
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 from .. import files

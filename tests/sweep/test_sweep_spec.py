@@ -148,7 +148,7 @@ def test_spec_errors_name_file_line_and_key(tmp_path, text, message):
 
 @pytest.mark.parametrize("name", [".", ".."])
 def test_a_sweep_folder_never_leads_out_of_its_output_dir(name, tmp_path):
-    with pytest.raises(ConfigError, match=rf"s.yaml:12: name: '\.+' names output_dir itself or the folder above it"):
+    with pytest.raises(ConfigError, match=r"s.yaml:12: name: '\.+' names output_dir itself or the folder above it"):
         load(tmp_path, BASE + f"parameters:\n  seed: [1]\nname: '{name}'\n")
     derived = load(tmp_path, BASE + "parameters:\n  seed: [1]\n", name="...yaml")  # a stem of '..'
     assert derived.folder.parent == (Path.cwd() / "sweeps").resolve() and derived.spec.name == "_"
