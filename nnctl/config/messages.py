@@ -101,7 +101,7 @@ def describe_all(errors: list[dict], data: Any, source: str, lines: dict, root=N
     A required key that is missing next to an unknown key that is its likely misspelling
     (`optimiser:` for `optimizer:`) is reported once, as that unknown key at its own line.
     """
-    placed = sorted(((_position(_where_of(error, data, source, lines, root, prefix) + ": ", source), i, error)
+    placed = sorted(((_position(_where_of(error, data, source, lines, prefix) + ": ", source), i, error)
                      for i, error in enumerate(errors)), key=lambda item: item[:2])
     ordered = [error for _, _, error in placed]
     meant = set()
@@ -121,7 +121,7 @@ def _position(message: str, source: str) -> tuple:
     return (not message.startswith(f"{source}:"), int(found.group(1)) if found else 0)
 
 
-def _where_of(error: dict, data: Any, source: str, lines: dict, root=None, prefix: tuple = ()) -> str:
+def _where_of(error: dict, data: Any, source: str, lines: dict, prefix: tuple = ()) -> str:
     """`file:line` (or the --set) an error points at: its key's, or for a tag that chooses no kind
     (`name:`, `type:`), that key's."""
     inner = _user_path(error["loc"], data)
@@ -145,7 +145,7 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
     """
     inner = _user_path(error["loc"], data)
     path = prefix + inner
-    where = _where_of(error, data, source, lines, root, prefix)
+    where = _where_of(error, data, source, lines, prefix)
     key = _dotted(path) or "top level"
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
     if kind == "missing":
