@@ -34,9 +34,33 @@ def starter_config(data, target=None, overrides=()) -> config_module.Config:
     from .data import infer
 
     profile = infer.describe(str(data), target)
-    text = starter.text(profile)
-    source = f"<the default config for {data}>"
+    return _starter(profile, starter.text(profile), None, overrides)
+
+
+def starter_text(data, target=None, config_dir=None):
+    """(the commented starter config `nnctl init` writes into the folder `config_dir`, the data's
+    infer.Profile), refused (DataError, ConfigError) wherever `train` would refuse it: a file is
+    loaded, split and scaled as training loads it (a built-in data set is known to load)."""
+    from .config import starter
+    from .data import infer
+
+    profile = infer.describe(str(data), target)
+    text = starter.text(profile, config_dir=config_dir)
+    cfg = _starter(profile, text, config_dir, ())
+    if profile.path is not None:
+        training.check_fits(cfg, training.load_data(cfg))
+    return text, profile
+
+
+def _starter(profile, text: str, config_dir, overrides) -> config_module.Config:
+    """The starter config `text` of the data `profile`, written for `config_dir`, validated."""
+    from pathlib import Path
+
+    from .config import starter
+
+    source = f"<the default config for {profile.path or profile.name}>"
     parsed, lines = config_module.parse_yaml(text, source)
+    parsed = config_module.anchor_path(parsed, config_dir if config_dir is not None else Path.cwd())
     parsed = config_module.apply_overrides(parsed, overrides, lines, source)
     cfg = config_module.from_dict(parsed, source, lines, stem=starter.default_name(profile).removesuffix(".yaml"))
     cfg._overrides = tuple(overrides)

@@ -22,20 +22,22 @@ def init(data, target, output, force, to_stdout):
     classification (softmax and cross_entropy; one sigmoid unit and binary_cross_entropy for two
     classes); other numbers are a regression (one linear unit and mse).
     """
+    from .. import api
     from ..config import starter
-    from ..data import infer
     from ..files import atomic_write
 
-    profile = infer.describe(data, target)
     if to_stdout:
         if output is not None:
             raise click.UsageError("--print writes to stdout: it cannot be combined with -o")
-        click.echo(starter.text(profile), nl=False)
+        click.echo(api.starter_text(data, target)[0], nl=False)
         return
+    if output is not None and Path(output).exists() and not force:
+        raise click.UsageError(f"{output} exists: pass --force to overwrite it, or -o to write elsewhere")
+    text, profile = api.starter_text(data, target, Path(output).parent if output is not None else Path("."))
     path = Path(output or starter.default_name(profile))
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists: pass --force to overwrite it, or -o to write elsewhere")
-    atomic_write(path, starter.text(profile, config_dir=path.parent))
+    atomic_write(path, text)
     what = f"{profile.task}, {profile.n_features} features" + (
         f", {profile.n_classes} classes" if profile.task == "classification" else "")
     click.echo(f"wrote {path} ({what})", err=True)

@@ -71,6 +71,8 @@ def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> A
     if not isinstance(data, dict):
         return data  # from_dict says what is wrong with the first file
 
+    replaced = set()  # the paths whose whole value `more` gives
+
     def into(node: dict, over: dict, path: tuple) -> None:
         for key, value in over.items():
             at = path + (key,)
@@ -78,11 +80,17 @@ def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> A
                 into(node[key], value, at)
                 continue
             node[key] = value
-            for known in [k for k in lines if k[:len(at)] == at]:
-                del lines[known]
-            lines.update({k: f"{source}:{n}" for k, n in more_lines.items() if k[:len(at)] == at})
+            replaced.add(at)
+
+    def under_replaced(key: tuple) -> bool:
+        return any(key[:depth] in replaced for depth in range(1, len(key) + 1))
 
     into(data, more, ())
+    # once over the lines of both files, not once per key: a layer of 20,000 keys took minutes
+    kept = {k: n for k, n in lines.items() if not under_replaced(k)}
+    lines.clear()
+    lines.update(kept)
+    lines.update({k: f"{source}:{n}" for k, n in more_lines.items() if under_replaced(k)})
     return data
 
 
@@ -117,9 +125,12 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
 
 
 def folder_name(stem: str, default: str) -> str:
-    """A file's stem made a valid run or sweep name (the pattern of run.name): any other character
-    becomes _, at most 64 characters, `default` when nothing is left."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:64] or default
+    """A file's stem made a valid run or sweep name (the pattern of run.name) that is safe as a
+    folder's name: any other character (a separator, a space, a control character) becomes _, and
+    so does '..'; no leading '.' or '-' (a hidden folder, or one a shell command takes for an
+    option); at most 64 characters, `default` when nothing is left."""
+    name = re.sub(r"\.{2,}", "_", re.sub(r"[^A-Za-z0-9_.-]", "_", stem)).lstrip(".-")
+    return name[:64] or default
 
 
 def resolve(cfg: Config) -> Config:

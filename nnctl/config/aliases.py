@@ -90,6 +90,23 @@ KEYS = {
     "training": {"max_epochs": "epochs", "gradient_clip_norm": "clip_norm"},
 }
 
+# keys of other tools that nnctl has no use for, and the key to write instead: never renamed (their
+# value means something else), only suggested, with the reason
+NOT_KEYS = {
+    "model.layers[]": {
+        "in_features": ("units", "nnctl infers a layer's inputs from the layer before it (the data's width for "
+                                 "the first): units is its outputs, PyTorch's out_features"),
+        "input_dim": ("units", "nnctl infers a layer's inputs from the layer before it (the data's width for "
+                               "the first): units is its outputs"),
+    },
+}
+
+# PyTorch's losses that take logits: the output layer before them is linear, and the loss applies
+# the softmax or sigmoid itself. nnctl's losses fuse that activation in training (engine.losses), so
+# with these names a linear output layer gets it written: the same arithmetic in training, and
+# probabilities from predict, eval and export, as from any softmax or sigmoid output layer.
+LOGITS_LOSSES = {"CrossEntropyLoss": "softmax", "BCEWithLogitsLoss": "sigmoid"}
+
 WORDS = (LOSSES, ACTIVATIONS, INITIALIZERS, LAYER_TYPES, OPTIMIZERS, SCHEDULES, DATA_SETS)
 
 
@@ -99,7 +116,8 @@ def suggest(word: Any, choices) -> str | None:
         return None
     choices = [str(c) for c in choices]
     known = {c: c for c in choices}
-    for table in (*WORDS, *(Words("", (), keys) for keys in KEYS.values())):
+    for table in (*WORDS, *(Words("", (), keys) for keys in KEYS.values()),
+                  *(Words("", (), {key: name for key, (name, _) in keys.items()}) for keys in NOT_KEYS.values())):
         known.update({alias: name for alias, name in table.aliases.items() if name in choices})
     folded = {fold(name): target for name, target in known.items()}
     if fold(word) in folded:
@@ -116,6 +134,7 @@ def canonical(data: Any, lines: dict, source: str = "<config>") -> Any:
     if not isinstance(data, dict):
         return data
     data = copy.deepcopy(data)
+    _logits_output(data, lines)
     _word(data, ("loss",), LOSSES)
     for section, table in (("data", DATA_SETS), ("optimizer", OPTIMIZERS)):
         _word(data.get(section), (section, "name"), table)
@@ -130,6 +149,29 @@ def canonical(data: Any, lines: dict, source: str = "<config>") -> Any:
         for key, table in (("type", LAYER_TYPES), ("activation", ACTIVATIONS), ("initializer", INITIALIZERS)):
             _word(layer, ("model", "layers", i, key), table)
     return data
+
+
+def _logits_output(data: dict, lines: dict) -> None:
+    """After a loss of LOGITS_LOSSES, a linear dense output layer gets the activation the loss applies."""
+    loss = data.get("loss")
+    activation = next((a for name, a in LOGITS_LOSSES.items() if isinstance(loss, str) and fold(loss) == fold(name)), None)
+    layers = data.get("model", {}).get("layers") if isinstance(data.get("model"), dict) else None
+    if activation is None or not isinstance(layers, list) or not layers or not isinstance(layers[-1], dict):
+        return
+    last, at = layers[-1], ("model", "layers", len(layers) - 1)
+    if LAYER_TYPES.lookup(last.get("type", "dense")) == "dense" and ACTIVATIONS.lookup(last.get("activation", "linear")) == "linear":
+        last["activation"] = activation
+        if at in lines:
+            lines.setdefault(at + ("activation",), lines[at])
+
+
+def not_a_key(key: Any, section: str) -> str | None:
+    """Why `key`, unknown in `section` (as KEYS names sections), is a key of another tool nnctl
+    has no use for (NOT_KEYS), or None."""
+    for name, (_, why) in NOT_KEYS.get(section, {}).items():
+        if isinstance(key, str) and fold(key) == fold(name):
+            return why
+    return None
 
 
 def _word(node: Any, path: tuple, table: Words) -> None:

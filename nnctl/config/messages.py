@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel
 
-from .aliases import suggest
+from .aliases import ACTIVATIONS, fold, not_a_key, suggest
 from .schema import Config
 from .yaml_lines import _dotted, _where, line_of
 
@@ -90,25 +90,28 @@ def _node_at(data: Any, path: tuple) -> Any:
     return data
 
 
+MAX_ERRORS = 20  # errors a message describes, one a line (each with its closest word); the rest are counted
+
+
 def describe_all(errors: list[dict], data: Any, source: str, lines: dict, root=None, prefix: tuple = ()) -> str:
-    """Every error of a validation, one line each, in the order of the file's lines.
+    """The first MAX_ERRORS errors of a validation, one line each, in the order of the file's lines,
+    then how many more there are: its work is linear in the number of errors, and the closest words
+    (the costly part) are looked for only in the errors shown.
 
     A required key that is missing next to an unknown key that is its likely misspelling
     (`optimiser:` for `optimizer:`) is reported once, as that unknown key at its own line.
     """
+    placed = sorted(((_position(_where_of(error, data, source, lines, prefix) + ": ", source), i, error)
+                     for i, error in enumerate(errors)), key=lambda item: item[:2])
+    ordered = [error for _, _, error in placed]
     meant = set()
-    for error in errors:
-        if error["type"] == "extra_forbidden":
-            path = _user_path(error["loc"], data)
-            meant.add(path[:-1] + (suggest(path[-1], _allowed_keys(path, data, root)),))
-    found = []
-    for error in errors:
-        if error["type"] == "missing" and _user_path(error["loc"], data) in meant:
-            continue
-        line = _describe(error, data, source, lines, root, prefix)
-        if line not in found:
-            found.append(line)
-    return "\n".join(sorted(found, key=lambda message: _position(message, source)))
+    for error in [e for e in ordered if e["type"] == "extra_forbidden"][:MAX_ERRORS]:
+        path = _user_path(error["loc"], data)
+        meant.add(path[:-1] + (suggest(path[-1], _allowed_keys(path, data, root)),))
+    kept = [e for e in ordered if not (e["type"] == "missing" and _user_path(e["loc"], data) in meant)]
+    found = dict.fromkeys(_describe(error, data, source, lines, root, prefix) for error in kept[:MAX_ERRORS])
+    more = len(kept) - MAX_ERRORS
+    return "\n".join(list(found) + ([f"… and {more:,} more error{'s' if more > 1 else ''}"] if more > 0 else []))
 
 
 def _position(message: str, source: str) -> tuple:
@@ -116,6 +119,22 @@ def _position(message: str, source: str) -> tuple:
     then those of files merged over it (--config) and of --set."""
     found = re.match(r"[^\n]*?:([0-9]+): ", message)
     return (not message.startswith(f"{source}:"), int(found.group(1)) if found else 0)
+
+
+def _where_of(error: dict, data: Any, source: str, lines: dict, prefix: tuple = ()) -> str:
+    """`file:line` (or the --set) an error points at: its key's, or for a tag that chooses no kind
+    (`name:`, `type:`), that key's."""
+    inner = _user_path(error["loc"], data)
+    path = prefix + inner
+    line = line_of(lines, path)
+    if error["type"] == "union_tag_invalid":
+        line = lines.get(tuple(path) + (_tag_key(_node_at(data, inner)),), line)
+    return _where(source, line)
+
+
+def _tag_key(node: Any) -> str:
+    """The key that chooses a mapping's kind: `type` for a layer, `name` for the rest."""
+    return "type" if isinstance(node, dict) and "type" in node and "name" not in node else "name"
 
 
 def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefix: tuple = ()) -> str:
@@ -126,15 +145,16 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
     """
     inner = _user_path(error["loc"], data)
     path = prefix + inner
-    line = line_of(lines, path)
-    where = _where(source, line)
+    where = _where_of(error, data, source, lines, prefix)
     key = _dotted(path) or "top level"
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
     if kind == "missing":
         what = "is required but missing"
     elif kind == "extra_forbidden":
         allowed = _allowed_keys(inner, data, root)
-        what = f"unknown key{_closest(path[-1], allowed)}" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+        why = not_a_key(path[-1], "model.layers[]") if path[:2] == ("model", "layers") and len(path) == 4 else None
+        what = f"unknown key{_closest(path[-1], allowed)}" + (f" {why}" if why else "") + \
+            (f" (allowed: {', '.join(allowed)})" if allowed else "")
     elif kind == "literal_error":
         choices = re.findall(r"'([^']*)'", ctx.get("expected", ""))
         what = f"expected one of {', '.join(choices)}, got {value!r}{_closest(value, choices)}"
@@ -143,13 +163,10 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
     elif kind == "union_tag_invalid":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         tag = ctx.get("tag")
-        node = _node_at(data, inner)
-        tag_key = "type" if isinstance(node, dict) and "type" in node and "name" not in node else "name"
-        key = _dotted(path + (tag_key,))
-        line = lines.get(tuple(path) + (tag_key,), line)
-        where = _where(source, line)
+        key = _dotted(path + (_tag_key(_node_at(data, inner)),))
         given = _written_at(data, path + ("name",), tag)
-        what = f"expected one of {', '.join(choices)}, got {given!r}{_closest(tag, choices)}"
+        hint = _activation_hint(tag) if key.endswith(".type") and path[:2] == ("model", "layers") else ""
+        what = f"expected one of {', '.join(choices)}, got {given!r}{hint or _closest(tag, choices)}"
         if isinstance(given, bool):
             what += _BOOLEAN_HINT
     elif kind == "union_tag_not_found":
@@ -169,6 +186,17 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
 
 
 _BOOLEAN_HINT = " (YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote it)"
+
+
+def _activation_hint(layer_type: Any) -> str:
+    """For a layer type that names an activation (`ReLU`, Keras' `Activation`): where activations go."""
+    name = ACTIVATIONS.lookup(layer_type)
+    if name is None and not (isinstance(layer_type, str) and fold(layer_type) == "activation"):
+        return ""
+    what = "an activation" if name is not None else "Keras' Activation layer"
+    example = name if name not in (None, "linear") else "relu"
+    return (f": {layer_type!r} is {what}, not a layer type: an activation goes in the `activation` key "
+            f"of the dense layer it follows, e.g. {{units: 64, activation: {example}}}")
 
 
 def _written_at(data: Any, path: tuple, default: Any) -> Any:

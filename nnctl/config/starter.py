@@ -20,6 +20,7 @@ import yaml
 
 from ..data.images import IMAGE_SETS
 from ..data.infer import Profile
+from ..printable import printable
 
 LR = 1e-3
 LARGE = 10_000  # rows from which batches of 128 and fewer epochs pay off
@@ -33,37 +34,42 @@ def hidden_units(n_features: int) -> tuple[int, int]:
     return first, first // 2
 
 
-def _output(p: Profile) -> tuple[str, str, str]:
+def _output(p: Profile) -> tuple[dict, str, str]:
     """(the output layer, the loss, the comment that explains them)."""
     if p.task == "regression":
-        return ("{units: 1}", "mse",
+        return ({"units": 1}, "mse",
                 "regression: one linear output unit (no activation) and the mean squared error")
     if p.n_classes == 2:
-        return ("{units: 1, activation: sigmoid}", "binary_cross_entropy",
+        return ({"units": 1, "activation": "sigmoid"}, "binary_cross_entropy",
                 "two classes: one sigmoid unit, the probability of the second class, and binary_cross_entropy")
-    return (f"{{units: {p.n_classes}, activation: softmax}}", "cross_entropy",
+    return ({"units": p.n_classes, "activation": "softmax"}, "cross_entropy",
             f"{p.n_classes} classes: one softmax unit per class (probabilities summing to 1) and cross_entropy")
 
 
-def _data_lines(p: Profile, config_dir: Path | None) -> list[str]:
+def _data(p: Profile, config_dir: Path | None, notes: dict) -> dict:
+    """The data section, its comments put in `notes` (see _emit)."""
+    held_out = ("test_fraction", 0.2, "held out for the final score")
+    watched = ("val_fraction", 0.1, "watched during training, for early stopping")
     if p.path is None:
-        lines = ["data:", f"  name: {p.name}  # a built-in data set ({p.n_features} features"
-                 f"{f', {p.rows:,} rows' if p.rows else ''}): `nnctl data list` shows the others"]
+        rows = f", {p.rows:,} rows" if p.rows else ""
+        entries = [("name", p.name, f"a built-in data set ({p.n_features} features{rows}): "
+                                    "`nnctl data list` shows the others")]
         if p.name in IMAGE_SETS:
-            lines.append("  # the test split is the published one (the last 10,000 images)")
+            notes[("data", "val_fraction")] = (["the test split is the published one (the last 10,000 images)"], "")
+            entries.append(watched)
         else:
-            lines.append("  test_fraction: 0.2  # held out for the final score")
-        return lines + ["  val_fraction: 0.1  # watched during training, for early stopping"]
-    lines = ["data:", f"  name: {p.name}", f"  path: {_dump(_path(p.path, config_dir))}"]
-    if p.name == "csv":
-        lines += [f"  target: {_dump(p.target)}  # the column to predict; every other column is a feature",
-                  f"  header: {'true' if p.header else 'false'}  # the first row "
-                  + ("names the columns" if p.header else "is already data")]
-    lines += [f"  task: {p.task}  # {p.why}" + (
-        f": {p.n_classes} classes" if p.task == "classification" else "") + " (see `nnctl init --help`)",
-              "  test_fraction: 0.2  # held out for the final score",
-              "  val_fraction: 0.1  # watched during training, for early stopping"]
-    return lines
+            entries += [held_out, watched]
+    else:
+        classes = f": {p.n_classes} classes" if p.task == "classification" else ""
+        entries = [("name", p.name, ""), ("path", _path(p.path, config_dir), "")]
+        if p.name == "csv":
+            entries += [("target", p.target, "the column to predict; every other column is a feature"),
+                        ("header", p.header, "the first row " + ("names the columns" if p.header else "is already data"))]
+        entries += [("task", p.task, f"{p.why}{classes} (see `nnctl init --help`)"), held_out, watched]
+    for key, _, comment in entries:
+        above, _ = notes.get(("data", key), ([], ""))
+        notes[("data", key)] = (above, comment)
+    return {key: value for key, value, _ in entries}
 
 
 def _path(path: Path, config_dir: Path | None) -> str:
@@ -78,50 +84,99 @@ def _path(path: Path, config_dir: Path | None) -> str:
     return str(path)
 
 
-def _dump(value) -> str:
-    """A scalar as YAML writes it (quoted when it must be)."""
-    return yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe emitter, writing a string that holds a line break or a control character
+    double-quoted, with escapes, so that every value stays on its own line."""
+
+
+def _represent_str(dumper, value: str):
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=None if value.isprintable() else '"')
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def _flow(value) -> str:
+    """A key or value as one line of YAML, written by the emitter (quoted and escaped where it must
+    be; a text a terminal would show otherwise than it reads, with escapes for all but ASCII)."""
+    shown_as_is = not isinstance(value, str) or printable(value) == value
+    text = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, sort_keys=False, width=float("inf"),
+                     allow_unicode=shown_as_is)
+    return text.removesuffix("\n...\n").strip()
+
+
+def _comment(text: str) -> str:
+    """`# text` on one line: whatever text came from a file is escaped, so a comment ends where its line does."""
+    return "# " + printable(text)
+
+
+def _emit(node: dict, notes: dict, path: tuple = ()) -> list[str]:
+    """The mapping `node` as block YAML, every key and value written by the emitter; `notes` maps a
+    key's path (a list item's: with its index) to (the comment lines above it, the comment after it)."""
+    lines, indent = [], "  " * len(path)
+
+    def entry(at: tuple, prefix: str, text: str) -> None:
+        above, after = notes.get(at, ([], ""))
+        lines.extend(f"{prefix}{_comment(c)}" for c in above)
+        lines.append(f"{prefix}{text}" + (f"  {_comment(after)}" if after else ""))
+
+    for key, value in node.items():
+        at = path + (key,)
+        if isinstance(value, dict):
+            entry(at, indent, f"{_flow(key)}:")
+            lines += _emit(value, notes, at)
+        elif isinstance(value, list):
+            entry(at, indent, f"{_flow(key)}:")
+            for i, item in enumerate(value):
+                entry(at + (i,), indent + "  ", f"- {_flow(item)}")
+        else:
+            entry(at, indent, f"{_flow(key)}: {_flow(value)}")
+    return lines
+
+
+def config(p: Profile, config_dir: Path | None = None, seed: int = 0) -> tuple[dict, dict]:
+    """(the starter config for the data set `p` as data, its comments: see _emit)."""
+    first, second = hidden_units(p.n_features)
+    output, loss, why = _output(p)
+    large = (p.rows or 0) * 0.7 >= LARGE  # the training split, with the default fractions
+    batch, epochs, patience = (128, 20, 5) if large else (32, 100, 10)
+    notes = {
+        ("seed",): ([], "the one seed of the run: the same seed gives the same splits, weights and results"),
+        ("model", "layers", 0): ([f"two hidden layers: {first} units (twice the {p.n_features} inputs, rounded up "
+                                  "to a power of two, kept within 32..256),", "then half as many",
+                                  "relu is the usual hidden activation: fast, and it does not saturate"], ""),
+        ("model", "layers", 2): ([why], ""),
+        ("optimizer", "name"): ([], "adapts each weight's step size: a good first choice"),
+        ("optimizer", "lr"): ([], "Adam's usual learning rate; `nnctl lr-find FILE` suggests one for this data"),
+        ("training", "epochs"): ([], "at most; early stopping below usually ends sooner"),
+        ("training", "batch_size"): ([], "rows per step: " + ("larger for a large data set, fewer steps per epoch"
+                                                               if large else "small batches learn fast on a small data set")),
+        ("training", "early_stopping", "monitor"): ([], "the validation loss: stop when it no longer improves"),
+        ("training", "early_stopping", "patience"): ([], "epochs without improvement before stopping"),
+        ("training", "early_stopping", "restore_best"): ([], "end with the best epoch's weights"),
+    }
+    data = _data(p, config_dir, notes)
+    layers = [{"units": first, "activation": "relu"}, {"units": second, "activation": "relu"}, output]
+    return {
+        "seed": seed,
+        "data": data,
+        "model": {"layers": layers},
+        "loss": loss,
+        "optimizer": {"name": "adam", "lr": LR},
+        "training": {"epochs": epochs, "batch_size": batch,
+                     "early_stopping": {"monitor": "val_loss", "patience": patience, "restore_best": True}},
+    }, notes
 
 
 def text(p: Profile, *, config_dir: Path | None = None, seed: int = 0) -> str:
     """The commented starter config for the data set `p`, as YAML. `config_dir`: the folder the
     config is written to (None: not written, so data paths are absolute)."""
-    first, second = hidden_units(p.n_features)
-    output, loss, why = _output(p)
-    rows = p.rows or 0
-    large = rows * 0.7 >= LARGE  # the training split, with the default fractions
-    batch, epochs, patience = (128, 20, 5) if large else (32, 100, 10)
     what = p.path.name if p.path is not None else p.name
-    lines = [
-        f"# A starter config for {what}, written by `nnctl init`: every choice below is a common default,",
-        "# explained where it is made. Check it with `nnctl check FILE`, train it with `nnctl train FILE`;",
-        "# every key and its default: docs/config.md.",
-        "seed: 0  # the one seed of the run: the same seed gives the same splits, weights and results",
-        *_data_lines(p, config_dir),
-        "model:",
-        "  layers:",
-        f"    # two hidden layers: {first} units (twice the {p.n_features} inputs, rounded up to a power of two, "
-        "kept within 32..256),",
-        "    # then half as many",
-        "    # relu is the usual hidden activation: fast, and it does not saturate",
-        f"    - {{units: {first}, activation: relu}}",
-        f"    - {{units: {second}, activation: relu}}",
-        f"    # {why}",
-        f"    - {output}",
-        f"loss: {loss}",
-        "optimizer:",
-        "  name: adam  # adapts each weight's step size: a good first choice",
-        f"  lr: {LR:g}  # Adam's usual learning rate; `nnctl lr-find FILE` suggests one for this data",
-        "training:",
-        f"  epochs: {epochs}  # at most; early stopping below usually ends sooner",
-        f"  batch_size: {batch}  # rows per step: " + ("larger for a large data set, fewer steps per epoch" if large
-                                                       else "small batches learn fast on a small data set"),
-        "  early_stopping:",
-        "    monitor: val_loss  # the validation loss: stop when it no longer improves",
-        f"    patience: {patience}  # epochs without improvement before stopping",
-        "    restore_best: true  # end with the best epoch's weights",
-    ]
-    return "\n".join(lines) + "\n"
+    head = [f"A starter config for {what}, written by `nnctl init`: every choice below is a common default,",
+            "explained where it is made. Check it with `nnctl check FILE`, train it with `nnctl train FILE`;",
+            "every key and its default: docs/config.md."]
+    data, notes = config(p, config_dir, seed)
+    return "\n".join([_comment(line) for line in head] + _emit(data, notes)) + "\n"
 
 
 def default_name(p: Profile) -> str:

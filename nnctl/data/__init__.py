@@ -1,7 +1,8 @@
 """Data sets as seeded splits (stratified for classification) with fitted scaling.
 
 The package by concern: `catalog` (the one table of data sets, and `spec`), `sources` (their
-loaders), `images` (MNIST and Fashion-MNIST files, cache and download), `tabular` (a user's CSV,
+loaders), `images` (MNIST and Fashion-MNIST files, cache and download), `csvtext` (the one
+reader of a CSV's records and header), `tabular` (a user's CSV,
 .npz or OpenML set), `splits`, `scaling` (fitted on train, applied anywhere), `features` and
 `npyfile` (rows given to predict), `cache` (where data lives). This module loads a data set
 through them: `load`, returning a `Dataset`.

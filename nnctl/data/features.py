@@ -7,23 +7,18 @@ to name the first bad cell.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
-import re
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .. import files
-from . import npyfile
+from . import csvtext, npyfile
 from ..errors import DataError
 from ..printable import excerpt, quoted
 from .tabular import is_header
-
-_NOT_SPACE = re.compile(r"\S")
-
 
 def read(source: str, n_features: int, *, header: bool | None = None, image_shape: tuple | None = None,
          text: str | None = None, dtype="float64") -> np.ndarray:
@@ -32,11 +27,7 @@ def read(source: str, n_features: int, *, header: bool | None = None, image_shap
         path = Path(source)
         if path.suffix.lower() in (".npy", ".npz"):
             return _read_array(path, n_features, image_shape).astype(dtype, copy=False)
-        raw = files.read_limited(path, files.MAX_DATA_BYTES, DataError, "a CSV", files.DATA_TOO_BIG)
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise DataError(f"{source}: not a text CSV file (byte {e.start} is not UTF-8)") from None
+        text = csvtext.read(path)
     return read_csv(text, n_features, name=source if source != "-" else "<stdin>", header=header, dtype=dtype)
 
 
@@ -51,54 +42,53 @@ def read_named(source: str, names: list[str], *, target: str | None = None, head
     if text is None and Path(source).suffix.lower() in (".npy", ".npz"):
         return read(source, n_features, image_shape=image_shape, dtype=dtype), []
     if text is None:
-        text = _text(Path(source), source)
+        text = csvtext.read(source)
     name = source if source != "-" else "<stdin>"
-    end = text.find("\n")
-    cells = [c.strip() for c in next(csv.reader([text if end < 0 else text[:end]]), [])]
+    first = csvtext.header(text, source=name)
+    cells = first.names
     if header is None:
         header = is_header(cells)
     if not header or cells == list(names):
         return read_csv(text, n_features, name=name, header=header, dtype=dtype), []
-    missing = [n for n in names if n not in cells]
+    index = {}  # each name's first column: a header of thousands of columns is matched in one pass
+    for column, cell in enumerate(cells):
+        index.setdefault(cell, column)
+    missing = [n for n in names if n not in index]
     if missing:
         shown = ", ".join(quoted(n, 30) for n in missing[:10]) + (", …" if len(missing) > 10 else "")
         raise DataError(f"{name}: missing the column{'s' if len(missing) > 1 else ''} {shown}, which the model was "
                         f"trained on (the header names {', '.join(excerpt(c, 30) for c in cells[:10])}"
                         f"{', …' if len(cells) > 10 else ''}); columns are matched by name")
-    duplicated = sorted({c for c in cells if cells.count(c) > 1 and c in names})
+    wanted_names = set(names)
+    duplicated = sorted({c for column, c in enumerate(cells) if index[c] != column and c in wanted_names})
     if duplicated:
         raise DataError(f"{name}: the header names the column {quoted(duplicated[0], 30)} more than once")
-    extra = [c for c in cells if c not in names and c != target]
+    extra = [c for c in cells if c not in wanted_names and c != target]
     notes = [f"{name}: ignoring the column{'s' if len(extra) > 1 else ''} "
              f"{', '.join(quoted(c, 30) for c in extra[:10])}{', …' if len(extra) > 10 else ''}, "
              f"which the model was not trained on"] if extra else []
-    wanted = [cells.index(n) for n in names]
-    return _read_columns(text, cells, wanted, name, dtype), notes
+    wanted = [index[n] for n in names]
+    return _read_columns(text, first, wanted, name, dtype), notes
 
 
-def _text(path: Path, source: str) -> str:
-    raw = files.read_limited(path, files.MAX_DATA_BYTES, DataError, "a CSV", files.DATA_TOO_BIG)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{source}: not a text CSV file (byte {e.start} is not UTF-8)") from None
-
-
-def _read_columns(text: str, cells: list[str], wanted: list[int], name: str, dtype) -> np.ndarray:
-    """The columns `wanted` (0-based, in this order) of CSV text with the header `cells`."""
-    if _NOT_SPACE.search(text, text.find("\n") + 1 if "\n" in text else len(text)) is None:
+def _read_columns(text: str, first: csvtext.Header, wanted: list[int], name: str, dtype) -> np.ndarray:
+    """The columns `wanted` (0-based, in this order) of CSV text with the header `first`."""
+    rows = csvtext.records(text, source=name)
+    next(rows, None)  # the header
+    if next(rows, None) is None:
         raise DataError(f"{name}: empty input: no rows of features")
+    cells = first.names
     try:
-        x = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, dtype=dtype, ndmin=2, comments=None,
+        x = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=first.lines, dtype=dtype, ndmin=2, comments=None,
                        quotechar='"', usecols=wanted)
         if np.isfinite(x).all():
             return x
     except ValueError:
         pass
     largest = float(np.finfo(dtype).max)
-    for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
-        if number == 1 or not row or all(not c.strip() for c in row):
-            continue
+    rows = csvtext.records(text, source=name)
+    next(rows, None)
+    for number, row in rows:
         if len(row) != len(cells):
             raise DataError(f"{name}: row {number}: {_values(len(row))}, but the header has {len(cells)}")
         for column in wanted:
@@ -119,32 +109,33 @@ def read_csv(text: str, n_features: int, name: str = "<csv>", header: bool | Non
     Each cell is parsed as a double and then cast, so float32 gives the same numbers as
     float64 followed by the model's cast, only faster.
     """
-    end = text.find("\n")
-    first = text if end < 0 else text[:end]  # no split(): the text may be tens of megabytes
+    first = csvtext.header(text, source=name)
     if header is None:
-        cells = next(csv.reader([first]), [])
-        header = is_header(cells)
-    if _NOT_SPACE.search(text, len(first) if header else 0) is None:
+        header = is_header(first.names)
+    rows = csvtext.records(text, source=name)
+    if header:
+        next(rows, None)
+    if next(rows, None) is None:
         raise DataError(f"{name}: empty input: no rows of features")
     try:
-        x = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=int(header), dtype=dtype, ndmin=2,
+        x = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=first.lines if header else 0, dtype=dtype, ndmin=2,
                        comments=None, quotechar='"')
     except ValueError:
         x = None
     if x is None or x.shape[1] != n_features or not np.isfinite(x).all():
-        problem = _first_problem(text, n_features, header, float(np.finfo(dtype).max))
+        problem = _first_problem(text, n_features, header, float(np.finfo(dtype).max), name)
         if problem.startswith("row 1,") and problem.endswith("is not a number") and not header:
             problem += " (if row 1 is a header, pass --header)"
         raise DataError(f"{name}: {problem}")
     return x
 
 
-def _first_problem(text: str, n_features: int, header: bool, largest: float) -> str:
+def _first_problem(text: str, n_features: int, header: bool, largest: float, name: str) -> str:
     """Where the first bad cell is: 'row 4, column 2: 'abc' is not a number' and the like."""
-    rows = csv.reader(io.StringIO(text))
-    for number, cells in enumerate(rows, 1):
-        if (number == 1 and header) or not cells or all(not c.strip() for c in cells):
-            continue
+    rows = csvtext.records(text, source=name)
+    if header:
+        next(rows, None)
+    for number, cells in rows:
         for column, cell in enumerate(cells[:n_features], 1):
             try:
                 value = float(cell)

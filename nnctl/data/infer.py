@@ -11,14 +11,13 @@ read (through the capped readers of nnctl.data.tabular) and its target decides t
 
 from __future__ import annotations
 
-import csv
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
 from ..printable import quoted
-from . import tabular
+from . import csvtext, tabular
 from .catalog import CATALOG, SPECS
 
 MAX_CLASSES = 20  # whole-number targets with more distinct values than this are taken as a regression
@@ -59,17 +58,11 @@ def describe(data: str, target: str | None = None) -> Profile:
     raise DataError(f"{data}: neither a file nor a built-in data set{hint}")
 
 
-def _has_header(path: Path, delimiter: str = ",") -> bool:
-    """A header is a first row none of whose cells is a number (as predict decides)."""
-    with open(path, encoding="utf-8-sig", errors="replace") as f:
-        first = next(csv.reader([f.readline(1 << 16)], delimiter=delimiter), [])
-    return tabular.is_header(first)
-
-
 def _csv(path: Path, target: str | None) -> Profile:
-    header = _has_header(path)
+    text = csvtext.read(path)
+    header = tabular.is_header(csvtext.header(text, source=str(path)).names)  # as predict decides
     wanted = target if header or target is None else _index(target, path)
-    x, raw, _, name = tabular.read_csv(path, wanted, None, header)
+    x, raw, _, name = tabular.parse_csv(text, path, wanted, None, header)
     task, labels, why = _task(raw)
     column = name if header else int(name)
     return Profile("csv", task, x.shape[1], len(labels), len(x), path, column, header, tuple(labels), why)

@@ -21,10 +21,13 @@ MIN_VALUES = 50  # values a shrunk spread is judged on (one row of two features 
 
 
 def fit(x_train: np.ndarray, names: list[str] | None) -> dict:
-    """The description of the training rows x_train: (n, n_features) stored in the checkpoint."""
-    return {"names": None if names is None else list(names),
-            "min": x_train.min(axis=0).astype(np.float64).tolist() if len(x_train) else [],
-            "max": x_train.max(axis=0).astype(np.float64).tolist() if len(x_train) else []}
+    """The description of the training rows x_train: (n, n_features) stored in the checkpoint, held
+    to the rule a checkpoint is read by (`check`): no run writes what eval, predict and resume refuse."""
+    described = {"names": None if names is None else list(names),
+                 "min": x_train.min(axis=0).astype(np.float64).tolist() if len(x_train) else [],
+                 "max": x_train.max(axis=0).astype(np.float64).tolist() if len(x_train) else []}
+    check(described, x_train.shape[1])
+    return described
 
 
 def check(inputs, n_inputs: int) -> None:

@@ -8,7 +8,6 @@ the file and, where it applies, the line and the column.
 
 from __future__ import annotations
 
-import csv
 import difflib
 import warnings
 import zipfile
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import files
-from . import npyfile
+from . import csvtext, npyfile
 from ..errors import DataError
 from ..printable import excerpt, quoted
 
@@ -29,22 +28,14 @@ SHOWN_COLUMNS = 10  # column names a message lists before '…'
 SHOWN_ROWS = 5  # row numbers a message lists before 'and N more'
 
 
-def _open_text(path: Path):
-    raw = files.read_limited(path, files.MAX_DATA_BYTES, DataError, "a data", files.DATA_TOO_BIG)
-    try:
-        return raw.decode("utf-8-sig")  # -sig: a spreadsheet's byte-order mark is not part of the header
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not a UTF-8 text file (byte {e.start})") from None
-
-
-def _column(path, names: list[str], wanted, header: bool, role: str) -> int:
-    """The index of the column `wanted` (a header name, or a 0-based index)."""
+def _column(path, names: list[str], positions: dict, wanted, header: bool, role: str) -> int:
+    """The index of the column `wanted` (a header name, or a 0-based index); `positions`: each name's columns."""
     if isinstance(wanted, int):
         if not -len(names) <= wanted < len(names):
             raise DataError(f"{path}: {role} column {wanted} does not exist: the file has {len(names)} columns")
         return wanted % len(names)
-    if wanted in names:
-        return names.index(wanted)
+    if wanted in positions:
+        return positions[wanted][0]
     close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.5)
     hint = f"; did you mean {quoted(close[0])}?" if close else ""
     if not header:
@@ -55,25 +46,33 @@ def _column(path, names: list[str], wanted, header: bool, role: str) -> int:
 def read_csv(path, target=None, features=None, header: bool = True, delimiter: str = ","):
     """x: (n, n_features) float64 and the raw target strings of a CSV file, with the columns' names."""
     path = Path(path).expanduser()
-    rows = [(number, row) for number, row in enumerate(csv.reader(_open_text(path).splitlines(), delimiter=delimiter), 1)
-            if row and any(cell.strip() for cell in row)]
+    return parse_csv(csvtext.read(path), path, target, features, header, delimiter)
+
+
+def parse_csv(text: str, path, target=None, features=None, header: bool = True, delimiter: str = ","):
+    """read_csv of the CSV `text` (read from `path`, which messages name)."""
+    rows = list(csvtext.records(text, delimiter, str(path)))
     if not rows:
         raise DataError(f"{path}: the file holds no rows")
     if header:
-        names = [cell.strip() for cell in rows[0][1]]
+        names = csvtext.names(rows[0][1])
         rows = rows[1:]
     else:
         names = [str(i) for i in range(len(rows[0][1]))]
     for number, row in rows:
         if len(row) != len(names):
             raise DataError(f"{path}:{number}: {len(row)} fields, but the {'header' if header else 'first row'} has {len(names)}")
-    t = _column(path, names, len(names) - 1 if target is None else target, header, "target")
+    positions: dict[str, list[int]] = {}  # one pass: a header may have thousands of columns
+    for i, name in enumerate(names):
+        positions.setdefault(name, []).append(i)
+    t = _column(path, names, positions, len(names) - 1 if target is None else target, header, "target")
     columns = [c for c in range(len(names)) if c != t] if features is None else \
-        [_column(path, names, f, header, "feature") for f in features]
+        [_column(path, names, positions, f, header, "feature") for f in features]
     if t in columns:
         raise DataError(f"{path}: the target column {quoted(names[t])} is also listed as a feature")
     if not columns:
         raise DataError(f"{path}: no feature columns besides the target {quoted(names[t])}")
+    _check_distinct(path, names, positions, [t, *columns])
     x = np.empty((len(rows), len(columns)))
     for i, (number, row) in enumerate(rows):
         for j, c in enumerate(columns):
@@ -93,6 +92,24 @@ def read_csv(path, target=None, features=None, header: bool = True, delimiter: s
         raise DataError(f"{path}: the target column {quoted(names[t])} is empty in {_row_numbers(empty)} "
                         f"(counting the header as row 1): fill in or remove those rows")
     return x, y, [names[c] for c in columns], names[t]
+
+
+def _check_distinct(path, names: list[str], positions: dict, used: list[int]) -> None:
+    """Each column read (the target and the features) has a name no other column of the header has:
+    a checkpoint keeps the features' names, and predict and eval match a file's columns by them."""
+    for c in used:
+        same = positions[names[c]]
+        if len(same) > 1:
+            what = f"leaves the columns {_positions(same)} unnamed" if not names[c] else \
+                f"names the columns {_positions(same)} alike, {quoted(names[c])}"
+            raise DataError(f"{path}: the header {what} (counting from 1): give each column its own name, "
+                            f"since a trained model matches a file's columns by name")
+
+
+def _positions(columns: list[int]) -> str:
+    """0-based column indices as '1 and 3', '1, 2 and 5' (counting from 1)."""
+    shown = [str(c + 1) for c in columns]
+    return f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _names(names: list[str]) -> str:

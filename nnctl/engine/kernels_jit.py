@@ -157,11 +157,51 @@ def bias_relu(z, b, y, zero):
             y[r, c] = zi if (zi > zero or zi != zi) else zero
 
 
+PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: below it, eight running sums; above, halves
+
+
+@jit
+def pairwise_sum(a, zero):
+    """NumPy's sum of the 1-D array a, in its order (pairwise_sum in numpy/_core/src/umath/
+    loops_utils.h.src): from zero one by one below 8 values; up to PAIRWISE_BLOCK, eight running
+    sums seeded with the first eight values, added as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)),
+    then the rest one by one; above it, the two halves (the first a multiple of 8) summed apart."""
+    n = a.size
+    if n < 8:
+        total = zero
+        for i in range(n):
+            total = total + a[i]
+        return total
+    if n <= PAIRWISE_BLOCK:
+        r = a[:8].copy()
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                r[j] = r[j] + a[i + j]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            total = total + a[i]
+            i += 1
+        return total
+    half = n // 2
+    half -= half % 8
+    return pairwise_sum(a[:half], zero) + pairwise_sum(a[half:], zero)
+
+
 @jit
 def relu_backward_bias(dy, y, dz, db, zero, one):
-    """dz = dy * (y > 0) and db = dz summed over the batch (rows in order, from zero), in one pass.
-    zero, one: 0 and 1 of the arrays' dtype (the bool cast NumPy multiplies by)."""
+    """dz = dy * (y > 0) and db = np.add.reduce(dz, axis=0), NumPy's bits: db starts at zero (the
+    identity NumPy's reduction starts from); over a C-contiguous (batch, n) array NumPy adds the rows
+    in order, one after the other, when n > 1 (fused here into the pass that writes dz), but sums
+    the one column of n = 1 pairwise (pairwise_sum). zero, one: 0 and 1 of the arrays' dtype (the
+    bool cast NumPy multiplies by)."""
     rows, cols = dy.shape
+    if cols == 1:
+        for r in range(rows):
+            dz[r, 0] = dy[r, 0] * (one if y[r, 0] > zero else zero)
+        db[0] = zero + pairwise_sum(dz[:, 0], zero)
+        return
     for c in range(cols):
         db[c] = zero
     for r in range(rows):

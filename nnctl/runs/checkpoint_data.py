@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as data_module
+from ..data import csvtext
 from ..data.tabular import is_header
 from ..errors import DataError
 from ..printable import excerpt, quoted
@@ -79,14 +80,10 @@ def _file_config(ckpt, data_path):
 
 def _has_header(path) -> bool:
     """A CSV's first row is a header when none of its cells is a number (as predict decides)."""
-    import csv
-
     try:
-        with open(path, encoding="utf-8-sig", errors="replace") as f:
-            cells = next(csv.reader([f.readline(1 << 16)]), [])
-    except OSError:
+        return is_header(csvtext.read_header(path).names)
+    except DataError:
         return True  # the reader says what is wrong with the file
-    return is_header(cells)
 
 
 def load(ckpt, data_path=None) -> data_module.Dataset:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .. import config
 from ..config import Strict, _closest, _describe, _dotted, line_of, read_yaml
@@ -51,6 +51,14 @@ class SweepSpec(Strict):
     mode: Literal["min", "max"] | None = Field(None, description="min or max; default max for val_accuracy and val_r2, min otherwise")
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the sweep folder's name; default the file's stem")
     output_dir: str = Field("sweeps", description="folder that holds the sweep folder")
+
+    @field_validator("name")
+    @classmethod
+    def _not_dots_only(cls, name):
+        if name is not None and not name.strip("."):  # the whole folder name, unlike a run's prefix
+            raise ValueError(f"{name!r} names output_dir itself or the folder above it: a sweep folder's name "
+                             f"needs a letter, a digit, _ or -")
+        return name
 
     @model_validator(mode="after")
     def _trials_fit_method(self):

@@ -1,6 +1,9 @@
 """nnctl init and nnctl train --data: a starter config told from the data, that checks and trains."""
 
+import csv
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -206,3 +209,53 @@ def test_eval_matches_a_new_csv_by_column_name(csv_files, tmp_path):
     other = run("eval", checkpoint, "--data", moved, "--split", "all", "--json")
     assert other.exit_code == 0, other.output
     assert json.loads(other.stdout)["loss"] == same["loss"] and same["n"] == 120
+
+
+@pytest.mark.parametrize("text", [
+    "f1,label\n" + "".join(f"{i},nan\n" for i in range(20)),  # a regression target with no number
+    "f1,label,label\n" + "".join(f"{i},{i % 2},{i % 3}\n" for i in range(20)),  # which label?
+    "f1,label\n" + "".join(f"{i},{'b' if i == 3 else 'a'}\n" for i in range(20)),  # a class of one row
+])
+def test_init_refuses_what_train_refuses_with_the_same_message(text, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.csv").write_text(text)
+    trained = run("train", "--data", "t.csv", "--set", "training.epochs=1", "-q", "--no-plots")
+    written = run("init", "--data", "t.csv")
+    assert trained.exit_code == written.exit_code == 5, (trained.output, written.output)
+    assert written.stderr == trained.stderr
+    assert not (tmp_path / "t.yaml").exists()
+
+
+HOSTILE_NAMES = ["a\nrun: {output_dir: ..}\n#", "it's \"quoted\"", "hash # not a comment", "key: value", "-leading",
+                 "ctrl\x1b[31m\x07\x00end", "données ünïcode", "\u202eevil", "tab\tname", "a..b", "[list], {map}", "yes"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_file_or_column_name_never_writes_config(name, tmp_path, monkeypatch):
+    """The file's name and its target column's name go through the YAML emitter, and comments are
+    one escaped line: the config parses to exactly the keys init chose. The run folder's name derived
+    from the file has no separator, no '..', no control character and no leading '-' or '.'."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / f"{name.replace(chr(0), '')}.csv"  # a file name cannot hold NUL; a column can
+    rng = np.random.default_rng(0)
+    with open(path, "w", newline="") as f:  # the header's cell quoted as a spreadsheet writes it
+        csv.writer(f).writerows([["f1", "f2", name]] + [[f"{a:.3f}", f"{b:.3f}", int(a > 0)]
+                                                         for a, b in rng.normal(size=(40, 2))])
+    result = run("init", "--data", path, "--print")
+    assert result.exit_code == 0, result.output
+    chosen, _ = starter.config(infer.describe(str(path)))
+    assert yaml.safe_load(result.stdout) == chosen
+    assert chosen["data"]["path"] == str(path.resolve()) and chosen["data"]["target"] == name
+    assert all(line.isprintable() for line in result.stdout.splitlines())
+    trained = run("train", "--data", path, "--set", "training.epochs=1", "-q", "--no-plots", "--json")
+    assert trained.exit_code == 0, trained.output
+    folder = Path(json.loads(trained.stdout)["run_dir"])
+    assert folder.parent.resolve() == (tmp_path / "runs").resolve()
+    assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", folder.name) and ".." not in folder.name
+
+
+def test_run_and_sweep_names_from_file_names_are_safe_folder_names():
+    from nnctl.config import folder_name
+
+    assert [folder_name(stem, "run") for stem in ["..", ".", "-", ".hidden", "-x", "a..b", "x/../y", "a\nb", "ok-1.v2"]] \
+        == ["_", "run", "run", "hidden", "x", "a_b", "x___y", "a_b", "ok-1.v2"]

@@ -313,3 +313,109 @@ def test_a_run_written_with_a_relative_data_path_still_resumes_and_evaluates(tmp
                  ("summary", run / "checkpoint.json")):
         result = invoke(*args, "-q") if args[0] == "train" else invoke(*args)
         assert result.exit_code == 0, (args, result.output)
+
+
+# ---------------------------------------------------------------- 7. many keys: linear work, a bounded message
+
+
+def test_thousands_of_unknown_keys_describe_the_first_and_count_the_rest(tmp_path, monkeypatch):
+    """The closest word is looked for only in the errors shown (it was 2 difflib searches an error)."""
+    from nnctl.config import messages
+
+    calls = []
+    suggest = messages.suggest
+    monkeypatch.setattr(messages, "suggest", lambda *args: calls.append(args) or suggest(*args))
+    text = KERAS.replace("optimizer:", "optimiser:") + "".join(f"unknown_{i}: {i}\n" for i in range(3_000))
+    lines = error_lines(invoke("check", write(tmp_path, "many.yaml", text)))
+    assert len(lines) == messages.MAX_ERRORS + 1 and lines[-1] == "… and 2,981 more errors"
+    assert lines[0] == (f"{tmp_path / 'many.yaml'}:8: optimiser: unknown key; did you mean 'optimizer'? "
+                        f"(allowed: seed, data, model, loss, optimizer, training, run)")  # and not 'optimizer: missing'
+    assert lines[1].startswith(f"{tmp_path / 'many.yaml'}:15: unknown_0: unknown key")
+    assert len(calls) <= 2 * messages.MAX_ERRORS
+
+
+def test_a_merged_file_of_many_keys_is_merged_in_one_pass_over_the_lines():
+    """Each replaced key once scanned every line recorded so far: a layer of 20,000 keys took minutes."""
+    from nnctl import config
+
+    class Counted(dict):
+        scans = 0
+
+        def __iter__(self):
+            Counted.scans += 1
+            return super().__iter__()
+
+        def items(self):
+            Counted.scans += 1
+            return super().items()
+
+    data = {"seed": 0, "training": {"epochs": 1, "batch_size": 2}}
+    lines = Counted({("seed",): 1, ("training",): 2, ("training", "epochs"): 3, ("training", "batch_size"): 4})
+    more = {"training": {"epochs": 5}, **{f"k{i}": i for i in range(2_000)}}
+    more_lines = {("training",): 1, ("training", "epochs"): 2, **{(f"k{i}",): i + 3 for i in range(2_000)}}
+    merged = config.merge(data, more, lines, more_lines, "over.yaml")
+    assert merged["training"] == {"epochs": 5, "batch_size": 2} and merged["k1999"] == 1999
+    assert lines[("training", "epochs")] == "over.yaml:2" and lines[("training", "batch_size")] == 4
+    assert lines[("k0",)] == "over.yaml:3" and lines[("seed",)] == 1
+    assert Counted.scans <= 2
+
+
+# ---------------------------------------------------------------- 8. PyTorch's and Keras' words, as they mean them
+
+MOONS = "seed: 0\ndata: {name: moons, n_samples: 200}\nmodel:\n  layers:\n    - {units: 8, activation: relu}\n" \
+        "    - %s\nloss: %s\noptimizer: {name: adam}\ntraining: {epochs: 1}\n"
+
+
+@pytest.mark.parametrize("output, loss, same_as", [
+    ("{units: 2}", "CrossEntropyLoss", ("{units: 2, activation: softmax}", "cross_entropy")),
+    ("{units: 2, activation: linear}", "CrossEntropyLoss", ("{units: 2, activation: softmax}", "cross_entropy")),
+    ("{type: Linear, out_features: 2, activation: identity}", "cross_entropy_loss", ("{units: 2, activation: softmax}", "cross_entropy")),
+    ("{units: 1}", "BCEWithLogitsLoss", ("{units: 1, activation: sigmoid}", "binary_cross_entropy")),
+])
+def test_pytorch_logits_losses_take_a_linear_output_layer(output, loss, same_as, tmp_path):
+    """Their output layer is linear in PyTorch, the softmax or sigmoid applied by the loss: the resolved
+    config is the nnctl config with that activation on the output layer, so training gives its bits."""
+    from nnctl import config
+
+    pytorch = config.load(write(tmp_path, "pytorch.yaml", MOONS % (output, loss)))
+    nnctl = config.load(write(tmp_path, "nnctl.yaml", MOONS % same_as))
+    assert pytorch.model_dump() == {**nnctl.model_dump(), "run": pytorch.model_dump()["run"]}
+
+
+@pytest.mark.parametrize("loss, activation", [("categorical_crossentropy", "softmax"), ("BCELoss", "sigmoid"),
+                                              ("binary_crossentropy", "sigmoid")])
+def test_losses_that_take_probabilities_still_want_their_output_activation(loss, activation, tmp_path):
+    units = 2 if activation == "softmax" else 1
+    result = invoke("check", write(tmp_path, "c.yaml", MOONS % (f"{{units: {units}}}", loss)))
+    assert result.exit_code == 3 and f"needs a {activation} output layer, got activation 'linear'" in result.stderr
+
+
+def test_a_pytorch_style_model_predicts_probabilities(tmp_path):
+    path = write(tmp_path, "c.yaml", MOONS % ("{units: 2}", "CrossEntropyLoss"))
+    assert invoke("train", path, "--run-dir", tmp_path / "run", "-q", "--no-plots").exit_code == 0
+    result = invoke("predict", tmp_path / "run" / "checkpoint.json", "-", input="0.5,0.25\n-1,0.5\n")
+    assert result.exit_code == 0, result.output
+    rows = [[float(v) for v in line.split(",")[1:]] for line in result.stdout.splitlines()[1:]]
+    assert len(rows) == 2 and all(abs(sum(p) - 1) < 1e-5 and min(p) >= 0 for p in rows)
+
+
+def test_in_features_suggests_units_and_says_why(tmp_path):
+    result = invoke("check", write(tmp_path, "c.yaml", MOONS % ("{in_features: 8, units: 2, activation: softmax}",
+                                                                "cross_entropy")))
+    assert error_lines(result) == [
+        f"{tmp_path / 'c.yaml'}:6: model.layers[1].in_features: unknown key; did you mean 'units'? nnctl infers a "
+        f"layer's inputs from the layer before it (the data's width for the first): units is its outputs, PyTorch's "
+        f"out_features (allowed: type, units, activation, initializer, l1, l2)"]
+
+
+@pytest.mark.parametrize("layer_type, activation", [("ReLU", "relu"), ("relu", "relu"), ("LeakyReLU", "leaky_relu"),
+                                                    ("Sigmoid", "sigmoid"), ("GELU", "gelu"), ("Softmax", "softmax"),
+                                                    ("Activation", "relu")])
+def test_an_activation_as_a_layer_type_says_where_activations_go(layer_type, activation, tmp_path):
+    text = MOONS.replace("    - %s\n", f"    - {{type: {layer_type}}}\n    - %s\n") % ("{units: 2, activation: softmax}",
+                                                                                      "cross_entropy")
+    lines = error_lines(invoke("check", write(tmp_path, "c.yaml", text)))
+    assert len(lines) == 1 and lines[0].startswith(f"{tmp_path / 'c.yaml'}:6: model.layers[1].type: expected one of")
+    assert lines[0].endswith(f"not a layer type: an activation goes in the `activation` key of the dense layer it "
+                             f"follows, e.g. {{units: 64, activation: {activation}}}")
+    assert "did you mean" not in lines[0]

@@ -215,6 +215,27 @@ def test_relu_layer_training_path_is_the_activation_functions_bit_for_bit(dtype)
         assert np.shares_memory(dx, layer.work["dx"])  # written into the layer's reused array
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("width", [1, 2, 3])
+@pytest.mark.parametrize("rows", [7, 8, 9, 17, 129, 16_384, 16_391])
+def test_a_dense_relu_step_is_the_plain_expressions_bit_for_bit(rows, width, dtype, monkeypatch):
+    """A dense layer and its relu, one training step by whatever path the default picks (the fused
+    kernels from 16,384 output values, once numba is in), against the plain NumPy expressions: the
+    bias gradient is dz.sum(0), whose order NumPy chooses by the width (one column pairwise)."""
+    monkeypatch.delenv("NNCTL_JIT", raising=False)
+    rng = np.random.default_rng(rows + width)
+    model = build([dict(units=width, activation="relu"), dict(units=2)], 3, rng, dtype)
+    x = (rng.normal(size=(rows, 3)) * [1, 100, 0.01]).astype(dtype)
+    dy = (rng.normal(size=(rows, 2)) * 10.0 ** rng.integers(-4, 5, size=(rows, 2))).astype(dtype)
+    model.forward(x, training=True)
+    model.backward(dy)
+    W, b, W2 = model.params()["layers.0.W"], model.params()["layers.0.b"], model.params()["layers.1.W"]
+    h = np.maximum(x @ W + b, 0)
+    dz = (dy @ W2.T) * (h > 0)
+    assert model.grads()["layers.0.b"].tobytes() == dz.sum(0).tobytes()
+    assert model.grads()["layers.0.W"].tobytes() == (x.T @ dz).tobytes()
+
+
 def test_the_first_dense_layer_skips_its_input_gradient():
     rng = np.random.default_rng(5)
     layers = [dict(units=4, activation="relu", initializer="he_uniform"),

@@ -99,11 +99,18 @@ def test_nnctl_jit_0_never_loads_the_kernels_and_1_always_does(monkeypatch):
     assert kernels.for_params(1) is kernels.load()
 
 
+# NumPy sums one column pairwise (in blocks of 8, halves above 128 rows) and several columns row
+# after row: every width of that rule, around each of its boundaries and the epilogue's threshold
+BATCHES = (1, 7, 8, 9, 17, 127, 128, 129, 16_384, 16_391)
+WIDTHS = (1, 2, 3, 13)
+
+
 @jit_only
-@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (128, 256), (33, 10)])
+@pytest.mark.parametrize("shape", [(rows, cols) for rows in BATCHES for cols in WIDTHS] + [(128, 256), (33, 10)],
+                         ids=lambda shape: f"{shape[0]}x{shape[1]}")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_dense_epilogues_give_numpys_bits(shape, dtype):
-    jit, rng = kernels.load(), np.random.default_rng(shape[1])
+    jit, rng = kernels.load(), np.random.default_rng(shape[0] * 100 + shape[1])
     c = np.dtype(dtype).type
     z = rng.normal(size=shape).astype(dtype)
     z.flat[::7] = 0.0
@@ -117,7 +124,8 @@ def test_the_dense_epilogues_give_numpys_bits(shape, dtype):
     jit.bias_relu(z, b, y, c(0))
     assert z.tobytes() == expected_z.tobytes() and y.tobytes() == expected_y.tobytes()
 
-    dy = rng.normal(size=shape).astype(dtype)
+    # magnitudes far apart, which cancel: a sum in another order than NumPy's rounds differently
+    dy = (rng.normal(size=shape) * 10.0 ** rng.integers(-8, 9, size=shape)).astype(dtype)
     dy.flat[::4] = -0.0
     expected_dz = dy * (y > 0)
     expected_db = np.empty(shape[1], dtype)
@@ -126,6 +134,26 @@ def test_the_dense_epilogues_give_numpys_bits(shape, dtype):
     jit.relu_backward_bias(dy, y, dz, db, c(0), c(1))
     assert dz.tobytes() == expected_dz.tobytes()
     assert db.tobytes() == expected_db.tobytes()
+
+
+@jit_only
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_pairwise_sum_is_numpys_for_every_length(dtype):
+    """Every length to 300 (NumPy's blocks of 8 and its halving above 128), and long ones, each
+    summed in NumPy's order where one in row order differs for most of them."""
+    jit, rng = kernels.load(), np.random.default_rng(3)
+    zero, differs = np.dtype(dtype).type(0), 0
+    for n in [*range(301), 1_000, 16_384, 16_391, 100_003]:
+        a = (rng.normal(size=n) * 10.0 ** rng.integers(-4, 5, size=n)).astype(dtype)
+        a[::13] = -0.0
+        expected = np.add.reduce(a.reshape(n, 1), axis=0)
+        total = np.asarray(zero + jit.pairwise_sum(a, zero), dtype)  # zero +: NumPy's reduction starts from 0
+        assert total.tobytes() == expected.tobytes(), n
+        in_rows = zero
+        for value in a:
+            in_rows = in_rows + value
+        differs += in_rows != expected[0]
+    assert differs > 200  # the data tells the orders apart
 
 
 def fit_steps(dtype, jit, monkeypatch, steps=4):
@@ -167,6 +195,50 @@ def test_dense_relu_steps_give_the_two_layers_bits(dtype, monkeypatch):
     kept = inference.copy()
     model.forward(2 * x, training=True)
     assert inference.tobytes() == kept.tobytes()  # inference's arrays are never the reused ones
+
+
+def trained_weights(setting, width, dtype, rows, batch_size, monkeypatch, epochs=3):
+    """The packed weights after `epochs` of fit() on a (4 -> width relu -> 3 softmax) network, with
+    NNCTL_JIT set to `setting` ("" unset: the rule decides, by MIN_ELEMENTS)."""
+    from types import SimpleNamespace
+
+    from nnctl.engine.losses import LOSSES
+    from nnctl.engine.model import build
+    from nnctl.engine.train import fit
+
+    if setting:
+        monkeypatch.setenv("NNCTL_JIT", setting)
+    else:
+        monkeypatch.delenv("NNCTL_JIT", raising=False)
+    rng = np.random.default_rng(width)
+    x = (rng.normal(size=(rows + 10, 4)) * [1, 10, 100, 0.1]).astype(dtype)
+    y = rng.integers(0, 3, rows + 10)
+    data = SimpleNamespace(x_train=x[:rows], y_train=y[:rows], x_val=x[rows:], y_val=y[rows:])
+    model = build([dict(units=width, activation="relu"), dict(units=3, activation="softmax")], 4,
+                  np.random.default_rng(0), dtype)
+    fit(model, LOSSES["cross_entropy"], OPTIMIZERS["adam"](lr=0.01), data, epochs=epochs, batch_size=batch_size,
+        shuffle=True, seed=0)
+    return model.params().flat.tobytes()
+
+
+@pytest.mark.parametrize("width", [1, 2, 3])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("batch_size", [8, 9, 17, 129])
+def test_whole_trainings_give_the_same_weights_with_and_without_the_kernels(width, dtype, batch_size, monkeypatch):
+    """NNCTL_JIT=1 against NNCTL_JIT=0 on a narrow relu layer, whose bias gradient is one column's sum
+    at width 1 (the case the kernel once summed row by row where NumPy sums pairwise)."""
+    compiled = trained_weights("1", width, dtype, 400, batch_size, monkeypatch)
+    assert compiled == trained_weights("0", width, dtype, 400, batch_size, monkeypatch)
+
+
+@jit_only
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_the_default_gives_numpys_weights_at_batches_past_the_kernels_threshold(width, monkeypatch):
+    """Unset NNCTL_JIT: a batch of 16,391 rows has more values than MIN_ELEMENTS even at width 1, so
+    the epilogue kernels run, and must give the weights NNCTL_JIT=0 gives."""
+    rows = 2 * 16_391
+    default = trained_weights("", width, "float32", rows, 16_391, monkeypatch, epochs=2)
+    assert default == trained_weights("0", width, "float32", rows, 16_391, monkeypatch, epochs=2)
 
 
 @jit_only

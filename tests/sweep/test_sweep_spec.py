@@ -146,6 +146,14 @@ def test_spec_errors_name_file_line_and_key(tmp_path, text, message):
         load(tmp_path, text).trials()
 
 
+@pytest.mark.parametrize("name", [".", ".."])
+def test_a_sweep_folder_never_leads_out_of_its_output_dir(name, tmp_path):
+    with pytest.raises(ConfigError, match=r"s.yaml:12: name: '\.+' names output_dir itself or the folder above it"):
+        load(tmp_path, BASE + f"parameters:\n  seed: [1]\nname: '{name}'\n")
+    derived = load(tmp_path, BASE + "parameters:\n  seed: [1]\n", name="...yaml")  # a stem of '..'
+    assert derived.folder.parent == (Path.cwd() / "sweeps").resolve() and derived.spec.name == "_"
+
+
 def test_base_may_be_a_file_next_to_the_spec_and_a_key_valid_in_some_trials_is_fine(tmp_path):
     (tmp_path / "base.yaml").write_text(BASE.replace("base:\n", "").replace("\n  ", "\n").lstrip())
     sweep = load(tmp_path, """\
