@@ -8,17 +8,20 @@ import json
 import os
 import platform
 import secrets
+import stat
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import lock as folder_lock
 from ..errors import CheckpointError, DataError, NnctlError, WriteError
-from ..files import DATA_TOO_BIG, MAX_DATA_BYTES, BackgroundWriter, atomic_write, read_limited, remove_temporaries, strict_json
+from ..files import (DATA_TOO_BIG, MAX_DATA_BYTES, TEMPORARY, BackgroundWriter, atomic_write, read_limited,
+                     remove_temporaries, strict_json)
 
 
 def create(output_dir: str | Path, name: str) -> Path:
-    """A new, empty folder `<output_dir>/<name>-<UTC timestamp>-<random id>`; never one that exists."""
+    """A new folder `<output_dir>/<name>-<UTC timestamp>-<random id>`, never one that exists,
+    holding only run.json's empty placeholder (see claim)."""
     output_dir = Path(output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -27,9 +30,10 @@ def create(output_dir: str | Path, name: str) -> Path:
             path = output_dir / f"{name}-{stamp}-{secrets.token_hex(3)}"
             try:
                 path.mkdir()  # fails if it exists: two runs never share a folder
-                return path
             except FileExistsError:
                 continue
+            _placeholder(path)
+            return path
     except OSError as e:
         raise WriteError(f"{output_dir}: cannot create a run folder: {e.strerror or e}") from None
 
@@ -43,7 +47,9 @@ def use(path: str | Path) -> Path:
 
 def claim(path: str | Path) -> tuple[Path, folder_lock.FolderLock, bool]:
     """use(), keeping the folder's lock held for the run that writes it; also says whether the
-    folder was created here (a start that fails removes it again)."""
+    folder was created here (a start that fails removes it again). A folder a start left before
+    it wrote config.yaml (killed, or a full disk) is taken over: it holds nothing but run.json's
+    empty placeholder and temporary files."""
     path = Path(path)
     not_empty = WriteError(f"{path}: the run folder is not empty; name a new one or remove it")
     created = not path.exists()
@@ -53,10 +59,13 @@ def claim(path: str | Path) -> tuple[Path, folder_lock.FolderLock, bool]:
         raise WriteError(f"{path}: cannot create the run folder: {e.strerror or e}") from None
     lock = folder_lock.acquire(path)  # RunBusy: another process trains or resumes in it
     try:
-        if any(entry.name != folder_lock.NAME for entry in path.iterdir()):
+        names = {entry.name for entry in os.scandir(path)} - {folder_lock.NAME}
+        if lock.held and abandoned(path, names):
+            remove_temporaries(path)
+        elif names:
             raise not_empty
-        # claim it: of two runs started into one empty folder at once, only one creates run.json
-        os.close(os.open(path / "run.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        else:  # claim it: of two runs started into one empty folder at once, only one creates run.json
+            _placeholder(path)
     except FileExistsError:
         lock.release()
         raise not_empty from None
@@ -67,6 +76,35 @@ def claim(path: str | Path) -> tuple[Path, folder_lock.FolderLock, bool]:
         lock.release()
         raise
     return path, lock, created
+
+
+def _placeholder(path: Path) -> None:
+    """run.json, empty: the folder is this run's from now on (O_EXCL: never one that exists)."""
+    os.close(os.open(path / "run.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o666))
+
+
+def abandoned(path: Path, names: set[str]) -> bool:
+    """Whether the folder holding `names` (besides its lock) is a start that stopped before it
+    wrote config.yaml: run.json's empty placeholder, and temporary files at most."""
+    if "run.json" not in names or any(n != "run.json" and not TEMPORARY.fullmatch(n) for n in names):
+        return False
+    try:
+        found = os.lstat(path / "run.json")
+    except OSError:
+        return False
+    return stat.S_ISREG(found.st_mode) and found.st_size == 0
+
+
+def in_run_folder(path: str | Path) -> bool:
+    """Whether the file `path` lies in a run folder (beside a run.json): nnctl then opens it without
+    following a symbolic link, however it was named."""
+    return os.path.lexists(Path(path).parent / "run.json")
+
+
+def read_member(folder: str | Path, name: str, error: type = DataError) -> bytes:
+    """The bytes of the file `name` of a run folder: capped, and never through a symbolic link
+    (nnctl names these files itself: a link planted in a run folder is refused, `error`)."""
+    return read_limited(Path(folder) / name, MAX_DATA_BYTES, error, "a run folder's", DATA_TOO_BIG, follow=False)
 
 
 def environment() -> dict:
@@ -93,7 +131,7 @@ def read_metrics(path: str | Path, error: type = DataError, missing_ok: bool = F
     source = Path(path) / "metrics.jsonl"
     if missing_ok and not os.path.lexists(source):
         return []
-    raw = read_limited(source, MAX_DATA_BYTES, error, "a metrics", DATA_TOO_BIG)
+    raw = read_limited(source, MAX_DATA_BYTES, error, "a metrics", DATA_TOO_BIG, follow=False)
     try:
         lines = raw.decode("utf-8").splitlines()
     except UnicodeDecodeError as e:
@@ -311,7 +349,7 @@ def _describe_run(path: Path) -> dict:
     row = {"name": path.name, "path": str(path), "started": None, "finished": None, "duration_seconds": None,
            "status": "unreadable", "task": None, "epochs": None, "best_epoch": None, "best": None, "test": None}
     try:
-        status = json.loads(_read_small(path / "run.json"))
+        status = json.loads(read_member(path, "run.json").decode("utf-8"))
         history = read_metrics(path, missing_ok=True)
     except (NnctlError, ValueError, RecursionError):
         return row
@@ -351,11 +389,6 @@ def _duration(started, finished) -> int | None:
         return int((datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds())
     except (TypeError, ValueError):
         return None
-
-
-def _read_small(path: Path) -> str:
-    """A run folder's file as text, read capped and from a regular file only."""
-    return read_limited(path, MAX_DATA_BYTES, DataError, "a run", DATA_TOO_BIG).decode("utf-8")
 
 
 def _number(value) -> bool:
