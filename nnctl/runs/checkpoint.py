@@ -21,6 +21,7 @@ from .. import __version__
 from ..data import apply_preprocessing, inputs
 from ..errors import CheckpointError, ConfigError, DataError
 from ..files import atomic_write, read_limited
+from .folder import in_run_folder
 
 FORMAT = "nnctl-checkpoint"
 VERSION = 2
@@ -185,7 +186,7 @@ def _read(path) -> tuple[dict, int]:
     path = Path(path)
     source = str(path)
     raw = read_limited(path, MAX_BYTES, CheckpointError, "a checkpoint",
-                       "{size:,} bytes is over the {limit:,} a checkpoint may have")
+                       "{size:,} bytes is over the {limit:,} a checkpoint may have", follow=not in_run_folder(path))
     # Peak memory about twice the file: the bytes are dropped once decoded, the text once parsed.
     try:
         text = raw.decode("utf-8")

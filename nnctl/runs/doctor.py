@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import CheckpointError, NnctlError
-from ..files import DATA_TOO_BIG, MAX_DATA_BYTES, read_limited
+from .folder import read_member
 
 WARNING, INFO = "warning", "info"
 
@@ -422,14 +423,14 @@ def read(path, data: bool = True, data_path=None) -> RunView:
     file to score on, as `nnctl eval --data` (a checkpoint's own file is opened only inside its folder)."""
     path = Path(path)
     try:
-        status = json.loads(_read_text(path / "run.json"))
+        status = json.loads(_read_text(path, "run.json"))
     except (NnctlError, OSError, ValueError, RecursionError) as e:
         raise CheckpointError(f"{path}: not a readable run folder (run.json: {e})") from None
     if not isinstance(status, dict):
         raise CheckpointError(f"{path}/run.json: not a JSON object")
     history, skipped = [], 0
     try:
-        lines = _read_text(path / "metrics.jsonl").splitlines() if (path / "metrics.jsonl").exists() else []
+        lines = _read_text(path, "metrics.jsonl").splitlines() if os.path.lexists(path / "metrics.jsonl") else []
     except (NnctlError, OSError, ValueError) as e:
         raise CheckpointError(f"{path}/metrics.jsonl: cannot be read: {e}") from None
     for line in lines:
@@ -449,17 +450,17 @@ def read(path, data: bool = True, data_path=None) -> RunView:
     return view
 
 
-def _read_text(path: Path) -> str:
-    return read_limited(path, MAX_DATA_BYTES, CheckpointError, "a run", DATA_TOO_BIG).decode("utf-8")
+def _read_text(path: Path, name: str) -> str:
+    return read_member(path, name, CheckpointError).decode("utf-8")
 
 
 def _config(path: Path):
     from .. import config as config_module
 
-    if not (path / "config.yaml").is_file():
+    if not os.path.lexists(path / "config.yaml"):
         return None
-    try:
-        return config_module.load(path / "config.yaml", relative_to=Path.cwd())  # see resume.prepare
+    try:  # see resume.prepare
+        return config_module.load(path / "config.yaml", relative_to=Path.cwd(), follow=False)
     except NnctlError:
         return None
 
@@ -470,7 +471,7 @@ def _data(path: Path, data_path=None) -> dict:
     from . import checkpoint, checkpoint_data
     from ..engine.metrics import predicted_classes
 
-    if not (path / "checkpoint.json").is_file():
+    if not os.path.lexists(path / "checkpoint.json"):
         return {}
     try:
         ckpt = checkpoint.load(path / "checkpoint.json")
