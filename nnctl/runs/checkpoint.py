@@ -261,6 +261,18 @@ def _decode_into(record, target: np.ndarray, where: str) -> np.ndarray:
     return target
 
 
+# The state entries (by their last name) whose values have a domain narrower than the finite
+# numbers: a negative variance makes inference take a square root of a negative number.
+AT_LEAST_ZERO = {"running_var": "a variance"}
+
+
+def _check_domain(values: np.ndarray, name: str, where: str) -> None:
+    """Refuse a decoded state array outside its domain (AT_LEAST_ZERO)."""
+    what = AT_LEAST_ZERO.get(name.rpartition(".")[2])
+    if what is not None and values.size and values.min() < 0:
+        raise CheckpointError(f"{where}: holds {values.min():.6g}, but {what} is never negative")
+
+
 def _check_slots(optimizer: dict, optimizer_cfg, params: dict, source: str) -> None:
     """optimizer.arrays holds exactly the slots the configured optimizer keeps for every parameter
     once it has stepped (t > 0), and none before its first step (slots are created on first use):
@@ -368,6 +380,7 @@ def load(path) -> Checkpoint:
     model = build(config_module.plain(cfg.model.layers), n_inputs, None, dtype)
     for name, target in model.state().items():
         _decode_into(state[name], target, f"{source}: state.{name}")
+        _check_domain(target, name, f"{source}: state.{name}")
         state[name] = None
     if optimizer is not None:
         arrays = optimizer["arrays"]
