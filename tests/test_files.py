@@ -189,3 +189,37 @@ def test_background_writer_makes_a_fast_caller_wait_and_cancel_drops_what_waits(
     release.set()
     writer.wait()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "d"]
+
+
+def invoke_before(seconds, args, unblock):
+    """CliRunner().invoke(main, args), failed if it has not returned within `seconds` (then `unblock`
+    opens the FIFO's other end, so that the reader stuck in it returns)."""
+    import threading
+
+    done = {}
+    worker = threading.Thread(target=lambda: done.update(result=CliRunner().invoke(main, [str(a) for a in args])),
+                              daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        unblock()
+        worker.join(10)
+        pytest.fail(f"nnctl {' '.join(map(str, args))} blocked on a FIFO")
+    return done["result"]
+
+
+@pytest.mark.parametrize("command", [["eval", "CKPT"], ["doctor", "RUN"], ["plot", "RUN"]])
+def test_data_of_a_built_in_set_is_read_as_every_data_file(moons_run, fifo, command):
+    """--data for a run of a built-in data set: a CSV of its features, read capped from a regular
+    file; a FIFO blocked eval, doctor and plot forever (the first row was read to find a header)."""
+    pipe = fifo("x.csv")
+    args = [moons_run["checkpoint"] if a == "CKPT" else moons_run["run_dir"] if a == "RUN" else a for a in command]
+
+    def unblock():
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+
+    result = invoke_before(20, [*args, "--data", pipe], unblock)
+    if command[0] == "doctor":  # advice: the data it cannot read is left out, as for a missing file
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 5 and "x.csv: is a named pipe (FIFO), not a CSV file" in result.output, result.output

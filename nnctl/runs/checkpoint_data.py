@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data as data_module
+from .. import data as data_module, files
 from ..data.tabular import is_header
 from ..errors import DataError
 from ..printable import excerpt, quoted
@@ -78,15 +78,16 @@ def _file_config(ckpt, data_path):
 
 
 def _has_header(path) -> bool:
-    """A CSV's first row is a header when none of its cells is a number (as predict decides)."""
+    """A CSV's first row is a header when none of its cells is a number (as predict decides). Read
+    as every data file is: a regular file (a FIFO would block), DataError otherwise."""
     import csv
 
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as f:
-            cells = next(csv.reader([f.readline(1 << 16)]), [])
-    except OSError:
-        return True  # the reader says what is wrong with the file
-    return is_header(cells)
+    with files.open_regular(path, DataError, "a CSV") as f:
+        try:
+            line = f.readline(1 << 16).decode("utf-8-sig", errors="replace")
+        except OSError as e:
+            raise DataError(f"{path}: cannot be read: {e.strerror}") from None
+    return is_header(next(csv.reader([line]), []))
 
 
 def load(ckpt, data_path=None) -> data_module.Dataset:
