@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import CheckpointError, NnctlError
-from .folder import read_member
+from .folder import metrics_row, read_member
 
 WARNING, INFO = "warning", "info"
 
@@ -276,8 +276,11 @@ def check_imbalance(view: RunView):
 
 
 def _layer_columns(view: RunView, stat: str) -> list[str]:
-    """The layers that log `stat` (e.g. dead_fraction), in order: layers.0, layers.1, ..."""
+    """The layers that log `stat` (e.g. dead_fraction), in order: layers.0, layers.1, ...; the
+    config's layers only, when it is known (a metrics file may hold any other column)."""
     found = {m.group(1) for r in view.history for k in r if (m := LAYER_COLUMN.match(k)) and m.group(2) == stat}
+    if view.config is not None:
+        found &= {f"layers.{i}" for i in range(len(view.config.model.layers))}
     return sorted(found, key=lambda name: int(name.split(".")[1]))
 
 
@@ -436,11 +439,8 @@ def read(path, data: bool = True, data_path=None) -> RunView:
     for line in lines:
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError):
-            row = None
-        if isinstance(row, dict) and type(row.get("epoch")) is int:
+        row, problem = metrics_row(line)  # the rule resume and plot hold the file to
+        if problem is None:
             history.append(row)
         else:
             skipped += 1

@@ -140,16 +140,33 @@ def read_metrics(path: str | Path, error: type = DataError, missing_ok: bool = F
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError):
-            raise error(f"{source}:{number}: not a JSON row") from None
-        if not isinstance(row, dict) or type(row.get("epoch")) is not int or not all(
-                v is None or type(v) in (int, float) for v in row.values()):
-            raise error(f"{source}:{number}: expected an object of an integer epoch and metrics that are "
-                        f"numbers or null")
+        row, problem = metrics_row(line)
+        if problem is not None:
+            raise error(f"{source}:{number}: {problem}")
         rows.append(row)
     return rows
+
+
+# The largest magnitude of a metric in metrics.jsonl: beyond it the difference of two values (a
+# plot's axis span and margins, the doctor's rises) overflows float64. No run logs one: a loss that
+# large diverges first, and weights above 1e8 stop training.
+METRIC_LIMIT = 1e300
+
+
+def metrics_row(line: str) -> tuple[dict | None, str | None]:
+    """One line of metrics.jsonl as (row, None), or (None, what is wrong with it): a row is an
+    object of an integer epoch and metrics that are numbers within ±METRIC_LIMIT, or null."""
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):
+        return None, "not a JSON row"
+    if not isinstance(row, dict) or type(row.get("epoch")) is not int or not all(
+            v is None or type(v) in (int, float) for v in row.values()):
+        return None, "expected an object of an integer epoch and metrics that are numbers or null"
+    beyond = next((k for k, v in row.items() if v is not None and not abs(v) <= METRIC_LIMIT), None)
+    if beyond is not None:
+        return None, f"{beyond}: {row[beyond]!r} is beyond the ±{METRIC_LIMIT:g} a metric may reach"
+    return row, None
 
 
 def read_history(path: Path, epochs: int) -> list[dict]:

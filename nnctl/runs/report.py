@@ -35,7 +35,7 @@ def draw(folder, history: list[dict], best_epoch, model, loss_name: str, dataset
     written = []
     plots.learning_curves(history, best_epoch, folder / FILES["curves"])
     written.append(folder / FILES["curves"])
-    if plots.gradient_flow(history, folder / FILES["gradients"]):  # a run from before the diagnostics has none
+    if plots.gradient_flow(history, weighted_layers(model), folder / FILES["gradients"]):  # none before the diagnostics
         written.append(folder / FILES["gradients"])
     x, y = dataset.x_test, dataset.y_test
     if len(y) == 0 or dataset.task != "classification":  # the other pictures are about classes
@@ -61,6 +61,11 @@ def draw(folder, history: list[dict], best_epoch, model, loss_name: str, dataset
         plots.misclassified_images(images, y, predicted, classes, dataset.image_shape, folder / FILES["misclassified"])
         written.append(folder / FILES["misclassified"])
     return [str(p) for p in written]
+
+
+def weighted_layers(model) -> list[str]:
+    """The model's layers with parameters, in order (`layers.0`, `layers.2`, ...)."""
+    return list(dict.fromkeys(name.rsplit(".", 1)[0] for name in model.params()))
 
 
 def unscale(x: np.ndarray, preprocessing: dict) -> np.ndarray:
