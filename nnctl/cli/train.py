@@ -213,6 +213,10 @@ def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, targ
     else:
         cfg = api.load_config(config, overrides, layers) if config is not None else None
     shown = cfg  # the config whose epoch count the progress lines show
+    if resume_dir is not None:
+        from .common import one_path
+
+        resume_dir = one_path((resume_dir,), "run folder")  # runs/latest: the newest run
     if shown is None and Path(resume_dir, "config.yaml").is_file():
         from ..config import load
 

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 from ..errors import CheckFailed, WriteError
-from ..runs import checkpoint as checkpoint_module, folder as run_folder
+from ..runs import checkpoint as checkpoint_module, lookup
 from . import check, numpy_folder
 from . import onnx as onnx_format
 
@@ -23,7 +23,7 @@ FORMATS = ("onnx", "numpy")
 
 def checkpoint_path(source) -> Path:
     """CHECKPOINT, or a run folder's checkpoint.json."""
-    return run_folder.checkpoint_path(source)
+    return lookup.checkpoint_path(source)
 
 
 def export(source, fmt: str, output) -> dict:

@@ -423,8 +423,11 @@ def diagnose(view: RunView) -> list[dict]:
 def read(path, data: bool = True, data_path=None) -> RunView:
     """A run folder as the checks read it. CheckpointError (exit 4) when run.json is missing or not
     a JSON object; unreadable rows of metrics.jsonl are counted and left out. `data_path`: the
-    file to score on, as `nnctl eval --data` (a checkpoint's own file is opened only inside its folder)."""
-    path = Path(path)
+    file to score on, as `nnctl eval --data` (a checkpoint's own file is opened only inside its folder).
+    `path` may be runs/latest: the newest run (lookup.resolve)."""
+    from .lookup import resolve
+
+    path = resolve(path)
     try:
         status = json.loads(_read_text(path, "run.json"))
     except (NnctlError, OSError, ValueError, RecursionError) as e:

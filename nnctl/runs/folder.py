@@ -1,4 +1,5 @@
-"""The run folder: resolved config, metrics logs, status and checkpoints, each written atomically."""
+"""The run folder: resolved config, metrics logs, status and checkpoints, each written atomically
+(which folder or checkpoint a command names, and the table of runs: lookup.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import lock as folder_lock
-from ..errors import CheckpointError, DataError, NnctlError, WriteError
+from ..errors import CheckpointError, DataError, WriteError
 from ..files import (DATA_TOO_BIG, MAX_DATA_BYTES, TEMPORARY, BackgroundWriter, atomic_write, read_limited,
                      remove_temporaries, strict_json)
 
@@ -327,99 +328,3 @@ def _csv_text(columns: list[str], records: list[dict], header: bool) -> str:
         writer.writeheader()
     writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in columns} for r in records)
     return buffer.getvalue()
-
-
-# which checkpoint of a run folder a command reads: `best` (checkpoint.json, what training.checkpoint kept) or `last`
-CHECKPOINT_FILES = {"best": "checkpoint.json", "last": "last.json"}
-
-
-def checkpoint_path(source: str | Path, which: str = "best") -> Path:
-    """A checkpoint file, or a run folder's checkpoint.json (`which` last: its last.json). A missing
-    file or folder is a missing checkpoint: CheckpointError (exit 4), the same for every command;
-    `which` last with a file rather than a run folder raises ValueError (a usage error)."""
-    path = Path(source)
-    if path.is_dir():
-        path = path / CHECKPOINT_FILES[which]
-        if not path.is_file():
-            raise CheckpointError(f"{source}: a run folder without a {path.name} (no epoch finished?)")
-    elif which != "best":
-        raise ValueError(f"{source} is a checkpoint file: --which {which} chooses a file of a run folder; give the folder")
-    elif not path.exists():
-        raise CheckpointError(f"{source}: no such file")
-    return path
-
-
-def list_runs(folder: str | Path) -> list[dict]:
-    """Every run folder in `folder` (or `folder` itself, if it is a run), newest first, from its run.json."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise CheckpointError(f"{folder}: no such folder of runs")
-    paths = [folder] if (folder / "run.json").is_file() else sorted(p.parent for p in folder.glob("*/run.json"))
-    found = [_describe_run(path) for path in paths]
-    return sorted(found, key=lambda r: r["started"] or "", reverse=True)
-
-
-def _describe_run(path: Path) -> dict:
-    """One row of `nnctl runs`: what run.json says, and the validation scores of the best epoch;
-    status `unreadable` when run.json or metrics.jsonl is not what nnctl writes (one odd folder
-    must not hide the others)."""
-    row = {"name": path.name, "path": str(path), "started": None, "finished": None, "duration_seconds": None,
-           "status": "unreadable", "task": None, "epochs": None, "best_epoch": None, "best": None, "test": None}
-    try:
-        status = json.loads(read_member(path, "run.json").decode("utf-8"))
-        history = read_metrics(path, missing_ok=True)
-    except (NnctlError, ValueError, RecursionError):
-        return row
-    found = {k: status.get(k) for k in ("started", "finished", "status", "epochs", "best_epoch", "test")} \
-        if isinstance(status, dict) else None
-    if found is None or not _looks_written_by_nnctl(found):
-        return row
-    row.update(found)
-    row["duration_seconds"] = _duration(row["started"], row["finished"])
-    if history:
-        if row["best_epoch"] is None:  # still running, or stopped: the best epoch so far
-            row["best_epoch"] = min(history, key=_monitor)["epoch"]
-        best = next((r for r in history if r.get("epoch") == row["best_epoch"]), None)
-        if best is not None:
-            row["best"] = {k: best.get(k) for k in BEST_KEYS if k in best}
-    row["task"] = _task(row)
-    return row
-
-
-# the scores of the best epoch that `nnctl runs` reports: classification's, then regression's
-BEST_KEYS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy", "val_mae", "val_rmse", "val_r2", "train_mae")
-
-
-def _task(row: dict) -> str | None:
-    """classification or regression, from the scores the run logged (None before any)."""
-    scores = {**(row["best"] or {}), **(row["test"] or {})}
-    if any(k in scores for k in ("accuracy", "val_accuracy", "train_accuracy")):
-        return "classification"
-    if any(k in scores for k in ("r2", "mae", "val_r2", "val_mae", "train_mae")):
-        return "regression"
-    return None
-
-
-def _duration(started, finished) -> int | None:
-    """Seconds from start to end, from run.json's times (None while running, or when a time is unreadable)."""
-    try:
-        return int((datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-def _number(value) -> bool:
-    return value is None or type(value) in (int, float)
-
-
-def _looks_written_by_nnctl(found: dict) -> bool:
-    """The types nnctl writes in run.json: text times and status, whole epochs, numbers (or null) as
-    scores (read_metrics checks the rows of metrics.jsonl)."""
-    return (all(found[k] is None or isinstance(found[k], str) for k in ("started", "finished", "status"))
-            and all(found[k] is None or type(found[k]) is int for k in ("epochs", "best_epoch"))
-            and (found["test"] is None or (isinstance(found["test"], dict) and all(map(_number, found["test"].values())))))
-
-
-def _monitor(record: dict) -> float:
-    value = record.get("val_loss") if record.get("val_loss") is not None else record.get("train_loss")
-    return float("inf") if value is None else value

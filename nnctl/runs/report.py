@@ -83,7 +83,9 @@ def plot_run(run_dir, data=None) -> list[str]:
     checkpoint's data file (a file outside the run folder must be given so: nnctl.runs.checkpoint_data)."""
     from . import checkpoint_data
 
-    folder = Path(run_dir)
+    from .lookup import resolve
+
+    folder = resolve(run_dir)  # runs/latest: the newest run
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: no such run folder")  # a missing checkpoint: exit 4, as for every command
     ckpt = checkpoint_module.load(folder / "checkpoint.json")

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lock, report, resume as resume_module, tracking
+from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lock, lookup, report, resume as resume_module, tracking
 from .. import config as config_module, data as data_module
 from ..config import memory
 from ..engine import divergence, optimizers, schedules
@@ -48,7 +48,9 @@ def train(cfg, *, run_dir=None, callbacks=(), stop=None, plots: bool = True) -> 
 
 def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True) -> dict:
     """Continue the run in `run_dir` from its last.json, exactly where it stopped. The folder is
-    locked throughout, and everything in it is checked before any file changes."""
+    locked throughout, and everything in it is checked before any file changes. `run_dir` may be
+    runs/latest: the newest run (lookup.resolve)."""
+    run_dir = lookup.resolve(run_dir)
     resume_module.check_folder(run_dir)
     with folder_lock.acquire(run_dir):
         point = resume_module.prepare(run_dir, cfg)
