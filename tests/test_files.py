@@ -223,3 +223,25 @@ def test_data_of_a_built_in_set_is_read_as_every_data_file(moons_run, fifo, comm
         assert result.exit_code == 0, result.output
     else:
         assert result.exit_code == 5 and "x.csv: is a named pipe (FIFO), not a CSV file" in result.output, result.output
+
+
+@pytest.mark.parametrize("name", ["a" * 255, "é" * 127 + "a", "é" * 125 + ".yaml"], ids=["ascii", "two-byte", "cut-mid"])
+def test_a_name_near_the_limit_gets_a_temporary_name_that_fits(tmp_path, name):
+    """The temporary name was `.NAME.XXXXXXXX.tmp`, 14 bytes longer than the name: a name of 242
+    bytes and more could not be written at all (an internal error)."""
+    files.atomic_write(tmp_path / name, "x")
+    assert [p.name for p in tmp_path.iterdir()] == [name] and (tmp_path / name).read_text() == "x"
+    assert len(files.temporary_prefix(name, 12).encode()) + 12 <= files.NAME_MAX
+    with pytest.raises(files.WriteError, match="File name too long"):
+        files.atomic_write(tmp_path / ("b" * 256), "x")
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_commands_write_outputs_named_near_the_limit(moons_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args in (["init", "--data", "iris", "-o", "a" * 250 + ".yaml"],
+                 ["export", moons_run["checkpoint"], "--format", "numpy", "-o", "b" * 255],
+                 ["init", "--data", "iris", "-o", "c" * 256]):
+        result = CliRunner().invoke(main, [str(a) for a in args])
+        assert "internal error" not in result.output and (result.exit_code == 0) == (len(args[-1]) <= 255), result.output
+    assert sorted(len(p.name) for p in tmp_path.iterdir()) == [255, 255]
