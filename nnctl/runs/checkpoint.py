@@ -198,6 +198,9 @@ def _read(path) -> tuple[dict, int]:
     except CheckpointError as e:
         raise CheckpointError(f"{source}: not a valid checkpoint: {e}") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        if _is_config(path, text):
+            raise CheckpointError(f"{source}: is a config, not a checkpoint: train it first (nnctl train {source}), "
+                                  f"then pass its run folder (such as runs/{path.stem}-latest) or its checkpoint.json") from None
         raise CheckpointError(f"{source}: not a valid checkpoint: not JSON ({str(e)[:120]})") from None
     del text
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -223,6 +226,15 @@ def _read(path) -> tuple[dict, int]:
     while doc["version"] < VERSION:
         doc = UPGRADES[doc["version"]](doc)
     return doc, version
+
+
+# a line that starts a config's top-level section (YAML), which no checkpoint (one JSON object) has
+CONFIG_LINE = re.compile(r"^(data|model|training|optimizer|loss|seed|run)\s*:", re.MULTILINE)
+
+
+def _is_config(path: Path, text: str) -> bool:
+    """Whether a file that is not JSON is a YAML config given where a checkpoint is read."""
+    return path.suffix.lower() in (".yaml", ".yml") or CONFIG_LINE.search(text[:100_000]) is not None
 
 
 def _is_int(value, low: int, high: int) -> bool:
