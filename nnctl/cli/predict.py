@@ -29,7 +29,6 @@ def predict(checkpoints, input, header, as_json):
     from ..data import features, inputs
     from ..printable import printable
     from ..runs.lookup import checkpoint_path
-
     from .common import one_path
 
     ckpt = api.load_checkpoint(checkpoint_path(one_path(checkpoints, "checkpoint")))  # a run folder: its checkpoint.json

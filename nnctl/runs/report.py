@@ -82,7 +82,6 @@ def plot_run(run_dir, data=None) -> list[str]:
     """Redraw a run folder's PNGs from its metrics.jsonl and checkpoint.json; `data` replaces the
     checkpoint's data file (a file outside the run folder must be given so: nnctl.runs.checkpoint_data)."""
     from . import checkpoint_data
-
     from .lookup import resolve
 
     folder = resolve(run_dir)  # runs/latest: the newest run

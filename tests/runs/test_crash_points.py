@@ -116,7 +116,7 @@ def crash_everywhere(tmp_path, start, resume, reference: Path, prepared: Path | 
             os.replace = renames
             try:
                 if how == "die":
-                    assert in_child(lambda: start(run_dir)) == 137, where
+                    assert in_child(lambda run_dir=run_dir: start(run_dir)) == 137, where
                 else:
                     try:
                         start(run_dir)
@@ -243,7 +243,7 @@ def test_a_run_killed_while_drawing_its_plots_resumes_to_the_same_pictures(tmp_p
         os.replace = renames
         try:
             if how == "die":
-                assert in_child(lambda: api.train(cfg, run_dir=run_dir)) == 137, where
+                assert in_child(lambda run_dir=run_dir: api.train(cfg, run_dir=run_dir)) == 137, where
             else:
                 with pytest.raises(WriteError):
                     api.train(cfg, run_dir=run_dir)

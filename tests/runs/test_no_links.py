@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nnctl import api, files
+from nnctl import files
 from nnctl.cli import main
 from nnctl.errors import WriteError
 from nnctl.runs import lock as folder_lock
