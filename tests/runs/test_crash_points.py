@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import warnings
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,8 @@ from nnctl import api
 from nnctl.errors import Interrupted, WriteError
 from conftest import moons_yaml
 
-# seed 2: epoch 1 best, 2 not, 3 and 4 best (a last.json whose best epoch is behind it, then a new
-# best); seed 7: best epoch 2 of 4 (one save of every epoch with a best in its middle)
+# seed 2: epoch 1 best, 2 not, 3 best (a last.json whose best epoch is behind it, then a new best);
+# seed 7: best epoch 2 of 3 (one save of every epoch, with the best in its middle)
 SCENARIOS = {"every-epoch": (2, 0), "one-save": (7, 3600)}
 
 
@@ -30,7 +31,7 @@ def config(tmp_path, scenario):
     path = tmp_path / f"{scenario}.yaml"
     path.write_text(moons_yaml(seed=seed, data={"n_samples": 200, "noise": 0.3}, optimizer={"lr": 0.1},
                                model={"layers": [{"units": 8, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
-                               training={"epochs": 4, "save_interval": interval}))
+                               training={"epochs": 3, "save_interval": interval}))
     return api.load_config(path)
 
 
@@ -61,8 +62,12 @@ class Renames:
 
 
 def in_child(action) -> int:
-    """Run `action` in a forked child; its exit code (137: it died at a rename)."""
-    pid = os.fork()
+    """Run `action` in a forked child; its exit code (137: it died at a rename). The child only
+    trains and writes (the background writer's thread is its own): Python 3.12's warning about
+    forking a process with threads does not apply."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child never returns into pytest
         code = 0
         try:
@@ -155,7 +160,7 @@ def test_a_run_killed_or_failing_at_any_write_resumes_to_the_same_bytes(referenc
     names = crash_everywhere(tmp_path, lambda run_dir: api.train(cfg, run_dir=run_dir, plots=False),
                              resume_or_restart(cfg), references[scenario])
     assert names[:2] == ["config.yaml", "run.json"] and names[-1] == "run.json"
-    assert names.count("last.json") == (4 if scenario == "every-epoch" else 1)
+    assert names.count("last.json") == (3 if scenario == "every-epoch" else 1)
     assert {"checkpoint.json", "metrics.jsonl", "metrics.csv"} <= set(names)
 
 
