@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from nnctl import api
-from nnctl.errors import Interrupted, WriteError
+from nnctl.errors import CheckpointError, Interrupted, WriteError
 from conftest import moons_yaml
 
 # seed 2: epoch 1 best, 2 not, 3 best (a last.json whose best epoch is behind it, then a new best);
@@ -258,3 +258,70 @@ def test_a_run_killed_while_drawing_its_plots_resumes_to_the_same_pictures(tmp_p
         assert_like(run_dir, reference, where)
         for picture in reference.glob("*.png"):
             assert (run_dir / picture.name).read_bytes() == picture.read_bytes(), f"{where}: {picture.name}"
+
+
+@pytest.fixture
+def ahead(tmp_path):
+    """A run killed between the checkpoint.json and the last.json of epoch 3: checkpoint.json holds
+    epoch 3, last.json epoch 2 (whose best epoch, 1, no file holds any more)."""
+    cfg, run_dir = config(tmp_path, "every-epoch"), tmp_path / "run"
+    counted = Renames()
+    os.replace = counted
+    try:
+        api.train(cfg, run_dir=tmp_path / "counted", plots=False)
+    finally:
+        os.replace = counted.real
+    k = max(i for i, name in enumerate(counted.names) if name == "last.json")
+    assert counted.names[k - 1] == "checkpoint.json"
+    os.replace = Renames(k, "die")
+    try:
+        assert in_child(lambda: api.train(cfg, run_dir=run_dir, plots=False)) == 137
+    finally:
+        os.replace = counted.real
+    assert api.load_checkpoint(run_dir / "checkpoint.json").epoch == 3 and api.load_checkpoint(run_dir / "last.json").epoch == 2
+    return run_dir
+
+
+def test_a_checkpoint_ahead_of_last_json_is_checked_against_the_metrics(ahead):
+    """Only a save cut short leaves one: its epoch's row in metrics.jsonl, with its metrics, and the
+    best epoch by the rows after last.json's. Anything else is refused before a file changes."""
+    log = ahead / "metrics.jsonl"
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    for damage, message in ((rows[:2], "metrics.jsonl has no row of that epoch"),
+                            (rows[:2] + [{**rows[2], "val_accuracy": 0.25}], "metrics.jsonl has no row of that epoch with its metrics")):
+        log.write_text("".join(json.dumps(r) + "\n" for r in damage))
+        before = files_of(ahead)
+        with pytest.raises(CheckpointError, match=f"checkpoint.json: holds epoch 3, after last.json's 2, but {message}"):
+            api.resume(ahead, plots=False)
+        assert files_of(ahead) == before
+
+
+def files_of(run_dir: Path) -> dict:
+    """Every file's bytes but the lock's (the killed process's, which a resume takes and removes)."""
+    return {p.name: p.read_bytes() for p in run_dir.iterdir() if p.name != ".lock"}
+
+
+def test_a_checkpoint_ahead_that_the_monitor_would_not_pick_is_refused(ahead, monkeypatch):
+    from nnctl.engine.callbacks import Monitor
+
+    real = Monitor.update
+    monkeypatch.setattr(Monitor, "update", lambda self, record: real(self, {**record, "val_loss": record["epoch"]}))
+    before = files_of(ahead)
+    with pytest.raises(CheckpointError, match="by metrics.jsonl the best epoch up to it is 1"):
+        api.resume(ahead, plots=False)
+    assert files_of(ahead) == before
+
+
+def test_a_resumed_run_that_does_not_train_the_same_bits_says_so(ahead, monkeypatch):
+    """What resuming from a checkpoint.json ahead counts on: the run reaching that epoch again, as
+    the best. One that does not (another machine's bits, here a monitor changed after the checks)
+    ends with exit 4 rather than with another epoch's checkpoint."""
+    from nnctl.engine.callbacks import Monitor
+    from nnctl.runs import resume
+
+    monkeypatch.setattr(resume, "_check_ahead", lambda *a: None)
+    real = Monitor.update
+    monkeypatch.setattr(Monitor, "update", lambda self, record: real(self, {**record, "val_loss": record["epoch"]}))
+    with pytest.raises(CheckpointError, match=r"the weights of the best epoch \(1\) were not trained again"):
+        api.resume(ahead, plots=False)
+    assert json.loads((ahead / "run.json").read_text())["status"] == "failed"
