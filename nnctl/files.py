@@ -168,7 +168,7 @@ MAX_DATA_BYTES = 2_000_000_000  # a data file (CSV, .npz, .npy, IDX) or predict'
 DATA_TOO_BIG = "{size:,} bytes is over the {limit:,} nnctl reads from a data file"
 _CHUNK = 1 << 20
 _KINDS = ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISCHR, "character device"),
-          (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISLNK, "symbolic link"))
+          (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"))
 NO_LINK = "nnctl follows no symbolic link inside a run folder"
 
 
@@ -207,10 +207,10 @@ def open_regular(path: str | Path, error: type, what: str, follow: bool = True) 
     return os.fdopen(fd, "rb")
 
 
-def open_capped(path: str | Path, limit: int, error: type, what: str, too_big: str, follow: bool = True) -> BinaryIO:
+def open_capped(path: str | Path, limit: int, error: type, what: str, too_big: str) -> BinaryIO:
     """open_regular, and refused when the file is over `limit` bytes (for a reader that reads
     only what the file's own structure says, such as NumPy's or gzip's, up to its end)."""
-    f = open_regular(path, error, what, follow)
+    f = open_regular(path, error, what)
     size = os.fstat(f.fileno()).st_size
     if size > limit:
         f.close()
