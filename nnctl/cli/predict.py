@@ -8,13 +8,14 @@ import click
 
 
 @click.command()
-@click.argument("checkpoint", type=click.Path())
+@click.argument("checkpoints", nargs=-1, required=True, type=click.Path(), metavar="CHECKPOINT")
 @click.argument("input", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--header/--no-header", default=None,
               help="Whether the CSV's first row is a header (default: it is when none of its cells is a number).")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON lines, one object per input row, instead of CSV.")
-def predict(checkpoint, input, header, as_json):
-    """Predict the class of every row of INPUT with CHECKPOINT.
+def predict(checkpoints, input, header, as_json):
+    """Predict the class of every row of INPUT with CHECKPOINT (or a run folder's checkpoint; runs/latest:
+    the newest run's).
 
     INPUT is a CSV file (with or without a header row), a .npy or .npz file, or - for CSV on
     stdin. The checkpoint's stored preprocessing is applied. Writes CSV to stdout: the class,
@@ -27,9 +28,10 @@ def predict(checkpoint, input, header, as_json):
     from .. import api, data
     from ..data import features, inputs
     from ..printable import printable
-    from ..runs.folder import checkpoint_path
+    from ..runs.lookup import checkpoint_path
+    from .common import one_path
 
-    ckpt = api.load_checkpoint(checkpoint_path(checkpoint))  # a run folder: its checkpoint.json
+    ckpt = api.load_checkpoint(checkpoint_path(one_path(checkpoints, "checkpoint")))  # a run folder: its checkpoint.json
     spec = data.spec(ckpt.config.data)
     text = _stdin() if input == "-" else None
     recorded = ckpt.preprocessing.get("inputs") or {}  # older checkpoints: by position, unchecked
