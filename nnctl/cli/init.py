@@ -32,7 +32,7 @@ def init(data, target, output, force, to_stdout):
             raise click.UsageError("--print writes to stdout: it cannot be combined with -o")
         click.echo(api.starter_text(data, target)[0], nl=False)
         return
-    if output is not None and Path(output).exists() and not force:
+    if output is not None and os.path.exists(output) and not force:  # False for a name too long to exist
         raise click.UsageError(f"{output} exists: pass --force to overwrite it, or -o to write elsewhere")
     text, profile = api.starter_text(data, target, Path(output).parent if output is not None else Path("."))
     path = Path(output or starter.default_name(profile))
