@@ -42,6 +42,12 @@ def target_name(ckpt) -> str | None:
     return target if isinstance(target, str) else None
 
 
+def target_is_last(ckpt) -> bool:
+    """Whether the target was the training CSV's last column by default (data.target not given)."""
+    data = ckpt.config.data
+    return data.name == "csv" and getattr(data, "target", None) is None and getattr(data, "header", False)
+
+
 def class_values(classes: list) -> tuple[list, str]:
     """The class labels as one ONNX element type: ("int64" and the integers) when every class is an
     integer, else ("string" and each label as text), as skl2onnx writes `label`."""

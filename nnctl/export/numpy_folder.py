@@ -46,6 +46,7 @@ def spec(ckpt, checkpoint_sha256: str) -> dict:
     return {"format": "nnctl-numpy-model", "version": 2, "nnctl_version": __version__,
             "checkpoint_sha256": checkpoint_sha256, "dtype": ckpt.config.training.dtype, "n_inputs": ckpt.n_inputs,
             "feature_names": metadata.feature_names(ckpt), "target": metadata.target_name(ckpt),
+            "target_last": metadata.target_is_last(ckpt),
             "delimiter": getattr(ckpt.config.data, "delimiter", ","),
             "task": task(ckpt), "classes": ckpt.classes if task(ckpt) == "classification" else None,
             "scaling": ckpt.preprocessing.get("scaling", "none"), "steps": network,

@@ -5,7 +5,8 @@
     python predict.py - < input.csv        # CSV on stdin
 
 A CSV with a header has its columns matched by name with the model's feature columns, in any
-order; the target column is left out; a missing or unknown column is an error that names it.
+order; the target column is left out (the last one, when the config left data.target to its default,
+as training did); a missing or unknown column is an error that names it.
 Rows without a header (and any rows of a model trained without column names) are read by
 position. Exit codes as nnctl's: 0 done, 2 usage, 5 an input it cannot use (one line on stderr).
 
@@ -184,9 +185,8 @@ class Model:
             problems = [f"the column {_names(repeated)} is given more than once"] if repeated else []
             problems += [f"missing {_names(missing)}"] if missing else []
             problems += [f"unknown {_names(unknown)}"] if unknown else []
-            hint = "" if self.target else " (a target column must be left out: the config did not name it)"
             raise InputError(f"{'; '.join(problems)}: the model was trained on the columns {_names(names)}, matched "
-                             f"by name in any order{hint if unknown else ''}")
+                             f"by name in any order")
         return list(names)
 
 
@@ -244,16 +244,21 @@ def read_csv(text: str, model: Model, header=None) -> np.ndarray:
     delimiter = model.spec.get("delimiter", ",")
     first_end = text.find("\n")
     first = text if first_end < 0 else text[:first_end]
-    cells = [c.strip() for c in next(csv.reader([first], delimiter=delimiter), [])]
+    cells = first_cells = [c.strip() for c in next(csv.reader([first], delimiter=delimiter), [])]
     if header is None:
         header = is_header(cells)
     body, start = (text[first_end + 1:] if first_end >= 0 else "", 2) if header else (text, 1)
     if header and model.feature_names is not None:
+        if model.target is None and model.spec.get("target_last") and cells and cells[-1] not in model.feature_names:
+            # trained with the default target, the last column: a file laid out as the training file has it there
+            print(f"note: leaving out the last column {printable(repr(cells[-1]))}, the target's place in training",
+                  file=sys.stderr)
+            cells = cells[:-1]
         names = model.columns(cells)
         wanted = [cells.index(n) for n in names]
     else:
         names, wanted = model.feature_names, list(range(model.n_features))
-    width = len(cells) if header and model.feature_names is not None else model.n_features
+    width = len(first_cells) if header and model.feature_names is not None else model.n_features
     if not body.strip():
         raise InputError("no rows to predict")
     every = wanted == list(range(width))  # else loadtxt does not count the cells it skips: counted here

@@ -100,6 +100,22 @@ def test_columns_are_matched_by_name_and_the_target_is_left_out(named, tmp_path)
     assert headless.stdout == expected  # no header: by position
 
 
+def test_the_default_target_the_last_column_is_left_out_with_a_note(tmp_path):
+    """A model trained with data.target left to its default (the last column) predicts its own
+    training file: the last column, not a feature, is left out, and the command says so."""
+    ckpt = random_checkpoint(tmp_path / "checkpoint.json", "relu", "binary_cross_entropy", seed=3, names=NAMES,
+                             data={"name": "csv", "path": "/nowhere/train.csv"})
+    export(tmp_path / "checkpoint.json", "numpy", tmp_path / "model")
+    x = check.synthetic(ckpt.preprocessing, ckpt.n_inputs, "float32", n=12).astype(np.float64)
+    plain = predict_py(tmp_path / "model", write_csv(tmp_path / "a.csv", NAMES, x.tolist()))
+    training = predict_py(tmp_path / "model", write_csv(tmp_path / "b.csv", NAMES + ["label"],
+                                                         [row + ["yes"] for row in x.tolist()]))
+    assert training.returncode == plain.returncode == 0 and training.stdout == plain.stdout
+    assert training.stderr == "note: leaving out the last column 'label', the target's place in training\n"
+    elsewhere = predict_py(tmp_path / "model", write_csv(tmp_path / "c.csv", ["label"] + NAMES, [[1] * 4]))
+    assert elsewhere.returncode == 5 and "unknown 'label'" in elsewhere.stderr
+
+
 @pytest.mark.parametrize("header, message", [
     (["size", "age"], "missing 'weight (kg)': the model was trained on the columns 'size', 'weight (kg)', 'age'"),
     (["size", "weight (kg)", "age", "id"], "unknown 'id': the model was trained on the columns"),
