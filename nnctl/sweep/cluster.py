@@ -14,6 +14,7 @@ seconds for them before it exits; a second Ctrl-C leaves at once, cancelling eve
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 import uuid
@@ -71,8 +72,8 @@ def run(tasks: list[tuple], scheduler: str, trial, sweep_name: str):
     with client:
         stop = Event(f"nnctl-stop-{uuid.uuid4().hex}", client=client)
         token = uuid.uuid4().hex[:8]
-        futures = {client.submit(on_worker, trial, *task, stop.name, key=task_key(sweep_name, task[0], token),
-                                 pure=False): task for task in tasks}
+        futures = {client.submit(on_worker, trial, *task, stop.name, key=task_key(sweep_name, task[0], token)): task
+                   for task in tasks}
         seen: set = set()
         finished = False
         try:
@@ -88,8 +89,9 @@ def run(tasks: list[tuple], scheduler: str, trial, sweep_name: str):
             raise
         finally:
             if not finished:  # also when the caller stopped reading (its own Ctrl-C)
-                stop.set()
-                client.cancel([f for f in futures if f not in seen])
+                with contextlib.suppress(Exception):  # a scheduler gone: the error that said so matters more
+                    stop.set()
+                    client.cancel([f for f in futures if f not in seen])
 
 
 def _stopping(futures: dict, seen: set):

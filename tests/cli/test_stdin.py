@@ -1,13 +1,17 @@
 """`-` reads a config (or a sweep spec) from stdin wherever a command takes one: errors say
 <stdin>:LINE, a run is named after its data, and stdin is read once."""
 
+import io
 import json
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from nnctl.cli import main
+from nnctl.sweep import spec as sweep_spec
 
 from conftest import moons_yaml
 
@@ -57,6 +61,7 @@ def test_a_config_layer_may_come_from_stdin_but_stdin_only_once(tmp_path):
     assert twice.exit_code == 3 and "stdin holds one file" in twice.stderr
 
 
+@pytest.mark.slow  # a sweep: not in the fast tier
 def test_a_sweep_spec_on_stdin_gets_a_folder_of_its_own_and_resumes_there(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "moons.yaml").write_text(TINY)
@@ -67,5 +72,14 @@ def test_a_sweep_spec_on_stdin_gets_a_folder_of_its_own_and_resumes_there(tmp_pa
     assert Path(board["sweep_dir"]).name.startswith("stdin-") and board["ran"] == 1
     again = json.loads(invoke("sweep", "-", "--json", "-q", stdin=spec).stdout)
     assert again["sweep_dir"] == board["sweep_dir"] and again["reused"] == 1
-    other = json.loads(invoke("sweep", "-", "--json", "-q", stdin=spec.replace("0.01", "0.02")).stdout)
-    assert other["sweep_dir"] != board["sweep_dir"]
+
+
+def test_two_sweep_specs_on_stdin_get_two_folders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "moons.yaml").write_text(TINY)
+    folders = []
+    for lr in ("0.01", "0.02", "0.01"):
+        spec = f"base: moons.yaml\nparameters:\n  optimizer.lr: [{lr}]\n"
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(spec.encode())))
+        folders.append(sweep_spec.load("-").folder)
+    assert folders[0] == folders[2] != folders[1] and folders[0].parent == tmp_path / "sweeps"
