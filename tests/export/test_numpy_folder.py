@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import uuid
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -51,8 +52,28 @@ def write_csv(path, header, rows):
     return path
 
 
-def predict_py(folder, *args, stdin=None):
-    return run_numpy_only(args=[folder / "predict.py", *args], check=False, stdin=stdin)
+RUNS = """
+import contextlib, io, json, runpy, sys
+results = []
+for script, args, stdin in json.loads(sys.stdin.read()):
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    sys.argv, sys.stdin = [script, *args], io.TextIOWrapper(io.BytesIO((stdin or "").encode()))
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            runpy.run_path(script, run_name="__main__")
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+    results.append([code, out.getvalue(), err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def predict_py(*runs) -> list[SimpleNamespace]:
+    """Each run (folder, args, stdin=None) of `python FOLDER/predict.py ARGS`, all in one fresh
+    interpreter that has NumPy alone (one start-up for them all); returncode, stdout, stderr each."""
+    todo = [[str(run[0] / "predict.py"), [str(a) for a in run[1]], run[2] if len(run) > 2 else None] for run in runs]
+    done = json.loads(run_numpy_only(RUNS, stdin=json.dumps(todo)))
+    return [SimpleNamespace(returncode=code, stdout=out, stderr=err) for code, out, err in done]
 
 
 def test_predict_py_prints_the_classes_and_needs_only_numpy(moons_run, tmp_path):
@@ -60,44 +81,36 @@ def test_predict_py_prints_the_classes_and_needs_only_numpy(moons_run, tmp_path)
     assert invoke("export", moons_run["run_dir"], "--format", "numpy", "-o", folder).exit_code == 0
     ckpt = api.load_checkpoint(moons_run["checkpoint"])
     x = check.synthetic(ckpt.preprocessing, ckpt.n_inputs, "float32", n=20).astype(np.float64)
-    done = predict_py(folder, write_csv(tmp_path / "in.csv", ["x0", "x1"], x.tolist()))  # no names: by position
+    done, = predict_py((folder, [write_csv(tmp_path / "in.csv", ["x0", "x1"], x.tolist())]))  # no names: by position
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(ckpt.classes[k]) for k in api.predictions(ckpt, x)["predicted"]]
     with np.load(folder / "model.npz", allow_pickle=False) as npz:  # no object arrays: no pickle needed
         assert "spec" in npz.files and "layers.0.W" in npz.files
 
 
-def test_proba_prints_what_nnctl_predict_prints(named, tmp_path):
+def test_proba_and_class_names_escaped_as_nnctl_predict_prints_them(named, tmp_path):
     ckpt, folder, x = named
     rows = write_csv(tmp_path / "in.csv", NAMES, x.tolist())
-    done = predict_py(folder, "--proba", rows)
-    assert done.returncode == 0, done.stderr
-    nnctl = invoke("predict", tmp_path / "checkpoint.json", rows)
-    assert done.stdout == nnctl.stdout  # class, then p_<class>, escaped and quoted alike
-    assert "\x1b" not in done.stdout and done.stdout.count("\n") == len(x) + 1
-
-
-def test_class_names_are_printed_escaped(named, tmp_path):
-    ckpt, folder, x = named
-    done = predict_py(folder, write_csv(tmp_path / "in.csv", NAMES, x.tolist()))
-    assert done.returncode == 0, done.stderr
-    printed = done.stdout.splitlines()
-    assert len(printed) == len(x) and "\x1b" not in done.stdout  # one line per row: the newline is escaped too
-    expected = api.predictions(ckpt, x)["predicted"]
-    assert printed == [printable(ckpt.classes[k]) for k in expected]
+    proba, plain = predict_py((folder, ["--proba", rows]), (folder, [rows]))
+    assert proba.returncode == plain.returncode == 0, proba.stderr + plain.stderr
+    assert proba.stdout == invoke("predict", tmp_path / "checkpoint.json", rows).stdout  # escaped and quoted alike
+    assert "\x1b" not in proba.stdout and proba.stdout.count("\n") == len(x) + 1
+    printed = plain.stdout.splitlines()
+    assert len(printed) == len(x) and "\x1b" not in plain.stdout  # one line per row: the newline is escaped too
+    assert printed == [printable(ckpt.classes[k]) for k in api.predictions(ckpt, x)["predicted"]]
     assert set(printed) == {"no\\x0away", "yes \\x1b[31mred"}
 
 
 def test_columns_are_matched_by_name_and_the_target_is_left_out(named, tmp_path):
     ckpt, folder, x = named
-    expected = predict_py(folder, write_csv(tmp_path / "a.csv", NAMES, x.tolist())).stdout
     order = [2, 0, 1]
     shuffled = [["yes"] + [row[i] for i in order] for row in x.tolist()]  # the training file: target first
-    done = predict_py(folder, write_csv(tmp_path / "b.csv", ["kind"] + [NAMES[i] for i in order], shuffled))
+    ordered, done, headless = predict_py(
+        (folder, [write_csv(tmp_path / "a.csv", NAMES, x.tolist())]),
+        (folder, [write_csv(tmp_path / "b.csv", ["kind"] + [NAMES[i] for i in order], shuffled)]),
+        (folder, ["-"], "\n".join(",".join(map(str, r)) for r in x.tolist())))  # no header: by position
     assert done.returncode == 0, done.stderr
-    assert done.stdout == expected
-    headless = predict_py(folder, "-", stdin="\n".join(",".join(map(str, r)) for r in x.tolist()))
-    assert headless.stdout == expected  # no header: by position
+    assert done.stdout == headless.stdout == ordered.stdout
 
 
 def test_the_default_target_the_last_column_is_left_out_with_a_note(tmp_path):
@@ -107,52 +120,54 @@ def test_the_default_target_the_last_column_is_left_out_with_a_note(tmp_path):
                              data={"name": "csv", "path": "/nowhere/train.csv"})
     export(tmp_path / "checkpoint.json", "numpy", tmp_path / "model")
     x = check.synthetic(ckpt.preprocessing, ckpt.n_inputs, "float32", n=12).astype(np.float64)
-    plain = predict_py(tmp_path / "model", write_csv(tmp_path / "a.csv", NAMES, x.tolist()))
-    training = predict_py(tmp_path / "model", write_csv(tmp_path / "b.csv", NAMES + ["label"],
-                                                         [row + ["yes"] for row in x.tolist()]))
+    plain, training, elsewhere = predict_py(
+        (tmp_path / "model", [write_csv(tmp_path / "a.csv", NAMES, x.tolist())]),
+        (tmp_path / "model", [write_csv(tmp_path / "b.csv", NAMES + ["label"], [row + ["yes"] for row in x.tolist()])]),
+        (tmp_path / "model", [write_csv(tmp_path / "c.csv", ["label"] + NAMES, [[1] * 4])]))
     assert training.returncode == plain.returncode == 0 and training.stdout == plain.stdout
     assert training.stderr == "note: leaving out the last column 'label', the target's place in training\n"
-    elsewhere = predict_py(tmp_path / "model", write_csv(tmp_path / "c.csv", ["label"] + NAMES, [[1] * 4]))
     assert elsewhere.returncode == 5 and "unknown 'label'" in elsewhere.stderr
 
 
-@pytest.mark.parametrize("header, message", [
-    (["size", "age"], "missing 'weight (kg)': the model was trained on the columns 'size', 'weight (kg)', 'age'"),
+COLUMN_ERRORS = [
+    (["size", "age"], "missing 'weight (kg)': the model was trained on the columns 'size', 'weight (kg)', 'age', "
+                      "matched by name in any order"),
     (["size", "weight (kg)", "age", "id"], "unknown 'id': the model was trained on the columns"),
     (["size", "size", "weight (kg)", "age"], "the column 'size' is given more than once"),
-])
-def test_a_missing_unknown_or_repeated_column_is_one_clear_error(named, tmp_path, header, message):
-    _, folder, _ = named
-    done = predict_py(folder, write_csv(tmp_path / "in.csv", header, [[1] * len(header)]))
-    assert done.returncode == 5 and not done.stdout
-    assert done.stderr == f"error: {tmp_path / 'in.csv'}: {message}" + done.stderr.split(message)[1]
-    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
-
-
-@pytest.mark.parametrize("body, message", [
+]
+ROW_ERRORS = [
     ("1,2,3\n4,abc,6\n", "row 3, column 'weight (kg)': 'abc' is not a finite number"),
     ("1,2,3\n4,nan,6\n", "row 3, column 'weight (kg)': 'nan' is not a finite number"),
     ("1,2,3\n4,5\n", "row 3: 2 values, expected 3"),
     ("", "no rows to predict"),
-])
-def test_a_bad_row_is_one_clear_error_naming_it(named, tmp_path, body, message):
+]
+
+
+def test_a_bad_column_or_row_is_one_clear_line_naming_it(named, tmp_path):
     _, folder, _ = named
-    (tmp_path / "in.csv").write_text(",".join(NAMES) + "\n" + body)
-    done = predict_py(folder, tmp_path / "in.csv")
-    assert (done.returncode, done.stderr) == (5, f"error: {tmp_path / 'in.csv'}: {message}\n")
+    files = [write_csv(tmp_path / f"c{i}.csv", header, [[1] * len(header)]) for i, (header, _) in enumerate(COLUMN_ERRORS)]
+    for i, (body, _) in enumerate(ROW_ERRORS):
+        files.append(tmp_path / f"r{i}.csv")
+        files[-1].write_text(",".join(NAMES) + "\n" + body)
+    done = predict_py(*((folder, [path]) for path in files))
+    for path, run, (_, message) in zip(files, done, COLUMN_ERRORS + ROW_ERRORS):
+        assert run.returncode == 5 and not run.stdout, run
+        assert run.stderr.startswith(f"error: {path}: {message}") and run.stderr.count("\n") == 1, run.stderr
+        assert "Traceback" not in run.stderr
 
 
 def test_usage_errors_exit_2(named, tmp_path):
     _, folder, _ = named
-    assert predict_py(folder).returncode == 2
-    missing = predict_py(folder, tmp_path / "nothing.csv")
-    assert missing.returncode == 5 and "No such file" in missing.stderr and "Traceback" not in missing.stderr
     ckpt = random_checkpoint(tmp_path / "regression.json", "relu", "mse")
     export(tmp_path / "regression.json", "numpy", tmp_path / "regression")
     rows = write_csv(tmp_path / "r.csv", [], check.synthetic(ckpt.preprocessing, 10, "float64", n=3).tolist())
-    assert predict_py(tmp_path / "regression", "--proba", rows).returncode == 2
-    values = predict_py(tmp_path / "regression", rows).stdout.split()
-    assert len(values) == 3 and all(float(v) for v in values)
+    bare, missing, proba, values = predict_py((folder, []), (folder, [tmp_path / "nothing.csv"]),
+                                              (tmp_path / "regression", ["--proba", rows]), (tmp_path / "regression", [rows]))
+    assert bare.returncode == 2 and "usage: predict.py" in bare.stderr
+    assert missing.returncode == 5 and "No such file" in missing.stderr and "Traceback" not in missing.stderr
+    assert proba.returncode == 2 and "a regression model has no class probabilities" in proba.stderr
+    assert values.returncode == 0 and [float(v) for v in values.stdout.split()] == \
+        pytest.approx(api.predictions(ckpt, np.loadtxt(rows, delimiter=",", ndmin=2))["values"][:, 0].tolist())
 
 
 def test_the_python_api_takes_arrays_dicts_records_and_dataframes(named):
