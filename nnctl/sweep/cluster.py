@@ -72,11 +72,12 @@ def run(tasks: list[tuple], scheduler: str, trial, sweep_name: str):
     with client:
         stop = Event(f"nnctl-stop-{uuid.uuid4().hex}", client=client)
         token = uuid.uuid4().hex[:8]
-        futures = {client.submit(on_worker, trial, *task, stop.name, key=task_key(sweep_name, task[0], token)): task
-                   for task in tasks}
+        futures: dict = {}
         seen: set = set()
         finished = False
         try:
+            for task in tasks:
+                futures[client.submit(on_worker, trial, *task, stop.name, key=task_key(sweep_name, task[0], token))] = task
             for future in as_completed(futures):
                 seen.add(future)
                 result = _result(future, futures[future])
