@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from . import cluster, spec as sweep_spec, trials
+from . import cluster, spec as sweep_spec, trials as trial_folder  # `trials`: the sweep's list, below
 from ..errors import Interrupted, NnctlError, RunBusy, TrainingDiverged, WriteError
 from ..files import atomic_write, strict_json
 from ..runs import lock as folder_lock
@@ -47,12 +47,13 @@ def run_trial(trial_id: str, config_data: dict, run_dir: str, stop=None) -> dict
     how = None
     try:
         with threadpool_limits(limits=1, user_api="blas"):
-            how = trials.train(config.from_dict(config_data, f"trial {trial_id}"), path, stop)
+            how = trial_folder.train(config.from_dict(config_data, f"trial {trial_id}"), path, stop)
         result = read_result(path)
         if result is None:
             raise WriteError(f"{path}: the trial finished but its run folder cannot be read back")
     except Exception as e:  # noqa: BLE001 - recorded, not raised: one trial's failure does not stop the others
-        status = "diverged" if isinstance(e, TrainingDiverged) else "interrupted" if isinstance(e, Interrupted) else "failed"
+        status = ("diverged" if isinstance(e, TrainingDiverged) else "interrupted" if isinstance(e, Interrupted)
+                  else "failed")
         ours = isinstance(e, NnctlError)
         result = {"status": status, "error": str(e) if ours else f"{type(e).__name__}: {e}",
                   "exit_code": e.exit_code if ours else 1, "run_dir": str(path)}
