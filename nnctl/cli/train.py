@@ -28,7 +28,7 @@ from ..printable import printable
 @click.option("--target", help="With --data: the CSV's target column, by header name (or 0-based index without "
                                "a header); default the last column.")
 @click.option("--mlflow", "mlflow_uri", is_flag=False, flag_value="", default=None, metavar="[URI]",
-              help="Log the run to MLflow at URI (default MLFLOW_TRACKING_URI, else sqlite:///mlruns.db here): "
+              help="Log the run to MLflow at URI (default MLflow's: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here): "
                    "sets run.tracking.mlflow; needs nnctl[mlflow].")
 @click.option("--tensorboard", is_flag=True, help="Write TensorBoard event files into RUN_DIR/tensorboard/: sets "
                                                   "run.tracking.tensorboard; needs nnctl[tensorboard].")
