@@ -28,6 +28,7 @@ ARTIFACTS = ("config.yaml", "run.json", "checkpoint.json", "metrics.csv")
 MODEL_NAME = "model"  # runs:/<run id>/model
 CHECKPOINT_TAG = "nnctl.checkpoint_sha256"
 FLUSH_SECONDS = 2.0
+RETRY_SECONDS = 1  # each request ending a run whose store failed: a server that is back answers at once
 
 
 def run_key(path: Path, status: dict) -> str:
@@ -178,13 +179,21 @@ class MlflowTracker(Guarded):
                 self.store.log_metrics(self.run_id, self.pending)
         self.pending, self.flushed = [], time.monotonic()
 
+    def describe(self, error: Exception) -> str:
+        text = str(error)
+        if "timed out" in text.lower():
+            return f"{self.store.uri} did not answer within {LOGGING_SECONDS} s"
+        if "Connection refused" in text or "NewConnectionError" in text or "RemoteDisconnected" in text:
+            return f"{self.store.uri} refused the connection"
+        return super().describe(error)
+
     def end(self, run) -> None:
         self.flush()
         with self.guarded() as ok, session(LOGGING_SECONDS):
             if ok:
                 publish(self.store, self.run_id, run.path, run.status, run.history, self.model_writer)
                 return
-        with session(LOGGING_SECONDS):  # the store failed earlier: end the run FAILED if it is back
+        with session(RETRY_SECONDS):  # the store failed earlier: end the run FAILED if it is back by now
             try:
                 self.store.set_tags(self.run_id, {"nnctl.status": run.status.get("status"),
                                                   "nnctl.tracking": "incomplete: nnctl track RUN_DIR completes it"})

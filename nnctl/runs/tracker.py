@@ -49,6 +49,10 @@ class Guarded(Callback):
             yield True
         except Exception as e:  # noqa: BLE001 - a tracker never stops training
             self.broken = True
-            text = str(e).strip().splitlines()
-            print(f"nnctl: {self.label} failed ({type(e).__name__}{': ' + text[0] if text else ''}); training goes "
-                  f"on without it (the run folder has everything){self.afterwards}", file=sys.stderr)
+            print(f"nnctl: {self.label} failed ({self.describe(e)}); training goes on without it (the run folder "
+                  f"has everything){self.afterwards}", file=sys.stderr)
+
+    def describe(self, error: Exception) -> str:
+        """The error in a few words, for the one line that reports it."""
+        text = str(error).strip().splitlines()
+        return f"{type(error).__name__}{': ' + text[0][:200] if text else ''}"

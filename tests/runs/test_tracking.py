@@ -126,7 +126,7 @@ def test_each_sweep_trial_is_an_hparams_session(tmp_path):
     base = yaml.safe_load(Path(MOONS).read_text())
     base["training"]["epochs"], base["data"]["n_samples"] = 2, 200
     base["run"] = {"tracking": {"tensorboard": True}}
-    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({"base": base, "name": "tb", "output_dir": "out",
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({"base": base, "name": "tb", "output_dir": str(tmp_path / "out"),
                                                          "parameters": {"optimizer.lr": [0.01, 0.1]}}))
     result = CliRunner().invoke(main, ["sweep", str(tmp_path / "sweep.yaml"), "--json", "-q"])
     assert result.exit_code == 0, result.output
