@@ -65,9 +65,9 @@ def session(seconds: int):
     limits = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": str(seconds),
               "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
     before = {k: os.environ.get(k) for k in limits}
-    for key, value in limits.items():
-        if before[key] is None or _OURS.get(key) == before[key]:
-            os.environ[key] = _OURS[key] = value
+    ours = {k for k in limits if before[k] is None or _OURS.get(k) == before[k]}  # not the user's own
+    for key in ours:
+        os.environ[key] = _OURS[key] = limits[key]
     loggers = [logging.getLogger(name) for name in ("mlflow", "alembic")]
     levels = [logger.level for logger in loggers]
     if not os.environ.get("NNCTL_DEBUG"):
@@ -80,12 +80,12 @@ def session(seconds: int):
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
-        for key, value in before.items():
-            if value is None:
+        for key in ours:  # an enclosing session's values, or none
+            if before[key] is None:
                 os.environ.pop(key, None)
                 _OURS.pop(key, None)
             else:
-                os.environ[key] = value
+                os.environ[key] = _OURS[key] = before[key]
 
 
 def default_uri() -> str:

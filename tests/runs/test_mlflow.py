@@ -71,6 +71,23 @@ def test_param_keys_take_the_form_mlflow_accepts_everywhere(key, expected):
     assert re.fullmatch(r"[/\w.\- ]*", expected, re.ASCII)  # and its rule on Windows (no colon)
 
 
+def test_sessions_shorten_mlflow_s_requests_but_keep_the_user_s_settings(monkeypatch, capsys):
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_TIMEOUT", raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "4")  # the user's own
+    with mlflow_store.session(10):
+        assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "10"
+        with mlflow_store.session(3):
+            assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "3"
+        assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "10"
+        with mlflow_store.session(1):
+            assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "1"
+        assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "4"
+        print("View run ...")  # MLflow's link: on stderr
+    assert "MLFLOW_HTTP_REQUEST_TIMEOUT" not in os.environ and os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "4"
+    printed = capsys.readouterr()
+    assert printed.out == "" and "View run" in printed.err
+
+
 def test_a_refused_param_is_named(sqlite_uri):
     with mlflow_store.session(5):
         store = mlflow_store.Store.open(sqlite_uri, None)
