@@ -62,6 +62,7 @@ def session(seconds: int):
     MLFLOW_HTTP_REQUEST_* settings are kept), what MLflow prints goes to stderr (its "View run"
     lines would break --json on stdout), its loggers say errors only (nnctl reports failures in one
     line; NNCTL_DEBUG=1 shows everything), and its dependencies' warnings are not shown."""
+    require_mlflow()  # imported first: MLflow sets its loggers' levels as it is imported
     limits = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": str(seconds),
               "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
     before = {k: os.environ.get(k) for k in limits}
