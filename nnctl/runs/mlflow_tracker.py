@@ -158,11 +158,20 @@ class MlflowTracker(Guarded):
                 self.logged = store.logged_steps(run_id)
         except Exception as e:  # noqa: BLE001 - whatever MLflow raises: the store is not usable
             raise DataError(f"the MLflow tracking store {store.uri} cannot be used ({first_line(e)}): "
-                                         f"start it, fix run.tracking.mlflow.uri, or train without --mlflow") from None
-        store.log_params(run_id, params_of(cfg.model_dump(mode="json")))
-        if run.history:
-            now = int(time.time() * 1000)
-            store.log_metrics(run_id, [m for r in run.history for m in epoch_metrics(store, r, now, self.logged)])
+                            f"start it, fix run.tracking.mlflow.uri, or train without --mlflow") from None
+        try:
+            store.log_params(run_id, params_of(cfg.model_dump(mode="json")))
+            if run.history:
+                now = int(time.time() * 1000)
+                store.log_metrics(run_id, [m for r in run.history for m in epoch_metrics(store, r, now, self.logged)])
+        except BaseException as e:  # the MLflow run exists: it ends FAILED, never left RUNNING
+            try:
+                store.client.set_terminated(run_id, "FAILED")
+            except Exception:  # noqa: BLE001, S110 - the store failed already: its error is the one to say
+                pass
+            if isinstance(e, Exception) and not isinstance(e, DataError):
+                raise DataError(f"the MLflow tracking store {store.uri} cannot be used ({first_line(e)})") from None
+            raise
         return run_id
 
     def on_epoch_end(self, record):

@@ -96,6 +96,15 @@ def test_a_refused_param_is_named(sqlite_uri):
             store.log_params(run_id, {"optimizer.lr": "0.1", "model.layers[0].units": "8"})
 
 
+def test_a_run_whose_params_are_refused_exits_5_naming_the_key_and_ends_failed(sqlite_uri, monkeypatch):
+    monkeypatch.setattr(mlflow_tracker, "params_of", lambda config: {"model.layers[0].units": "32"})  # unsanitised
+    result = train("--run-dir", "run", "--mlflow", sqlite_uri)
+    assert result.exit_code == 5 and "refused the param 'model.layers[0].units'" in result.stderr
+    experiment = client(sqlite_uri).get_experiment_by_name("nnctl").experiment_id
+    (run,) = client(sqlite_uri).search_runs([experiment])
+    assert run.info.status == "FAILED"  # not RUNNING forever
+
+
 @pytest.mark.parametrize("kind", ["folder", "closed port"])
 def test_a_store_that_cannot_be_opened_fails_at_once_in_one_line(tmp_path, kind, capfd):
     uri = f"sqlite:///{tmp_path}" if kind == "folder" else f"http://127.0.0.1:{free_port()}"
