@@ -7,6 +7,8 @@
     tensorboard/test/       the same tags once, at the step of the epoch checkpoint.json holds
 
 Train and validation share their tags, so TensorBoard draws both curves in one chart (two runs).
+A resumed run starts its event files with a SessionLog START at its first epoch: TensorBoard then
+drops the points a killed run wrote past its last save, as a resumed run trains those epochs again.
 Written with tensorboard's own event writer and protos: no TensorFlow, no tensorboardX.
 """
 
@@ -95,6 +97,10 @@ class TensorBoardTracker(Guarded):
         self.writers: dict = {}
         self.model = model
         started = time.time()
+        first = len(getattr(run, "history", None) or []) + 1  # a resumed run's first epoch to log
+        for name in ("train", "validation"):  # TensorBoard drops the points an earlier run wrote from here on
+            self._write(name, first, None, started, session_log=self.event_pb2.SessionLog(
+                status=self.event_pb2.SessionLog.START))
         self._write("", 0, summary_v2.hparams_pb(hparams_of(cfg.model_dump(mode="json")), trial_id=Path(run.path).name,
                                                  start_time_secs=started), started)
 
@@ -103,8 +109,9 @@ class TensorBoardTracker(Guarded):
             self.writers[name] = self.Writer(str(own_folder(self.root / name) if name else self.root))
         return self.writers[name]
 
-    def _write(self, name: str, step: int, summary, when: float | None = None) -> None:
-        self._writer(name).add_event(self.event_pb2.Event(wall_time=when or time.time(), step=step, summary=summary))
+    def _write(self, name: str, step: int, summary, when: float | None = None, **event) -> None:
+        event = {"summary": summary, **event} if summary is not None else event
+        self._writer(name).add_event(self.event_pb2.Event(wall_time=when or time.time(), step=step, **event))
 
     def _histograms(self) -> list:
         if self.model is None:

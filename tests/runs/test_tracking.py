@@ -92,6 +92,28 @@ def test_histograms_of_each_dense_layers_weights_and_gradient(tensorboard_run):
     assert [h.step for h in histograms.Histograms("layers.0.W/grad")] == [1, 2, 3]
 
 
+def test_a_resumed_run_s_points_replace_those_a_killed_run_wrote_past_its_last_save(tmp_path):
+    """After kill -9, epochs 3-4 were in the event files but not in last.json: the resumed run logs
+    them again, and TensorBoard shows each epoch once, the resumed run's."""
+    pytest.importorskip("tensorboard")
+    from nnctl.runs.tensorboard_tracker import TensorBoardTracker
+
+    cfg = api.load_config(MOONS)
+    run = SimpleNamespace(path=tmp_path, history=[], status={"status": "finished", "test": {}})
+    killed = TensorBoardTracker(cfg, run, None)
+    for epoch in range(1, 5):
+        killed.on_epoch_end({"epoch": epoch, "train_loss": float(epoch), "val_loss": float(epoch)})
+    killed.end(run)
+    run.history = [{"epoch": 1}, {"epoch": 2}]  # what last.json held
+    resumed = TensorBoardTracker(cfg, run, None)
+    for epoch in range(3, 6):
+        resumed.on_epoch_end({"epoch": epoch, "train_loss": 10.0 * epoch, "val_loss": 10.0 * epoch})
+    resumed.end(run)
+    for folder in ("train", "validation"):
+        points = [(e.step, e.value) for e in events(tmp_path / "tensorboard" / folder).Scalars("epoch_loss")]
+        assert points == [(1, 1.0), (2, 2.0), (3, 30.0), (4, 40.0), (5, 50.0)]
+
+
 def test_a_tensorboard_folder_that_is_a_symlink_is_never_followed(tmp_path):
     pytest.importorskip("tensorboard")
     from nnctl.runs.tensorboard_tracker import TensorBoardTracker
