@@ -73,18 +73,21 @@ def moons_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory):
+def mlflow_server(tmp_path_factory, empty_store):
     """A real `mlflow server` on a free loopback port, its runs in SQLite and its artifacts served
-    over HTTP (MLflow's default): one per test session. Its URI."""
-    pytest.importorskip("mlflow")
+    over HTTP (MLflow's default): one per test session. Its URI. Kept cheap: its store starts as a
+    copy of the empty one (no migrations), and without MLflow's job runner (nnctl starts no jobs)."""
+    import shutil
+
     from mlflow_helpers import free_port, process
 
     folder = tmp_path_factory.mktemp("mlflow-server")
+    shutil.copyfile(empty_store, folder / "store.db")
     port = free_port()
     with open(folder / "server.log", "w") as log, process(
             ["server", "--host", "127.0.0.1", "--port", port, "--workers", 1,
              "--backend-store-uri", f"sqlite:///{folder / 'store.db'}", "--artifacts-destination", folder / "artifacts"],
-            f"http://127.0.0.1:{port}/health", folder, log):
+            f"http://127.0.0.1:{port}/health", folder, log, env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}):
         yield f"http://127.0.0.1:{port}"
 
 

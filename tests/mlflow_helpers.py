@@ -3,6 +3,7 @@ a model server, and a TCP relay between nnctl and the tracking server that can b
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,12 +43,14 @@ def process(args: list, url: str, cwd, log, env=None):
     try:
         wait_for(url, started)
         yield started
-    finally:
-        started.terminate()
+    finally:  # the whole process group: mlflow runs uvicorn (and a model server bash) as children
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(started.pid, signal.SIGTERM)
         try:
-            started.wait(10)
+            started.wait(1)  # uvicorn waits for idle keep-alive connections: a test server need not
         except subprocess.TimeoutExpired:
-            started.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(started.pid, signal.SIGKILL)
             started.wait()
 
 

@@ -1,7 +1,7 @@
 """The command line: parses, calls nnctl.api, prints. The one place errors become exit codes.
 
 This module is the `nnctl` group and its error handling; the commands live in one module per
-group (train, evaluate, inspect, predict, runs, data, sweep) and are registered below, by
+group (train, evaluate, inspect, predict, runs, data, sweep, track) and are registered below, by
 add_command, so that a module keeps its name on the package (nnctl.cli.predict is the module).
 Heavy modules (NumPy, scikit-learn, pydantic) are imported inside the commands, so that
 `nnctl --help` starts fast.
