@@ -105,8 +105,14 @@ def experiment_setting(name: str | None) -> tuple[str | None, str | None]:
 
 
 def first_line(error: BaseException) -> str:
+    """What went wrong, in a few words: a connection refused or timed out said so, anything else as
+    its type and first line (MLflow's HTTP errors quote urllib3's whole paragraph)."""
     text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
+    if "Connection refused" in text or "NewConnectionError" in text or "RemoteDisconnected" in text:
+        return "connection refused"
+    if "timed out" in text.lower():
+        return f"no answer within {os.environ.get('MLFLOW_HTTP_REQUEST_TIMEOUT', '?')} s"
+    return f"{type(error).__name__}: {text.splitlines()[0][:300]}" if text else type(error).__name__
 
 
 def check_database(uri: str) -> None:

@@ -183,22 +183,17 @@ class MlflowTracker(Guarded):
 
     def flush(self) -> None:
         """Send the epochs kept since the last request, in one log_batch (MLflow's 1000 metrics each)."""
-        with self.guarded() as ok, session(LOGGING_SECONDS):
+        with session(LOGGING_SECONDS), self.guarded() as ok:
             if ok and self.pending:
                 self.store.log_metrics(self.run_id, self.pending)
         self.pending, self.flushed = [], time.monotonic()
 
     def describe(self, error: Exception) -> str:
-        text = str(error)
-        if "timed out" in text.lower():
-            return f"{self.store.uri} did not answer within {LOGGING_SECONDS} s"
-        if "Connection refused" in text or "NewConnectionError" in text or "RemoteDisconnected" in text:
-            return f"{self.store.uri} refused the connection"
-        return super().describe(error)
+        return f"{self.store.uri}: {first_line(error)}"
 
     def end(self, run) -> None:
         self.flush()
-        with self.guarded() as ok, session(LOGGING_SECONDS):
+        with session(LOGGING_SECONDS), self.guarded() as ok:
             if ok:
                 publish(self.store, self.run_id, run.path, run.status, run.history, self.model_writer)
                 return

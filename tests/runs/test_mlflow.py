@@ -255,7 +255,7 @@ def test_the_parent_run_ends_failed_when_the_sweep_fails_after_it_started(sqlite
 
 
 @pytest.mark.slow
-def test_a_server_that_stops_answering_mid_run_costs_seconds(mlflow_server, tmp_path, monkeypatch):
+def test_a_server_that_stops_answering_mid_run_costs_seconds(mlflow_server, tmp_path, monkeypatch, capsys):
     """The relay between nnctl and the server swallows every byte from epoch 3 on: training ends in
     about one request's timeout, the folder is whole, the MLflow run is ended FAILED once the server
     is back, and `nnctl track` then completes it."""
@@ -275,6 +275,8 @@ def test_a_server_that_stops_answering_mid_run_costs_seconds(mlflow_server, tmp_
         relay.close()
     assert time.monotonic() - started < 10  # one timed-out request; MLflow's defaults: ~4 minutes
     assert len(result["history"]) == 8 and (tmp_path / "run" / "checkpoint.json").is_file()
+    said = [line for line in capsys.readouterr().err.splitlines() if "MLflow tracking failed" in line]
+    assert len(said) == 1 and f"{uri}: no answer within 1 s" in said[0] and "nnctl track RUN_DIR" in said[0]
     run_id = run_id_of(tmp_path / "run")
     run = client(mlflow_server).get_run(run_id)
     assert run.info.status == "FAILED" and run.data.tags["nnctl.tracking"].startswith("incomplete")
