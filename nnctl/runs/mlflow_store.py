@@ -79,7 +79,7 @@ def session(seconds: int):
             warnings.simplefilter("ignore")
             yield
     finally:
-        for logger, level in zip(loggers, levels):
+        for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
         for key in ours:  # an enclosing session's values, or none
             if before[key] is None:

@@ -169,7 +169,7 @@ def test_a_stopped_run_resumed_and_replayed_has_each_point_once(sqlite_uri, tmp_
     assert client(sqlite_uri).get_run(run_id).info.status == "KILLED"
     api.resume("run", plots=False)
     assert run_id_of("run") == run_id
-    for again in range(2):
+    for _ in range(2):  # twice: the second adds nothing either
         result = CliRunner().invoke(main, ["track", "run", "--json"])
         assert result.exit_code == 0, result.output
         replayed = json.loads(result.stdout)
