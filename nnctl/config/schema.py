@@ -325,7 +325,7 @@ class MlflowConfig(Strict):
                                               "default MLflow's own: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db "
                                               "in the working folder (what a plain `mlflow ui` shows)")
     experiment: str | None = Field(None, min_length=1, description="MLflow experiment the run is logged in (created "
-                                   "if missing); default MLFLOW_EXPERIMENT_ID or MLFLOW_EXPERIMENT_NAME, else nnctl")
+                                   "if missing); default MLFLOW_EXPERIMENT_NAME or MLFLOW_EXPERIMENT_ID, else nnctl")
     parent_run_id: str | None = Field(None, description="id of the MLflow run this run is nested under "
                                                         "(nnctl sweep sets it: the sweep's parent run)")
 

@@ -95,13 +95,15 @@ def default_uri() -> str:
 
 
 def experiment_setting(name: str | None) -> tuple[str | None, str | None]:
-    """(experiment id, experiment name) to log in: the config's name, else MLFLOW_EXPERIMENT_ID,
-    else MLFLOW_EXPERIMENT_NAME, else `nnctl`."""
+    """(experiment id, experiment name) to log in, as MLflow reads its variables: the config's
+    name, else MLFLOW_EXPERIMENT_NAME (with MLFLOW_EXPERIMENT_ID, when set, as the id it must
+    have), else MLFLOW_EXPERIMENT_ID, else `nnctl`."""
     if name:
         return None, name
-    if os.environ.get("MLFLOW_EXPERIMENT_ID"):
-        return os.environ["MLFLOW_EXPERIMENT_ID"], None
-    return None, os.environ.get("MLFLOW_EXPERIMENT_NAME") or "nnctl"
+    env_id, env_name = os.environ.get("MLFLOW_EXPERIMENT_ID") or None, os.environ.get("MLFLOW_EXPERIMENT_NAME") or None
+    if env_id or env_name:
+        return env_id, env_name
+    return None, "nnctl"
 
 
 def first_line(error: BaseException) -> str:
@@ -184,17 +186,19 @@ class Store:
         check_database(uri)
         try:
             client = MlflowClient(tracking_uri=uri)
-            if experiment_id is not None:
+            if name is None:
                 found = client.get_experiment(experiment_id)
             else:
                 found = client.get_experiment_by_name(name)
                 if found is None:
-                    experiment_id = client.create_experiment(name)
-                    return cls(client, uri, experiment_id, name)
-            return cls(client, uri, found.experiment_id, found.name)
+                    found = client.get_experiment(client.create_experiment(name))
         except Exception as e:  # noqa: BLE001 - whatever MLflow raises: the store is not usable
             raise DataError(f"the MLflow tracking store {uri} cannot be used ({first_line(e)}): start it, fix "
                             f"{what}, or run without MLflow tracking") from None
+        if experiment_id is not None and found.experiment_id != experiment_id:  # MLflow refuses it too
+            raise DataError(f"MLFLOW_EXPERIMENT_ID is {experiment_id}, but the experiment MLFLOW_EXPERIMENT_NAME names "
+                            f"({name}) has the id {found.experiment_id}: set one of them")
+        return cls(client, uri, found.experiment_id, found.name)
 
     def run_exists(self, run_id: str | None) -> bool:
         """Whether `run_id` is a live (not deleted) run of this store."""

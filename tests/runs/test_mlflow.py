@@ -121,8 +121,9 @@ def test_a_store_that_cannot_be_opened_fails_at_once_in_one_line(tmp_path, kind,
 
 def test_defaults_follow_mlflow_and_logging_is_batched(sqlite_uri, tmp_path, monkeypatch):
     """No URI: MLflow's own default (sqlite:///mlflow.db here, what `mlflow ui` opens: the fixture
-    made it, as MLflow would, but without its seconds of migrations); the
-    experiment from MLFLOW_EXPERIMENT_NAME; system tags; one request for many epochs."""
+    made it, as MLflow would, but without its seconds of migrations); the experiment from
+    MLFLOW_EXPERIMENT_NAME; system tags; one request for many epochs. Then MLFLOW_TRACKING_URI and
+    MLFLOW_EXPERIMENT_ID."""
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "from-env")
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
@@ -143,6 +144,17 @@ def test_defaults_follow_mlflow_and_logging_is_batched(sqlite_uri, tmp_path, mon
     assert tags["mlflow.source.name"].startswith("nnctl ") and tags["mlflow.source.type"] == "LOCAL"
     assert len(history(uri, run.info.run_id, "val_loss")) == 20
     assert len(sent) <= 3  # the 20 epochs in one or two requests (one per 2 s), then the summary; was 21
+
+    other = f"sqlite:///{tmp_path / 'ml.db'}"  # MLFLOW_TRACKING_URI and MLFLOW_EXPERIMENT_ID, as MLflow reads them
+    shutil.copyfile(tmp_path / "mlflow.db", tmp_path / "ml.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", other)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", run.info.experiment_id)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME")
+    assert train("--run-dir", "run2", "--mlflow").exit_code == 0
+    assert client(other).get_run(run_id_of("run2")).info.experiment_id == run.info.experiment_id
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "another")  # both, disagreeing: refused, as MLflow does
+    refused = train("--run-dir", "run3", "--mlflow")
+    assert refused.exit_code == 5 and "MLFLOW_EXPERIMENT_ID is" in refused.stderr
 
 
 def test_summary_metrics_sort_as_nnctl_runs_does(sqlite_uri):
