@@ -1,8 +1,9 @@
 """MLflow tracking: one MLflow run per run folder, logged as training goes and replayed afterwards.
 
 `MlflowTracker` is a training callback: params and system tags when the run starts; each epoch's
-numbers kept and sent together at most every FLUSH_SECONDS (one request, not one per epoch); at
-the end the summary metrics, the files, the model and the status. A store that fails once
+numbers kept and sent together, in one request at most every FLUSH_SECONDS (less often when the
+store is slow: FLUSH_SHARE) rather than one per epoch; at the end the summary metrics, the
+files, the model and the status. A store that fails once
 training runs costs one short request: the tracker says so once and is silent afterwards, the
 run folder has everything, and `nnctl track RUN_DIR` (replay.py) puts it into MLflow later.
 `publish` is that end, shared with the replay; `MlflowParent` is a sweep's parent run.
@@ -28,6 +29,8 @@ ARTIFACTS = ("config.yaml", "run.json", "checkpoint.json", "metrics.csv")
 MODEL_NAME = "model"  # runs:/<run id>/model
 CHECKPOINT_TAG = "nnctl.checkpoint_sha256"
 FLUSH_SECONDS = 2.0
+# a slow store waits longer between requests: sending takes at most a twentieth of the training time
+FLUSH_SHARE = 20
 RETRY_SECONDS = 1  # each request ending a run whose store failed: a server that is back answers at once
 
 
@@ -134,7 +137,7 @@ class MlflowTracker(Guarded):
         with session(CONNECT_SECONDS):
             self.store = Store.open(settings.uri, settings.experiment)
             self.run_id = self._run(cfg, run, settings.parent_run_id)
-        self.flushed = time.monotonic()
+        self.flushed, self.interval = time.monotonic(), FLUSH_SECONDS
         run.status["tracking"] = {**(run.status.get("tracking") or {}), "mlflow": {
             "uri": self.store.uri, "experiment": self.store.experiment_name,
             "experiment_id": self.store.experiment_id, "run_id": self.run_id}}
@@ -177,16 +180,18 @@ class MlflowTracker(Guarded):
     def on_epoch_end(self, record):
         if not self.broken:
             self.pending += epoch_metrics(self.store, record, int(time.time() * 1000), self.logged)
-            if time.monotonic() - self.flushed >= FLUSH_SECONDS:
+            if time.monotonic() - self.flushed >= self.interval:
                 self.flush()
         return False
 
     def flush(self) -> None:
         """Send the epochs kept since the last request, in one log_batch (MLflow's 1000 metrics each)."""
+        started = time.monotonic()
         with session(LOGGING_SECONDS), self.guarded() as ok:
             if ok and self.pending:
                 self.store.log_metrics(self.run_id, self.pending)
         self.pending, self.flushed = [], time.monotonic()
+        self.interval = max(FLUSH_SECONDS, FLUSH_SHARE * (self.flushed - started))
 
     def describe(self, error: Exception) -> str:
         return f"{self.store.uri}: {first_line(error)}"

@@ -157,6 +157,23 @@ def test_defaults_follow_mlflow_and_logging_is_batched(sqlite_uri, tmp_path, mon
     assert refused.exit_code == 5 and "MLFLOW_EXPERIMENT_ID is" in refused.stderr
 
 
+def test_a_slow_store_is_sent_to_less_often(sqlite_uri, monkeypatch):
+    """Epochs wait for the next request, 2 s apart; one that took 0.25 s makes the next wait 20
+    times that: sending takes at most a twentieth of the training."""
+    sent = []
+    monkeypatch.setattr(mlflow_store.Store, "log_metrics", lambda self, run_id, m: time.sleep(0.25) or sent.append(m))
+    tracker = mlflow_tracker.MlflowTracker.__new__(mlflow_tracker.MlflowTracker)
+    tracker.broken, tracker.logged, tracker.pending, tracker.run_id = False, set(), [], "r"
+    with mlflow_store.session(5):
+        tracker.store = mlflow_store.Store.open(sqlite_uri, None)
+    tracker.flushed, tracker.interval = time.monotonic(), mlflow_tracker.FLUSH_SECONDS
+    for epoch in range(1, 51):
+        tracker.on_epoch_end({"epoch": epoch, "train_loss": 1.0})
+    assert sent == [] and len(tracker.pending) == 50
+    tracker.flush()
+    assert [len(m) for m in sent] == [50] and tracker.interval >= 20 * 0.25
+
+
 def test_summary_metrics_sort_as_nnctl_runs_does(sqlite_uri):
     result = train("--run-dir", "run", "--mlflow", sqlite_uri, "--set", "training.epochs=8")
     assert result.exit_code == 0, result.output
