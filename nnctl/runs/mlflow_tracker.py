@@ -133,7 +133,8 @@ class MlflowTracker(Guarded):
 
     def __init__(self, cfg, run, settings, model_writer=None):
         super().__init__()
-        self.model_writer, self.pending, self.logged = model_writer, [], set()
+        self.model_writer = model_writer if settings.log_model else None
+        self.pending, self.logged = [], set()
         with session(CONNECT_SECONDS):
             self.store = Store.open(settings.uri, settings.experiment)
             self.run_id = self._run(cfg, run, settings.parent_run_id)

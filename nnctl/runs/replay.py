@@ -72,7 +72,8 @@ def replay(run_dir, uri: str | None = None, model_writer=None) -> dict:
             if ended.get("status") == "running":
                 store.set_tags(run_id, {"nnctl.status": "running"})
             else:
-                publish(store, run_id, path, ended, history, model_writer)
+                publish(store, run_id, path, ended, history, model_writer if settings is None or settings.log_model
+                        else None)
         except DataError:
             raise
         except Exception as e:  # noqa: BLE001 - whatever MLflow raises

@@ -184,6 +184,11 @@ def test_summary_metrics_sort_as_nnctl_runs_does(sqlite_uri):
     assert metrics["best_val_loss"] == pytest.approx(best["val_loss"])
     assert metrics["checkpoint_val_accuracy"] == pytest.approx(best["val_accuracy"])
     assert metrics["test_accuracy"] == pytest.approx(status["test"]["accuracy"])
+    experiment = client(sqlite_uri).get_experiment_by_name("nnctl").experiment_id
+    (model,) = client(sqlite_uri).search_logged_models([experiment])
+    assert model.name == "model" and model.source_run_id == run_id_of("run") and str(model.status) == "READY"
+    result = train("--run-dir", "run2", "--mlflow", sqlite_uri, "--set", "run.tracking.mlflow.log_model=false")
+    assert result.exit_code == 0 and len(client(sqlite_uri).search_logged_models([experiment])) == 1
 
 
 def test_a_stopped_run_resumed_and_replayed_has_each_point_once(sqlite_uri, tmp_path):
@@ -214,7 +219,7 @@ def test_a_run_killed_by_sigkill_resumes_and_replays_without_duplicates(sqlite_u
     """kill -9 after MLflow got epochs the folder had not saved: the resumed run trains them again
     (to the same bits) and MLflow keeps one point per epoch; `nnctl track` then adds nothing."""
     code = ("import os, signal, sys; from nnctl import api; from nnctl.runs import mlflow_tracker\n"
-            "mlflow_tracker.FLUSH_SECONDS = 0\n"
+            "mlflow_tracker.FLUSH_SECONDS, mlflow_tracker.FLUSH_SHARE = 0, 0\n"
             f"cfg = api.load_config({MOONS!r}, ['training.epochs=6', 'data.n_samples=300', 'training.save_interval=3600',"
             f" 'run.tracking.mlflow.uri={sqlite_uri}'])\n"
             "api.train(cfg, run_dir='run', plots=False,"
@@ -289,6 +294,7 @@ def test_a_server_that_stops_answering_mid_run_costs_seconds(mlflow_server, tmp_
     about one request's timeout, the folder is whole, the MLflow run is ended FAILED once the server
     is back, and `nnctl track` then completes it."""
     monkeypatch.setattr(mlflow_tracker, "FLUSH_SECONDS", 0.0)  # a request every epoch
+    monkeypatch.setattr(mlflow_tracker, "FLUSH_SHARE", 0)
     monkeypatch.setattr(mlflow_tracker, "LOGGING_SECONDS", 1)
     relay = Relay(int(mlflow_server.rsplit(":", 1)[1]))
     uri = f"http://127.0.0.1:{relay.port}"
