@@ -2,7 +2,8 @@
 
 Models are strict, frozen and forbid unknown keys; `nnctl schema` prints them as JSON Schema.
 The names a key allows (activations, initializers, losses) come from the engine's registries,
-the optimizers', schedules' and early stopping's defaults from their classes' constructors, and
+the layers' keys from their classes (engine.protocol.Key: built into models here), the
+optimizers', schedules' and early stopping's defaults from their classes' constructors, and
 the generated data sets' from the data catalog: each is written once, there
 (tests/test_registries.py holds the rest, such as the data sets' names, equal to it).
 """
@@ -12,13 +13,15 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, create_model, model_validator
 
 from ..data.catalog import CATALOG
 from ..engine import callbacks as _callbacks, optimizers as _opt, schedules as _sched
 from ..engine.activations import ACTIVATIONS
 from ..engine.layers import INITIALIZERS
 from ..engine.losses import LOSSES
+from ..engine.model import LAYER_TYPES
+from ..engine.protocol import DEFAULT_TYPE, PAIR, REQUIRED
 
 ACTIVATION_NAMES = tuple(ACTIVATIONS)
 INITIALIZER_NAMES = tuple(INITIALIZERS)
@@ -139,35 +142,50 @@ DataConfig = Annotated[Union[MoonsData, BreastCancerData, MnistData, CirclesData
 # ---------------------------------------------------------------- model
 
 
-class DenseLayer(Strict):
-    type: Literal["dense"] = "dense"
-    units: int = Field(ge=1, le=1_000_000, description="number of outputs")
-    activation: Literal[ACTIVATION_NAMES] = Field("linear", description="activation applied to the outputs")
-    initializer: Literal[INITIALIZER_NAMES] | None = Field(
-        None, description="weight initialiser; default he_uniform for relu-like activations, glorot_uniform otherwise")
-    l1: float = Field(0.0, ge=0.0, description="L1 penalty on the weights: l1 * sum|W| added to each batch's mean loss")
-    l2: float = Field(0.0, ge=0.0, description="L2 penalty on the weights: l2 * sum W^2 added to each batch's mean loss")
+def _value_type(kind, key):
+    """The annotation of one kind of value a layer key may take (engine.protocol.Key.kinds)."""
+    if kind is None:
+        return type(None)
+    if isinstance(kind, tuple):
+        return Literal[kind]
+    if kind == PAIR:  # [height, width]: a YAML list, so a list (strict mode takes no list as a tuple)
+        return Annotated[list[Annotated[int, Field(strict=True, **key.bounds)]], Field(min_length=2, max_length=2)]
+    return Annotated[kind, Field(**key.bounds)] if key.bounds else kind
 
 
-class DropoutLayer(Strict):
-    type: Literal["dropout"]
-    rate: float = Field(ge=0.0, lt=1.0, description="share of the inputs zeroed in training (inverted dropout)")
+def _layer_field(key):
+    """(annotation, Field) of a layer key: its bounds on the field when it is one kind of number
+    (as docs/config.md shows them), on each alternative when it may be several."""
+    alternatives = [kind for kind in key.kinds if kind is not None]
+    default = ... if key.default is REQUIRED else key.default
+    if len(alternatives) == 1 and alternatives[0] in (int, float, bool):
+        annotation = alternatives[0] | None if None in key.kinds else alternatives[0]
+        return annotation, Field(default, description=key.description, **key.bounds)
+    annotation = Union[tuple(_value_type(kind, key) for kind in key.kinds)]  # noqa: UP007  (built from a tuple)
+    return annotation, Field(default, description=key.description)
 
 
-class BatchNormLayer(Strict):
-    type: Literal["batchnorm"]
-    momentum: float = Field(0.99, ge=0.0, lt=1.0, description="decay of the running mean and variance")
-    epsilon: float = Field(1e-3, gt=0.0, description="added to the variance for stability")
-    activation: Literal[ACTIVATION_NAMES] = Field("linear", description="activation applied after normalising")
+def _layer_model(cls) -> type[Strict]:
+    """The config's model of one layer type, built from the keys its engine class declares."""
+    tag = Literal[cls.type]
+    fields = {"type": (tag, cls.type) if cls.type == DEFAULT_TYPE else (tag, ...)}
+    fields.update({key.name: _layer_field(key) for key in cls.keys})
+    return create_model(f"{cls.__name__}Layer", __base__=Strict, __doc__=(cls.__doc__ or "").split("\n")[0], **fields)
+
+
+# One model per layer type of the engine's registry, in its order, each also under its own name
+# (DenseLayer, Conv2DLayer ...): the keys, defaults, bounds and meanings are the layer classes'.
+LAYER_MODELS = {name: _layer_model(cls) for name, cls in LAYER_TYPES.items()}
+globals().update({model.__name__: model for model in LAYER_MODELS.values()})
 
 
 def _layer_type(value) -> str:
     """A layer without `type` is dense."""
-    return value.get("type", "dense") if isinstance(value, dict) else getattr(value, "type", "dense")
+    return value.get("type", DEFAULT_TYPE) if isinstance(value, dict) else getattr(value, "type", DEFAULT_TYPE)
 
 
-LayerConfig = Annotated[Union[Annotated[DenseLayer, Tag("dense")], Annotated[DropoutLayer, Tag("dropout")],
-                              Annotated[BatchNormLayer, Tag("batchnorm")]], Discriminator(_layer_type)]
+LayerConfig = Annotated[Union[tuple(Annotated[model, Tag(name)] for name, model in LAYER_MODELS.items())],  # noqa: UP007
+                        Discriminator(_layer_type)]
 
 
 class ModelConfig(Strict):

@@ -17,6 +17,7 @@ from ..errors import CheckFailed, WriteError
 from ..runs import checkpoint as checkpoint_module, folder as run_folder
 from . import check, numpy_folder
 from . import onnx as onnx_format
+from .steps import steps
 
 FORMATS = ("onnx", "numpy")
 
@@ -30,8 +31,9 @@ def export(source, fmt: str, output) -> dict:
     """Export the checkpoint `source` (or a run folder's) to `output` in `fmt` (onnx or numpy) and
     check it; returns path, format, opset, max_difference, bound, rows, rows_from, checkpoint.
 
-    CheckpointError (exit 4) for a checkpoint nnctl would not load, MissingDependency (exit 5)
-    without the onnx package, CheckFailed (exit 7) when the export differs from nnctl beyond the bound.
+    CheckpointError (exit 4) for a checkpoint nnctl would not load, ConfigError (exit 3) for a model
+    holding a layer the formats cannot write yet, MissingDependency (exit 5) without the onnx
+    package, CheckFailed (exit 7) when the export differs from nnctl beyond the bound.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -39,6 +41,7 @@ def export(source, fmt: str, output) -> dict:
         onnx_format.require_onnx()  # before anything is read: the missing package is the first thing to say
     path = checkpoint_path(source)
     ckpt = checkpoint_module.load(path)
+    steps(ckpt)  # a layer no format writes yet: ConfigError (exit 3) before anything is written
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     output = Path(output)
     _check_output(output, fmt)

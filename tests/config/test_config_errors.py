@@ -129,6 +129,26 @@ def test_a_key_given_twice_under_two_names_is_refused(tmp_path):
     assert error_lines(result) == [f"{path}:11: optimizer.lr: learning_rate and lr are the same key: give it once"]
 
 
+def test_a_layer_type_that_names_an_activation_is_an_activation_layer(tmp_path):
+    """Keras' ReLU layer and PyTorch's nn.Tanh are written {type: ReLU}; each layer type's keys
+    have their other names (out_features, p, eps) and only that type's."""
+    text = KERAS.replace("    - {type: Dense, units: 16, activation: ReLU, kernel_initializer: HeNormal}\n",
+                         "    - {type: Linear, out_features: 16}\n    - {type: ReLU}\n    - {type: Dropout, p: 0.2}\n")
+    result = invoke("check", write(tmp_path, "c.yaml", text))
+    assert result.exit_code == 0, result.output
+    layers = yaml.safe_load(result.stdout)["model"]["layers"]
+    assert layers[:3] == [{"type": "dense", "units": 16, "activation": "linear", "initializer": "glorot_uniform",
+                           "l1": 0.0, "l2": 0.0}, {"type": "activation", "activation": "relu"},
+                          {"type": "dropout", "rate": 0.2}]
+    twice = write(tmp_path, "twice.yaml", KERAS.replace("{type: Dense, units: 16, activation: ReLU, kernel_initializer: HeNormal}",
+                                                        "{type: Tanh, activation: relu}"))
+    assert error_lines(invoke("check", twice)) == [
+        f"{twice}:6: model.layers[0].activation: the layer's type, Tanh, is an activation already: give "
+        "{type: activation, activation: ...} or the type alone"]
+    elsewhere = write(tmp_path, "p.yaml", KERAS.replace("activation: ReLU, kernel_initializer", "p: 0.2, kernel_initializer"))
+    assert "model.layers[0].p: unknown key" in invoke("check", elsewhere).stderr
+
+
 def test_the_aliases_are_listed_in_the_config_reference():
     text = (ROOT / "docs" / "config.md").read_text()
     assert "`categorical_crossentropy` → `cross_entropy`" in text and "`learning_rate` → `lr`" in text

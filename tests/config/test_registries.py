@@ -11,6 +11,7 @@ from nnctl import config
 from nnctl.engine import callbacks, layers, model, optimizers, schedules
 from nnctl.engine.activations import ACTIVATIONS
 from nnctl.engine.losses import LOSSES
+from nnctl.engine.protocol import REQUIRED
 
 
 def _choices(annotation) -> tuple:
@@ -55,20 +56,39 @@ def test_loss_names_are_the_engines():
 
 
 def test_layer_types_are_the_ones_the_engine_builds():
-    types = {_name(m, "type") for m in _members(config.LayerConfig)}
-    assert types == set(model.LAYER_TYPES)
-    samples = {"dense": {"units": 2}, "dropout": {"type": "dropout", "rate": 0.5}, "batchnorm": {"type": "batchnorm"}}
-    assert set(samples) == types
-    cfg = config.ModelConfig.model_validate({"layers": [samples[t] for t in sorted(types)]})
+    types = [_name(m, "type") for m in _members(config.LayerConfig)]
+    assert types == list(model.LAYER_TYPES)
+    samples = {"dense": {"units": 2}, "dropout": {"type": "dropout", "rate": 0.5}, "batchnorm": {"type": "batchnorm"},
+               "activation": {"type": "activation", "activation": "tanh"}}
+    flat = [t for t in types if not model.LAYER_TYPES[t].takes_images]
+    assert set(samples) >= set(flat)
+    cfg = config.ModelConfig.model_validate({"layers": [samples[t] for t in flat]})
     layers_ = config.plain(cfg.layers)  # unresolved: the engine fills the default initializer itself
-    assert len(model.summary_rows(layers_, 3)) == len(types)
+    assert len(model.summary_rows(layers_, 3)) == len(flat)
     model.build(layers_, 3, np.random.default_rng(0))
 
 
-def test_batchnorm_defaults_are_the_layers():
-    for key in ("momentum", "epsilon"):
-        assert config.BatchNormLayer.model_fields[key].default == \
-            inspect.signature(layers.BatchNorm).parameters[key].default, key
+@pytest.mark.parametrize("kind", list(model.LAYER_TYPES))
+def test_a_layer_types_keys_are_its_classes(kind):
+    """The schema's model of a layer type holds exactly the keys its engine class declares, with
+    their defaults and meanings; the class takes them as its constructor's keywords."""
+    cls, schema_model = model.LAYER_TYPES[kind], config.LAYER_MODELS[kind]
+    assert list(schema_model.model_fields) == ["type", *(key.name for key in cls.keys)]
+    for key in cls.keys:
+        field = schema_model.model_fields[key.name]
+        assert field.description == key.description
+        assert field.is_required() == (key.default is REQUIRED)
+        if key.default is not REQUIRED:
+            assert field.default == key.default
+    example = {key.name: key.default for key in cls.keys if key.default is not REQUIRED}
+    if kind in ("dense", "conv2d"):
+        example.update(units=2) if kind == "dense" else example.update(filters=2, kernel_size=3)
+    if kind == "dropout":
+        example["rate"] = 0.1
+    if kind == "activation":
+        example["activation"] = "relu"
+    layer = cls(**example)
+    assert layer.get_config() == {"type": kind, **example}
 
 
 # (schema union, engine registry, keys of the schema the engine's constructor does not take or

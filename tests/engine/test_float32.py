@@ -81,7 +81,7 @@ def test_every_loss_keeps_float32_gradients(name, outputs):
     assert_float32(dz, f"{name}'s gradient")
 
 
-LAYER_OPTIONS = {"dense": {"units": 5}, "dropout": {"rate": 0.5}, "batchnorm": {}}  # what each type requires
+LAYER_OPTIONS = {"dense": {"units": 5}, "dropout": {"rate": 0.5}, "batchnorm": {}, "activation": {}}  # what each type requires
 
 
 def layer_types():
