@@ -76,7 +76,7 @@ class Dense(Layer):
 
     def output_shape(self, input_shape):
         if len(input_shape) != 1:
-            raise ShapeError(f"dense takes rows of features, (None, n), and its input is {shown(input_shape)}: "
+            raise ShapeError(f"takes rows of features, (None, n), and its input is {shown(input_shape)}: "
                              f"put {{type: flatten}} (or global_avgpool2d) before it")
         return (self.units,)
 

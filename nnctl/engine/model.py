@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import conv, pooling, reshape  # noqa: F401  (the image layer types register themselves)
 from .activations import ACTIVATIONS
 from .layers import Activation, Dense, DenseEpilogue
 from .packing import Packed, pack

@@ -59,13 +59,18 @@ def test_layer_types_are_the_ones_the_engine_builds():
     types = [_name(m, "type") for m in _members(config.LayerConfig)]
     assert types == list(model.LAYER_TYPES)
     samples = {"dense": {"units": 2}, "dropout": {"type": "dropout", "rate": 0.5}, "batchnorm": {"type": "batchnorm"},
-               "activation": {"type": "activation", "activation": "tanh"}}
-    flat = [t for t in types if not model.LAYER_TYPES[t].takes_images]
-    assert set(samples) >= set(flat)
-    cfg = config.ModelConfig.model_validate({"layers": [samples[t] for t in flat]})
-    layers_ = config.plain(cfg.layers)  # unresolved: the engine fills the default initializer itself
-    assert len(model.summary_rows(layers_, 3)) == len(flat)
-    model.build(layers_, 3, np.random.default_rng(0))
+               "activation": {"type": "activation", "activation": "tanh"}, "flatten": {"type": "flatten"},
+               "conv2d": {"type": "conv2d", "filters": 2, "kernel_size": 3}, "maxpool2d": {"type": "maxpool2d"},
+               "avgpool2d": {"type": "avgpool2d"}, "global_avgpool2d": {"type": "global_avgpool2d"}}
+    assert set(samples) == set(types)
+    for kind in types:  # each as config data, unresolved (the engine fills the default initializer itself)
+        images = model.LAYER_TYPES[kind].takes_images
+        tail = [{"type": "flatten"}] if images and kind != "global_avgpool2d" else []
+        cfg = config.ModelConfig.model_validate({"layers": [samples[kind], *tail, {"units": 2}]})
+        layers_ = config.plain(cfg.layers)
+        shape = (6, 6, 2) if images else 3
+        assert [r["type"] for r in model.summary_rows(layers_, shape)][0] == model.LAYER_TYPES[kind].title
+        model.build(layers_, shape, np.random.default_rng(0))
 
 
 @pytest.mark.parametrize("kind", list(model.LAYER_TYPES))

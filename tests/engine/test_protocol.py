@@ -1,7 +1,9 @@
 """The layer protocol: each layer type answers for itself (keys, shapes, parameters, summary row,
 graph node), and the model asks it rather than keeping tables of its own."""
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,3 +89,15 @@ def test_a_layer_describes_itself_for_export():
 
 def test_shapes_print_as_keras_prints_them():
     assert shown((28, 28, 16)) == "(None, 28, 28, 16)" and shown((10,)) == "(None, 10)"
+
+
+KERAS = json.loads((Path(__file__).resolve().parents[1] / "reference" / "keras_summary.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(KERAS))
+def test_the_summary_gives_keras_shapes_and_parameter_counts(name):
+    """Recorded from Keras 3 by tests/reference/record_keras_summary.py for the same networks."""
+    case = KERAS[name]
+    rows = model.summary_rows(case["layers"], tuple(case["input_shape"]))
+    assert [{"output_shape": r["output_shape"], "params": r["params"]} for r in rows] == case["keras"]
+    assert sum(r["params"] for r in rows) == case["total_params"]

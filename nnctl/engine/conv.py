@@ -1,0 +1,150 @@
+"""Conv2D: a 2-D convolution of images, channels last (Keras' Conv2D, PyTorch's Conv2d).
+
+With x: (N, H, W, C) padded to xp, W: (kh, kw, C, F) and b: (F,)::
+
+    z[n, i, j, f] = b[f] + sum over a, c, k of xp[n, i * sh + a * dh, j * sw + c * dw, k] * W[a, c, k, f]
+
+computed as im2col: each window's values become a row of `cols` (N * Ho * Wo, kh * kw * C)
+(windows.patches), and one BLAS product cols @ W (W viewed as (kh * kw * C, F)) gives z as
+(N * Ho * Wo, F), which is (N, Ho, Wo, F) as it lies in memory. Backward is two more products,
+dW = cols^T dz and dcols = dz W^T, and col2im (windows.add_patches) adds dcols back into dx. In
+training the patches, the output and the gradients go into arrays kept in `work` and reused batch
+after batch, as Dense's; an inference forward takes the rows a slice at a time, so its patches
+stay under INFERENCE_VALUES whatever the batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .layers import ACTIVATION, INITIALIZER, L1, L2, default_initializer, initialize, weight_penalties
+from .protocol import PAIR, GraphNode, Key, Layer, ShapeError, pair, shown
+from .windows import add_patches, pad, patches, unpad, window
+from .work import reusable
+
+INFERENCE_VALUES = 1 << 22  # values of the patches an inference forward holds at once (16 MB in float32)
+
+PADDING = ("valid", "same")
+STRIDES = Key("strides", (int, PAIR), "step between two windows: an integer, or [vertical, horizontal]", 1,
+              ge=1, le=10_000, aliases=("stride",))
+
+
+def padding_key(what: str) -> Key:
+    """The padding key of a layer whose windows are `what`."""
+    return Key("padding", (PADDING, int, PAIR), f"valid: no padding; same: {what} so that the output is the input's "
+               "size over strides (rounded up); an integer or [vertical, horizontal]: that many on each side", "valid",
+               ge=0, le=10_000)
+
+
+class Conv2D(Layer):
+    """A 2-D convolution of images (N, H, W, C): `filters` kernels of kernel_size, each over every channel."""
+
+    type, title, aliases = "conv2d", "Conv2D", ("Conv2D", "Conv2d", "Convolution2D")
+    takes_images = True
+    keys = (Key("filters", (int,), "number of filters: the output's channels", ge=1, le=100_000,
+                aliases=("out_channels",)),
+            Key("kernel_size", (int, PAIR), "height and width of each filter: an integer, or [height, width]",
+                ge=1, le=10_000),
+            STRIDES,
+            padding_key("zeros around the input"),
+            Key("dilation", (int, PAIR), "spacing of a filter's taps (1: next to each other)", 1, ge=1, le=10_000,
+                aliases=("dilation_rate",)),
+            ACTIVATION, INITIALIZER, L1, L2,
+            Key("in_channels", (int, None), "the input's channels, as PyTorch's Conv2d names them; checked against "
+                "the input; default: the input's", None, ge=1, le=100_000))
+
+    def geometry(self, input_shape):
+        w = window(input_shape, self.kernel_size, self.strides, self.padding, self.dilation)
+        if self.in_channels is not None and self.in_channels != input_shape[2]:
+            raise ShapeError(f"in_channels is {self.in_channels}, and its input {shown(input_shape)} has "
+                             f"{input_shape[2]} channel{'s' if input_shape[2] > 1 else ''}", "in_channels")
+        return w
+
+    def output_shape(self, input_shape):
+        w = self.geometry(input_shape)
+        return (w.height, w.width, self.filters)
+
+    def param_shapes(self, input_shape):
+        kh, kw = pair(self.kernel_size, "kernel_size")
+        return {"W": (kh, kw, input_shape[2], self.filters), "b": (self.filters,)}
+
+    def work_values(self, input_shape):
+        """Besides the default four outputs: the patches and their gradient, the padded input and its gradient."""
+        w = self.geometry(input_shape)
+        h, width, c = input_shape
+        padded = (h + w.top + w.bottom) * (width + w.left + w.right) * c if w.padded else 0
+        return super().work_values(input_shape) + 2 * w.height * w.width * w.taps * c + 2 * padded
+
+    def inference_values(self, input_shape, rows):
+        w = self.geometry(input_shape)
+        per_row = w.height * w.width * w.taps * input_shape[2]
+        return min(rows, max(1, INFERENCE_VALUES // per_row)) * per_row
+
+    def penalties(self):
+        return weight_penalties(self)
+
+    def build(self, input_shape, rng, dtype):
+        self.w = self.geometry(input_shape)
+        kh, kw, c, f = self.param_shapes(input_shape)["W"]
+        initializer = self.initializer or default_initializer(self.activation)
+        # fan-in and fan-out as Keras and PyTorch count them for a convolution
+        self.params = {"W": initialize(initializer, kh * kw * c, kh * kw * f, rng, dtype, shape=(kh, kw, c, f)),
+                       "b": np.zeros(f, dtype=dtype)}
+        self.grads = {k: np.zeros(v.shape, v.dtype) for k, v in self.params.items()}
+        self.x_shape = self.cols = None
+        self.work = {}
+
+    def graph_node(self):
+        w = self.w
+        return GraphNode("conv2d", dict(self.params), {"strides": [w.sh, w.sw], "dilation": [w.dh, w.dw],
+                                                        "pads": [w.top, w.left, w.bottom, w.right]})
+
+    def forward(self, x, training=False):
+        W, b = self.params["W"], self.params["b"]
+        W2 = W.reshape(-1, W.shape[3])
+        if not training:
+            self.x_shape = self.cols = None
+            return self._inference(x, W2, b)
+        n, w = len(x), self.w
+        self.x_shape = x.shape
+        xp = pad(x, w, self.work, "xp")
+        cols = reusable(self.work, "cols", (n * w.height * w.width, W2.shape[0]), x.dtype)
+        self.cols = patches(xp, w, cols.reshape(n, w.height, w.width, w.kh, w.kw, x.shape[3])).reshape(cols.shape)
+        z = np.matmul(self.cols, W2, out=reusable(self.work, "z", (len(cols), W2.shape[1]), x.dtype))
+        z += b
+        return z.reshape(n, w.height, w.width, W2.shape[1])
+
+    def _inference(self, x, W2, b):
+        """A fresh output, the rows a slice at a time: the patches of a large batch never held at once."""
+        w, c = self.w, x.shape[3]
+        out = np.empty((len(x), w.height, w.width, W2.shape[1]), x.dtype)
+        rows = max(1, INFERENCE_VALUES // (w.height * w.width * W2.shape[0]))
+        work = {}
+        for start in range(0, len(x), rows):
+            part = x[start:start + rows]
+            cols = np.empty((len(part), w.height, w.width, w.kh, w.kw, c), x.dtype)
+            z = out[start:start + rows].reshape(-1, W2.shape[1])
+            np.matmul(patches(pad(part, w, work, "xp"), w, cols).reshape(len(z), -1), W2, out=z)
+            z += b
+        return out
+
+    def backward(self, dz, need_dx=True):
+        """dW = cols^T dz and db = dz summed over every row and position, into the kept grads; returns
+        dx, col2im of dz W^T (None with need_dx=False: the network's first layer)."""
+        W = self.params["W"]
+        W2, dz2 = W.reshape(-1, W.shape[3]), dz.reshape(-1, W.shape[3])
+        np.matmul(self.cols.T, dz2, out=self.grads["W"].reshape(W2.shape))
+        np.add.reduce(dz2, axis=0, out=self.grads["b"])
+        if not need_dx:
+            return None
+        w, (n, h, width, c) = self.w, self.x_shape
+        dcols = np.matmul(dz2, W2.T, out=reusable(self.work, "dcols", self.cols.shape, dz.dtype))
+        dxp = reusable(self.work, "dxp", (n, h + w.top + w.bottom, width + w.left + w.right, c), dz.dtype)
+        dxp.fill(0)
+        add_patches(dcols.reshape(n, w.height, w.width, w.kh, w.kw, c), w, dxp)
+        if not w.padded:
+            return dxp
+        dx = reusable(self.work, "dx", self.x_shape, dz.dtype)
+        dx[...] = unpad(dxp, w)
+        return dx
+
