@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+from .activations import ACTIVATIONS
 from .layers import ACTIVATION, INITIALIZER, L1, L2, default_initializer, initialize, weight_penalties
 from .protocol import PAIR, GraphNode, Key, Layer, ShapeError, pair, shown
 from .windows import add_patches, pad, patches, unpad, window
@@ -100,24 +102,33 @@ class Conv2D(Layer):
                                                         "pads": [w.top, w.left, w.bottom, w.right]})
 
     def forward(self, x, training=False):
-        W, b = self.params["W"], self.params["b"]
-        W2 = W.reshape(-1, W.shape[3])
         if not training:
             self.x_shape = self.cols = None
-            return self._inference(x, W2, b)
-        n, w = len(x), self.w
+            return self._inference(x)
+        z = self.product(x)
+        z += self.params["b"]
+        return z.reshape(self.batch_shape(len(x)))
+
+    def batch_shape(self, n: int) -> tuple:
+        """The output's shape for n images."""
+        return (n, self.w.height, self.w.width, self.params["b"].shape[0])
+
+    def product(self, x):
+        """Training: the patches of x into `cols` (kept for backward), and cols @ W into a reused
+        (N * Ho * Wo, F) array, the bias not yet added (ConvEpilogue adds it with the activation)."""
+        W = self.params["W"]
+        W2, n, w = W.reshape(-1, W.shape[3]), len(x), self.w
         self.x_shape = x.shape
         xp = pad(x, w, self.work, "xp")
         cols = reusable(self.work, "cols", (n * w.height * w.width, W2.shape[0]), x.dtype)
         self.cols = patches(xp, w, cols.reshape(n, w.height, w.width, w.kh, w.kw, x.shape[3])).reshape(cols.shape)
-        z = np.matmul(self.cols, W2, out=reusable(self.work, "z", (len(cols), W2.shape[1]), x.dtype))
-        z += b
-        return z.reshape(n, w.height, w.width, W2.shape[1])
+        return np.matmul(self.cols, W2, out=reusable(self.work, "z", (len(cols), W2.shape[1]), x.dtype))
 
-    def _inference(self, x, W2, b):
+    def _inference(self, x):
         """A fresh output, the rows a slice at a time: the patches of a large batch never held at once."""
-        w, c = self.w, x.shape[3]
-        out = np.empty((len(x), w.height, w.width, W2.shape[1]), x.dtype)
+        W, b = self.params["W"], self.params["b"]
+        W2, w, c = W.reshape(-1, W.shape[3]), self.w, x.shape[3]
+        out = np.empty(self.batch_shape(len(x)), x.dtype)
         rows = max(1, INFERENCE_VALUES // (w.height * w.width * W2.shape[0]))
         work = {}
         for start in range(0, len(x), rows):
@@ -129,22 +140,61 @@ class Conv2D(Layer):
         return out
 
     def backward(self, dz, need_dx=True):
-        """dW = cols^T dz and db = dz summed over every row and position, into the kept grads; returns
-        dx, col2im of dz W^T (None with need_dx=False: the network's first layer)."""
+        """db = dz summed over every row and position, then product_backward."""
+        dz2 = dz.reshape(-1, dz.shape[-1])
+        np.add.reduce(dz2, axis=0, out=self.grads["b"])  # row by row, as the fused epilogue sums it
+        return self.product_backward(dz2, need_dx)
+
+    def product_backward(self, dz2, need_dx=True):
+        """dW = cols^T dz into the kept grads, from dz as (N * Ho * Wo, F); returns dx, col2im of dz W^T
+        (None with need_dx=False: the network's first layer)."""
         W = self.params["W"]
-        W2, dz2 = W.reshape(-1, W.shape[3]), dz.reshape(-1, W.shape[3])
+        W2 = W.reshape(-1, W.shape[3])
         np.matmul(self.cols.T, dz2, out=self.grads["W"].reshape(W2.shape))
-        np.add.reduce(dz2, axis=0, out=self.grads["b"])
         if not need_dx:
             return None
         w, (n, h, width, c) = self.w, self.x_shape
-        dcols = np.matmul(dz2, W2.T, out=reusable(self.work, "dcols", self.cols.shape, dz.dtype))
-        dxp = reusable(self.work, "dxp", (n, h + w.top + w.bottom, width + w.left + w.right, c), dz.dtype)
+        dcols = np.matmul(dz2, W2.T, out=reusable(self.work, "dcols", self.cols.shape, dz2.dtype))
+        dxp = reusable(self.work, "dxp", (n, h + w.top + w.bottom, width + w.left + w.right, c), dz2.dtype)
         dxp.fill(0)
         add_patches(dcols.reshape(n, w.height, w.width, w.kh, w.kw, c), w, dxp)
         if not w.padded:
             return dxp
-        dx = reusable(self.work, "dx", self.x_shape, dz.dtype)
+        dx = reusable(self.work, "dx", self.x_shape, dz2.dtype)
         dx[...] = unpad(dxp, w)
         return dx
 
+
+class ConvEpilogue:
+    """A Conv2D and the activation after it, run as one step where the activation has compiled
+    epilogue kernels (relu's), as layers.DenseEpilogue runs a Dense layer and its activation: the
+    product by BLAS, then one pass for the bias and the activation over (N * Ho * Wo, F); backward
+    one pass for the activation's derivative and the bias gradient, then the products and col2im.
+    The same bits as the two layers one after the other, which run instead in inference, with
+    NNCTL_JIT=0 and below the kernels' threshold."""
+
+    def __init__(self, conv: Conv2D, activation):
+        self.conv, self.activation = conv, activation
+        self.params = conv.params  # what the model asks of a step: whether it trains anything
+        self.epilogue = ACTIVATIONS[activation.name].epilogue
+        self.jit = None  # the kernels the last training forward used; None: the two layers ran
+
+    def forward(self, x, training=False):
+        conv = self.conv
+        W = conv.params["W"]
+        jit = self.jit = kernels.for_output(len(x) * conv.w.height * conv.w.width * W.shape[3]) \
+            if training and x.dtype == W.dtype else None
+        if jit is None:
+            return self.activation.forward(conv.forward(x, training), training)
+        z = conv.product(x)
+        y = self.activation.y = reusable(self.activation.work, "y", z.shape, z.dtype)
+        getattr(jit, self.epilogue[0])(z, conv.params["b"], y, z.dtype.type(0))
+        return y.reshape(conv.batch_shape(len(x)))
+
+    def backward(self, dy, need_dx=True):
+        if self.jit is None:
+            return self.conv.backward(self.activation.backward(dy), need_dx)
+        dy2, kind = dy.reshape(-1, dy.shape[-1]), dy.dtype.type
+        dz = reusable(self.activation.work, "dz", dy2.shape, dy.dtype)
+        getattr(self.jit, self.epilogue[1])(dy2, self.activation.y, dz, self.conv.grads["b"], kind(0), kind(1))
+        return self.conv.product_backward(dz, need_dx)

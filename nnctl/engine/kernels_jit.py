@@ -225,6 +225,21 @@ def im2col(xp, cols, sh, sw, dh, dw):
 
 
 @jit
+def im2col_runs(xp, cols, sh, sw, dh, channels):
+    """im2col where a window row's taps are next to each other (no dilation across): xp (N, Hp, Wp * C)
+    and cols (N, Ho, Wo, kh, kw * C) seen flat, each window row a run of kw * C values copied at once."""
+    n_images, height, width, kh, run = cols.shape
+    for n in range(n_images):
+        for i in range(height):
+            for j in range(width):
+                start = j * sw * channels
+                for a in range(kh):
+                    y = i * sh + a * dh
+                    for k in range(run):
+                        cols[n, i, j, a, k] = xp[n, y, start + k]
+
+
+@jit
 def col2im(cols, xp, sh, sw, dh, dw):
     """xp[n, i * sh + a * dh, j * sw + b * dw, c] += cols[n, i, j, a, b, c], tap (a, b) by tap: every
     value of xp receives its additions in the order windows.add_patches makes them."""

@@ -9,8 +9,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import conv, pooling, reshape  # noqa: F401  (the image layer types register themselves)
+from . import pooling, reshape  # noqa: F401  (the image layer types register themselves)
 from .activations import ACTIVATIONS
+from .conv import Conv2D, ConvEpilogue
 from .layers import Activation, Dense, DenseEpilogue
 from .packing import Packed, pack
 from .protocol import DEFAULT_TYPE, LAYER_TYPES, Layer, ShapeError
@@ -108,14 +109,17 @@ class Sequential:
         return np.concatenate([self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
+EPILOGUES = {Dense: DenseEpilogue, Conv2D: ConvEpilogue}  # a layer type -> its step fused with the activation after it
+
+
 def _steps(layers: list) -> tuple:
-    """The layers as the forward pass runs them: each Dense followed by an activation with
-    compiled epilogues (ACTIVATIONS[name].epilogue) paired into one DenseEpilogue step."""
+    """The layers as the forward pass runs them: each Dense or Conv2D followed by an activation with
+    compiled epilogues (ACTIVATIONS[name].epilogue) paired into one step (EPILOGUES)."""
     steps, i = [], 0
     while i < len(layers):
         layer, after = layers[i], layers[i + 1] if i + 1 < len(layers) else None
-        if isinstance(layer, Dense) and isinstance(after, Activation) and ACTIVATIONS[after.name].epilogue:
-            steps.append(DenseEpilogue(layer, after))
+        if type(layer) in EPILOGUES and isinstance(after, Activation) and ACTIVATIONS[after.name].epilogue:
+            steps.append(EPILOGUES[type(layer)](layer, after))
             i += 2
         else:
             steps.append(layer)
