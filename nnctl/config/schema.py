@@ -13,7 +13,8 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, create_model, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, ValidationError, WrapValidator,
+                      create_model, model_validator)
 
 from ..data.catalog import CATALOG
 from ..engine import callbacks as _callbacks, optimizers as _opt, schedules as _sched
@@ -162,7 +163,44 @@ def _layer_field(key):
         annotation = alternatives[0] | None if None in key.kinds else alternatives[0]
         return annotation, Field(default, description=key.description, **key.bounds)
     annotation = Union[tuple(_value_type(kind, key) for kind in key.kinds)]  # noqa: UP007  (built from a tuple)
+    if len(alternatives) > 1:
+        annotation = Annotated[annotation, WrapValidator(_one_error(key))]
     return annotation, Field(default, description=key.description)
+
+
+def _one_error(key):
+    """A key that may take several kinds of value fails with one error saying them all, rather than
+    pydantic's one per alternative."""
+    def validate(value, handler):
+        try:
+            return handler(value)
+        except ValidationError:
+            words = [w for kind in key.kinds if isinstance(kind, tuple) for w in kind]
+            close = [w for w in words if isinstance(value, str) and w.lower() == value.lower()]
+            raise ValueError(f"expected {_expected(key)}, got {value!r}"
+                             + (f"; did you mean '{close[0]}'?" if close else "")) from None
+    return validate
+
+
+def _expected(key) -> str:
+    """What a layer key takes, in words: `valid, same, an integer ≥ 0 or a pair [height, width] of them`."""
+    signs = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+    bounds = " " + ", ".join(f"{signs[k]} {v:,}" for k, v in key.bounds.items()) if key.bounds else ""
+    parts = []
+    for kind in key.kinds:
+        if isinstance(kind, tuple):
+            parts += list(kind)
+        elif kind is None:
+            parts.append("null")
+        elif kind == PAIR:
+            parts.append("a pair [height, width] of them" if int in key.kinds else f"a pair [height, width] of integers{bounds}")
+        else:
+            parts.append(f"{_a_kind(kind)}{bounds}")
+    return ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def _a_kind(kind) -> str:
+    return {int: "an integer", float: "a number", bool: "a boolean"}.get(kind, str(kind))
 
 
 def _layer_model(cls) -> type[Strict]:

@@ -71,3 +71,17 @@ def test_a_convolution_on_a_csv_files_rows_is_refused_once_the_file_is_read(tmp_
         assert result.exit_code == 3, result.output
         assert "model.layers[0]: conv2d: takes images, (None, height, width, channels), and its input is (None, 13)" \
             in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("given,message", [
+    ("kernel_size: [3, 0]", "kernel_size: expected an integer ≥ 1, ≤ 10,000 or a pair [height, width] of them, got [3, 0]"),
+    ("kernel_size: 3, padding: Same", "padding: expected valid, same, an integer ≥ 0, ≤ 10,000 or a pair [height, width] "
+                                      "of them, got 'Same'; did you mean 'same'?"),
+    ("kernel_size: 3, dilation: yes", "dilation: expected an integer ≥ 1, ≤ 10,000 or a pair [height, width] of them, "
+                                      "got True (YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote it)"),
+])
+def test_a_key_of_several_kinds_fails_with_one_error_saying_them_all(tmp_path, given, message):
+    path = write(tmp_path, "digits", [f"{{type: conv2d, filters: 4, {given}}}", "{type: flatten}",
+                                      "{units: 10, activation: softmax}"])
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 3 and result.stderr == f"error: {path}:4: model.layers[0].{message}\n"
