@@ -46,8 +46,9 @@ def starter_config(data, target=None, overrides=()) -> config_module.Config:
 def check(path, overrides=(), layers=()) -> dict:
     """Everything `train` validates, without loading a data set: the resolved config and its size.
 
-    For a user's file or an OpenML set, whose width only the data can tell, n_features and
-    total_params are None.
+    For a user's file or an OpenML set, whose width only the data can tell, n_features, input_shape
+    (the model's: [features], or [height, width, channels] for a model of images) and total_params
+    are None.
     """
     cfg = load_config(path, overrides, layers)
     spec = data_module.spec(cfg.data)
@@ -57,6 +58,7 @@ def check(path, overrides=(), layers=()) -> dict:
     return {"config": str(path), "valid": True, "overrides": list(overrides), "layers": list(layers), "resolved": cfg.model_dump(mode="json"),
             "resolved_yaml": config_module.dump(cfg), "data": {"name": cfg.data.name, "n_features": spec.n_features,
                                                                 "n_classes": spec.n_classes, "task": spec.task},
+            "input_shape": None if shape is None else list(shape),
             "total_params": None if rows is None else sum(r["params"] for r in rows), "memory": need}
 
 

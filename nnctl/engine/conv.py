@@ -198,3 +198,6 @@ class ConvEpilogue:
         dz = reusable(self.activation.work, "dz", dy2.shape, dy.dtype)
         getattr(self.jit, self.epilogue[1])(dy2, self.activation.y, dz, self.conv.grads["b"], kind(0), kind(1))
         return self.conv.product_backward(dz, need_dx)
+
+
+Conv2D.fused_with_activation = ConvEpilogue

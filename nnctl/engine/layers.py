@@ -198,6 +198,9 @@ class DenseEpilogue:
         return np.matmul(dz, W.T, out=reusable(dense.work, "dx", (len(dz), W.shape[0]), dz.dtype))
 
 
+Dense.fused_with_activation = DenseEpilogue
+
+
 class Dropout(Layer):
     """Inverted dropout: in training, zero each input with probability `rate` and scale the rest
     by 1 / (1 - rate), so inference is the identity and needs no rescaling. Elementwise, so after

@@ -9,10 +9,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import pooling, reshape  # noqa: F401  (the image layer types register themselves)
+from . import conv, pooling, reshape  # noqa: F401  (the image layer types register themselves)
 from .activations import ACTIVATIONS
-from .conv import Conv2D, ConvEpilogue
-from .layers import Activation, Dense, DenseEpilogue
+from .layers import Activation
 from .packing import Packed, pack
 from .protocol import DEFAULT_TYPE, LAYER_TYPES, Layer, ShapeError
 from .regularizers import Penalty
@@ -109,17 +108,16 @@ class Sequential:
         return np.concatenate([self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
-EPILOGUES = {Dense: DenseEpilogue, Conv2D: ConvEpilogue}  # a layer type -> its step fused with the activation after it
-
-
 def _steps(layers: list) -> tuple:
-    """The layers as the forward pass runs them: each Dense or Conv2D followed by an activation with
-    compiled epilogues (ACTIVATIONS[name].epilogue) paired into one step (EPILOGUES)."""
+    """The layers as the forward pass runs them: a layer with a fused step (Dense, Conv2D: their
+    `fused_with_activation`) followed by an activation with compiled epilogues
+    (ACTIVATIONS[name].epilogue) paired into that one step."""
     steps, i = [], 0
     while i < len(layers):
         layer, after = layers[i], layers[i + 1] if i + 1 < len(layers) else None
-        if type(layer) in EPILOGUES and isinstance(after, Activation) and ACTIVATIONS[after.name].epilogue:
-            steps.append(EPILOGUES[type(layer)](layer, after))
+        fused = getattr(layer, "fused_with_activation", None)
+        if fused is not None and isinstance(after, Activation) and ACTIVATIONS[after.name].epilogue:
+            steps.append(fused(layer, after))
             i += 2
         else:
             steps.append(layer)

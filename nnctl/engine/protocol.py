@@ -93,6 +93,9 @@ class Layer:
     keys: ClassVar[tuple[Key, ...]] = ()
     aliases: ClassVar[tuple[str, ...]] = ()  # other names of the type (Keras', PyTorch's)
     takes_images: ClassVar[bool] = False  # a model holding it gives it (H, W, C) images, not flat rows
+    # the step that runs it and the activation after it as one, where the activation has compiled
+    # epilogues (layers.DenseEpilogue, conv.ConvEpilogue); None: the two run one after the other
+    fused_with_activation: ClassVar[type | None] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
