@@ -2,7 +2,7 @@
 
 With x: (N, H, W, C) padded to xp, W: (kh, kw, C, F) and b: (F,)::
 
-    z[n, i, j, f] = b[f] + sum over a, c, k of xp[n, i * sh + a * dh, j * sw + c * dw, k] * W[a, c, k, f]
+    z[n, i, j, f] = b[f] + sum over taps (a, e) and channels c of xp[n, i*sh + a*dh, j*sw + e*dw, c] * W[a, e, c, f]
 
 computed as im2col: each window's values become a row of `cols` (N * Ho * Wo, kh * kw * C)
 (windows.patches), and one BLAS product cols @ W (W viewed as (kh * kw * C, F)) gives z as

@@ -50,7 +50,7 @@ class Sequential:
     def forward(self, x, training=False, logits=False):
         """x: (batch, n_in). With logits=True the final activation is skipped (a fused loss applies it)."""
         if self._image:
-            x = x.reshape(len(x), *self.input_shape)
+            x = self.as_input(x)
         for layer in self._forward[logits]:
             x = layer.forward(x, training)
         return x

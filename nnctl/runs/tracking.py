@@ -242,7 +242,7 @@ def histogram(values: np.ndarray, proto):
 
 class TensorBoardTracker(_Guarded):
     """Event files in RUN_DIR/tensorboard/: every number of each epoch's record as a scalar (step:
-    the epoch), and per dense layer histograms of its weights (`layers.N.W`) and of their gradient
+    the epoch), and per layer with weights (dense, conv2d) histograms of them (`layers.N.W`) and of their gradient
     (`layers.N.W/grad`: the epoch's last step's), written with tensorboard's own event writer (no
     TensorFlow, no tensorboardX). Reads the model only: the weights are the same with it as without."""
 
