@@ -9,9 +9,9 @@
 
 This module joins them: load (file -> Config), from_dict (data -> Config), resolve (the defaults
 that depend on other keys), check_meaning (what the schema alone cannot say: the output layer
-against the loss and the data set, the layers' shapes against the data (shapes.py)), dump (Config -> YAML). Every config error is a ConfigError
-whose message names the file, the line (or the --set), the dotted key, what was expected and, for
-a misspelt word, the closest valid one.
+against the loss and the data set, the layers' shapes against the data's), dump (Config -> YAML).
+Every config error is a ConfigError whose message names the file, the line (or the --set), the
+dotted key, what was expected and, for a misspelt word, the closest valid one.
 """
 
 from __future__ import annotations

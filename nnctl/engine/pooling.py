@@ -129,9 +129,11 @@ class AvgPool2D(_Pool2D):
     def build(self, input_shape, rng, dtype):
         super().build(input_shape, rng, dtype)
         w, (h, width, _) = self.w, input_shape
-        rows = np.minimum(np.arange(w.height) * w.sh + w.kh, h + w.top) - np.maximum(np.arange(w.height) * w.sh, w.top)
-        cols = np.minimum(np.arange(w.width) * w.sw + w.kw, width + w.left) - np.maximum(np.arange(w.width) * w.sw, w.left)
-        self.count = (rows[:, None] * cols[None, :]).astype(dtype)[:, :, None]  # (height, width, 1): the image's values
+        # the image's own values under each window: its span in the padded image, less the padding
+        top, left = np.arange(w.height) * w.sh, np.arange(w.width) * w.sw
+        rows = np.minimum(top + w.kh, h + w.top) - np.maximum(top, w.top)
+        cols = np.minimum(left + w.kw, width + w.left) - np.maximum(left, w.left)
+        self.count = (rows[:, None] * cols[None, :]).astype(dtype)[:, :, None]  # (height, width, 1)
 
     def forward(self, x, training=False):
         w, work = self.w, self.work if training else {}
