@@ -2,7 +2,7 @@
 
 Models are strict, frozen and forbid unknown keys; `nnctl schema` prints them as JSON Schema.
 The names a key allows (activations, initializers, losses) come from the engine's registries,
-the layers' keys from their classes (engine.protocol.Key: built into models here), the
+the layers' keys from their classes (engine.protocol.Key: built into models by layer_models), the
 optimizers', schedules' and early stopping's defaults from their classes' constructors, and
 the generated data sets' from the data catalog: each is written once, there
 (tests/test_registries.py holds the rest, such as the data sets' names, equal to it).
@@ -13,16 +13,16 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Literal, Union
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, ValidationError, WrapValidator,
-                      create_model, model_validator)
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from ..data.catalog import CATALOG
 from ..engine import callbacks as _callbacks, optimizers as _opt, schedules as _sched
 from ..engine.activations import ACTIVATIONS
 from ..engine.layers import INITIALIZERS
 from ..engine.losses import LOSSES
-from ..engine.model import LAYER_TYPES
-from ..engine.protocol import DEFAULT_TYPE, PAIR, REQUIRED
+from ..engine.model import LAYER_TYPES  # noqa: F401  (the layer types, for the config's other modules)
+from ..engine.protocol import DEFAULT_TYPE  # noqa: F401
+from . import layer_models
 
 ACTIVATION_NAMES = tuple(ACTIVATIONS)
 INITIALIZER_NAMES = tuple(INITIALIZERS)
@@ -143,87 +143,10 @@ DataConfig = Annotated[Union[MoonsData, BreastCancerData, MnistData, CirclesData
 # ---------------------------------------------------------------- model
 
 
-def _value_type(kind, key):
-    """The annotation of one kind of value a layer key may take (engine.protocol.Key.kinds)."""
-    if kind is None:
-        return type(None)
-    if isinstance(kind, tuple):
-        return Literal[kind]
-    if kind == PAIR:  # [height, width]: a YAML list, so a list (strict mode takes no list as a tuple)
-        return Annotated[list[Annotated[int, Field(strict=True, **key.bounds)]], Field(min_length=2, max_length=2)]
-    return Annotated[kind, Field(**key.bounds)] if key.bounds else kind
-
-
-def _layer_field(key):
-    """(annotation, Field) of a layer key: its bounds on the field when it is one kind of number
-    (as docs/config.md shows them), on each alternative when it may be several."""
-    alternatives = [kind for kind in key.kinds if kind is not None]
-    default = ... if key.default is REQUIRED else key.default
-    if len(alternatives) == 1 and alternatives[0] in (int, float, bool):
-        annotation = alternatives[0] | None if None in key.kinds else alternatives[0]
-        return annotation, Field(default, description=key.description, **key.bounds)
-    annotation = Union[tuple(_value_type(kind, key) for kind in key.kinds)]  # noqa: UP007  (built from a tuple)
-    if len(alternatives) > 1:
-        annotation = Annotated[annotation, WrapValidator(_one_error(key))]
-    return annotation, Field(default, description=key.description)
-
-
-def _one_error(key):
-    """A key that may take several kinds of value fails with one error saying them all, rather than
-    pydantic's one per alternative."""
-    def validate(value, handler):
-        try:
-            return handler(value)
-        except ValidationError:
-            words = [w for kind in key.kinds if isinstance(kind, tuple) for w in kind]
-            close = [w for w in words if isinstance(value, str) and w.lower() == value.lower()]
-            raise ValueError(f"expected {_expected(key)}, got {value!r}"
-                             + (f"; did you mean '{close[0]}'?" if close else "")) from None
-    return validate
-
-
-def _expected(key) -> str:
-    """What a layer key takes, in words: `valid, same, an integer ≥ 0 or a pair [height, width] of them`."""
-    signs = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
-    bounds = " " + ", ".join(f"{signs[k]} {v:,}" for k, v in key.bounds.items()) if key.bounds else ""
-    parts = []
-    for kind in key.kinds:
-        if isinstance(kind, tuple):
-            parts += list(kind)
-        elif kind is None:
-            parts.append("null")
-        elif kind == PAIR:
-            parts.append("a pair [height, width] of them" if int in key.kinds else f"a pair [height, width] of integers{bounds}")
-        else:
-            parts.append(f"{_a_kind(kind)}{bounds}")
-    return ", ".join(parts[:-1]) + " or " + parts[-1]
-
-
-def _a_kind(kind) -> str:
-    return {int: "an integer", float: "a number", bool: "a boolean"}.get(kind, str(kind))
-
-
-def _layer_model(cls) -> type[Strict]:
-    """The config's model of one layer type, built from the keys its engine class declares."""
-    tag = Literal[cls.type]
-    fields = {"type": (tag, cls.type) if cls.type == DEFAULT_TYPE else (tag, ...)}
-    fields.update({key.name: _layer_field(key) for key in cls.keys})
-    return create_model(f"{cls.__name__}Layer", __base__=Strict, __doc__=(cls.__doc__ or "").split("\n")[0], **fields)
-
-
-# One model per layer type of the engine's registry, in its order, each also under its own name
-# (DenseLayer, Conv2DLayer ...): the keys, defaults, bounds and meanings are the layer classes'.
-LAYER_MODELS = {name: _layer_model(cls) for name, cls in LAYER_TYPES.items()}
+# The layer models, built from the engine's layer classes' keys (layer_models.py), each also under
+# its own name here (DenseLayer, Conv2DLayer ...), and their union by `type`.
+LAYER_MODELS, LayerConfig = layer_models.build(Strict)
 globals().update({model.__name__: model for model in LAYER_MODELS.values()})
-
-
-def _layer_type(value) -> str:
-    """A layer without `type` is dense."""
-    return value.get("type", DEFAULT_TYPE) if isinstance(value, dict) else getattr(value, "type", DEFAULT_TYPE)
-
-
-LayerConfig = Annotated[Union[tuple(Annotated[model, Tag(name)] for name, model in LAYER_MODELS.items())],  # noqa: UP007
-                        Discriminator(_layer_type)]
 
 
 class ModelConfig(Strict):
