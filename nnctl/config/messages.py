@@ -178,6 +178,8 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
         what = f"expected a list, got {_a(_yaml_type(value))}"
     elif kind == "value_error":
         what = str(ctx.get("error", error["msg"]))
+        if isinstance(value, bool):
+            what += _BOOLEAN_HINT
     else:
         what = f"{error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}" if not isinstance(value, (dict, list)) else error["msg"]
         if isinstance(value, bool):
