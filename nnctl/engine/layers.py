@@ -142,6 +142,9 @@ class Activation(Layer):
     def activation_after(self):
         return "linear"  # it is the activation
 
+    def summary_row(self, name: str, input_shape: tuple) -> dict:
+        return {**super().summary_row(name, input_shape), "activation": self.name}
+
     def graph_node(self):
         return GraphNode("activation", {}, {"activation": self.name})
 

@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from nnctl.cli import main
+from nnctl import config
 from nnctl.config import aliases
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -444,13 +445,21 @@ def test_in_features_suggests_units_and_says_why(tmp_path):
 
 
 @pytest.mark.parametrize("layer_type, activation", [("ReLU", "relu"), ("relu", "relu"), ("LeakyReLU", "leaky_relu"),
-                                                    ("Sigmoid", "sigmoid"), ("GELU", "gelu"), ("Softmax", "softmax"),
-                                                    ("Activation", "relu")])
-def test_an_activation_as_a_layer_type_says_where_activations_go(layer_type, activation, tmp_path):
+                                                    ("Sigmoid", "sigmoid"), ("GELU", "gelu")])
+def test_an_activation_as_a_layer_type_is_an_activation_layer(layer_type, activation, tmp_path):
+    """Keras' ReLU layer, PyTorch's nn.ReLU: {type: ReLU} is {type: activation, activation: relu},
+    and the summary says which activation it applies."""
     text = MOONS.replace("    - %s\n", f"    - {{type: {layer_type}}}\n    - %s\n") % ("{units: 2, activation: softmax}",
                                                                                       "cross_entropy")
-    lines = error_lines(invoke("check", write(tmp_path, "c.yaml", text)))
-    assert len(lines) == 1 and lines[0].startswith(f"{tmp_path / 'c.yaml'}:6: model.layers[1].type: expected one of")
-    assert lines[0].endswith(f"not a layer type: an activation goes in the `activation` key of the dense layer it "
-                             f"follows, e.g. {{units: 64, activation: {activation}}}")
-    assert "did you mean" not in lines[0]
+    path = write(tmp_path, "c.yaml", text)
+    layer = config.plain(config.load(path).model.layers)[1]
+    assert layer["type"] == "activation" and layer["activation"] == activation
+    rows = json.loads(invoke("summary", str(path), "--json").stdout)["layers"]
+    assert rows[1]["type"] == "Activation" and rows[1]["activation"] == activation
+
+
+def test_keras_activation_layer_without_its_activation_says_it_is_missing(tmp_path):
+    text = MOONS.replace("    - %s\n", "    - {type: Activation}\n    - %s\n") % ("{units: 2, activation: softmax}",
+                                                                                 "cross_entropy")
+    assert error_lines(invoke("check", write(tmp_path, "c.yaml", text))) == [
+        f"{tmp_path / 'c.yaml'}:6: model.layers[1].activation: is required but missing"]
