@@ -29,27 +29,55 @@ def load_config(path, overrides=(), layers=()) -> config_module.Config:
 
 def starter_config(data, target=None, overrides=()) -> config_module.Config:
     """The config `nnctl init` would write for `data` (a built-in data set's name, or a CSV or .npz
-    file whose `target` column, default the last, is predicted), after the `key=value` overrides."""
+    file whose `target` column, default the last, is predicted), after the `key=value` overrides;
+    the data keys among them (the delimiter, the columns' types, ...) apply before the file is read."""
     from .config import starter
     from .data import infer
 
-    profile = infer.describe(str(data), target)
+    profile = infer.describe(str(data), target, _file_settings(data, overrides))
     return _starter(profile, starter.text(profile), None, overrides)
 
 
-def starter_text(data, target=None, config_dir=None):
-    """(the commented starter config `nnctl init` writes into the folder `config_dir`, the data's
-    infer.Profile), refused (DataError, ConfigError) wherever `train` would refuse it: a file is
-    loaded, split and scaled as training loads it (a built-in data set is known to load)."""
+def starter_text(data, target=None, config_dir=None, overrides=()):
+    """(the commented starter config `nnctl init` writes into the folder `config_dir`, with the
+    `key=value` overrides written in, the data's infer.Profile), refused (DataError, ConfigError)
+    wherever `train` would refuse it: a file is loaded, split and scaled as training loads it (a
+    built-in data set is known to load)."""
     from .config import starter
     from .data import infer
 
-    profile = infer.describe(str(data), target)
-    text = starter.text(profile, config_dir=config_dir)
-    cfg = _starter(profile, text, config_dir, ())
+    profile = infer.describe(str(data), target, _file_settings(data, overrides))
+    cfg = _starter(profile, starter.text(profile, config_dir=config_dir), config_dir, overrides)
     if profile.path is not None:
         training.check_fits(cfg, training.load_data(cfg))
-    return text, profile
+    return starter.text(profile, config_dir=config_dir, overrides=overrides), profile
+
+
+def inspect_data(path, target=None, overrides=()) -> dict:
+    """What training would read in the CSV file `path` (`nnctl data inspect`): each column's type
+    and why, missing cells, distinct values and inputs, the target's balance; the `data.` keys of
+    the `key=value` overrides apply as to `train --data`."""
+    from .data import infer
+
+    return infer.inspect(str(path), target, _file_settings(path, overrides))
+
+
+def _file_settings(data, overrides) -> dict:
+    """The `data.` keys of `overrides` that say how to read a CSV file (delimiter, header, target,
+    columns, ...), checked as a CSV's data section: what a starter config is told before its file is read."""
+    from pydantic import ValidationError
+
+    wanted = [item for item in overrides if item.partition("=")[0].strip().startswith("data.")]
+    if not wanted or str(data).lower().endswith(".npz"):
+        return {}
+    lines: dict = {}
+    given = config_module.apply_overrides({"data": {}}, wanted, lines, "--set")["data"]
+    try:
+        checked = config_module.CsvData.model_validate({"name": "csv", "path": str(data), **given})
+    except ValidationError as e:
+        raise config_module.ConfigError(config_module.describe_all(e.errors(), {"name": "csv", **given}, "--set", lines,
+                                                                   root=config_module.CsvData, prefix=("data",))) from None
+    return {key: getattr(checked, key) for key in given if key not in ("name", "path")}
 
 
 def _starter(profile, text: str, config_dir, overrides) -> config_module.Config:
