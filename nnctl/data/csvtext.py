@@ -71,7 +71,7 @@ def decode(raw: bytes, source: str, encoding: str = "utf-8") -> str:
 
 
 def _codec(encoding: str) -> str:
-    return "UTF-8" if encoding == "utf-8-sig" else encoding
+    return "UTF-8" if encoding == "utf-8-sig" else encoding.upper() if encoding.startswith("utf") else encoding
 
 
 def sniff(text: str, source: str = "<csv>") -> str:
