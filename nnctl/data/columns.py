@@ -111,6 +111,11 @@ def plan(names: list[str], cells: list[list[str]], declared: dict | None, missin
         given = declared.get(name)
         if given is None:
             kind, why = infer(name, column, missing, decimal)
+            if kind == "categorical" and decimal == "." and infer(name, column, missing, ",")[0] == "numeric":
+                example = next(c for c in column if "," in c)
+                raise DataError(f"{source}: feature column {quoted(name)} holds numbers with a decimal comma, such as "
+                                f"{quoted(example, 20)}: say so with data.decimal: ',' (or declare the column "
+                                f"categorical in data.columns)")
             out.append(Column(name, kind, why=why))
         elif isinstance(given, str):
             out.append(Column(name, given))

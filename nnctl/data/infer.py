@@ -72,7 +72,7 @@ def _csv(path: Path, target: str | None, settings: dict) -> Profile:
         task, why = settings["task"], "data.task says so"
         labels = tabular.targets(prepared.table.y, task, str(path))[1]
     else:
-        task, labels, why = _task(prepared.table.y)
+        task, labels, why = _task(prepared.table.y, f"{path}: target column {quoted(table.target)}")
     column = table.target if table.header else int(table.target)
     return Profile("csv", task, x.shape[1], len(labels), len(x), path, column, table.header, tuple(labels), why,
                    table.delimiter, settings, tuple(prepared.columns), prepared.report(record, found))
@@ -110,7 +110,8 @@ def inspect(data: str, target: str | None = None, settings: dict | None = None) 
     for entry, r in zip(described, record["columns"]):
         entry["inputs"] = widths[r["name"]]
         entry["read_as"] = _what_is_done(r, entry)
-    task, labels, why = (settings["task"], [], "data.task says so") if settings.get("task") else _task(prepared.table.y)
+    where = f"{path}: target column {quoted(table.target)}"
+    task, labels, why = (settings["task"], [], "data.task says so") if settings.get("task") else _task(prepared.table.y, where)
     out = {"file": str(path), "rows": len(table), "delimiter": table.delimiter, "header": table.header,
            "columns": described, "inputs": sum(widths.values()), "dropped_rows": prepared.dropped,
            "target": {"name": table.target, "task": task, "why": why}}
@@ -147,20 +148,20 @@ def _index(target: str, path: Path) -> int:
 
 def _npz(path: Path) -> Profile:
     x, raw = tabular.read_npz(path)
-    task, labels, why = _task([str(v) for v in raw.tolist()])
+    task, labels, why = _task([str(v) for v in raw.tolist()], f"{path}: 'y'")
     return Profile("npz", task, x.shape[1], len(labels), len(x), path, classes=tuple(labels), why=why)
 
 
-def _task(raw: list) -> tuple[str, list, str]:
+def _task(raw: list, where: str = "the target") -> tuple[str, list, str]:
     """(task, class labels, the reason) from a target's raw values (the rule atop this module)."""
     distinct = set(raw)
     numbers = [v for v in distinct if tabular.is_number(v)]
     if len(numbers) < len(distinct):
-        _, labels = tabular.targets(raw, "classification", "the target")
+        _, labels = tabular.targets(raw, "classification", where)
         return "classification", labels, "the target holds text"
     whole = all(float(v).is_integer() for v in numbers)
     if whole and len(distinct) <= MAX_CLASSES:
-        _, labels = tabular.targets(raw, "classification", "the target")
+        _, labels = tabular.targets(raw, "classification", where)
         return "classification", labels, f"the target holds {len(distinct)} distinct whole numbers"
     why = (f"the target holds {len(distinct)} distinct whole numbers (more than {MAX_CLASSES})" if whole
            else "the target holds numbers that are not whole")
