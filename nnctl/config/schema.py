@@ -162,8 +162,8 @@ class CsvData(_Table):
     missing_values: list[str] = Field(list(MISSING_VALUES), description="cells that mean 'missing' (compared stripped, "
                                                                         "in any case)")
     columns: dict[str, ColumnType] | None = Field(
-        None, description="each feature column's type (numeric, categorical, binary, ignore) or settings; a column "
-                          "not named here has the type told from its cells (see docs/tables.md)")
+        None, description="each feature column by name: its type (numeric, categorical, binary, ignore), or a mapping "
+                          "of settings (below); a column not named has the type its cells tell (docs/tables.md)")
 
     @model_validator(mode="after")
     def _decimal_is_not_the_delimiter(self):
