@@ -81,6 +81,12 @@ def infer(name: str, cells: list[str], missing: frozenset, decimal: str = ".") -
     return "categorical", f"{len(counts)} values: {_values(sorted(counts, key=lambda v: (-counts[v], v)))}{gaps}"
 
 
+def _decimal_commas(cells: list[str], missing: frozenset) -> bool:
+    """Whether the cells are numbers once a decimal comma is read as a point (and one has a comma)."""
+    present = [c for c in cells if c.lower() not in missing]
+    return any("," in c for c in present) and all(number(c, ",") is not None for c in present)
+
+
 def _names_an_id(name: str) -> bool:
     return bool(ID_NAME.search(name.lower()) or CAMEL_ID.search(name))
 
@@ -111,7 +117,7 @@ def plan(names: list[str], cells: list[list[str]], declared: dict | None, missin
         given = declared.get(name)
         if given is None:
             kind, why = infer(name, column, missing, decimal)
-            if kind == "categorical" and decimal == "." and infer(name, column, missing, ",")[0] == "numeric":
+            if kind != "numeric" and decimal == "." and _decimal_commas(column, missing):
                 example = next(c for c in column if "," in c)
                 raise DataError(f"{source}: feature column {quoted(name)} holds numbers with a decimal comma, such as "
                                 f"{quoted(example, 20)}: say so with data.decimal: ',' (or declare the column "
