@@ -1,5 +1,6 @@
 """Writing files so that a reader never sees half of one: a temporary name, fsync, then rename."""
 
+import errno
 import json
 import math
 import os
@@ -30,7 +31,7 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
         data = data.encode("utf-8")
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path.name, 8 + len(".tmp")), suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             os.fchmod(fd, MODE)
             f.write(data)
@@ -47,6 +48,18 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+NAME_MAX = 255  # bytes in a file name: Linux's and macOS's limit
+
+
+def temporary_prefix(name: str, tail: int) -> str:
+    """`.NAME.`, NAME cut so that `tail` more bytes (a random part, a suffix) fit in NAME_MAX: a
+    name near the limit still gets a temporary name, which is refused otherwise."""
+    cut = name[:NAME_MAX]
+    while len(f".{cut}.".encode("utf-8", "surrogateescape")) + tail > NAME_MAX:
+        cut = cut[:-1]
+    return f".{cut}."
 
 
 class BackgroundWriter:
@@ -156,6 +169,7 @@ DATA_TOO_BIG = "{size:,} bytes is over the {limit:,} nnctl reads from a data fil
 _CHUNK = 1 << 20
 _KINDS = ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISCHR, "character device"),
           (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"))
+NO_LINK = "nnctl follows no symbolic link inside a run folder"
 
 
 def _refuse_irregular(mode: int, source: str, error: type, what: str) -> None:
@@ -163,20 +177,27 @@ def _refuse_irregular(mode: int, source: str, error: type, what: str) -> None:
     blocks until someone writes, and neither has a size to check."""
     if stat.S_ISREG(mode):
         return
+    if stat.S_ISLNK(mode):
+        raise error(f"{source}: is a symbolic link, not {what} file ({NO_LINK})")
     kind = next((name for test, name in _KINDS if test(mode)), "special file")
     raise error(f"{source}: is a {kind}, not {what} file (nnctl reads regular files only)")
 
 
-def open_regular(path: str | Path, error: type, what: str) -> BinaryIO:
+def open_regular(path: str | Path, error: type, what: str, follow: bool = True) -> BinaryIO:
     """`path` opened for reading in binary, refused with `error` (naming the path) when missing,
-    unreadable or not a regular file. Opening never blocks (a FIFO swapped in after the check)."""
+    unreadable or not a regular file. Opening never blocks (a FIFO swapped in after the check).
+    Without `follow`, a symbolic link is refused too, also one swapped in after the check (O_NOFOLLOW):
+    for the files inside a run folder, which nnctl names itself."""
     source = str(path)
     try:
-        _refuse_irregular(os.stat(path).st_mode, source, error, what)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        _refuse_irregular((os.stat if follow else os.lstat)(path).st_mode, source, error, what)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | (0 if follow else os.O_NOFOLLOW))
     except FileNotFoundError:
         raise error(f"{source}: no such file") from None
     except OSError as e:
+        if e.errno == errno.ELOOP and not follow:
+            raise error(f"{source}: is a symbolic link, not {what} file ({NO_LINK})") from None
         raise error(f"{source}: cannot be read: {e.strerror}") from None
     try:
         _refuse_irregular(os.fstat(fd).st_mode, source, error, what)
@@ -197,12 +218,13 @@ def open_capped(path: str | Path, limit: int, error: type, what: str, too_big: s
     return f
 
 
-def read_limited(path: str | Path, limit: int, error: type, what: str, too_big: str) -> bytes:
+def read_limited(path: str | Path, limit: int, error: type, what: str, too_big: str, follow: bool = True) -> bytes:
     """The bytes of a regular file `path`, refused with `error` (naming the path) when missing,
-    unreadable, not a regular file, or over `limit` bytes (`too_big` formatted with size and
-    limit). The size is checked first, and at most limit + 1 bytes are read whatever it says."""
+    unreadable, not a regular file (or a symbolic link, without `follow`), or over `limit` bytes
+    (`too_big` formatted with size and limit). The size is checked first, and at most limit + 1
+    bytes are read whatever it says."""
     source = str(path)
-    with open_regular(path, error, what) as f:
+    with open_regular(path, error, what, follow) as f:
         try:
             size = os.fstat(f.fileno()).st_size
             if size > limit:

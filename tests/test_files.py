@@ -189,3 +189,59 @@ def test_background_writer_makes_a_fast_caller_wait_and_cancel_drops_what_waits(
     release.set()
     writer.wait()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "d"]
+
+
+def invoke_before(seconds, args, unblock):
+    """CliRunner().invoke(main, args), failed if it has not returned within `seconds` (then `unblock`
+    opens the FIFO's other end, so that the reader stuck in it returns)."""
+    import threading
+
+    done = {}
+    worker = threading.Thread(target=lambda: done.update(result=CliRunner().invoke(main, [str(a) for a in args])),
+                              daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        unblock()
+        worker.join(10)
+        pytest.fail(f"nnctl {' '.join(map(str, args))} blocked on a FIFO")
+    return done["result"]
+
+
+@pytest.mark.parametrize("command", [["eval", "CKPT"], ["doctor", "RUN"], ["plot", "RUN"]])
+def test_data_of_a_built_in_set_is_read_as_every_data_file(moons_run, fifo, command):
+    """--data for a run of a built-in data set: a CSV of its features, read capped from a regular
+    file; a FIFO blocked eval, doctor and plot forever (the first row was read to find a header)."""
+    pipe = fifo("x.csv")
+    args = [moons_run["checkpoint"] if a == "CKPT" else moons_run["run_dir"] if a == "RUN" else a for a in command]
+
+    def unblock():
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+
+    result = invoke_before(20, [*args, "--data", pipe], unblock)
+    if command[0] == "doctor":  # advice: the data it cannot read is left out, as for a missing file
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 5 and "x.csv: is a named pipe (FIFO), not a CSV file" in result.output, result.output
+
+
+@pytest.mark.parametrize("name", ["a" * 255, "é" * 127 + "a", "é" * 125 + ".yaml"], ids=["ascii", "two-byte", "cut-mid"])
+def test_a_name_near_the_limit_gets_a_temporary_name_that_fits(tmp_path, name):
+    """The temporary name was `.NAME.XXXXXXXX.tmp`, 14 bytes longer than the name: a name of 242
+    bytes and more could not be written at all (an internal error)."""
+    files.atomic_write(tmp_path / name, "x")
+    assert [p.name for p in tmp_path.iterdir()] == [name] and (tmp_path / name).read_text() == "x"
+    assert len(files.temporary_prefix(name, 12).encode()) + 12 <= files.NAME_MAX
+    with pytest.raises(files.WriteError, match="File name too long"):
+        files.atomic_write(tmp_path / ("b" * 256), "x")
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_commands_write_outputs_named_near_the_limit(moons_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args in (["init", "--data", "iris", "-o", "a" * 250 + ".yaml"],
+                 ["export", moons_run["checkpoint"], "--format", "numpy", "-o", "b" * 255],
+                 ["init", "--data", "iris", "-o", "c" * 256]):
+        result = CliRunner().invoke(main, [str(a) for a in args])
+        assert "internal error" not in result.output and (result.exit_code == 0) == (len(args[-1]) <= 255), result.output
+    assert sorted(len(p.name) for p in tmp_path.iterdir()) == [255, 255]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import click
 
@@ -53,6 +54,25 @@ def table(head, rows, *, right=(), colours=None, widths=()) -> list[str]:
         return "  ".join(out).rstrip()
 
     return [line(head, False)] + [line(row, True) for row in rows]
+
+
+def one_path(paths: tuple[str, ...], what: str, quiet: bool = False) -> str:
+    """The one CHECKPOINT or RUN_DIR of a command, from an argument that takes any number so that a
+    glob matching several (`runs/moons-*/checkpoint.json` once moons was trained twice) is refused
+    with the newest of them (exit 2) rather than mistaken for the command's other arguments. A
+    `runs/latest` spelling is resolved, and the run it names said on stderr (unless `quiet`)."""
+    from ..printable import printable
+    from ..runs import lookup
+
+    if len(paths) > 1:
+        newest = lookup.newest(paths)
+        spelled = lookup.latest_spelling(newest)
+        also = f", also named {printable(spelled)}" if spelled else ""
+        raise click.UsageError(f"{len(paths)} {what}s matched: pass one (the newest is {printable(newest)}{also})")
+    resolved = str(lookup.resolve(paths[0]))
+    if Path(resolved) != Path(paths[0]) and not quiet:
+        click.echo(f"{printable(paths[0])}: {printable(resolved)}", err=True)
+    return resolved
 
 
 def set_option(command):

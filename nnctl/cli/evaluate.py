@@ -6,7 +6,7 @@ import click
 
 from .common import emit_json as _emit_json
 from .common import fmt as _fmt
-from .common import paint
+from .common import one_path, paint
 from .common import scores as _scores
 from ..errors import CheckFailed
 from ..printable import printable
@@ -42,7 +42,7 @@ def _fail_assertions(checked: list[dict]) -> None:
 
 
 @click.command("eval")
-@click.argument("checkpoint", type=click.Path())
+@click.argument("checkpoints", nargs=-1, required=True, type=click.Path(), metavar="CHECKPOINT")
 @click.option("--which", type=click.Choice(["best", "last"]), default="best", show_default=True,
               help="With a run folder: its checkpoint.json (best: what training.checkpoint kept) or its last.json (the last epoch).")
 @click.option("--split", type=click.Choice(["test", "val", "train", "all"]), default="test", show_default=True,
@@ -55,13 +55,14 @@ def _fail_assertions(checked: list[dict]) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing: the exit code says whether every --assert held.")
 @click.option("--assert", "gates", multiple=True, metavar="METRIC OP NUMBER", callback=_parse_assertions,
               help="Exit 7 unless this holds, e.g. 'accuracy>=0.97' or 'loss<0.1' (OP: >= <= > < == !=). Repeatable.")
-def eval_(checkpoint, which, split, data_path, as_json, quiet, gates):
-    """Score CHECKPOINT (or a run folder's checkpoint) on a split of its data set: loss, accuracy,
-    per-class scores, confusion matrix."""
+def eval_(checkpoints, which, split, data_path, as_json, quiet, gates):
+    """Score CHECKPOINT (or a run folder's checkpoint; runs/latest: the newest run's) on a split of its
+    data set: loss, accuracy, per-class scores, confusion matrix."""
     from .. import api
     from ..runs.checkpoint_data import DataPathNotUsed
-    from ..runs.folder import checkpoint_path
+    from ..runs.lookup import checkpoint_path
 
+    checkpoint = one_path(checkpoints, "checkpoint", quiet)
     try:
         path = checkpoint_path(checkpoint, which)
     except ValueError as e:

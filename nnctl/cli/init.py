@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -38,11 +39,11 @@ def init(data, target, output, force, to_stdout, overrides):
         click.echo(text, nl=False)
         _tell(profile)
         return
-    if output is not None and Path(output).exists() and not force:
+    if output is not None and os.path.exists(output) and not force:  # False for a name too long to exist
         raise click.UsageError(f"{output} exists: pass --force to overwrite it, or -o to write elsewhere")
     text, profile = api.starter_text(data, target, Path(output).parent if output is not None else Path("."), overrides)
     path = Path(output or starter.default_name(profile))
-    if path.exists() and not force:
+    if os.path.exists(path) and not force:  # False for a name too long to exist: atomic_write says so
         raise click.UsageError(f"{path} exists: pass --force to overwrite it, or -o to write elsewhere")
     atomic_write(path, text)
     what = f"{profile.task}, {profile.n_features} features" + (

@@ -7,19 +7,20 @@ import re
 
 import click
 
-from .common import config_option, emit_json, json_option, paint, set_option, table
+from .common import config_option, emit_json, json_option, one_path, paint, set_option, table
 from ..errors import CheckFailed
 
 
 @click.command()
-@click.argument("source", type=click.Path())
+@click.argument("sources", nargs=-1, required=True, type=click.Path(), metavar="SOURCE")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @config_option
-def summary(source, as_json, layers):
-    """Print the architecture of a config, checkpoint (.json) or run folder as a Keras-style table."""
+def summary(sources, as_json, layers):
+    """Print the architecture of a config, checkpoint (.json) or run folder (runs/latest: the newest
+    run) as a Keras-style table."""
     from ..runs.summary import summary as summarize
 
-    info = summarize(source, layers)
+    info = summarize(one_path(sources, "checkpoint"), layers)
     if as_json:
         emit_json(info)
         return

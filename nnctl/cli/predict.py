@@ -10,15 +10,16 @@ from .common import delimiter_option
 
 
 @click.command()
-@click.argument("checkpoint", type=click.Path())
+@click.argument("checkpoints", nargs=-1, required=True, type=click.Path(), metavar="CHECKPOINT")
 @click.argument("input", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--header/--no-header", default=None,
               help="Whether the CSV's first row is a header (default: it is when none of its cells is a number).")
 @delimiter_option("The CSV's field separator, e.g. ';' or tab (default: the training file's, for a model trained "
                   "on a CSV; else told from the input's first lines).")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON lines, one object per input row, instead of CSV.")
-def predict(checkpoint, input, header, delimiter, as_json):
-    """Predict the class of every row of INPUT with CHECKPOINT.
+def predict(checkpoints, input, header, delimiter, as_json):
+    """Predict the class of every row of INPUT with CHECKPOINT (or a run folder's checkpoint; runs/latest:
+    the newest run's).
 
     INPUT is a CSV file (with or without a header row), a .npy or .npz file, or - for CSV on
     stdin. The checkpoint's stored preprocessing is applied. Writes CSV to stdout: the class,
@@ -33,9 +34,10 @@ def predict(checkpoint, input, header, delimiter, as_json):
     from .. import api, data
     from ..data import features, inputs
     from ..printable import printable
-    from ..runs.folder import checkpoint_path
+    from ..runs.lookup import checkpoint_path
+    from .common import one_path
 
-    ckpt = api.load_checkpoint(checkpoint_path(checkpoint))  # a run folder: its checkpoint.json
+    ckpt = api.load_checkpoint(checkpoint_path(one_path(checkpoints, "checkpoint")))  # a run folder: its checkpoint.json
     spec = data.spec(ckpt.config.data)
     recorded = ckpt.preprocessing.get("inputs") or {}  # older checkpoints: by position, unchecked
     table = ckpt.preprocessing.get("table")  # a CSV's typed columns (since checkpoint format 3)

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from .common import emit_json, fmt, json_option, table
+from .common import emit_json, fmt, json_option, one_path, table
 from ..printable import printable
 
 STATUS_COLOURS = {"finished": "green", "running": "cyan", "interrupted": "yellow", "diverged": "red", "failed": "red",
@@ -23,7 +23,7 @@ def runs(folder, as_json):
     epochs done (and the best), run time, the best epoch's validation loss and score, and the
     test scores: accuracy for classification, r2 and mae for regression.
     """
-    from ..runs.folder import list_runs
+    from ..runs.lookup import list_runs
 
     found = list_runs(folder)
     if as_json:
@@ -67,13 +67,13 @@ def duration(seconds: int | None) -> str:
 
 
 @click.command()
-@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False), metavar="RUN_DIR")
 @click.option("--data", "data_path", type=click.Path(),
               help="Draw the test split of this file (or MNIST folder), read with the run's data settings; "
                    "needed when the checkpoint names a file outside its run folder.")
 @json_option
-def plot(run_dir, data_path, as_json):
-    """(Re)draw the PNG plots of RUN_DIR from its metrics and checkpoint.
+def plot(run_dirs, data_path, as_json):
+    """(Re)draw the PNG plots of RUN_DIR (runs/latest: the newest run) from its metrics and checkpoint.
 
     Learning curves with the best epoch marked, the per-layer gradient norms (gradient_flow.png)
     and the test split's confusion matrix; the decision boundary for 2-D data sets; misclassified test images for image data sets.
@@ -81,6 +81,7 @@ def plot(run_dir, data_path, as_json):
     from .. import api
     from ..runs.checkpoint_data import DataPathNotUsed
 
+    run_dir = one_path(run_dirs, "run folder")
     try:
         drawn = api.plot_run(run_dir, data=data_path)
     except DataPathNotUsed as e:

@@ -217,8 +217,14 @@ def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, targ
     else:
         cfg = api.load_config(config, overrides, layers) if config is not None else None
     shown = cfg  # the config whose epoch count the progress lines show
+    if resume_dir is not None:
+        from .common import one_path
+
+        resume_dir = one_path((resume_dir,), "run folder")  # runs/latest: the newest run
     if shown is None and Path(resume_dir, "config.yaml").is_file():
-        shown = api.load_config(Path(resume_dir, "config.yaml"))
+        from ..config import load
+
+        shown = load(Path(resume_dir, "config.yaml"), relative_to=Path.cwd(), follow=False)  # a run folder's: no link
     progress = Progress(quiet, shown.training.epochs if shown is not None else 0)
     with deferred() as stop, progress:
         if resume_dir is not None:

@@ -36,17 +36,19 @@ from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
 # ---------------------------------------------------------------- loading and validation
 
 
-def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | None = None) -> Config:
+def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | None = None,
+         follow: bool = True) -> Config:
     """Read, parse and validate a YAML config file, after the files of `layers` merged over it in
     order (--config) and the `key=value` overrides (--set).
 
     A relative data.path is relative to the folder of the file that gives it (`relative_to`
     instead, when given: a run folder's config.yaml written before paths were anchored), and one
-    given by --set to the current folder; the resolved config holds it absolute.
+    given by --set to the current folder; the resolved config holds it absolute. Without
+    `follow`, a symbolic link is refused (a run folder's config.yaml).
     """
     path = Path(path)
     source = str(path)
-    data, lines = read_yaml(path)
+    data, lines = read_yaml(path, follow=follow)
     data = anchor_path(canonical(data, lines, source), relative_to if relative_to is not None else path.parent)
     for layer in layers:
         more, more_lines = read_yaml(layer)

@@ -85,11 +85,13 @@ def _dotted(path) -> str:
     return out
 
 
-def read_yaml(path: str | Path, what: str = "a config") -> tuple[Any, dict]:
+def read_yaml(path: str | Path, what: str = "a config", follow: bool = True) -> tuple[Any, dict]:
     """A YAML file's data and the line of every key: the one way nnctl reads a YAML file (configs,
-    sweep specs, their base configs). ConfigError if it is too big, not UTF-8 text, or not safe YAML."""
+    sweep specs, their base configs). ConfigError if it is too big, not UTF-8 text, or not safe YAML
+    (or a symbolic link, without `follow`)."""
     source = str(path)
-    raw = read_limited(path, MAX_CONFIG_BYTES, ConfigError, what, f"the file is {{size:,}} bytes; {what} is at most {{limit:,}}")
+    raw = read_limited(path, MAX_CONFIG_BYTES, ConfigError, what, f"the file is {{size:,}} bytes; {what} is at most {{limit:,}}",
+                       follow=follow)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -22,6 +22,26 @@ from .metrics import better
 from ..errors import DataError, Interrupted, TrainingDiverged
 
 
+def saved_number(state: dict, key: str, low: float = -math.inf, null: bool = False) -> float | None:
+    """state[key] as a saved state holds it: a finite number at least `low` (or None when `null`);
+    ValueError naming the key otherwise, so a damaged state is refused on load, not later."""
+    value = state[key]
+    if value is None and null:
+        return None
+    if type(value) not in (int, float) or not math.isfinite(value) or value < low:
+        raise ValueError(f"{key}: expected a number{f' >= {low:g}' if low > -math.inf else ''}, got {value!r}")
+    return value
+
+
+def saved_count(state: dict, key: str, low: int = 0, null: bool = False) -> int | None:
+    """state[key] as a whole number at least `low` (or None when `null`); ValueError otherwise."""
+    value = state[key]
+    if value is None and null:
+        return None
+    if type(value) is not int or value < low:
+        raise ValueError(f"{key}: expected a whole number >= {low}, got {value!r}")
+    return value
+
 
 class Callback:
     """No-op hooks and no state: subclasses override what they need."""
@@ -166,8 +186,11 @@ class Monitor(Callback):
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what state_dict returned."""
-        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], int(state["wait"])
+        """Restore what state_dict returned (ValueError when it is not what state_dict writes)."""
+        best, best_epoch = saved_number(state, "best", null=True), saved_count(state, "best_epoch", 1, null=True)
+        if (best is None) != (best_epoch is None):
+            raise ValueError(f"best and best_epoch: both a value or both null, got {best!r} and {best_epoch!r}")
+        self.best, self.best_epoch, self.wait = best, best_epoch, saved_count(state, "wait")
 
 
 class EarlyStopping(Monitor):
@@ -205,7 +228,7 @@ class EarlyStopping(Monitor):
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
-        self.stopped_epoch = state["stopped_epoch"]
+        self.stopped_epoch = saved_count(state, "stopped_epoch", 1, null=True)
 
 
 class BestWeights(Callback):

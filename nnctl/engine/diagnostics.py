@@ -34,7 +34,7 @@ import math
 import numpy as np
 
 from .activations import ACTIVATIONS, HE
-from .callbacks import Callback
+from .callbacks import Callback, saved_count, saved_number
 from .layers import Activation, Dense
 
 PROBE_ROWS = 1000
@@ -135,11 +135,25 @@ class Diagnostics(Callback):
                 "begin": {name: w.ravel().tolist() for name, w in zip(self.dense, self.begin)}}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what state_dict returned: ValueError (naming the key) for anything else, checked
+        in full before the callback changes."""
         self.reset()
         if not state:
             return
-        begin = [np.asarray(state["begin"][name], dtype=w.dtype).reshape(w.shape) for name, w in zip(self.dense, self.weights)]
-        if len(state["grad_sq"]) != len(self.dense):
-            raise ValueError(f"{len(state['grad_sq'])} gradient sums for {len(self.dense)} dense layers")
-        self.begin, self.grad_sq = begin, [float(v) for v in state["grad_sq"]]
-        self.batches, self.sampled = int(state["batches"]), int(state["sampled"])
+        begin = [_saved_array(state["begin"][name], w, f"begin.{name}") for name, w in zip(self.dense, self.weights)]
+        sums = state["grad_sq"]
+        if not isinstance(sums, list) or len(sums) != len(self.dense):
+            raise ValueError(f"grad_sq: expected {len(self.dense)} gradient sums (one per dense layer), got {sums!r:.60}")
+        grad_sq = [saved_number({"grad_sq": v}, "grad_sq", low=0.0) for v in sums]
+        batches, sampled = saved_count(state, "batches", 1), saved_count(state, "sampled")
+        self.begin, self.grad_sq, self.batches, self.sampled = begin, [float(v) for v in grad_sq], batches, sampled
+
+
+def _saved_array(values, like: np.ndarray, key: str) -> np.ndarray:
+    """A saved list of numbers as an array of `like`'s shape and dtype; ValueError naming `key`
+    for text, booleans, nesting or another size (np.asarray alone would read '1.5' as a number)."""
+    array = np.asarray(values) if isinstance(values, list) else None
+    if array is None or array.dtype.kind not in "if" or array.shape != (like.size,) or not np.isfinite(array).all():
+        raise ValueError(f"{key}: expected {like.size} finite numbers")
+    return array.astype(like.dtype).reshape(like.shape)
+

@@ -43,7 +43,7 @@ def load():
     if "module" not in _loaded:
         try:
             from . import kernels_jit
-        except ImportError:
+        except Exception:  # noqa: BLE001 - not only ImportError: a bad NUMBA_* setting raises ValueError on import
             kernels_jit = None
         _loaded["module"] = kernels_jit
     return _loaded["module"]

@@ -2,8 +2,10 @@
 
 From the untrained weights, one optimizer step per batch while the rate grows exponentially from
 `start_lr` to `end_lr`; the loss, smoothed, falls while the rate is useful and climbs once it is too
-high. Only the engine's public surface is used (model.forward/backward, loss.value_and_grad,
-optimizer.step and optimizer.lr, model.params()/grads()), so any loop's internals may change.
+high. Each step is a training step (the weight penalties in the loss, the gradients clipped to
+training.clip_norm), with only the engine's public surface (model.forward/backward/penalty,
+loss.value_and_grad, optimizer.step and optimizer.lr, model.params()/grads(),
+regularizers.clip_by_global_norm), so any loop's internals may change.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import math
 
 import numpy as np
 
+from .regularizers import clip_by_global_norm
+
 SMOOTHING = 0.98  # the loss's exponential moving average keeps 98% of its past (fastai's choice)
 STOP_FACTOR = 4.0  # stop once the smoothed loss exceeds this many times its minimum
-SKIP_START, SKIP_END = 10, 5  # the first and last points are too noisy to pick a slope from
 
 
 def rates(start_lr: float, end_lr: float, n_steps: int) -> np.ndarray:
@@ -23,10 +26,12 @@ def rates(start_lr: float, end_lr: float, n_steps: int) -> np.ndarray:
 
 
 def lr_range_test(model, loss, optimizer, batches, start_lr: float = 1e-7, end_lr: float = 10.0,
-                  n_steps: int = 200) -> dict:
+                  n_steps: int = 200, clip_norm: float | None = None) -> dict:
     """Train on `batches` (an iterator of (x, y), at least n_steps of them) raising optimizer.lr
     from start_lr to end_lr; stop when the smoothed loss exceeds STOP_FACTOR times its minimum or
-    becomes non-finite. The weights are changed: pass a model built for the test alone.
+    becomes non-finite. Each step is training's: the loss with the weight penalties (whose gradient
+    the backward pass adds), the gradients clipped to `clip_norm`. The weights are changed: pass a
+    model built for the test alone.
 
     Returns lrs, losses (raw) and smoothed (bias-corrected: avg / (1 - beta**(i+1))), the rate of
     the steepest descent of the smoothed loss against log(lr) (`suggested`) and the rate at its
@@ -42,6 +47,8 @@ def lr_range_test(model, loss, optimizer, batches, start_lr: float = 1e-7, end_l
             optimizer.lr = float(lr)
             z = model.forward(x, training=True, logits=fused)
             value, dz = loss.value_and_grad(z, y)
+            if model.penalties:
+                value += model.penalty()
             if not math.isfinite(value):
                 stopped = "diverged"
                 break
@@ -55,6 +62,8 @@ def lr_range_test(model, loss, optimizer, batches, start_lr: float = 1e-7, end_l
                 break
             best = min(best, smooth)
             model.backward(dz, logits=fused)
+            if clip_norm is not None:
+                clip_by_global_norm(grads, clip_norm)
             optimizer.step(params, grads)
     suggested, minimum = suggest(np.array(lrs), np.array(smoothed))
     return {"lrs": lrs, "losses": losses, "smoothed": smoothed, "suggested": suggested, "minimum": minimum,
@@ -63,14 +72,16 @@ def lr_range_test(model, loss, optimizer, batches, start_lr: float = 1e-7, end_l
 
 def suggest(lrs: np.ndarray, smoothed: np.ndarray) -> tuple[float | None, float | None]:
     """(the rate where the smoothed loss falls fastest against log(lr), before its minimum; the
-    rate at the minimum). None when too few points were recorded.
+    rate at the minimum of every point). None for what too few points cannot tell.
 
     The slope is taken across a decade of rates (half a decade each side), not between neighbours:
     at the lowest rates the loss only wanders, and a neighbour-to-neighbour slope picks that noise.
+    So a slope is centred half a decade after the first point at the earliest, and half a decade
+    before the minimum at the latest.
     """
-    if len(smoothed) < SKIP_START + SKIP_END + 3:
+    if not len(smoothed):
         return None, None
-    low = int(np.argmin(smoothed[:len(smoothed) - SKIP_END]))
+    low = int(np.argmin(smoothed))
     minimum = float(lrs[low])
     log_lr = np.log10(lrs)
     per_decade = (len(lrs) - 1) / max(log_lr[-1] - log_lr[0], 1e-12)

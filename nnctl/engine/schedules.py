@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .callbacks import Monitor
+from .callbacks import Monitor, saved_number
 
 
 class Schedule:
@@ -110,7 +110,7 @@ class ReduceOnPlateau(Schedule):
         return {"scale": self.scale, **self.watch.state_dict()}
 
     def load_state_dict(self, state):
-        self.scale = float(state["scale"])
+        self.scale = saved_number(state, "scale", low=0.0)
         self.watch.load_state_dict(state)
 
 

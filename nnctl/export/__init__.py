@@ -14,7 +14,8 @@ import uuid
 from pathlib import Path
 
 from ..errors import CheckFailed, WriteError
-from ..runs import checkpoint as checkpoint_module, folder as run_folder
+from ..files import temporary_prefix
+from ..runs import checkpoint as checkpoint_module, lookup
 from . import check, numpy_folder
 from . import onnx as onnx_format
 
@@ -23,7 +24,7 @@ FORMATS = ("onnx", "numpy")
 
 def checkpoint_path(source) -> Path:
     """CHECKPOINT, or a run folder's checkpoint.json."""
-    return run_folder.checkpoint_path(source)
+    return lookup.checkpoint_path(source)
 
 
 def export(source, fmt: str, output) -> dict:
@@ -41,8 +42,11 @@ def export(source, fmt: str, output) -> dict:
     ckpt = checkpoint_module.load(path)
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     output = Path(output)
-    _check_output(output, fmt)
-    temporary = output.with_name(f".{output.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        _check_output(output, fmt)
+    except OSError as e:  # a name longer than the file system takes
+        raise WriteError(f"{output}: cannot be written: {e.strerror or e}") from None
+    temporary = output.with_name(temporary_prefix(output.name, 12) + f"tmp-{uuid.uuid4().hex[:8]}")
     try:
         if fmt == "onnx":
             temporary.write_bytes(onnx_format.build(ckpt, sha256).SerializeToString())
@@ -81,7 +85,7 @@ def _check_output(output: Path, fmt: str) -> None:
 
 def _put_in_place(temporary: Path, output: Path, fmt: str) -> None:
     if fmt == "numpy" and output.exists():
-        old = output.with_name(f".{output.name}.old-{uuid.uuid4().hex[:8]}")
+        old = output.with_name(temporary_prefix(output.name, 12) + f"old-{uuid.uuid4().hex[:8]}")
         os.replace(output, old)
         try:
             os.replace(temporary, output)

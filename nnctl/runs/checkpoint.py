@@ -21,6 +21,7 @@ from .. import __version__
 from ..data import apply_preprocessing, encoding, inputs
 from ..errors import CheckpointError, ConfigError, DataError
 from ..files import atomic_write, read_limited
+from .folder import in_run_folder
 
 FORMAT = "nnctl-checkpoint"
 VERSION = 3
@@ -195,7 +196,7 @@ def _read(path) -> tuple[dict, int]:
     path = Path(path)
     source = str(path)
     raw = read_limited(path, MAX_BYTES, CheckpointError, "a checkpoint",
-                       "{size:,} bytes is over the {limit:,} a checkpoint may have")
+                       "{size:,} bytes is over the {limit:,} a checkpoint may have", follow=not in_run_folder(path))
     # Peak memory about twice the file: the bytes are dropped once decoded, the text once parsed.
     try:
         text = raw.decode("utf-8")
@@ -207,6 +208,9 @@ def _read(path) -> tuple[dict, int]:
     except CheckpointError as e:
         raise CheckpointError(f"{source}: not a valid checkpoint: {e}") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        if _is_config(path, text):
+            raise CheckpointError(f"{source}: is a config, not a checkpoint: train it first (nnctl train {source}), "
+                                  f"then pass its run folder (such as runs/{path.stem}-latest) or its checkpoint.json") from None
         raise CheckpointError(f"{source}: not a valid checkpoint: not JSON ({str(e)[:120]})") from None
     del text
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -232,6 +236,15 @@ def _read(path) -> tuple[dict, int]:
     while doc["version"] < VERSION:
         doc = UPGRADES[doc["version"]](doc)
     return doc, version
+
+
+# a line that starts a config's top-level section (YAML), which no checkpoint (one JSON object) has
+CONFIG_LINE = re.compile(r"^(data|model|training|optimizer|loss|seed|run)\s*:", re.MULTILINE)
+
+
+def _is_config(path: Path, text: str) -> bool:
+    """Whether a file that is not JSON is a YAML config given where a checkpoint is read."""
+    return path.suffix.lower() in (".yaml", ".yml") or CONFIG_LINE.search(text[:100_000]) is not None
 
 
 def _is_int(value, low: int, high: int) -> bool:
@@ -268,6 +281,18 @@ def _decode_into(record, target: np.ndarray, where: str) -> np.ndarray:
     if not np.isfinite(target).all():
         raise CheckpointError(f"{where}: holds NaN or infinite values")
     return target
+
+
+# The state entries (by their last name) whose values have a domain narrower than the finite
+# numbers: a negative variance makes inference take a square root of a negative number.
+AT_LEAST_ZERO = {"running_var": "a variance"}
+
+
+def _check_domain(values: np.ndarray, name: str, where: str) -> None:
+    """Refuse a decoded state array outside its domain (AT_LEAST_ZERO)."""
+    what = AT_LEAST_ZERO.get(name.rpartition(".")[2])
+    if what is not None and values.size and values.min() < 0:
+        raise CheckpointError(f"{where}: holds {values.min():.6g}, but {what} is never negative")
 
 
 def _check_slots(optimizer: dict, optimizer_cfg, params: dict, source: str) -> None:
@@ -379,6 +404,7 @@ def load(path) -> Checkpoint:
     model = build(config_module.plain(cfg.model.layers), n_inputs, None, dtype)
     for name, target in model.state().items():
         _decode_into(state[name], target, f"{source}: state.{name}")
+        _check_domain(target, name, f"{source}: state.{name}")
         state[name] = None
     if optimizer is not None:
         arrays = optimizer["arrays"]

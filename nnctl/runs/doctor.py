@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import CheckpointError, NnctlError
-from ..files import DATA_TOO_BIG, MAX_DATA_BYTES, read_limited
+from .folder import metrics_row, read_member
 
 WARNING, INFO = "warning", "info"
 
@@ -277,8 +278,11 @@ def check_imbalance(view: RunView):
 
 
 def _layer_columns(view: RunView, stat: str) -> list[str]:
-    """The layers that log `stat` (e.g. dead_fraction), in order: layers.0, layers.1, ..."""
+    """The layers that log `stat` (e.g. dead_fraction), in order: layers.0, layers.1, ...; the
+    config's layers only, when it is known (a metrics file may hold any other column)."""
     found = {m.group(1) for r in view.history for k in r if (m := LAYER_COLUMN.match(k)) and m.group(2) == stat}
+    if view.config is not None:
+        found &= {f"layers.{i}" for i in range(len(view.config.model.layers))}
     return sorted(found, key=lambda name: int(name.split(".")[1]))
 
 
@@ -434,27 +438,27 @@ def diagnose(view: RunView) -> list[dict]:
 def read(path, data: bool = True, data_path=None) -> RunView:
     """A run folder as the checks read it. CheckpointError (exit 4) when run.json is missing or not
     a JSON object; unreadable rows of metrics.jsonl are counted and left out. `data_path`: the
-    file to score on, as `nnctl eval --data` (a checkpoint's own file is opened only inside its folder)."""
-    path = Path(path)
+    file to score on, as `nnctl eval --data` (a checkpoint's own file is opened only inside its folder).
+    `path` may be runs/latest: the newest run (lookup.resolve)."""
+    from .lookup import resolve
+
+    path = resolve(path)
     try:
-        status = json.loads(_read_text(path / "run.json"))
+        status = json.loads(_read_text(path, "run.json"))
     except (NnctlError, OSError, ValueError, RecursionError) as e:
         raise CheckpointError(f"{path}: not a readable run folder (run.json: {e})") from None
     if not isinstance(status, dict):
         raise CheckpointError(f"{path}/run.json: not a JSON object")
     history, skipped = [], 0
     try:
-        lines = _read_text(path / "metrics.jsonl").splitlines() if (path / "metrics.jsonl").exists() else []
+        lines = _read_text(path, "metrics.jsonl").splitlines() if os.path.lexists(path / "metrics.jsonl") else []
     except (NnctlError, OSError, ValueError) as e:
         raise CheckpointError(f"{path}/metrics.jsonl: cannot be read: {e}") from None
     for line in lines:
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError):
-            row = None
-        if isinstance(row, dict) and type(row.get("epoch")) is int:
+        row, problem = metrics_row(line)  # the rule resume and plot hold the file to
+        if problem is None:
             history.append(row)
         else:
             skipped += 1
@@ -464,17 +468,17 @@ def read(path, data: bool = True, data_path=None) -> RunView:
     return view
 
 
-def _read_text(path: Path) -> str:
-    return read_limited(path, MAX_DATA_BYTES, CheckpointError, "a run", DATA_TOO_BIG).decode("utf-8")
+def _read_text(path: Path, name: str) -> str:
+    return read_member(path, name, CheckpointError).decode("utf-8")
 
 
 def _config(path: Path):
     from .. import config as config_module
 
-    if not (path / "config.yaml").is_file():
+    if not os.path.lexists(path / "config.yaml"):
         return None
-    try:
-        return config_module.load(path / "config.yaml", relative_to=Path.cwd())  # see resume.prepare
+    try:  # see resume.prepare
+        return config_module.load(path / "config.yaml", relative_to=Path.cwd(), follow=False)
     except NnctlError:
         return None
 
@@ -485,7 +489,7 @@ def _data(path: Path, data_path=None) -> dict:
     from . import checkpoint, checkpoint_data
     from ..engine.metrics import predicted_classes
 
-    if not (path / "checkpoint.json").is_file():
+    if not os.path.lexists(path / "checkpoint.json"):
         return {}
     try:
         ckpt = checkpoint.load(path / "checkpoint.json")

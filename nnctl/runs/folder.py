@@ -1,4 +1,5 @@
-"""The run folder: resolved config, metrics logs, status and checkpoints, each written atomically."""
+"""The run folder: resolved config, metrics logs, status and checkpoints, each written atomically
+(which folder or checkpoint a command names, and the table of runs: lookup.py)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ import json
 import os
 import platform
 import secrets
+import stat
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import lock as folder_lock
-from ..errors import CheckpointError, DataError, NnctlError, WriteError
-from ..files import DATA_TOO_BIG, MAX_DATA_BYTES, BackgroundWriter, atomic_write, read_limited, remove_temporaries, strict_json
+from ..errors import CheckpointError, DataError, WriteError
+from ..files import (DATA_TOO_BIG, MAX_DATA_BYTES, TEMPORARY, BackgroundWriter, atomic_write, read_limited,
+                     remove_temporaries, strict_json)
 
 
 def create(output_dir: str | Path, name: str) -> Path:
-    """A new, empty folder `<output_dir>/<name>-<UTC timestamp>-<random id>`; never one that exists."""
+    """A new folder `<output_dir>/<name>-<UTC timestamp>-<random id>`, never one that exists,
+    holding only run.json's empty placeholder (see claim)."""
     output_dir = Path(output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -27,9 +31,10 @@ def create(output_dir: str | Path, name: str) -> Path:
             path = output_dir / f"{name}-{stamp}-{secrets.token_hex(3)}"
             try:
                 path.mkdir()  # fails if it exists: two runs never share a folder
-                return path
             except FileExistsError:
                 continue
+            _placeholder(path)
+            return path
     except OSError as e:
         raise WriteError(f"{output_dir}: cannot create a run folder: {e.strerror or e}") from None
 
@@ -43,7 +48,9 @@ def use(path: str | Path) -> Path:
 
 def claim(path: str | Path) -> tuple[Path, folder_lock.FolderLock, bool]:
     """use(), keeping the folder's lock held for the run that writes it; also says whether the
-    folder was created here (a start that fails removes it again)."""
+    folder was created here (a start that fails removes it again). A folder a start left before
+    it wrote config.yaml (killed, or a full disk) is taken over: it holds nothing but run.json's
+    empty placeholder and temporary files."""
     path = Path(path)
     not_empty = WriteError(f"{path}: the run folder is not empty; name a new one or remove it")
     created = not path.exists()
@@ -53,10 +60,13 @@ def claim(path: str | Path) -> tuple[Path, folder_lock.FolderLock, bool]:
         raise WriteError(f"{path}: cannot create the run folder: {e.strerror or e}") from None
     lock = folder_lock.acquire(path)  # RunBusy: another process trains or resumes in it
     try:
-        if any(entry.name != folder_lock.NAME for entry in path.iterdir()):
+        names = {entry.name for entry in os.scandir(path)} - {folder_lock.NAME}
+        if lock.held and abandoned(path, names):
+            remove_temporaries(path)
+        elif names:
             raise not_empty
-        # claim it: of two runs started into one empty folder at once, only one creates run.json
-        os.close(os.open(path / "run.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        else:  # claim it: of two runs started into one empty folder at once, only one creates run.json
+            _placeholder(path)
     except FileExistsError:
         lock.release()
         raise not_empty from None
@@ -67,6 +77,35 @@ def claim(path: str | Path) -> tuple[Path, folder_lock.FolderLock, bool]:
         lock.release()
         raise
     return path, lock, created
+
+
+def _placeholder(path: Path) -> None:
+    """run.json, empty: the folder is this run's from now on (O_EXCL: never one that exists)."""
+    os.close(os.open(path / "run.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o666))
+
+
+def abandoned(path: Path, names: set[str]) -> bool:
+    """Whether the folder holding `names` (besides its lock) is a start that stopped before it
+    wrote config.yaml: run.json's empty placeholder, and temporary files at most."""
+    if "run.json" not in names or any(n != "run.json" and not TEMPORARY.fullmatch(n) for n in names):
+        return False
+    try:
+        found = os.lstat(path / "run.json")
+    except OSError:
+        return False
+    return stat.S_ISREG(found.st_mode) and found.st_size == 0
+
+
+def in_run_folder(path: str | Path) -> bool:
+    """Whether the file `path` lies in a run folder (beside a run.json): nnctl then opens it without
+    following a symbolic link, however it was named."""
+    return os.path.lexists(Path(path).parent / "run.json")
+
+
+def read_member(folder: str | Path, name: str, error: type = DataError) -> bytes:
+    """The bytes of the file `name` of a run folder: capped, and never through a symbolic link
+    (nnctl names these files itself: a link planted in a run folder is refused, `error`)."""
+    return read_limited(Path(folder) / name, MAX_DATA_BYTES, error, "a run folder's", DATA_TOO_BIG, follow=False)
 
 
 def environment() -> dict:
@@ -93,7 +132,7 @@ def read_metrics(path: str | Path, error: type = DataError, missing_ok: bool = F
     source = Path(path) / "metrics.jsonl"
     if missing_ok and not os.path.lexists(source):
         return []
-    raw = read_limited(source, MAX_DATA_BYTES, error, "a metrics", DATA_TOO_BIG)
+    raw = read_limited(source, MAX_DATA_BYTES, error, "a metrics", DATA_TOO_BIG, follow=False)
     try:
         lines = raw.decode("utf-8").splitlines()
     except UnicodeDecodeError as e:
@@ -102,16 +141,33 @@ def read_metrics(path: str | Path, error: type = DataError, missing_ok: bool = F
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError):
-            raise error(f"{source}:{number}: not a JSON row") from None
-        if not isinstance(row, dict) or type(row.get("epoch")) is not int or not all(
-                v is None or type(v) in (int, float) for v in row.values()):
-            raise error(f"{source}:{number}: expected an object of an integer epoch and metrics that are "
-                        f"numbers or null")
+        row, problem = metrics_row(line)
+        if problem is not None:
+            raise error(f"{source}:{number}: {problem}")
         rows.append(row)
     return rows
+
+
+# The largest magnitude of a metric in metrics.jsonl: beyond it the difference of two values (a
+# plot's axis span and margins, the doctor's rises) overflows float64. No run logs one: a loss that
+# large diverges first, and weights above 1e8 stop training.
+METRIC_LIMIT = 1e300
+
+
+def metrics_row(line: str) -> tuple[dict | None, str | None]:
+    """One line of metrics.jsonl as (row, None), or (None, what is wrong with it): a row is an
+    object of an integer epoch and metrics that are numbers within ±METRIC_LIMIT, or null."""
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):
+        return None, "not a JSON row"
+    if not isinstance(row, dict) or type(row.get("epoch")) is not int or not all(
+            v is None or type(v) in (int, float) for v in row.values()):
+        return None, "expected an object of an integer epoch and metrics that are numbers or null"
+    beyond = next((k for k, v in row.items() if v is not None and not abs(v) <= METRIC_LIMIT), None)
+    if beyond is not None:
+        return None, f"{beyond}: {row[beyond]!r} is beyond the ±{METRIC_LIMIT:g} a metric may reach"
+    return row, None
 
 
 def read_history(path: Path, epochs: int) -> list[dict]:
@@ -272,104 +328,3 @@ def _csv_text(columns: list[str], records: list[dict], header: bool) -> str:
         writer.writeheader()
     writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in columns} for r in records)
     return buffer.getvalue()
-
-
-# which checkpoint of a run folder a command reads: `best` (checkpoint.json, what training.checkpoint kept) or `last`
-CHECKPOINT_FILES = {"best": "checkpoint.json", "last": "last.json"}
-
-
-def checkpoint_path(source: str | Path, which: str = "best") -> Path:
-    """A checkpoint file, or a run folder's checkpoint.json (`which` last: its last.json). A missing
-    file or folder is a missing checkpoint: CheckpointError (exit 4), the same for every command;
-    `which` last with a file rather than a run folder raises ValueError (a usage error)."""
-    path = Path(source)
-    if path.is_dir():
-        path = path / CHECKPOINT_FILES[which]
-        if not path.is_file():
-            raise CheckpointError(f"{source}: a run folder without a {path.name} (no epoch finished?)")
-    elif which != "best":
-        raise ValueError(f"{source} is a checkpoint file: --which {which} chooses a file of a run folder; give the folder")
-    elif not path.exists():
-        raise CheckpointError(f"{source}: no such file")
-    return path
-
-
-def list_runs(folder: str | Path) -> list[dict]:
-    """Every run folder in `folder` (or `folder` itself, if it is a run), newest first, from its run.json."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise CheckpointError(f"{folder}: no such folder of runs")
-    paths = [folder] if (folder / "run.json").is_file() else sorted(p.parent for p in folder.glob("*/run.json"))
-    found = [_describe_run(path) for path in paths]
-    return sorted(found, key=lambda r: r["started"] or "", reverse=True)
-
-
-def _describe_run(path: Path) -> dict:
-    """One row of `nnctl runs`: what run.json says, and the validation scores of the best epoch;
-    status `unreadable` when run.json or metrics.jsonl is not what nnctl writes (one odd folder
-    must not hide the others)."""
-    row = {"name": path.name, "path": str(path), "started": None, "finished": None, "duration_seconds": None,
-           "status": "unreadable", "task": None, "epochs": None, "best_epoch": None, "best": None, "test": None}
-    try:
-        status = json.loads(_read_small(path / "run.json"))
-        history = read_metrics(path, missing_ok=True)
-    except (NnctlError, ValueError, RecursionError):
-        return row
-    found = {k: status.get(k) for k in ("started", "finished", "status", "epochs", "best_epoch", "test")} \
-        if isinstance(status, dict) else None
-    if found is None or not _looks_written_by_nnctl(found):
-        return row
-    row.update(found)
-    row["duration_seconds"] = _duration(row["started"], row["finished"])
-    if history:
-        if row["best_epoch"] is None:  # still running, or stopped: the best epoch so far
-            row["best_epoch"] = min(history, key=_monitor)["epoch"]
-        best = next((r for r in history if r.get("epoch") == row["best_epoch"]), None)
-        if best is not None:
-            row["best"] = {k: best.get(k) for k in BEST_KEYS if k in best}
-    row["task"] = _task(row)
-    return row
-
-
-# the scores of the best epoch that `nnctl runs` reports: classification's, then regression's
-BEST_KEYS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy", "val_mae", "val_rmse", "val_r2", "train_mae")
-
-
-def _task(row: dict) -> str | None:
-    """classification or regression, from the scores the run logged (None before any)."""
-    scores = {**(row["best"] or {}), **(row["test"] or {})}
-    if any(k in scores for k in ("accuracy", "val_accuracy", "train_accuracy")):
-        return "classification"
-    if any(k in scores for k in ("r2", "mae", "val_r2", "val_mae", "train_mae")):
-        return "regression"
-    return None
-
-
-def _duration(started, finished) -> int | None:
-    """Seconds from start to end, from run.json's times (None while running, or when a time is unreadable)."""
-    try:
-        return int((datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-def _read_small(path: Path) -> str:
-    """A run folder's file as text, read capped and from a regular file only."""
-    return read_limited(path, MAX_DATA_BYTES, DataError, "a run", DATA_TOO_BIG).decode("utf-8")
-
-
-def _number(value) -> bool:
-    return value is None or type(value) in (int, float)
-
-
-def _looks_written_by_nnctl(found: dict) -> bool:
-    """The types nnctl writes in run.json: text times and status, whole epochs, numbers (or null) as
-    scores (read_metrics checks the rows of metrics.jsonl)."""
-    return (all(found[k] is None or isinstance(found[k], str) for k in ("started", "finished", "status"))
-            and all(found[k] is None or type(found[k]) is int for k in ("epochs", "best_epoch"))
-            and (found["test"] is None or (isinstance(found["test"], dict) and all(map(_number, found["test"].values())))))
-
-
-def _monitor(record: dict) -> float:
-    value = record.get("val_loss") if record.get("val_loss") is not None else record.get("train_loss")
-    return float("inf") if value is None else value

@@ -16,19 +16,22 @@ import errno
 import fcntl
 import os
 import platform
+import stat
 from pathlib import Path
 
 from ..errors import RunBusy, WriteError
+from ..files import NO_LINK
 
 NAME = ".lock"
 UNSUPPORTED = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS}
 
 
 class FolderLock:
-    """An exclusive lock on one run folder; `release()` (or leaving the `with` block) ends it."""
+    """An exclusive lock on one run folder; `release()` (or leaving the `with` block) ends it.
+    `held` is False on a file system without locks (run.json's writer identity guards it then)."""
 
-    def __init__(self, path: Path, fd: int):
-        self.path, self.fd = path, fd
+    def __init__(self, path: Path, fd: int, held: bool = True):
+        self.path, self.fd, self.held = path, fd, held
 
     def release(self) -> None:
         """Remove the lock file, then unlock: a process that opened the old file before the
@@ -50,16 +53,13 @@ class FolderLock:
 
 
 def acquire(path: str | Path) -> FolderLock:
-    """Lock the existing folder `path` for this process, or raise RunBusy (naming the holder)."""
+    """Lock the existing folder `path` for this process, or raise RunBusy (naming the holder).
+    The lock file is opened without following a symbolic link and must be a regular file with no
+    other name (WriteError otherwise): its holder's line is written into it, never into another file."""
     path = Path(path)
     lock_path = path / NAME
     for _ in range(20):  # the lock file removed under us by a releasing holder: open the new one
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        except FileNotFoundError:
-            raise WriteError(f"{path}: no such folder") from None
-        except OSError as e:
-            raise WriteError(f"{lock_path}: cannot be written: {e.strerror or e}") from None
+        fd = _open(path, lock_path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -70,7 +70,7 @@ def acquire(path: str | Path) -> FolderLock:
                           f"folder; wait for it to end, or stop it (Ctrl-C, or kill {pid}: it saves last.json and exits)") from None
         except OSError as e:
             if e.errno in UNSUPPORTED:  # a file system without locks: run.json's writer identity still guards it
-                return FolderLock(path, fd)
+                return FolderLock(path, fd, held=False)
             os.close(fd)
             raise WriteError(f"{lock_path}: cannot be locked: {e.strerror or e}") from None
         if _same_file(fd, lock_path):
@@ -80,9 +80,29 @@ def acquire(path: str | Path) -> FolderLock:
     raise RunBusy(f"{path}: the run folder's lock keeps changing hands; try again")
 
 
+def _open(path: Path, lock_path: Path) -> int:
+    """The lock file's descriptor: created, or the existing one when it is a regular file of one
+    name. A symbolic link, a hard link to another file, a FIFO or a folder in its place is refused
+    before anything is written (a `.lock` planted to point at a user's file must not overwrite it)."""
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
+    except FileNotFoundError:
+        raise WriteError(f"{path}: no such folder") from None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise WriteError(f"{lock_path}: is a symbolic link, not nnctl's lock file ({NO_LINK}): remove it") from None
+        raise WriteError(f"{lock_path}: cannot be written: {e.strerror or e}") from None
+    found = os.fstat(fd)
+    if not stat.S_ISREG(found.st_mode) or found.st_nlink > 1:  # 0: removed by its releasing holder (see acquire)
+        os.close(fd)
+        what = "a file with other names (hard links)" if stat.S_ISREG(found.st_mode) else "not a regular file"
+        raise WriteError(f"{lock_path}: is {what}, not nnctl's lock file: remove it")
+    return fd
+
+
 def _same_file(fd: int, path: Path) -> bool:
     try:
-        mine, current = os.fstat(fd), os.stat(path)
+        mine, current = os.fstat(fd), os.lstat(path)
     except OSError:
         return False
     return (mine.st_dev, mine.st_ino) == (current.st_dev, current.st_ino)

@@ -41,7 +41,7 @@ def run(cfg, n_steps: int = N_STEPS, start_lr: float = 1e-7, end_lr: float = 10.
     found = lr_find.lr_range_test(model, LOSSES[cfg.loss], optimizer,
                                   batches(dataset.x_train, dataset.y_train, cfg.training.batch_size, cfg.seed,
                                           cfg.training.shuffle),
-                                  start_lr=start_lr, end_lr=end_lr, n_steps=n_steps)
+                                  start_lr=start_lr, end_lr=end_lr, n_steps=n_steps, clip_norm=cfg.training.clip_norm)
     return {"config_lr": cfg.optimizer.lr, "steps": len(found["lrs"]), **found}
 
 

@@ -62,27 +62,30 @@ def learning_curves(history: list[dict], best_epoch: int | None, path) -> None:
     _save(fig, path)
 
 
-def gradient_flow(history: list[dict], path) -> bool:
-    """Each dense layer's gradient norm (`layers.N.grad_norm`) per epoch, log scale: vanishing or
-    exploding gradients show as lines far apart or running away. False (nothing drawn) for a run
-    that logged no such column."""
-    layers = sorted({k.rsplit(".", 1)[0] for r in history for k in r if k.startswith("layers.") and k.endswith(".grad_norm")},
-                    key=lambda name: int(name.split(".")[1]))
-    if not layers:
+def gradient_flow(history: list[dict], layers: list[str], path) -> bool:
+    """The gradient norm (`layers.N.grad_norm`) per epoch of each of `layers` (the model's, in
+    order), log scale: vanishing or exploding gradients show as lines far apart or running away.
+    False (nothing drawn) for a run that logged no such column. Only the model's own layers are
+    looked up: a metrics file may hold any number of other columns."""
+    columns = [layer for layer in layers if any(f"{layer}.grad_norm" in r for r in history)]
+    if not columns:
         return False
     fig = Figure(figsize=(6, 4))
     ax = fig.subplots()
-    for layer in layers:
+    drawn = False
+    for layer in columns:
         points = [(r["epoch"], r[f"{layer}.grad_norm"]) for r in history if (r.get(f"{layer}.grad_norm") or 0) > 0]
         if points:
             ax.plot(*zip(*points), marker="o" if len(points) < 30 else None, markersize=3, label=layer)
+            drawn = True
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("gradient norm of W")
     ax.set_title("gradient flow")
     ax.grid(alpha=0.3, which="both")
-    ax.legend()
+    if drawn:
+        ax.legend()
     fig.tight_layout()
     _save(fig, path)
     return True

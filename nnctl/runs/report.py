@@ -35,7 +35,7 @@ def draw(folder, history: list[dict], best_epoch, model, loss_name: str, dataset
     written = []
     plots.learning_curves(history, best_epoch, folder / FILES["curves"])
     written.append(folder / FILES["curves"])
-    if plots.gradient_flow(history, folder / FILES["gradients"]):  # a run from before the diagnostics has none
+    if plots.gradient_flow(history, weighted_layers(model), folder / FILES["gradients"]):  # none before the diagnostics
         written.append(folder / FILES["gradients"])
     x, y = dataset.x_test, dataset.y_test
     if len(y) == 0 or dataset.task != "classification":  # the other pictures are about classes
@@ -63,6 +63,11 @@ def draw(folder, history: list[dict], best_epoch, model, loss_name: str, dataset
     return [str(p) for p in written]
 
 
+def weighted_layers(model) -> list[str]:
+    """The model's layers with parameters, in order (`layers.0`, `layers.2`, ...)."""
+    return list(dict.fromkeys(name.rsplit(".", 1)[0] for name in model.params()))
+
+
 def unscale(x: np.ndarray, preprocessing: dict) -> np.ndarray:
     """Scaled rows back in the data set's own units (float64), so pictures show the user's numbers."""
     x = x.astype(np.float64)
@@ -77,8 +82,9 @@ def plot_run(run_dir, data=None) -> list[str]:
     """Redraw a run folder's PNGs from its metrics.jsonl and checkpoint.json; `data` replaces the
     checkpoint's data file (a file outside the run folder must be given so: nnctl.runs.checkpoint_data)."""
     from . import checkpoint_data
+    from .lookup import resolve
 
-    folder = Path(run_dir)
+    folder = resolve(run_dir)  # runs/latest: the newest run
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: no such run folder")  # a missing checkpoint: exit 4, as for every command
     ckpt = checkpoint_module.load(folder / "checkpoint.json")

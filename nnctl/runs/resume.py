@@ -8,6 +8,7 @@ the batches the uninterrupted one would have.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import platform
@@ -20,7 +21,7 @@ from . import checkpoint as checkpoint_module
 from .. import config as config_module
 from . import lock as folder_lock, folder as runs
 from ..engine.train import Position
-from ..errors import CheckpointError, ConfigError, RunBusy
+from ..errors import CheckpointError, ConfigError, NnctlError, RunBusy
 
 
 @dataclass
@@ -42,14 +43,14 @@ def prepare(run_dir, cfg=None) -> ResumePoint:
     status = _read_status(path)
     _refuse_if_running(path, status)
     last_path = path / "last.json"
-    last = checkpoint_module.load(last_path) if last_path.exists() else None
+    last = checkpoint_module.load(last_path) if os.path.lexists(last_path) else None
     if last is not None and last.training is None:
         raise CheckpointError(f"{last_path}: holds no training state (a best checkpoint copied here?); cannot resume")
     # a run folder's config.yaml holds an absolute data.path; one written before that is relative
     # to the folder nnctl ran in, as it always was
     written = path / "config.yaml"
-    reference = last.config if last is not None else config_module.load(written, relative_to=Path.cwd())
-    given = cfg if cfg is not None else config_module.load(written, relative_to=Path.cwd())
+    reference = last.config if last is not None else config_module.load(written, relative_to=Path.cwd(), follow=False)
+    given = cfg if cfg is not None else config_module.load(written, relative_to=Path.cwd(), follow=False)
     differences = config_diff(reference, given)
     if differences:
         what = "the config given" if cfg is not None else f"{path / 'config.yaml'}"
@@ -124,12 +125,20 @@ def _show(values: dict, key: str) -> str:
 
 
 def _read_status(path: Path) -> dict:
-    try:
-        status = json.loads((path / "run.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    """run.json's object; {} for its empty placeholder (folder.claim) in a folder that holds the
+    run's config.yaml: a run stopped before its first status starts over."""
+    if not os.path.lexists(path / "run.json"):
         what = "no such folder" if not path.exists() else "not a run folder (no run.json)"
-        raise CheckpointError(f"{path}: {what}: --resume takes a folder that nnctl train wrote") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise CheckpointError(f"{path}: {what}: --resume takes a folder that nnctl train wrote")
+    raw = runs.read_member(path, "run.json", CheckpointError)
+    if not raw and os.path.lexists(path / "config.yaml"):
+        return {}
+    if not raw:
+        raise CheckpointError(f"{path}: the run stopped before it saved anything (no config.yaml yet): start it "
+                              f"again with nnctl train CONFIG --run-dir {path}")
+    try:
+        status = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise CheckpointError(f"{path / 'run.json'}: cannot be read: {e}") from None
     if not isinstance(status, dict):
         raise CheckpointError(f"{path / 'run.json'}: not a run status object")
@@ -193,17 +202,48 @@ def _last_start(status: dict) -> float | None:
         return None
 
 
-def best_state(point: ResumePoint, epoch: int | None) -> dict | None:
-    """The weights of the best epoch so far: from checkpoint.json, or from last.json when it is
-    that very epoch (checkpoint.json may not have been rewritten when the process stopped)."""
-    last = point.last
+def best_state(point: ResumePoint, monitor) -> dict | None:
+    """The weights of the best epoch so far (`monitor`'s, restored from last.json): from
+    checkpoint.json, or from last.json when it is that very epoch (checkpoint.json may not have
+    been rewritten when the process stopped). None when checkpoint.json holds a later epoch: a save
+    wrote it and stopped before its last.json (training.SAVE_ORDER), so the resumed run trains to
+    that epoch again, to the same weights, before it needs the best ones (once training ends)."""
+    last, epoch = point.last, monitor.best_epoch
     if last is None or epoch is None:
         return None
     if epoch == last.epoch and last.training["rows_done"] == 0:
         point.rewrite_best = True  # the same bytes when checkpoint.json was already written
         return {k: v.copy() for k, v in last.model.state().items()}
     best_path = point.path / "checkpoint.json"
+    if not os.path.lexists(best_path):
+        raise CheckpointError(f"{best_path}: missing, but last.json says the best epoch is {epoch}, whose weights "
+                              f"only checkpoint.json holds: the run cannot end as it would have; start a new run")
     best = checkpoint_module.load(best_path)
-    if best.epoch != epoch or best.config != last.config:
+    if best.config != last.config:
+        raise CheckpointError(f"{best_path}: holds another run's config than last.json")
+    if best.epoch > last.epoch:
+        _check_ahead(point, best, monitor)
+        return None
+    if best.epoch != epoch:
         raise CheckpointError(f"{best_path}: holds epoch {best.epoch}, but last.json says the best epoch is {epoch}")
     return best.model.state()
+
+
+def _check_ahead(point: ResumePoint, best, monitor) -> None:
+    """A checkpoint.json later than last.json is one that a save wrote after its epochs' rows of
+    metrics.jsonl (SAVE_ORDER): that row holds its metrics, and the monitor, taking the rows after
+    last.json's epoch, finds its epoch the best. Anything else is refused before a file changes."""
+    where = f"{point.path / 'checkpoint.json'}: holds epoch {best.epoch}, after last.json's {point.last.epoch}"
+    rows = {r["epoch"]: r for r in runs.read_metrics(point.path, CheckpointError)}
+    ahead = [rows.get(e) for e in range(point.last.epoch + 1, best.epoch + 1)]
+    if any(row is None for row in ahead) or {k: v for k, v in ahead[-1].items() if k != "seconds"} != best.metrics:
+        raise CheckpointError(f"{where}, but metrics.jsonl has no row of that epoch with its metrics: not a save "
+                              f"cut short")
+    replay = copy.deepcopy(monitor)
+    try:
+        for row in ahead:
+            replay.update(row)
+    except NnctlError as e:
+        raise CheckpointError(f"{where}, but metrics.jsonl's rows after it are not a run's: {e}") from None
+    if replay.best_epoch != best.epoch:
+        raise CheckpointError(f"{where}, but by metrics.jsonl the best epoch up to it is {replay.best_epoch}")

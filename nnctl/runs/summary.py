@@ -22,7 +22,7 @@ def summary(source, layers=()) -> dict:
     `layers`: config files merged over a config (--config)."""
     source = Path(source)
     if source.is_dir() or not source.exists() and source.suffix not in (".yaml", ".yml"):
-        from .folder import checkpoint_path
+        from .lookup import checkpoint_path
 
         source = checkpoint_path(source)  # a run folder's checkpoint.json; CheckpointError (exit 4) when missing
     if source.suffix == ".json" and layers:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import stat
 import sys
 import time
 import warnings
@@ -22,7 +23,8 @@ import numpy as np
 
 from .. import __version__
 from ..engine.callbacks import Callback
-from ..errors import DataError, MissingDependency
+from ..errors import DataError, MissingDependency, WriteError
+from ..files import NO_LINK
 
 # run.json's status -> MLflow's run status
 MLFLOW_STATUS = {"finished": "FINISHED", "interrupted": "KILLED", "diverged": "FAILED", "failed": "FAILED"}
@@ -167,11 +169,21 @@ class MlflowTracker(_Guarded):
                 self.client.log_batch(self.run_id, metrics=metrics,
                                       tags=[self.RunTag("nnctl.status", status), self.RunTag("nnctl.version", __version__)])
                 for name in ARTIFACTS:
-                    if (run.path / name).is_file():
+                    if _regular(run.path / name):
                         self.client.log_artifact(self.run_id, str(run.path / name))
                 for png in sorted(run.path.glob("*.png")):
-                    self.client.log_artifact(self.run_id, str(png), "plots")
+                    if _regular(png):
+                        self.client.log_artifact(self.run_id, str(png), "plots")
                 self.client.set_terminated(self.run_id, MLFLOW_STATUS.get(status, "FAILED"))
+
+
+def _regular(path: Path) -> bool:
+    """A run folder's file MLflow may copy: a regular file, never a symbolic link (MLflow would
+    upload whatever it points to)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 class MlflowParent:
@@ -226,6 +238,21 @@ def _fail_fast():
                 os.environ[k] = v
 
 
+def _events_folder(run_dir: Path) -> Path:
+    """RUN_DIR/tensorboard, made here when missing; a symbolic link (or a file) in its place is
+    refused before training: the event files would be written wherever it points."""
+    folder = run_dir / "tensorboard"
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            raise WriteError(f"{folder}: is not a folder ({NO_LINK}): remove it, or train without "
+                             f"--tensorboard") from None
+    except OSError as e:
+        raise WriteError(f"{folder}: cannot be created: {e.strerror or e}") from None
+    return folder
+
+
 HISTOGRAM_BINS = 30
 
 
@@ -257,7 +284,7 @@ class TensorBoardTracker(_Guarded):
         except ImportError:
             raise MissingDependency("run.tracking.tensorboard needs TensorBoard: pip install 'nnctl[tensorboard]'") from None
         self.event_pb2, self.summary_pb2 = event_pb2, summary_pb2
-        self.writer = EventFileWriter(str(run.path / "tensorboard"))
+        self.writer = EventFileWriter(str(_events_folder(run.path)))
         self.model = model
 
     def _histograms(self) -> list:

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lock, report, resume as resume_module, tracking
+from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lock, lookup, report, resume as resume_module, tracking
 from .. import config as config_module, data as data_module
 from ..config import memory
 from ..engine import divergence, optimizers, schedules
@@ -48,7 +48,9 @@ def train(cfg, *, run_dir=None, callbacks=(), stop=None, plots: bool = True) -> 
 
 def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True) -> dict:
     """Continue the run in `run_dir` from its last.json, exactly where it stopped. The folder is
-    locked throughout, and everything in it is checked before any file changes."""
+    locked throughout, and everything in it is checked before any file changes. `run_dir` may be
+    runs/latest: the newest run (lookup.resolve)."""
+    run_dir = lookup.resolve(run_dir)
     resume_module.check_folder(run_dir)
     with folder_lock.acquire(run_dir):
         point = resume_module.prepare(run_dir, cfg)
@@ -97,6 +99,19 @@ def check_fits(cfg, dataset) -> None:
                                     spec=data_module.DatasetSpec(dataset.x_train.shape[1], n_classes, dataset.task, "standard"))
 
 
+# The order of a save's writes, each file atomic. Whatever prefix of them lands before the process
+# dies (kill -9, a full disk), --resume continues to the bytes of the run left alone:
+# - the metrics logs first: last.json must find its epochs in them (the rows after its epoch are
+#   dropped on resume), and so must a checkpoint.json written ahead of last.json;
+# - run.json says how far the run got (a resume reads its history and status, never its epochs);
+# - checkpoint.json before last.json: the best epoch's weights are on disk before a last.json names
+#   that epoch the best. Alone, it is a checkpoint.json later than last.json: checked against the
+#   rows of metrics.jsonl, and the resumed run trains to that epoch again, to the same weights,
+#   before it needs them (resume.best_state);
+# - last.json last: it commits the save, and a resume continues from it.
+SAVE_ORDER = ("metrics.jsonl", "metrics.csv", "run.json", "checkpoint.json", "last.json")
+
+
 class MetricsLogger(Callback):
     """Each epoch's record into the run's history (the Checkpointer writes it to the logs)."""
 
@@ -109,17 +124,17 @@ class MetricsLogger(Callback):
 
 
 class Checkpointer(Callback):
-    """The run folder's files of each epoch, in this order: metrics.jsonl, metrics.csv and run.json;
-    last.json (weights, optimizer, training state); checkpoint.json when the epoch is the best
-    (every epoch with training.checkpoint `last` or without early stopping's restore_best: the
-    checkpoint is then the last).
+    """The run folder's files of each epoch, written in the order of SAVE_ORDER: metrics.jsonl,
+    metrics.csv and run.json; checkpoint.json when the epoch is the best (every epoch with
+    training.checkpoint `last` or without early stopping's restore_best: the checkpoint is then the
+    last); last.json (weights, optimizer, training state) last, as the save's commit.
 
     Each epoch's files are made at its end, and written at most every `training.save_interval`
     seconds: an epoch that ends sooner after the last write is kept in memory, and written by the
     next one due or by `flush` (when training ends, is interrupted, diverges or fails). Writing four
     or five files took most of an epoch of moons. The files are the same bytes whenever they are
-    written. last.json first: if the process dies between the writes, resuming finds the best
-    epoch's weights in last.json itself (see resume.best_state)."""
+    written, and a process that dies after any of them leaves a folder --resume continues (see
+    SAVE_ORDER)."""
 
     def __init__(self, run, training: Training):
         self.run, self.path, self.training = run, run.path, training
@@ -130,21 +145,21 @@ class Checkpointer(Callback):
     def on_epoch_end(self, record):
         epoch, metrics = record["epoch"], without_seconds(record)  # the same run must give the same bytes
         self.run.save_logs(self._keep)
-        self.save_last(Position(epoch), metrics, self._keep)
         if not self.training.restore_best or self.training.monitor.best_epoch == epoch:
             self.save_best(epoch, metrics, self._keep)
+        self.save_last(Position(epoch), metrics, self._keep)
         if time.monotonic() - self.saved_at >= self.interval:
             self.flush()
         return False
 
     def _keep(self, path, text) -> None:
-        self.pending[path] = text  # a later epoch's file replaces an earlier one's, in its place
+        self.pending[path] = text  # a later epoch's file replaces an earlier one's
 
     def flush(self) -> None:
-        """Write the files kept in memory (the run's writer writes them in order, in the background)."""
+        """Write the files kept in memory, in SAVE_ORDER (the run's writer writes them in the background)."""
         pending, self.pending = self.pending, {}
-        for path, text in pending.items():
-            self.run.writer.write(path, text)
+        for path in sorted(pending, key=lambda p: SAVE_ORDER.index(p.name)):
+            self.run.writer.write(path, pending[path])
         self.saved_at = time.monotonic()
 
     def save_last(self, position: Position, metrics: dict, write=None) -> None:
@@ -190,7 +205,7 @@ class Training:
         if point is not None:
             self.start = resume_module.restore(point, self.model, self.optimizer, self.stateful)
             if self.best_weights is not None:
-                self.best_weights.weights = resume_module.best_state(point, self.monitor.best_epoch)
+                self.best_weights.weights = resume_module.best_state(point, self.monitor)
 
     def state(self, position: Position) -> dict:
         """last.json's training state: the position in the epoch, the best epoch, the callbacks'
@@ -286,6 +301,12 @@ class Training:
         """The kept weights' scores on the test split into run.json, and the report's plots."""
         path, dataset, history = run.path, self.dataset, run.history
         if self.best_weights is not None:
+            if self.best_weights.weights is None and self.monitor.best_epoch is not None:
+                # resume.best_state counted on this run training again to the epoch of a checkpoint.json
+                # written ahead of its last.json: only a run that does not replay the same bits misses it
+                raise CheckpointError(f"{path / 'checkpoint.json'}: the weights of the best epoch "
+                                      f"({self.monitor.best_epoch}) were not trained again on resuming: this machine "
+                                      f"gives other bits than the one that started the run; start a new run")
             self.best_weights.restore()
         best_epoch = self.monitor.best_epoch
         checkpoint_epoch = best_epoch if self.restore_best else (history[-1]["epoch"] if history else None)

@@ -24,7 +24,7 @@ from . import spec as sweep_spec
 from ..errors import NnctlError, TrainingDiverged, WriteError
 from ..files import atomic_write, strict_json
 from ..runs import lock as folder_lock
-from ..runs.folder import read_metrics
+from ..runs.folder import read_member, read_metrics
 
 METRICS = ["val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2",
            "test_loss", "test_accuracy", "test_mae", "test_rmse", "test_r2"]  # a run has the ones of its task
@@ -63,7 +63,7 @@ def run_trial(trial_id: str, config_data: dict, run_dir: str) -> dict:
 def read_result(path: Path) -> dict | None:
     """A finished trial's scores from its run folder: the metrics of its best epoch and its test scores."""
     try:
-        status = json.loads((path / "run.json").read_text())
+        status = json.loads(read_member(path, "run.json"))  # capped, never through a link
         if status.get("status") != "finished" or not (path / "checkpoint.json").is_file():
             return None
         history = read_metrics(path)

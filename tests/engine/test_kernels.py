@@ -334,3 +334,26 @@ def test_a_small_run_never_imports_numba(tmp_path):
     out = subprocess.run([sys.executable, "-c", probe], cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
                          check=True, capture_output=True, text=True)
     assert out.stdout.splitlines()[-1] == "False"
+
+
+@pytest.mark.slow
+def test_a_numba_that_fails_to_load_falls_back_to_numpy_with_the_same_bits(tmp_path, monkeypatch):
+    """NUMBA_NUM_THREADS=0 makes `import numba` raise ValueError (not ImportError): the run was an
+    internal error; it now trains on NumPy, to the bits of NNCTL_JIT=0."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from nnctl import api
+
+    repo = Path(__file__).resolve().parents[2]
+    probe = (f"from nnctl.engine import kernels\nprint(kernels.load())\nfrom nnctl.cli import main\n"
+             f"main(['train', 'configs/moons.yaml', '-q', '--no-plots', '--run-dir', {str(tmp_path / 'jit')!r}, "
+             f"'--set', 'training.epochs=2'])")
+    env = {**os.environ, "PYTHONPATH": str(repo), "NUMBA_NUM_THREADS": "0", "NNCTL_JIT": "1"}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.splitlines() == ["None"], out.stderr
+    monkeypatch.setenv("NNCTL_JIT", "0")
+    api.train(api.load_config(repo / "configs" / "moons.yaml", ["training.epochs=2"]), run_dir=tmp_path / "numpy", plots=False)
+    assert (tmp_path / "jit" / "last.json").read_bytes() == (tmp_path / "numpy" / "last.json").read_bytes()

@@ -443,3 +443,19 @@ def test_the_whole_text_digest_of_a_small_checkpoint_is_the_piecewise_one(moons_
         doc = json.loads((Path(moons_run["run_dir"]) / name).read_text())
         assert checkpoint._encoded_size(doc) <= checkpoint.SLICE
         assert checkpoint._digest(doc, whole=True) == checkpoint._digest(doc) == doc["sha256"]
+
+
+def test_a_config_given_for_a_checkpoint_says_so(tmp_path):
+    """eval, predict and export of a YAML config printed a JSON parser's error; summary reads it."""
+    from click.testing import CliRunner
+    from nnctl.cli import main
+
+    config = Path(__file__).resolve().parents[2] / "configs" / "moons.yaml"
+    (tmp_path / "moons.txt").write_text(config.read_text())  # no .yaml: told from its content
+    for path in (config, tmp_path / "moons.txt"):
+        for args in (["eval", path], ["predict", path, "-"], ["export", path, "--format", "numpy", "-o", tmp_path / "out"]):
+            result = CliRunner().invoke(main, [str(a) for a in args], input="0.5,0.25\n")
+            assert result.exit_code == 4, result.output
+            assert f"{path}: is a config, not a checkpoint: train it first (nnctl train {path})" in result.stderr
+            assert "JSON" not in result.stderr
+    assert CliRunner().invoke(main, ["summary", str(config)]).exit_code == 0

@@ -172,6 +172,26 @@ def test_unreadable_rows_are_left_out_and_an_unreadable_folder_is_exit_4(tmp_pat
     assert CliRunner().invoke(main, ["doctor", str(tmp_path / "missing")]).exit_code == 4
 
 
+@pytest.mark.parametrize("value", [1e308, 1e300])
+def test_huge_metrics_give_no_numpy_warning(tmp_path, value):
+    """Finite but huge values (a hand-edited file): beyond ±1e300 a row is left out as unreadable;
+    up to it the checks run without a NumPy warning (warnings are errors in the tests)."""
+    rows = layer_rows(n=6, layers__0__grad_norm=lambda e: value, layers__0__dead_fraction=lambda e: value)
+    for row in rows:
+        row.update({k: (-1) ** row["epoch"] * value for k in ("train_loss", "val_loss", "val_accuracy")})
+    found = findings(write_run(tmp_path / "r", rows), "--no-data")
+    assert ("unreadable_rows" in found) == (value > 1e300)
+
+
+def test_per_layer_findings_read_the_configs_layers_only(tmp_path):
+    rows = layer_rows(n=6, layers__0__grad_norm=lambda e: 1.0, layers__1__grad_norm=lambda e: 1.0,
+                      **{f"layers__{n}__grad_norm": (lambda e: 1e9) for n in range(2, 500)})
+    run = write_run(tmp_path / "r", rows)
+    assert "vanishing_gradients" in findings(run, "--no-data")  # no config: every column is a layer
+    (run / "config.yaml").write_text(MOONS)
+    assert "vanishing_gradients" not in findings(run, "--no-data")
+
+
 def test_the_text_output_puts_warnings_first(tmp_path):
     run, _ = train(tmp_path, MOONS, "training.epochs=2", "data.val_fraction=0.05")
     out = CliRunner().invoke(main, ["doctor", str(run)], env={"NO_COLOR": "1"}).output

@@ -142,8 +142,43 @@ def test_plot_of_malformed_metrics_rows_is_a_data_error(moons_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(moons_run["run_dir"], run)
     lines = (run / "metrics.jsonl").read_text().splitlines()
-    for bad in ("[1, 0.5, 0.9]", '{"epoch": 1, "train_loss": "low"}', '{"train_loss": 0.5}', "{oops", '"text"'):
+    for bad in ("[1, 0.5, 0.9]", '{"epoch": 1, "train_loss": "low"}', '{"train_loss": 0.5}', "{oops", '"text"',
+                '{"epoch": 3, "train_loss": 1e308}', '{"epoch": 3, "val_loss": -1e301}'):
         (run / "metrics.jsonl").write_text("\n".join(lines[:2] + [bad] + lines[3:]) + "\n")
         result = CliRunner().invoke(main, ["plot", str(run)])
         assert result.exit_code == 5, (bad, result.output)
         assert "metrics.jsonl:3:" in result.stderr and "internal error" not in result.output
+
+
+def test_curves_draw_any_value_a_metrics_file_may_hold(tmp_path):
+    """±1e300, the largest a row of metrics.jsonl may hold (folder.METRIC_LIMIT): drawn, no warning;
+    ±1e308 made matplotlib's axis margins overflow (an internal error), and is now refused on reading."""
+    from nnctl.runs.folder import METRIC_LIMIT
+
+    history = [{"epoch": e, "train_loss": (-1) ** e * METRIC_LIMIT, "train_accuracy": 0.5, "val_loss": METRIC_LIMIT,
+                "val_accuracy": -METRIC_LIMIT, "layers.0.grad_norm": METRIC_LIMIT} for e in (1, 2, 3)]
+    plots.learning_curves(history, 2, tmp_path / "c.png")
+    assert plots.gradient_flow(history, ["layers.0"], tmp_path / "g.png")
+    assert png_size(tmp_path / "c.png") == (1000, 400)
+
+
+def test_gradient_flow_draws_the_models_layers_only(tmp_path, monkeypatch):
+    """A metrics file with 20,000 layers.N columns took minutes to draw (a line and a legend entry
+    each); only the model's own layers are looked up."""
+    drawn = []
+    real = plots.Figure.subplots
+
+    def spy(fig, *args, **kwargs):
+        ax = real(fig, *args, **kwargs)
+        plot = ax.plot
+        monkeypatch.setattr(ax, "plot", lambda *a, **k: drawn.append(k.get("label")) or plot(*a, **k))
+        return ax
+
+    monkeypatch.setattr(plots.Figure, "subplots", spy)
+    history = [{"epoch": e, **{f"layers.{n}.grad_norm": 1.0 + n for n in range(20_000)}} for e in (1, 2)]
+    assert plots.gradient_flow(history, ["layers.0", "layers.2"], tmp_path / "g.png")
+    assert drawn == ["layers.0", "layers.2"]
+    assert not plots.gradient_flow(history, ["layers.20000"], tmp_path / "none.png")
+    model = build([{"type": "dense", "units": 3, "activation": "relu"}, {"type": "dropout", "rate": 0.5},
+                   {"type": "dense", "units": 2, "activation": "softmax"}], 2, np.random.default_rng(0))
+    assert report.weighted_layers(model) == ["layers.0", "layers.2"]

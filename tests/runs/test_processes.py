@@ -109,8 +109,16 @@ def test_same_name_and_second_get_different_folders(tmp_path, monkeypatch):
 
 
 def test_one_empty_run_dir_is_claimed_once(tmp_path):
-    first = runs.use(tmp_path / "run")
-    assert first == tmp_path / "run"
+    """A claim holds the folder's lock until its run has written config.yaml: a second claim meanwhile
+    is refused by the lock, and after it by the run's files. Only a claim whose process stopped
+    before writing anything (run.json's empty placeholder alone, the lock free) is taken over."""
+    path, lock, created = runs.claim(tmp_path / "run")
+    assert path == tmp_path / "run" and created
+    with pytest.raises(runs.folder_lock.RunBusy):
+        runs.claim(tmp_path / "run")
+    lock.release()
+    assert runs.use(tmp_path / "run") == path  # abandoned before config.yaml: taken over
+    runs.Run(path, "seed: 0\n")
     with pytest.raises(runs.WriteError, match="not empty"):
         runs.use(tmp_path / "run")
 

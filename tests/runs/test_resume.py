@@ -3,6 +3,7 @@
 import hashlib
 import json
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -470,3 +471,46 @@ def test_dropout_batchnorm_schedule_and_early_stopping_resume_bit_identically(tm
     same_files(tmp_path / "run", tmp_path / "ref")
     assert result["early_stopping"] == ref["early_stopping"] and result["test"] == ref["test"]
     assert [r["lr"] for r in result["history"]] == [r["lr"] for r in ref["history"]]
+
+
+STATEFUL = moons_yaml(seed=2, model={"layers": [{"units": 8, "activation": "relu"}, {"type": "dropout", "rate": 0.2},
+                                                {"units": 2, "activation": "softmax"}]},
+                      training={"epochs": 4, "schedule": {"name": "reduce_on_plateau"}, "early_stopping": {"patience": 3}})
+
+
+@pytest.fixture(scope="module")
+def stopped_in_epoch_2(tmp_path_factory):
+    """A run of every stateful callback (monitor, schedule, dropout, the diagnostics' mid-epoch sums)
+    stopped in its second epoch."""
+    folder = tmp_path_factory.mktemp("stateful")
+    (folder / "c.yaml").write_text(STATEFUL)
+    stop, _ = stop_after(batches=12)
+    with pytest.raises(Interrupted, match="in epoch 2"):
+        api.train(api.load_config(folder / "c.yaml"), run_dir=folder / "run", stop=stop, plots=False)
+    return folder / "run"
+
+
+@pytest.mark.parametrize("name,key,value,expected", [
+    ("monitor", "best", "text", "best: expected a number, got 'text'"),
+    ("monitor", "wait", "1", "wait: expected a whole number >= 0, got '1'"),
+    ("monitor", "best_epoch", 1.5, "best_epoch: expected a whole number >= 1"),
+    ("monitor", "stopped_epoch", "2", "stopped_epoch: expected a whole number >= 1, got '2'"),
+    ("schedule", "scale", "0.5", "scale: expected a number >= 0, got '0.5'"),
+    ("schedule", "best", [1], "best: expected a number"),
+    ("schedule", "wait", 1.5, "wait: expected a whole number"),
+    ("diagnostics", "batches", "3", "batches: expected a whole number >= 1, got '3'"),
+    ("diagnostics", "grad_sq", ["1.0", 2.0], "grad_sq: expected a number >= 0, got '1.0'"),
+    ("diagnostics", "begin", {"layers.0": ["0.5"] * 16, "layers.2": [0.5] * 18}, "begin.layers.0: expected 16 finite numbers"),
+    ("dropout", "states", "none", "not a valid state"),
+])
+def test_every_saved_state_is_checked_before_anything_changes(stopped_in_epoch_2, tmp_path, name, key, value, expected):
+    """Text where a number belongs in a re-signed last.json: an internal error once training used it,
+    after run.json had changed. Each callback's state is checked as it is loaded: exit 4, every file as it was."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(stopped_in_epoch_2, run_dir)
+    resign(run_dir / "last.json", lambda d: d["training"]["callbacks"][name].update({key: value}))
+    before = hashes(run_dir)
+    result = CliRunner().invoke(main, ["train", "--resume", str(run_dir), "-q", "--no-plots"])
+    assert result.exit_code == 4 and f"training.callbacks.{name}: not a valid state" in result.stderr, result.output
+    assert expected in result.stderr
+    assert hashes(run_dir) == before

@@ -180,3 +180,40 @@ def test_class_names_reach_the_terminal_escaped(moons_run, tmp_path):
         assert "\\x1b]0;pwned\\x07" in result.output and "b\\u202e" in result.output
     json_lines = CliRunner().invoke(main, ["predict", str(path), "-", "--json"], input="0.5,0.25\n")
     assert json.loads(json_lines.stdout)["class"] in (TITLE, "b\u202e")  # JSON keeps the label, escaped by JSON
+
+
+def test_a_negative_running_variance_is_refused_where_the_checkpoint_is_read(tmp_path):
+    """A re-signed batchnorm checkpoint whose running_var is negative: NaN predictions (and export
+    stopped by a NumPy warning) before; now every command refuses it, exit 4."""
+    from nnctl import api
+
+    (tmp_path / "bn.yaml").write_text(MOONS_BN)
+    run = api.train(api.load_config(tmp_path / "bn.yaml"), run_dir=tmp_path / "run", plots=False)
+
+    def negative(doc):
+        record = doc["state"]["layers.1.running_var"]
+        values = np.frombuffer(base64.b64decode(record["data"]), "<f4").copy()
+        values[1] = -0.5
+        record["data"] = base64.b64encode(values.tobytes()).decode("ascii")
+
+    evil = resign(run["checkpoint"], tmp_path / "evil.json", negative)
+    (tmp_path / "rows.csv").write_text("0.5,0.25\n")
+    for args in (["eval", evil], ["predict", evil, tmp_path / "rows.csv"], ["summary", evil],
+                 ["export", evil, "--format", "numpy", "-o", tmp_path / "out"]):
+        result = invoke(*args)
+        assert result.exit_code == 4, result.output
+        assert "state.layers.1.running_var: holds -0.5, but a variance is never negative" in result.stderr
+
+
+MOONS_BN = """\
+seed: 0
+data: {name: moons, n_samples: 200}
+model:
+  layers:
+    - {units: 4, activation: relu}
+    - {type: batchnorm}
+    - {units: 2, activation: softmax}
+loss: cross_entropy
+optimizer: {name: adam, lr: 0.02}
+training: {epochs: 2}
+"""
