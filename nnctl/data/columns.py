@@ -66,7 +66,7 @@ def infer(name: str, cells: list[str], missing: frozenset, decimal: str = ".") -
     if not present:
         return "numeric", "every cell is missing"  # refused when read, naming the column
     gaps = f"; {len(cells) - len(present)} missing" if len(present) < len(cells) else ""
-    rows = f"each of the {len(present)} rows" + (" that have one" if gaps else "")
+    rows = f"each of the {len(present):,} rows" + (" that have one" if gaps else "")
     values = [number(c, decimal) for c in present]
     if all(v is not None and v == v for v in values):  # a 'nan' is missing, not a number
         whole = all(v.is_integer() for v in values)
