@@ -113,9 +113,7 @@ def check(path, overrides=(), layers=()) -> dict:
 
 def schema() -> dict:
     """The JSON Schema of a config file (for editors that use yaml-language-server)."""
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **config_module.json_schema()}
-    schema["title"] = "nnctl config"
-    return schema
+    return config_module.json_schema()
 
 
 def load_checkpoint(path) -> checkpoint_module.Checkpoint:

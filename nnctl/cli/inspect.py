@@ -9,6 +9,7 @@ import click
 
 from .common import config_option, emit_json, json_option, one_path, paint, set_option, table
 from ..errors import CheckFailed
+from ..printable import printable
 
 
 @click.command()
@@ -91,7 +92,8 @@ def check(config, overrides, layers, as_json):
     needs = f"; training needs {at_least}about {memory_size(need['bytes'])} of memory"
     if need["available"] is not None:
         needs += f" ({memory_size(need['available'])} available)"
-    click.echo(f"{paint('ok', 'green')}: {config} is valid: {data['name']} ({features}, {classes}){size}{needs}", err=True)
+    shown = "<stdin>" if config == "-" else printable(config)
+    click.echo(f"{paint('ok', 'green')}: {shown} is valid: {data['name']} ({features}, {classes}){size}{needs}", err=True)
 
 
 # `file:line: key: message` (file and line, or the key, may be missing: a --set, a YAML syntax error)
@@ -119,8 +121,17 @@ def config_errors(error) -> list[dict]:
 
 
 @click.command()
-def schema():
-    """Print the JSON Schema of a config file (for yaml-language-server and other editors)."""
+@click.option("--sweep", is_flag=True, help="The schema of a sweep spec instead of a config's.")
+def schema(sweep):
+    """Print the JSON Schema of a config file (for yaml-language-server and other editors).
+
+    It accepts what nnctl accepts: the Keras and PyTorch names of words and keys, in any case,
+    and a top-level $schema key (which nnctl ignores)."""
+    if sweep:
+        from ..sweep.spec import json_schema
+
+        emit_json(json_schema())
+        return
     from .. import api
 
     emit_json(api.schema())

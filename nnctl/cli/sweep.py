@@ -32,7 +32,7 @@ def sweep(ctx, spec, jobs, scheduler, as_json, quiet):
         if quiet:
             return
         what = f"{metric} {_fmt(row[metric])}" if row["status"] == "finished" else row["error"]
-        again = " (finished before)" if row["reused"] else ""
+        again = " (finished before)" if row["reused"] else " (continued from its last.json)" if row["resumed"] else ""
         click.echo(printable(f"trial {done}/{total} {row['trial']} {row['status']}{again}: {what}  [{_params(row)}]"),
                    err=True)
 

@@ -3,6 +3,7 @@
     yaml_lines  reading a YAML file safely, with the line of every key (read_yaml, line_of)
     keys        dotted keys (`model.layers[0].units`): --set overrides, and the sweeps' parameters
     schema      the models: every key, its type, default and limits
+    json_schema the models as JSON Schema for editors, widened to the aliases nnctl accepts
     messages    pydantic's errors as one readable line
     memory      what training a config will need, against what the machine has
 
@@ -27,8 +28,9 @@ from ..errors import ConfigError
 
 from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
 from .schema import Config, ModelConfig
-from .yaml_lines import _dotted, _where, line_of, parse_yaml, read_yaml  # noqa: F401
+from .yaml_lines import STDIN, STDIN_SOURCE, _dotted, _where, line_of, parse_yaml, read_yaml, source_name  # noqa: F401
 from .aliases import canonical
+from .json_schema import SCHEMA_KEY
 from .messages import _a, _allowed_keys, _closest, _describe, _position, _yaml_type, describe_all  # noqa: F401
 from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
 
@@ -39,26 +41,38 @@ from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
 def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | None = None,
          follow: bool = True) -> Config:
     """Read, parse and validate a YAML config file, after the files of `layers` merged over it in
-    order (--config) and the `key=value` overrides (--set).
+    order (--config) and the `key=value` overrides (--set). `-` for the file or a layer reads stdin.
 
     A relative data.path is relative to the folder of the file that gives it (`relative_to`
-    instead, when given: a run folder's config.yaml written before paths were anchored), and one
-    given by --set to the current folder; the resolved config holds it absolute. Without
+    instead, when given: a run folder's config.yaml written before paths were anchored; the
+    current folder for stdin), and one given by --set to the current folder; the resolved config
+    holds it absolute. A config from stdin without run.name is named after its data. Without
     `follow`, a symbolic link is refused (a run folder's config.yaml).
     """
+    if [str(p) for p in (path, *layers)].count(STDIN) > 1:
+        raise ConfigError(f"{STDIN_SOURCE}: - (stdin) is named more than once among CONFIG and --config; "
+                          "stdin holds one file")
     path = Path(path)
-    source = str(path)
+    source, stdin = source_name(path), str(path) == STDIN
     data, lines = read_yaml(path, follow=follow)
     data = anchor_path(canonical(data, lines, source), relative_to if relative_to is not None else path.parent)
     for layer in layers:
         more, more_lines = read_yaml(layer)
-        more = anchor_path(canonical(more, more_lines, str(layer)), Path(layer).parent)
-        data = merge(data, more, lines, more_lines, str(layer))
+        more = anchor_path(canonical(more, more_lines, source_name(layer)), Path(layer).parent)
+        data = merge(data, more, lines, more_lines, source_name(layer))
     data = anchor_path(apply_overrides(data, overrides, lines, source), Path.cwd())
-    cfg = from_dict(data, source, lines, stem=path.stem)
+    cfg = from_dict(data, source, lines, stem=None if stdin else path.stem)
+    if stdin and not (isinstance(data.get("run"), dict) and data["run"].get("name") is not None):
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(_data_word(cfg.data), "run")})})
     cfg._overrides = tuple(overrides)
-    cfg._layers = tuple(str(layer) for layer in layers)
+    cfg._layers = tuple(source_name(layer) for layer in layers)
     return cfg
+
+
+def _data_word(data) -> str:
+    """What a run is named after when its config has no file name: its data file's stem, or its data set."""
+    path = getattr(data, "path", None)
+    return Path(path).stem if data.name in ("csv", "npz") and path else data.name
 
 
 def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> Any:
@@ -115,7 +129,7 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
         raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
     if not isinstance(data, dict):
         raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not {_a(_yaml_type(data))}")
-    data = canonical(data, lines, source)
+    data = canonical({k: v for k, v in data.items() if k != SCHEMA_KEY}, lines, source)  # $schema: for editors
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
@@ -281,5 +295,7 @@ def dump(cfg: Config) -> str:
 
 
 def json_schema() -> dict:
-    """The JSON Schema of a config file."""
-    return Config.model_json_schema()
+    """The JSON Schema of a config file, accepting what nnctl accepts (its aliases, `$schema`)."""
+    from .json_schema import config_schema
+
+    return config_schema()

@@ -15,7 +15,8 @@ from .yaml_lines import _dotted, parse_yaml
 
 
 _WORD = r"[A-Za-z_][A-Za-z0-9_]*"
-_KEY = re.compile(rf"{_WORD}(?:\.{_WORD}|\[[0-9]+\])*")
+KEY_PATTERN = rf"{_WORD}(?:\.{_WORD}|\[[0-9]+\])*"  # a dotted key, also in the sweep spec's JSON Schema
+_KEY = re.compile(KEY_PATTERN)
 
 
 def parse_key(key: str) -> tuple:

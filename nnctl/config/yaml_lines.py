@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import ConfigError
-from ..files import read_limited
+from ..files import read_limited, read_stream
 from .schema import MAX_CONFIG_BYTES
 
 
@@ -85,13 +86,24 @@ def _dotted(path) -> str:
     return out
 
 
+STDIN, STDIN_SOURCE = "-", "<stdin>"  # `-` for a path reads the file from stdin; messages call it <stdin>
+
+
+def source_name(path: str | Path) -> str:
+    """How messages name the file at `path`: its path, or <stdin> for `-`."""
+    return STDIN_SOURCE if str(path) == STDIN else str(path)
+
+
 def read_yaml(path: str | Path, what: str = "a config", follow: bool = True) -> tuple[Any, dict]:
     """A YAML file's data and the line of every key: the one way nnctl reads a YAML file (configs,
-    sweep specs, their base configs). ConfigError if it is too big, not UTF-8 text, or not safe YAML
-    (or a symbolic link, without `follow`)."""
-    source = str(path)
-    raw = read_limited(path, MAX_CONFIG_BYTES, ConfigError, what, f"the file is {{size:,}} bytes; {what} is at most {{limit:,}}",
-                       follow=follow)
+    sweep specs, their base configs); `-` reads stdin. ConfigError if it is too big, not UTF-8
+    text, or not safe YAML (or a symbolic link, without `follow`)."""
+    source = source_name(path)
+    if source == STDIN_SOURCE:
+        raw = _stdin()
+    else:
+        raw = read_limited(path, MAX_CONFIG_BYTES, ConfigError, what, f"the file is {{size:,}} bytes; {what} is at most {{limit:,}}",
+                           follow=follow)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -211,3 +223,14 @@ def explain(error: yaml.MarkedYAMLError, text: str, source: str) -> str:
 def _show(number, line: str) -> str:
     """The line an error is about, under the message, as compilers show it."""
     return f"\n  {number} | {line}" if number and line.strip() else ""
+
+
+_read_from: list = []  # [the stdin stream read, its bytes]: a stream is read once, and may be asked for twice
+
+
+def _stdin() -> bytes:
+    """The bytes on stdin (at most MAX_CONFIG_BYTES), read once per stream."""
+    stream = sys.stdin.buffer
+    if not _read_from or _read_from[0] is not stream:
+        _read_from[:] = [stream, read_stream(stream, MAX_CONFIG_BYTES, ConfigError, STDIN_SOURCE)]
+    return _read_from[1]

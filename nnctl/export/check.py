@@ -17,6 +17,7 @@ from .. import data as data_module
 from ..engine.metrics import predicted_classes
 from ..errors import DataError
 from ..runs import checkpoint_data
+from .metadata import class_values
 from .steps import task
 
 BOUNDS = {"float32": 1e-5, "float64": 1e-9}
@@ -60,7 +61,8 @@ def reference(ckpt, x: np.ndarray) -> dict:
 
 
 def compare(ckpt, expected: dict, got: dict) -> dict:
-    """max_difference, bound, labels_differ (rows), passed: the export's outputs `got` against `expected`."""
+    """max_difference, bound, labels_differ (rows), passed: the export's outputs `got` ({"probabilities",
+    "label"}, the label as class values, or {"prediction"}) against `expected` (reference())."""
     bound = BOUNDS[ckpt.config.training.dtype]
     if "prediction" in expected:
         want = expected["prediction"].reshape(len(expected["prediction"]), -1)
@@ -72,10 +74,8 @@ def compare(ckpt, expected: dict, got: dict) -> dict:
     have = np.asarray(got["probabilities"], np.float64)
     difference = float(np.max(np.abs(have - expected["probabilities"]), initial=0.0)) if have.shape == \
         expected["probabilities"].shape else float("inf")
-    labels = np.asarray(got["label"])
-    if labels.dtype.kind not in "iu":  # class names (the NumPy folder): back to indices
-        index = {c: i for i, c in enumerate(ckpt.classes)}
-        labels = np.array([index.get(c, -1) for c in labels.tolist()])
+    index = {c: i for i, c in enumerate(class_values(ckpt.classes)[0])}  # the class values back to indices
+    labels = np.array([index.get(c, -1) for c in np.asarray(got["label"]).tolist()])
     differ = int(np.sum(labels != expected["label"])) if labels.shape == expected["label"].shape else len(expected["label"])
     return {"max_difference": difference, "bound": bound, "labels_differ": differ,
             "passed": difference <= bound and differ == 0}

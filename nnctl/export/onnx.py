@@ -1,14 +1,22 @@
 """A checkpoint as an ONNX model: raw features in, the checkpoint's scaling and network inside.
 
-    features       (N, n_inputs) float32 (float64 for a float64 checkpoint), raw, as `nnctl predict` reads them
-    probabilities  (N, classes)  classification; one sigmoid unit gives both columns, p(classes[1]) last
-    label          (N,) int64    the index into the class names (metadata `classes`)
-    prediction     (N,) float64  regression, in the target's own units ((N, outputs) for several)
+The outputs follow skl2onnx's conventions (a classifier converted with `zipmap=False`, a
+regressor), which code written for scikit-learn models in ONNX expects:
 
-Opset 17 (ONNX 1.12, onnxruntime 1.12 and newer), IR version 8. Every activation is built from
-operators whose constants carry the model's dtype (an ONNX attribute is always float32, which would
-cost a float64 model its last digits); batchnorm is folded into the dense layer before it when one
-comes right before it, else written as a BatchNormalization node.
+    features       (N, n_inputs) float32 (float64 for a float64 checkpoint), raw, as `nnctl predict` reads them
+    label          (N,)          classification: the class itself, int64 when every class is an integer, else
+                                 string; a constant lookup (Gather) of the predicted index in the class values
+    probabilities  (N, classes)  classification; one sigmoid unit gives both columns, p(classes[1]) last
+    variable       (N, 1)        regression: float64, in the target's own units
+
+`legacy=True` writes the outputs of nnctl 0.1 instead: `probabilities`, then `label` (N,) int64,
+the index into the metadata's `classes`; regression `prediction` (N,) float64.
+
+Opset 17 (ONNX 1.12, onnxruntime 1.12 and newer), IR version 8. The graph is built step by step
+(LAYER_NODES: one function per kind of layer, steps.py); every activation is built from operators
+whose constants carry the model's dtype (an ONNX attribute is always float32, which would cost a
+float64 model its last digits); batchnorm is folded into the dense layer before it when one comes
+right before it, else written as a BatchNormalization node.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import numpy as np
 from .. import __version__
 from ..engine.activations import ELU_ALPHA, GELU_C, LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE
 from ..errors import MissingDependency
+from . import metadata
 from .steps import Step, steps, task
 
 OPSET = 17
@@ -118,33 +127,93 @@ def _scaling(g: Graph, x: str, preprocessing: dict) -> str:
     return x
 
 
-def _network(g: Graph, x: str, network: list[Step]) -> str:
-    i = 0
+def _dense(g: Graph, x: str, step: Step) -> str:
+    x = g.op("MatMul", x, g.const(step.arrays["W"], f"{step.name}.W"))
+    return g.op("Add", x, g.const(step.arrays["b"], f"{step.name}.b"))
+
+
+def _batchnorm(g: Graph, x: str, step: Step) -> str:
+    # epsilon 0 on a variance that already holds it: an attribute is float32, and would move a
+    # float64 model's 1 / sqrt(var + eps) in its last digits
+    var = step.arrays["running_var"] + step.epsilon  # in the model's dtype, as nnctl adds them
+    statistics = (g.const(step.arrays[k], f"{step.name}.{k}") for k in ("gamma", "beta", "running_mean"))
+    return g.op("BatchNormalization", x, *statistics, g.const(var, f"{step.name}.var_plus_epsilon"), epsilon=0.0)
+
+
+def _activation(g: Graph, x: str, step: Step) -> str:
+    return ACTIVATION_NODES[step.name](g, x)
+
+
+# One entry per kind of step (steps.py): the nodes that compute it from its input `x`.
+LAYER_NODES = {"dense": _dense, "batchnorm": _batchnorm, "activation": _activation}
+
+
+def _with_batchnorm_folded(network: list[Step], dtype) -> list[Step]:
+    """The steps, each dense layer directly followed by batchnorm made one dense step."""
+    out, i = [], 0
     while i < len(network):
         step = network[i]
         following = network[i + 1] if i + 1 < len(network) else None
         if step.kind == "dense" and following is not None and following.kind == "batchnorm":
-            W, b = _folded(step, following, g.dtype)
-            x = g.op("Add", g.op("MatMul", x, g.const(W, f"{step.name}.W")), g.const(b, f"{step.name}.b"))
+            W, b = _folded(step, following, dtype)
+            out.append(Step("dense", step.name, {"W": W, "b": b}))
             i += 2
-            continue
-        if step.kind == "dense":
-            x = g.op("MatMul", x, g.const(step.arrays["W"], f"{step.name}.W"))
-            x = g.op("Add", x, g.const(step.arrays["b"], f"{step.name}.b"))
-        elif step.kind == "batchnorm":
-            # epsilon 0 on a variance that already holds it: an attribute is float32, and would
-            # move a float64 model's 1 / sqrt(var + eps) in its last digits
-            var = step.arrays["running_var"] + step.epsilon  # in the model's dtype, as nnctl adds them
-            x = g.op("BatchNormalization", x, *(g.const(step.arrays[k], f"{step.name}.{k}") for k in ("gamma", "beta", "running_mean")),
-                     g.const(var, f"{step.name}.var_plus_epsilon"), epsilon=0.0)
         else:
-            x = ACTIVATION_NODES[step.name](g, x)
-        i += 1
+            out.append(step)
+            i += 1
+    return out
+
+
+def _network(g: Graph, x: str, network: list[Step]) -> str:
+    for step in _with_batchnorm_folded(network, g.dtype):
+        x = LAYER_NODES[step.kind](g, x, step)
     return x
 
 
-def build(ckpt, checkpoint_sha256: str):
-    """The ONNX ModelProto of a loaded checkpoint, checked by onnx.checker."""
+def _class_index(g: Graph, x: str, n_out: int, TensorProto) -> tuple[str, str]:
+    """(probabilities, the predicted class's index (N,) int64) from the network's output x."""
+    if n_out == 1:  # one sigmoid unit: p(classes[1]); class 1 when p > 0.5, as nnctl decides
+        probabilities = g.op("Concat", g.op("Sub", g.const(1.0), x), x, axis=1)
+        above = g.op("Cast", g.op("Greater", x, g.const(0.5)), to=TensorProto.INT64)
+        return probabilities, g.op("Squeeze", above, g.const([1], "axis", dtype="int64"))
+    return x, g.op("ArgMax", x, axis=1, keepdims=0)
+
+
+def _classification(g: Graph, x: str, ckpt, elem: int, legacy: bool, helper, TensorProto) -> list:
+    """The outputs label and probabilities (legacy: probabilities and label as an index)."""
+    n_classes = len(ckpt.classes)
+    probabilities, index = _class_index(g, x, ckpt.config.model.layers[-1].units, TensorProto)
+    g.op("Identity", probabilities, out="probabilities")
+    probabilities_info = helper.make_tensor_value_info("probabilities", elem, ["N", n_classes])
+    if legacy:
+        g.op("Identity", index, out="label")
+        return [probabilities_info, helper.make_tensor_value_info("label", TensorProto.INT64, ["N"])]
+    values, kind = metadata.class_values(ckpt.classes)
+    table = g.const(values, "classes", dtype=np.int64 if kind == "int64" else object)
+    g.op("Gather", table, index, axis=0, out="label")
+    label_type = TensorProto.INT64 if kind == "int64" else TensorProto.STRING
+    return [helper.make_tensor_value_info("label", label_type, ["N"]), probabilities_info]
+
+
+def _regression(g: Graph, x: str, ckpt, legacy: bool, helper, TensorProto) -> list:
+    """The output variable (N, 1) (legacy: prediction (N,)), in the target's units: unscaled in
+    float64, as nnctl.data.unscale_target does."""
+    target = ckpt.preprocessing["target"]
+    y = g.op("Cast", x, to=TensorProto.DOUBLE)
+    y = g.op("Add", g.op("Mul", y, g.const(target["std"], dtype="float64")), g.const(target["mean"], dtype="float64"))
+    n_out = ckpt.config.model.layers[-1].units
+    if not legacy:
+        g.op("Identity", y, out="variable")
+        return [helper.make_tensor_value_info("variable", TensorProto.DOUBLE, ["N", n_out])]
+    if n_out == 1:
+        g.op("Squeeze", y, g.const([1], "axis", dtype="int64"), out="prediction")
+    else:
+        g.op("Identity", y, out="prediction")
+    return [helper.make_tensor_value_info("prediction", TensorProto.DOUBLE, ["N"] if n_out == 1 else ["N", n_out])]
+
+
+def build(ckpt, checkpoint_sha256: str, legacy: bool = False):
+    """The ONNX ModelProto of a loaded checkpoint, checked by onnx.checker; `legacy`: nnctl 0.1's outputs."""
     onnx = require_onnx()
     from onnx import TensorProto, helper
 
@@ -152,41 +221,37 @@ def build(ckpt, checkpoint_sha256: str):
     elem = {"float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE}[dtype]
     g = Graph(onnx, dtype)
     x = _network(g, _scaling(g, "features", ckpt.preprocessing), steps(ckpt))
-    n_out = ckpt.config.model.layers[-1].units
     if task(ckpt) == "regression":
-        target = ckpt.preprocessing["target"]  # unscaled in float64, as nnctl.data.unscale_target does
-        y = g.op("Cast", x, to=TensorProto.DOUBLE)
-        y = g.op("Add", g.op("Mul", y, g.const(target["std"], dtype="float64")), g.const(target["mean"], dtype="float64"))
-        if n_out == 1:
-            g.op("Squeeze", y, g.const([1], "axis", dtype="int64"), out="prediction")
-        else:
-            g.op("Identity", y, out="prediction")
-        outputs = [helper.make_tensor_value_info("prediction", TensorProto.DOUBLE, ["N"] if n_out == 1 else ["N", n_out])]
+        outputs = _regression(g, x, ckpt, legacy, helper, TensorProto)
     else:
-        if n_out == 1:  # one sigmoid unit: p(classes[1]); class 1 when p > 0.5, as nnctl decides
-            g.op("Concat", g.op("Sub", g.const(1.0), x), x, axis=1, out="probabilities")
-            above = g.op("Cast", g.op("Greater", x, g.const(0.5)), to=TensorProto.INT64)
-            g.op("Squeeze", above, g.const([1], "axis", dtype="int64"), out="label")
-        else:
-            g.op("Identity", x, out="probabilities")
-            g.op("ArgMax", x, axis=1, keepdims=0, out="label")
-        outputs = [helper.make_tensor_value_info("probabilities", elem, ["N", len(ckpt.classes)]),
-                   helper.make_tensor_value_info("label", TensorProto.INT64, ["N"])]
+        outputs = _classification(g, x, ckpt, elem, legacy, helper, TensorProto)
     inputs = [helper.make_tensor_value_info("features", elem, ["N", ckpt.n_inputs])]
     graph = helper.make_graph(g.nodes, "nnctl", inputs, outputs, g.constants)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="nnctl",
                               producer_version=__version__, ir_version=IR_VERSION,
                               doc_string="exported by nnctl export: raw features in, the checkpoint's scaling inside")
-    helper.set_model_props(model, metadata(ckpt, checkpoint_sha256))
+    helper.set_model_props(model, model_metadata(ckpt, checkpoint_sha256))
     onnx.checker.check_model(model, full_check=True)
     return model
 
 
-def metadata(ckpt, checkpoint_sha256: str) -> dict:
+def model_metadata(ckpt, checkpoint_sha256: str) -> dict:
     """What the model's metadata_props hold, every value a string (JSON where it is structured)."""
-    return {"nnctl_version": __version__, "config": json.dumps(ckpt.config.model_dump(mode="json"), sort_keys=True),
-            "classes": json.dumps(ckpt.classes), "checkpoint_sha256": checkpoint_sha256,
-            "checkpoint_epoch": str(ckpt.epoch), "task": task(ckpt), "dtype": ckpt.config.training.dtype}
+    return {"nnctl_version": __version__, "config": json.dumps(metadata.portable_config(ckpt.config), sort_keys=True),
+            "classes": json.dumps(ckpt.classes), "feature_names": json.dumps(metadata.feature_names(ckpt)),
+            "checkpoint_sha256": checkpoint_sha256, "checkpoint_epoch": str(ckpt.epoch), "task": task(ckpt),
+            "dtype": ckpt.config.training.dtype}
+
+
+def predictions(outputs: dict, ckpt, legacy: bool = False) -> dict:
+    """An ONNX model's outputs as check.compare takes them: {"probabilities", "label" (the class
+    values)} or {"prediction"}."""
+    if task(ckpt) == "regression":
+        return {"prediction": outputs["prediction" if legacy else "variable"]}
+    label = outputs["label"]
+    if legacy:
+        label = np.asarray(metadata.class_values(ckpt.classes)[0], dtype=object)[label]
+    return {"probabilities": outputs["probabilities"], "label": label}
 
 
 def run(path, x: np.ndarray) -> dict:

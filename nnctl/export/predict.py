@@ -1,26 +1,45 @@
 """Predictions of a model exported by `nnctl export --format numpy`. It needs NumPy and nothing else.
 
-    python predict.py input.csv       # one predicted class (regression: value) per row, in input order
-    python predict.py - < input.csv   # the same, CSV on stdin
+    python predict.py input.csv            # the predicted class (regression: value) of every row, in input order
+    python predict.py --proba input.csv    # CSV: class, then p_<class> per class, as `nnctl predict` writes it
+    python predict.py - < input.csv        # CSV on stdin
 
-    from predict import predict, predict_proba
-    predict(x)          # x: (n, n_features) raw feature rows -> the class names (regression: the values)
-    predict_proba(x)    # -> the class probabilities, (n, classes) in the order of `classes()`
+A CSV with a header has its columns matched by name with the model's feature columns, in any
+order; the target column is left out (the last one, when the config left data.target to its default,
+as training did); a missing or unknown column is an error that names it.
+Rows without a header (and any rows of a model trained without column names) are read by
+position. Exit codes as nnctl's: 0 done, 2 usage, 5 an input it cannot use (one line on stderr).
 
-The input is raw features, as `nnctl predict` reads them: the model's fitted scaling is applied
-here. model.npz, next to this file, holds the weights and the scaling (read without pickle); its
-`spec` entry (JSON) lists the steps of the network in order. Every number is computed as nnctl
-computes it, in the model's dtype.
+In Python, import the export folder as a package (its parent folder on sys.path): two exports
+side by side are two packages, whatever their files are called.
+
+    import churn_model                          # the folder churn_model/ that nnctl export wrote
+    churn_model.predict(rows)                   # the class of each row (regression: its value)
+    churn_model.predict_proba(rows)             # (n, classes) probabilities, in the order of classes()
+    model = churn_model.load("elsewhere/model") # any export folder: a Model with the same methods
+
+`rows` is a 2-D array of raw features in the order of feature_names() (the model's fitted scaling
+is applied here), or named columns, matched by name: a dict of column -> values, a list of such
+dicts (one per row), or a pandas DataFrame. model.npz, next to this file, holds the weights and
+the scaling (read without pickle); its `spec` entry (JSON) lists the network's steps in order.
+Every number is computed as nnctl computes it, in the model's dtype.
 """
 
+import argparse
+import csv
+import io
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
-MODEL = Path(__file__).with_name("model.npz")
+__all__ = ["InputError", "Model", "classes", "feature_names", "load", "predict", "predict_proba"]
+
+HERE = Path(__file__).resolve().parent
+FORMAT, VERSION = "nnctl-numpy-model", 2  # model.npz's spec: this file reads versions 1 to VERSION
 
 LEAKY_SLOPE = 0.01
 ELU_ALPHA = 1.0
@@ -53,92 +72,312 @@ ACTIVATIONS = {
 }
 
 
-def load(path=MODEL):
-    """(spec, arrays) of a model.npz: the JSON description and the arrays by name."""
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {name: npz[name] for name in npz.files}
-    return json.loads(str(arrays.pop("spec"))), arrays
-
-
-_model = None
-
-
-def _loaded():
-    global _model
-    if _model is None:
-        _model = load()
-    return _model
-
-
-def classes():
-    """The class names, in the order of predict_proba's columns (None for regression)."""
-    return _loaded()[0]["classes"]
-
-
-def outputs(x):
-    """The network's outputs for raw feature rows x: (n, n_features), before any class decision."""
-    spec, arrays = _loaded()
-    dtype = spec["dtype"]
-    x = np.array(x, dtype=dtype, order="C", copy=True)
-    if x.ndim != 2 or x.shape[1] != spec["n_inputs"]:
-        raise ValueError(f"expected rows of {spec['n_inputs']} features, got an array of shape {x.shape}")
-    scaling = spec["scaling"]
-    if scaling == "standard":
-        x -= arrays["scaling.mean"].astype(dtype)
-        x /= arrays["scaling.std"].astype(dtype)
-    elif scaling == "pixels":
-        x /= arrays["scaling.scale"].astype(dtype)
-    for step in spec["steps"]:
-        kind, name = step["kind"], step["name"]
-        if kind == "dense":
-            x = x @ arrays[f"{name}.W"]
-            x += arrays[f"{name}.b"]
-        elif kind == "batchnorm":
-            inv_std = 1 / np.sqrt(arrays[f"{name}.running_var"] + step["epsilon"])
-            x = (x - arrays[f"{name}.running_mean"]) * inv_std * arrays[f"{name}.gamma"] + arrays[f"{name}.beta"]
-        else:
-            x = ACTIVATIONS[name](x)
+def _dense(x, arrays, step):
+    x = x @ arrays[step["name"] + ".W"]
+    x += arrays[step["name"] + ".b"]
     return x
 
 
-def predict_proba(x):
-    """Class probabilities (n, classes); one sigmoid unit gives both columns."""
-    out = outputs(x)
-    return np.hstack([1 - out, out]) if out.shape[1] == 1 else out
+def _batchnorm(x, arrays, step):
+    name = step["name"]
+    inv_std = 1 / np.sqrt(arrays[name + ".running_var"] + step["epsilon"])
+    return (x - arrays[name + ".running_mean"]) * inv_std * arrays[name + ".gamma"] + arrays[name + ".beta"]
 
 
-def predict(x):
-    """The predicted class names, or for regression the values in the target's own units
-    ((n,) for one output, (n, outputs) for several)."""
-    spec = _loaded()[0]
-    out = outputs(x)
-    if spec["task"] == "regression":
-        values = np.asarray(out, dtype=np.float64) * spec["target_std"] + spec["target_mean"]
-        return values[:, 0] if values.shape[1] == 1 else values
-    index = (out[:, 0] > 0.5).astype(np.int64) if out.shape[1] == 1 else out.argmax(axis=1)
-    return np.asarray(spec["classes"])[index]
+# One entry per kind of step in the spec: how it computes its output from x.
+STEPS = {"dense": _dense, "batchnorm": _batchnorm, "activation": lambda x, arrays, step: ACTIVATIONS[step["name"]](x)}
+
+# C0 controls but none kept, DEL, C1 controls, and the bidi overrides and isolates (which reorder what
+# a terminal shows): a class name or a cell is printed with each escaped, as nnctl prints them
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def read_csv(text):
-    """Rows of numbers from CSV text; a first row that is not all numbers is taken as a header."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if lines:
+def printable(text) -> str:
+    """`text` with its control characters escaped (\\n, \\x1b, \\u202e): safe to print on a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                        str(text))
+
+
+class InputError(ValueError):
+    """Rows or columns this model cannot take, said in one sentence."""
+
+
+class Model:
+    """An exported model: Model(folder) reads folder/model.npz."""
+
+    def __init__(self, folder=HERE):
+        path = Path(folder) / "model.npz"
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        spec = json.loads(str(arrays.pop("spec")))
+        if spec.get("format") != FORMAT or not 1 <= spec.get("version", 0) <= VERSION:
+            raise ValueError(f"{path}: not a model this predict.py reads ({spec.get('format')} version "
+                             f"{spec.get('version')}); use the predict.py exported with it")
+        self.spec, self.arrays = spec, arrays
+        self.task, self.classes, self.n_features = spec["task"], spec["classes"], spec["n_inputs"]
+        self.feature_names = spec.get("feature_names")  # None: the training data had no column names
+        self.target = spec.get("target")
+
+    def predict(self, rows):
+        """The predicted class of each row (integers, or text), or for regression its value in the
+        target's own units ((n,) for one output, (n, outputs) for several)."""
+        out = self.outputs(rows)
+        if self.task == "regression":
+            values = np.asarray(out, dtype=np.float64) * self.spec["target_std"] + self.spec["target_mean"]
+            return values[:, 0] if values.shape[1] == 1 else values
+        index = (out[:, 0] > 0.5).astype(np.int64) if out.shape[1] == 1 else out.argmax(axis=1)
+        return np.asarray(self.classes)[index]
+
+    def predict_proba(self, rows):
+        """Class probabilities (n, classes), columns in the order of `classes`; one sigmoid unit gives both."""
+        if self.task == "regression":
+            raise InputError("a regression model has no class probabilities: use predict")
+        out = self.outputs(rows)
+        return np.hstack([1 - out, out]) if out.shape[1] == 1 else out
+
+    def outputs(self, rows):
+        """The network's outputs for raw rows, before any class decision."""
+        dtype = self.spec["dtype"]
+        x = np.array(self.rows(rows), dtype=dtype, order="C", copy=True)
+        scaling, arrays = self.spec["scaling"], self.arrays
+        if scaling == "standard":
+            x -= arrays["scaling.mean"].astype(dtype)
+            x /= arrays["scaling.std"].astype(dtype)
+        elif scaling == "pixels":
+            x /= arrays["scaling.scale"].astype(dtype)
+        for step in self.spec["steps"]:
+            x = STEPS[step["kind"]](x, arrays, step)
+        return x
+
+    def rows(self, rows) -> np.ndarray:
+        """`rows` as (n, n_features) float64 in the model's column order: an array as it is, named
+        columns (a dict, records, a DataFrame) matched by name. InputError for anything else."""
+        if isinstance(rows, (list, tuple)) and rows and all(hasattr(r, "keys") for r in rows):
+            rows = _records_as_columns(rows)
+        if hasattr(rows, "keys") and hasattr(rows, "__getitem__"):
+            given = {str(k): k for k in rows.keys()}  # noqa: SIM118 (a pandas Series iterates its values, not its keys)
+            names = self.columns(list(given))
+            cells = [np.atleast_1d(np.asarray(rows[given[name]])) for name in names]
+            if any(c.ndim != 1 for c in cells) or len({len(c) for c in cells}) > 1:
+                raise InputError("every column must hold one value per row, and all as many rows")
+            return _numbers(np.stack(cells, axis=1) if cells else np.empty((0, 0)), names)
         try:
-            [float(cell) for cell in lines[0].split(",")]
+            array = np.asarray(rows)
         except ValueError:
-            lines = lines[1:]
-    return np.loadtxt(lines, delimiter=",", ndmin=2, dtype=np.float64)
+            raise InputError("rows of different lengths: every row needs one value per feature") from None
+        if array.ndim != 2 or array.shape[1] != self.n_features:
+            raise InputError(f"expected rows of {self.n_features} features, a 2-D array (n, {self.n_features}); "
+                             f"got shape {array.shape}" + (" (for one row, pass [row])" if array.ndim == 1 else ""))
+        return _numbers(array, self.feature_names)
+
+    def columns(self, given: list) -> list:
+        """The given column names to read, in the model's order; InputError naming the missing or
+        unknown ones. A model trained without names takes the columns as they come."""
+        names = self.feature_names
+        if names is None:
+            if len(given) != self.n_features:
+                raise InputError(f"expected {self.n_features} columns, got {len(given)}")
+            return given
+        repeated = sorted({g for g in given if given.count(g) > 1})
+        missing = [n for n in names if n not in given]
+        unknown = [g for g in given if g not in names and g != self.target]
+        if repeated or missing or unknown:
+            problems = [f"the column {_names(repeated)} is given more than once"] if repeated else []
+            problems += [f"missing {_names(missing)}"] if missing else []
+            problems += [f"unknown {_names(unknown)}"] if unknown else []
+            raise InputError(f"{'; '.join(problems)}: the model was trained on the columns {_names(names)}, matched "
+                             f"by name in any order")
+        return list(names)
 
 
-def main(argv):
-    if len(argv) != 1:
-        print("usage: python predict.py INPUT.csv  (or - for stdin)", file=sys.stderr)
-        return 2
-    text = sys.stdin.read() if argv[0] == "-" else Path(argv[0]).read_text(encoding="utf-8-sig")
-    for value in predict(read_csv(text)).tolist():
-        print(value if not isinstance(value, list) else ",".join(repr(v) for v in value))
+def _names(names: list) -> str:
+    shown = ", ".join(repr(n) for n in names[:20])
+    return shown + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+
+
+def _records_as_columns(records) -> dict:
+    keys = list(dict.fromkeys(k for record in records for k in record.keys()))  # noqa: SIM118
+    for number, record in enumerate(records, 1):
+        absent = [k for k in keys if k not in record]
+        if absent:
+            raise InputError(f"record {number} has no {_names(absent)}")
+    return {k: [record[k] for record in records] for k in keys}
+
+
+def _numbers(array, names, first_row: int = 1) -> np.ndarray:
+    """The cells as float64; InputError naming the first cell that is not a finite number."""
+    try:
+        values = np.asarray(array, dtype=np.float64)
+        if np.isfinite(values).all():
+            return values
+    except (ValueError, TypeError):
+        pass
+    for r, row in enumerate(np.asarray(array, dtype=object).tolist()):
+        for c, cell in enumerate(row):
+            try:
+                ok = math.isfinite(float(cell))
+            except (ValueError, TypeError):
+                ok = False
+            if not ok:
+                column = repr(names[c]) if names else str(c + 1)
+                raise InputError(f"row {r + first_row}, column {column}: {str(cell)[:40]!r} is not a finite number")
+    raise InputError("the rows are not numbers")
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def is_header(cells: list) -> bool:
+    """A first row is a header when none of its cells is a number."""
+    def number(cell):
+        try:
+            float(cell)
+            return True
+        except ValueError:
+            return False
+    return bool(cells) and not any(number(c) for c in cells)
+
+
+def read_csv(text: str, model: Model, header=None) -> np.ndarray:
+    """The rows of CSV `text` as the model's features: columns by name when there is a header and the
+    model knows its columns' names, else by position. Rows count from 1, the header included."""
+    delimiter = model.spec.get("delimiter", ",")
+    first_end = text.find("\n")
+    first = text if first_end < 0 else text[:first_end]
+    cells = first_cells = [c.strip() for c in next(csv.reader([first], delimiter=delimiter), [])]
+    if header is None:
+        header = is_header(cells)
+    body, start = (text[first_end + 1:] if first_end >= 0 else "", 2) if header else (text, 1)
+    if header and model.feature_names is not None:
+        if model.target is None and model.spec.get("target_last") and cells and cells[-1] not in model.feature_names:
+            # trained with the default target, the last column: a file laid out as the training file has it there
+            print(f"note: leaving out the last column {printable(repr(cells[-1]))}, the target's place in training",
+                  file=sys.stderr)
+            cells = cells[:-1]
+        names = model.columns(cells)
+        wanted = [cells.index(n) for n in names]
+    else:
+        names, wanted = model.feature_names, list(range(model.n_features))
+    width = len(first_cells) if header and model.feature_names is not None else model.n_features
+    if not body.strip():
+        raise InputError("no rows to predict")
+    every = wanted == list(range(width))  # else loadtxt does not count the cells it skips: counted here
+    try:  # NumPy's C reader first; only when it refuses is the text walked in Python, to name the bad cell
+        values = np.loadtxt(io.StringIO(body), delimiter=delimiter, usecols=None if every else wanted, ndmin=2,
+                            dtype=np.float64, comments=None)
+        if len(values) and np.isfinite(values).all() and (every or _widths_agree(body, delimiter, width)):
+            return values
+    except ValueError:
+        pass
+    return _walk(body, delimiter, wanted, width, names, start)
+
+
+def _widths_agree(body: str, delimiter: str, width: int) -> bool:
+    """Whether every row has `width` cells, by counting delimiters (a quoted one sends the rows to _walk)."""
+    return all(line.count(delimiter) == width - 1 for line in body.splitlines() if line.strip())
+
+
+def _walk(body: str, delimiter: str, wanted: list, width: int, names, start: int) -> np.ndarray:
+    """The rows read cell by cell (when NumPy's reader refused them): InputError at the first bad one."""
+    rows = []
+    for number, row in enumerate(csv.reader(io.StringIO(body), delimiter=delimiter), start):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) != width:
+            raise InputError(f"row {number}: {len(row)} values, expected {width}")
+        rows.append([row[i].strip() for i in wanted])
+        _numbers([rows[-1]], names, first_row=number)
+    if not rows:
+        raise InputError("no rows to predict")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def csv_line(cells) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([printable(c) for c in cells])
+    return buffer.getvalue()
+
+
+def lines(model: Model, x: np.ndarray, proba: bool):
+    """What the command prints for rows x: one class (or value) per row; with `proba`, CSV."""
+    if model.task == "regression":
+        for value in model.predict(x).tolist():
+            yield ",".join(repr(v) for v in value) if isinstance(value, list) else repr(value)
+        return
+    labels = model.predict(x).tolist()
+    if not proba:
+        yield from (printable(label) for label in labels)
+        return
+    yield csv_line(["class"] + [f"p_{c}" for c in model.classes])
+    for label, p in zip(labels, model.predict_proba(x).tolist()):
+        yield csv_line([label]) + "," + ",".join(f"{v:.6g}" for v in p)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="predict.py", description="Predict the rows of a CSV file with this "
+                                     "exported nnctl model: one class (or value) per row, in input order.")
+    parser.add_argument("input", help="a CSV file, or - for CSV on stdin")
+    parser.add_argument("--proba", action="store_true", help="print CSV: the class, then its probability per class")
+    parser.add_argument("--header", dest="header", action="store_true", default=None, help="the first row is a header")
+    parser.add_argument("--no-header", dest="header", action="store_false", help="the first row is data")
+    args = parser.parse_args(argv)
+    name = "<stdin>" if args.input == "-" else args.input
+    try:
+        model = Model(HERE)
+        if args.proba and model.task == "regression":
+            parser.error("--proba: a regression model has no class probabilities")
+        raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+        x = read_csv(raw.decode("utf-8-sig"), model, args.header)
+        sys.stdout.write("".join(line + "\n" for line in lines(model, x, args.proba)))
+    except InputError as e:
+        print(f"error: {printable(name)}: {printable(e)}", file=sys.stderr)
+        return 5
+    except UnicodeDecodeError as e:
+        print(f"error: {printable(name)}: not a text CSV file (byte {e.start} is not UTF-8)", file=sys.stderr)
+        return 5
+    except OSError as e:
+        print(f"error: {printable(e.filename or name)}: {printable(e.strerror or e)}", file=sys.stderr)
+        return 5
     return 0
 
 
+# ---------------------------------------------------------------- this folder's own model
+
+
+_own = None
+
+
+def _model() -> Model:
+    global _own
+    if _own is None:
+        _own = Model(HERE)
+    return _own
+
+
+def load(folder=HERE) -> Model:
+    """The model of an export folder (default: this one)."""
+    return Model(folder)
+
+
+def predict(rows):
+    """The predicted class (regression: value) of each of `rows`, by this folder's model."""
+    return _model().predict(rows)
+
+
+def predict_proba(rows):
+    """Class probabilities (n, classes) of `rows`, by this folder's model."""
+    return _model().predict_proba(rows)
+
+
+def classes():
+    """The class values, in the order of predict_proba's columns (None for regression)."""
+    return _model().classes
+
+
+def feature_names():
+    """The feature columns' names in the model's input order (None: trained without names)."""
+    return _model().feature_names
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -4,8 +4,8 @@
         ...                                # train or resume into run_dir
 
 The lock is `RUN_DIR/.lock`, held with flock(LOCK_EX | LOCK_NB) for as long as the process
-writes the folder; the kernel drops it when the process dies, even by kill -9, so a lock is
-never stale. run.json also records the writer's identity (pid, the process's start time and the
+writes the folder (a sweep holds its folder's `sweep.lock` the same way: acquire(folder, name=...));
+the kernel drops it when the process dies, even by kill -9, so a lock is never stale. run.json also records the writer's identity (pid, the process's start time and the
 folder), for a folder written by an nnctl without the lock: a pid alone is not enough, because
 the system reuses it for other programs once the writer is gone.
 """
@@ -30,8 +30,8 @@ class FolderLock:
     """An exclusive lock on one run folder; `release()` (or leaving the `with` block) ends it.
     `held` is False on a file system without locks (run.json's writer identity guards it then)."""
 
-    def __init__(self, path: Path, fd: int, held: bool = True):
-        self.path, self.fd, self.held = path, fd, held
+    def __init__(self, path: Path, fd: int, held: bool = True, name: str = NAME):
+        self.path, self.fd, self.held, self.name = path, fd, held, name
 
     def release(self) -> None:
         """Remove the lock file, then unlock: a process that opened the old file before the
@@ -39,7 +39,7 @@ class FolderLock:
         if self.fd is None:
             return
         try:
-            os.unlink(self.path / NAME)
+            os.unlink(self.path / self.name)
         except OSError:
             pass  # the folder was removed, or is read-only now: closing still unlocks
         os.close(self.fd)
@@ -52,12 +52,13 @@ class FolderLock:
         self.release()
 
 
-def acquire(path: str | Path) -> FolderLock:
-    """Lock the existing folder `path` for this process, or raise RunBusy (naming the holder).
+def acquire(path: str | Path, name: str = NAME) -> FolderLock:
+    """Lock the existing folder `path` for this process (its lock file `name`), or raise RunBusy
+    naming the holder (also as the error's `holder`: "pid N on HOST", or "" when unknown).
     The lock file is opened without following a symbolic link and must be a regular file with no
     other name (WriteError otherwise): its holder's line is written into it, never into another file."""
     path = Path(path)
-    lock_path = path / NAME
+    lock_path = path / name
     for _ in range(20):  # the lock file removed under us by a releasing holder: open the new one
         fd = _open(path, lock_path)
         try:
@@ -66,16 +67,18 @@ def acquire(path: str | Path) -> FolderLock:
             holder = _read_holder(fd)
             os.close(fd)
             pid = holder.split()[1] if holder.startswith("pid ") else "PID"
-            raise RunBusy(f"{path}: another nnctl process{f' ({holder})' if holder else ''} is writing this run "
-                          f"folder; wait for it to end, or stop it (Ctrl-C, or kill {pid}: it saves last.json and exits)") from None
+            busy = RunBusy(f"{path}: another nnctl process{f' ({holder})' if holder else ''} is writing this run "
+                           f"folder; wait for it to end, or stop it (Ctrl-C, or kill {pid}: it saves last.json and exits)")
+            busy.holder = holder
+            raise busy from None
         except OSError as e:
             if e.errno in UNSUPPORTED:  # a file system without locks: run.json's writer identity still guards it
-                return FolderLock(path, fd, held=False)
+                return FolderLock(path, fd, held=False, name=name)
             os.close(fd)
             raise WriteError(f"{lock_path}: cannot be locked: {e.strerror or e}") from None
         if _same_file(fd, lock_path):
             _write_holder(fd)
-            return FolderLock(path, fd)
+            return FolderLock(path, fd, name=name)
         os.close(fd)
     raise RunBusy(f"{path}: the run folder's lock keeps changing hands; try again")
 

@@ -17,11 +17,12 @@ from ..errors import ConfigError
 
 
 def summary(source, layers=()) -> dict:
-    """The architecture of a config or checkpoint file (or a run folder's checkpoint), without loading
+    """The architecture of a config (`-`: on stdin) or checkpoint file (or a run folder's checkpoint), without loading
     any data set (except a user's file or an OpenML set, whose width only the data can tell);
     `layers`: config files merged over a config (--config)."""
+    stdin = str(source) == config_module.STDIN  # a config on stdin
     source = Path(source)
-    if source.is_dir() or not source.exists() and source.suffix not in (".yaml", ".yml"):
+    if not stdin and (source.is_dir() or not source.exists() and source.suffix not in (".yaml", ".yml")):
         from .lookup import checkpoint_path
 
         source = checkpoint_path(source)  # a run folder's checkpoint.json; CheckpointError (exit 4) when missing

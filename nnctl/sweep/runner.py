@@ -3,7 +3,8 @@
 Trials run one after another (jobs=1), in separate processes through joblib's loky backend
 (jobs=N), or on a Dask distributed cluster (scheduler="tcp://host:port"). Each trial is limited
 to one BLAS thread, so parallel trials do not fight over cores and give the same numbers
-everywhere. A trial whose folder says `finished` is not run again; a failed one is rerun.
+everywhere. A trial whose folder says `finished` is not run again; an interrupted or killed one
+continues from its last.json; a failed one is run again from nothing (trials.py).
 """
 
 from __future__ import annotations
@@ -11,17 +12,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
-import socket
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
 
-from . import spec as sweep_spec
-from ..errors import NnctlError, TrainingDiverged, WriteError
+from . import cluster, spec as sweep_spec, trials as trial_folder  # `trials`: the sweep's list, below
+from ..errors import Interrupted, NnctlError, RunBusy, TrainingDiverged, WriteError
 from ..files import atomic_write, strict_json
 from ..runs import lock as folder_lock
 from ..runs.folder import read_member, read_metrics
@@ -29,10 +27,12 @@ from ..runs.folder import read_member, read_metrics
 METRICS = ["val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2",
            "test_loss", "test_accuracy", "test_mae", "test_rmse", "test_r2"]  # a run has the ones of its task
 HEAD, TAIL = ["rank", "trial", "status"], ["checkpoint_epoch", "epochs", "seconds", "run_dir", "error"]
+LOCK = "sweep.lock"
 
 
-def run_trial(trial_id: str, config_data: dict, run_dir: str) -> dict:
-    """Train one trial into `run_dir`, or read its result if it finished before. Runs in a worker.
+def run_trial(trial_id: str, config_data: dict, run_dir: str, stop=None) -> dict:
+    """Train one trial into `run_dir` (continuing a killed run's last.json), or read its result
+    if it finished before. Runs in a worker; `stop()` as api.train takes it.
 
     Never raises for a failing trial: the error is returned, so one failure does not stop a sweep.
     """
@@ -42,22 +42,22 @@ def run_trial(trial_id: str, config_data: dict, run_dir: str) -> dict:
     done = read_result(path)
     if done is not None:
         return {**done, "trial": trial_id, "reused": True}
-    from .. import api, config
+    from .. import config
 
+    how = None
     try:
-        if path.exists():  # a trial that failed or was killed: start it again from nothing
-            shutil.rmtree(path)
         with threadpool_limits(limits=1, user_api="blas"):
-            api.train(config.from_dict(config_data, f"trial {trial_id}"), run_dir=path)
+            how = trial_folder.train(config.from_dict(config_data, f"trial {trial_id}"), path, stop)
         result = read_result(path)
         if result is None:
             raise WriteError(f"{path}: the trial finished but its run folder cannot be read back")
     except Exception as e:  # noqa: BLE001 - recorded, not raised: one trial's failure does not stop the others
-        status = "diverged" if isinstance(e, TrainingDiverged) else "failed"
+        status = ("diverged" if isinstance(e, TrainingDiverged) else "interrupted" if isinstance(e, Interrupted)
+                  else "failed")
         ours = isinstance(e, NnctlError)
         result = {"status": status, "error": str(e) if ours else f"{type(e).__name__}: {e}",
                   "exit_code": e.exit_code if ours else 1, "run_dir": str(path)}
-    return {**result, "trial": trial_id, "reused": False}
+    return {**result, "trial": trial_id, "reused": False, "resumed": how == "resumed"}
 
 
 def read_result(path: Path) -> dict | None:
@@ -97,26 +97,6 @@ def _loky(tasks, jobs: int, trial=run_trial):
     except BrokenExecutor as e:  # a worker killed from outside (out of memory, a signal): the sweep cannot go on
         raise NnctlError(f"a trial's worker process died ({type(e).__name__}); the finished trials are kept: "
                          "run the same sweep again to resume") from None
-
-
-def _dask(tasks, scheduler: str):
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise NnctlError("--scheduler needs Dask: pip install 'nnctl[dask]'") from None
-    try:
-        client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as e:
-        raise NnctlError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
-    with client:
-        futures = {client.submit(run_trial, *task, pure=False): task for task in tasks}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except Exception as e:  # noqa: BLE001 - a lost worker or a missing nnctl on it: that trial failed
-                trial_id, _, run_dir = futures[future]
-                yield {"trial": trial_id, "status": "failed", "error": f"on the Dask worker: {type(e).__name__}: {e}",
-                       "exit_code": 1, "run_dir": run_dir, "reused": False}
 
 
 # ---------------------------------------------------------------- the sweep
@@ -177,7 +157,7 @@ def _run(sweep, trials, invalid, tasks, results, jobs, scheduler, on_result) -> 
     folder = sweep.folder
     started = time.perf_counter()
     if scheduler:
-        stream = _dask(tasks, scheduler)
+        stream = cluster.run(tasks, scheduler, run_trial, sweep.spec.name)
     elif jobs > 1 and len(tasks) > 1:
         stream = _loky(tasks, min(jobs, len(tasks)))
     else:
@@ -198,31 +178,17 @@ def _run(sweep, trials, invalid, tasks, results, jobs, scheduler, on_result) -> 
 
 @contextmanager
 def _lock(folder: Path):
-    """One sweep at a time per folder: a second one would restart the trials the first is running."""
-    path = folder / "sweep.lock"
-    me = {**folder_lock.identity(), "host": socket.gethostname()}
+    """One sweep at a time per folder: a second one would restart the trials the first is running.
+    The run folders' flock (nnctl.runs.lock) on `sweep.lock`: the kernel drops it with its process,
+    so a sweep killed at any point (even between creating the file and writing it) leaves no lock."""
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        try:
-            owner = json.loads(path.read_text())
-        except (OSError, ValueError):
-            owner = {}
-        if not isinstance(owner, dict):
-            owner = {}
-        if owner.get("host") != me["host"] or folder_lock.same_process(owner):
-            raise NnctlError(f"{path}: another sweep (pid {owner.get('pid')} on {owner.get('host')}) is running "
-                             "in this folder; wait for it, or remove the file if that sweep is gone") from None
-        atomic_write(path, strict_json(me))  # its owner was killed: take it over
-    except OSError as e:
-        raise WriteError(f"{path}: cannot be written: {e.strerror or e}") from None
-    else:
-        with os.fdopen(fd, "w") as f:
-            f.write(strict_json(me))
-    try:
+        lock = folder_lock.acquire(folder, LOCK)
+    except RunBusy as e:
+        who = f" ({e.holder})" if getattr(e, "holder", "") else ""
+        raise RunBusy(f"{folder / LOCK}: another sweep{who} is running in this folder; wait for it to end, "
+                      "or stop it (Ctrl-C)") from None
+    with lock:
         yield
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def resolved_spec(sweep: sweep_spec.Sweep) -> dict:
@@ -242,11 +208,11 @@ def leaderboard(sweep: sweep_spec.Sweep, trials: list, invalid: list, results: d
         result = results.get(t.id, {"status": "pending", "run_dir": str(sweep.folder / t.id)})
         rows.append({"rank": None, "trial": t.id, "status": result["status"], "params": t.params,
                      **{k: result.get(k) for k in metrics + TAIL}, "reused": result.get("reused", False),
-                     "exit_code": result.get("exit_code"), "_index": t.index})
+                     "resumed": result.get("resumed", False), "exit_code": result.get("exit_code"), "_index": t.index})
     rows += [{"rank": None, "trial": None, "status": "invalid", "params": bad["params"],
-              **{k: None for k in metrics + TAIL}, "error": bad["error"], "reused": False, "exit_code": 3,
+              **{k: None for k in metrics + TAIL}, "error": bad["error"], "reused": False, "resumed": False, "exit_code": 3,
               "_index": len(trials) + i} for i, bad in enumerate(invalid)]
-    order = {"finished": 0, "diverged": 1, "failed": 1, "invalid": 2, "pending": 3}
+    order = {"finished": 0, "diverged": 1, "failed": 1, "interrupted": 1, "invalid": 2, "pending": 3}
 
     def rank_key(row):
         value = row[metric] if row["status"] == "finished" else None

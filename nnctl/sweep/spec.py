@@ -20,15 +20,16 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .. import config
-from ..config import Strict, _closest, _describe, _dotted, line_of, read_yaml
+from ..config import STDIN, Strict, _closest, _describe, _dotted, line_of, read_yaml, source_name
 from ..config import _where as _file_line
-from ..config.keys import parse_key, set_key
+from ..config.json_schema import SCHEMA_KEY, document
+from ..config.keys import KEY_PATTERN, parse_key, set_key
 from .distributions import DISTRIBUTIONS
 from ..engine.metrics import better
 from ..errors import ConfigError
@@ -97,22 +98,45 @@ class Sweep:
         return expand(self)
 
 
+def json_schema() -> dict:
+    """The JSON Schema of a sweep spec (`nnctl schema --sweep`): the spec's keys, a parameter as a
+    list of values or a distribution, and the rules between method, trials and distributions."""
+    from pydantic import TypeAdapter
+
+    distribution = TypeAdapter(Annotated[Union[tuple(DISTRIBUTIONS.values())], Field(discriminator="distribution")])
+    one_of = distribution.json_schema(ref_template="#/$defs/{model}")
+    schema = SweepSpec.model_json_schema()
+    schema["$defs"] = {**schema.get("$defs", {}), **one_of.pop("$defs")}
+    one_of.pop("discriminator", None)
+    values = {"type": "array", "minItems": 1, "description": "the values to try (grid or random)"}
+    props = schema["properties"]
+    props["base"] = {"description": props["base"]["description"], "anyOf": [{"type": "string"}, {"type": "object"}]}
+    props["parameters"].update(propertyNames={"pattern": f"^{KEY_PATTERN}$"}, minProperties=1,
+                               additionalProperties={"anyOf": [values, one_of]})
+    random = {"properties": {"method": {"const": "random"}}, "required": ["method"]}
+    schema["allOf"] = [  # as _trials_fit_method and _parameter refuse it
+        {"if": random, "then": {"required": ["trials"], "properties": {"trials": {"type": "integer"}}},
+         "else": {"properties": {"trials": {"type": "null"}, "parameters": {"additionalProperties": values}}}}]
+    return document(schema, "nnctl sweep spec")
+
+
 # ---------------------------------------------------------------- loading
 
 
 def load(path: str | Path) -> Sweep:
-    """Read and validate a sweep spec file (raises ConfigError)."""
+    """Read and validate a sweep spec file, or `-`: stdin (raises ConfigError)."""
     path = Path(path)
-    source = str(path)
+    source = source_name(path)
     data, lines = read_yaml(path, "a sweep spec")
     if not isinstance(data, dict):
         raise ConfigError(f"{source}:{lines.get((), 1)}: a sweep spec is a mapping with base and parameters")
+    data = {k: v for k, v in data.items() if k != SCHEMA_KEY}  # for editors: nnctl ignores it
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_describe(_first(e), data, source, lines, root=SweepSpec)) from None
     if spec.name is None:
-        spec = spec.model_copy(update={"name": config.folder_name(path.stem, "sweep")})
+        spec = spec.model_copy(update={"name": _default_name(path, data)})
     if spec.mode is None:
         spec = spec.model_copy(update={"mode": METRIC_MODES[spec.metric]})
     if not spec.parameters:
@@ -134,6 +158,15 @@ def load(path: str | Path) -> Sweep:
     space = {key: _parameter(spec, key, value, source, lines) for key, value in spec.parameters.items()}
     folder = Path(spec.output_dir) / spec.name
     return Sweep(spec, source, base, space, folder.resolve(), lines, base_source, base_lines)
+
+
+def _default_name(path: Path, data: dict) -> str:
+    """The sweep folder's name: the spec file's stem; for a spec on stdin, `stdin-` and 8 hex digits
+    of its content's hash, so that the same spec piped again resumes in the same folder."""
+    if str(path) != STDIN:
+        return config.folder_name(path.stem, "sweep")
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return f"stdin-{digest[:8]}"
 
 
 def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):

@@ -11,40 +11,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sweep_helpers import BASE, RANDOM, same_numbers, sweep, write
 
 from nnctl.cli import main
 
 pytestmark = pytest.mark.slow  # real processes or long trainings: not in the fast tier
 
-BASE = """\
-base:
-  seed: 0
-  data: {name: moons, n_samples: 200, noise: 0.1}
-  model:
-    layers:
-      - {units: 8, activation: relu}
-      - {units: 2, activation: softmax}
-  loss: cross_entropy
-  optimizer: {name: adam, lr: 0.01}
-  training: {epochs: 3, batch_size: 32}
-"""
-
 GRID = BASE + """\
 parameters:
   optimizer.lr: [0.003, 0.03]
   model.layers[0].units: [4, 16]
-output_dir: OUT
-"""
-
-RANDOM = BASE + """\
-method: random
-trials: 4
-seed: 1
-metric: val_accuracy
-parameters:
-  optimizer.lr: {distribution: log_uniform, low: 1.0e-3, high: 0.1}
-  model.layers[0].units: {distribution: integer, low: 2, high: 16}
-  seed: [0, 1]
 output_dir: OUT
 """
 
@@ -55,18 +31,6 @@ parameters:
   optimizer.lr: LRS
 output_dir: OUT
 """
-
-
-def write(tmp_path, text, name="sweep.yaml", out="out"):
-    path = tmp_path / name
-    path.write_text(text.replace("OUT", str(tmp_path / out)))
-    return path
-
-
-def sweep(*args):
-    result = CliRunner().invoke(main, ["sweep", *[str(a) for a in args]])
-    assert "Traceback" not in result.output, result.output
-    return result
 
 
 def check_ranking(board, metric, best_is):
@@ -119,13 +83,6 @@ def local_random(tmp_path_factory):
     result = sweep(write(tmp_path, RANDOM), "--jobs", 2, "--json", "-q")
     assert result.exit_code == 0, result.output
     return tmp_path, json.loads(result.stdout)
-
-
-SAME = ("trial", "params", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "checkpoint_epoch", "epochs")
-
-
-def same_numbers(board):
-    return [{k: r[k] for k in SAME} for r in board["leaderboard"]]
 
 
 def test_random_with_two_jobs_ranks_by_val_accuracy_and_matches_a_serial_run(local_random, tmp_path):
@@ -206,22 +163,36 @@ def test_a_bad_spec_exits_3_with_file_and_line(tmp_path):
 
 
 def test_a_worker_that_dies_stops_the_sweep_with_a_message():
-    from nnctl.sweep import runner as sweep_module
     from nnctl.errors import NnctlError
+    from nnctl.sweep import runner as sweep_module
 
     with pytest.raises(NnctlError, match="worker process died .* run the same sweep again to resume"):
         list(sweep_module._loky([("a", {}, "x"), ("b", {}, "y")], 2, trial=lambda *task: os._exit(9)))
 
 
 def test_one_sweep_at_a_time_per_folder(tmp_path):
+    from nnctl.runs import lock as folder_lock
+
     spec = write(tmp_path, GRID)
     folder = tmp_path / "out" / "sweep"
     folder.mkdir(parents=True)
-    (folder / "sweep.lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
-    result = sweep(spec)
-    assert result.exit_code == 1 and f"another sweep (pid {os.getpid()}" in result.stderr
+    with folder_lock.acquire(folder, "sweep.lock"):  # as a running sweep holds it
+        result = sweep(spec)
+    assert result.exit_code == 1 and f"another sweep (pid {os.getpid()} on {socket.gethostname()})" in result.stderr
     assert not list(folder.glob("*/run.json"))
     assert sweep(spec, "--jobs", 2, "--scheduler", "tcp://127.0.0.1:8786").exit_code == 2
+
+
+def test_an_empty_lock_of_a_sweep_killed_before_writing_it_blocks_nothing(tmp_path):
+    """Issue 20: a sweep killed between creating sweep.lock and writing it left an empty file that
+    refused every later sweep ("pid None on None"). A flock dies with its process: no stale lock."""
+    spec = write(tmp_path, GRID.replace("[0.003, 0.03]", "[0.003]").replace("[4, 16]", "[4]"))
+    folder = tmp_path / "out" / "sweep"
+    folder.mkdir(parents=True)
+    (folder / "sweep.lock").write_text("")
+    result = sweep(spec, "-q")
+    assert result.exit_code == 0, result.output
+    assert not (folder / "sweep.lock").exists()
 
 
 def test_killed_sweep_reruns_only_the_missing_trials(tmp_path):
@@ -264,54 +235,6 @@ def finished_runs(folder: Path) -> list:
         except (OSError, ValueError):
             pass
     return names
-
-
-@pytest.fixture()
-def dask_cluster(tmp_path):
-    """A scheduler and two single-threaded worker processes on 127.0.0.1, started as a user would."""
-    dask = str(Path(sys.executable).parent / "dask")
-    scheduler_file = tmp_path / "scheduler.json"
-    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(scheduler_file)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)]
-    try:
-        deadline = time.monotonic() + 30
-        while not scheduler_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(scheduler_file.read_text())["address"]
-        for _ in range(2):
-            procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                           "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        from distributed import Client
-
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=60)
-            pids = client.run(os.getpid)
-        yield address, set(pids.values())
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def test_a_dask_cluster_runs_the_sweep_and_matches_the_local_run(dask_cluster, local_random, tmp_path):
-    address, worker_pids = dask_cluster
-    assert address.startswith("tcp://127.0.0.1:") and len(worker_pids) == 2
-    result = sweep(write(tmp_path, RANDOM, out="dask"), "--scheduler", address, "--json", "-q")
-    assert result.exit_code == 0, result.output
-    board = json.loads(result.stdout)
-    _, local = local_random
-    assert board["finished"] == board["ran"] == local["finished"]
-    # the same trials (same ids) with the same numbers, to the last bit
-    assert same_numbers(board) == same_numbers(local)
-    # and they ran on the workers, not here
-    ran_on = {json.loads((Path(r["run_dir"]) / "run.json").read_text())["pid"] for r in board["leaderboard"]}
-    assert ran_on <= worker_pids and os.getpid() not in ran_on
 
 
 def test_a_sweep_with_mlflow_logs_a_parent_run_with_one_nested_run_per_trial(tmp_path, monkeypatch):

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from nnctl.config import keys
-from nnctl.sweep import spec as sweep_spec
 from nnctl.errors import ConfigError
+from nnctl.sweep import spec as sweep_spec
 
 BASE = """\
 base:
