@@ -169,9 +169,15 @@ def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
     return evaluation.evaluate_checkpoint(path, split, data)
 
 
-def predict(ckpt: checkpoint_module.Checkpoint, x_raw: np.ndarray) -> np.ndarray:
+def predict(ckpt: checkpoint_module.Checkpoint, x_raw) -> np.ndarray:
     """Model outputs for raw feature rows, after the checkpoint's preprocessing: class
-    probabilities, or for regression the predicted values in the target's own units."""
+    probabilities, or for regression the predicted values in the target's own units. For a model
+    trained on a CSV, `x_raw` may be its columns by name ({column: cells}, or a pandas DataFrame),
+    read as nnctl reads the CSV's cells: text categories, missing cells filled in."""
+    if hasattr(x_raw, "keys") and "table" in ckpt.preprocessing:
+        from .data.prepare import encode_columns
+
+        x_raw = encode_columns(ckpt.preprocessing["table"], x_raw)[0]
     x = data_module.apply_preprocessing(np.asarray(x_raw), ckpt.preprocessing, ckpt.config.training.dtype)
     out = ckpt.model.predict(x)
     if "target" in ckpt.preprocessing:

@@ -46,7 +46,7 @@ def predict(checkpoints, input, header, delimiter, as_json):
     target = getattr(ckpt.config.data, "target", None)
     common = {"header": header, "text": text, "dtype": ckpt.config.training.dtype}
     if table is not None:
-        x, notes = features.read_table(input, table, target=target, delimiter=delimiter, **common)
+        x, notes = features.read_table(input, table, target=table["target"], delimiter=delimiter, **common)
     elif recorded.get("names"):
         x, notes = features.read_named(input, recorded["names"], target=target, image_shape=image_shape,
                                        delimiter=delimiter or getattr(ckpt.config.data, "delimiter", None) or ",", **common)

@@ -250,7 +250,7 @@ def notes(found: list[dict], records: list[dict], source: str) -> list[tuple[str
     return out
 
 
-RECORD_KEYS = frozenset({"delimiter", "decimal", "encoding", "missing_values", "columns"})
+RECORD_KEYS = frozenset({"delimiter", "decimal", "encoding", "missing_values", "target", "columns"})
 COLUMN_KEYS = {"numeric": {"name", "type", "impute", "fill", "indicator"}, "binary": {"name", "type", "values", "fill"},
                "categorical": {"name", "type", "categories", "other", "missing"}, "ignore": {"name", "type"}}
 
@@ -265,8 +265,10 @@ def check(record, n_inputs: int, names: list | None) -> None:
     import codecs
 
     if not (isinstance(record["delimiter"], str) and len(record["delimiter"]) == 1 and record["decimal"] in (".", ",")
-            and isinstance(record["missing_values"], list) and all(isinstance(v, str) for v in record["missing_values"])):
-        raise DataError("table: delimiter must be one character, decimal '.' or ',', missing_values a list of texts")
+            and isinstance(record["missing_values"], list) and all(isinstance(v, str) for v in record["missing_values"])
+            and isinstance(record["target"], str)):
+        raise DataError("table: delimiter must be one character, decimal '.' or ',', missing_values a list of texts, "
+                        "target the target column's name")
     try:
         codecs.lookup(record["encoding"])
     except (LookupError, TypeError):

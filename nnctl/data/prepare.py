@@ -67,7 +67,7 @@ class Prepared:
     def fit(self, rows: np.ndarray) -> dict:
         """The record a checkpoint keeps: how the file was read, and each column fitted on `rows`."""
         kept = {k: self.settings[k] for k in ("delimiter", "decimal", "encoding", "missing_values")}
-        return {**kept, "columns": encoding.fit(self.table, self.columns, self.parsed, rows)}
+        return {**kept, "target": self.table.target, "columns": encoding.fit(self.table, self.columns, self.parsed, rows)}
 
     def encode(self, record: dict | None) -> tuple[np.ndarray, list[str], list[dict]]:
         """(x, the inputs' names, what was filled in or not recognised) of every row kept."""
@@ -94,6 +94,34 @@ class Prepared:
                 "dropped_rows": dict(self.dropped),
                 "unknown": {f["column"]: {"values": f["unknown"], "example": f["example"],
                                           "read_as": encoding.unknown(by_name[f["column"]])} for f in found if f["unknown"]}}
+
+
+def encode_columns(record: dict, given, source: str = "<columns>") -> tuple[np.ndarray, list]:
+    """A checkpoint's table `record` applied to named columns `given` ({column: cells}, or anything
+    with keys and columns, such as a pandas DataFrame): (the network's raw inputs, notes as
+    encoding.notes gives them). Each cell is read as a CSV cell is (text, stripped; None, NaN and
+    the missing markers are missing); a column the model reads that is absent is a DataError."""
+    from .tabular import Table
+
+    names = [r["name"] for r in record["columns"] if r["type"] != "ignore"]
+    absent = [name for name in names if name not in given]
+    if absent:
+        raise DataError(f"{source}: no column {quoted(absent[0])}, which the model was trained on")
+    cells = [[_text(v) for v in list(given[name])] for name in names]
+    n = len(cells[0]) if cells else 0
+    if any(len(c) != n for c in cells):
+        raise DataError(f"{source}: the columns hold different numbers of rows")
+    table = Table(source, names, cells, list(range(1, n + 1)))
+    settings = {k: record[k] for k in ("delimiter", "decimal", "encoding", "missing_values")}
+    x, _, found = Prepared.of(table, settings, record, drop=False).encode(record)
+    return x, encoding.notes(found, record["columns"], source)
+
+
+def _text(value) -> str:
+    """A cell given as a value, as a CSV would hold it: text stripped; '' for None or NaN."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return (repr(float(value)) if isinstance(value, (float, np.floating)) else str(value)).strip()
 
 
 def _one(table, i: int):

@@ -234,3 +234,69 @@ def test_a_format_2_checkpoint_still_loads_and_predicts(tmp_path):
     assert run("eval", path, "--data", data).exit_code == 0
     refused = run("eval", path)  # no SHA-256 recorded: the file is not opened on the checkpoint's word
     assert refused.exit_code == 5 and "outside its run folder" in refused.stderr
+
+
+def test_both_exports_read_the_columns_as_nnctl_does_and_keep_no_path(trained, tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    for fmt, out in (("onnx", tmp_path / "m.onnx"), ("numpy", tmp_path / "m")):
+        result = run("export", trained["run"], "--format", fmt, "-o", out, "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["rows_from"] == "test split"
+    folder = str(trained["folder"]).encode()
+    assert folder not in (tmp_path / "m.onnx").read_bytes() and folder not in (tmp_path / "m" / "model.npz").read_bytes()
+    rows = [list(r) for r in trained["rows"][:12]]
+    rows[0][1], rows[1][2], rows[2][3] = "platinum", "", "?"  # a plan never seen, a missing region and tenure
+    order = ["monthly_fee", "senior", "plan", "churned", "tenure", "region", "customer_id"]
+    path = tmp_path / "new.csv"
+    by_nnctl = predict_rows(trained, path, order, rows)
+    assert by_nnctl.exit_code == 0, by_nnctl.output
+    expected = [line.split(",") for line in by_nnctl.stdout.splitlines()[1:]]
+    exported = run_predict_py(tmp_path / "m", path)
+    assert exported.returncode == 0, exported.stderr
+    assert [line.split(",")[0] for line in exported.stdout.splitlines()[1:]] == [e[0] for e in expected]
+    assert "column 'plan': 1 value the model never saw in training, such as 'platinum'" in exported.stderr
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["feature_names"]) == ["plan", "region", "tenure", "monthly_fee", "senior"]
+    assert {i.name: i.type for i in session.get_inputs()} == {
+        "plan": "tensor(string)", "region": "tensor(string)", "tenure": "tensor(float)",
+        "monthly_fee": "tensor(float)", "senior": "tensor(string)"}
+    header = trained["header"]
+    feeds = {}
+    for name in reversed(["plan", "region", "tenure", "monthly_fee", "senior"]):  # by name: any order
+        cells = [row[header.index(name)] for row in rows]
+        feeds[name] = (np.array([[float(c) if c not in MISSING else np.nan] for c in cells], np.float32)
+                       if name in ("tenure", "monthly_fee") else np.array(cells, dtype=object).reshape(-1, 1))
+    label, probabilities = session.run(None, feeds)
+    assert label.tolist() == [e[0] for e in expected]
+    np.testing.assert_allclose(probabilities, np.array([e[1:] for e in expected], float), atol=2e-6)
+
+
+def run_predict_py(folder: Path, data: Path):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, str(folder / "predict.py"), "--proba", str(data)], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_a_table_of_numbers_keeps_one_features_input_with_missing_values_filled_in(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(80, 2))
+    data = tmp_path / "n.csv"
+    data.write_text("a,b,y\n" + "".join(f"{'NA' if i % 9 == 0 else f'{a:.3f}'},{b:.3f},{int(a + b > 0)}\n"
+                                        for i, (a, b) in enumerate(x)))
+    assert run("train", "--data", data, "--set", "training.epochs=3", "-q", "--no-plots",
+               "--run-dir", tmp_path / "run").exit_code == 0
+    exported = run("export", tmp_path / "run", "--format", "onnx", "-o", tmp_path / "m.onnx")
+    assert exported.exit_code == 0, exported.output
+    rows = tmp_path / "rows.csv"
+    rows.write_text("b,a\n0.5,\n-1,2\n")
+    by_nnctl = run("predict", tmp_path / "run", rows)
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["features"]
+    label, probabilities = session.run(None, {"features": np.array([[np.nan, 0.5], [2, -1]], np.float32)})
+    expected = [line.split(",") for line in by_nnctl.stdout.splitlines()[1:]]
+    assert label.tolist() == [int(e[0]) for e in expected]
+    np.testing.assert_allclose(probabilities, np.array([e[1:] for e in expected], float), atol=2e-6)

@@ -129,7 +129,7 @@ def test_utf8_with_a_byte_order_mark_and_utf16_read_alike():
 
 
 def test_a_checkpoints_record_is_checked_before_use():
-    record = {**{k: v for k, v in SETTINGS.items() if k != "columns"},
+    record = {**{k: v for k, v in SETTINGS.items() if k != "columns"}, "target": "y",
               "columns": [{"name": "n", "type": "numeric", "impute": "median", "fill": 1.0, "indicator": True},
                           {"name": "c", "type": "categorical", "categories": ["a", "b"], "other": False, "missing": False}]}
     encoding.check(record, 4, ["n", "n:missing", "c=a", "c=b"])
