@@ -67,8 +67,12 @@ def _file_settings(data, overrides) -> dict:
     columns, ...), checked as a CSV's data section: what a starter config is told before its file is read."""
     from pydantic import ValidationError
 
+    from pathlib import Path
+
+    from .data import infer
+
     wanted = [item for item in overrides if item.partition("=")[0].strip().startswith("data.")]
-    if not wanted or str(data).lower().endswith(".npz"):
+    if not wanted or not infer.is_csv(Path(data).expanduser()):
         return {}
     lines: dict = {}
     given = config_module.apply_overrides({"data": {}}, wanted, lines, "--set")["data"]

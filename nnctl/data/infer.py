@@ -51,7 +51,7 @@ def describe(data: str, target: str | None = None, settings: dict | None = None)
     `target` names a CSV's target column (default the last); `settings` the CSV's data keys
     given already (delimiter, header, columns, ...: a CsvData's fields, checked)."""
     path = Path(data).expanduser()
-    if path.suffix.lower() in (".csv", ".txt", ".tsv", ".npz") or path.exists():
+    if _is_file_name(path):
         if not path.is_file():
             raise DataError(f"{data}: no such file")
         return _npz(path) if path.suffix.lower() == ".npz" else _csv(path, target, dict(settings or {}))
@@ -64,6 +64,16 @@ def describe(data: str, target: str | None = None, settings: dict | None = None)
     close = difflib.get_close_matches(data, list(SPECS), n=1)
     hint = f"; did you mean {quoted(close[0])}?" if close else f" (built in: {', '.join(SPECS)})"
     raise DataError(f"{data}: neither a file nor a built-in data set{hint}")
+
+
+def _is_file_name(path: Path) -> bool:
+    """Whether `data` names a file (a CSV or .npz suffix, or anything that exists) rather than a data set."""
+    return path.suffix.lower() in (".csv", ".txt", ".tsv", ".npz") or path.exists()
+
+
+def is_csv(path: Path) -> bool:
+    """Whether `describe` reads `path` as a CSV file."""
+    return _is_file_name(path) and path.suffix.lower() != ".npz"
 
 
 def _csv(path: Path, target: str | None, settings: dict) -> Profile:

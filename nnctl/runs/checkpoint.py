@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..data import apply_preprocessing, encoding, inputs
+from ..data import apply_preprocessing, inputs, table_record
 from ..errors import CheckpointError, ConfigError, DataError
 from ..files import atomic_write, read_limited
 from .folder import in_run_folder
@@ -378,7 +378,7 @@ def load(path) -> Checkpoint:
     try:  # the stored scaling must fit the input width, or predictions would fail later
         apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, dtype)
         inputs.check(preprocessing.get("inputs"), n_inputs)  # names and ranges: absent in older checkpoints
-        encoding.check(preprocessing.get("table"), n_inputs, (preprocessing.get("inputs") or {}).get("names"))
+        table_record.check(preprocessing.get("table"), n_inputs, (preprocessing.get("inputs") or {}).get("names"))
     except DataError as e:
         raise CheckpointError(f"{source}: preprocessing: {e}") from None
     n_out = cfg.model.layers[-1].units

@@ -300,3 +300,50 @@ def test_a_table_of_numbers_keeps_one_features_input_with_missing_values_filled_
     expected = [line.split(",") for line in by_nnctl.stdout.splitlines()[1:]]
     assert label.tolist() == [int(e[0]) for e in expected]
     np.testing.assert_allclose(probabilities, np.array([e[1:] for e in expected], float), atol=2e-6)
+
+
+def test_a_tampered_column_record_is_a_bad_checkpoint(trained, tmp_path):
+    doc = json.loads((trained["run"] / "checkpoint.json").read_text())
+    doc["preprocessing"]["table"]["columns"][1]["categories"] = "basic"  # a text, not a list
+    doc["sha256"] = checkpoint._digest(doc)
+    path = tmp_path / "checkpoint.json"
+    path.write_text(json.dumps(doc))
+    refused = run("predict", path, trained["data"])
+    assert refused.exit_code == 4 and "preprocessing: table.columns" in refused.stderr
+
+
+def test_a_format_2_run_of_a_csv_resumes(tmp_path):
+    data = tmp_path / "n.csv"
+    data.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(60)))
+    assert run("train", "--data", data, "--set", "training.epochs=2", "-q", "--no-plots",
+               "--run-dir", tmp_path / "run").exit_code == 0
+    for name in ("checkpoint.json", "last.json"):
+        path = tmp_path / "run" / name
+        doc = json.loads(path.read_text())
+        del doc["data_file"], doc["preprocessing"]["table"]
+        doc["version"] = 2
+        doc["sha256"] = checkpoint._digest(doc)
+        path.write_text(json.dumps(doc))
+    resumed = run("train", "--resume", tmp_path / "run", "-q", "--no-plots")
+    assert resumed.exit_code == 0, resumed.output
+
+
+def test_a_npz_run_folder_scores_itself_while_its_file_is_unchanged(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    np.savez(tmp_path / "d.npz", x=x, y=(x[:, 0] > 0).astype(int))
+    assert run("train", "--data", tmp_path / "d.npz", "--set", "training.epochs=2", "-q", "--no-plots",
+               "--run-dir", tmp_path / "run").exit_code == 0
+    assert run("eval", tmp_path / "run").exit_code == 0
+    np.savez(tmp_path / "d.npz", x=x + 1, y=(x[:, 0] > 0).astype(int))
+    refused = run("eval", tmp_path / "run")
+    assert refused.exit_code == 5 and "changed since training" in refused.stderr
+
+
+def test_data_keys_of_a_built_in_set_are_not_read_as_a_csvs(tmp_path):
+    """--set data.* is applied before reading only for a CSV; a built-in set's keys are its own."""
+    result = run("train", "--data", "moons", "--set", "data.n_samples=100", "--set", "training.epochs=1", "-q",
+                 "--no-plots", "--run-dir", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    written = run("init", "--data", "iris", "--print", "--set", "training.epochs=5")
+    assert written.exit_code == 0 and yaml.safe_load(written.stdout)["training"]["epochs"] == 5

@@ -5,7 +5,7 @@ a checkpoint keeps of them."""
 import numpy as np
 import pytest
 
-from nnctl.data import columns, csvtext, encoding, tabular
+from nnctl.data import columns, csvtext, encoding, table_record, tabular
 from nnctl.data.prepare import Prepared
 from nnctl.errors import DataError
 
@@ -132,13 +132,13 @@ def test_a_checkpoints_record_is_checked_before_use():
     record = {**{k: v for k, v in SETTINGS.items() if k != "columns"}, "target": "y",
               "columns": [{"name": "n", "type": "numeric", "impute": "median", "fill": 1.0, "indicator": True},
                           {"name": "c", "type": "categorical", "categories": ["a", "b"], "other": False, "missing": False}]}
-    encoding.check(record, 4, ["n", "n:missing", "c=a", "c=b"])
+    table_record.check(record, 4, ["n", "n:missing", "c=a", "c=b"])
     for broken, message in [({"fill": float("inf")}, "valid values"), ({"impute": "mode"}, "valid values"),
                             ({"extra": 1}, "keys of its type")]:
         bad = {**record, "columns": [{**record["columns"][0], **broken}, record["columns"][1]]}
         with pytest.raises(DataError, match=message):
-            encoding.check(bad, 4, None)
+            table_record.check(bad, 4, None)
     with pytest.raises(DataError, match="give 4 inputs, the model takes 5"):
-        encoding.check(record, 5, None)
+        table_record.check(record, 5, None)
     with pytest.raises(DataError, match="names differ"):
-        encoding.check(record, 4, ["n", "m", "c=a", "c=b"])
+        table_record.check(record, 4, ["n", "m", "c=a", "c=b"])
