@@ -44,6 +44,8 @@ def predict(checkpoints, input, header, delimiter, as_json):
     text = _stdin(table["encoding"] if table else "utf-8") if input == "-" else None
     image_shape = spec.image_shape if spec else None
     target = getattr(ckpt.config.data, "target", None)
+    if header is None and getattr(ckpt.config.data, "header", True) is False:
+        header = False  # trained on a file without a header: rows by position, whatever their first cells
     common = {"header": header, "text": text, "dtype": ckpt.config.training.dtype}
     if table is not None:
         x, notes = features.read_table(input, table, target=table["target"], delimiter=delimiter, **common)

@@ -113,6 +113,7 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
         if not table.legacy:
             record = preprocessing["table"] if preprocessing is not None else table.fit(train)
         x, names, found = table.encode(record)
+        names = names if cfg.header else None  # a headerless file's columns are read by position
         notes = encoding.notes(found, record["columns"], str(cfg.path)) if record is not None else []
     # Values too large for the scaling or for `dtype` overflow to inf: found by the checks below,
     # which name the column, rather than by NumPy's warnings.

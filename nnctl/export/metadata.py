@@ -34,7 +34,7 @@ def feature_names(ckpt) -> list[str] | None:
     gave them (a model of a CSV since nnctl typed columns: the columns it reads, not the network's
     inputs they become); None when the data had no names (built-in data sets, .npz files)."""
     table = ckpt.preprocessing.get("table")
-    if table is not None:
+    if table is not None and getattr(ckpt.config.data, "header", True):
         return [r["name"] for r in table["columns"] if r["type"] != "ignore"]
     names = (ckpt.preprocessing.get("inputs") or {}).get("names")
     return list(names) if names else None

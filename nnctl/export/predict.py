@@ -372,8 +372,11 @@ def read_cells(text: str, model: Model, header, delimiter: str) -> np.ndarray:
     names = model.feature_names
     first = [c.strip() for c in rows[0][1]] if rows else []
     if header is None:
-        header = set(names) <= set(first) or is_header(first)
-    if header and rows:
+        header = (names is not None and set(names) <= set(first)) or is_header(first)
+    if names is None:  # trained on a file without a header: by position (a header row skipped)
+        names, rows = [r["name"] for r in model.table], rows[1:] if header else rows
+        positions, width = list(range(len(names))), len(names)
+    elif header and rows:
         model.columns(first)  # InputError for a missing, unknown or repeated column
         positions, width, rows = [first.index(n) for n in names], len(first), rows[1:]
     else:

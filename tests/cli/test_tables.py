@@ -347,3 +347,18 @@ def test_data_keys_of_a_built_in_set_are_not_read_as_a_csvs(tmp_path):
     assert result.exit_code == 0, result.output
     written = run("init", "--data", "iris", "--print", "--set", "training.epochs=5")
     assert written.exit_code == 0 and yaml.safe_load(written.stdout)["training"]["epochs"] == 5
+
+
+def test_a_table_without_a_header_is_read_by_position_everywhere(tmp_path):
+    data = tmp_path / "nohead.csv"
+    data.write_text("".join(f"{['red', 'blue', 'green'][i % 3]},{i % 7},{'NA' if i % 9 == 0 else i % 4},{(i // 3) % 2}\n"
+                            for i in range(90)))
+    assert run("train", "--data", data, "--set", "training.epochs=2", "-q", "--no-plots",
+               "--run-dir", tmp_path / "run").exit_code == 0
+    rows = tmp_path / "rows.csv"
+    rows.write_text("blue,0,1\nred,1,NA\n")  # '0' and '1' are also the columns' names: still rows
+    by_nnctl = run("predict", tmp_path / "run", rows)
+    assert by_nnctl.exit_code == 0 and len(by_nnctl.stdout.splitlines()) == 3, by_nnctl.output
+    assert run("export", tmp_path / "run", "--format", "numpy", "-o", tmp_path / "np").exit_code == 0
+    exported = run_predict_py(tmp_path / "np", rows)
+    assert exported.returncode == 0 and exported.stdout == by_nnctl.stdout, exported.stderr
