@@ -96,7 +96,8 @@ def test_the_run_scores_itself_and_learnt_something(trained):
     scored = run("eval", trained["run"], "--json")
     assert scored.exit_code == 0, scored.output
     assert json.loads(scored.stdout)["accuracy"] >= 0.75  # the plan and the tenure decide most rows
-    assert run("plot", trained["run"]).exit_code == 0
+    if trained["delimiter"] == ";":  # drawing costs a second (matplotlib): once is enough
+        assert run("plot", trained["run"]).exit_code == 0
 
 
 def predict_rows(trained, path: Path, order: list[str], rows: list[list[str]]):
