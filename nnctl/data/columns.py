@@ -19,6 +19,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import DataError
 from ..printable import quoted
 
@@ -62,15 +64,18 @@ def number(cell: str, decimal: str = ".") -> float | None:
 
 def infer(name: str, cells: list[str], missing: frozenset, decimal: str = ".") -> tuple[str, str]:
     """(type, why) of a feature column from its stripped cells (the rule atop this module)."""
-    present = [c for c in cells if c.lower() not in missing]
+    values = _all_numbers(cells, decimal)
+    present = cells if values is not None else [c for c in cells if c.lower() not in missing]
     if not present:
         return "numeric", "every cell is missing"  # refused when read, naming the column
     gaps = f"; {len(cells) - len(present)} missing" if len(present) < len(cells) else ""
     rows = f"each of the {len(present):,} rows" + (" that have one" if gaps else "")
-    values = [number(c, decimal) for c in present]
-    if all(v is not None and v == v for v in values):  # a 'nan' is missing, not a number
-        whole = all(v.is_integer() for v in values)
-        if whole and len(set(values)) == len(cells) > 2 and (_names_an_id(name) or _counts_rows(values)):
+    if values is None:
+        read = [number(c, decimal) for c in present]
+        values = read if all(v is not None and v == v for v in read) else None  # a 'nan' is missing
+    if values is not None:
+        if len(cells) > 2 and (_names_an_id(name) or _counts_rows(values)) and \
+                all(v.is_integer() for v in values) and len(set(values)) == len(cells):
             return "ignore", f"a different whole number in {rows}: an identifier"
         return "numeric", "numbers" + gaps
     counts = Counter(present)
@@ -79,6 +84,15 @@ def infer(name: str, cells: list[str], missing: frozenset, decimal: str = ".") -
     if len(counts) == 2 and not gaps:
         return "binary", f"two values: {_values(sorted(counts))}"
     return "categorical", f"{len(counts)} values: {_values(sorted(counts, key=lambda v: (-counts[v], v)))}{gaps}"
+
+
+def _all_numbers(cells: list[str], decimal: str) -> list[float] | None:
+    """The cells as floats when every one is a number, none missing (one pass in C), else None."""
+    try:
+        values = list(map(float, cells if decimal == "." else (c.replace(decimal, ".") for c in cells)))
+    except ValueError:
+        return None
+    return values if not np.isnan(values).any() else None
 
 
 def _decimal_commas(cells: list[str], missing: frozenset) -> bool:
@@ -129,13 +143,6 @@ def plan(names: list[str], cells: list[list[str]], declared: dict | None, missin
             settings = given if isinstance(given, dict) else given.model_dump()
             out.append(Column(name, **{k: v for k, v in settings.items() if v is not None or k == "indicator"}))
     return out
-
-
-def summary(columns: list[Column]) -> dict:
-    """The types of a plan as the run's report shows them: a count per type, the ignored names."""
-    counts = Counter(c.type for c in columns)
-    return {"numeric": counts["numeric"], "categorical": counts["categorical"], "binary": counts["binary"],
-            "ignored": [c.name for c in columns if c.type == "ignore"]}
 
 
 def profile(names: list[str], cells: list[list[str]], columns: list[Column], missing: frozenset) -> list[dict]:
