@@ -143,7 +143,8 @@ def train(cfg, *, run_dir=None, callbacks=(), on_epoch=None, on_batch=None, stop
     nnctl.runs.interrupts); a signal number from it ends training with Interrupted after saving
     last.json, from which `resume` continues.
     """
-    return training.train(cfg, run_dir=run_dir, callbacks=_watching(callbacks, on_epoch, on_batch), stop=stop, plots=plots)
+    return training.train(cfg, run_dir=run_dir, callbacks=_watching(callbacks, on_epoch, on_batch), stop=stop, plots=plots,
+                          model_writer=_mlflow_model_writer)
 
 
 def resume(run_dir, cfg=None, *, callbacks=(), on_epoch=None, on_batch=None, stop=None, plots: bool = True) -> dict:
@@ -152,7 +153,24 @@ def resume(run_dir, cfg=None, *, callbacks=(), on_epoch=None, on_batch=None, sto
 
     The folder is locked for the whole resume (RunBusy if another process holds it), and
     everything in it is checked before any file changes: a refused resume leaves it as it was."""
-    return training.resume(run_dir, cfg, callbacks=_watching(callbacks, on_epoch, on_batch), stop=stop, plots=plots)
+    return training.resume(run_dir, cfg, callbacks=_watching(callbacks, on_epoch, on_batch), stop=stop, plots=plots,
+                           model_writer=_mlflow_model_writer)
+
+
+def track(run_dir, uri: str | None = None) -> dict:
+    """Put the run folder `run_dir` into MLflow (default: the store it logged to), adding only what
+    its MLflow run lacks; returns run_id, uri, experiment, created, points_added, points_present,
+    epochs, status and mlflow_status (nnctl.runs.replay)."""
+    from .runs import replay
+
+    return replay.replay(run_dir, uri, _mlflow_model_writer)
+
+
+def _mlflow_model_writer(checkpoint, folder, meta) -> None:
+    """A finished run's MLflow model: the NumPy export under a pyfunc (runs cannot import export)."""
+    from .export import mlflow_model
+
+    mlflow_model.write(checkpoint, folder, meta)
 
 
 def _watching(callbacks, on_epoch, on_batch) -> list:

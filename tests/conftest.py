@@ -70,3 +70,33 @@ def moons_run(tmp_path_factory):
     path = folder / "moons.yaml"
     path.write_text(MOONS)
     return api.train(config.load(path), run_dir=folder / "run")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory, empty_store):
+    """A real `mlflow server` on a free loopback port, its runs in SQLite and its artifacts served
+    over HTTP (MLflow's default): one per test session. Its URI. Kept cheap: its store starts as a
+    copy of the empty one (no migrations), and without MLflow's job runner (nnctl starts no jobs)."""
+    import shutil
+
+    from mlflow_helpers import free_port, process
+
+    folder = tmp_path_factory.mktemp("mlflow-server")
+    shutil.copyfile(empty_store, folder / "store.db")
+    port = free_port()
+    with open(folder / "server.log", "w") as log, process(
+            ["server", "--host", "127.0.0.1", "--port", port, "--workers", 1,
+             "--backend-store-uri", f"sqlite:///{folder / 'store.db'}", "--artifacts-destination", folder / "artifacts"],
+            f"http://127.0.0.1:{port}/health", folder, log, env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory):
+    """An empty MLflow SQLite store, made once (making one runs MLflow's migrations: seconds); tests copy it."""
+    pytest.importorskip("mlflow")
+    from mlflow_helpers import client
+
+    path = tmp_path_factory.mktemp("mlflow-store") / "empty.db"
+    client(f"sqlite:///{path}").search_experiments()
+    return path

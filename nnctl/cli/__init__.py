@@ -1,7 +1,7 @@
 """The command line: parses, calls nnctl.api, prints. The one place errors become exit codes.
 
 This module is the `nnctl` group and its error handling; the commands live in one module per
-group (train, evaluate, inspect, predict, runs, data, sweep) and are registered below, by
+group (train, evaluate, inspect, predict, runs, data, sweep, track) and are registered below, by
 add_command, so that a module keeps its name on the package (nnctl.cli.predict is the module).
 Heavy modules (NumPy, scikit-learn, pydantic) are imported inside the commands, so that
 `nnctl --help` starts fast.
@@ -17,7 +17,7 @@ import click
 
 from .. import __version__
 from . import data as _data, doctor as _doctor, evaluate as _evaluate, export as _export, inspect as _inspect, \
-    lr_find as _lr_find, predict as _predict, runs as _runs, sweep as _sweep, train as _train
+    lr_find as _lr_find, predict as _predict, runs as _runs, sweep as _sweep, track as _track, train as _train
 from . import init as _init
 from ..errors import EXIT_CODES, Interrupted, NnctlError  # noqa: F401  (EXIT_CODES: the one table)
 from ..printable import printable
@@ -69,7 +69,7 @@ def main():
 
 for _command in (_train.train, _evaluate.eval_, _inspect.summary, _inspect.check, _inspect.gradcheck, _inspect.schema,
                  _sweep.sweep, _predict.predict, _export.export, _data.data, _runs.plot, _runs.runs, _doctor.doctor,
-                 _lr_find.lr_find, _init.init):
+                 _lr_find.lr_find, _init.init, _track.track):
     main.add_command(_command)
 
 if __name__ == "__main__":

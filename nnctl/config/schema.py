@@ -375,8 +375,13 @@ class TrainingConfig(Strict):
 
 class MlflowConfig(Strict):
     uri: str | None = Field(None, description="MLflow tracking URI (a server's http://..., or sqlite:///FILE); "
-                                              "default MLFLOW_TRACKING_URI, else sqlite:///mlruns.db in the working folder")
-    experiment: str = Field("nnctl", min_length=1, description="MLflow experiment the run is logged in (created if missing)")
+                                              "default MLflow's own: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db "
+                                              "in the working folder (what a plain `mlflow ui` shows)")
+    experiment: str | None = Field(None, min_length=1, description="MLflow experiment the run is logged in (created "
+                                   "if missing); default MLFLOW_EXPERIMENT_NAME or MLFLOW_EXPERIMENT_ID, else nnctl")
+    log_model: bool = Field(True, description="log a finished run's checkpoint as the MLflow model `model` (a "
+                                              "pyfunc over the NumPy export: runs:/<id>/model); false saves the "
+                                              "export's time, about a second a run")
     parent_run_id: str | None = Field(None, description="id of the MLflow run this run is nested under "
                                                         "(nnctl sweep sets it: the sweep's parent run)")
 

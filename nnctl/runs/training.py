@@ -30,8 +30,9 @@ from ..engine.train import Position, evaluate, fit
 from ..errors import CheckpointError, ConfigError, DataError, Interrupted, NnctlError, TrainingDiverged
 
 
-def train(cfg, *, run_dir=None, callbacks=(), stop=None, plots: bool = True) -> dict:
-    """Train the network `cfg` describes into a new run folder (or `run_dir`); the run's summary."""
+def train(cfg, *, run_dir=None, callbacks=(), stop=None, plots: bool = True, model_writer=None) -> dict:
+    """Train the network `cfg` describes into a new run folder (or `run_dir`); the run's summary.
+    `model_writer`: how a tracker writes the trained model in its own format (see tracking.start)."""
     memory.require(cfg)  # before the data set is loaded: ConfigError when it cannot fit in memory
     dataset = load_data(cfg)
     check_fits(cfg, dataset)
@@ -43,10 +44,10 @@ def train(cfg, *, run_dir=None, callbacks=(), stop=None, plots: bool = True) -> 
     with lock:  # held until the run ends: a --resume of this folder meanwhile is refused
         run = runs.Run(path, config_module.dump(cfg), created=created)
         with ended(run):
-            return Training(cfg, dataset).run(run, callbacks, stop, plots)
+            return Training(cfg, dataset).run(run, callbacks, stop, plots, model_writer)
 
 
-def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True) -> dict:
+def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True, model_writer=None) -> dict:
     """Continue the run in `run_dir` from its last.json, exactly where it stopped. The folder is
     locked throughout, and everything in it is checked before any file changes. `run_dir` may be
     runs/latest: the newest run (lookup.resolve)."""
@@ -73,7 +74,7 @@ def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True) ->
         with ended(run):
             if point.rewrite_best:
                 Checkpointer(run, training).save_best(training.monitor.best_epoch, without_seconds(run.history[-1]))
-            return training.run(run, callbacks, stop, plots)
+            return training.run(run, callbacks, stop, plots, model_writer)
 
 
 def _without_inputs(preprocessing: dict, saved: dict) -> dict:
@@ -236,12 +237,12 @@ class Training:
         return [self.diagnostics, *own, self.loss_limit, self.schedule, MetricsLogger(run), self.monitor,
                 *([self.best_weights] if self.best_weights is not None else []), checkpointer]
 
-    def run(self, run, callbacks=(), stop=None, plots: bool = True) -> dict:
+    def run(self, run, callbacks=(), stop=None, plots: bool = True, model_writer=None) -> dict:
         """Train into `run`'s folder (nnctl's callbacks, the trackers run.tracking asks for, then
         `callbacks`); score the kept weights on the test split, draw the report; the run's summary.
         A tracker that cannot be used fails the run before its first epoch."""
         run.status["data"] = self.data_status()  # written with the first epoch's files, or how the run ended
-        trackers = tracking.start(self.cfg, run, self.model)
+        trackers = tracking.start(self.cfg, run, self.model, model_writer)
         try:
             return self._run(run, [*trackers, *callbacks], stop, plots)
         finally:

@@ -117,16 +117,17 @@ def run(sweep: sweep_spec.Sweep, *, jobs: int = 1, scheduler: str | None = None,
     with _lock(folder):
         atomic_write(folder / "sweep.yaml", yaml.safe_dump(resolved_spec(sweep), sort_keys=False))
         parent = _mlflow_parent(sweep, trials)
-        tasks = [(t.id, _nested(t.config, parent), str(folder / t.id)) for t in trials]
         results: dict[str, dict] = {}
         try:
+            tasks = [(t.id, _nested(t.config, parent), str(folder / t.id)) for t in trials]
             board = _run(sweep, trials, invalid, tasks, results, jobs, scheduler, on_result)
-        except BaseException as e:
+        except BaseException as e:  # whatever fails once the parent run exists ends it, never left RUNNING
             if parent is not None:
-                parent.end("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED")
+                parent.end("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED",
+                           leaderboard(sweep, trials, invalid, results))
             raise
         if parent is not None:
-            parent.end("FINISHED" if board["finished"] else "FAILED")
+            parent.end("FINISHED" if board["finished"] else "FAILED", board)
     return board
 
 
@@ -136,10 +137,10 @@ def _mlflow_parent(sweep: sweep_spec.Sweep, trials: list):
     mlflow = ((trials[0].config.get("run") or {}).get("tracking") or {}).get("mlflow") if trials else None
     if not mlflow:
         return None
-    from ..runs.tracking import MlflowParent
+    from ..runs.mlflow_tracker import MlflowParent
 
     params = {key: strict_json(value) for key, value in sweep.spec.parameters.items()}  # optimizer.lr: [0.01, 0.1]
-    return MlflowParent(mlflow.get("uri"), mlflow.get("experiment", "nnctl"), sweep.spec.name, params)
+    return MlflowParent(mlflow.get("uri"), mlflow.get("experiment"), sweep.spec.name, params)
 
 
 def _nested(config_data: dict, parent) -> dict:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from nnctl import cli, errors
 from nnctl.cli import main
-from nnctl.cli.train import Progress
+from nnctl.cli.progress import Progress
 from nnctl.engine.train import Position
 
 from conftest import moons_yaml
@@ -33,9 +33,10 @@ class Terminal(io.StringIO):
         return True
 
 
-def run_progress(monkeypatch, stream, quiet=False, slow=False) -> str:
-    """One epoch of ten batches through the callback's hooks, as fit calls them."""
+def run_progress(monkeypatch, stream, quiet=False, slow=False, columns=120) -> str:
+    """One epoch of ten batches through the callback's hooks, as fit calls them, `columns` wide."""
     monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setenv("COLUMNS", str(columns))
     if slow:  # every batch redrawn
         monkeypatch.setattr(Progress, "REDRAW", 0.0)
     progress = Progress(quiet=quiet)
@@ -71,31 +72,102 @@ def test_plain_lines_off_a_terminal_and_nothing_when_quiet(monkeypatch):
     assert run_progress(monkeypatch, Terminal(), quiet=True) == ""
 
 
+def on_terminal(tmp_path, columns: int, env=None, epochs=3) -> str:
+    """`nnctl train` in a real process on a pseudo-terminal `columns` wide: what it drew, as bytes decoded."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    config = tmp_path / "moons.yaml"
+    config.write_text(moons_yaml(training={"epochs": epochs, "batch_size": 8}, run={"output_dir": str(tmp_path / "runs")}))
+    code = f"import sys; from nnctl.cli import main; main(['train', {str(config)!r}, '--no-plots'], prog_name='nnctl')"
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    environ = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")} | {"TERM": "xterm"} | (env or {})
+    process = subprocess.Popen([sys.executable, "-c", code], stdin=slave, stdout=slave, stderr=slave, env=environ)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert process.wait() == 0, b"".join(chunks).decode()
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def live_lines(out: str) -> list[str]:
+    """Each drawing of the live line: what an erase-line starts, when no newline ends it (an epoch's row)."""
+    return [part for part in out.split("\r\033[K")[1:] if part and "\n" not in part]
+
+
 @pytest.mark.slow
 def test_train_on_a_pseudo_terminal_shows_the_whole_screen(tmp_path):
-    """A real process on a pseudo-terminal: header, live lines, aligned rows, the closing line."""
-    pty = pytest.importorskip("pty")
-    config = tmp_path / "moons.yaml"
-    config.write_text(moons_yaml(training={"epochs": 3, "batch_size": 8}, run={"output_dir": str(tmp_path / "runs")}))
-    code = f"import sys; from nnctl.cli import main; main(['train', {str(config)!r}, '--no-plots'], prog_name='nnctl')"
-    chunks = []
-
-    def read(fd):
-        data = os.read(fd, 65536)
-        chunks.append(data)
-        return data
-
-    status = pty.spawn([sys.executable, "-c", code], read)
-    out = re.sub(r"\r\033\[K", "\n", b"".join(chunks).decode().replace("\r\n", "\n"))  # each redraw on a line
-    assert os.waitstatus_to_exitcode(status) == 0, out
+    """A real process on a wide pseudo-terminal: header, live lines, aligned rows, the closing line."""
+    out = on_terminal(tmp_path, 160)
+    out = re.sub(r"\r\033\[K", "\n", out)  # each redraw on a line
     assert re.search(r"^run folder:  .*/runs/moons-", out, re.M) and "data:        moons, 2 features, 2 classes: " in out
     assert re.search(r"model:       [\d,]+ parameters \(float32\)", out)
     assert "training:    adam, lr 0.02; 3 epochs, batch size 8 (" in out
-    assert re.search(r"epoch 1/3 +\d+/\d+ \[[=>.]+\]  ETA \S+  [\d,]+ steps/s  loss \d\.\d{4}  acc \d\.\d{4}", out)
+    assert re.search(r"epoch 1/3 +\d+/\d+ \[[=>.]{20}\]  ETA \S+  [\d,]+ steps/s  loss \d\.\d{4}  acc \d\.\d{4}", out)
     assert re.search(r"^epoch +loss +acc +val_loss +val_acc +lr +time$", out, re.M)
     assert len(re.findall(r"^\s+[123]/3(  +\S+){6}$", out, re.M)) == 3
     assert re.search(r"^done in \S+: test loss \d\.\d{4}  accuracy \d\.\d{4} \(n=\d+\); best epoch \d of 3; "
                      r".*/checkpoint\.json holds epoch \d$", out, re.M)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("columns", [80, 40])
+def test_the_live_line_fits_a_narrow_terminal(tmp_path, columns):
+    """Every redraw fits in the terminal's width less the cursor's cell (a longer line would wrap,
+    and each redraw would leave its first rows behind); shortened, its epoch and loss stay."""
+    lines = live_lines(on_terminal(tmp_path, columns, epochs=2))
+    assert lines and max(len(line) for line in lines) <= columns - 1, lines
+    assert all(re.match(r"(epoch )?[12]/2 ", line) and re.search(r" loss \d\.\d{3}", line) for line in lines), lines
+    if columns == 80:  # shortened only as far as needed: the bar stays
+        assert all(re.search(r"\[[=>.]+\]  ETA ", line) for line in lines), lines
+
+
+@pytest.mark.slow
+def test_a_dumb_terminal_gets_plain_lines(tmp_path):
+    out = on_terminal(tmp_path, 80, env={"TERM": "dumb"}, epochs=2)
+    assert "\033[" not in out and "\r" not in out
+    assert re.search(r"^epoch 2/2  loss \d\.\d{4}  acc ", out, re.M)
+
+
+class Notebook(io.StringIO):
+    def isatty(self):
+        return False  # as ipykernel's output streams
+
+
+def test_a_notebook_gets_a_live_line_without_escape_codes(monkeypatch):
+    """Jupyter redraws a line on \\r but shows escape codes as text: padding covers a longer line."""
+    monkeypatch.setitem(sys.modules, "ipykernel", type(sys)("ipykernel"))
+    out = run_progress(monkeypatch, Notebook(), slow=True)
+    assert "\033" not in out
+    redraws = out[len(HEADER):].split("\r")
+    assert len([r for r in redraws if r.startswith("epoch 1/2 ")]) == 9
+    assert out.endswith("  1/2    0.5000    0.8000    0.6000    0.7500      0.01    0.10s\n")
+    assert max(len(line) for r in redraws for line in r.split("\n")) <= 100
+
+
+@pytest.mark.parametrize("columns", [80, 40, 20])
+def test_fields_are_shortened_before_they_are_dropped(monkeypatch, columns):
+    out = run_progress(monkeypatch, Terminal(), slow=True, columns=columns)
+    lines = [part for part in out[len(HEADER):].split("\r\033[K") if part and not part.startswith("epoch  ")]
+    assert max(len(line) for line in lines) <= columns - 1
+    first = lines[0]
+    if columns == 80:  # the bar halved and the rate as N/s, the scores whole
+        assert re.fullmatch(r"epoch 1/2   1/10 \[>\.{9}\]  ETA \S+  [\d,]+/s  loss 0\.5000  acc 0\.7500", first)
+    elif columns == 40:
+        assert re.fullmatch(r"1/2  ETA \S+  loss 0\.500 acc 0\.750", first)
+    else:
+        assert re.fullmatch(r"1/2  loss 0\.500", first)
 
 
 def test_colour_on_a_terminal_unless_no_color(moons_run, monkeypatch):

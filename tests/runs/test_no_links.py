@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nnctl import files
+from nnctl import api, files
 from nnctl.cli import main
 from nnctl.errors import WriteError
 from nnctl.runs import lock as folder_lock
@@ -118,10 +118,11 @@ def test_runs_shows_a_run_whose_status_is_a_link_as_unreadable(run, tmp_path):
 
 
 @pytest.mark.parametrize("plant", ["link", "dangling link", "file"])
-def test_a_tensorboard_folder_that_is_a_link_is_refused(tmp_path, plant):
+def test_a_tensorboard_folder_that_is_a_link_is_refused(tmp_path, plant, moons_config):
     pytest.importorskip("tensorboard")
-    from nnctl.runs import tracking
+    from nnctl.runs.tensorboard_tracker import TensorBoardTracker
 
+    cfg = api.load_config(moons_config())
     run, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
     run.mkdir()
     if plant == "file":
@@ -131,27 +132,25 @@ def test_a_tensorboard_folder_that_is_a_link_is_refused(tmp_path, plant):
         if plant == "link":
             elsewhere.mkdir()
     with pytest.raises(WriteError, match="tensorboard: is not a folder .*follows no symbolic link"):
-        tracking.TensorBoardTracker(type("Run", (), {"path": run})())
+        TensorBoardTracker(cfg, type("Run", (), {"path": run})())
     assert not elsewhere.exists() or list(elsewhere.iterdir()) == []
     (run / "tensorboard").unlink()
-    tracking.TensorBoardTracker(type("Run", (), {"path": run})()).writer.close()
+    TensorBoardTracker(cfg, type("Run", (), {"path": run})()).end(type("Run", (), {"path": run, "status": {}})())
     assert (run / "tensorboard").is_dir() and not (run / "tensorboard").is_symlink()
 
 
 def test_mlflow_copies_no_link_of_the_run_folder(run, tmp_path, victim):
-    from nnctl.runs import tracking
+    from nnctl.runs import mlflow_tracker
 
     (run / "checkpoint.json").unlink()
     (run / "checkpoint.json").symlink_to(victim)
     (run / "evil.png").symlink_to(victim)
     logged = []
-    tracker = tracking.MlflowTracker.__new__(tracking.MlflowTracker)
-    tracker.broken, tracker.run_id = False, "id"
-    tracker.Metric = tracker.RunTag = lambda *a: a
-    tracker.client = type("Client", (), {"log_batch": lambda *a, **k: None, "set_terminated": lambda *a: None,
-                                         "log_artifact": lambda self, run_id, path, *where: logged.append(Path(path).name)})()
-    status = {"status": "finished", "test": {}, "epochs": 1}
-    tracker.end(type("Run", (), {"path": run, "status": status})())
+    client = type("Client", (), {"set_terminated": lambda *a, **k: None,
+                                 "log_artifact": lambda self, run_id, path, *where: logged.append(Path(path).name)})()
+    store = type("Store", (), {"client": client, "Metric": lambda *a: a, "log_metrics": lambda *a: None,
+                               "set_tags": lambda *a: None})()
+    mlflow_tracker.publish(store, "id", run, {"status": "finished", "test": {}, "epochs": 1}, [])
     assert "checkpoint.json" not in logged and "evil.png" not in logged
     assert {"run.json", "config.yaml", "metrics.csv", "curves.png"} <= set(logged)
 

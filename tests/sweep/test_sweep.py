@@ -237,11 +237,13 @@ def finished_runs(folder: Path) -> list:
     return names
 
 
-def test_a_sweep_with_mlflow_logs_a_parent_run_with_one_nested_run_per_trial(tmp_path, monkeypatch):
+def test_a_sweep_with_mlflow_logs_a_parent_run_with_one_nested_run_per_trial(tmp_path, monkeypatch, empty_store):
     pytest.importorskip("mlflow")
+    import shutil
     import warnings
 
     monkeypatch.chdir(tmp_path)  # a SQLite store keeps its artifacts in ./mlruns
+    shutil.copyfile(empty_store, tmp_path / "ml.db")
     uri = f"sqlite:///{tmp_path / 'ml.db'}"
     text = BASE.replace("  training: {epochs: 3, batch_size: 32}\n",
                         f"  training: {{epochs: 2, batch_size: 32}}\n  run: {{tracking: {{mlflow: {{uri: '{uri}'}}}}}}\n")
