@@ -363,3 +363,32 @@ def test_a_table_without_a_header_is_read_by_position_everywhere(tmp_path):
     assert run("export", tmp_path / "run", "--format", "numpy", "-o", tmp_path / "np").exit_code == 0
     exported = run_predict_py(tmp_path / "np", rows)
     assert exported.returncode == 0 and exported.stdout == by_nnctl.stdout, exported.stderr
+
+
+@pytest.mark.slow
+def test_the_mlflow_model_of_a_table_takes_its_columns_by_name(tmp_path):
+    """The MLflow model (python_function over the NumPy export) of a CSV model reads text columns."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("mlflow")
+    import warnings
+
+    from nnctl import api
+    from nnctl.export import mlflow_model
+
+    header, rows = churn_rows(80)
+    data = write_table(tmp_path / "t.csv", header, rows)
+    assert run("train", "--data", data, "--set", "training.epochs=2", "-q", "--no-plots",
+               "--run-dir", tmp_path / "run").exit_code == 0
+    frame = pd.DataFrame({"senior": ["no", "yes"], "plan": ["basic", "platinum"], "region": ["Centre", None],
+                          "tenure": [12.0, float("nan")], "monthly_fee": [20.5, 30.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import mlflow.pyfunc
+
+        mlflow_model.write(tmp_path / "run" / "checkpoint.json", tmp_path / "model")  # (pandas deprecations inside MLflow)
+        model = mlflow.pyfunc.load_model(str(tmp_path / "model"))
+        got = model.predict(frame)
+    assert {c.name: c.type.name for c in model.metadata.signature.inputs.inputs} == {
+        "plan": "string", "region": "string", "tenure": "double", "monthly_fee": "double", "senior": "string"}
+    want = api.predict(api.load_checkpoint(tmp_path / "run" / "checkpoint.json"), frame)[:, 0]
+    np.testing.assert_allclose(got["probability_yes"].to_numpy(), want, atol=1e-6)
