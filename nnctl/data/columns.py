@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +45,9 @@ class Column:
     indicator: bool | None = None  # None: a missing indicator when a training cell was missing
     max_categories: int | None = None
     why: str = "declared in data.columns"
+    # the cells as floats, when telling the type read every one as a number: kept so that they are
+    # not parsed twice (a large file of numbers is most of its reading time)
+    numbers: list | None = field(default=None, compare=False, repr=False)
 
 
 def markers(missing_values) -> frozenset:
@@ -63,8 +66,14 @@ def number(cell: str, decimal: str = ".") -> float | None:
 
 
 def infer(name: str, cells: list[str], missing: frozenset, decimal: str = ".") -> tuple[str, str]:
-    """(type, why) of a feature column from its stripped cells (the rule atop this module)."""
-    values = _all_numbers(cells, decimal)
+    """(type, why) of a feature column from its cells (the rule atop this module)."""
+    return _inferred(name, cells, missing, decimal, _all_numbers(cells, decimal))
+
+
+def _inferred(name: str, cells: list[str], missing: frozenset, decimal: str, values) -> tuple[str, str]:
+    """infer, given the cells as floats when every one is a number (else None)."""
+    if values is None:
+        cells = [c.strip() for c in cells]
     present = cells if values is not None else [c for c in cells if c.lower() not in missing]
     if not present:
         return "numeric", "every cell is missing"  # refused when read, naming the column
@@ -74,8 +83,9 @@ def infer(name: str, cells: list[str], missing: frozenset, decimal: str = ".") -
         read = [number(c, decimal) for c in present]
         values = read if all(v is not None and v == v for v in read) else None  # a 'nan' is missing
     if values is not None:
+        values = np.asarray(values)
         if len(cells) > 2 and (_names_an_id(name) or _counts_rows(values)) and \
-                all(v.is_integer() for v in values) and len(set(values)) == len(cells):
+                (values == np.round(values)).all() and len(np.unique(values)) == len(cells):
             return "ignore", f"a different whole number in {rows}: an identifier"
         return "numeric", "numbers" + gaps
     counts = Counter(present)
@@ -86,10 +96,11 @@ def infer(name: str, cells: list[str], missing: frozenset, decimal: str = ".") -
     return "categorical", f"{len(counts)} values: {_values(sorted(counts, key=lambda v: (-counts[v], v)))}{gaps}"
 
 
-def _all_numbers(cells: list[str], decimal: str) -> list[float] | None:
-    """The cells as floats when every one is a number, none missing (one pass in C), else None."""
+def _all_numbers(cells: list[str], decimal: str) -> np.ndarray | None:
+    """The cells as float64 when every one is a number, none missing (one pass in C), else None."""
     try:
-        values = list(map(float, cells if decimal == "." else (c.replace(decimal, ".") for c in cells)))
+        values = np.fromiter(map(float, cells if decimal == "." else (c.replace(decimal, ".") for c in cells)),
+                             np.float64, count=len(cells))
     except ValueError:
         return None
     return values if not np.isnan(values).any() else None
@@ -97,7 +108,7 @@ def _all_numbers(cells: list[str], decimal: str) -> list[float] | None:
 
 def _decimal_commas(cells: list[str], missing: frozenset) -> bool:
     """Whether the cells are numbers once a decimal comma is read as a point (and one has a comma)."""
-    present = [c for c in cells if c.lower() not in missing]
+    present = [c for c in cells if c.strip().lower() not in missing]
     return any("," in c for c in present) and all(number(c, ",") is not None for c in present)
 
 
@@ -105,9 +116,9 @@ def _names_an_id(name: str) -> bool:
     return bool(ID_NAME.search(name.lower()) or CAMEL_ID.search(name))
 
 
-def _counts_rows(values: list[float]) -> bool:
+def _counts_rows(values: np.ndarray) -> bool:
     """Whether the values count the rows, one up each row (0, 1, 2, ... or 1, 2, 3, ...)."""
-    return values[0] in (0.0, 1.0) and all(b - a == 1 for a, b in zip(values, values[1:]))
+    return values[0] in (0.0, 1.0) and bool((np.diff(values) == 1).all())
 
 
 def _values(values: list[str]) -> str:
@@ -117,7 +128,7 @@ def _values(values: list[str]) -> str:
 
 def plan(names: list[str], cells: list[list[str]], declared: dict | None, missing: frozenset, decimal: str,
          source: str) -> list[Column]:
-    """Each feature column (`names`, their stripped `cells` column by column) with its type:
+    """Each feature column (`names`, their `cells` column by column) with its type:
     `declared` (data.columns: name -> type word or settings) wins, the rest is inferred."""
     declared = dict(declared or {})
     unknown = [name for name in declared if name not in names]
@@ -130,13 +141,14 @@ def plan(names: list[str], cells: list[list[str]], declared: dict | None, missin
     for name, column in zip(names, cells):
         given = declared.get(name)
         if given is None:
-            kind, why = infer(name, column, missing, decimal)
+            numbers = _all_numbers(column, decimal)
+            kind, why = _inferred(name, column, missing, decimal, numbers)
             if kind != "numeric" and decimal == "." and _decimal_commas(column, missing):
-                example = next(c for c in column if "," in c)
+                example = next(c.strip() for c in column if "," in c)
                 raise DataError(f"{source}: feature column {quoted(name)} holds numbers with a decimal comma, such as "
                                 f"{quoted(example, 20)}: say so with data.decimal: ',' (or declare the column "
                                 f"categorical in data.columns)")
-            out.append(Column(name, kind, why=why))
+            out.append(Column(name, kind, why=why, numbers=numbers if kind == "numeric" else None))
         elif isinstance(given, str):
             out.append(Column(name, given))
         else:
@@ -150,7 +162,7 @@ def profile(names: list[str], cells: list[list[str]], columns: list[Column], mis
     distinct values and the most frequent ones."""
     out = []
     for name, column, plan_of in zip(names, cells, columns):
-        present = [c for c in column if c.lower() not in missing]
+        present = [c.strip() for c in column if c.strip().lower() not in missing]
         counts = Counter(present)
         entry = {"name": name, "type": plan_of.type, "why": plan_of.why, "missing": len(column) - len(present),
                  "distinct": len(counts)}

@@ -28,27 +28,31 @@ from . import columns as column_types
 MAX_FEATURE = 1e38  # as nnctl.data.tabular: beyond it the standard scaling overflows
 
 
-def parse(table, types: list[str], missing: frozenset, decimal: str) -> list:
+def parse(table, types: list[str], missing: frozenset, decimal: str, read=None) -> list:
     """Each feature column of `table` read by its type: numeric, float64 with NaN where missing;
-    text, a list of str with None where missing. A cell a numeric column cannot hold is refused."""
+    text, a list of str with None where missing. A cell a numeric column cannot hold is refused.
+    `read`: per column, its cells as floats already (columns.Column.numbers), or None."""
     out = []
-    for name, cells, kind in zip(table.names, table.cells, types):
+    for name, cells, kind, numbers in zip(table.names, table.cells, types, read or [None] * len(types)):
         if kind == "numeric":
-            out.append(_numbers(table, name, cells, missing, decimal))
+            out.append(_numbers(table, name, cells, missing, decimal, numbers))
         else:
-            out.append([None if c.lower() in missing else c for c in cells])
+            stripped = (c.strip() for c in cells)
+            out.append([None if c.lower() in missing else c for c in stripped])
     return out
 
 
-def _numbers(table, name: str, cells: list[str], missing: frozenset, decimal: str) -> np.ndarray:
+def _numbers(table, name: str, cells: list[str], missing: frozenset, decimal: str, numbers=None) -> np.ndarray:
     try:  # every cell a number: one pass in C (float() itself, so the same bits as the loop below)
-        values = np.array(list(map(float, cells if decimal == "." else (c.replace(decimal, ".") for c in cells))))
+        values = numbers if numbers is not None else \
+            np.array(list(map(float, cells if decimal == "." else (c.replace(decimal, ".") for c in cells))))
         if len(values) and np.abs(values).max() <= MAX_FEATURE:  # no NaN, no inf, nothing too large
             return values
     except ValueError:
         pass
     values = np.empty(len(cells))
     for i, cell in enumerate(cells):
+        cell = cell.strip()
         value = column_types.number(cell, decimal)
         if value is None or value != value:
             if cell.lower() not in missing:

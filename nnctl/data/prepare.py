@@ -50,7 +50,8 @@ class Prepared:
             columns = column_types.plan(table.names, table.cells, settings.get("columns"), missing,
                                         settings["decimal"], table.source)
         kinds = [c.type for c in columns]
-        parsed = [None if kind == "ignore" else encoding.parse(_one(table, i), [kind], missing, settings["decimal"])[0]
+        parsed = [None if kind == "ignore" else
+                  encoding.parse(_one(table, i), [kind], missing, settings["decimal"], [columns[i].numbers])[0]
                   for i, kind in enumerate(kinds)]
         if legacy_names is not None:
             _refuse_missing(table, parsed)

@@ -47,7 +47,8 @@ def _column(path, names: list[str], positions: dict, wanted, header: bool, role:
 
 @dataclass
 class Table:
-    """A CSV's rows as text: the feature columns' names and stripped cells (column by column), the
+    """A CSV's rows as text: the feature columns' names and cells (column by column, as read: the
+    spaces around a cell are not part of it, and are stripped wherever it is read as text), the
     line each row starts on, and the target's name and stripped cells (None when there is none)."""
 
     source: str
@@ -105,13 +106,13 @@ def parse_csv(text: str, path, target=None, features=None, header: bool = True, 
         raise DataError(f"{path}: no feature columns besides the target {quoted(names[t])}"
                         + _delimiter_hint(delimiter))
     _check_distinct(path, names, positions, [t, *columns])
-    stripped = [[cell.strip() for cell in row] for _, row in rows]
-    y = [row[t] for row in stripped]
+    by_column = list(zip(*(row for _, row in rows))) if rows else [()] * len(names)  # one pass, in C
+    y = [cell.strip() for cell in by_column[t]]
     empty = [number for (number, _), label in zip(rows, y) if not label]
     if empty:  # an empty cell would become a class "" (or fail as a number)
         raise DataError(f"{path}: the target column {quoted(names[t])} is empty in {_row_numbers(empty)} "
                         f"(counting the header as row 1): fill in or remove those rows")
-    cells = [[row[c] for row in stripped] for c in columns]
+    cells = [list(by_column[c]) for c in columns]  # as read: stripped where read as text (float() ignores spaces)
     return Table(str(path), [names[c] for c in columns], cells, [number for number, _ in rows], names[t], y, delimiter,
                  header)
 
