@@ -37,23 +37,26 @@ def read_table(source: str, record: dict, *, target: str | None = None, header: 
         text = csvtext.read(source, encoding=record["encoding"])
     delimiter = delimiter or record["delimiter"]
     used = [r["name"] for r in record["columns"] if r["type"] != "ignore"]
-    rows = list(csvtext.records(text, delimiter, name))
-    first = csvtext.names(rows[0][1]) if rows else []
+    first = csvtext.header(text, delimiter, name)
     if header is None:
-        header = set(used) <= set(first) or is_header(first)
+        header = set(used) <= set(first.names) or is_header(first.names)
     notes = []
     if header:
-        positions, notes = _by_name(first, used, record, target, name)
-        rows = rows[1:]
-    elif rows and len(rows[0][1]) != len(used):
-        raise DataError(f"{name}: row 1 has {_values(len(rows[0][1]))}; without a header the model reads "
+        positions, notes = _by_name(first.names, used, record, target, name)
+    elif first.names and len(first.names) != len(used):
+        raise DataError(f"{name}: row 1 has {_values(len(first.names))}; without a header the model reads "
                         f"{len(used)} columns in training order ({', '.join(excerpt(n, 20) for n in used[:10])}"
                         f"{', …' if len(used) > 10 else ''}): give the file a header to match columns by name")
     else:
         positions = list(range(len(used)))
+    width = len(first.names) if header else len(used)
+    numbers = _numbers_at_once(text, record, first.lines if header else 0, positions, width, delimiter)
+    if numbers is not None:  # a table of numbers, every cell given
+        x, found = encoding.encode(record["columns"], dict(zip(used, numbers.T)), len(numbers))
+        return x.astype(dtype), notes + encoding.notes(found, record["columns"], name)
+    rows = list(csvtext.records(text, delimiter, name))[1 if header else 0:]
     if not rows:
         raise DataError(f"{name}: empty input: no rows of features")
-    width = len(first) if header else len(used)
     for number, cells in rows:
         if len(cells) != width:
             raise DataError(f"{name}: row {number}: {_values(len(cells))}, but the {'header' if header else 'first row'} "
@@ -63,6 +66,24 @@ def read_table(source: str, record: dict, *, target: str | None = None, header: 
     prepared = Prepared.of(table, settings, record, drop=False)
     x, _, found = prepared.encode(record)
     return x.astype(dtype), notes + encoding.notes(found, record["columns"], name)
+
+
+def _numbers_at_once(text: str, record: dict, skip: int, positions: list[int], width: int,
+                     delimiter: str) -> np.ndarray | None:
+    """The columns at `positions` read by NumPy's C parser when the model reads numbers alone and
+    every row is `width` plain cells of finite numbers (no quotes, no missing cell); else None, and
+    the rows are read cell by cell (which names the first bad one)."""
+    if record["decimal"] != "." or any(r["type"] not in ("numeric", "ignore") for r in record["columns"]) \
+            or '"' in text:
+        return None
+    lines = [line for line in text.splitlines()[skip:] if line.strip()]
+    if not lines or any(line.count(delimiter) != width - 1 for line in lines):
+        return None
+    try:
+        x = np.loadtxt(lines, delimiter=delimiter, usecols=positions, dtype=np.float64, ndmin=2, comments=None)
+    except ValueError:
+        return None
+    return x if len(x) == len(lines) and np.isfinite(x).all() else None
 
 
 def _by_name(cells: list[str], used: list[str], record: dict, target, name: str) -> tuple[list[int], list]:
