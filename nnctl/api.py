@@ -102,16 +102,19 @@ def _starter(profile, text: str, config_dir, overrides) -> config_module.Config:
 def check(path, overrides=(), layers=()) -> dict:
     """Everything `train` validates, without loading a data set: the resolved config and its size.
 
-    For a user's file or an OpenML set, whose width only the data can tell, n_features and
-    total_params are None.
+    For a user's file or an OpenML set, whose width only the data can tell, n_features, input_shape
+    (the model's: [features], or [height, width, channels] for a model of images) and total_params
+    are None.
     """
     cfg = load_config(path, overrides, layers)
     spec = data_module.spec(cfg.data)
-    rows = summary_rows(config_module.plain(cfg.model.layers), spec.n_features) if spec.n_features is not None else None
+    shape = config_module.shapes.check(cfg, spec, str(path))  # None: a file's width, known once loaded
+    rows = summary_rows(config_module.plain(cfg.model.layers), shape) if shape is not None else None
     need = memory.require(cfg, source=str(path))  # ConfigError when it cannot fit in memory
     return {"config": str(path), "valid": True, "overrides": list(overrides), "layers": list(layers), "resolved": cfg.model_dump(mode="json"),
             "resolved_yaml": config_module.dump(cfg), "data": {"name": cfg.data.name, "n_features": spec.n_features,
                                                                 "n_classes": spec.n_classes, "task": spec.task},
+            "input_shape": None if shape is None else list(shape),
             "total_params": None if rows is None else sum(r["params"] for r in rows), "memory": need}
 
 
@@ -221,14 +224,17 @@ def gradcheck(path, overrides=(), layers=(), *, samples: int | None = 100, toler
 
     cfg = load_config(path, overrides, layers)
     spec = data_module.spec(cfg.data)
-    n_features, n_classes = spec.n_features, spec.n_classes
+    n_features, n_classes, image_shape = spec.n_features, spec.n_classes, spec.image_shape
     if n_features is None or n_classes is None:
         dataset = load_data(cfg)
-        n_features, n_classes = dataset.x_train.shape[1], len(dataset.classes or [])
+        config_module.shapes.check(cfg, dataset.spec(), f"{path} (data from {dataset.source})")
+        n_features, n_classes, image_shape = dataset.x_train.shape[1], len(dataset.classes or []), dataset.image_shape
     tolerance = gradcheck_module.TOLERANCE if tolerance is None else tolerance
-    memory.require(cfg, n_features, data=False, dtype="float64", batch_size=batch_size, source=str(path))
+    memory.require(cfg, n_features, data=False, dtype="float64", batch_size=batch_size, image_shape=image_shape,
+                   source=str(path))
     rng = np.random.default_rng(cfg.seed if seed is None else seed)
-    model = build(config_module.plain(cfg.model.layers), n_features, rng, "float64")
+    shape = config_module.shapes.input_shape(cfg, n_features, image_shape)
+    model = build(config_module.plain(cfg.model.layers), shape, rng, "float64")
     x = rng.standard_normal((batch_size, n_features))
     y = rng.standard_normal(batch_size) if spec.task == "regression" else rng.integers(0, n_classes, batch_size)
     # Thousands of products of a batch of 8: BLAS threads only add waiting (13 s instead of 0.5 s

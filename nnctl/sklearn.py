@@ -12,6 +12,10 @@ cross_entropy; one linear unit with mse), as MLPClassifier does; with `loss`, th
 network, as in a config file. Training is a run without its folder: the run's own builders
 (runs.training.Training), standard scaling fitted on X, the loop with the run's callbacks, the
 best epoch's weights kept. Nothing here is imported by the rest of nnctl.
+
+For a config with convolution or pooling layers, `image_shape` says how each row of X is an
+image, (height, width, channels) in that order: rows are flattened images as MNIST's are, and
+the network views them as images (X of shape (n, H, W, C) is flattened first).
 """
 
 from __future__ import annotations
@@ -50,8 +54,9 @@ class _NnctlEstimator(BaseEstimator):
     _task = ""  # classification or regression
 
     def __init__(self, config=None, *, epochs=None, batch_size=None, lr=None, validation_fraction=0.0,
-                 random_state=None):
+                 random_state=None, image_shape=None):
         self.config = config
+        self.image_shape = image_shape
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -62,7 +67,7 @@ class _NnctlEstimator(BaseEstimator):
 
     def fit(self, X, y):
         """Train a new network on (X, y); returns self."""
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), y_numeric=self._task == "regression")
+        X, y = validate_data(self, self._rows(X), y, dtype=(np.float64, np.float32), y_numeric=self._task == "regression")
         y, classes = self._targets(y)
         cfg = self._resolved_config(len(classes))
         dataset = self._dataset(cfg, X, y, classes)
@@ -80,8 +85,26 @@ class _NnctlEstimator(BaseEstimator):
         self.history_ = [training_module.without_seconds(record) for record in history]
         self.checkpoint_ = checkpoint_module.Checkpoint(
             path=IN_MEMORY, config=cfg, model=run.model, preprocessing=dataset.preprocessing, classes=classes,
-            n_inputs=X.shape[1], epoch=epoch, metrics=metrics, optimizer=None)
+            input_shape=run.input_shape, epoch=epoch, metrics=metrics, optimizer=None)
         return self
+
+    def _rows(self, X):
+        """X as rows: images (n, H, W, C) of image_shape flattened, anything else as it is."""
+        shape = getattr(X, "shape", None)
+        if self.image_shape is not None and shape is not None and len(shape) > 2 \
+                and tuple(shape[1:]) == tuple(self.image_shape):
+            return np.asarray(X).reshape(len(X), -1)
+        return X
+
+    def _image(self, n_features: int) -> tuple | None:
+        """image_shape as a tuple, once it is known to hold exactly a row's values."""
+        if self.image_shape is None:
+            return None
+        shape = tuple(int(d) for d in self.image_shape)
+        if len(shape) != 3 or min(shape) < 1 or int(np.prod(shape)) != n_features:
+            raise ValueError(f"image_shape must be (height, width, channels) holding the {n_features} values of a "
+                             f"row of X, got {self.image_shape!r}")
+        return shape
 
     def _resolved_config(self, n_classes: int) -> config_module.Config:
         """The nnctl Config this fit trains: the user's keys, the defaults, the output layer, the
@@ -129,12 +152,12 @@ class _NnctlEstimator(BaseEstimator):
             data_module.check_scaled(X, part, scaled, source, dtype)
         ys = [data_module.scale_target(y[part], preprocessing, dtype) if regression else y[part] for part in (train, val)]
         return data_module.Dataset("npz", self._task, classes, xs[0], ys[0], xs[1], ys[1], xs[0][:0], ys[0][:0],
-                                   preprocessing, None, source)
+                                   preprocessing, self._image(X.shape[1]), source)
 
     def _outputs(self, X) -> np.ndarray:
         """The network's outputs for raw rows X, as `nnctl predict` computes them."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = validate_data(self, self._rows(X), dtype=(np.float64, np.float32), reset=False)
         return api.predict(self.checkpoint_, X)
 
     # ------------------------------------------------------------ checkpoints
@@ -149,7 +172,7 @@ class _NnctlEstimator(BaseEstimator):
                              f"labels: fit on y as integers or strings to save the model")
         ckpt = self.checkpoint_
         checkpoint_module.save(path, config=ckpt.config, model=ckpt.model, preprocessing=ckpt.preprocessing,
-                               classes=ckpt.classes, n_inputs=ckpt.n_inputs, epoch=ckpt.epoch, metrics=ckpt.metrics)
+                               classes=ckpt.classes, epoch=ckpt.epoch, metrics=ckpt.metrics)
 
     @classmethod
     def load(cls, path):
@@ -160,7 +183,8 @@ class _NnctlEstimator(BaseEstimator):
             raise ValueError(f"{path} holds a {task} model; {cls.__name__} is for {cls._task}")
         estimator = cls(config=ckpt.config.model_dump(mode="json", include={"seed", "model", "loss", "optimizer",
                                                                              "training"}),
-                        validation_fraction=ckpt.config.data.val_fraction)
+                        validation_fraction=ckpt.config.data.val_fraction,
+                        image_shape=ckpt.input_shape if len(ckpt.input_shape) > 1 else None)
         estimator._set_fitted(ckpt)
         return estimator
 
@@ -175,7 +199,7 @@ class _NnctlEstimator(BaseEstimator):
         state = dict(super().__getstate__())  # BaseEstimator's may be the instance's own __dict__
         if "checkpoint_" in state:
             ckpt = state["checkpoint_"]
-            state["checkpoint_"] = {"config": ckpt.config.model_dump(mode="json"), "n_inputs": ckpt.n_inputs,
+            state["checkpoint_"] = {"config": ckpt.config.model_dump(mode="json"), "input_shape": ckpt.input_shape,
                                     "state": {k: v.copy() for k, v in ckpt.model.state().items()},
                                     **{k: getattr(ckpt, k) for k in ("preprocessing", "classes", "epoch", "metrics")}}
         return state
@@ -184,11 +208,11 @@ class _NnctlEstimator(BaseEstimator):
         saved = state.get("checkpoint_")
         if isinstance(saved, dict):
             cfg = config_module.from_dict(saved["config"], source="a pickled estimator's config")
-            model = build(config_module.plain(cfg.model.layers), saved["n_inputs"], None, cfg.training.dtype)
+            model = build(config_module.plain(cfg.model.layers), saved["input_shape"], None, cfg.training.dtype)
             model.load_state(saved["state"])
             state = {**state, "checkpoint_": checkpoint_module.Checkpoint(
                 path=IN_MEMORY, config=cfg, model=model, preprocessing=saved["preprocessing"], classes=saved["classes"],
-                n_inputs=saved["n_inputs"], epoch=saved["epoch"], metrics=saved["metrics"], optimizer=None)}
+                input_shape=saved["input_shape"], epoch=saved["epoch"], metrics=saved["metrics"], optimizer=None)}
         super().__setstate__(state)
 
 

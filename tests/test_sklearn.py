@@ -141,3 +141,25 @@ def test_the_docs_example_runs(tmp_path, monkeypatch):
     assert namespace["search"].best_score_ > 0.9
     assert namespace["lr"] in (0.001, 0.01)
     assert NnctlClassifier.load("cancer.json").score(namespace["x"], namespace["y"]) > 0.9
+
+
+def test_a_convolutional_config_fits_images_given_as_images_or_rows(tmp_path):
+    """image_shape says how a row of X is an image; X may also be the images themselves (n, H, W, C)."""
+    from sklearn.datasets import load_digits
+
+    images, y = load_digits(return_X_y=False).images, load_digits().target
+    cnn = {"model": {"layers": [{"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu"},
+                                {"type": "MaxPooling2D"}, {"type": "Flatten"}]},
+           "optimizer": {"name": "adam", "lr": 0.01}, "training": {"epochs": 4, "batch_size": 64}}
+    clf = NnctlClassifier(cnn, image_shape=(8, 8, 1), random_state=0).fit(images[..., None][:1200], y[:1200])
+    assert clf.checkpoint_.input_shape == (8, 8, 1) and clf.n_features_in_ == 64
+    assert clf.score(images[1200:].reshape(-1, 64), y[1200:]) > 0.85
+    assert np.array_equal(clf.predict(images[1200:][..., None]), clf.predict(images[1200:].reshape(-1, 64)))
+    clf.save(tmp_path / "cnn.json")
+    loaded = NnctlClassifier.load(tmp_path / "cnn.json")
+    assert loaded.image_shape == (8, 8, 1)
+    assert np.array_equal(loaded.predict_proba(images[1200:].reshape(-1, 64)), clf.predict_proba(images[1200:].reshape(-1, 64)))
+    with pytest.raises(ConfigError, match="not a set of images"):
+        NnctlClassifier(cnn, epochs=1).fit(images.reshape(-1, 64), y)
+    with pytest.raises(ValueError, match="image_shape must be"):
+        NnctlClassifier(cnn, image_shape=(8, 4, 1), epochs=1).fit(images.reshape(-1, 64), y)

@@ -31,7 +31,7 @@ def summary(sources, as_json, layers):
 def render_summary(info: dict) -> str:
     """The table Keras users know: Layer (type) | Output Shape | Param #, then the totals."""
     head = ("Layer (type)", "Output Shape", "Activation", "Param #")
-    rows = [(f"{r['name']} ({r['type']})", f"(None, {r['output_shape'][1]})", r["activation"], f"{r['params']:,}")
+    rows = [(f"{r['name']} ({r['type']})", _shape(r["output_shape"]), r["activation"], f"{r['params']:,}")
             for r in info["layers"]]
     widths = [max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(head)]
 
@@ -48,13 +48,18 @@ def render_summary(info: dict) -> str:
         n = n_params * itemsize
         return f"{n:.2f} B" if n < 1024 else f"{n / 1024:.2f} KB" if n < 1024**2 else f"{n / 1024**2:.2f} MB"
 
-    out = [f'Model: "{info["name"]}"  (input: (None, {info["input_shape"][1]}), {info["dtype"]})',
+    out = [f'Model: "{info["name"]}"  (input: {_shape(info["input_shape"])}, {info["dtype"]})',
            line("┏", "┳", "┓", "━"), cells(head, "┃"), line("┡", "╇", "┩", "━")]
     out += [cells(r, "│") for r in rows]
     out.append(line("└", "┴", "┘", "─"))
     for label, key in (("Total", "total_params"), ("Trainable", "trainable_params"), ("Non-trainable", "non_trainable_params")):
         out.append(f" {label} params: {info[key]:,} ({size(info[key])})")
     return "\n".join(out)
+
+
+def _shape(shape) -> str:
+    """[None, 28, 28, 16] as Keras prints it: (None, 28, 28, 16)."""
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
 @click.command()

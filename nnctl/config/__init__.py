@@ -6,12 +6,13 @@
     json_schema the models as JSON Schema for editors, widened to the aliases nnctl accepts
     messages    pydantic's errors as one readable line
     memory      what training a config will need, against what the machine has
+    shapes      the shape the model takes from the data, and every layer's fit
 
 This module joins them: load (file -> Config), from_dict (data -> Config), resolve (the defaults
 that depend on other keys), check_meaning (what the schema alone cannot say: the output layer
-against the loss and the data set), dump (Config -> YAML). Every config error is a ConfigError
-whose message names the file, the line (or the --set), the dotted key, what was expected and, for
-a misspelt word, the closest valid one.
+against the loss and the data set, the layers' shapes against the data's), dump (Config -> YAML).
+Every config error is a ConfigError whose message names the file, the line (or the --set), the
+dotted key, what was expected and, for a misspelt word, the closest valid one.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .aliases import canonical
 from .json_schema import SCHEMA_KEY
 from .messages import _a, _allowed_keys, _closest, _describe, _position, _yaml_type, describe_all  # noqa: F401
 from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
+from . import shapes
 
 
 # ---------------------------------------------------------------- loading and validation
@@ -157,8 +159,8 @@ def resolve(cfg: Config) -> Config:
     data = cfg.data
     if data.scaling is None:
         data = data.model_copy(update={"scaling": spec.default_scaling})
-    layers = [
-        layer if layer.type != "dense" or layer.initializer is not None
+    layers = [  # a layer with weights (dense, conv2d) gets its activation's initializer
+        layer if getattr(layer, "initializer", "") is not None
         else layer.model_copy(update={"initializer": default_initializer(layer.activation)})
         for layer in cfg.model.layers
     ]
@@ -198,7 +200,8 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
 
     def output():  # the first misfit of the output layer: the others follow from it
         if last.type != "dense":
-            fail(f"the output layer must be dense, got {last.type}", "type")
+            hint = f": give the dense layer before it activation: {last.activation}" if last.type == "activation" else ""
+            fail(f"the output layer must be dense, got {last.type}{hint}", "type")
         n = spec.n_classes
         if spec.task == "regression":
             if cfg.loss not in ("mse", "mae", "huber"):
@@ -234,8 +237,8 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
                 fail("softmax belongs on the output layer only", "activation", ("model", "layers", i))
 
     problems = []  # every group's first error, all reported at once
-    for check in (output, hidden, lambda: _check_batchnorm_epsilon(cfg, source, lines),
-                  lambda: _check_training(cfg, spec, source, lines)):
+    for check in (output, hidden, lambda: shapes.check(cfg, spec, source, lines, label),
+                  lambda: _check_batchnorm_epsilon(cfg, source, lines), lambda: _check_training(cfg, spec, source, lines)):
         try:
             check()
         except ConfigError as e:

@@ -72,9 +72,9 @@ INITIALIZERS = Words("model.layers[].initializer", schema.INITIALIZER_NAMES, {
     "kaiming_normal": "he_normal", "kaiming_uniform": "he_uniform",
     "xavier_normal": "glorot_normal", "xavier_uniform": "glorot_uniform",
 })
-LAYER_TYPES = Words("model.layers[].type", _tags(schema.LayerConfig, "type"), {
-    "Linear": "dense", "BatchNormalization": "batchnorm", "BatchNorm1d": "batchnorm",
-})
+# A layer type's other names are its class's (engine.protocol.Layer.aliases), and so are its keys'.
+LAYER_TYPES = Words("model.layers[].type", _tags(schema.LayerConfig, "type"),
+                    {alias: name for name, cls in schema.LAYER_TYPES.items() for alias in cls.aliases})
 OPTIMIZERS = Words("optimizer.name", _tags(schema.OptimizerConfig, "name"))
 SCHEDULES = Words("training.schedule.name", _tags(schema.ScheduleConfig, "name"), {
     "StepLR": "step", "ExponentialLR": "exponential", "ExponentialDecay": "exponential",
@@ -86,9 +86,12 @@ DATA_SETS = Words("data.name", _tags(schema.DataConfig, "name"))
 # keys with other names, by the section that holds them
 KEYS = {
     "optimizer": {"learning_rate": "lr"},
-    "model.layers[]": {"kernel_initializer": "initializer", "out_features": "units"},
     "training": {"max_epochs": "epochs", "gradient_clip_norm": "clip_norm"},
 }
+# the keys of each layer type with other names, by type
+LAYER_KEYS = {name: {alias: key.name for key in cls.keys for alias in key.aliases}
+              for name, cls in schema.LAYER_TYPES.items()}
+ACTIVATION_TYPE = "activation"  # the layer type that a type word naming an activation means ({type: relu})
 
 # keys of other tools that nnctl has no use for, and the key to write instead: never renamed (their
 # value means something else), only suggested, with the reason
@@ -116,7 +119,7 @@ def suggest(word: Any, choices) -> str | None:
         return None
     choices = [str(c) for c in choices]
     known = {c: c for c in choices}
-    for table in (*WORDS, *(Words("", (), keys) for keys in KEYS.values()),
+    for table in (*WORDS, *(Words("", (), keys) for keys in (*KEYS.values(), *LAYER_KEYS.values())),
                   *(Words("", (), {key: name for key, (name, _) in keys.items()}) for keys in NOT_KEYS.values())):
         known.update({alias: name for alias, name in table.aliases.items() if name in choices})
     folded = {fold(name): target for name, target in known.items()}
@@ -145,9 +148,7 @@ def canonical(data: Any, lines: dict, source: str = "<config>") -> Any:
         _word(training.get("schedule"), ("training", "schedule", "name"), SCHEDULES)
     layers = data.get("model", {}).get("layers") if isinstance(data.get("model"), dict) else None
     for i, layer in enumerate(layers if isinstance(layers, list) else []):
-        _keys(layer, ("model", "layers", i), KEYS["model.layers[]"], lines, source)
-        for key, table in (("type", LAYER_TYPES), ("activation", ACTIVATIONS), ("initializer", INITIALIZERS)):
-            _word(layer, ("model", "layers", i, key), table)
+        _layer(layer, ("model", "layers", i), lines, source)
     return data
 
 
@@ -172,6 +173,35 @@ def not_a_key(key: Any, section: str) -> str | None:
         if isinstance(key, str) and fold(key) == fold(name):
             return why
     return None
+
+
+def _layer(layer: Any, path: tuple, lines: dict, source: str) -> None:
+    """A layer's type word first (`Conv2d` -> conv2d; an activation's name, `ReLU`, -> an
+    activation layer), then the keys of that type by their other names, then its words."""
+    if not isinstance(layer, dict):
+        return
+    word = layer.get("type")
+    if LAYER_TYPES.lookup(word) is None and ACTIVATIONS.lookup(word) is not None:
+        _activation_type(layer, path, ACTIVATIONS.lookup(word), lines, source)
+    _word(layer, path + ("type",), LAYER_TYPES)
+    _keys(layer, path, LAYER_KEYS.get(layer.get("type", schema.DEFAULT_TYPE), {}), lines, source)
+    for key, table in (("activation", ACTIVATIONS), ("initializer", INITIALIZERS)):
+        _word(layer, path + (key,), table)
+
+
+def _activation_type(layer: dict, path: tuple, name: str, lines: dict, source: str) -> None:
+    """`{type: ReLU}` (Keras' ReLU layer, PyTorch's nn.ReLU) as `{type: activation, activation: relu}`."""
+    from ..errors import ConfigError
+    from .yaml_lines import _dotted, _where, line_of
+
+    if "activation" in layer:
+        key = path + ("activation",)
+        raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: the layer's type, {layer['type']}, "
+                          f"is an activation already: give {{type: activation, activation: ...}} or the type alone")
+    layer["type"] = ACTIVATION_TYPE
+    layer["activation"] = name
+    if path + ("type",) in lines:
+        lines[path + ("activation",)] = lines[path + ("type",)]
 
 
 def _word(node: Any, path: tuple, table: Words) -> None:

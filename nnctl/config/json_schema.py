@@ -39,6 +39,11 @@ def document(schema: dict, title: str) -> dict:
 def config_schema() -> dict:
     """The JSON Schema of a config file: what `nnctl check` accepts, as far as a schema can say it."""
     schema = copy.deepcopy(Config.model_json_schema())
+    for node in places(schema, "model.layers[]", resolve=True):  # each layer type's own key aliases
+        for alias, key in aliases.LAYER_KEYS.get(node["properties"]["type"].get("const"), {}).items():
+            _accept_key_alias(node, alias, key)
+    for node in places(schema, "model.layers[]"):
+        node["oneOf"].append(_activation_as_type())
     for table in aliases.WORDS:
         for node in places(schema, table.key):
             _accept_spellings(node, table)
@@ -48,6 +53,16 @@ def config_schema() -> dict:
                 _accept_key_alias(node, alias, key)
     _drop_discriminators(schema)
     return document(schema, "nnctl config")
+
+
+def _activation_as_type() -> dict:
+    """`{type: ReLU}`: an activation's name as a layer's type alone (aliases.py reads it as an
+    activation layer), in every spelling that is not also a layer type's (`Linear` is dense)."""
+    types = {aliases.fold(w) for w in (*aliases.LAYER_TYPES.names, *aliases.LAYER_TYPES.aliases)}
+    words = [w for w in (*aliases.ACTIVATIONS.names, *aliases.ACTIVATIONS.aliases) if aliases.fold(w) not in types]
+    return {"type": "object", "title": "An activation as a layer", "additionalProperties": False, "required": ["type"],
+            "description": "an activation's name as the type ({type: ReLU}): {type: activation, activation: relu}",
+            "properties": {"type": {"type": "string", "pattern": spelling_pattern(words)}}}
 
 
 def places(schema: dict, dotted: str, resolve: bool = False) -> list[dict]:

@@ -12,6 +12,7 @@ The memory available is what nnctl.machine.available says.
 
 from __future__ import annotations
 
+import math
 
 import numpy as np
 
@@ -19,25 +20,27 @@ from ..errors import ConfigError
 from ..machine import ENV, available, parse_size, size  # noqa: F401  (parse_size: part of this module's face)
 
 EVAL_BATCH = 8192  # the batch of train.evaluate and Sequential.predict
-# Arrays of a layer's width a training batch keeps per configured layer: the layer's output, its
-# activation's output, the gradient flowing back and the activation's mask or work array.
-PER_LAYER = 4
 
 
 def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, dtype: str | None = None,
-             batch_size: int | None = None, data: bool = True) -> dict:
+             batch_size: int | None = None, data: bool = True, image_shape: tuple | None = None) -> dict:
     """The bytes training `cfg` needs, by part: {"bytes", "parts", "lower_bound"}.
 
-    n_features and n_rows default to what is known before loading (the config, the catalog);
-    when the width is unknown (a user's file), a width of 1 gives a lower bound. `data=False`
-    leaves out the data set (already loaded). dtype and batch_size default to the config's.
+    n_features and n_rows default to what is known before loading (the config, the catalog), and
+    image_shape to the catalog's; when the width is unknown (a user's file), a width of 1 gives a
+    lower bound. `data=False` leaves out the data set (already loaded). dtype and batch_size
+    default to the config's. Each layer says what a training batch keeps of it per row
+    (engine.protocol.Layer.work_values: outputs, gradients, a convolution's patches).
     """
     from ..data import spec
-    from ..engine.model import summary_rows
+    from ..engine.model import plan
     from ..engine.optimizers import build
-    from . import plain
+    from ..engine.protocol import ShapeError
+    from . import plain, shapes
 
     known = spec(cfg.data)  # the catalog's features, rows (or the config's n_samples) and raw item size
+    if image_shape is None and n_features in (None, known.n_features):
+        image_shape = known.image_shape
     n_features = n_features or known.n_features
     lower_bound = n_features is None
     n_features = n_features or 1
@@ -47,19 +50,28 @@ def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, d
     batch = batch_size or cfg.training.batch_size
     if n_rows is not None:
         batch = min(batch, n_rows)
-    rows = summary_rows(plain(cfg.model.layers), n_features)
+    try:
+        steps = plan(plain(cfg.model.layers), shapes.input_shape(cfg, n_features, image_shape))
+    except ShapeError:
+        if not lower_bound:
+            raise
+        steps = []  # a file's layers fit its width once it is loaded (checked then); at least the data
+    rows = [step.layer.summary_row("", step.input_shape) for step in steps]
     n_params = sum(r["params"] for r in rows)
     n_trainable = n_params - sum(r["non_trainable_params"] for r in rows)
-    widths = [r["output_shape"][1] for r in rows]
+    outputs = [math.prod(step.output_shape) for step in steps] or [0]
     optimizer = build(plain(cfg.optimizer))
     eval_rows = EVAL_BATCH if n_rows is None else min(EVAL_BATCH, n_rows)
     parts = {
         "parameters": n_params * itemsize,
         "gradients": n_trainable * itemsize,
         "optimizer": (len(optimizer.slot_names()) + optimizer.WORK) * n_trainable * itemsize,
-        "activations": batch * (n_features + PER_LAYER * sum(widths)) * itemsize,
-        # inference keeps two layers' outputs at a time (input and output of the one running)
-        "evaluation": eval_rows * (n_features + 2 * max(widths)) * itemsize,
+        "activations": batch * (n_features + sum(step.layer.work_values(step.input_shape) for step in steps)) * itemsize,
+        # inference keeps two layers' outputs at a time (input and output of the one running),
+        # and the scratch a layer needs beside them (a convolution's patches, a bounded slice at a time)
+        "evaluation": (eval_rows * (n_features + 2 * max(outputs))
+                       + max((step.layer.inference_values(step.input_shape, eval_rows) for step in steps), default=0))
+        * itemsize,
         "data": 0 if n_rows is None or not data else
         n_rows * n_features * (known.raw_itemsize + itemsize),
     }
@@ -68,8 +80,8 @@ def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, d
 
 WHY = {"parameters": "the layers' parameters (model.layers units)", "gradients": "the gradients (model.layers units)",
        "optimizer": "the optimizer's state (model.layers units)",
-       "activations": "a training batch's activations (training.batch_size, model.layers units)",
-       "evaluation": "an evaluation batch's activations (model.layers units)",
+       "activations": "a training batch's activations (training.batch_size, model.layers units, filters and kernels)",
+       "evaluation": "an evaluation batch's activations (model.layers units, filters and kernels)",
        "data": "the data set (data.n_samples and n_features)"}
 
 

@@ -167,8 +167,7 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
         tag = ctx.get("tag")
         key = _dotted(path + (_tag_key(_node_at(data, inner)),))
         given = _written_at(data, path + ("name",), tag)
-        hint = _activation_hint(tag) if key.endswith(".type") and path[:2] == ("model", "layers") else ""
-        what = f"expected one of {', '.join(choices)}, got {given!r}{hint or _closest(tag, choices)}"
+        what = f"expected one of {', '.join(choices)}, got {given!r}{_closest(tag, choices)}"
         if isinstance(given, bool):
             what += _BOOLEAN_HINT
     elif kind == "union_tag_not_found":
@@ -180,6 +179,8 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
         what = f"expected a list, got {_a(_yaml_type(value))}"
     elif kind == "value_error":
         what = str(ctx.get("error", error["msg"]))
+        if isinstance(value, bool):
+            what += _BOOLEAN_HINT
     else:
         what = f"{error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}" if not isinstance(value, (dict, list)) else error["msg"]
         if isinstance(value, bool):
@@ -188,17 +189,6 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
 
 
 _BOOLEAN_HINT = " (YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote it)"
-
-
-def _activation_hint(layer_type: Any) -> str:
-    """For a layer type that names an activation (`ReLU`, Keras' `Activation`): where activations go."""
-    name = ACTIVATIONS.lookup(layer_type)
-    if name is None and not (isinstance(layer_type, str) and fold(layer_type) == "activation"):
-        return ""
-    what = "an activation" if name is not None else "Keras' Activation layer"
-    example = name if name not in (None, "linear") else "relu"
-    return (f": {layer_type!r} is {what}, not a layer type: an activation goes in the `activation` key "
-            f"of the dense layer it follows, e.g. {{units: 64, activation: {example}}}")
 
 
 def _written_at(data: Any, path: tuple, default: Any) -> Any:

@@ -30,6 +30,24 @@ def _strip(annotation):
     return annotation
 
 
+def _metadata(annotation) -> tuple:
+    """The metadata (bounds, lengths) of an Annotated[...] annotation, outermost last."""
+    found = ()
+    while typing.get_origin(annotation) is typing.Annotated:
+        args = typing.get_args(annotation)
+        found = (*_field_metadata(args[1:]), *found)
+        annotation = args[0]
+    return found
+
+
+def _field_metadata(items) -> list:
+    """Annotated's extra items as bounds: a pydantic Field's own metadata, or the items themselves."""
+    out = []
+    for item in items:
+        out += list(getattr(item, "metadata", [item]))
+    return out
+
+
 def _variants(annotation) -> list[type[BaseModel]]:
     """The models of a (possibly optional, possibly list of a) union of models, in declaration order."""
     annotation = _strip(annotation)
@@ -72,10 +90,14 @@ def _type(annotation, metadata=()) -> str:
         if _variants(annotation) and len(_variants(annotation)) == len(args):
             words = "mapping"
         else:
-            words = " or ".join(_type(arg, metadata) for arg in args)
+            words = " or ".join(_type(arg, (*metadata, *_metadata(arg))) for arg in args)
         return words + (" or null" if type(None) in typing.get_args(annotation) else "")
     if origin is list:
-        return f"list of {_type(typing.get_args(annotation)[0])}"
+        item = typing.get_args(annotation)[0]
+        lengths = {type(m).__name__: getattr(m, "min_length", getattr(m, "max_length", None)) for m in metadata}
+        if lengths.get("MinLen") == lengths.get("MaxLen") == 2:  # a layer's [height, width]
+            return f"pair of {_type(item, _metadata(item)).replace('integer', 'integers', 1)}"
+        return f"list of {_type(item, _metadata(item))}"
     if origin is dict:
         key, value = typing.get_args(annotation)
         return f"mapping of {_type(key)} to {_type(value)}"
@@ -164,6 +186,12 @@ def _aliases() -> list[str]:
             out.append(f"| `{table.key}` | " + ", ".join(f"`{a}` → `{n}`" for a, n in table.aliases.items()) + " |")
     for section, keys in aliases.KEYS.items():
         out.append(f"| keys of `{section}` | " + ", ".join(f"`{a}` → `{n}`" for a, n in keys.items()) + " |")
+    for kind, keys in aliases.LAYER_KEYS.items():
+        if keys:
+            out.append(f"| keys of `model.layers[]` with `type: {kind}` | "
+                       + ", ".join(f"`{a}` → `{n}`" for a, n in keys.items()) + " |")
+    out += ["", "A layer `type` that names an activation (`ReLU`, `Tanh`, `LeakyReLU`, `GELU`: Keras' and PyTorch's "
+                "activation layers) is `{type: activation, activation: <its name>}`."]
     return out
 
 

@@ -2,7 +2,8 @@
 
 Models are strict, frozen and forbid unknown keys; `nnctl schema` prints them as JSON Schema.
 The names a key allows (activations, initializers, losses) come from the engine's registries,
-the optimizers', schedules' and early stopping's defaults from their classes' constructors, and
+the layers' keys from their classes (engine.protocol.Key: built into models by layer_models), the
+optimizers', schedules' and early stopping's defaults from their classes' constructors, and
 the generated data sets' from the data catalog: each is written once, there
 (tests/test_registries.py holds the rest, such as the data sets' names, equal to it).
 """
@@ -20,6 +21,9 @@ from ..engine import callbacks as _callbacks, optimizers as _opt, schedules as _
 from ..engine.activations import ACTIVATIONS
 from ..engine.layers import INITIALIZERS
 from ..engine.losses import LOSSES
+from ..engine.model import LAYER_TYPES  # noqa: F401  (the layer types, for the config's other modules)
+from ..engine.protocol import DEFAULT_TYPE  # noqa: F401
+from . import layer_models
 
 ACTIVATION_NAMES = tuple(ACTIVATIONS)
 INITIALIZER_NAMES = tuple(INITIALIZERS)
@@ -192,35 +196,10 @@ DataConfig = Annotated[Union[MoonsData, BreastCancerData, MnistData, CirclesData
 # ---------------------------------------------------------------- model
 
 
-class DenseLayer(Strict):
-    type: Literal["dense"] = "dense"
-    units: int = Field(ge=1, le=1_000_000, description="number of outputs")
-    activation: Literal[ACTIVATION_NAMES] = Field("linear", description="activation applied to the outputs")
-    initializer: Literal[INITIALIZER_NAMES] | None = Field(
-        None, description="weight initialiser; default he_uniform for relu-like activations, glorot_uniform otherwise")
-    l1: float = Field(0.0, ge=0.0, description="L1 penalty on the weights: l1 * sum|W| added to each batch's mean loss")
-    l2: float = Field(0.0, ge=0.0, description="L2 penalty on the weights: l2 * sum W^2 added to each batch's mean loss")
-
-
-class DropoutLayer(Strict):
-    type: Literal["dropout"]
-    rate: float = Field(ge=0.0, lt=1.0, description="share of the inputs zeroed in training (inverted dropout)")
-
-
-class BatchNormLayer(Strict):
-    type: Literal["batchnorm"]
-    momentum: float = Field(0.99, ge=0.0, lt=1.0, description="decay of the running mean and variance")
-    epsilon: float = Field(1e-3, gt=0.0, description="added to the variance for stability")
-    activation: Literal[ACTIVATION_NAMES] = Field("linear", description="activation applied after normalising")
-
-
-def _layer_type(value) -> str:
-    """A layer without `type` is dense."""
-    return value.get("type", "dense") if isinstance(value, dict) else getattr(value, "type", "dense")
-
-
-LayerConfig = Annotated[Union[Annotated[DenseLayer, Tag("dense")], Annotated[DropoutLayer, Tag("dropout")],
-                              Annotated[BatchNormLayer, Tag("batchnorm")]], Discriminator(_layer_type)]
+# The layer models, built from the engine's layer classes' keys (layer_models.py), each also under
+# its own name here (DenseLayer, Conv2DLayer ...), and their union by `type`.
+LAYER_MODELS, LayerConfig = layer_models.build(Strict)
+globals().update({model.__name__: model for model in LAYER_MODELS.values()})
 
 
 class ModelConfig(Strict):

@@ -78,6 +78,11 @@ class Dataset:
             raise ValueError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
         return getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
 
+    def spec(self) -> DatasetSpec:
+        """What the loaded data says of itself: width, classes, task, image shape, rows."""
+        return DatasetSpec(self.x_train.shape[1], len(self.classes), self.task, self.preprocessing.get("scaling", "none"),
+                           self.image_shape, len(self.x_train) + len(self.x_val) + len(self.x_test))
+
     @property
     def target_scale(self) -> float:
         """What multiplies a (standardised) regression target back into its own units."""

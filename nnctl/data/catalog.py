@@ -26,7 +26,7 @@ class DatasetSpec:
     n_classes: int
     task: str
     default_scaling: str
-    image_shape: tuple | None = None
+    image_shape: tuple | None = None  # (height, width, channels) of an image data set, channels last
     rows: int | None = None  # None: only the data can tell
     raw_itemsize: int = 8  # bytes of one raw value as loaded: float64, or uint8 for images
 
@@ -59,17 +59,18 @@ CATALOG = {
                    defaults={"n_samples": 1000, "noise": 0.2}, cached=True),
     "breast_cancer": Entry(sources.breast_cancer, BUNDLED, n_features=30, n_classes=2, rows=569, cached=True),
     "mnist": Entry(sources.images, IDX_OR_OPENML, n_features=784, n_classes=10, rows=70_000, default_scaling="pixels",
-                   image_shape=(28, 28)),
+                   image_shape=(28, 28, 1)),
     "circles": Entry(sources.circles, "generated (scikit-learn make_circles)", n_features=2, n_classes=2,
                      rows="n_samples", defaults={"n_samples": 1000, "noise": 0.1, "factor": 0.5}, cached=True),
     "blobs": Entry(sources.blobs, "generated (scikit-learn make_blobs)", n_features="n_features", n_classes="centers",
                    rows="n_samples", defaults={"n_samples": 1000, "centers": 3, "n_features": 2, "cluster_std": 1.0}, cached=True),
     "iris": Entry(sources.bundled("load_iris"), BUNDLED, n_features=4, n_classes=3, rows=150, cached=True),
     "wine": Entry(sources.bundled("load_wine"), BUNDLED, n_features=13, n_classes=3, rows=178, cached=True),
-    "digits": Entry(sources.bundled("load_digits"), BUNDLED, n_features=64, n_classes=10, rows=1797, image_shape=(8, 8), cached=True),
+    "digits": Entry(sources.bundled("load_digits"), BUNDLED, n_features=64, n_classes=10, rows=1797, image_shape=(8, 8, 1),
+                    cached=True),
     "diabetes": Entry(sources.bundled("load_diabetes"), BUNDLED, task="regression", n_features=10, n_classes=0, rows=442, cached=True),
     "fashion_mnist": Entry(sources.images, IDX_OR_OPENML, n_features=784, n_classes=10, rows=70_000, default_scaling="pixels",
-                           image_shape=(28, 28)),
+                           image_shape=(28, 28, 1)),
     "openml": Entry(sources.openml, "OpenML", task=None),
     "csv": Entry(sources.csv, FROM_THE_FILE, task=None),
     "npz": Entry(sources.npz, FROM_THE_FILE, task=None),

@@ -269,11 +269,12 @@ def _read_array(path: Path, n_features: int, image_shape: tuple | None) -> np.nd
                 x = loaded
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: not a NumPy {path.suffix} file of numbers ({excerpt(e, 160)})") from None
-    if image_shape is not None and x.ndim == 1 + len(image_shape) and x.shape[1:] == tuple(image_shape):
-        x = x.reshape(len(x), -1)  # images as (n, 28, 28)
+    shapes = _image_shapes(image_shape)
+    if x.ndim > 2 and x.shape[1:] in shapes:
+        x = x.reshape(len(x), -1)  # images as (n, 28, 28) or (n, 28, 28, 1)
     if x.ndim != 2 or x.shape[1] != n_features:
         raise DataError(f"{path}: an array of shape {x.shape}; the model takes (rows, {n_features})"
-                        + (f" or (rows, {', '.join(map(str, image_shape))})" if image_shape else ""))
+                        + "".join(f" or (rows, {', '.join(map(str, shape))})" for shape in shapes))
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or np.iscomplexobj(x):
         raise DataError(f"{path}: holds {x.dtype} values, not real numbers")
     if len(x) == 0:
@@ -284,6 +285,14 @@ def _read_array(path: Path, n_features: int, image_shape: tuple | None) -> np.nd
         row, column = bad[0]
         raise DataError(f"{path}: row {row + 1}, column {column + 1}: {x[row, column]} is not a finite number")
     return x
+
+
+def _image_shapes(image_shape: tuple | None) -> list[tuple]:
+    """The shapes an array's image may have: (H, W, C), and (H, W) for one channel."""
+    if image_shape is None:
+        return []
+    shape = tuple(image_shape)
+    return [shape[:2], shape] if len(shape) == 3 and shape[2] == 1 else [shape]
 
 
 def _values(n: int) -> str:

@@ -1,7 +1,7 @@
-"""What each dense layer did in an epoch: the columns `nnctl doctor` reads, recorded while training.
+"""What each layer with weights did in an epoch: the columns `nnctl doctor` reads, recorded while training.
 
-`Diagnostics` is a callback that adds to each epoch's record, for every dense layer `layers.N`
-(N its index in model.layers):
+`Diagnostics` is a callback that adds to each epoch's record, for every layer with weights W
+(dense, conv2d) `layers.N` (N its index in model.layers):
 
     layers.N.grad_norm           sqrt(mean of ||dL/dW||^2) over every GRAD_EVERY-th batch of the epoch
                                  and its last: the gradient the optimizer stepped with (after clip_norm)
@@ -10,8 +10,8 @@
                                  per step, against the weights (the classic rule of thumb, about
                                  1e-3, is per step; an epoch's whole update grows with its number
                                  of batches and could not be compared between configs)
-    layers.N.dead_fraction       hidden relu-family layers: the share of units never positive
-                                 over the probe rows
+    layers.N.dead_fraction       hidden relu-family layers: the share of units (a convolution's
+                                 channels) never positive over the probe rows
     layers.N.saturated_fraction  hidden sigmoid/tanh layers: the share of outputs within 1% of
                                  the activation's limits (|tanh| > 0.99; sigmoid < 0.01 or > 0.99)
 
@@ -35,7 +35,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, HE
 from .callbacks import Callback, saved_count, saved_number
-from .layers import Activation, Dense
+from .layers import Activation
 
 PROBE_ROWS = 1000
 GRAD_EVERY = 8  # batches between two reads of the gradient's norm
@@ -71,7 +71,7 @@ class Diagnostics(Callback):
     def __init__(self, model, x_probe: np.ndarray):
         self.model, self.x_probe = model, x_probe
         params, grads = model.params(), model.grads()
-        self.dense = [name for name, layer in model.named_layers if isinstance(layer, Dense)]
+        self.dense = [name for name, layer in model.named_layers if "W" in layer.params]  # dense and conv2d
         self.weights = [params[f"{name}.W"] for name in self.dense]
         self.grads = [grads[f"{name}.W"].reshape(-1) for name in self.dense]  # views: one dot product each
         last = self.dense[-1] if self.dense else None
@@ -117,14 +117,17 @@ class Diagnostics(Callback):
         if not self.probed or not len(x):
             return found
         last = max(i for i, (name, _) in enumerate(self.model.named_layers) if name in self.probed)
+        x = self.model.as_input(x)
         with np.errstate(over="ignore", invalid="ignore"):
             for name, layer in self.model.named_layers[:last + 1]:
                 x = layer.forward(x, False)
                 kind = self.probed.get(name)
+                prefix = name if name.count(".") == 1 else name.rsplit(".", 1)[0]  # an activation layer's own, or its layer's
+                units = x.reshape(-1, x.shape[-1])  # images: a unit is a channel, at every position
                 if kind in RELU_LIKE:
-                    found[f"{name.rsplit('.', 1)[0]}.dead_fraction"] = float(np.mean(~(x > 0).any(axis=0)))
+                    found[f"{prefix}.dead_fraction"] = float(np.mean(~(units > 0).any(axis=0)))
                 elif kind in SATURATING:
-                    found[f"{name.rsplit('.', 1)[0]}.saturated_fraction"] = float(np.mean(saturated(kind, x)))
+                    found[f"{prefix}.saturated_fraction"] = float(np.mean(saturated(kind, x)))
         return found
 
     def state_dict(self) -> dict:

@@ -243,3 +243,118 @@ def softmax_onehot_grad(e, total, y, n, inv_n):
         for c in range(cols):
             e[r, c] = e[r, c] / d
         e[r, y[r]] = e[r, y[r]] - inv_n
+
+
+# ---------------------------------------------------------------- images: windows and pooling
+# (windows.py, pooling.py: the NumPy code each replaces, visiting a window's taps in its order)
+
+
+@jit
+def im2col(xp, cols, sh, sw, dh, dw):
+    """cols[n, i, j, a, b, c] = xp[n, i * sh + a * dh, j * sw + b * dw, c]: a copy, no arithmetic."""
+    n_images, height, width, kh, kw, channels = cols.shape
+    for n in range(n_images):
+        for i in range(height):
+            for j in range(width):
+                for a in range(kh):
+                    y = i * sh + a * dh
+                    for b in range(kw):
+                        x = j * sw + b * dw
+                        for c in range(channels):
+                            cols[n, i, j, a, b, c] = xp[n, y, x, c]
+
+
+@jit
+def im2col_runs(xp, cols, sh, sw, dh, channels):
+    """im2col where a window row's taps are next to each other (no dilation across): xp (N, Hp, Wp * C)
+    and cols (N, Ho, Wo, kh, kw * C) seen flat, each window row a run of kw * C values copied at once."""
+    n_images, height, width, kh, run = cols.shape
+    for n in range(n_images):
+        for i in range(height):
+            for j in range(width):
+                start = j * sw * channels
+                for a in range(kh):
+                    y = i * sh + a * dh
+                    for k in range(run):
+                        cols[n, i, j, a, k] = xp[n, y, start + k]
+
+
+@jit
+def col2im(cols, xp, sh, sw, dh, dw):
+    """xp[n, i * sh + a * dh, j * sw + b * dw, c] += cols[n, i, j, a, b, c], tap (a, b) by tap: every
+    value of xp receives its additions in the order windows.add_patches makes them."""
+    n_images, height, width, kh, kw, channels = cols.shape
+    for n in range(n_images):
+        for a in range(kh):
+            for b in range(kw):
+                for i in range(height):
+                    y = i * sh + a * dh
+                    for j in range(width):
+                        x = j * sw + b * dw
+                        for c in range(channels):
+                            xp[n, y, x, c] = xp[n, y, x, c] + cols[n, i, j, a, b, c]
+
+
+@jit
+def maxpool(xp, out, tap, kh, kw, sh, sw):
+    """out: each window's largest value, channel by channel; tap: its index a * kw + b. A value replaces
+    the one kept when larger, or when it is NaN and the kept one is not (np.max's NaN, argmax's first)."""
+    n_images, height, width, channels = out.shape
+    for n in range(n_images):
+        for i in range(height):
+            for j in range(width):
+                for c in range(channels):
+                    out[n, i, j, c] = xp[n, i * sh, j * sw, c]
+                    tap[n, i, j, c] = 0
+                for k in range(1, kh * kw):
+                    y, x = i * sh + k // kw, j * sw + k % kw
+                    for c in range(channels):
+                        v, kept = xp[n, y, x, c], out[n, i, j, c]
+                        if v > kept or (v != v and kept == kept):
+                            out[n, i, j, c] = v
+                            tap[n, i, j, c] = k
+
+
+@jit
+def maxpool_backward(dy, tap, dxp, kw, sh, sw):
+    """dxp at each window's kept tap += dy, windows in row-major order (np.add.at's)."""
+    n_images, height, width, channels = dy.shape
+    for n in range(n_images):
+        for i in range(height):
+            for j in range(width):
+                for c in range(channels):
+                    k = tap[n, i, j, c]
+                    y, x = i * sh + k // kw, j * sw + k % kw
+                    dxp[n, y, x, c] = dxp[n, y, x, c] + dy[n, i, j, c]
+
+
+@jit
+def avgpool(xp, out, count, kh, kw, sh, sw, zero):
+    """out = (0 + each tap's value, tap by tap) / count[i, j]: each window's mean of the image's own
+    values. zero: 0 of the arrays' dtype."""
+    n_images, height, width, channels = out.shape
+    for n in range(n_images):
+        for i in range(height):
+            for j in range(width):
+                for c in range(channels):
+                    out[n, i, j, c] = zero
+                for k in range(kh * kw):
+                    y, x = i * sh + k // kw, j * sw + k % kw
+                    for c in range(channels):
+                        out[n, i, j, c] = out[n, i, j, c] + xp[n, y, x, c]
+                for c in range(channels):
+                    out[n, i, j, c] = out[n, i, j, c] / count[i, j]
+
+
+@jit
+def avgpool_backward(g, dxp, kh, kw, sh, sw):
+    """dxp under tap k of every window += g (the gradient over the count), tap by tap."""
+    n_images, height, width, channels = g.shape
+    for n in range(n_images):
+        for k in range(kh * kw):
+            for i in range(height):
+                y = i * sh + k // kw
+                for j in range(width):
+                    x = j * sw + k % kw
+                    for c in range(channels):
+                        dxp[n, y, x, c] = dxp[n, y, x, c] + g[n, i, j, c]

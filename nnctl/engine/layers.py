@@ -1,7 +1,10 @@
-"""Layers: small classes with `params` and `grads` dicts under the same keys.
+"""Layers: small classes with `params` and `grads` dicts under the same keys, each a layer type of
+the protocol (protocol.py: its YAML keys, shapes and summary row); conv.py, pooling.py and
+reshape.py hold the image layers.
 
-`forward(x, training)` keeps what `backward` needs; `backward(dy)` writes into `grads` and returns
-dx. A model moves every layer's arrays into its flat buffers and replaces the dicts by read-only
+`forward(x, training)` keeps what `backward` needs; `backward(dy, need_dx)` writes into `grads` and
+returns dx (None may be returned when need_dx is False: the network's first layer, whose input
+gradient nobody uses). A model moves every layer's arrays into its flat buffers and replaces the dicts by read-only
 mappings of views (packing.py): a layer writes into its arrays, never binds new ones.
 
 Training runs hundreds of thousands of batches, so in training mode Dense writes its output and
@@ -15,6 +18,8 @@ import numpy as np
 
 from . import kernels
 from .activations import ACTIVATIONS
+from .protocol import GraphNode, Key, Layer, ShapeError, shown
+from .regularizers import Penalty
 from .work import reusable
 
 
@@ -26,30 +31,64 @@ def default_initializer(activation: str) -> str:
 INITIALIZERS = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform")  # the names `initialize` draws by
 
 
-def initialize(name: str, n_in: int, n_out: int, rng: np.random.Generator, dtype) -> np.ndarray:
-    """Weights (n_in, n_out) drawn by He (relu-like) or Glorot (the rest) rules; with rng None,
-    left unset for weights about to be loaded (no draw, and no memory touched until written)."""
+def initialize(name: str, n_in: int, n_out: int, rng: np.random.Generator, dtype, shape: tuple | None = None) -> np.ndarray:
+    """Weights of `shape` (default (n_in, n_out)) drawn by He (relu-like) or Glorot (the rest) rules
+    from the fan-in n_in and fan-out n_out (a convolution's: in_channels * kh * kw and filters * kh *
+    kw, as Keras and PyTorch count them); with rng None, left unset for weights about to be loaded
+    (no draw, and no memory touched until written)."""
+    shape = (n_in, n_out) if shape is None else shape
     if rng is None:
-        return np.empty((n_in, n_out), dtype=dtype)
+        return np.empty(shape, dtype=dtype)
     if name == "he_normal":
-        w = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+        w = rng.normal(0.0, np.sqrt(2.0 / n_in), size=shape)
     elif name == "he_uniform":
         limit = np.sqrt(6.0 / n_in)
-        w = rng.uniform(-limit, limit, size=(n_in, n_out))
+        w = rng.uniform(-limit, limit, size=shape)
     elif name == "glorot_normal":
-        w = rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), size=(n_in, n_out))
+        w = rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), size=shape)
     elif name == "glorot_uniform":
         limit = np.sqrt(6.0 / (n_in + n_out))
-        w = rng.uniform(-limit, limit, size=(n_in, n_out))
+        w = rng.uniform(-limit, limit, size=shape)
     else:
         raise ValueError(f"unknown initializer {name!r}")
     return w.astype(dtype)
 
 
-class Dense:
+# The keys several layer types share, each written once here.
+ACTIVATION = Key("activation", (tuple(ACTIVATIONS),), "activation applied to the outputs", "linear")
+INITIALIZER = Key("initializer", (INITIALIZERS, None), "weight initialiser; default he_uniform for relu-like "
+                  "activations, glorot_uniform otherwise", None, aliases=("kernel_initializer",))
+L1 = Key("l1", (float,), "L1 penalty on the weights: l1 * sum|W| added to each batch's mean loss", 0.0, ge=0.0)
+L2 = Key("l2", (float,), "L2 penalty on the weights: l2 * sum W^2 added to each batch's mean loss", 0.0, ge=0.0)
+
+
+def weight_penalties(layer) -> list:
+    """A layer's l1 / l2 keys as its penalty on W (none when both are 0)."""
+    return [("W", Penalty(l1=layer.l1, l2=layer.l2))] if layer.l1 or layer.l2 else []
+
+
+class Dense(Layer):
     """z = x W + b, with x: (batch, n_in), W: (n_in, n_out), b: (n_out,)."""
 
-    def __init__(self, n_in: int, n_out: int, initializer: str, rng: np.random.Generator, dtype="float32"):
+    type, title, aliases = "dense", "Dense", ("Linear",)
+    keys = (Key("units", (int,), "number of outputs", ge=1, le=1_000_000, aliases=("out_features",)),
+            ACTIVATION, INITIALIZER, L1, L2)
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 1:
+            raise ShapeError(f"takes rows of features, (None, n), and its input is {shown(input_shape)}: "
+                             f"put {{type: flatten}} (or global_avgpool2d) before it")
+        return (self.units,)
+
+    def param_shapes(self, input_shape):
+        return {"W": (input_shape[0], self.units), "b": (self.units,)}
+
+    def penalties(self):
+        return weight_penalties(self)
+
+    def build(self, input_shape, rng, dtype):
+        n_in, n_out = input_shape[0], self.units
+        initializer = self.initializer or default_initializer(self.activation)
         self.params = {"W": initialize(initializer, n_in, n_out, rng, dtype), "b": np.zeros(n_out, dtype=dtype)}
         # np.zeros, not zeros_like: fresh zero pages, so a model built to be loaded costs no memory twice
         self.grads = {k: np.zeros(v.shape, v.dtype) for k, v in self.params.items()}
@@ -82,25 +121,39 @@ class Dense:
         return np.matmul(dz, W.T, out=reusable(self.work, "dx", (len(dz), W.shape[0]), dz.dtype))
 
 
-class Activation:
-    """y = f(x) for an activation named in ACTIVATIONS; no parameters."""
+class Activation(Layer):
+    """y = f(x) for an activation named in ACTIVATIONS; no parameters. The model runs one after every
+    layer whose `activation` is not linear (named `layers.0.relu`); as a layer of its own it is
+    Keras' Activation / ReLU and PyTorch's nn.ReLU, nn.Tanh ... (`{type: relu}` is `{type:
+    activation, activation: relu}`: config/aliases.py)."""
 
-    def __init__(self, name: str):
-        self.name = name
-        rule = ACTIVATIONS[name]
+    type, title = "activation", "Activation"
+    keys = (Key("activation", (tuple(ACTIVATIONS),), "the activation applied to the input, elementwise"),)
+
+    def __init__(self, activation: str):
+        super().__init__(activation=activation)
+        self.name = activation
+        rule = ACTIVATIONS[activation]
         self.f, self.df, self.from_input = rule.forward, rule.backward, rule.from_input  # from_input: backward needs x
         self.f_into = rule.forward_into  # training: the same bits into reused arrays (relu's)
         self.df_into = rule.backward_into  # the same for backward, which only training calls
-        self.params, self.grads = {}, {}
         self.y = None
-        self.work = {}
+
+    def activation_after(self):
+        return "linear"  # it is the activation
+
+    def summary_row(self, name: str, input_shape: tuple) -> dict:
+        return {**super().summary_row(name, input_shape), "activation": self.name}
+
+    def graph_node(self):
+        return GraphNode("activation", {}, {"activation": self.name})
 
     def forward(self, x, training=False):
         y = self.f_into(x, self.work) if training and self.f_into is not None else self.f(x)
         self.y = (x if self.from_input else y) if training else None
         return y
 
-    def backward(self, dy):
+    def backward(self, dy, need_dx=True):
         if self.df_into is not None:
             return self.df_into(self.y, dy, self.work)
         return self.df(self.y, dy)
@@ -117,6 +170,7 @@ class DenseEpilogue:
 
     def __init__(self, dense: Dense, activation: Activation):
         self.dense, self.activation = dense, activation
+        self.params = dense.params  # what the model asks of a step: whether it trains anything
         self.epilogue = ACTIVATIONS[activation.name].epilogue
         self.jit = None  # the kernels the last training forward used; None: the two layers ran
 
@@ -147,14 +201,25 @@ class DenseEpilogue:
         return np.matmul(dz, W.T, out=reusable(dense.work, "dx", (len(dz), W.shape[0]), dz.dtype))
 
 
-class Dropout:
-    """Inverted dropout: in training, zero each input with probability `rate` and scale the rest
-    by 1 / (1 - rate), so inference is the identity and needs no rescaling."""
+Dense.fused_with_activation = DenseEpilogue
 
-    def __init__(self, rate: float, rng: np.random.Generator):
-        self.rate, self.rng = rate, rng
-        self.params, self.grads = {}, {}
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability `rate` and scale the rest
+    by 1 / (1 - rate), so inference is the identity and needs no rescaling. Elementwise, so after
+    a convolution each value is dropped on its own."""
+
+    type, title = "dropout", "Dropout"
+    keys = (Key("rate", (float,), "share of the inputs zeroed in training (inverted dropout)", ge=0.0, lt=1.0, aliases=("p",)),)
+
+    def build(self, input_shape, rng, dtype):
+        # its own generator, drawn from the seed, so masks never shift the weights' draws
+        seed = 0 if rng is None else rng.integers(2**63)
+        self.rng = np.random.default_rng(seed)
         self.mask = None
+
+    def graph_node(self):
+        return None  # the identity at inference
 
     def forward(self, x, training=False):
         if not training or self.rate == 0.0:
@@ -164,12 +229,13 @@ class Dropout:
         self.mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
         return x * self.mask
 
-    def backward(self, dy):
+    def backward(self, dy, need_dx=True):
         return dy if self.mask is None else dy * self.mask
 
 
-class BatchNorm:
-    """Batch normalisation (Ioffe & Szegedy, 2015) of x: (batch, n) per feature::
+class BatchNorm(Layer):
+    """Batch normalisation (Ioffe & Szegedy, 2015) of x: (batch, n) per feature, or of images
+    (batch, H, W, C) per channel (over the batch and every position, as Keras and PyTorch do)::
 
         training:  x_hat = (x - mean(x)) / sqrt(var(x) + epsilon)       # the batch's statistics
                    running = momentum * running + (1 - momentum) * batch statistic
@@ -179,14 +245,30 @@ class BatchNorm:
     The running statistics are `buffers`: saved in checkpoints, never touched by an optimizer.
     """
 
-    def __init__(self, n: int, momentum: float = 0.99, epsilon: float = 1e-3, dtype="float32"):
-        self.momentum, self.epsilon = momentum, epsilon
+    type, title, aliases = "batchnorm", "BatchNormalization", ("BatchNormalization", "BatchNorm1d", "BatchNorm2d")
+    keys = (Key("momentum", (float,), "decay of the running mean and variance", 0.99, ge=0.0, lt=1.0),
+            Key("epsilon", (float,), "added to the variance for stability", 1e-3, gt=0.0, aliases=("eps",)),
+            Key("activation", (tuple(ACTIVATIONS),), "activation applied after normalising", "linear"))
+
+    def param_shapes(self, input_shape):
+        return {"gamma": (input_shape[-1],), "beta": (input_shape[-1],)}
+
+    def buffer_shapes(self, input_shape):
+        return {"running_mean": (input_shape[-1],), "running_var": (input_shape[-1],)}
+
+    def build(self, input_shape, rng, dtype):
+        n = input_shape[-1]
         self.params = {"gamma": np.ones(n, dtype=dtype), "beta": np.zeros(n, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.buffers = {"running_mean": np.zeros(n, dtype=dtype), "running_var": np.ones(n, dtype=dtype)}
         self.x_hat = self.inv_std = None
 
+    def graph_node(self):
+        return GraphNode("batchnorm", {**self.params, **self.buffers}, {"epsilon": self.epsilon})
+
     def forward(self, x, training=False):
+        shape = x.shape
+        x = x.reshape(-1, shape[-1])  # images: a row per position, so the statistics are per channel
         if training:
             mean, var = x.mean(axis=0), x.var(axis=0)
             for key, batch in (("running_mean", mean), ("running_var", var)):
@@ -199,12 +281,17 @@ class BatchNorm:
         x_hat = (x - mean) * inv_std
         if training:
             self.x_hat, self.inv_std = x_hat, inv_std
-        return x_hat * self.params["gamma"] + self.params["beta"]
+        return (x_hat * self.params["gamma"] + self.params["beta"]).reshape(shape)
 
-    def backward(self, dy):
+    def backward(self, dy, need_dx=True):
         # the batch mean and variance depend on every row, hence the two sums over the batch
+        shape = dy.shape
+        dy = dy.reshape(-1, shape[-1])
         x_hat, n = self.x_hat, len(dy)
         self.grads["gamma"][...] = (dy * x_hat).sum(axis=0)
         self.grads["beta"][...] = dy.sum(axis=0)
+        if not need_dx:
+            return None
         d_hat = dy * self.params["gamma"]
-        return (self.inv_std / n) * (n * d_hat - d_hat.sum(axis=0) - x_hat * (d_hat * x_hat).sum(axis=0))
+        dx = (self.inv_std / n) * (n * d_hat - d_hat.sum(axis=0) - x_hat * (d_hat * x_hat).sum(axis=0))
+        return dx.reshape(shape)

@@ -1,24 +1,35 @@
 """Sequential: an ordered list of layers. Forward is a loop, backward the reversed loop.
 
-`build` makes one from plain values: a dict of a layer's YAML keys per layer (LAYER_TYPES).
+`build` makes one from plain values: a dict of a layer's YAML keys per layer, each made by its
+type's class (protocol.LAYER_TYPES) and built for the shape the layer before it gives (`plan`).
+The summary, the checkpoint's expected shapes and the memory estimate ask the same plan.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 
+from . import conv, pooling, reshape  # noqa: F401  (the image layer types register themselves)
 from .activations import ACTIVATIONS
-from .layers import Activation, BatchNorm, Dense, DenseEpilogue, Dropout, default_initializer
+from .layers import Activation
 from .packing import Packed, pack
+from .protocol import DEFAULT_TYPE, LAYER_TYPES, Layer, ShapeError
 from .regularizers import Penalty
 
 
 class Sequential:
     """Layers in order, each with a dotted name prefix (`layers.0`); the parameters in one flat
-    buffer and the gradients in another, seen by name through params() and grads()."""
+    buffer and the gradients in another, seen by name through params() and grads(). It takes
+    rows of `input_shape` (the data's flat rows are viewed as images (N, H, W, C) when the
+    shape is an image's)."""
 
-    def __init__(self, named_layers: list[tuple[str, object]], penalties: list[tuple[object, str, Penalty]] = ()):
+    def __init__(self, named_layers: list[tuple[str, object]], penalties: list[tuple[object, str, Penalty]] = (),
+                 input_shape: tuple = ()):
         self.named_layers = named_layers
         self.layers = [layer for _, layer in named_layers]
         self.penalties = list(penalties)  # (layer, parameter key, Penalty): L1 / L2 on weights
+        self.input_shape = tuple(input_shape)
+        self._image = len(self.input_shape) > 1  # forward views the rows as images first
         # Every parameter becomes a view of one buffer, every gradient a view of another, in
         # params() order, and the layers' dicts read-only mappings of those views (packing.py):
         # an optimizer steps the two buffers with a dozen NumPy calls instead of a dozen per array.
@@ -27,24 +38,27 @@ class Sequential:
         self._grads = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.grads.items()}, flat_grads, "grads")
         self._owned = [(layer, layer.params, layer.grads) for layer in self.layers]
         # One call per layer and nothing else per step (a small network's step is Python
-        # overhead): the layers in order, and in reverse, listed once here. The gradient with
-        # respect to the network's input is never used, so a first Dense layer does not compute
-        # it (a quarter of the MNIST network's backward products). A dense layer followed by an
-        # activation with compiled epilogues (relu) runs as one step (DenseEpilogue).
+        # overhead): the layers in order, and in reverse, listed once here. A dense layer followed
+        # by an activation with compiled epilogues (relu) runs as one step (DenseEpilogue).
         self._forward = {False: _steps(self.layers), True: _steps(self.layers[:-1])}
-        self._backward = {logits: tuple((step, i == 0 and isinstance(step, (Dense, DenseEpilogue))) for i, step in reversed(list(enumerate(steps))))
-                          for logits, steps in self._forward.items()}
+        self._backward = {logits: _backward_steps(steps) for logits, steps in self._forward.items()}
+
+    def as_input(self, x):
+        """Rows x as the first layer takes them: (N, H, W, C) images viewed from flat (N, H*W*C) rows."""
+        return x.reshape(len(x), *self.input_shape) if self._image else x
 
     def forward(self, x, training=False, logits=False):
         """x: (batch, n_in). With logits=True the final activation is skipped (a fused loss applies it)."""
+        if self._image:
+            x = self.as_input(x)
         for layer in self._forward[logits]:
             x = layer.forward(x, training)
         return x
 
     def backward(self, dy, logits=False):
         """Propagate dL/d(output) (or dL/d(logits)) back, filling every layer's grads."""
-        for layer, first_dense in self._backward[logits]:
-            dy = layer.backward(dy, need_dx=False) if first_dense else layer.backward(dy)
+        for layer, need_dx in self._backward[logits]:
+            dy = layer.backward(dy) if need_dx else layer.backward(dy, need_dx=False)
         for layer, params, grads in self._owned:
             if layer.params is not params or layer.grads is not grads:
                 raise TypeError(f"{type(layer).__name__} replaced its params or grads: a layer writes into the views "
@@ -95,13 +109,15 @@ class Sequential:
 
 
 def _steps(layers: list) -> tuple:
-    """The layers as the forward pass runs them: each Dense followed by an activation with
-    compiled epilogues (ACTIVATIONS[name].epilogue) paired into one DenseEpilogue step."""
+    """The layers as the forward pass runs them: a layer with a fused step (Dense, Conv2D: their
+    `fused_with_activation`) followed by an activation with compiled epilogues
+    (ACTIVATIONS[name].epilogue) paired into that one step."""
     steps, i = [], 0
     while i < len(layers):
         layer, after = layers[i], layers[i + 1] if i + 1 < len(layers) else None
-        if isinstance(layer, Dense) and isinstance(after, Activation) and ACTIVATIONS[after.name].epilogue:
-            steps.append(DenseEpilogue(layer, after))
+        fused = getattr(layer, "fused_with_activation", None)
+        if fused is not None and isinstance(after, Activation) and ACTIVATIONS[after.name].epilogue:
+            steps.append(fused(layer, after))
             i += 2
         else:
             steps.append(layer)
@@ -109,76 +125,100 @@ def _steps(layers: list) -> tuple:
     return tuple(steps)
 
 
-def _dense(n_in, rng, dtype, units, activation="linear", initializer=None, **penalty):
-    """A dense layer, its weight penalty (None without l1 or l2), its activation, its output width."""
-    dense = Dense(n_in, units, initializer or default_initializer(activation), rng, dtype)
-    return dense, (Penalty(**penalty) if any(penalty.values()) else None), activation, units
+def _backward_steps(steps: tuple) -> tuple:
+    """(step, need_dx) in reverse order. Nothing before the first step that trains something
+    needs a gradient, so the steps before it are left out and it computes no dx (for a first
+    Dense layer, a quarter of the MNIST network's backward products)."""
+    first = next((i for i, step in enumerate(steps) if step.params), len(steps))
+    return tuple((step, i > first) for i, step in reversed(list(enumerate(steps))) if i >= first)
 
 
-def _dropout(n_in, rng, dtype, rate):
-    # its own generator, drawn from the seed, so masks never shift the weights' draws
-    seed = 0 if rng is None else rng.integers(2**63)
-    return Dropout(rate, np.random.default_rng(seed)), None, "linear", n_in
-
-
-def _batchnorm(n_in, rng, dtype, activation="linear", **options):
-    return BatchNorm(n_in, dtype=dtype, **options), None, activation, n_in
-
-
-LAYER_TYPES = {"dense": _dense, "dropout": _dropout, "batchnorm": _batchnorm}  # a layer's `type` -> its maker
-
-
-def _type(layer: dict) -> str:
-    """A layer without `type` is dense."""
-    kind = layer.get("type", "dense")
+def layer_type(layer: dict) -> type[Layer]:
+    """The class of a layer's dict of YAML keys (a layer without `type` is dense)."""
+    kind = layer.get("type", DEFAULT_TYPE)
     if kind not in LAYER_TYPES:
         raise ValueError(f"unknown layer type {kind!r}")
-    return kind
+    return LAYER_TYPES[kind]
 
 
-def build(layers: list[dict], n_inputs: int, rng: np.random.Generator, dtype="float32") -> Sequential:
+def make(layer: dict) -> Layer:
+    """The unbuilt layer a dict of its YAML keys describes."""
+    return layer_type(layer)(**{k: v for k, v in layer.items() if k != "type"})
+
+
+def input_shape(layers: list[dict], n_features: int, image_shape: tuple | None = None) -> tuple:
+    """The shape a model of `layers` takes: the data's image (H, W, C) when one of its layers takes
+    images (conv2d, pooling), else rows of n_features, as every dense network always took them (a
+    batchnorm on MNIST's pixels normalises each pixel, not the one channel)."""
+    if image_shape is not None and any(layer_type(layer).takes_images for layer in layers):
+        return tuple(image_shape)
+    return (n_features,)
+
+
+class Planned(NamedTuple):
+    """One layer of a plan: its index in the config, the unbuilt layer, its input and output shape."""
+
+    index: int
+    layer: Layer
+    input_shape: tuple
+    output_shape: tuple
+
+
+def plan(layers: list[dict], input_shape) -> list[Planned]:
+    """The layers `layers` describes, unbuilt, each with the shape it takes and gives, from the
+    model's `input_shape` (a tuple, or an int: rows of that many features) on. ShapeError, with
+    the layer's index, at the first layer that cannot take its input, or whose output is empty."""
+    shape = _shape(input_shape)
+    out = []
+    for i, options in enumerate(layers):
+        layer = make(options)
+        try:
+            given = layer.output_shape(shape)
+        except ShapeError as e:
+            raise ShapeError(str(e), e.key, i) from None
+        if min(given, default=1) < 1:
+            raise ShapeError(f"its output would be {given}, with nothing in it", None, i)
+        out.append(Planned(i, layer, shape, given))
+        shape = given
+    return out
+
+
+def build(layers: list[dict], input_shape, rng: np.random.Generator, dtype="float32") -> Sequential:
     """The network `layers` describes, one dict of a layer's YAML keys each (`{"type": "dense",
     "units": 32, "activation": "relu"}`; keys left out take their defaults: an initializer from the
-    activation), with weights drawn from `rng` (None: weights left unset, for a checkpoint to fill;
-    dropout then draws from a generator seeded with 0)."""
-    named, penalties, n_in = [], [], n_inputs
-    for i, layer in enumerate(layers):
-        options = {k: v for k, v in layer.items() if k != "type"}
-        made, penalty, activation, n_in = LAYER_TYPES[_type(layer)](n_in, rng, dtype, **options)
-        named.append((f"layers.{i}", made))
-        if penalty is not None:
-            penalties.append((made, "W", penalty))
+    activation), for inputs of `input_shape` (a tuple without the batch, or an int: rows of that
+    many features), with weights drawn from `rng` in the layers' order (None: weights left unset,
+    for a checkpoint to fill; dropout then draws from a generator seeded with 0)."""
+    named, penalties = [], []
+    steps = plan(layers, input_shape)
+    for step in steps:
+        layer = step.layer
+        layer.build(step.input_shape, rng, dtype)
+        named.append((f"layers.{step.index}", layer))
+        penalties += [(layer, key, penalty) for key, penalty in layer.penalties()]
+        activation = layer.activation_after()
         if activation != "linear":
-            named.append((f"layers.{i}.{activation}", Activation(activation)))
-    return Sequential(named, penalties)
+            named.append((f"layers.{step.index}.{activation}", Activation(activation)))
+    return Sequential(named, penalties, _shape(input_shape))
 
 
-def summary_rows(layers: list[dict], n_inputs: int) -> list[dict]:
+def summary_rows(layers: list[dict], input_shape) -> list[dict]:
     """One row per layer (dicts as build takes them): name, type, output shape, parameter count
     (Keras' convention: batchnorm's running statistics count as non-trainable parameters)."""
-    rows, n_in = [], n_inputs
-    for i, layer in enumerate(layers):
-        kind = _type(layer)
-        n_out = layer["units"] if kind == "dense" else n_in
-        params = {"dense": n_in * n_out + n_out, "dropout": 0, "batchnorm": 4 * n_in}[kind]
-        rows.append({"name": f"layers.{i}", "type": {"dense": "Dense", "dropout": "Dropout", "batchnorm": "BatchNorm"}[kind],
-                     "activation": layer.get("activation", "linear"), "output_shape": [None, n_out],
-                     "params": params, "trainable": True,
-                     "non_trainable_params": 2 * n_in if kind == "batchnorm" else 0})
-        n_in = n_out
-    return rows
+    return [step.layer.summary_row(f"layers.{step.index}", step.input_shape) for step in plan(layers, input_shape)]
 
 
-def state_shapes(layers: list[dict], n_inputs: int) -> tuple[dict, dict]:
+def state_shapes(layers: list[dict], input_shape) -> tuple[dict, dict]:
     """The shapes of the arrays a built model's params() and buffers() hold, by dotted name, from
     the layers' dicts alone: a checkpoint is checked against them before anything is allocated."""
-    params, buffers, n_in = {}, {}, n_inputs
-    for i, layer in enumerate(layers):
-        kind = _type(layer)
-        if kind == "dense":
-            params[f"layers.{i}.W"], params[f"layers.{i}.b"] = (n_in, layer["units"]), (layer["units"],)
-            n_in = layer["units"]
-        elif kind == "batchnorm":
-            params[f"layers.{i}.gamma"] = params[f"layers.{i}.beta"] = (n_in,)
-            buffers[f"layers.{i}.running_mean"] = buffers[f"layers.{i}.running_var"] = (n_in,)
+    params, buffers = {}, {}
+    for step in plan(layers, input_shape):
+        prefix = f"layers.{step.index}"
+        params.update({f"{prefix}.{k}": s for k, s in step.layer.param_shapes(step.input_shape).items()})
+        buffers.update({f"{prefix}.{k}": s for k, s in step.layer.buffer_shapes(step.input_shape).items()})
     return params, buffers
+
+
+def _shape(input_shape) -> tuple:
+    """An input shape as a tuple: an int n is rows of n features, (n,)."""
+    return (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)

@@ -20,7 +20,7 @@ from ..printable import printable
 from ..runs import checkpoint as checkpoint_module, lookup
 from . import check, numpy_folder
 from . import onnx as onnx_format
-from .steps import task
+from .steps import steps, task
 
 FORMATS = ("onnx", "numpy")
 
@@ -36,9 +36,10 @@ def export(source, fmt: str, output, *, legacy_outputs: bool = False) -> dict:
 
     `output` is a path, or for onnx a binary stream (stdout) that receives the model once it
     passed. `legacy_outputs`: the ONNX outputs of nnctl 0.1 (see onnx.py). CheckpointError (exit 4)
-    for a checkpoint nnctl would not load, MissingDependency (exit 5) without the onnx package,
-    CheckFailed (exit 7) when the export differs from nnctl beyond the bound, WriteError (exit 1)
-    for an output it may not replace.
+    for a checkpoint nnctl would not load, ConfigError (exit 3) for a model holding a layer the
+    formats cannot write yet, MissingDependency (exit 5) without the onnx package, CheckFailed
+    (exit 7) when the export differs from nnctl beyond the bound, WriteError (exit 1) for an output
+    it may not replace.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -46,6 +47,7 @@ def export(source, fmt: str, output, *, legacy_outputs: bool = False) -> dict:
         onnx_format.require_onnx()  # before anything is read: the missing package is the first thing to say
     path = checkpoint_path(source)
     ckpt = checkpoint_module.load(path)
+    steps(ckpt)  # a layer no format writes yet: ConfigError (exit 3) before anything is written
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     stream = output if hasattr(output, "write") else None
     if stream is not None and fmt != "onnx":

@@ -24,7 +24,7 @@ UNSEEN = "<never seen in training>"  # the synthetic rows' value of no category
 
 
 def record(ckpt) -> dict | None:
-    """The checkpoint's table record (format 3, a CSV), or None."""
+    """The checkpoint's table record (format 4, a CSV), or None."""
     return ckpt.preprocessing.get("table")
 
 

@@ -24,16 +24,18 @@ from ..files import atomic_write, read_limited
 from .folder import in_run_folder
 
 FORMAT = "nnctl-checkpoint"
-VERSION = 3
+VERSION = 4
 MAX_BYTES = 2_000_000_000
 DTYPES = {"float32": "<f4", "float64": "<f8"}
 # The exact top-level keys of each format version this nnctl reads. Version 2 added `training`;
-# version 3 `data_file` (the SHA-256 and size of the file trained on), and a CSV's typed columns
-# in preprocessing["table"], which an older nnctl would not apply.
+# version 3 replaced `n_inputs` (a width) by `input_shape` (the model's: [n] or [H, W, C]); version 4
+# added `data_file` (the SHA-256 and size of the file trained on), and a CSV's typed columns in
+# preprocessing["table"], which an older nnctl would not apply.
 KEYS = {1: frozenset({"format", "version", "nnctl_version", "epoch", "metrics", "config", "preprocessing", "classes",
                       "n_inputs", "state", "optimizer", "sha256"})}
 KEYS[2] = KEYS[1] | {"training"}
-KEYS[3] = KEYS[2] | {"data_file"}
+KEYS[3] = KEYS[2] - {"n_inputs"} | {"input_shape"}
+KEYS[4] = KEYS[3] | {"data_file"}
 # What `training` holds in last.json (null in checkpoint.json): where in the next epoch training
 # stood, the best monitored value so far, and each stateful callback's state_dict() by name.
 TRAINING_KEYS = frozenset({"rows_done", "loss_sum", "correct", "best_value", "best_epoch", "callbacks"})
@@ -48,13 +50,18 @@ class Checkpoint:
     model: object  # nnctl.engine.model.Sequential
     preprocessing: dict
     classes: list
-    n_inputs: int
+    input_shape: tuple  # what the model takes: (n,) rows of n features, or (H, W, C) images
     epoch: int
     metrics: dict
     optimizer: dict | None
     training: dict | None = None  # last.json's training state (TRAINING_KEYS), None in checkpoint.json
     version: int = VERSION  # the format version of the file, before any upgrade
     data_file: dict | None = None  # {"sha256", "size"} of the data file trained on; None for a built-in set
+
+    @property
+    def n_inputs(self) -> int:
+        """The values of one row of raw data: what predict reads (images flattened)."""
+        return math.prod(self.input_shape)
 
 
 def encode(array: np.ndarray) -> dict:
@@ -137,18 +144,18 @@ def _hash_canonical(value, update) -> None:
         update(json.dumps(value).encode("ascii"))
 
 
-def save(path, *, config, model, preprocessing: dict, classes: list, n_inputs: int, epoch: int,
+def save(path, *, config, model, preprocessing: dict, classes: list, epoch: int,
          metrics: dict, optimizer: dict | None = None, training: dict | None = None, data_file: dict | None = None,
          write=None) -> None:
     """Write a checkpoint atomically (with `write(path, text)` when given: it is serialised here,
     so a write that happens later still holds these numbers). `config` is the resolved Config (or
-    its model_dump(mode="json"), which a run computes once);
+    its model_dump(mode="json"), which a run computes once); the model's input shape is recorded;
     `optimizer` a state_dict; `training` the state a resumed run needs (TRAINING_KEYS), given
     together with `optimizer`; `data_file` the SHA-256 and size of the data file trained on."""
     doc = {
         "format": FORMAT, "version": VERSION, "nnctl_version": __version__, "epoch": epoch,
         "metrics": metrics, "config": config if isinstance(config, dict) else config.model_dump(mode="json"), "preprocessing": preprocessing,
-        "classes": classes, "n_inputs": n_inputs,
+        "classes": classes, "input_shape": list(model.input_shape),
         "state": {name: encode(a) for name, a in model.state().items()},
         "optimizer": None if optimizer is None else
         {"t": optimizer["t"], "arrays": {k: encode(v) for k, v in optimizer["arrays"].items()}},
@@ -182,11 +189,18 @@ def _v1_to_v2(doc: dict) -> dict:
 
 
 def _v2_to_v3(doc: dict) -> dict:
-    """Version 2 did not record the data file: a run folder of it scores itself only with --data."""
-    return {**doc, "version": 3, "data_file": None}
+    """Version 2 knew only dense networks, which take rows: its width is the input shape [n]."""
+    doc = {**doc, "version": 3, "input_shape": [doc["n_inputs"]]}
+    del doc["n_inputs"]
+    return doc
 
 
-UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}  # version -> the function that lifts a document to the next version
+def _v3_to_v4(doc: dict) -> dict:
+    """Version 3 did not record the data file: a run folder of it scores itself only with --data."""
+    return {**doc, "version": 4, "data_file": None}
+
+
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}  # version -> the function that lifts a document to the next version
 
 
 def _read(path) -> tuple[dict, int]:
@@ -342,17 +356,16 @@ def load(path) -> Checkpoint:
         cfg = config_module.from_dict(doc["config"], source=f"{source} (config)")
     except ConfigError as e:
         raise CheckpointError(f"the checkpoint's config is not valid: {e}") from None
-    n_inputs, n_features = doc["n_inputs"], spec(cfg.data).n_features
-    if not _is_int(n_inputs, 1, 10**8) or (n_features is not None and n_inputs != n_features):
-        raise CheckpointError(f"{source}: n_inputs: {cfg.data.name} has {n_features} features, got {n_inputs!r}")
+    input_shape = _checked_input_shape(doc["input_shape"], cfg, source)
+    n_inputs = math.prod(input_shape)
     dtype = cfg.training.dtype
     # The config's layers cannot hold more numbers than the file: checked before building them.
-    n_params = sum(r["params"] for r in summary_rows(config_module.plain(cfg.model.layers), n_inputs))
+    n_params = sum(r["params"] for r in summary_rows(config_module.plain(cfg.model.layers), input_shape))
     size = Path(path).stat().st_size
     if n_params * np.dtype(dtype).itemsize > size:
         raise CheckpointError(f"{source}: config: its layers have {n_params:,} parameters, more than the "
                               f"{size:,} bytes of the file can hold: the state does not match the config")
-    params, buffers = state_shapes(config_module.plain(cfg.model.layers), n_inputs)  # chained layer to layer, nothing allocated
+    params, buffers = state_shapes(config_module.plain(cfg.model.layers), input_shape)  # chained layer to layer, nothing allocated
     expected = {**params, **buffers}
     state = doc["state"]
     if not isinstance(state, dict) or set(state) != set(expected):
@@ -401,7 +414,7 @@ def load(path) -> Checkpoint:
     # Only now allocate and decode, everything else having been checked from the JSON: one array
     # at a time, straight into its destination, its base64 text dropped once decoded, so memory
     # stays about the file's size (finiteness is checked here).
-    model = build(config_module.plain(cfg.model.layers), n_inputs, None, dtype)
+    model = build(config_module.plain(cfg.model.layers), input_shape, None, dtype)
     for name, target in model.state().items():
         _decode_into(state[name], target, f"{source}: state.{name}")
         _check_domain(target, name, f"{source}: state.{name}")
@@ -415,7 +428,7 @@ def load(path) -> Checkpoint:
             arrays[key] = None
         optimizer = {"t": optimizer["t"], "arrays": decoded}
     return Checkpoint(path=source, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
-                      n_inputs=n_inputs, epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
+                      input_shape=input_shape, epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
                       version=version, data_file=data_file)
 
 
@@ -427,6 +440,33 @@ def _checked_data_file(record, source: str) -> dict | None:
             and re.fullmatch(r"[0-9a-f]{64}", record["sha256"]) and _is_int(record["size"], 0, 2**62)):
         raise CheckpointError(f"{source}: data_file: expected null or an object with sha256 (64 hex digits) and size")
     return record
+
+
+def _checked_input_shape(given, cfg, source: str) -> tuple:
+    """The recorded input shape: [n] or [H, W, C] of positive integers, of the data set's width, the
+    shape the config's layers take from that data (an image's only when a layer takes images),
+    and one every layer fits (the config's layers are walked on it)."""
+    from ..config import shapes
+    from ..data import spec
+    from ..engine.model import plan
+    from ..engine.protocol import ShapeError
+
+    known = spec(cfg.data)
+    if not (isinstance(given, list) and len(given) in (1, 3) and all(_is_int(d, 1, 10**8) for d in given)
+            and math.prod(given) <= 10**9):
+        raise CheckpointError(f"{source}: input_shape: expected [features] or [height, width, channels], got {given!r}")
+    shape = tuple(given)
+    if known.n_features is not None:
+        expected = shapes.input_shape(cfg, known.n_features, known.image_shape)
+        if shape != expected:
+            raise CheckpointError(f"{source}: input_shape: the config's layers take {list(expected)} from "
+                                  f"{cfg.data.name}, got {given!r}")
+    try:
+        plan([layer.model_dump() for layer in cfg.model.layers], shape)
+    except ShapeError as e:
+        raise CheckpointError(f"{source}: input_shape: {given!r} does not fit the config's layers: model.layers"
+                              f"[{e.index}]: {e}") from None
+    return shape
 
 
 def _checked_training(training, optimizer, epoch: int, source: str) -> dict | None:

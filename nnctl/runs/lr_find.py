@@ -16,6 +16,7 @@ from ..engine import lr_find, optimizers
 from ..engine.losses import LOSSES
 from ..engine.model import build
 from ..engine.train import epoch_rng
+from .training import check_fits, input_shape
 
 N_STEPS = 200
 
@@ -36,7 +37,9 @@ def run(cfg, n_steps: int = N_STEPS, start_lr: float = 1e-7, end_lr: float = 10.
     minimum of the smoothed loss, with the config's own rate for comparison."""
     memory.require(cfg)
     dataset = data_module.load(cfg.data, cfg.seed, cfg.training.dtype)
-    model = build(config_module.plain(cfg.model.layers), dataset.x_train.shape[1], np.random.default_rng(cfg.seed), cfg.training.dtype)
+    check_fits(cfg, dataset)
+    model = build(config_module.plain(cfg.model.layers), input_shape(cfg, dataset), np.random.default_rng(cfg.seed),
+                  cfg.training.dtype)
     optimizer = optimizers.build(config_module.plain(cfg.optimizer))
     found = lr_find.lr_range_test(model, LOSSES[cfg.loss], optimizer,
                                   batches(dataset.x_train, dataset.y_train, cfg.training.batch_size, cfg.seed,

@@ -164,6 +164,12 @@ def decision_boundary(predict_classes, x: np.ndarray, y: np.ndarray, classes: li
             "axes_pixels": (left * width, (1 - bottom - h) * height, (left + w) * width, (1 - bottom) * height)}
 
 
+def _picture(row: np.ndarray, image_shape: tuple) -> np.ndarray:
+    """A flat row as an image imshow draws: (H, W) for one channel, (H, W, 3) for three."""
+    picture = row.reshape(image_shape)
+    return picture[..., 0] if picture.ndim == 3 and picture.shape[2] == 1 else picture
+
+
 def misclassified_images(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, classes: list,
                          image_shape: tuple, path, limit: int = 25) -> int:
     """A grid of up to `limit` misclassified images, each titled with its true and predicted label."""
@@ -179,7 +185,7 @@ def misclassified_images(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndar
             ax.set_axis_off()
             if i < len(wrong):
                 k = wrong[i]
-                ax.imshow(images[k].reshape(image_shape), cmap="gray_r", interpolation="nearest")
+                ax.imshow(_picture(images[k], image_shape), cmap="gray_r", interpolation="nearest")
                 ax.set_title(f"true {classes[y_true[k]]} / pred {classes[y_pred[k]]}", fontsize=8)
         fig.suptitle(f"misclassified test images: the first {len(wrong)} of {len(all_wrong)}")
         fig.tight_layout()

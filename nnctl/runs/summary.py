@@ -32,15 +32,16 @@ def summary(source, layers=()) -> dict:
         from . import checkpoint
 
         ckpt = checkpoint.load(source)
-        cfg, n_inputs = ckpt.config, ckpt.n_inputs
+        cfg, shape = ckpt.config, ckpt.input_shape
     else:
-        cfg = config_module.load(source, layers=layers)
-        n_inputs = data_module.spec(cfg.data).n_features
-        if n_inputs is None:
-            n_inputs = data_module.load(cfg.data, cfg.seed, cfg.training.dtype).x_train.shape[1]
-    rows = summary_rows(config_module.plain(cfg.model.layers), n_inputs)
+        cfg = config_module.load(source, layers=layers)  # the layers' shapes are checked against the data's
+        shape = config_module.shapes.check(cfg, data_module.spec(cfg.data))
+        if shape is None:  # a file's width: known once loaded
+            dataset = data_module.load(cfg.data, cfg.seed, cfg.training.dtype)
+            shape = config_module.shapes.check(cfg, dataset.spec(), f"the config (data from {dataset.source})")
+    rows = summary_rows(config_module.plain(cfg.model.layers), shape)
     total = sum(r["params"] for r in rows)
     trainable = sum(r["params"] - r.get("non_trainable_params", 0) for r in rows if r["trainable"])
-    return {"name": cfg.run.name, "input_shape": [None, n_inputs], "layers": rows, "total_params": total,
+    return {"name": cfg.run.name, "input_shape": [None, *shape], "layers": rows, "total_params": total,
             "trainable_params": trainable, "non_trainable_params": total - trainable,
             "bytes": total * np.dtype(cfg.training.dtype).itemsize, "dtype": cfg.training.dtype}

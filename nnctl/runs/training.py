@@ -89,15 +89,20 @@ def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:
     return data_module.load(cfg.data, cfg.seed, cfg.training.dtype, preprocessing=preprocessing)
 
 
+def input_shape(cfg, dataset) -> tuple:
+    """The shape the model of `cfg` takes from `dataset`: its rows, or its images (config.shapes)."""
+    return config_module.shapes.input_shape(cfg, dataset.x_train.shape[1], dataset.image_shape)
+
+
 def check_fits(cfg, dataset) -> None:
-    """A file's or an OpenML set's classes are known once loaded: the output layer must fit them
-    (ConfigError otherwise, as for the built-in sets); and the model at the data's real width must
-    fit in memory (the data itself is loaded already)."""
-    memory.require(cfg, dataset.x_train.shape[1], data=False, source=f"the config (data from {dataset.source})")
-    if data_module.spec(cfg.data).n_classes is None:
-        n_classes = len(dataset.classes)
-        config_module.check_meaning(cfg, source=f"the config (data from {dataset.source})",
-                                    spec=data_module.DatasetSpec(dataset.x_train.shape[1], n_classes, dataset.task, "standard"))
+    """A file's or an OpenML set's classes and width are known once loaded: the output layer and
+    the layers' shapes must fit them (ConfigError otherwise, as for the built-in sets); and the
+    model at the data's real width must fit in memory (the data itself is loaded already)."""
+    known = data_module.spec(cfg.data)
+    if known.n_classes is None or known.n_features is None:  # the layers' shapes against the data's, too
+        config_module.check_meaning(cfg, source=f"the config (data from {dataset.source})", spec=dataset.spec())
+    memory.require(cfg, dataset.x_train.shape[1], data=False, image_shape=dataset.image_shape,
+                   source=f"the config (data from {dataset.source})")
 
 
 # The order of a save's writes, each file atomic. Whatever prefix of them lands before the process
@@ -180,8 +185,9 @@ class Training:
         self.cfg, self.dataset = cfg, dataset
         self.config_doc = cfg.model_dump(mode="json")  # what every checkpoint holds: the config is immutable
         self.n_inputs = dataset.x_train.shape[1]
+        self.input_shape = input_shape(cfg, dataset)
         try:
-            self.model = build(config_module.plain(cfg.model.layers), self.n_inputs, np.random.default_rng(cfg.seed), cfg.training.dtype)
+            self.model = build(config_module.plain(cfg.model.layers), self.input_shape, np.random.default_rng(cfg.seed), cfg.training.dtype)
         except MemoryError as e:
             raise ConfigError(f"the model does not fit in this machine's memory ({e}): "
                               "make model.layers smaller") from None
@@ -223,7 +229,7 @@ class Training:
         """A checkpoint of the model; with a position, also the optimizer and training state (last.json).
         `write(path, text)` writes it (the run's background writer; atomic_write when None)."""
         checkpoint_module.save(path, write=write, config=self.config_doc, model=self.model, preprocessing=self.dataset.preprocessing,
-                               classes=self.dataset.classes, n_inputs=self.n_inputs, epoch=epoch, metrics=metrics,
+                               classes=self.dataset.classes, epoch=epoch, metrics=metrics,
                                optimizer=self.optimizer.state_dict() if position is not None else None,
                                training=self.state(position) if position is not None else None,
                                data_file=self.dataset.data_file)

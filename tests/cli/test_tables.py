@@ -218,7 +218,7 @@ def test_a_categorical_column_with_as_many_values_as_rows_is_refused(tmp_path):
     assert result.exit_code == 5 and "as many categories as rows" in result.stderr
 
 
-def test_a_format_2_checkpoint_still_loads_and_predicts(tmp_path):
+def test_a_format_3_checkpoint_still_loads_and_predicts(tmp_path):
     data = tmp_path / "n.csv"
     data.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(60)))
     assert run("train", "--data", data, "--set", "training.epochs=2", "-q", "--no-plots",
@@ -226,11 +226,11 @@ def test_a_format_2_checkpoint_still_loads_and_predicts(tmp_path):
     path = tmp_path / "run" / "checkpoint.json"
     doc = json.loads(path.read_text())
     del doc["data_file"], doc["preprocessing"]["table"]
-    doc["version"] = 2
+    doc["version"] = 3
     doc["sha256"] = checkpoint._digest(doc)
     path.write_text(json.dumps(doc))
     old = checkpoint.load(path)
-    assert old.version == 2 and old.data_file is None
+    assert old.version == 3 and old.data_file is None
     assert run("predict", path, data).exit_code == 0
     assert run("eval", path, "--data", data).exit_code == 0
     refused = run("eval", path)  # no SHA-256 recorded: the file is not opened on the checkpoint's word
@@ -313,7 +313,7 @@ def test_a_tampered_column_record_is_a_bad_checkpoint(trained, tmp_path):
     assert refused.exit_code == 4 and "preprocessing: table.columns" in refused.stderr
 
 
-def test_a_format_2_run_of_a_csv_resumes(tmp_path):
+def test_a_format_3_run_of_a_csv_resumes(tmp_path):
     data = tmp_path / "n.csv"
     data.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(60)))
     assert run("train", "--data", data, "--set", "training.epochs=2", "-q", "--no-plots",
@@ -322,7 +322,7 @@ def test_a_format_2_run_of_a_csv_resumes(tmp_path):
         path = tmp_path / "run" / name
         doc = json.loads(path.read_text())
         del doc["data_file"], doc["preprocessing"]["table"]
-        doc["version"] = 2
+        doc["version"] = 3
         doc["sha256"] = checkpoint._digest(doc)
         path.write_text(json.dumps(doc))
     resumed = run("train", "--resume", tmp_path / "run", "-q", "--no-plots")

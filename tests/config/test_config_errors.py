@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from nnctl.cli import main
+from nnctl import config
 from nnctl.config import aliases
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,6 +97,11 @@ def test_loss_aliases(word, canonical):
     (aliases.ACTIVATIONS, "Softmax", "softmax"), (aliases.ACTIVATIONS, "swish", "silu"),
     (aliases.OPTIMIZERS, "SGD", "sgd"), (aliases.OPTIMIZERS, "AdamW", "adamw"), (aliases.OPTIMIZERS, "RMSProp", "rmsprop"),
     (aliases.LAYER_TYPES, "Linear", "dense"), (aliases.LAYER_TYPES, "BatchNormalization", "batchnorm"),
+    (aliases.LAYER_TYPES, "Conv2D", "conv2d"), (aliases.LAYER_TYPES, "Conv2d", "conv2d"),
+    (aliases.LAYER_TYPES, "MaxPooling2D", "maxpool2d"), (aliases.LAYER_TYPES, "MaxPool2d", "maxpool2d"),
+    (aliases.LAYER_TYPES, "AveragePooling2D", "avgpool2d"), (aliases.LAYER_TYPES, "AvgPool2d", "avgpool2d"),
+    (aliases.LAYER_TYPES, "Flatten", "flatten"), (aliases.LAYER_TYPES, "GlobalAveragePooling2D", "global_avgpool2d"),
+    (aliases.LAYER_TYPES, "BatchNorm2d", "batchnorm"),
     (aliases.SCHEDULES, "ReduceLROnPlateau", "reduce_on_plateau"), (aliases.SCHEDULES, "CosineAnnealingLR", "cosine"),
     (aliases.INITIALIZERS, "xavier_uniform", "glorot_uniform"), (aliases.DATA_SETS, "MNIST", "mnist"),
 ])
@@ -127,6 +133,36 @@ def test_a_key_given_twice_under_two_names_is_refused(tmp_path):
     result = invoke("check", path)
     assert result.exit_code == 3
     assert error_lines(result) == [f"{path}:11: optimizer.lr: learning_rate and lr are the same key: give it once"]
+
+
+def test_a_layer_type_that_names_an_activation_is_an_activation_layer(tmp_path):
+    """Keras' ReLU layer and PyTorch's nn.Tanh are written {type: ReLU}; each layer type's keys
+    have their other names (out_features, p, eps) and only that type's."""
+    text = KERAS.replace("    - {type: Dense, units: 16, activation: ReLU, kernel_initializer: HeNormal}\n",
+                         "    - {type: Linear, out_features: 16}\n    - {type: ReLU}\n    - {type: Dropout, p: 0.2}\n")
+    result = invoke("check", write(tmp_path, "c.yaml", text))
+    assert result.exit_code == 0, result.output
+    layers = yaml.safe_load(result.stdout)["model"]["layers"]
+    assert layers[:3] == [{"type": "dense", "units": 16, "activation": "linear", "initializer": "glorot_uniform",
+                           "l1": 0.0, "l2": 0.0}, {"type": "activation", "activation": "relu"},
+                          {"type": "dropout", "rate": 0.2}]
+    twice = write(tmp_path, "twice.yaml", KERAS.replace("{type: Dense, units: 16, activation: ReLU, kernel_initializer: HeNormal}",
+                                                        "{type: Tanh, activation: relu}"))
+    assert error_lines(invoke("check", twice)) == [
+        f"{twice}:6: model.layers[0].activation: the layer's type, Tanh, is an activation already: give "
+        "{type: activation, activation: ...} or the type alone"]
+    elsewhere = write(tmp_path, "p.yaml", KERAS.replace("activation: ReLU, kernel_initializer", "p: 0.2, kernel_initializer"))
+    assert "model.layers[0].p: unknown key" in invoke("check", elsewhere).stderr
+
+
+def test_conv_words_are_suggested_from_their_keras_and_pytorch_names(tmp_path):
+    text = KERAS.replace("data:\n  name: breast_cancer", "data:\n  name: digits").replace(
+        "    - {type: Dense, units: 16, activation: ReLU, kernel_initializer: HeNormal}\n",
+        "    - {type: Conv2DD, out_channels: 4, kernel_size: 3}\n    - {type: MaxPool2d, strid: 2}\n")
+    lines = error_lines(invoke("check", write(tmp_path, "c.yaml", text)))
+    assert any("model.layers[0].type: expected one of dense, activation, dropout, batchnorm, conv2d" in line
+               and "did you mean 'conv2d'?" in line for line in lines), lines
+    assert any("model.layers[1].strid: unknown key; did you mean 'strides'?" in line for line in lines), lines
 
 
 def test_the_aliases_are_listed_in_the_config_reference():
@@ -409,13 +445,21 @@ def test_in_features_suggests_units_and_says_why(tmp_path):
 
 
 @pytest.mark.parametrize("layer_type, activation", [("ReLU", "relu"), ("relu", "relu"), ("LeakyReLU", "leaky_relu"),
-                                                    ("Sigmoid", "sigmoid"), ("GELU", "gelu"), ("Softmax", "softmax"),
-                                                    ("Activation", "relu")])
-def test_an_activation_as_a_layer_type_says_where_activations_go(layer_type, activation, tmp_path):
+                                                    ("Sigmoid", "sigmoid"), ("GELU", "gelu")])
+def test_an_activation_as_a_layer_type_is_an_activation_layer(layer_type, activation, tmp_path):
+    """Keras' ReLU layer, PyTorch's nn.ReLU: {type: ReLU} is {type: activation, activation: relu},
+    and the summary says which activation it applies."""
     text = MOONS.replace("    - %s\n", f"    - {{type: {layer_type}}}\n    - %s\n") % ("{units: 2, activation: softmax}",
                                                                                       "cross_entropy")
-    lines = error_lines(invoke("check", write(tmp_path, "c.yaml", text)))
-    assert len(lines) == 1 and lines[0].startswith(f"{tmp_path / 'c.yaml'}:6: model.layers[1].type: expected one of")
-    assert lines[0].endswith(f"not a layer type: an activation goes in the `activation` key of the dense layer it "
-                             f"follows, e.g. {{units: 64, activation: {activation}}}")
-    assert "did you mean" not in lines[0]
+    path = write(tmp_path, "c.yaml", text)
+    layer = config.plain(config.load(path).model.layers)[1]
+    assert layer["type"] == "activation" and layer["activation"] == activation
+    rows = json.loads(invoke("summary", str(path), "--json").stdout)["layers"]
+    assert rows[1]["type"] == "Activation" and rows[1]["activation"] == activation
+
+
+def test_keras_activation_layer_without_its_activation_says_it_is_missing(tmp_path):
+    text = MOONS.replace("    - %s\n", "    - {type: Activation}\n    - %s\n") % ("{units: 2, activation: softmax}",
+                                                                                 "cross_entropy")
+    assert error_lines(invoke("check", write(tmp_path, "c.yaml", text))) == [
+        f"{tmp_path / 'c.yaml'}:6: model.layers[1].activation: is required but missing"]

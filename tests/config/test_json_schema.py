@@ -48,8 +48,13 @@ def config_with(table: aliases.Words, word: str, canonical_word: str) -> dict:
         (layers[-1] if canonical_word == "softmax" else layers[0])["activation"] = word
     elif table is aliases.INITIALIZERS:
         layers[0]["initializer"] = word
+    elif table is aliases.LAYER_TYPES and canonical_word in IMAGE_LAYERS:  # on images, before the dense layers
+        cfg["data"] = {"name": "digits"}
+        flat = [] if canonical_word in ("flatten", "global_avgpool2d") else [{"type": "flatten"}]
+        cfg["model"]["layers"] = [{"type": word, **IMAGE_LAYERS[canonical_word]}, *flat, {"units": 10, "activation": "softmax"}]
     elif table is aliases.LAYER_TYPES:
-        layers.insert(1, {"type": word, **{"dense": {"units": 3}, "dropout": {"rate": 0.1}}.get(canonical_word, {})})
+        layers.insert(1, {"type": word, **{"dense": {"units": 3}, "dropout": {"rate": 0.1},
+                                           "activation": {"activation": "tanh"}}.get(canonical_word, {})})
     elif table is aliases.OPTIMIZERS:
         cfg["optimizer"] = {"name": word}
     elif table is aliases.SCHEDULES:
@@ -64,6 +69,10 @@ def config_with(table: aliases.Words, word: str, canonical_word: str) -> dict:
         elif canonical_word in ("iris", "wine"):
             layers[-1]["units"] = 3
     return cfg
+
+
+IMAGE_LAYERS = {"conv2d": {"filters": 2, "kernel_size": 3}, "maxpool2d": {}, "avgpool2d": {}, "flatten": {},
+                "global_avgpool2d": {}}  # the keys each needs
 
 
 ALL_WORDS = [(table, word, target) for table in aliases.WORDS
@@ -170,3 +179,29 @@ def test_places_finds_each_word_of_every_table():
         assert places(SCHEMA, table.key), table.key
     for section in aliases.KEYS:
         assert places(SCHEMA, section, resolve=True), section
+
+
+IMAGE_CONFIG = {"data": {"name": "digits"}, "loss": "cross_entropy", "optimizer": {"name": "adam"}}
+
+
+@pytest.mark.parametrize("layer", [{"type": "ReLU"}, {"type": "leaky relu"}, {"type": "Tanh"},
+                                   {"type": "Conv2d", "out_channels": 2, "kernel_size": 3, "stride": 1},
+                                   {"type": "MaxPool2d", "kernel_size": 2}, {"type": "Dropout", "p": 0.1},
+                                   {"type": "BatchNorm2d", "eps": 0.01}])
+def test_layer_spellings_of_image_and_activation_layers_validate_as_nnctl_accepts_them(layer):
+    """Each layer type's own key aliases (PyTorch's out_channels, stride, p, eps) and an activation's
+    name as a layer's type (Keras' ReLU layer) are in the schema, as nnctl reads them."""
+    cfg = {**IMAGE_CONFIG, "model": {"layers": [layer, {"type": "flatten"}, {"units": 10, "activation": "softmax"}]}}
+    config.from_dict(copy.deepcopy(cfg))
+    jsonschema.validate(cfg, SCHEMA)
+
+
+@pytest.mark.parametrize("layer", [{"type": "ReLU", "activation": "relu"}, {"type": "ReLU", "units": 3},
+                                   {"type": "MaxPool2d", "out_channels": 2}, {"type": "conv2d", "filters": 2,
+                                                                              "kernel_size": 3, "p": 0.1}])
+def test_what_nnctl_refuses_in_a_layer_the_schema_refuses(layer):
+    cfg = {**IMAGE_CONFIG, "model": {"layers": [layer, {"type": "flatten"}, {"units": 10, "activation": "softmax"}]}}
+    with pytest.raises(ConfigError):
+        config.from_dict(copy.deepcopy(cfg))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(cfg, SCHEMA)

@@ -106,6 +106,23 @@ def test_the_estimate_follows_the_optimizer_and_the_batch():
     assert need(training={"dtype": "float64"})["parameters"] == n * 8
 
 
+CNN = {"data": {"name": "digits"}, "model": {"layers": [
+    {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"}, {"type": "flatten"},
+    {"units": 10, "activation": "softmax"}]}, "loss": "cross_entropy", "optimizer": {"name": "sgd"}}
+
+
+def test_a_convolutions_patches_are_in_the_estimate(tmp_path, monkeypatch):
+    """Per row: the conv layer's four outputs (8 x 8 x 4), its patches and their gradient (64
+    windows of 3 x 3 x 1 each), its padded input and that one's gradient (10 x 10); the dense
+    layer's four outputs; the input row."""
+    parts = memory.estimate(config.from_dict({**CNN, "training": {"batch_size": 32}}))["parts"]
+    assert parts["activations"] == 32 * (64 + 4 * 256 + 2 * 64 * 9 + 2 * 100 + 4 * 10) * 4
+    big = write(tmp_path, json.dumps({**CNN, "training": {"batch_size": 1000}}))
+    monkeypatch.setenv("NNCTL_MEMORY_LIMIT", "8M")
+    result = CliRunner().invoke(main, ["check", str(big)])
+    assert result.exit_code == 3 and "most of it is a training batch's activations" in result.output
+
+
 @pytest.mark.parametrize("text,expected", [("1000", 1000), ("512M", 512 * 2**20), ("1.5GiB", 3 * 2**29), ("2g", 2**31)])
 def test_memory_limit_units(text, expected):
     assert memory.parse_size(text) == expected

@@ -11,6 +11,7 @@ from nnctl import config
 from nnctl.engine import callbacks, layers, model, optimizers, schedules
 from nnctl.engine.activations import ACTIVATIONS
 from nnctl.engine.losses import LOSSES
+from nnctl.engine.protocol import REQUIRED
 
 
 def _choices(annotation) -> tuple:
@@ -55,20 +56,44 @@ def test_loss_names_are_the_engines():
 
 
 def test_layer_types_are_the_ones_the_engine_builds():
-    types = {_name(m, "type") for m in _members(config.LayerConfig)}
-    assert types == set(model.LAYER_TYPES)
-    samples = {"dense": {"units": 2}, "dropout": {"type": "dropout", "rate": 0.5}, "batchnorm": {"type": "batchnorm"}}
-    assert set(samples) == types
-    cfg = config.ModelConfig.model_validate({"layers": [samples[t] for t in sorted(types)]})
-    layers_ = config.plain(cfg.layers)  # unresolved: the engine fills the default initializer itself
-    assert len(model.summary_rows(layers_, 3)) == len(types)
-    model.build(layers_, 3, np.random.default_rng(0))
+    types = [_name(m, "type") for m in _members(config.LayerConfig)]
+    assert types == list(model.LAYER_TYPES)
+    samples = {"dense": {"units": 2}, "dropout": {"type": "dropout", "rate": 0.5}, "batchnorm": {"type": "batchnorm"},
+               "activation": {"type": "activation", "activation": "tanh"}, "flatten": {"type": "flatten"},
+               "conv2d": {"type": "conv2d", "filters": 2, "kernel_size": 3}, "maxpool2d": {"type": "maxpool2d"},
+               "avgpool2d": {"type": "avgpool2d"}, "global_avgpool2d": {"type": "global_avgpool2d"}}
+    assert set(samples) == set(types)
+    for kind in types:  # each as config data, unresolved (the engine fills the default initializer itself)
+        images = model.LAYER_TYPES[kind].takes_images
+        tail = [{"type": "flatten"}] if images and kind != "global_avgpool2d" else []
+        cfg = config.ModelConfig.model_validate({"layers": [samples[kind], *tail, {"units": 2}]})
+        layers_ = config.plain(cfg.layers)
+        shape = (6, 6, 2) if images else 3
+        assert [r["type"] for r in model.summary_rows(layers_, shape)][0] == model.LAYER_TYPES[kind].title
+        model.build(layers_, shape, np.random.default_rng(0))
 
 
-def test_batchnorm_defaults_are_the_layers():
-    for key in ("momentum", "epsilon"):
-        assert config.BatchNormLayer.model_fields[key].default == \
-            inspect.signature(layers.BatchNorm).parameters[key].default, key
+@pytest.mark.parametrize("kind", list(model.LAYER_TYPES))
+def test_a_layer_types_keys_are_its_classes(kind):
+    """The schema's model of a layer type holds exactly the keys its engine class declares, with
+    their defaults and meanings; the class takes them as its constructor's keywords."""
+    cls, schema_model = model.LAYER_TYPES[kind], config.LAYER_MODELS[kind]
+    assert list(schema_model.model_fields) == ["type", *(key.name for key in cls.keys)]
+    for key in cls.keys:
+        field = schema_model.model_fields[key.name]
+        assert field.description == key.description
+        assert field.is_required() == (key.default is REQUIRED)
+        if key.default is not REQUIRED:
+            assert field.default == key.default
+    example = {key.name: key.default for key in cls.keys if key.default is not REQUIRED}
+    if kind in ("dense", "conv2d"):
+        example.update(units=2) if kind == "dense" else example.update(filters=2, kernel_size=3)
+    if kind == "dropout":
+        example["rate"] = 0.1
+    if kind == "activation":
+        example["activation"] = "relu"
+    layer = cls(**example)
+    assert layer.get_config() == {"type": kind, **example}
 
 
 # (schema union, engine registry, keys of the schema the engine's constructor does not take or

@@ -204,7 +204,7 @@ def test_a_config_path_is_read_before_the_cache_and_not_cached(tmp_path, tiny):
     assert not cache_path().exists()
     assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (108, 12, 30)
     np.testing.assert_array_equal(ds.x_test, (tiny[0][N_TRAIN:] / np.float32(255)).astype(np.float32))
-    assert ds.classes == list(range(10)) and ds.image_shape == (28, 28)
+    assert ds.classes == list(range(10)) and ds.image_shape == (28, 28, 1)
 
 
 def test_no_source_at_all_says_how_to_get_mnist(offline):
@@ -295,7 +295,7 @@ def test_the_image_sets_are_mnist_shaped():
     for name in images.IMAGE_SETS:
         info = data.SPECS[name]
         assert (info.n_features, info.n_classes, info.default_scaling, info.image_shape, info.raw_itemsize) == \
-            (784, len(images.IMAGE_SETS[name].labels), "pixels", (28, 28), 1)
+            (784, len(images.IMAGE_SETS[name].labels), "pixels", (28, 28, 1), 1)
         assert info.rows == images.MNIST_N_TRAIN + images.MNIST_N_TEST
 
 

@@ -180,7 +180,8 @@ def test_a_loaded_state_continues_packed_training_bit_for_bit(name):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_dense_training_forward_is_inference_forward_and_never_overwrites_it(dtype):
     rng = np.random.default_rng(3)
-    layer = Dense(6, 4, "he_uniform", rng, dtype)
+    layer = Dense(units=4, initializer="he_uniform")
+    layer.build((6,), rng, dtype)
     x1, x2 = (rng.normal(size=(5, 6)).astype(dtype) for _ in range(2))
     inference = layer.forward(x1)
     kept = inference.copy()

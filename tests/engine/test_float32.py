@@ -7,6 +7,7 @@ float64 and cast back by an in-place operation. `Watched` catches both: it is a 
 that records every ufunc call mixing it with a float64 NumPy value.
 """
 
+import math
 import typing
 
 import numpy as np
@@ -18,6 +19,7 @@ from nnctl.config import default_initializer, plain
 from nnctl.engine.activations import ACTIVATIONS, FROM_INPUT
 from nnctl.engine.losses import LOSSES
 from nnctl.engine.model import build
+from nnctl.engine.protocol import LAYER_TYPES
 from nnctl.engine.regularizers import Penalty, clip_by_global_norm
 
 
@@ -81,7 +83,10 @@ def test_every_loss_keeps_float32_gradients(name, outputs):
     assert_float32(dz, f"{name}'s gradient")
 
 
-LAYER_OPTIONS = {"dense": {"units": 5}, "dropout": {"rate": 0.5}, "batchnorm": {}}  # what each type requires
+LAYER_OPTIONS = {"dense": {"units": 5}, "dropout": {"rate": 0.5}, "batchnorm": {}, "activation": {},
+                 "conv2d": {"filters": 3, "kernel_size": 3, "padding": "same"}, "maxpool2d": {}, "avgpool2d": {},
+                 "flatten": {}, "global_avgpool2d": {}}  # what each type requires
+IMAGE = (6, 6, 2)  # the input of a layer that takes images (flattened after it when it keeps them)
 
 
 def layer_types():
@@ -100,10 +105,12 @@ def test_every_layer_keeps_float32_forward_and_backward(layer_class, activation)
     if "initializer" in layer_class.model_fields:
         options["initializer"] = default_initializer(activation)
     last = schema.DenseLayer(units=3, activation=activation, initializer=default_initializer(activation))
-    model = build(plain([layer_class(**options), last]), 4,
-                  np.random.default_rng(0), "float32")
+    images = LAYER_TYPES[kind].takes_images
+    layers = plain([layer_class(**options)]) + ([{"type": "flatten"}] if images and kind != "global_avgpool2d" else [])
+    width = math.prod(IMAGE) if images else 4
+    model = build(layers + plain([last]), IMAGE if images else 4, np.random.default_rng(0), "float32")
     for training in (False, True):  # training last: backward needs what it kept
-        out = model.forward(watched((6, 4), scale=2.0), training=training)
+        out = model.forward(watched((6, width), scale=2.0), training=training)
         assert_float32(out, f"{kind} + {activation} forward (training={training})")
     model.backward(watched(out.shape, seed=3))
     for key, grad in model.grads().items():

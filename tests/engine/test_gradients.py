@@ -82,7 +82,8 @@ def test_activations_stay_finite_on_extreme_inputs(name):
 
 def test_dense_gradients():
     rng = np.random.default_rng(2)
-    layer = Dense(4, 3, "glorot_uniform", rng, "float64")
+    layer = Dense(units=3, initializer="glorot_uniform")
+    layer.build((4,), rng, "float64")
     x = rng.normal(size=(5, 4))
     w = rng.normal(size=(5, 3))
 
@@ -160,7 +161,8 @@ def test_activation_layer_keeps_what_backward_needs(name):
 
 def test_dropout_gradient_with_a_fixed_mask():
     rng = np.random.default_rng(6)
-    layer = Dropout(0.4, np.random.default_rng(0))
+    layer = Dropout(rate=0.4)
+    layer.build((5,), np.random.default_rng(0), "float64")
     x = rng.normal(size=(6, 5))
     w = rng.normal(size=(6, 5))
 
@@ -175,7 +177,8 @@ def test_dropout_gradient_with_a_fixed_mask():
 
 
 def test_dropout_is_identity_in_inference_and_keeps_the_mean_in_training():
-    layer = Dropout(0.5, np.random.default_rng(1))
+    layer = Dropout(rate=0.5)
+    layer.build((50,), np.random.default_rng(1), "float32")
     x = np.ones((400, 50), dtype=np.float32)
     assert layer.forward(x) is x
     y = layer.forward(x, training=True)
@@ -184,7 +187,8 @@ def test_dropout_is_identity_in_inference_and_keeps_the_mean_in_training():
 
 def test_batchnorm_gradients_in_training_mode():
     rng = np.random.default_rng(7)
-    layer = BatchNorm(4, dtype="float64")
+    layer = BatchNorm()
+    layer.build((4,), None, "float64")
     layer.params["gamma"][...] = rng.normal(size=4)
     layer.params["beta"][...] = rng.normal(size=4)
     x = rng.normal(size=(8, 4)) + 1
@@ -203,7 +207,8 @@ def test_batchnorm_gradients_in_training_mode():
 
 def test_batchnorm_running_statistics_and_inference():
     rng = np.random.default_rng(8)
-    layer = BatchNorm(3, momentum=0.9, dtype="float64")
+    layer = BatchNorm(momentum=0.9)
+    layer.build((3,), None, "float64")
     x = rng.normal(size=(50, 3)) * 2 + 5
     y = layer.forward(x, training=True)
     np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-12)

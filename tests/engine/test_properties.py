@@ -146,7 +146,7 @@ def test_checkpoint_loader_on_mutated_documents(tmp_path_factory, valid, data, r
 def test_checkpoint_loader_on_mutations_outside_the_config(tmp_path_factory, valid, data):
     """Most paths lead into the config; these are the parts checkpoint.load checks itself."""
     doc = mutate(json.loads(valid), data, under={"preprocessing", "classes", "training", "optimizer", "state", "epoch",
-                                                  "n_inputs", "metrics", "version", "format"})
+                                                  "input_shape", "metrics", "version", "format"})
     doc["sha256"] = checkpoint._digest(doc)
     path = tmp_path_factory.mktemp("k") / "k.json"
     path.write_text(json.dumps(doc))

@@ -56,7 +56,7 @@ def random_checkpoint(path, activation: str = "relu", loss: str = "cross_entropy
     if loss == "mse":
         preprocessing["target"], classes = {"scaling": "standard", "mean": 152.0, "std": 77.0}, []
     checkpoint_module.save(path, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
-                           n_inputs=n_inputs, epoch=0, metrics={})
+                           epoch=0, metrics={})
     return api.load_checkpoint(path)
 
 

@@ -33,7 +33,7 @@ def test_round_trip_gives_bit_identical_predictions(trained, tmp_path):
     x = np.random.default_rng(0).normal(size=(50, 2))
     before = api.predict(ckpt, x)
     checkpoint.save(tmp_path / "again.json", config=ckpt.config, model=ckpt.model, preprocessing=ckpt.preprocessing,
-                    classes=ckpt.classes, n_inputs=ckpt.n_inputs, epoch=ckpt.epoch, metrics=ckpt.metrics)
+                    classes=ckpt.classes, epoch=ckpt.epoch, metrics=ckpt.metrics)
     again = api.load_checkpoint(tmp_path / "again.json")
     np.testing.assert_array_equal(before, api.predict(again, x))
     for name, w in ckpt.model.params().items():
@@ -84,7 +84,8 @@ def test_changed_content_fails_the_hash(trained, tmp_path):
     (lambda d: (d["state"]["layers.0.W"].update(data="!!!!" * 22), resign(d)), "base64"),
     (lambda d: (d["config"]["model"]["layers"][0].update(activation="evil"), resign(d)), "config is not valid"),
     (lambda d: (d.update(extra=1), resign(d)), "unexpected"),
-    (lambda d: (d.update(n_inputs="2"), resign(d)), "n_inputs"),
+    (lambda d: (d.update(input_shape="2"), resign(d)), "input_shape"),
+    (lambda d: (d.update(input_shape=[1, 2, 1]), resign(d)), "input_shape"),
     (lambda d: (d["preprocessing"].update(mean=[0.0]), resign(d)), "preprocessing"),
     (lambda d: (d["preprocessing"].update(scaling="evil"), resign(d)), "preprocessing"),
     (lambda d: (d.update(classes=[0, 1, 2]), resign(d)), "classes"),
@@ -212,7 +213,7 @@ def test_shapes_must_chain_from_layer_to_layer(trained, tmp_path):
     (lambda d: d["training"].update(best_value=None), "best_value and best_epoch"),
     (lambda d: d["training"].update(callbacks=[]), "callbacks"),
     (lambda d: d["training"].pop("callbacks"), "expected an object with keys"),
-    (lambda d: d.update(n_inputs=3), "moons has 2 features"),
+    (lambda d: d.update(input_shape=[3]), "the config's layers take [2] from moons"),
 ])
 def test_tampered_last_json_is_refused(trained, tmp_path, change, fragment):
     path = tamper(trained[1]["last_checkpoint"], tmp_path, lambda d: (change(d), resign(d)))
@@ -259,7 +260,7 @@ def test_format_1_run_resumes_where_it_stopped(tmp_path):
 
 
 @pytest.mark.parametrize("version,fragment", [
-    (4, "version 4 is newer than this nnctl"), (0, "version 0 is not one nnctl wrote"),
+    (5, "version 5 is newer than this nnctl"), (0, "version 0 is not one nnctl wrote"),
     ("2", "version '2' is not one"), (True, "version True is not one"),
 ])
 def test_unknown_versions_say_which_are_read(trained, tmp_path, version, fragment):
@@ -418,7 +419,7 @@ def test_refusing_a_large_checkpoint_costs_about_twice_its_size(tmp_path):
         {"units": units, "activation": "relu"}, {"units": units, "activation": "relu"},
         {"units": 2, "activation": "softmax"}]}, "loss": "cross_entropy", "optimizer": {"name": "adam"}})
     model = build(plain(cfg.model.layers), 2, np.random.default_rng(0), "float32")
-    checkpoint.save(tmp_path / "big.json", config=cfg, model=model, classes=[0, 1], n_inputs=2, epoch=0, metrics={},
+    checkpoint.save(tmp_path / "big.json", config=cfg, model=model, classes=[0, 1], epoch=0, metrics={},
                     preprocessing={"scaling": "standard", "mean": [0.0, 0.0], "std": [1.0, 1.0]})
     del model
     doc = json.loads((tmp_path / "big.json").read_text())

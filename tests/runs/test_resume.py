@@ -147,7 +147,7 @@ def test_format_1_last_json_resumes_through_the_upgrade(reference, tmp_path):
     for name in FILES:
         doc = json.loads((tmp_path / "run" / name).read_text())
         del doc["training"], doc["data_file"]
-        doc["version"] = 1
+        doc["version"], doc["n_inputs"] = 1, doc.pop("input_shape")[0]
         doc["sha256"] = checkpoint._digest(doc)
         (tmp_path / "run" / name).write_text(json.dumps(doc))
     assert checkpoint.load(tmp_path / "run" / "last.json").version == 1
