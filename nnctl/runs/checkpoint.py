@@ -18,21 +18,24 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..data import apply_preprocessing, inputs
+from ..data import apply_preprocessing, inputs, table_record
 from ..errors import CheckpointError, ConfigError, DataError
 from ..files import atomic_write, read_limited
 from .folder import in_run_folder
 
 FORMAT = "nnctl-checkpoint"
-VERSION = 3
+VERSION = 4
 MAX_BYTES = 2_000_000_000
 DTYPES = {"float32": "<f4", "float64": "<f8"}
 # The exact top-level keys of each format version this nnctl reads. Version 2 added `training`;
-# version 3 replaced `n_inputs` (a width) by `input_shape` (the model's: [n] or [H, W, C]).
+# version 3 replaced `n_inputs` (a width) by `input_shape` (the model's: [n] or [H, W, C]); version 4
+# added `data_file` (the SHA-256 and size of the file trained on), and a CSV's typed columns in
+# preprocessing["table"], which an older nnctl would not apply.
 KEYS = {1: frozenset({"format", "version", "nnctl_version", "epoch", "metrics", "config", "preprocessing", "classes",
                       "n_inputs", "state", "optimizer", "sha256"})}
 KEYS[2] = KEYS[1] | {"training"}
 KEYS[3] = KEYS[2] - {"n_inputs"} | {"input_shape"}
+KEYS[4] = KEYS[3] | {"data_file"}
 # What `training` holds in last.json (null in checkpoint.json): where in the next epoch training
 # stood, the best monitored value so far, and each stateful callback's state_dict() by name.
 TRAINING_KEYS = frozenset({"rows_done", "loss_sum", "correct", "best_value", "best_epoch", "callbacks"})
@@ -53,6 +56,7 @@ class Checkpoint:
     optimizer: dict | None
     training: dict | None = None  # last.json's training state (TRAINING_KEYS), None in checkpoint.json
     version: int = VERSION  # the format version of the file, before any upgrade
+    data_file: dict | None = None  # {"sha256", "size"} of the data file trained on; None for a built-in set
 
     @property
     def n_inputs(self) -> int:
@@ -141,12 +145,13 @@ def _hash_canonical(value, update) -> None:
 
 
 def save(path, *, config, model, preprocessing: dict, classes: list, epoch: int,
-         metrics: dict, optimizer: dict | None = None, training: dict | None = None, write=None) -> None:
+         metrics: dict, optimizer: dict | None = None, training: dict | None = None, data_file: dict | None = None,
+         write=None) -> None:
     """Write a checkpoint atomically (with `write(path, text)` when given: it is serialised here,
     so a write that happens later still holds these numbers). `config` is the resolved Config (or
     its model_dump(mode="json"), which a run computes once); the model's input shape is recorded;
     `optimizer` a state_dict; `training` the state a resumed run needs (TRAINING_KEYS), given
-    together with `optimizer`."""
+    together with `optimizer`; `data_file` the SHA-256 and size of the data file trained on."""
     doc = {
         "format": FORMAT, "version": VERSION, "nnctl_version": __version__, "epoch": epoch,
         "metrics": metrics, "config": config if isinstance(config, dict) else config.model_dump(mode="json"), "preprocessing": preprocessing,
@@ -154,7 +159,7 @@ def save(path, *, config, model, preprocessing: dict, classes: list, epoch: int,
         "state": {name: encode(a) for name, a in model.state().items()},
         "optimizer": None if optimizer is None else
         {"t": optimizer["t"], "arrays": {k: encode(v) for k, v in optimizer["arrays"].items()}},
-        "training": training,
+        "training": training, "data_file": data_file,
     }
     doc["sha256"] = _digest(doc, whole=_encoded_size(doc) <= SLICE)  # every epoch of a small model: kept cheap
     (write or atomic_write)(path, json.dumps(doc, separators=(",", ":"), allow_nan=False))
@@ -190,7 +195,12 @@ def _v2_to_v3(doc: dict) -> dict:
     return doc
 
 
-UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}  # version -> the function that lifts a document to the next version
+def _v3_to_v4(doc: dict) -> dict:
+    """Version 3 did not record the data file: a run folder of it scores itself only with --data."""
+    return {**doc, "version": 4, "data_file": None}
+
+
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}  # version -> the function that lifts a document to the next version
 
 
 def _read(path) -> tuple[dict, int]:
@@ -381,6 +391,7 @@ def load(path) -> Checkpoint:
     try:  # the stored scaling must fit the input width, or predictions would fail later
         apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, dtype)
         inputs.check(preprocessing.get("inputs"), n_inputs)  # names and ranges: absent in older checkpoints
+        table_record.check(preprocessing.get("table"), n_inputs, (preprocessing.get("inputs") or {}).get("names"))
     except DataError as e:
         raise CheckpointError(f"{source}: preprocessing: {e}") from None
     n_out = cfg.model.layers[-1].units
@@ -399,6 +410,7 @@ def load(path) -> Checkpoint:
     if not _is_int(epoch, 0, cfg.training.epochs) or not isinstance(metrics, dict):
         raise CheckpointError(f"{source}: epoch must be 0 to training.epochs ({cfg.training.epochs}) and metrics an object")
     training = _checked_training(doc["training"], optimizer, epoch, source)
+    data_file = _checked_data_file(doc["data_file"], source)
     # Only now allocate and decode, everything else having been checked from the JSON: one array
     # at a time, straight into its destination, its base64 text dropped once decoded, so memory
     # stays about the file's size (finiteness is checked here).
@@ -417,7 +429,17 @@ def load(path) -> Checkpoint:
         optimizer = {"t": optimizer["t"], "arrays": decoded}
     return Checkpoint(path=source, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
                       input_shape=input_shape, epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
-                      version=version)
+                      version=version, data_file=data_file)
+
+
+def _checked_data_file(record, source: str) -> dict | None:
+    """data_file: null, or the SHA-256 (64 hex digits) and size in bytes of the file trained on."""
+    if record is None:
+        return None
+    if not (isinstance(record, dict) and set(record) == {"sha256", "size"} and isinstance(record["sha256"], str)
+            and re.fullmatch(r"[0-9a-f]{64}", record["sha256"]) and _is_int(record["size"], 0, 2**62)):
+        raise CheckpointError(f"{source}: data_file: expected null or an object with sha256 (64 hex digits) and size")
+    return record
 
 
 def _checked_input_shape(given, cfg, source: str) -> tuple:

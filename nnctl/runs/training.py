@@ -61,6 +61,9 @@ def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True, mo
                 != point.last.preprocessing:
             raise DataError(f"the data set's fitted scaling differs from the one in {point.last.path}: "
                             f"the data changed since the run started, so it cannot continue")
+        if point.last is not None and point.last.data_file not in (None, dataset.data_file):
+            raise DataError(f"{point.cfg.data.path}: the file's content differs from the one the run started on "
+                            f"(SHA-256 in {point.last.path}), so the run cannot continue")
         rows_done = point.last.training["rows_done"] if point.last is not None else 0
         n_rows, batch_size = len(dataset.x_train), point.cfg.training.batch_size
         if rows_done and (rows_done >= n_rows or rows_done % batch_size or point.last.epoch == point.cfg.training.epochs):
@@ -76,8 +79,8 @@ def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True, mo
 
 def _without_inputs(preprocessing: dict, saved: dict) -> dict:
     """The fitted preprocessing as a last.json written before nnctl recorded the inputs' names and
-    ranges ("inputs") holds it, so that such a run still resumes."""
-    return preprocessing if "inputs" in saved else {k: v for k, v in preprocessing.items() if k != "inputs"}
+    ranges ("inputs") or a CSV's column records ("table") holds it, so that such a run still resumes."""
+    return {k: v for k, v in preprocessing.items() if k in saved or k not in ("inputs", "table")}
 
 
 def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:
@@ -228,7 +231,8 @@ class Training:
         checkpoint_module.save(path, write=write, config=self.config_doc, model=self.model, preprocessing=self.dataset.preprocessing,
                                classes=self.dataset.classes, epoch=epoch, metrics=metrics,
                                optimizer=self.optimizer.state_dict() if position is not None else None,
-                               training=self.state(position) if position is not None else None)
+                               training=self.state(position) if position is not None else None,
+                               data_file=self.dataset.data_file)
 
     def callbacks(self, checkpointer: Checkpointer, run, stop) -> list[Callback]:
         """nnctl's own callbacks, in the order the loop must call them: the diagnostics first (they
@@ -243,6 +247,7 @@ class Training:
         """Train into `run`'s folder (nnctl's callbacks, the trackers run.tracking asks for, then
         `callbacks`); score the kept weights on the test split, draw the report; the run's summary.
         A tracker that cannot be used fails the run before its first epoch."""
+        run.status["data"] = self.data_status()  # written with the first epoch's files, or how the run ended
         trackers = tracking.start(self.cfg, run, self.model, model_writer)
         try:
             return self._run(run, [*trackers, *callbacks], stop, plots)
@@ -280,6 +285,12 @@ class Training:
             raise
         return self.finish(run, plots)
 
+    def data_status(self) -> dict:
+        """What run.json says of the data: where it came from, the file's SHA-256 and size, and a
+        CSV's columns as read (types, inputs, cells filled in, rows dropped)."""
+        dataset = self.dataset
+        return {"source": dataset.source, "file": dataset.data_file, "table": dataset.table}
+
     def describe(self, path, epochs: int) -> dict:
         """What this run trains, for Callback.on_train_begin (the header of nnctl train): run folder,
         data set and split sizes, parameters, optimizer, epochs, and where training starts."""
@@ -290,7 +301,7 @@ class Training:
                 "params": int(sum(a.size for a in self.model.params().values())), "dtype": cfg.training.dtype,
                 "optimizer": cfg.optimizer.name, "lr": self.optimizer.lr, "epochs": epochs,
                 "batch_size": cfg.training.batch_size, "checkpoint": cfg.training.checkpoint,
-                "target_scale": dataset.target_scale if dataset.task == "regression" else 1.0,
+                "target_scale": dataset.target_scale if dataset.task == "regression" else 1.0, "table": dataset.table,
                 "start": {"epoch": self.start.epoch, "rows_done": self.start.rows_done}}
 
     def finish(self, run, plots: bool) -> dict:

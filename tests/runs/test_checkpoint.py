@@ -260,7 +260,7 @@ def test_format_1_run_resumes_where_it_stopped(tmp_path):
 
 
 @pytest.mark.parametrize("version,fragment", [
-    (4, "version 4 is newer than this nnctl"), (0, "version 0 is not one nnctl wrote"),
+    (5, "version 5 is newer than this nnctl"), (0, "version 0 is not one nnctl wrote"),
     ("2", "version '2' is not one"), (True, "version True is not one"),
 ])
 def test_unknown_versions_say_which_are_read(trained, tmp_path, version, fragment):
