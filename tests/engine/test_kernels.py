@@ -311,3 +311,23 @@ def test_the_dropout_kernel_compares_in_the_arrays_dtype(dtype):
     jit.dropout_apply(x, u, kind(rate), kind(1) / kind(1 - rate), kind(0), y)
     assert y.tobytes() == (x * ((u >= rate).astype(dtype) / kind(1 - rate))).tobytes()
     assert y[1] != 0  # kept
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("labels", ["int64", "int32", "uint8"])
+def test_the_accuracy_count_is_numpys(dtype, labels, monkeypatch):
+    """Ties go to the first largest value and a NaN wins, as np.argmax picks; with or without the kernel."""
+    from nnctl.engine.metrics import count_correct
+
+    rng = np.random.default_rng(4)
+    z = rng.integers(-2, 3, size=(40, 5)).astype(dtype)  # small integers: many ties
+    z[3, 2] = z[7, 0] = z[9, 4] = np.nan
+    z[11] = -np.inf
+    y = rng.integers(0, 5, 40).astype(labels)
+    y[[3, 7, 9, 11]] = [2, 0, 4, 0]
+    expected = int((np.argmax(z, axis=1) == y).sum())
+    scratch = np.empty(40, np.int64), np.empty(40, bool)
+    for setting in ("1", "0"):
+        monkeypatch.setenv("NNCTL_JIT", setting)
+        assert count_correct(z, y, *scratch) == expected
+        assert count_correct(z[:13], y[:13], *scratch) == int((np.argmax(z[:13], axis=1) == y[:13]).sum())
