@@ -14,7 +14,10 @@ by round and the table shows medians and ranges.
   run folder and its writes; the data set handed to it already loaded, as for every contestant):
   configs/mnist_fast.yaml trains every epoch of its config, whatever the test accuracy says (the
   time is the whole run's, the accuracy the one nnctl train reports for the checkpoint it keeps);
-  configs/mnist_best.yaml and configs/mnist.yaml stop at the target like the peers;
+  configs/mnist_best.yaml and configs/mnist.yaml stop at the target like the peers. Importing
+  numba is set-up, as importing torch is; the first epoch includes the kernels' first calls
+  (numba's code generator starting, ~0.3 s of CPU, and each kernel's machine code loaded from
+  its cache, a few milliseconds each);
 - PyTorch with mnist_fast's recipe and with mnist_best's (the same network, optimizer, batch and
   schedule, read from the configs; the learning rate set once an epoch as nnctl's schedules do),
   and with Adam at lr 1e-3, batch 128 on mnist_best's network;
@@ -91,9 +94,10 @@ def nnctl_run(path: Path, whole: bool = False):
     def setup(ds, threads, max_epochs):
         import nnctl
         from nnctl.cli import main
-        from nnctl.engine import train as engine_train
+        from nnctl.engine import kernels, train as engine_train
         from nnctl.runs import training
 
+        kernels.load()  # importing numba (~0.2 s) is set-up, as importing torch is PyTorch's
         info = {"version": nnctl.__version__, "whole": whole, "callbacks": []}
 
         def run(after_epoch):
