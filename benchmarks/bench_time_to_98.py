@@ -333,35 +333,38 @@ def summarize(runs: list[dict]) -> dict:
 
 def ratios(results: dict[str, list[dict]]) -> list[str]:
     """nnctl-fast's whole run against PyTorch's fastest recipe (best against best: each round's
-    fastest PyTorch time to the target) and against PyTorch with the same recipe, round by round."""
+    fastest PyTorch time to the target) and against PyTorch with the same recipe, round by round;
+    in wall time, and in CPU time (steadier on a busy host with one thread each; with more, CPU time
+    counts threads spinning)."""
     fast = results.get("nnctl-fast")
     if not fast:
         return []
-    peers = {name: runs for name, runs in results.items() if name.startswith("torch")}
-    lines = []
+    peers = [run for name, runs in results.items() if name.startswith("torch") for run in runs]
+    twins = results.get("torch-fast", [])
 
-    def line(label, per_round):
-        if per_round:
-            lines.append(f"| {label} | {statistics.median(per_round):.2f} x | "
-                         f"{min(per_round):.2f} – {max(per_round):.2f} | {len(per_round)} |")
+    def spent(run, key):
+        return sum(e[key] for e in run["epochs"])
 
-    def reached_time(run):
-        return sum(e["train_s"] for e in run["epochs"]) if run["reached"] else None
-
-    best, same = [], []
+    rows = {"best against best": ([], []), "same recipe": ([], [])}
     for ours in fast:
-        mine = sum(e["train_s"] for e in ours["epochs"])
-        times = [t for runs in peers.values() for run in runs if run["round"] == ours["round"]
-                 if (t := reached_time(run)) is not None]
-        if times:
-            best.append(mine / min(times))
-        twin = [reached_time(run) for run in peers.get("torch-fast", []) if run["round"] == ours["round"]]
-        if twin and twin[0] is not None:
-            same.append(mine / twin[0])
-    line("nnctl-fast's whole run ÷ PyTorch's fastest recipe to the target (best against best)", best)
-    line("nnctl-fast's whole run ÷ PyTorch with the same recipe to the target (same recipe)", same)
+        same_round = [run for run in peers if run["round"] == ours["round"] and run["reached"]]
+        twin = [run for run in twins if run["round"] == ours["round"] and run["reached"]]
+        for label, found in (("best against best", same_round), ("same recipe", twin)):
+            if found:
+                wall, cpu = rows[label]
+                wall.append(spent(ours, "train_s") / min(spent(run, "train_s") for run in found))
+                cpu.append(spent(ours, "train_cpu_s") / min(spent(run, "train_cpu_s") for run in found))
+    what = {"best against best": "PyTorch's fastest recipe to the target (best against best)",
+            "same recipe": "PyTorch with the same recipe to the target (same recipe)"}
+    lines = []
+    for label, (wall, cpu) in rows.items():
+        if wall:
+            lines.append(f"| nnctl-fast's whole run ÷ {what[label]} | {statistics.median(wall):.2f} x "
+                         f"| {min(wall):.2f} – {max(wall):.2f} | {statistics.median(cpu):.2f} x "
+                         f"({min(cpu):.2f} – {max(cpu):.2f}) | {len(wall)} |")
     if lines:
-        lines = ["", "| ratio (each round's own) | median | min – max | rounds |", "| --- | ---: | ---: | ---: |", *lines]
+        lines = ["", "| ratio (each round's own) | wall, median | min – max | CPU time, median (min – max) | rounds |",
+                 "| --- | ---: | ---: | ---: | ---: |", *lines]
     return lines
 
 

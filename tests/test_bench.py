@@ -139,10 +139,10 @@ def test_time_to_98_reports_medians_ranges_and_ratios_over_rounds(to98):
     assert "| (4.0) | 3.0 – 5.0 |" in table and "not reached in 1 epochs (2 of 3 rounds reached it)" in table
     # best against best: each round's fastest PyTorch that reached it (2.0, 4.0, 3.0): 0.5, 0.5, 0.5
     assert "| nnctl-fast's whole run ÷ PyTorch's fastest recipe to the target (best against best) | 0.50 x " \
-           "| 0.50 – 0.50 | 3 |" in table
+           "| 0.50 – 0.50 | 0.50 x (0.50 – 0.50) | 3 |" in table
     # the same recipe, in the rounds where PyTorch reached it: 2.0 / 4.0 and 1.5 / 3.0
     assert "| nnctl-fast's whole run ÷ PyTorch with the same recipe to the target (same recipe) | 0.50 x " \
-           "| 0.50 – 0.50 | 2 |" in table
+           "| 0.50 – 0.50 | 0.50 x (0.50 – 0.50) | 2 |" in table
     assert "Host load average (1 minute) as each run started: median 2.00, 1.00 – 3.00" in table
     assert "not for comparing" not in table  # a full run carries no such note
 
