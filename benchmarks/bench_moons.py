@@ -197,6 +197,8 @@ def summarize(results: dict) -> dict:
                 ratios = [a["seconds"] / b["seconds"] for a, b in zip(results["nnctl"], results[peer])]
                 out[f"ratio_{peer}"] = statistics.median(ratios)
                 out[f"ratio_{peer}_range"] = (min(ratios), max(ratios))
+                cpu = [a["cpu"] / b["cpu"] for a, b in zip(results["nnctl"], results[peer])]  # steadier on a busy host
+                out[f"ratio_{peer}_cpu"] = (statistics.median(cpu), min(cpu), max(cpu))
     if "nnctl_warm" in median:
         out["whole_warm_s"] = median["nnctl_warm"]
         warm = [r["wall"] for r in results["nnctl_warm"]]
@@ -220,6 +222,8 @@ def report(results: dict, summary: dict) -> str:
             verdict = "met" if summary[key] <= limit else "**not met**"
             low, high = summary.get(f"{key}_range", (None, None))
             spread = f" ({low:.2f} – {high:.2f})" if low is not None else ""
+            if f"{key}_cpu" in summary:
+                spread += " wall; CPU {:.2f}x ({:.2f} – {:.2f})".format(*summary[f"{key}_cpu"])
             lines.append(f"| {what} | {summary[key]:.2f}{unit}{spread} | {limit}{unit} | {verdict} |")
     lines.append("")
     lines.append("Ratios and times: the median of the rounds (each round's own ratio), with their range in parentheses.")
