@@ -164,6 +164,7 @@ class Dropout:
         self.u = None  # the last training forward's uniforms; None: nothing dropped
         self.mask = None  # m, where NumPy made it (not the kernels, which never store it)
         self.jit = None  # the kernels the last training forward used; None: NumPy's passes
+        self.dtype = None  # the last training forward's input dtype: the mask's
         self.work = {}
 
     def forward(self, x, training=False):
@@ -172,7 +173,7 @@ class Dropout:
             return x
         drawn = np.float64 if x.dtype == np.float64 else np.float32
         self.u = self.rng.random(dtype=drawn, out=reusable(self.work, "u", x.shape, drawn))
-        self.jit = kernels.for_output(x.size)
+        self.jit, self.dtype = kernels.for_output(x.size), x.dtype
         if self._compiled(x):
             self.mask = None
             return self._apply_compiled(x, "y")
@@ -184,8 +185,8 @@ class Dropout:
             return dy
         if self._compiled(dy):
             return self._apply_compiled(dy, "dx")
-        mask = self.mask if self.mask is not None and self.mask.dtype == dy.dtype else self._mask(dy.dtype)
-        return np.multiply(dy, mask, out=reusable(self.work, "dx", dy.shape, dy.dtype))
+        mask = self.mask if self.mask is not None else self._mask(self.dtype)  # the mask forward used, as NumPy made it
+        return np.multiply(dy, mask, out=reusable(self.work, "dx", dy.shape, np.result_type(dy, mask)))
 
     def _compiled(self, x) -> bool:
         """Whether the kernel takes x: the uniforms' dtype, and one contiguous block it walks as 1-D."""

@@ -331,3 +331,18 @@ def test_the_accuracy_count_is_numpys(dtype, labels, monkeypatch):
         monkeypatch.setenv("NNCTL_JIT", setting)
         assert count_correct(z, y, *scratch) == expected
         assert count_correct(z[:13], y[:13], *scratch) == int((np.argmax(z[:13], axis=1) == y[:13]).sum())
+
+
+def test_dropout_backward_of_another_dtype_multiplies_by_the_forward_mask(monkeypatch):
+    """A float64 gradient through a float32 layer: `dy * mask`, the mask made in the input's dtype."""
+    from nnctl.engine.layers import Dropout
+
+    monkeypatch.setenv("NNCTL_JIT", "1")
+    rng = np.random.default_rng(5)
+    x, dy = rng.normal(size=(6, 5)).astype(np.float32), rng.normal(size=(6, 5))
+    layer = Dropout(0.45, np.random.default_rng(2))
+    layer.forward(x, training=True)
+    keep = np.random.default_rng(2).random(x.shape, dtype=np.float32) >= 0.45
+    expected = dy * (keep.astype(np.float32) / np.float32(1 - 0.45))
+    got = layer.backward(dy)
+    assert got.dtype == np.float64 and got.tobytes() == expected.tobytes()
