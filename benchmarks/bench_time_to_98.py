@@ -94,7 +94,8 @@ def nnctl_run(path: Path, whole: bool = False):
     def setup(ds, threads, max_epochs):
         import nnctl
         from nnctl.cli import main
-        from nnctl.engine import kernels, train as engine_train
+        from nnctl.engine import kernels
+        from nnctl.engine import train as engine_train
         from nnctl.runs import training
 
         kernels.load()  # importing numba (~0.2 s) is set-up, as importing torch is PyTorch's

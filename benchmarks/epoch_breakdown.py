@@ -60,7 +60,7 @@ TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv[:-1] else 
 sys.path.insert(0, TREE)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_mnist import CONFIG, host_load  # noqa: E402  (the benchmark network's config, as bench_mnist trains it)
+from bench_mnist import CONFIG, host_load  # the benchmark network's config, as bench_mnist trains it
 
 PIECES = ("products", "epilogues", "loss", "optimizer", "dropout", "gather", "metrics", "validation", "diagnostics",
           "callbacks", "rest")
