@@ -1,6 +1,6 @@
 """The shipped configs: all valid, and the quick ones reach what the README says they reach.
 
-digits.yaml, digits_adamw.yaml, digits_cnn.yaml and mnist_best.yaml take longer; .ci/run trains them.
+digits.yaml, digits_adamw.yaml, digits_cnn.yaml, mnist_fast.yaml and mnist_best.yaml take longer; .ci/run trains them.
 """
 
 from pathlib import Path
@@ -56,3 +56,11 @@ def test_weight_decay_example_uses_adamw_with_a_schedule():
 def test_quick_shipped_configs_reach_their_mark(tmp_path, name, metric, floor):
     result = api.train(api.load_config(f"configs/{name}.yaml"), run_dir=tmp_path / "run")
     assert result["test"][metric] >= floor, result["test"]
+
+
+def test_mnist_fast_fixes_its_epochs_and_is_dense_only():
+    """The fastest route to 98%: no early stopping (the time is its config's epochs, decided before
+    seeing any score) and nothing but dense layers."""
+    cfg = config.load("configs/mnist_fast.yaml")
+    assert cfg.training.early_stopping is None and cfg.training.epochs <= 5
+    assert all(layer.type == "dense" for layer in cfg.model.layers)
