@@ -1,26 +1,31 @@
-"""Compiled kernels: where they are used, and the NumPy fallback.
+"""Compiled kernels: which models use them, and the NumPy fallback.
 
-The kernels (kernels_jit.py) fuse an optimizer's update rule into one pass over the model's packed
-buffers, and a dense layer's epilogue (bias add and relu; relu's backward with the bias gradient)
-into one pass over its output: the same arithmetic as the NumPy expressions, in their order, so
-the same bits. They need numba, which costs ~0.5 s to import and compiles each kernel once (then
-loads it from its cache), so they are used only where they pay:
+The kernels (kernels_jit.py) fuse an optimizer's update rule (sgd, sgd with momentum, adam and
+adamw: the rules the shipped MNIST and digits configs train with, see benchmarks/README.md) into
+one pass over the model's packed buffers, a dense layer's epilogue (bias add and relu; relu's
+backward with the bias gradient) into one pass over its output, and dropout, the softmax
+cross-entropy's shift and gradient and the training accuracy's count likewise: the same arithmetic
+as the NumPy expressions, in their order, so the same bits. They need numba, which costs ~0.5 s to
+import and compiles each kernel once (then loads it from its cache), so they are used only where
+they pay, and the choice is made once, when a model is built (`for_model`): that model's optimizer
+steps, layers, loss and accuracy count then all take the kernels in training, or all take NumPy,
+whatever else the process has imported.
 
 - never with `NNCTL_JIT=0`, or where numba cannot be imported: the NumPy expressions run instead;
 - always with `NNCTL_JIT=1` (to measure them on a small network);
-- otherwise an optimizer step uses its kernel when the model has at least MIN_PARAMS parameters;
-- a dense layer's epilogue, and dropout, use their kernels when the output has at least
-  MIN_ELEMENTS values (batch x units), or once another piece has loaded them;
-- the softmax cross-entropy uses its kernels (around NumPy's exp) once another piece has loaded them.
+- otherwise for a model of at least MIN_PARAMS parameters, or one that takes images.
 
 Small networks (moons' 1,250 parameters) never import numba: their whole run is shorter than
-the import. numba is imported at the first step of a large enough model, never at start-up.
+the import. numba is imported at the first training step of a model that chose the kernels, never
+at start-up, nor to evaluate or predict (inference runs NumPy).
+
+The image layers (conv.py, pooling.py, windows.py) still decide per pass, by `for_output`.
 """
 
 import os
 
 MIN_PARAMS = 100_000  # parameters in the packed buffer (see the module text and benchmarks/README.md)
-MIN_ELEMENTS = 16_384  # values of a dense layer's output for the fused epilogue (e.g. batch 128 x 128 units)
+MIN_ELEMENTS = 16_384  # values of an image layer's pass for its kernels (for_output)
 
 _loaded: dict = {}  # "module": kernels_jit, or None when numba cannot be imported
 
@@ -49,18 +54,14 @@ def load():
     return _loaded["module"]
 
 
-def for_params(n: int):
-    """The kernels when an update of n parameters pays for them, else None."""
-    return load() if n >= MIN_PARAMS or setting() == "1" else None
-
-
-def if_loaded():
-    """The kernels when a large enough model has already imported them (or NNCTL_JIT=1), else None:
-    for kernels that save microseconds per batch, never enough to pay for numba's import alone."""
-    return load() if "module" in _loaded or setting() == "1" else None
+def for_model(n_params: int, images: bool = False) -> bool:
+    """Whether a model of n_params parameters (taking images or not) trains with the kernels (then
+    load() gives them, or None where numba cannot be imported): the one decision, made when the
+    model is built."""
+    return wanted() and (setting() == "1" or n_params >= MIN_PARAMS or images)
 
 
 def for_output(n: int):
-    """The kernels when a pass over n values (a dense epilogue, dropout) pays for them, or when
-    they are loaded already (numba's import is paid: a small layer of a large model), else None."""
+    """The kernels when an image layer's pass over n values pays for them, or when they are loaded
+    already (numba's import is paid), else None."""
     return load() if n >= MIN_ELEMENTS or "module" in _loaded or setting() == "1" else None

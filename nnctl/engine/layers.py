@@ -161,23 +161,24 @@ class Activation(Layer):
 
 class DenseEpilogue:
     """A Dense layer and the activation after it, run as one step where the activation has compiled
-    epilogue kernels (ACTIVATIONS[name].epilogue: relu's) and the batch is large enough for them to
-    pay (kernels.for_output). Training forward: z = x W by BLAS, then one pass for z += b and
+    epilogue kernels (ACTIVATIONS[name].epilogue: relu's) and the model trains with the kernels
+    (`compiled`, set by the model: kernels.for_model). Training forward: z = x W by BLAS, then one pass for z += b and
     y = f(z); backward: one pass for dz = f'(dy) and db = dz summed over the batch, then dW and dx
     by BLAS. The same bits as the two layers one after the other, which run instead in inference
-    (fusing it measured no gain: the products dominate), with NNCTL_JIT=0 and below the threshold.
+    (fusing it measured no gain: the products dominate) and in a model that runs NumPy.
     The model still lists (and names) the two layers; this only runs them, in their own arrays."""
 
     def __init__(self, dense: Dense, activation: Activation):
         self.dense, self.activation = dense, activation
         self.params = dense.params  # what the model asks of a step: whether it trains anything
         self.epilogue = ACTIVATIONS[activation.name].epilogue
+        self.compiled = False  # whether the model trains with the kernels (kernels.for_model)
         self.jit = None  # the kernels the last training forward used; None: the two layers ran
 
     def forward(self, x, training=False):
         dense, W, b = self.dense, self.dense.params["W"], self.dense.params["b"]
         # a batch of another dtype than the weights' takes the layers' NumPy code, as it always did
-        jit = self.jit = kernels.for_output(len(x) * W.shape[1]) if training and x.dtype == W.dtype else None
+        jit = self.jit = kernels.load() if self.compiled and training and x.dtype == W.dtype else None
         if jit is None:
             return self.activation.forward(dense.forward(x, training), training)
         dense.x = x
@@ -212,11 +213,12 @@ class Dropout(Layer):
     Training draws the mask's uniforms `u` into an array it keeps and reuses (the generator's
     stream as `rng.random(x.shape, dtype)` draws it, so the same units drop); forward is then
     y = x * m and backward dx = dy * m, with m = 1 / (1 - rate) where u >= rate and 0 elsewhere.
-    Where the kernels pay (kernels.for_output) each way is one compiled pass; otherwise NumPy
+    In a model that trains with the kernels (`compiled`: kernels.for_model) each way is one compiled pass; otherwise NumPy
     makes the mask once and multiplies by it, each into a reused array. The same bits either way;
     the arrays stay valid until the next training forward."""
 
     type, title = "dropout", "Dropout"
+    compiled = False  # whether the model trains with the kernels (kernels.for_model), set by the model
     keys = (Key("rate", (float,), "share of the inputs zeroed in training (inverted dropout)", ge=0.0, lt=1.0, aliases=("p",)),)
 
     def build(self, input_shape, rng, dtype):
@@ -237,7 +239,7 @@ class Dropout(Layer):
             return x
         drawn = np.float64 if x.dtype == np.float64 else np.float32
         self.u = self.rng.random(dtype=drawn, out=reusable(self.work, "u", x.shape, drawn))
-        self.jit, self.dtype = kernels.for_output(x.size), x.dtype
+        self.jit, self.dtype = kernels.load() if self.compiled else None, x.dtype
         if self._compiled(x):
             self.mask = None
             return self._apply_compiled(x, "y")

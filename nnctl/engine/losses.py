@@ -10,8 +10,6 @@ from typing import Callable
 
 import numpy as np
 
-from . import kernels
-
 
 FLOATS = (np.float32, np.float64)  # the dtypes the loss kernels are compiled for
 
@@ -20,11 +18,6 @@ def cross_entropy(z, y):
     """z: (batch, classes) logits; y: (batch,) class indices. Returns (mean loss, dL/dz)."""
     # Runs once per batch: one exp, and the gradient is built in place in the array that holds it.
     n = z.shape[0]
-    jit = kernels.if_loaded()
-    if jit is not None and z.dtype in FLOATS and isinstance(y, np.ndarray) and y.dtype.kind in "iu":
-        compiled = _cross_entropy_compiled(jit, z, y)
-        if compiled is not None:
-            return compiled
     # np.maximum.reduce, np.add.reduce: what z.max(), .sum() and .mean() compute, without their
     # Python wrappers (a few microseconds each, per step of a small network)
     shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)  # log-sum-exp shift: exp never overflows
@@ -38,10 +31,13 @@ def cross_entropy(z, y):
     return float(loss), dz
 
 
-def _cross_entropy_compiled(jit, z, y):
+def cross_entropy_compiled(jit, z, y):
     """cross_entropy's arithmetic with half its NumPy calls (each ~3-10 us on a 128 x 10 batch):
     exp, log, the row sums and the mean stay NumPy's, since a compiled exp or sum gives other bits.
-    None where a class index is out of range: NumPy's indexing then decides."""
+    None where the kernels do not take these arrays or a class index is out of range: NumPy's
+    code then decides."""
+    if z.dtype not in FLOATS or not isinstance(y, np.ndarray) or y.dtype.kind not in "iu":
+        return None
     n = z.shape[0]
     shifted, picked = np.empty_like(z), np.empty(n, z.dtype)
     if not jit.softmax_shift(z, y, shifted, picked):
@@ -101,12 +97,25 @@ def targets_for(out, y):
 
 @dataclass(frozen=True)
 class Loss:
-    value_and_grad: Callable
-    fused: str | None  # the output activation folded into the loss, skipped by the model in training
+    """A loss's NumPy function (z, y) -> (mean loss, dL/dz), the output activation it folds in
+    (skipped by the model in training), and its compiled path (jit, z, y) -> the same bits, or
+    None where the kernels do not take these arrays."""
+
+    numpy: Callable
+    fused: str | None
+    compiled: Callable | None = None
+
+    def value_and_grad(self, z, y, jit=None):
+        """(mean loss, dL/dz) for a batch; `jit`: the kernels the model runs with (None: NumPy)."""
+        if jit is not None and self.compiled is not None:
+            result = self.compiled(jit, z, y)
+            if result is not None:
+                return result
+        return self.numpy(z, y)
 
 
 LOSSES = {
-    "cross_entropy": Loss(cross_entropy, fused="softmax"),
+    "cross_entropy": Loss(cross_entropy, fused="softmax", compiled=cross_entropy_compiled),
     "binary_cross_entropy": Loss(binary_cross_entropy, fused="sigmoid"),
     "mse": Loss(mse, fused=None),
     "mae": Loss(mae, fused=None),

@@ -46,7 +46,7 @@ def lr_range_test(model, loss, optimizer, batches, start_lr: float = 1e-7, end_l
             x, y = next(batches)
             optimizer.lr = float(lr)
             z = model.forward(x, training=True, logits=fused)
-            value, dz = loss.value_and_grad(z, y)
+            value, dz = loss.value_and_grad(z, y, model.kernels)
             if model.penalties:
                 value += model.penalty()
             if not math.isfinite(value):

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import conv, pooling, reshape  # noqa: F401  (the image layer types register themselves)
+from . import kernels
 from .activations import ACTIVATIONS
 from .layers import Activation
 from .packing import Packed, pack
@@ -34,14 +35,27 @@ class Sequential:
         # params() order, and the layers' dicts read-only mappings of those views (packing.py):
         # an optimizer steps the two buffers with a dozen NumPy calls instead of a dozen per array.
         flat_params, flat_grads = pack(self.layers, "params"), pack(self.layers, "grads")
-        self._params = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.params.items()}, flat_params, "params")
-        self._grads = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.grads.items()}, flat_grads, "grads")
+        # NumPy or the compiled kernels in training, decided here once for the whole model: its
+        # optimizer's steps (through the packed mappings), its layers, its loss and accuracy count
+        self.compiled = kernels.for_model(flat_params.size, self._image)
+        self._params = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.params.items()}, flat_params,
+                              "params", self.compiled)
+        self._grads = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.grads.items()}, flat_grads,
+                             "grads", self.compiled)
         self._owned = [(layer, layer.params, layer.grads) for layer in self.layers]
         # One call per layer and nothing else per step (a small network's step is Python
         # overhead): the layers in order, and in reverse, listed once here. A dense layer followed
         # by an activation with compiled epilogues (relu) runs as one step (DenseEpilogue).
         self._forward = {False: _steps(self.layers), True: _steps(self.layers[:-1])}
         self._backward = {logits: _backward_steps(steps) for logits, steps in self._forward.items()}
+        for step in {*self.layers, *self._forward[False], *self._forward[True]}:
+            if hasattr(step, "compiled"):
+                step.compiled = self.compiled
+
+    @property
+    def kernels(self):
+        """The compiled kernels this model trains with (numba imported at the first call), or None: NumPy."""
+        return kernels.load() if self.compiled else None
 
     def as_input(self, x):
         """Rows x as the first layer takes them: (N, H, W, C) images viewed from flat (N, H*W*C) rows."""

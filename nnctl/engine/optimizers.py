@@ -24,10 +24,12 @@ class Optimizer:
     WORK is how many arrays the size of the parameters a step uses besides the slots: reused
     work arrays, or the temporaries of the update's expressions (memory estimates count them).
 
-    A large model's packed buffers are updated by the rule's compiled kernel instead (`_fused`,
-    kernels.py): one pass doing the same operations in the same order on the same dtype, so the
-    same bits, used only while every hyperparameter is a plain Python number (a NumPy float64
-    scalar would make NumPy compute a float32 update in float64, which the kernel does not copy).
+    The packed buffers of a model that trains with the compiled kernels (their `compiled`, chosen
+    when the model was built: kernels.for_model) are updated by the rule's kernel instead, where it has one
+    (`_fused`: SGD, Adam and AdamW, the rules the benchmarks show paying): one pass doing the same
+    operations in the same order on the same dtype, so the same bits, used only while every
+    hyperparameter is a plain Python number (a NumPy float64 scalar would make NumPy compute a
+    float32 update in float64, which the kernel does not copy).
     """
 
     WORK = 0
@@ -50,7 +52,7 @@ class Optimizer:
                 raise ValueError("the parameters and gradients are not packed alike")
             if params.layout != self._layout:  # another model: its state buffers are made afresh
                 self._layout, self._flat_state = params.layout, {}
-            jit = kernels.for_params(flat_p.size)
+            jit = kernels.load() if params.compiled else None
             if jit is None or not self._fused(jit, flat_p, flat_g):
                 self._update(ALL, flat_p, flat_g)
             return
@@ -264,17 +266,6 @@ class RMSprop(Optimizer):
         else:
             p -= self.lr * g / d
 
-    def _fused(self, jit, p, g):
-        if not plain(self.lr, self.rho, self.momentum, self.epsilon):
-            return False
-        c, empty = p.dtype.type, np.empty(0, p.dtype)
-        (s,) = self.slots(ALL, p, "s")
-        a = self.slots(ALL, p, "a")[0] if self.centered else empty
-        v = self.slots(ALL, p, "v")[0] if self.momentum > 0 else empty
-        jit.rmsprop(p, g, s, a, v, bool(self.centered), bool(self.momentum > 0), c(self.rho), c(1 - self.rho),
-                    c(self.momentum), c(self.lr), c(self.epsilon))
-        return True
-
 
 class Adagrad(Optimizer):
     """Adagrad (Duchi et al., 2011)::
@@ -296,14 +287,6 @@ class Adagrad(Optimizer):
         (s,) = self.slots(name, p, "s", fill=self.initial_accumulator_value)
         s += g * g
         p -= self.lr * g / (np.sqrt(s) + self.epsilon)
-
-    def _fused(self, jit, p, g):
-        if not plain(self.lr, self.epsilon, self.initial_accumulator_value):
-            return False
-        c = p.dtype.type
-        (s,) = self.slots(ALL, p, "s", fill=self.initial_accumulator_value)
-        jit.adagrad(p, g, s, c(self.lr), c(self.epsilon))
-        return True
 
 
 class Adadelta(Optimizer):
@@ -332,14 +315,6 @@ class Adadelta(Optimizer):
         u *= self.rho
         u += (1 - self.rho) * (delta * delta)
         p -= self.lr * delta
-
-    def _fused(self, jit, p, g):
-        if not plain(self.lr, self.rho, self.epsilon):
-            return False
-        c = p.dtype.type
-        s, u = self.slots(ALL, p, "s", "u")
-        jit.adadelta(p, g, s, u, c(self.rho), c(1 - self.rho), c(self.lr), c(self.epsilon))
-        return True
 
 
 class AdamW(Adam):
@@ -385,15 +360,6 @@ class Adamax(Optimizer):
         m += (1 - self.beta_1) * g
         np.maximum(self.beta_2 * u, np.abs(g) + self.epsilon, out=u)
         p -= self.lr / (1 - self.beta_1 ** self.t) * m / u
-
-    def _fused(self, jit, p, g):
-        if not plain(self.lr, self.beta_1, self.beta_2, self.epsilon):
-            return False
-        c = p.dtype.type
-        m, u = self.slots(ALL, p, "m", "u")
-        jit.adamax(p, g, m, u, c(self.beta_1), c(1 - self.beta_1), c(self.beta_2), c(self.epsilon),
-                   c(self.lr / (1 - self.beta_1 ** self.t)))
-        return True
 
 
 class Nadam(Optimizer):
@@ -446,15 +412,6 @@ class Nadam(Optimizer):
         d = np.sqrt(v / (1 - self.beta_2 ** self.t)) + self.epsilon
         p -= self._g_scale * g / d
         p -= self._m_scale * m / d
-
-    def _fused(self, jit, p, g):
-        if not plain(self.lr, self.beta_1, self.beta_2, self.epsilon, self._g_scale, self._m_scale):
-            return False
-        c = p.dtype.type
-        m, v = self.slots(ALL, p, "m", "v")
-        jit.nadam(p, g, m, v, c(self.beta_1), c(1 - self.beta_1), c(self.beta_2), c(1 - self.beta_2),
-                  c(1 - self.beta_2 ** self.t), c(self.epsilon), c(self._g_scale), c(self._m_scale))
-        return True
 
 
 def plain(*values) -> bool:

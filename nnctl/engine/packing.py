@@ -24,11 +24,12 @@ class Packed(Mapping):
     (`grads[key][...] = value`), never assign a new one to a key.
 
     `flat` is the buffer they fill exactly, end to end in this order (the model's mappings), or
-    None when they are only part of it (a layer's).
+    None when they are only part of it (a layer's). `compiled`: whether the model chose the compiled
+    kernels for its optimizer's steps (kernels.for_model).
     """
 
-    def __init__(self, arrays: dict, flat: np.ndarray | None = None, what: str = "arrays"):
-        self._arrays, self.flat, self.what = dict(arrays), flat, what
+    def __init__(self, arrays: dict, flat: np.ndarray | None = None, what: str = "arrays", compiled: bool = False):
+        self._arrays, self.flat, self.what, self.compiled = dict(arrays), flat, what, compiled
         self.layout = tuple((name, a.shape) for name, a in self._arrays.items())  # what an optimizer's state follows
 
     def __getitem__(self, key):

@@ -123,7 +123,7 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_
         else:
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
         z = model.forward(xb, training=True, logits=fused)
-        value, dz = loss.value_and_grad(z, yb)
+        value, dz = loss.value_and_grad(z, yb, model.kernels)
         if penalties:
             value += model.penalty()
         if not math.isfinite(value):
@@ -136,7 +136,7 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_
         if regression:
             score_sum += float(np.abs(z[:, 0] - yb).sum())
         elif z.shape[1] > 1:  # the argmax of the logits is the softmax's
-            score_sum += count_correct(z, yb, predicted, hits)
+            score_sum += count_correct(z, yb, predicted, hits, model.kernels)
         else:  # a single logit needs its sigmoid
             out = model.outputs_from_logits(z) if fused else z
             score_sum += int((predicted_classes(out) == yb).sum())

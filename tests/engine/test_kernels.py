@@ -1,4 +1,4 @@
-"""The compiled kernels give the NumPy path's bits: every optimizer with each option, the dense
+"""The compiled kernels give the NumPy path's bits: every optimizer that has one with each option, the dense
 epilogues (alone and as a network's steps) and the cross-entropy's, run both ways on the same inputs (float32 and float64, several sizes, odd lengths), and
 the raw bytes compared. Run again with NNCTL_JIT=0 by the CI: then both sides are NumPy's, and the
 tests that need numba are skipped."""
@@ -14,45 +14,32 @@ CASES = [
     ("sgd", {"lr": 0.05}),
     ("sgd", {"lr": 0.05, "momentum": 0.9}),
     ("sgd", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
-    ("rmsprop", {"lr": 0.01}),
-    ("rmsprop", {"lr": 0.01, "momentum": 0.9}),
-    ("rmsprop", {"lr": 0.01, "centered": True}),
-    ("rmsprop", {"lr": 0.01, "centered": True, "momentum": 0.5}),
-    ("adagrad", {"lr": 0.1}),
-    ("adagrad", {"lr": 0.1, "initial_accumulator_value": 0.1}),
-    ("adadelta", {}),
-    ("adadelta", {"lr": 0.5, "rho": 0.95}),
     ("adam", {"lr": 0.001}),
     ("adam", {"lr": 0.003, "amsgrad": True}),
     ("adam", {"lr": 0.01, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-7}),
     ("adamw", {"lr": 0.001}),
     ("adamw", {"lr": 0.001, "amsgrad": True, "weight_decay": 0.1}),
-    ("adamax", {}),
-    ("adamax", {"lr": 0.01, "beta_1": 0.7}),
-    ("nadam", {}),
-    ("nadam", {"lr": 0.01, "momentum_decay": 0.01}),
 ]
+COMPILED = {"sgd", "adam", "adamw"}  # the optimizers with a kernel; the others always run NumPy
 SIZES = (1, 7, 1001, 65_537)
 STEPS = 6
 
 jit_only = pytest.mark.skipif(kernels.load() is None, reason="numba is not importable or NNCTL_JIT=0")
 
 
-def packed(flat):
-    """A model's packed mapping over `flat`: two named views, end to end."""
+def packed(flat, compiled=False):
+    """A model's packed mapping over `flat`: two named views, end to end, stepped by the kernels or by NumPy."""
     cut = len(flat) // 3
-    return Packed({"a": flat[:cut], "b": flat[cut:]}, flat, "params")
+    return Packed({"a": flat[:cut], "b": flat[cut:]}, flat, "params", compiled)
 
 
-def train(name, options, dtype, size, jit, monkeypatch):
-    """p and every state buffer after STEPS steps on fixed gradients, by the kernel or by NumPy."""
-    monkeypatch.setenv("NNCTL_JIT", "1" if jit else "0")
-    monkeypatch.setattr(kernels, "MIN_PARAMS", 0)
+def train(name, options, dtype, size, jit):
+    """p and every state buffer after STEPS steps on fixed gradients, by the kernels (jit) or by NumPy."""
     rng = np.random.default_rng(size)
     p = rng.normal(size=size).astype(dtype)
     g = np.empty(size, dtype)
     optimizer = OPTIMIZERS[name](**options)
-    params, grads = packed(p), packed(g)
+    params, grads = packed(p, jit), packed(g, jit)
     for step in range(STEPS):
         g[...] = rng.normal(scale=10.0 ** rng.integers(-4, 2), size=size)
         g[::5] = 0.0
@@ -64,25 +51,45 @@ def train(name, options, dtype, size, jit, monkeypatch):
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name,options", CASES, ids=[f"{n}-{'-'.join(o) or 'defaults'}" for n, o in CASES])
-def test_an_optimizer_kernel_gives_numpys_bits(name, options, dtype, size, monkeypatch):
-    compiled = train(name, options, dtype, size, True, monkeypatch)
-    numpy = train(name, options, dtype, size, False, monkeypatch)
+def test_an_optimizer_kernel_gives_numpys_bits(name, options, dtype, size):
+    compiled = train(name, options, dtype, size, True)
+    numpy = train(name, options, dtype, size, False)
     assert len(compiled) == len(numpy) > 1 or name == "sgd"
     for a, b in zip(compiled, numpy):
         assert a == b
 
 
 @jit_only
-def test_the_kernel_runs_above_the_threshold_and_numpy_below(monkeypatch):
-    calls = []
+def test_exactly_sgd_adam_and_adamw_have_kernels():
+    """The rules the shipped configs train with keep their kernels; the others always run NumPy."""
+    p, g = np.zeros(4, np.float32), np.ones(4, np.float32)
+    fused = set()
+    for name, optimizer in OPTIMIZERS.items():
+        for options in ({}, {"momentum": 0.9}) if name == "sgd" else ({},):
+            instance = optimizer(**options)
+            instance.t, instance._layout = 1, (("a", (4,)),)
+            if instance._fused(kernels.load(), p, g):
+                fused.add(name)
+    assert fused == COMPILED
+
+
+@jit_only
+def test_a_model_chooses_numpy_or_the_kernels_once_when_built(monkeypatch):
+    """Every piece of one model (optimizer step, epilogues, loss, accuracy count) takes the model's
+    choice, by its size alone: a small model built after numba was imported still runs NumPy."""
+    from nnctl.engine.model import build
+
     monkeypatch.delenv("NNCTL_JIT", raising=False)  # the rule decides
-    jit = kernels.load()
-    monkeypatch.setattr(jit, "adam", lambda *args: calls.append(len(args[0])))
-    monkeypatch.setattr(kernels, "MIN_PARAMS", 100)
-    for size in (99, 100):
-        p = np.zeros(size, np.float32)
-        OPTIMIZERS["adam"]().step(packed(p), packed(np.ones(size, np.float32)))
-    assert calls == [100]
+    jit = kernels.load()  # imported already: it must not matter
+    layers = [dict(units=8, activation="relu"), dict(units=2)]  # 3 * 8 + 8 + 8 * 2 + 2 = 50 parameters
+    for min_params, expected in ((51, None), (50, jit)):
+        monkeypatch.setattr(kernels, "MIN_PARAMS", min_params)
+        model = build(layers, 3, np.random.default_rng(0))
+        assert model.kernels is expected
+        assert model.params().compiled is model.grads().compiled is (expected is not None)
+        assert model._forward[True][0].compiled is model._forward[False][0].compiled is (expected is not None)
+    monkeypatch.setenv("NNCTL_JIT", "1")
+    assert build(layers, 3, np.random.default_rng(0)).kernels is jit
 
 
 def test_numpy_scalars_keep_the_numpy_path(monkeypatch):
@@ -94,9 +101,9 @@ def test_numpy_scalars_keep_the_numpy_path(monkeypatch):
 
 def test_nnctl_jit_0_never_loads_the_kernels_and_1_always_does(monkeypatch):
     monkeypatch.setenv("NNCTL_JIT", "0")
-    assert kernels.load() is None and kernels.for_params(10**9) is None
+    assert kernels.load() is None and not kernels.for_model(10**9, images=True)
     monkeypatch.setenv("NNCTL_JIT", "1")
-    assert kernels.for_params(1) is kernels.load()
+    assert kernels.for_model(1)
 
 
 # NumPy sums one column pairwise (in blocks of 8, halves above 128 rows) and several columns row
@@ -172,7 +179,7 @@ def fit_steps(dtype, jit, monkeypatch, steps=4):
         x = rng.normal(size=(11 - step, 6)).astype(dtype)  # shrinking batches: views of the kept arrays
         x[0] = 0.0
         z = model.forward(x, training=True, logits=True)
-        value, dz = loss.value_and_grad(z, rng.integers(0, 4, len(x)))
+        value, dz = loss.value_and_grad(z, rng.integers(0, 4, len(x)), model.kernels)
         model.backward(dz, logits=True)
         optimizer.step(model.params(), model.grads())
     steps_run = [type(step).__name__ for step in model._forward[True]]
@@ -233,35 +240,36 @@ def test_whole_trainings_give_the_same_weights_with_and_without_the_kernels(widt
 
 @jit_only
 @pytest.mark.parametrize("width", [1, 2, 3])
-def test_the_default_gives_numpys_weights_at_batches_past_the_kernels_threshold(width, monkeypatch):
-    """Unset NNCTL_JIT: a batch of 16,391 rows has more values than MIN_ELEMENTS even at width 1, so
-    the epilogue kernels run, and must give the weights NNCTL_JIT=0 gives."""
+def test_the_default_gives_numpys_weights_when_a_model_takes_the_kernels(width, monkeypatch):
+    """Unset NNCTL_JIT and a model past MIN_PARAMS: the epilogue kernels run on batches of 16,391
+    rows (NumPy sums those columns pairwise), and must give the weights NNCTL_JIT=0 gives."""
+    monkeypatch.setattr(kernels, "MIN_PARAMS", 0)
     rows = 2 * 16_391
     default = trained_weights("", width, "float32", rows, 16_391, monkeypatch, epochs=2)
     assert default == trained_weights("0", width, "float32", rows, 16_391, monkeypatch, epochs=2)
 
 
 @jit_only
-def test_the_dense_epilogue_runs_above_the_threshold_and_the_layers_below(monkeypatch):
-    from nnctl.engine.model import build
-
-    monkeypatch.delenv("NNCTL_JIT", raising=False)  # the rule decides
-    monkeypatch.setattr(kernels, "MIN_ELEMENTS", 40)
-    kernels_jit = kernels.load()
-    monkeypatch.setattr(kernels, "_loaded", {})  # as if numba were not imported yet
-    model = build([dict(units=8, activation="relu"), dict(units=2)], 3, np.random.default_rng(0))
-    step = model._forward[False][0]
-    for rows, compiled in ((4, False), (5, True), (4, True)):  # 4 x 8 values below the threshold, 5 x 8
-        model.forward(np.ones((rows, 3), np.float32), training=True)  # at it; then numba is loaded, and
-        assert step.jit is (kernels_jit if compiled else None)  # a small batch of a large model takes them
+@pytest.mark.parametrize("large", [False, True])
+def test_a_models_loss_and_layers_follow_its_choice_whatever_was_imported(large, monkeypatch):
+    """The loss's kernels, the accuracy count's and the epilogues' run for a model that chose the
+    kernels, and never for one that did not, though numba is imported in this process either way."""
+    jit = kernels.load()
+    calls = []
+    for name in ("softmax_shift", "count_correct", "bias_relu", "adam"):
+        real = getattr(jit, name)
+        monkeypatch.setattr(jit, name, lambda *args, real=real, name=name: calls.append(name) or real(*args))
+    monkeypatch.setattr(kernels, "MIN_PARAMS", 0 if large else 10**9)
+    trained_weights("", 3, "float32", 40, 20, monkeypatch, epochs=1)
+    assert sorted(set(calls)) == (["adam", "bias_relu", "count_correct", "softmax_shift"] if large else [])
 
 
 @jit_only
 @pytest.mark.parametrize("shape", [(1, 1), (5, 2), (7, 3), (128, 10), (33, 17), (8192, 10)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("labels", ["int64", "int32", "uint8"])
-def test_the_cross_entropy_kernels_give_numpys_bits(shape, dtype, labels, monkeypatch):
-    from nnctl.engine.losses import cross_entropy
+def test_the_cross_entropy_kernels_give_numpys_bits(shape, dtype, labels):
+    from nnctl.engine.losses import LOSSES, cross_entropy_compiled
 
     rng = np.random.default_rng(shape[0])
     for scale in (0.01, 1.0, 30.0):
@@ -270,35 +278,23 @@ def test_the_cross_entropy_kernels_give_numpys_bits(shape, dtype, labels, monkey
         z.flat[1::5] = -0.0
         y = rng.integers(0, shape[1], shape[0]).astype(labels)
         results = []
-        for setting in ("1", "0"):
-            monkeypatch.setenv("NNCTL_JIT", setting)
-            value, dz = cross_entropy(z, y)
+        for jit in (kernels.load(), None):
+            value, dz = LOSSES["cross_entropy"].value_and_grad(z.copy(), y, jit)
             results.append(np.float64(value).tobytes() + dz.tobytes() + dz.dtype.str.encode())
         assert results[0] == results[1]
+        assert cross_entropy_compiled(kernels.load(), z, y) is not None  # the compiled side ran
 
 
 @jit_only
-def test_the_cross_entropy_kernels_leave_out_of_range_classes_to_numpy(monkeypatch):
-    from nnctl.engine.losses import cross_entropy
+def test_the_cross_entropy_kernels_leave_out_of_range_classes_to_numpy():
+    from nnctl.engine.losses import LOSSES
 
-    monkeypatch.setenv("NNCTL_JIT", "1")
+    loss, jit = LOSSES["cross_entropy"], kernels.load()
     z = np.arange(12, dtype=np.float32).reshape(4, 3)
     with pytest.raises(IndexError):
-        cross_entropy(z, np.array([0, 1, 2, 3]))
-    last = cross_entropy(z, np.array([0, 1, 2, -1]))  # NumPy's -1: the last class
-    monkeypatch.setenv("NNCTL_JIT", "0")
-    assert last[1].tobytes() == cross_entropy(z, np.array([0, 1, 2, -1]))[1].tobytes()
-
-
-def test_the_loss_kernels_wait_for_a_large_model_to_load_numba(monkeypatch):
-    """cross_entropy saves microseconds a batch: never worth importing numba for."""
-    monkeypatch.delenv("NNCTL_JIT", raising=False)
-    monkeypatch.setattr(kernels, "_loaded", {})
-    assert kernels.if_loaded() is None
-    kernels.load()
-    assert kernels.if_loaded() is kernels.load()
-    monkeypatch.setenv("NNCTL_JIT", "0")
-    assert kernels.if_loaded() is None
+        loss.value_and_grad(z.copy(), np.array([0, 1, 2, 3]), jit)
+    last = loss.value_and_grad(z.copy(), np.array([0, 1, 2, -1]), jit)  # NumPy's -1: the last class
+    assert last[1].tobytes() == loss.value_and_grad(z.copy(), np.array([0, 1, 2, -1]))[1].tobytes()
 
 
 @jit_only
@@ -396,6 +392,7 @@ def test_dropout_gives_the_fresh_masks_bits_and_stream(dtype, setting, rate, mon
         xs.append(x)
         dys.append(rng.normal(size=(rows, 7)).astype(dtype))
     layer = seeded_dropout(rate, 11)
+    layer.compiled = kernels.for_model(0)  # as the model sets it: the kernels with NNCTL_JIT=1, else NumPy
     with np.errstate(invalid="ignore"):
         expected, state = old_dropout(rate, 11, xs, dys)
         got = [layer.forward(x, training=True).tobytes() + layer.backward(dy).tobytes() for x, dy in zip(xs, dys)]
