@@ -39,7 +39,7 @@ def predict(checkpoints, input, header, delimiter, as_json):
 
     ckpt = api.load_checkpoint(checkpoint_path(one_path(checkpoints, "checkpoint")))  # a run folder: its checkpoint.json
     spec = data.spec(ckpt.config.data)
-    recorded = ckpt.preprocessing.get("inputs") or {}  # older checkpoints: by position, unchecked
+    recorded = ckpt.preprocessing.get("inputs") or {}  # null (not recorded): by position, unchecked
     table = ckpt.preprocessing.get("table")  # a CSV's typed columns (since checkpoint format 4)
     text = _stdin(table["encoding"] if table else "utf-8") if input == "-" else None
     image_shape = spec.image_shape if spec else None

@@ -3,7 +3,8 @@ columns' names, when the data had them (a CSV's header), and each feature's min 
 training split. `predict` matches a CSV's columns by these names, and warns when its rows lie far
 outside these ranges (rows scaled already, or another file's columns).
 
-Checkpoints written before this was recorded have no "inputs": nothing is matched or checked.
+Where nothing recorded them (checkpoints written before nnctl did, upgraded to null "inputs" when
+read; the scikit-learn wrapper's), "inputs" is null: nothing is matched or checked.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def fit(x_train: np.ndarray, names: list[str] | None) -> dict:
 
 
 def check(inputs, n_inputs: int) -> None:
-    """A checkpoint's "inputs" (absent in older ones) is well formed: DataError otherwise."""
+    """A checkpoint's "inputs" (null where not recorded) is well formed: DataError otherwise."""
     if inputs is None:
         return
     if not isinstance(inputs, dict) or set(inputs) != {"names", "min", "max"}:

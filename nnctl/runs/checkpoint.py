@@ -24,18 +24,20 @@ from ..files import atomic_write, read_limited
 from .folder import in_run_folder
 
 FORMAT = "nnctl-checkpoint"
-VERSION = 4
+VERSION = 5
 MAX_BYTES = 2_000_000_000
 DTYPES = {"float32": "<f4", "float64": "<f8"}
 # The exact top-level keys of each format version this nnctl reads. Version 2 added `training`;
 # version 3 replaced `n_inputs` (a width) by `input_shape` (the model's: [n] or [H, W, C]); version 4
 # added `data_file` (the SHA-256 and size of the file trained on), and a CSV's typed columns in
-# preprocessing["table"], which an older nnctl would not apply.
+# preprocessing["table"], which an older nnctl would not apply; version 5 always holds
+# preprocessing["inputs"] (null where the inputs' names and ranges were not recorded).
 KEYS = {1: frozenset({"format", "version", "nnctl_version", "epoch", "metrics", "config", "preprocessing", "classes",
                       "n_inputs", "state", "optimizer", "sha256"})}
 KEYS[2] = KEYS[1] | {"training"}
 KEYS[3] = KEYS[2] - {"n_inputs"} | {"input_shape"}
 KEYS[4] = KEYS[3] | {"data_file"}
+KEYS[5] = KEYS[4]
 # What `training` holds in last.json (null in checkpoint.json): where in the next epoch training
 # stood, the best monitored value so far, and each stateful callback's state_dict() by name.
 TRAINING_KEYS = frozenset({"rows_done", "loss_sum", "correct", "best_value", "best_epoch", "callbacks"})
@@ -69,30 +71,6 @@ def encode(array: np.ndarray) -> dict:
     name = str(array.dtype)
     return {"dtype": name, "shape": list(array.shape),
             "data": base64.b64encode(np.ascontiguousarray(array, dtype=DTYPES[name])).decode("ascii")}  # no bytes copy
-
-
-def decode(record, where: str) -> np.ndarray:
-    """The array an `encode` record describes, after checking dtype, shape, size and finiteness."""
-    if not isinstance(record, dict) or set(record) != {"dtype", "shape", "data"}:
-        raise CheckpointError(f"{where}: expected an object with keys dtype, shape, data")
-    dtype, shape, data = record["dtype"], record["shape"], record["data"]
-    if dtype not in DTYPES:
-        raise CheckpointError(f"{where}.dtype: expected one of {', '.join(DTYPES)}, got {dtype!r}")
-    if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**31 for d in shape)):
-        raise CheckpointError(f"{where}.shape: expected a list of non-negative integers, got {shape!r}")
-    expected = math.prod(shape) * np.dtype(DTYPES[dtype]).itemsize
-    if not isinstance(data, str) or len(data) != 4 * math.ceil(expected / 3):
-        raise CheckpointError(f"{where}.data: expected base64 of {expected} bytes for shape {shape} {dtype}")
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except ValueError:
-        raise CheckpointError(f"{where}.data: not valid base64") from None
-    if len(raw) != expected:
-        raise CheckpointError(f"{where}.data: holds {len(raw)} bytes, shape {shape} {dtype} needs {expected}")
-    array = np.frombuffer(raw, dtype=DTYPES[dtype]).reshape(shape).astype(dtype)
-    if not np.isfinite(array).all():
-        raise CheckpointError(f"{where}: holds NaN or infinite values")
-    return array
 
 
 def _digest(doc: dict, whole: bool = False) -> str:
@@ -169,7 +147,8 @@ def text(*, config, model, preprocessing: dict, classes: list, epoch: int, metri
     """The checkpoint's JSON text, as `save` writes it."""
     doc = {
         "format": FORMAT, "version": VERSION, "nnctl_version": __version__, "epoch": epoch,
-        "metrics": metrics, "config": config if isinstance(config, dict) else config.model_dump(mode="json"), "preprocessing": preprocessing,
+        "metrics": metrics, "config": config if isinstance(config, dict) else config.model_dump(mode="json"),
+        "preprocessing": {**preprocessing, "inputs": preprocessing.get("inputs")},  # null: not recorded
         "classes": classes, "input_shape": list(model.input_shape),
         "state": {name: encode(a) for name, a in model.state().items()},
         "optimizer": None if optimizer is None else
@@ -236,7 +215,16 @@ def _v3_to_v4(doc: dict) -> dict:
     return {**doc, "version": 4, "data_file": None}
 
 
-UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}  # version -> the function that lifts a document to the next version
+def _v4_to_v5(doc: dict) -> dict:
+    """Version 4 and earlier left out preprocessing["inputs"] where nothing recorded the inputs'
+    names and ranges (files written before nnctl recorded them, or by the scikit-learn wrapper): null."""
+    preprocessing = doc["preprocessing"]
+    if isinstance(preprocessing, dict):  # anything else is refused by load's preprocessing check
+        preprocessing = {**preprocessing, "inputs": preprocessing.get("inputs")}
+    return {**doc, "version": 5, "preprocessing": preprocessing}
+
+
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}  # version -> the function that lifts a document to the next version
 
 
 def _read(path) -> tuple[dict, int]:
@@ -379,12 +367,31 @@ def _check_record(record, where: str, dtype: str, shape: tuple) -> None:
 def load(path) -> Checkpoint:
     """Read, verify and rebuild a checkpoint: config, model with weights, preprocessing.
 
-    Every array's dtype and shape is checked against the config (shapes chaining layer to
-    layer) before one is decoded, so no allocation is larger than the file itself.
+    Four checks, each on the JSON alone, then the arrays are decoded: every array's dtype and
+    shape is checked against the config (shapes chaining layer to layer) before one is decoded,
+    so no allocation is larger than the file itself.
     """
+    source = str(path)
+    doc, version, cfg, input_shape = _read_checked(path)
+    params = _check_state(doc["state"], cfg, input_shape, source)
+    _check_optimizer(doc["optimizer"], cfg, params, source)
+    _check_preprocessing(doc["preprocessing"], doc["classes"], cfg, input_shape, source)
+    epoch, metrics = doc["epoch"], doc["metrics"]
+    if not _is_int(epoch, 0, cfg.training.epochs) or not isinstance(metrics, dict):
+        raise CheckpointError(f"{source}: epoch must be 0 to training.epochs ({cfg.training.epochs}) and metrics an object")
+    training = _checked_training(doc["training"], doc["optimizer"], epoch, source)
+    data_file = _checked_data_file(doc["data_file"], source)
+    model, optimizer = _decoded(doc, cfg, input_shape, params, source)
+    return Checkpoint(path=source, config=cfg, model=model, preprocessing=doc["preprocessing"], classes=doc["classes"],
+                      input_shape=input_shape, epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
+                      version=version, data_file=data_file)
+
+
+def _read_checked(path) -> tuple[dict, int, object, tuple]:
+    """Step 1, read: the document upgraded to the current version (_read), the version it was
+    written in, its config, and the input shape its layers take (one whose parameters the file can hold)."""
     from .. import config as config_module
-    from ..data import spec
-    from ..engine.model import build, state_shapes, summary_rows
+    from ..engine.model import summary_rows
 
     source = str(path)
     doc, version = _read(path)
@@ -393,41 +400,64 @@ def load(path) -> Checkpoint:
     except ConfigError as e:
         raise CheckpointError(f"the checkpoint's config is not valid: {e}") from None
     input_shape = _checked_input_shape(doc["input_shape"], cfg, source)
-    n_inputs = math.prod(input_shape)
-    dtype = cfg.training.dtype
     # The config's layers cannot hold more numbers than the file: checked before building them.
     n_params = sum(r["params"] for r in summary_rows(config_module.plain(cfg.model.layers), input_shape))
     size = Path(path).stat().st_size
-    if n_params * np.dtype(dtype).itemsize > size:
+    if n_params * np.dtype(cfg.training.dtype).itemsize > size:
         raise CheckpointError(f"{source}: config: its layers have {n_params:,} parameters, more than the "
                               f"{size:,} bytes of the file can hold: the state does not match the config")
-    params, buffers = state_shapes(config_module.plain(cfg.model.layers), input_shape)  # chained layer to layer, nothing allocated
+    return doc, version, cfg, input_shape
+
+
+def _check_state(state, cfg, input_shape: tuple, source: str) -> dict:
+    """Step 2, the state: exactly the model's parameters and buffers, each of the configured dtype
+    and the shape the layers give. Returns the parameters' shapes by name."""
+    from ..config import plain
+    from ..engine.model import state_shapes
+
+    params, buffers = state_shapes(plain(cfg.model.layers), input_shape)  # chained layer to layer, nothing allocated
     expected = {**params, **buffers}
-    state = doc["state"]
     if not isinstance(state, dict) or set(state) != set(expected):
         found = sorted(state) if isinstance(state, dict) else type(state).__name__
         raise CheckpointError(f"{source}: state: keys {found} do not match the model's {sorted(expected)}")
     for name, shape in expected.items():
-        _check_record(state[name], f"{source}: state.{name}", dtype, shape)
-    optimizer = doc["optimizer"]
-    if optimizer is not None:
-        if not isinstance(optimizer, dict) or set(optimizer) != {"t", "arrays"} or not isinstance(optimizer["arrays"], dict):
-            raise CheckpointError(f"{source}: optimizer: expected an object with keys t and arrays")
-        if not _is_int(optimizer["t"], 0, 2**62):
-            raise CheckpointError(f"{source}: optimizer.t: expected a step count, got {optimizer['t']!r}")
-        for key, record in optimizer["arrays"].items():
-            name = key.rpartition(".")[0]
-            if name not in params:
-                raise CheckpointError(f"{source}: optimizer.arrays.{key}: not <parameter>.<slot> for a parameter of the model")
-            _check_record(record, f"{source}: optimizer.arrays.{key}", dtype, params[name])
-        _check_slots(optimizer, cfg.optimizer, params, source)
-    preprocessing, classes = doc["preprocessing"], doc["classes"]
+        _check_record(state[name], f"{source}: state.{name}", cfg.training.dtype, shape)
+    return params
+
+
+def _check_optimizer(optimizer, cfg, params: dict, source: str) -> None:
+    """Step 3, the optimizer (null in checkpoint.json): a step count, and every slot the configured
+    optimizer keeps, each shaped like its parameter."""
+    if optimizer is None:
+        return
+    if not isinstance(optimizer, dict) or set(optimizer) != {"t", "arrays"} or not isinstance(optimizer["arrays"], dict):
+        raise CheckpointError(f"{source}: optimizer: expected an object with keys t and arrays")
+    if not _is_int(optimizer["t"], 0, 2**62):
+        raise CheckpointError(f"{source}: optimizer.t: expected a step count, got {optimizer['t']!r}")
+    for key, record in optimizer["arrays"].items():
+        name = key.rpartition(".")[0]
+        if name not in params:
+            raise CheckpointError(f"{source}: optimizer.arrays.{key}: not <parameter>.<slot> for a parameter of the model")
+        _check_record(record, f"{source}: optimizer.arrays.{key}", cfg.training.dtype, params[name])
+    _check_slots(optimizer, cfg.optimizer, params, source)
+
+
+def _check_preprocessing(preprocessing, classes, cfg, input_shape: tuple, source: str) -> None:
+    """Step 4, the preprocessing: a scaling, inputs and table record that fit the input width (or
+    predictions would fail later), and the classes (or a regression target's scaling) the output
+    layer needs."""
+    from ..data import spec
+
     if not isinstance(preprocessing, dict) or not isinstance(classes, list):
         raise CheckpointError(f"{source}: preprocessing must be an object and classes a list")
-    try:  # the stored scaling must fit the input width, or predictions would fail later
-        apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, dtype)
-        inputs.check(preprocessing.get("inputs"), n_inputs)  # names and ranges: absent in older checkpoints
-        table_record.check(preprocessing.get("table"), n_inputs, (preprocessing.get("inputs") or {}).get("names"))
+    if "inputs" not in preprocessing:
+        raise CheckpointError(f"{source}: preprocessing.inputs is missing (format {VERSION} holds it, null where "
+                              f"the inputs' names and ranges were not recorded)")
+    n_inputs = math.prod(input_shape)
+    try:
+        apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, cfg.training.dtype)
+        inputs.check(preprocessing["inputs"], n_inputs)
+        table_record.check(preprocessing.get("table"), n_inputs, (preprocessing["inputs"] or {}).get("names"))
     except DataError as e:
         raise CheckpointError(f"{source}: preprocessing: {e}") from None
     n_out = cfg.model.layers[-1].units
@@ -442,30 +472,30 @@ def load(path) -> Checkpoint:
         raise CheckpointError(f"{source}: classes: {len(classes)} labels for an output layer of {n_out} units")
     if not all(type(c) in (int, str) for c in classes) or len(set(classes)) != len(classes):
         raise CheckpointError(f"{source}: classes: expected distinct integers or strings")
-    epoch, metrics = doc["epoch"], doc["metrics"]
-    if not _is_int(epoch, 0, cfg.training.epochs) or not isinstance(metrics, dict):
-        raise CheckpointError(f"{source}: epoch must be 0 to training.epochs ({cfg.training.epochs}) and metrics an object")
-    training = _checked_training(doc["training"], optimizer, epoch, source)
-    data_file = _checked_data_file(doc["data_file"], source)
-    # Only now allocate and decode, everything else having been checked from the JSON: one array
-    # at a time, straight into its destination, its base64 text dropped once decoded, so memory
-    # stays about the file's size (finiteness is checked here).
-    model = build(config_module.plain(cfg.model.layers), input_shape, None, dtype)
+
+
+def _decoded(doc: dict, cfg, input_shape: tuple, params: dict, source: str) -> tuple:
+    """The model with its state, and the optimizer's state_dict (None without one), decoded only
+    now that everything else was checked from the JSON: one array at a time, straight into its
+    destination, its base64 text dropped once decoded, so memory stays about the file's size
+    (finiteness is checked here)."""
+    from ..config import plain
+    from ..engine.model import build
+
+    dtype, state, optimizer = cfg.training.dtype, doc["state"], doc["optimizer"]
+    model = build(plain(cfg.model.layers), input_shape, None, dtype)
     for name, target in model.state().items():
         _decode_into(state[name], target, f"{source}: state.{name}")
         _check_domain(target, name, f"{source}: state.{name}")
         state[name] = None
-    if optimizer is not None:
-        arrays = optimizer["arrays"]
-        decoded = {}
-        for key in list(arrays):
-            decoded[key] = _decode_into(arrays[key], np.empty(params[key.rpartition(".")[0]], dtype),
-                                        f"{source}: optimizer.arrays.{key}")
-            arrays[key] = None
-        optimizer = {"t": optimizer["t"], "arrays": decoded}
-    return Checkpoint(path=source, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
-                      input_shape=input_shape, epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
-                      version=version, data_file=data_file)
+    if optimizer is None:
+        return model, None
+    arrays, decoded = optimizer["arrays"], {}
+    for key in list(arrays):
+        decoded[key] = _decode_into(arrays[key], np.empty(params[key.rpartition(".")[0]], dtype),
+                                    f"{source}: optimizer.arrays.{key}")
+        arrays[key] = None
+    return model, {"t": optimizer["t"], "arrays": decoded}
 
 
 def _checked_data_file(record, source: str) -> dict | None:

@@ -79,9 +79,10 @@ def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True, mo
 
 
 def _without_inputs(preprocessing: dict, saved: dict) -> dict:
-    """The fitted preprocessing as a last.json written before nnctl recorded the inputs' names and
-    ranges ("inputs") or a CSV's column records ("table") holds it, so that such a run still resumes."""
-    return {k: v for k, v in preprocessing.items() if k in saved or k not in ("inputs", "table")}
+    """The fitted preprocessing as a last.json that recorded no inputs' names and ranges (null
+    "inputs") or no CSV column records ("table") holds it, so that such a run still resumes."""
+    recorded = {k: v for k, v in preprocessing.items() if k in saved or k != "table"}
+    return {**recorded, "inputs": None} if saved.get("inputs") is None else recorded
 
 
 def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:

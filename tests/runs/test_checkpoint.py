@@ -1,5 +1,6 @@
 """Checkpoints: save, load, identical predictions; every kind of damage is a CheckpointError."""
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -228,9 +229,9 @@ def test_format_1_checkpoint_loads_through_the_upgrade(tmp_path):
     """A checkpoint written by nnctl with format 1 (commit b2ff728) still evaluates and predicts."""
     ckpt = api.load_checkpoint(DATA / "v1-checkpoint.json")
     assert ckpt.version == 1 and ckpt.training is None and ckpt.epoch == 3
-    doc = json.loads((DATA / "v1-checkpoint.json").read_text())
-    w = checkpoint.decode(doc["state"]["layers.0.W"], "w")
-    np.testing.assert_array_equal(ckpt.model.params()["layers.0.W"], w)
+    record = json.loads((DATA / "v1-checkpoint.json").read_text())["state"]["layers.0.W"]
+    w = np.frombuffer(base64.b64decode(record["data"]), "<f4").reshape(record["shape"])  # the file's bytes, read apart
+    assert ckpt.model.params()["layers.0.W"].tobytes() == w.astype(np.float32).tobytes()
     assert api.predict(ckpt, np.zeros((3, 2))).shape == (3, 2)
     scores = api.evaluate_checkpoint(DATA / "v1-checkpoint.json")
     assert scores["n"] == 40 and scores["accuracy"] == 0.7  # what format-1 nnctl's eval printed
@@ -259,8 +260,44 @@ def test_format_1_run_resumes_where_it_stopped(tmp_path):
     assert result["best_epoch"] == losses.index(min(losses)) + 1
 
 
+def test_format_4_checkpoints_load_through_the_upgrade():
+    """A CSV run written by nnctl with format 4 (commit 231b04c): its checkpoint.json evaluates on
+    its file and predicts from named cells; its last.json keeps the optimizer and training state;
+    the upgrade to format 5 keeps its recorded inputs."""
+    ckpt = api.load_checkpoint(DATA / "v4-run" / "checkpoint.json")
+    assert ckpt.version == 4 and ckpt.epoch == 2 and ckpt.classes == ["no", "yes"]
+    assert ckpt.preprocessing["inputs"]["names"][:2] == ["size", "colour=blue"]
+    assert [c["name"] for c in ckpt.preprocessing["table"]["columns"]] == ["size", "colour", "weight"]
+    record = json.loads((DATA / "v4-run" / "checkpoint.json").read_text())["state"]["layers.0.W"]
+    w = np.frombuffer(base64.b64decode(record["data"]), "<f4").reshape(record["shape"])
+    assert ckpt.model.params()["layers.0.W"].tobytes() == w.astype(np.float32).tobytes()
+    cells = {"size": ["0.5", "-1"], "colour": ["red", "blue"], "weight": ["", "0.25"]}
+    assert api.predict(ckpt, cells).shape == (2, 2)
+    scores = api.evaluate_checkpoint(DATA / "v4-run" / "checkpoint.json", data=DATA / "v4-run" / "data.csv")
+    assert scores["n"] == 12 and scores["accuracy"] == 0.5  # what format-4 nnctl's train printed
+    last = api.load_checkpoint(DATA / "v4-run" / "last.json")
+    assert last.version == 4 and last.optimizer["t"] == 2 * 3 and last.training["rows_done"] == 0
+
+
+def test_format_5_always_holds_the_inputs_null_where_not_recorded(trained, tmp_path):
+    """Format 4 left preprocessing.inputs out where nothing recorded it; the upgrade and the writer
+    both give null, which load checks and predict reads as "match by position"."""
+    path = tamper(trained[1]["checkpoint"], tmp_path,
+                  lambda d: (d.update(version=4), d["preprocessing"].pop("inputs"), resign(d)))
+    ckpt = api.load_checkpoint(path)
+    assert ckpt.version == 4 and ckpt.preprocessing["inputs"] is None
+    checkpoint.save(tmp_path / "again.json", config=ckpt.config, model=ckpt.model,
+                    preprocessing={k: v for k, v in ckpt.preprocessing.items() if k != "inputs"},
+                    classes=ckpt.classes, epoch=ckpt.epoch, metrics=ckpt.metrics)
+    doc = json.loads((tmp_path / "again.json").read_text())
+    assert doc["version"] == 5 and doc["preprocessing"]["inputs"] is None
+    current = tamper(trained[1]["checkpoint"], tmp_path, lambda d: (d["preprocessing"].pop("inputs"), resign(d)))
+    with pytest.raises(CheckpointError, match="inputs"):  # format 5 without the key: not a file nnctl wrote
+        api.load_checkpoint(current)
+
+
 @pytest.mark.parametrize("version,fragment", [
-    (5, "version 5 is newer than this nnctl"), (0, "version 0 is not one nnctl wrote"),
+    (6, "version 6 is newer than this nnctl"), (0, "version 0 is not one nnctl wrote"),
     ("2", "version '2' is not one"), (True, "version True is not one"),
 ])
 def test_unknown_versions_say_which_are_read(trained, tmp_path, version, fragment):
