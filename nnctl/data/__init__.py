@@ -17,7 +17,7 @@ import numpy as np
 from . import encoding, images, inputs
 from .cache import cache_dir, data_dir, read_split, split_cache_path, write_split  # noqa: F401  (part of this package's face)
 from .catalog import CATALOG, SPECS, DatasetSpec, spec  # noqa: F401
-from .images import IMAGE_SETS, MNIST_FILES, OPENML_RETRIES, load_mnist_raw, read_idx, read_mnist_idx  # noqa: F401
+from .images import IMAGE_SETS, MNIST_FILES, load_mnist_raw, read_idx, read_mnist_idx  # noqa: F401
 from .scaling import (apply_preprocessing, check_fitted, check_scaled, fit_preprocessing,  # noqa: F401
                       fit_target_scaling, scale_target, unscale_target)
 from .prepare import Prepared

@@ -8,7 +8,6 @@ import math
 import os
 import struct
 import tempfile
-import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import numpy as np
 from .. import files
 from ..errors import DataError
 from ..printable import excerpt
+from . import openml
 from .cache import cache_dir, data_dir
 
 
@@ -41,8 +41,6 @@ MNIST_N_TRAIN = 60_000
 MNIST_N_TEST = 10_000
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-OPENML_RETRIES = 3
-OPENML_DELAY = 1.0  # seconds between retries
 
 
 def load_mnist_raw(path: str | None = None, name: str = "mnist") -> tuple[np.ndarray, np.ndarray, str]:
@@ -162,18 +160,11 @@ def _write_cache(path: Path, x: np.ndarray, y: np.ndarray) -> None:
 
 def _fetch_openml(openml_name: str = "mnist_784") -> tuple[np.ndarray, np.ndarray]:
     """mnist_784 or Fashion-MNIST from OpenML (downloaded once into cache_dir()/openml by scikit-learn)."""
+    bunch = openml.fetch(openml_name, cache_dir(), name=openml_name, version=1)
     try:
-        from sklearn.datasets import fetch_openml
-
-        with warnings.catch_warnings():
-            # Each retry warns; the DataError below already says what failed.
-            warnings.filterwarnings("ignore", message="A network error occurred")
-            # liac-arff: the pandas parser would make pandas a dependency.
-            bunch = fetch_openml(openml_name, version=1, as_frame=False, parser="liac-arff", data_home=str(cache_dir()),
-                                 n_retries=OPENML_RETRIES, delay=OPENML_DELAY)
         x, y = np.asarray(bunch.data), np.asarray(bunch.target, dtype=str).astype(np.uint8)  # labels are '0'..'9'
-    except Exception as e:  # offline, HTTP error, corrupt download: all mean "not available"; the reason is kept
-        raise DataError(f"the download of {openml_name} from OpenML failed ({type(e).__name__}: {e})") from None
+    except ValueError as e:
+        raise DataError(f"OpenML's {openml_name} has labels that are not digits ({e})") from None
     if not (x.min() >= 0 and x.max() <= 255 and np.array_equal(x.astype(np.uint8), x)):
         raise DataError(f"OpenML's {openml_name} has pixel values that are not whole numbers in 0..255")
     return _checked(x.astype(np.uint8), y, f"OpenML's {openml_name}")

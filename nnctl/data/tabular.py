@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import io
-import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import files
-from . import csvtext, npyfile
+from . import csvtext, npyfile, openml
 from ..errors import DataError
 from ..printable import excerpt, quoted
 
@@ -212,18 +211,9 @@ def read_npz(path, x_key: str = "x", y_key: str = "y", content: bytes | None = N
 
 def fetch_openml(dataset, version, target, cache: Path):
     """Features and raw targets of an OpenML data set (by name or id), downloaded once into `cache`."""
-    from sklearn.datasets import fetch_openml as fetch
-
     by = {"data_id": dataset} if isinstance(dataset, int) else {"name": dataset, "version": version or "active"}
+    bunch = openml.fetch(f"data set {dataset!r}", cache, **by, target_column=target or "default-target")
     label = f"OpenML data set {dataset!r}"
-    try:
-        with warnings.catch_warnings():
-            # retries and "several active versions" warn; the error below, or the choice made, says enough
-            warnings.simplefilter("ignore")
-            bunch = fetch(**by, target_column=target or "default-target", as_frame=False, parser="liac-arff",
-                          data_home=str(cache), n_retries=3, delay=1.0)
-    except Exception as e:  # offline, unknown name or id, no such column: all mean the data is not available
-        raise DataError(f"{label} is not available ({type(e).__name__}: {e})") from None
     data = bunch.data.toarray() if hasattr(bunch.data, "toarray") else bunch.data
     try:
         x = np.asarray(data, dtype=np.float64)

@@ -22,7 +22,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from nnctl import config, data
-from nnctl.data import images, splits
+from nnctl.data import images, openml, splits
 from nnctl.config import BreastCancerData, MnistData, MoonsData
 from nnctl.errors import DataError
 
@@ -54,7 +54,7 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setenv("NNCTL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("NNCTL_DATA_DIR", raising=False)
-    monkeypatch.setattr(images, "OPENML_DELAY", 0.001)
+    monkeypatch.setattr(openml, "DELAY", 0.001)
     return attempts
 
 
@@ -215,7 +215,7 @@ def test_no_source_at_all_says_how_to_get_mnist(offline):
     message = str(info.value)
     for words in ("NNCTL_DATA_DIR", "train-images-idx3-ubyte.gz", "data.path", "internet", "OpenML", "unreadable"):
         assert words in message
-    assert offline == ["www.openml.org"] * (data.OPENML_RETRIES + 1)  # it did try, like a machine offline
+    assert offline == ["www.openml.org"] * (openml.RETRIES + 1)  # it did try, like a machine offline
 
 
 # ---------------------------------------------------------------- OpenML, offline

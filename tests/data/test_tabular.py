@@ -134,7 +134,7 @@ def test_openml_failures_are_data_errors(monkeypatch, tmp_path):
         raise OSError("no network")
 
     monkeypatch.setattr(sklearn.datasets, "fetch_openml", offline)
-    with pytest.raises(DataError, match="OpenML data set 'blood' is not available \\(OSError: no network\\)"):
+    with pytest.raises(DataError, match="data set 'blood' is not available from OpenML \\(OSError: no network\\)"):
         tabular.fetch_openml("blood", None, None, tmp_path)
     monkeypatch.setattr(sklearn.datasets, "fetch_openml",
                         lambda **k: Bunch(data=np.array([["a", 1]], dtype=object), target=np.array(["x"]), details={}))
