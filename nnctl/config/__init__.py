@@ -29,11 +29,11 @@ from ..errors import ConfigError
 
 from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
 from .schema import Config, ModelConfig
-from .yaml_lines import STDIN, STDIN_SOURCE, _dotted, _where, line_of, parse_yaml, read_yaml, source_name  # noqa: F401
+from .yaml_lines import STDIN, STDIN_SOURCE, dotted_key, file_line, line_of, parse_yaml, read_yaml, source_name  # noqa: F401
 from .aliases import canonical
 from .json_schema import SCHEMA_KEY
-from .messages import _a, _allowed_keys, _closest, _describe, _position, _yaml_type, describe_all  # noqa: F401
-from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
+from .messages import _a, _position, allowed_keys, closest, describe, describe_all, yaml_type  # noqa: F401
+from .keys import apply_overrides, dotted_keys, flatten, parse_key  # noqa: F401
 from . import shapes
 
 
@@ -85,7 +85,7 @@ def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> A
         return data
     if not isinstance(more, dict):
         raise ConfigError(f"{source}:{more_lines.get((), 1)}: a config merged with --config must be a mapping "
-                          f"of keys to values, not {_a(_yaml_type(more))}")
+                          f"of keys to values, not {_a(yaml_type(more))}")
     if not isinstance(data, dict):
         return data  # from_dict says what is wrong with the first file
 
@@ -130,7 +130,7 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
     if data is None:
         raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not {_a(_yaml_type(data))}")
+        raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not {_a(yaml_type(data))}")
     data = canonical({k: v for k, v in data.items() if k != SCHEMA_KEY}, lines, source)  # $schema: for editors
     try:
         cfg = Config.model_validate(data)
@@ -195,8 +195,8 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
     key = ("model", "layers", index)
 
     def fail(what: str, field: str, layer: tuple = key):
-        where = _where(source, line_of(lines, layer + (field,)))
-        raise ConfigError(f"{where}: {_dotted(layer + (field,))}: {what}")
+        where = file_line(source, line_of(lines, layer + (field,)))
+        raise ConfigError(f"{where}: {dotted_key(layer + (field,))}: {what}")
 
     def output():  # the first misfit of the output layer: the others follow from it
         if last.type != "dense":
@@ -205,7 +205,7 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
         n = spec.n_classes
         if spec.task == "regression":
             if cfg.loss not in ("mse", "mae", "huber"):
-                where = _where(source, lines.get(("loss",)))
+                where = file_line(source, lines.get(("loss",)))
                 raise ConfigError(f"{where}: loss: {label} is a regression task: use mse, mae or huber, not {cfg.loss}")
             if last.units != 1:
                 fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
@@ -258,7 +258,7 @@ def _check_batchnorm_epsilon(cfg: Config, source: str, lines: dict) -> None:
     for i, layer in enumerate(cfg.model.layers):
         if layer.type == "batchnorm" and layer.epsilon < tiny:
             key = ("model", "layers", i, "epsilon")
-            raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: {layer.epsilon:g} is below {dtype}'s smallest normal "
+            raise ConfigError(f"{file_line(source, line_of(lines, key))}: {dotted_key(key)}: {layer.epsilon:g} is below {dtype}'s smallest normal "
                               f"number {tiny:.3g} ({float(np.array(layer.epsilon, dtype)):g} in {dtype}), so it cannot keep "
                               f"1 / sqrt(variance + epsilon) finite; use the default 1e-3, or 1e-5 as PyTorch does")
 
@@ -268,7 +268,7 @@ def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
     training = cfg.training
 
     def fail(key: tuple, what: str):
-        raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: {what}")
+        raise ConfigError(f"{file_line(source, line_of(lines, key))}: {dotted_key(key)}: {what}")
 
     watched = [(("training", "early_stopping", "monitor"), training.early_stopping)]
     if training.schedule.name == "reduce_on_plateau":

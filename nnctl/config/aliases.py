@@ -192,11 +192,11 @@ def _layer(layer: Any, path: tuple, lines: dict, source: str) -> None:
 def _activation_type(layer: dict, path: tuple, name: str, lines: dict, source: str) -> None:
     """`{type: ReLU}` (Keras' ReLU layer, PyTorch's nn.ReLU) as `{type: activation, activation: relu}`."""
     from ..errors import ConfigError
-    from .yaml_lines import _dotted, _where, line_of
+    from .yaml_lines import dotted_key, file_line, line_of
 
     if "activation" in layer:
         key = path + ("activation",)
-        raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: the layer's type, {layer['type']}, "
+        raise ConfigError(f"{file_line(source, line_of(lines, key))}: {dotted_key(key)}: the layer's type, {layer['type']}, "
                           f"is an activation already: give {{type: activation, activation: ...}} or the type alone")
     layer["type"] = ACTIVATION_TYPE
     layer["activation"] = name
@@ -215,7 +215,7 @@ def _word(node: Any, path: tuple, table: Words) -> None:
 def _keys(node: Any, path: tuple, aliases: dict, lines: dict, source: str) -> None:
     """Rename the aliased keys of a mapping in place, keeping their order and their lines."""
     from ..errors import ConfigError
-    from .yaml_lines import _dotted, _where, line_of
+    from .yaml_lines import dotted_key, file_line, line_of
 
     if not isinstance(node, dict) or not any(key in aliases for key in node):
         return
@@ -223,7 +223,7 @@ def _keys(node: Any, path: tuple, aliases: dict, lines: dict, source: str) -> No
     for key in node:
         name = aliases.get(key, key)
         if name in given:
-            raise ConfigError(f"{_where(source, line_of(lines, path + (key,)))}: {_dotted(path + (key,))}: "
+            raise ConfigError(f"{file_line(source, line_of(lines, path + (key,)))}: {dotted_key(path + (key,))}: "
                               f"{given[name]} and {key} are the same key: give it once")
         given[name] = key
     renamed = {}

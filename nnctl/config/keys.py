@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel
 
 from ..errors import ConfigError
-from .messages import _a, _yaml_type
+from .messages import _a, yaml_type
 from .schema import Config
-from .yaml_lines import _dotted, parse_yaml
+from .yaml_lines import dotted_key, parse_yaml
 
 
 _WORD = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -62,7 +62,7 @@ def apply_overrides(data: Any, overrides, lines: dict, source: str = "<config>")
             data = {}
         if not isinstance(data, dict):
             raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, "
-                              f"not a {_yaml_type(data)}")
+                              f"not a {yaml_type(data)}")
         try:
             set_key(data, path, value)
         except ValueError as e:
@@ -83,16 +83,16 @@ def _child(node, part, next_part, path: tuple):
         child = node.get(part)
     elif isinstance(node, list) and isinstance(part, int):
         if part >= len(node):
-            raise ValueError(f"{_dotted(path[:-1])} has {len(node)} items, so there is no [{part}]")
+            raise ValueError(f"{dotted_key(path[:-1])} has {len(node)} items, so there is no [{part}]")
         child = node[part]
     else:
-        raise ValueError(f"{_dotted(path[:-1]) or 'the top level'} is {_a(_yaml_type(node))}, "
-                         f"so {_dotted(path)} cannot be set")
+        raise ValueError(f"{dotted_key(path[:-1]) or 'the top level'} is {_a(yaml_type(node))}, "
+                         f"so {dotted_key(path)} cannot be set")
     wanted = list if isinstance(next_part, int) else dict
     if child is None:  # a missing list is not created: which items would it hold?
-        raise ValueError(f"{_dotted(path)} is not a list, so there is no [{next_part}]")
+        raise ValueError(f"{dotted_key(path)} is not a list, so there is no [{next_part}]")
     if not isinstance(child, wanted):
-        raise ValueError(f"{_dotted(path)} is {_a(_yaml_type(child))}, not {_a(_yaml_type(wanted()))}")
+        raise ValueError(f"{dotted_key(path)} is {_a(yaml_type(child))}, not {_a(yaml_type(wanted()))}")
     return child
 
 
@@ -107,11 +107,22 @@ def _assign(node, path: tuple, value) -> None:
         else:
             node[last] = value
     elif isinstance(node, list) and isinstance(last, int):
-        raise ValueError(f"{_dotted(path[:-1])} has {len(node)} items, so there is no [{last}] "
+        raise ValueError(f"{dotted_key(path[:-1])} has {len(node)} items, so there is no [{last}] "
                          f"(an index one past the end appends)")
     else:
-        raise ValueError(f"{_dotted(path[:-1]) or 'the top level'} is {_a(_yaml_type(node))}, "
-                         f"so {_dotted(path)} cannot be set")
+        raise ValueError(f"{dotted_key(path[:-1]) or 'the top level'} is {_a(yaml_type(node))}, "
+                         f"so {dotted_key(path)} cannot be set")
+
+
+def flatten(value, path: tuple = ()) -> dict[str, Any]:
+    """A nested config (a model_dump) as {dotted key: value}, in the one notation nnctl writes keys
+    in, that of --set and the sweeps (`model.layers[0].units`); an empty list or mapping is a value.
+    MLflow's params name list items with dots instead (`model.layers.0.units`, mlflow_store.mlflow_key)."""
+    if isinstance(value, dict) and value:
+        return {k: v for key, item in value.items() for k, v in flatten(item, path + (key,)).items()}
+    if isinstance(value, (list, tuple)) and value:
+        return {k: v for i, item in enumerate(value) for k, v in flatten(item, path + (i,)).items()}
+    return {dotted_key(path): value}
 
 
 def dotted_keys(model=None, prefix: str = "") -> list[str]:

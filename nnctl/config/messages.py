@@ -9,10 +9,10 @@ from pydantic import BaseModel
 
 from .aliases import ACTIVATIONS, fold, not_a_key, suggest
 from .schema import Config
-from .yaml_lines import _dotted, _where, line_of
+from .yaml_lines import dotted_key, file_line, line_of
 
 
-def _yaml_type(value) -> str:
+def yaml_type(value) -> str:
     return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer", float: "number",
             type(None): "null"}.get(type(value), type(value).__name__)
 
@@ -39,13 +39,13 @@ def _user_path(loc: tuple, data: Any, tagged: bool = False) -> tuple:
     return tuple(path)
 
 
-def _closest(word: Any, choices) -> str:
+def closest(word: Any, choices) -> str:
     """`; did you mean 'x'?` for the choice `word` most likely means (an alias first, then spelling), or ''."""
     match = suggest(word, choices)
     return f"; did you mean '{match}'?" if match else ""
 
 
-def _allowed_keys(path: tuple, data: Any, root=None) -> list[str]:
+def allowed_keys(path: tuple, data: Any, root=None) -> list[str]:
     """Keys the schema (`root`, default Config) allows at the mapping that holds `path`."""
     model: Any = root or Config
     node = data
@@ -109,9 +109,9 @@ def describe_all(errors: list[dict], data: Any, source: str, lines: dict, root=N
     meant = set()
     for error in [e for e in ordered if e["type"] == "extra_forbidden"][:MAX_ERRORS]:
         path = _user_path(error["loc"], data)
-        meant.add(path[:-1] + (suggest(path[-1], _allowed_keys(path, data, root)),))
+        meant.add(path[:-1] + (suggest(path[-1], allowed_keys(path, data, root)),))
     kept = [e for e in ordered if not (e["type"] == "missing" and _user_path(e["loc"], data) in meant)]
-    found = dict.fromkeys(_describe(error, data, source, lines, root, prefix) for error in kept[:MAX_ERRORS])
+    found = dict.fromkeys(describe(error, data, source, lines, root, prefix) for error in kept[:MAX_ERRORS])
     more = len(kept) - MAX_ERRORS
     return "\n".join(list(found) + ([f"… and {more:,} more error{'s' if more > 1 else ''}"] if more > 0 else []))
 
@@ -131,7 +131,7 @@ def _where_of(error: dict, data: Any, source: str, lines: dict, prefix: tuple = 
     line = line_of(lines, path)
     if error["type"] == "union_tag_invalid":
         line = lines.get(tuple(path) + (_tag_key(_node_at(data, inner)),), line)
-    return _where(source, line)
+    return file_line(source, line)
 
 
 def _tag_key(node: Any) -> str:
@@ -139,7 +139,7 @@ def _tag_key(node: Any) -> str:
     return "type" if isinstance(node, dict) and "type" in node and "name" not in node else "name"
 
 
-def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefix: tuple = ()) -> str:
+def describe(error: dict, data: Any, source: str, lines: dict, root=None, prefix: tuple = ()) -> str:
     """One readable line from pydantic's first error.
 
     `root` is the model `data` was validated against (default Config); `prefix` is where `data`
@@ -148,35 +148,35 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
     inner = _user_path(error["loc"], data, error["type"] == "value_error")
     path = prefix + inner
     where = _where_of(error, data, source, lines, prefix)
-    key = _dotted(path) or "top level"
+    key = dotted_key(path) or "top level"
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
     if kind == "missing":
         what = "is required but missing"
     elif kind == "extra_forbidden":
-        allowed = _allowed_keys(inner, data, root)
+        allowed = allowed_keys(inner, data, root)
         why = not_a_key(path[-1], "model.layers[]") if path[:2] == ("model", "layers") and len(path) == 4 else None
-        what = f"unknown key{_closest(path[-1], allowed)}" + (f" {why}" if why else "") + \
+        what = f"unknown key{closest(path[-1], allowed)}" + (f" {why}" if why else "") + \
             (f" (allowed: {', '.join(allowed)})" if allowed else "")
     elif kind == "literal_error":
         choices = re.findall(r"'([^']*)'", ctx.get("expected", ""))
-        what = f"expected one of {', '.join(choices)}, got {value!r}{_closest(value, choices)}"
+        what = f"expected one of {', '.join(choices)}, got {value!r}{closest(value, choices)}"
         if isinstance(value, bool):
             what += _BOOLEAN_HINT
     elif kind == "union_tag_invalid":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         tag = ctx.get("tag")
-        key = _dotted(path + (_tag_key(_node_at(data, inner)),))
+        key = dotted_key(path + (_tag_key(_node_at(data, inner)),))
         given = _written_at(data, path + ("name",), tag)
-        what = f"expected one of {', '.join(choices)}, got {given!r}{_closest(tag, choices)}"
+        what = f"expected one of {', '.join(choices)}, got {given!r}{closest(tag, choices)}"
         if isinstance(given, bool):
             what += _BOOLEAN_HINT
     elif kind == "union_tag_not_found":
-        key = _dotted(path + ("name",))
+        key = dotted_key(path + ("name",))
         what = "is required but missing (it chooses which kind this is)"
     elif kind in ("model_type", "model_attributes_type", "dict_type"):
-        what = f"expected a mapping of keys to values, got {_a(_yaml_type(value))}"
+        what = f"expected a mapping of keys to values, got {_a(yaml_type(value))}"
     elif kind == "list_type":
-        what = f"expected a list, got {_a(_yaml_type(value))}"
+        what = f"expected a list, got {_a(yaml_type(value))}"
     elif kind == "value_error":
         what = str(ctx.get("error", error["msg"]))
         if isinstance(value, bool):

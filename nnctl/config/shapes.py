@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..engine import model
 from ..engine.protocol import LAYER_TYPES, ShapeError
 from ..errors import ConfigError
-from .yaml_lines import _dotted, _where, line_of
+from .yaml_lines import dotted_key, file_line, line_of
 
 
 def input_shape(cfg, n_features: int, image_shape: tuple | None) -> tuple:
@@ -38,7 +38,7 @@ def message(error: ShapeError, cfg, spec, source: str, lines: dict, label: str) 
     """`file:line: model.layers[i].key: <type>: what does not fit`, with the data's side of it."""
     path = ("model", "layers", error.index) + ((error.key,) if error.key else ())
     kind = cfg.model.layers[error.index].type
-    text = f"{_where(source, line_of(lines, path))}: {_dotted(path)}: {kind}: {error}"
+    text = f"{file_line(source, line_of(lines, path))}: {dotted_key(path)}: {kind}: {error}"
     if LAYER_TYPES[kind].takes_images and spec.image_shape is None:
         text += f" ({label} is not a set of images: its rows of {spec.n_features} features have no height and width)"
     return text

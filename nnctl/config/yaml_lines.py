@@ -48,10 +48,10 @@ def _walk(node, path: tuple, lines: dict, source: str):
         seen = {}
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode):
-                raise ConfigError(f"{source}:{key.start_mark.line + 1}: {_dotted(path) or 'top level'}: keys must be plain words")
+                raise ConfigError(f"{source}:{key.start_mark.line + 1}: {dotted_key(path) or 'top level'}: keys must be plain words")
             if key.value in seen:
                 raise ConfigError(
-                    f"{source}:{key.start_mark.line + 1}: {_dotted(path + (key.value,))}: duplicate key "
+                    f"{source}:{key.start_mark.line + 1}: {dotted_key(path + (key.value,))}: duplicate key "
                     f"(first given on line {seen[key.value]})")
             seen[key.value] = key.start_mark.line + 1
             lines[path + (key.value,)] = key.start_mark.line + 1
@@ -61,7 +61,7 @@ def _walk(node, path: tuple, lines: dict, source: str):
             _walk(item, path + (i,), lines, source)
 
 
-def _where(source: str, line) -> str:
+def file_line(source: str, line) -> str:
     """`file:line`; a --set override (a string in `lines`) names itself instead of a line."""
     if isinstance(line, str):
         return line
@@ -70,14 +70,14 @@ def _where(source: str, line) -> str:
 
 def line_of(lines: dict, path: tuple, default=None):
     """Where the key at `path` is written: its line, or the nearest enclosing key's (the document's
-    own, at the top), or `default`. A key a --set made names the --set instead (see _where)."""
+    own, at the top), or `default`. A key a --set made names the --set instead (see file_line)."""
     for cut in range(len(path), -1, -1):
         if path[:cut] in lines:
             return lines[path[:cut]]
     return default
 
 
-def _dotted(path) -> str:
+def dotted_key(path) -> str:
     out = ""
     for part in path:
         if isinstance(part, str) and not part.isprintable():  # a key with a newline stays on its message's line

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from . import mlflow_store
 from .mlflow_store import CONNECT_SECONDS, LOGGING_SECONDS, Store, first_line, session
-from .tracker import Guarded, flatten, numbers
+from .tracker import Guarded, numbers
 from .. import __version__
+from ..config.keys import flatten
 from ..errors import DataError
 from ..files import read_limited
 
@@ -41,7 +42,7 @@ def run_key(path: Path, status: dict) -> str:
 
 def params_of(config: dict) -> dict[str, str]:
     """The resolved config as MLflow params (`optimizer.lr`, `model.layers.0.units`, ...)."""
-    return {mlflow_store.mlflow_key(k): v for k, v in flatten(config).items()}
+    return {mlflow_store.mlflow_key(k): str(v) for k, v in flatten(config).items()}
 
 
 def epoch_metrics(store: Store, record: dict, timestamp: int, skip=frozenset()) -> list:
@@ -228,7 +229,7 @@ class MlflowParent:
                                              f"run.tracking.mlflow.uri, or remove it") from None
             self.uri = self.store.uri
             try:
-                self.store.log_params(self.run_id, {mlflow_store.mlflow_key(k): v for k, v in flatten(params).items()})
+                self.store.log_params(self.run_id, {mlflow_store.mlflow_key(k): str(v) for k, v in flatten(params).items()})
             except BaseException:
                 self.end("FAILED")
                 raise

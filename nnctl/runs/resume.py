@@ -103,21 +103,13 @@ def optional_missing(saved: dict, callbacks: dict) -> set:
 def config_diff(run_cfg, cfg) -> list[str]:
     """The dotted keys whose values differ, as `key: the run has X, now Y`; the `run` section
     (folder name and place) does not change training, so it is left out."""
-    before, after = _flatten(run_cfg.model_dump(mode="json")), _flatten(cfg.model_dump(mode="json"))
+    before, after = config_module.flatten(run_cfg.model_dump(mode="json")), config_module.flatten(cfg.model_dump(mode="json"))
     for values in (before, after):  # a run from before paths were anchored holds data.path relative to the current folder
         if isinstance(values.get("data.path"), str):
             values["data.path"] = os.path.abspath(values["data.path"])
     keys = [k for k in dict.fromkeys([*before, *after]) if not k.startswith("run.") and before.get(k, "-") != after.get(k, "-")]
     lines = [f"{k}: the run has {_show(before, k)}, now {_show(after, k)}" for k in keys[:6]]
     return lines + ([f"and {len(keys) - 6} more"] if len(keys) > 6 else [])
-
-
-def _flatten(value, prefix="") -> dict:
-    if isinstance(value, dict):
-        return {k: v for key, item in value.items() for k, v in _flatten(item, f"{prefix}.{key}" if prefix else key).items()}
-    if isinstance(value, list):
-        return {k: v for i, item in enumerate(value) for k, v in _flatten(item, f"{prefix}[{i}]").items()} or {prefix: []}
-    return {prefix: value}
 
 
 def _show(values: dict, key: str) -> str:

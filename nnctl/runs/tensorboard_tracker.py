@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config.keys import flatten
 from ..errors import MissingDependency, WriteError
 from ..files import NO_LINK
-from .tracker import Guarded, flatten, numbers
+from .tracker import Guarded, numbers
 
 HISTOGRAM_BINS = 30
 FOLDER = "tensorboard"
@@ -51,11 +52,11 @@ def own_folder(path: Path) -> Path:
 
 def hparams_of(config: dict) -> dict:
     """The config's scalar settings as hparams (the `run` section, where files go, left out)."""
-    return {key: _scalar(text) for key, text in flatten({k: v for k, v in config.items() if k != "run"}).items()}
+    return {key: _scalar(str(value)) for key, value in flatten({k: v for k, v in config.items() if k != "run"}).items()}
 
 
 def _scalar(text: str):
-    """A flattened config value back as a bool, number or text (flatten wrote str(value))."""
+    """A config value's text as a bool, number or text."""
     if text in ("True", "False"):
         return text == "True"
     try:

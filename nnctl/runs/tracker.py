@@ -1,5 +1,5 @@
 """What every tracker shares: the base class whose hooks never stop training, an epoch record's
-numbers, and a config flattened into dotted keys (MLflow's params, TensorBoard's hparams)."""
+numbers."""
 
 from __future__ import annotations
 
@@ -14,21 +14,6 @@ def numbers(record: dict) -> dict[str, float]:
     """An epoch record's finite numbers (the epoch itself is the step)."""
     return {k: float(v) for k, v in record.items() if k != "epoch" and isinstance(v, (int, float))
             and not isinstance(v, bool) and math.isfinite(v)}
-
-
-def flatten(value, prefix: str = "") -> dict[str, str]:
-    """A nested config as dotted keys (list items by index): MLflow's params."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            out.update(flatten(v, f"{prefix}{k}."))
-        return out
-    if isinstance(value, (list, tuple)):
-        out = {}
-        for i, v in enumerate(value):
-            out.update(flatten(v, f"{prefix}{i}."))
-        return out
-    return {prefix[:-1]: str(value)}
 
 
 class Guarded(Callback):

@@ -26,8 +26,8 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .. import config
-from ..config import STDIN, Strict, _closest, _describe, _dotted, line_of, read_yaml, source_name
-from ..config import _where as _file_line
+from ..config import STDIN, Strict, closest, describe, dotted_key, line_of, read_yaml, source_name
+from ..config import file_line as _file_line
 from ..config.json_schema import SCHEMA_KEY, document
 from ..config.keys import KEY_PATTERN, parse_key, set_key
 from .distributions import DISTRIBUTIONS
@@ -134,7 +134,7 @@ def load(path: str | Path) -> Sweep:
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_describe(_first(e), data, source, lines, root=SweepSpec)) from None
+        raise ConfigError(describe(_first(e), data, source, lines, root=SweepSpec)) from None
     if spec.name is None:
         spec = spec.model_copy(update={"name": _default_name(path, data)})
     if spec.mode is None:
@@ -143,7 +143,7 @@ def load(path: str | Path) -> Sweep:
         raise ConfigError(f"{source}:{lines.get(('parameters',))}: parameters: give at least one dotted config key to vary")
     if not isinstance(spec.base, (str, dict)):
         raise ConfigError(f"{source}:{lines.get(('base',))}: base: expected the path of a config file or an inline "
-                          f"config mapping, got a {config._yaml_type(spec.base)}")
+                          f"config mapping, got a {config.yaml_type(spec.base)}")
     if isinstance(spec.base, str):
         base_path = path.parent / spec.base
         base, base_lines = read_yaml(base_path)
@@ -172,7 +172,7 @@ def _default_name(path: Path, data: dict) -> str:
 def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
     """A list of grid values or a distribution, checked; errors point at the parameter's line."""
     at = ("parameters", key)
-    where = f"{source}:{line_of(lines, at)}: {_dotted(at)}"
+    where = f"{source}:{line_of(lines, at)}: {dotted_key(at)}"
     try:
         parse_key(key)
     except ValueError as e:
@@ -188,13 +188,13 @@ def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
         raise ConfigError(f"{where}: a grid needs a list of values; distributions need method: random")
     name = value.get("distribution")
     if name not in DISTRIBUTIONS:
-        what = "is required" if name is None else f"expected one of {', '.join(DISTRIBUTIONS)}, got {name!r}{_closest(name, DISTRIBUTIONS)}"
-        raise ConfigError(f"{source}:{line_of(lines, at + ('distribution',))}: {_dotted(at + ('distribution',))}: {what}")
+        what = "is required" if name is None else f"expected one of {', '.join(DISTRIBUTIONS)}, got {name!r}{closest(name, DISTRIBUTIONS)}"
+        raise ConfigError(f"{source}:{line_of(lines, at + ('distribution',))}: {dotted_key(at + ('distribution',))}: {what}")
     model = DISTRIBUTIONS[name]
     try:
         return model.model_validate(value)
     except ValidationError as e:
-        raise ConfigError(_describe(_first(e), value, source, lines, root=model, prefix=at)) from None
+        raise ConfigError(describe(_first(e), value, source, lines, root=model, prefix=at)) from None
 
 
 def _first(error: ValidationError) -> dict:
@@ -234,7 +234,7 @@ def expand(sweep: Sweep) -> tuple[list[Trial], list[dict]]:
             try:
                 set_key(data, parse_key(key), value)
             except ValueError as e:
-                raise ConfigError(f"{_where(sweep, key)}: {e}") from None
+                raise ConfigError(f"{file_line(sweep, key)}: {e}") from None
             known[key] = known.get(key, False) or _is_known(parse_key(key), data)
         label = "trial (" + ", ".join(f"{k}={v!r}" for k, v in params.items()) + ")"
         lines = _trial_lines(sweep)
@@ -253,8 +253,8 @@ def expand(sweep: Sweep) -> tuple[list[Trial], list[dict]]:
     for key, ok in known.items():
         if not ok:
             path = parse_key(key)
-            allowed = config._allowed_keys(path, data)
-            raise ConfigError(f"{_where(sweep, key)}: {_dotted(path)} is not a config key{_closest(path[-1], allowed)}"
+            allowed = config.allowed_keys(path, data)
+            raise ConfigError(f"{file_line(sweep, key)}: {dotted_key(path)} is not a config key{closest(path[-1], allowed)}"
                               + (f" (allowed there: {', '.join(allowed)})" if allowed else ""))
     if not trials:
         first = invalid[0]
@@ -292,7 +292,7 @@ def _trial_lines(sweep: Sweep) -> dict:
     return lines
 
 
-def _where(sweep: Sweep, key: str) -> str:
+def file_line(sweep: Sweep, key: str) -> str:
     """file:line: parameters.<key> of a parameter in the sweep file."""
     return f"{sweep.source}:{sweep.lines.get(('parameters', key), 1)}: parameters.{key}"
 
@@ -301,5 +301,5 @@ def _is_known(path: tuple, data: dict) -> bool:
     """Whether the schema has a key at `path` in this trial's data (True when it cannot tell)."""
     if isinstance(path[-1], int):
         return True
-    allowed = config._allowed_keys(path, data)
+    allowed = config.allowed_keys(path, data)
     return not allowed or path[-1] in allowed

@@ -77,7 +77,7 @@ def test_an_hparams_session_per_run(tensorboard_run):
     assert start.group_name == tensorboard_run.name
     assert start.hparams["optimizer.lr"].number_value == pytest.approx(0.01)
     assert start.hparams["optimizer.name"].string_value == "adam"
-    assert start.hparams["model.layers.0.units"].number_value == 32 and "run.output_dir" not in start.hparams
+    assert start.hparams["model.layers[0].units"].number_value == 32 and "run.output_dir" not in start.hparams
     end = metadata.parse_session_end_info_plugin_data(content[metadata.SESSION_END_INFO_TAG])
     assert end.status == api_pb2.STATUS_SUCCESS
 
