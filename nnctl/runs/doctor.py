@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import CheckpointError, NnctlError
-from .folder import metrics_row, read_member
+from .folder import metrics_lines, read_member
 
 WARNING, INFO = "warning", "info"
 
@@ -449,20 +449,12 @@ def read(path, data: bool = True, data_path=None) -> RunView:
         raise CheckpointError(f"{path}: not a readable run folder (run.json: {e})") from None
     if not isinstance(status, dict):
         raise CheckpointError(f"{path}/run.json: not a JSON object")
-    history, skipped = [], 0
-    try:
-        lines = _read_text(path, "metrics.jsonl").splitlines() if os.path.lexists(path / "metrics.jsonl") else []
-    except (NnctlError, OSError, ValueError) as e:
+    try:  # the reader and the rule resume and plot hold the file to; the bad rows counted, not fatal
+        lines = metrics_lines(path, CheckpointError, missing_ok=True)
+    except (NnctlError, OSError) as e:
         raise CheckpointError(f"{path}/metrics.jsonl: cannot be read: {e}") from None
-    for line in lines:
-        if not line.strip():
-            continue
-        row, problem = metrics_row(line)  # the rule resume and plot hold the file to
-        if problem is None:
-            history.append(row)
-        else:
-            skipped += 1
-    view = RunView(path, status, history, skipped, _config(path))
+    history = [row for _, row, problem in lines if problem is None]
+    view = RunView(path, status, history, len(lines) - len(history), _config(path))
     if data:
         view.data = _data(path, data_path)
     return view

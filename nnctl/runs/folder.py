@@ -125,10 +125,22 @@ def environment() -> dict:
 
 
 def read_metrics(path: str | Path, error: type = DataError, missing_ok: bool = False) -> list[dict]:
-    """The rows of the run folder `path`'s metrics.jsonl, each checked to be what nnctl writes: an
-    object of a whole epoch number and metrics that are numbers or null. The one reader of the file
-    (resume, plots, the runs table, sweeps); `error` names the file and the line of a bad row. Blank
-    lines are skipped; a missing file is no rows when `missing_ok`."""
+    """The rows of the run folder `path`'s metrics.jsonl, each checked to be what nnctl writes
+    (metrics_row); `error` names the file and the line of the first bad row. Resume, plots, the
+    runs table and sweeps read it so; a missing file is no rows when `missing_ok`."""
+    rows = []
+    for number, row, problem in metrics_lines(path, error, missing_ok):
+        if problem is not None:
+            raise error(f"{Path(path) / 'metrics.jsonl'}:{number}: {problem}")
+        rows.append(row)
+    return rows
+
+
+def metrics_lines(path: str | Path, error: type = DataError, missing_ok: bool = False) -> list[tuple]:
+    """The one reader of a run folder's metrics.jsonl: (line number, row, None) for each row nnctl
+    wrote, (line number, None, what is wrong) for any other; blank lines are skipped. The file is
+    capped in size and never read through a link; `error` when it cannot be read or is not UTF-8
+    text, and when it is missing unless `missing_ok` (then no lines)."""
     source = Path(path) / "metrics.jsonl"
     if missing_ok and not os.path.lexists(source):
         return []
@@ -137,15 +149,7 @@ def read_metrics(path: str | Path, error: type = DataError, missing_ok: bool = F
         lines = raw.decode("utf-8").splitlines()
     except UnicodeDecodeError as e:
         raise error(f"{source}: not a UTF-8 text file (byte {e.start})") from None
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        row, problem = metrics_row(line)
-        if problem is not None:
-            raise error(f"{source}:{number}: {problem}")
-        rows.append(row)
-    return rows
+    return [(number, *metrics_row(line)) for number, line in enumerate(lines, 1) if line.strip()]
 
 
 # The largest magnitude of a metric in metrics.jsonl: beyond it the difference of two values (a
