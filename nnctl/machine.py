@@ -44,7 +44,8 @@ def parse_size(text: str) -> int:
 
 
 def size(n: int) -> str:
-    """A byte count as people read it: 812 B, 3.4 MiB, 7.3 TiB."""
+    """A byte count as people read it, in binary units: 812 B, 3.4 MiB, 7.3 TiB. The one way nnctl
+    shows a size (check's memory estimate, summary's parameters, data list's cache)."""
     if n < 1024:
         return f"{n} B"
     exponent = min(int(math.log(n, 1024)), 5)

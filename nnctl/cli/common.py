@@ -23,8 +23,11 @@ def json_default(value):
 
 
 def fmt(value, digits=4) -> str:
-    """A number with `digits` decimals, or '-' for none."""
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    """A number as the tables and lines show it: a fraction with `digits` decimals, a whole number
+    (a count, a rank) as it is, '-' for none or NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
 def scores(result: dict) -> str:

@@ -8,6 +8,7 @@ import json
 import click
 
 from .common import delimiter_option, emit_json, json_option, paint, set_option, table
+from ..machine import size
 
 
 @click.group()
@@ -16,7 +17,7 @@ def data():
 
 
 def _size(n: int) -> str:
-    return "-" if not n else f"{n / 1024**2:.1f} MB" if n >= 1024**2 else f"{n / 1024:.1f} KB"
+    return size(n) if n else "-"
 
 
 @data.command("list")

@@ -9,6 +9,7 @@ import click
 
 from .common import config_option, emit_json, json_option, one_path, paint, set_option, table
 from ..errors import CheckFailed
+from ..machine import size
 from ..printable import printable
 
 
@@ -44,16 +45,13 @@ def render_summary(info: dict) -> str:
 
     itemsize = info["bytes"] // max(info["total_params"], 1)
 
-    def size(n_params):
-        n = n_params * itemsize
-        return f"{n:.2f} B" if n < 1024 else f"{n / 1024:.2f} KB" if n < 1024**2 else f"{n / 1024**2:.2f} MB"
 
     out = [f'Model: "{info["name"]}"  (input: {_shape(info["input_shape"])}, {info["dtype"]})',
            line("┏", "┳", "┓", "━"), cells(head, "┃"), line("┡", "╇", "┩", "━")]
     out += [cells(r, "│") for r in rows]
     out.append(line("└", "┴", "┘", "─"))
     for label, key in (("Total", "total_params"), ("Trainable", "trainable_params"), ("Non-trainable", "non_trainable_params")):
-        out.append(f" {label} params: {info[key]:,} ({size(info[key])})")
+        out.append(f" {label} params: {info[key]:,} ({size(info[key] * itemsize)})")
     return "\n".join(out)
 
 
@@ -73,8 +71,6 @@ def check(config, overrides, layers, as_json):
     Nothing is trained and no data set is loaded. Exit 0 when valid, 3 when not.
     """
     from .. import api
-    from ..config.memory import size as memory_size
-
     from ..errors import ConfigError
 
     try:
@@ -91,14 +87,14 @@ def check(config, overrides, layers, as_json):
     features = "features known once loaded" if data["n_features"] is None else f"{data['n_features']} features"
     classes = "regression" if data["task"] == "regression" else (
         "classes known once loaded" if data["n_classes"] is None else f"{data['n_classes']} classes")
-    size = "" if result["total_params"] is None else f", {result['total_params']:,} parameters"
+    parameters = "" if result["total_params"] is None else f", {result['total_params']:,} parameters"
     need = result["memory"]
     at_least = "at least " if need["lower_bound"] else ""
-    needs = f"; training needs {at_least}about {memory_size(need['bytes'])} of memory"
+    needs = f"; training needs {at_least}about {size(need['bytes'])} of memory"
     if need["available"] is not None:
-        needs += f" ({memory_size(need['available'])} available)"
+        needs += f" ({size(need['available'])} available)"
     shown = "<stdin>" if config == "-" else printable(config)
-    click.echo(f"{paint('ok', 'green')}: {shown} is valid: {data['name']} ({features}, {classes}){size}{needs}", err=True)
+    click.echo(f"{paint('ok', 'green')}: {shown} is valid: {data['name']} ({features}, {classes}){parameters}{needs}", err=True)
 
 
 # `file:line: key: message` (file and line, or the key, may be missing: a --set, a YAML syntax error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import table
+from .common import fmt, table
 
 
 @click.command()
@@ -31,7 +31,7 @@ def sweep(ctx, spec, jobs, scheduler, as_json, quiet):
     def progress(row, done, total):
         if quiet:
             return
-        what = f"{metric} {_fmt(row[metric])}" if row["status"] == "finished" else row["error"]
+        what = f"{metric} {fmt(row[metric])}" if row["status"] == "finished" else row["error"]
         again = " (finished before)" if row["reused"] else " (continued from its last.json)" if row["resumed"] else ""
         click.echo(printable(f"trial {done}/{total} {row['trial']} {row['status']}{again}: {what}  [{_params(row)}]"),
                    err=True)
@@ -48,12 +48,6 @@ def sweep(ctx, spec, jobs, scheduler, as_json, quiet):
         ctx.exit(code)
 
 
-def _fmt(value) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
 def _params(row) -> str:
     return ", ".join(f"{k}={_value(v)}" for k, v in row["params"].items())
 
@@ -67,8 +61,8 @@ def render(board: dict) -> str:
     shown = [k for k in board["metrics"] if k != "test_loss"]
     head = ["rank", "trial", "status", *board["parameters"], *(k.replace("accuracy", "acc") for k in shown),
             "epochs", "seconds"]
-    rows = [[_fmt(r["rank"]), r["trial"] or "-", r["status"], *(_value(r["params"][k]) for k in board["parameters"]),
-             *(_fmt(r[k]) for k in shown), _fmt(r["epochs"]), _fmt(r["seconds"])] for r in board["leaderboard"]]
+    rows = [[fmt(r["rank"]), r["trial"] or "-", r["status"], *(_value(r["params"][k]) for k in board["parameters"]),
+             *(fmt(r[k]) for k in shown), fmt(r["epochs"]), fmt(r["seconds"])] for r in board["leaderboard"]]
     lines = table(head, rows)
     failed = [r for r in board["leaderboard"] if r["error"]]
     lines += [f"{r['trial'] or 'invalid'}: {r['error']}" for r in failed]

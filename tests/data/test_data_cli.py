@@ -50,7 +50,7 @@ def test_list_shows_the_rest_of_the_cache_with_sizes(offline):
     (extra / "data.arff.gz").write_bytes(b"x" * 3000)
     out = json.loads(invoke("data", "list", "--json").stdout)
     assert out["other_cache"] == [{"path": str(data.cache_dir() / "openml"), "bytes": 3000}]
-    assert f"the cache also holds {data.cache_dir() / 'openml'} (2.9 KB)" in invoke("data", "list").stdout
+    assert f"the cache also holds {data.cache_dir() / 'openml'} (2.9 KiB)" in invoke("data", "list").stdout
 
 
 def test_fetch_without_a_source_exits_5(offline):
