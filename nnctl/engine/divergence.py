@@ -70,11 +70,17 @@ def exploded_weights(params: dict) -> str | None:
     return None
 
 
+def lr_advice(lr=None) -> str:
+    """What to do about a learning rate too high, in the words every message of nnctl uses (the
+    divergence errors, doctor's advice); `lr`: its value (a number, or a text such as "?"), when known."""
+    now = "" if lr is None else f" (it is {lr:g})" if isinstance(lr, (int, float)) else f" (it is {lr})"
+    return f"divide optimizer.lr by 10{now}, or run `nnctl lr-find CONFIG`"
+
+
 def message(epoch: int, batch: int | None, lr: float, what: str, x) -> str:
     """Where and how training diverged, with the two likely causes and their numbers
     (`x`: the training inputs, whose largest magnitude tells whether they were scaled)."""
     where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
     largest = float(np.abs(x).max()) if x is not None and x.size else 0.0
     return (f"training diverged at {where}: {what}. Likely causes: a learning rate too high "
-            f"(optimizer.lr is {lr:g}: try a tenth of it) or unscaled inputs "
-            f"(the largest absolute input is {largest:g}; see data.scaling)")
+            f"({lr_advice(lr)}) or unscaled inputs (the largest absolute input is {largest:g}; see data.scaling)")

@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..engine.divergence import lr_advice
 from ..errors import CheckpointError, NnctlError
 from .folder import metrics_lines, read_member
 
@@ -131,7 +132,7 @@ def check_lr_too_high(view: RunView):
                      f"(a model that knows nothing scores {chance:.3g})")
     first = epochs[jumps[0]] if jumps else epochs[exploded[0]]
     return {"evidence": "; ".join(parts), "epoch": first,
-            "advice": f"divide optimizer.lr by 10 (it is {_lr(view, first)}), or run `nnctl lr-find CONFIG`"}
+            "advice": lr_advice(_lr(view, first))}
 
 
 def check_no_progress(view: RunView):
@@ -368,14 +369,14 @@ class Finding:
 
 FINDINGS = {  # most important first
     "diverged": Finding(WARNING, "run.json says the run diverged (NaN or exploding loss or weights) or failed",
-                        "divide optimizer.lr by 10 or run `nnctl lr-find`; check data.scaling; training.clip_norm",
+                        f"{lr_advice()}; check data.scaling; training.clip_norm",
                         check_failed),
     "lr_too_high": Finding(WARNING, f"the training loss jumps up by more than {JUMP:g}x the chance-level loss in "
                                     f"{JUMPS}+ epochs, or exceeds {EXPLODED:g}x it",
-                           "divide optimizer.lr by 10, or run `nnctl lr-find`", check_lr_too_high),
+                           lr_advice(), check_lr_too_high),
     "update_ratio_high": Finding(WARNING, f"a layer's update/weight ratio (`layers.N.update_ratio`) above "
                                           f"{RATIO_HIGH:g} (median over the epochs)",
-                                 "divide optimizer.lr by 10", _ratio_check(high=True)),
+                                 lr_advice(), _ratio_check(high=True)),
     "dead_units": Finding(WARNING, f"at least {DEAD:.0%} of a layer's relu units never fire "
                                    "(`layers.N.dead_fraction`) up to the last epoch",
                           "lower optimizer.lr, initializer: he_normal, or activation: leaky_relu",

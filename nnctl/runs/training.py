@@ -347,7 +347,7 @@ class Training:
         if test["loss"] is not None and not np.isfinite(test["loss"]):
             run.finish("diverged", error=f"the test loss is {test['loss']}")
             raise TrainingDiverged(f"the trained model's loss on the test split is {test['loss']}: its weights are too large "
-                                   f"(optimizer.lr is {self.optimizer.lr:g}: try a tenth of it). Run folder {path}")
+                                   f"({divergence.lr_advice(self.optimizer.lr)}). Run folder {path}")
         early = self.stopper.report() | {"restored_best": self.restore_best} if self.stopper is not None else None
         run.finish("finished", best_epoch=best_epoch, checkpoint_epoch=checkpoint_epoch, test=test, early_stopping=early)
         drawn = report.draw(path, history, best_epoch, self.model, self.cfg.loss, dataset, dataset.classes) if plots else []
