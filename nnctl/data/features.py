@@ -42,7 +42,7 @@ def read_table(source: str, record: dict, *, target: str | None = None, header: 
         header = set(used) <= set(first.names) or is_header(first.names)
     notes = []
     if header:
-        positions, notes = _by_name(first.names, used, record, target, name)
+        positions, notes = _by_name(first.names, used, {r["name"] for r in record["columns"]} | {target}, name)
     elif first.names and len(first.names) != len(used):
         raise DataError(f"{name}: row 1 has {_values(len(first.names))}; without a header the model reads "
                         f"{len(used)} columns in training order ({', '.join(excerpt(n, 20) for n in used[:10])}"
@@ -86,9 +86,11 @@ def _numbers_at_once(text: str, record: dict, skip: int, positions: list[int], w
     return x if len(x) == len(lines) and np.isfinite(x).all() else None
 
 
-def _by_name(cells: list[str], used: list[str], record: dict, target, name: str) -> tuple[list[int], list]:
-    """The header positions of the columns `used`, in order, and a note of the columns left unread."""
-    index: dict[str, int] = {}
+def _by_name(cells: list[str], used: list[str], known: set, name: str) -> tuple[list[int], list]:
+    """The header positions of the columns `used`, in order, and a note of the columns left unread
+    that are not `known` (the target, columns the model leaves out on purpose). A column of `used`
+    missing from the header, or named twice, is a DataError."""
+    index: dict[str, int] = {}  # each name's first column: a header of thousands of columns is matched in one pass
     for column, cell in enumerate(cells):
         index.setdefault(cell, column)
     missing = [n for n in used if n not in index]
@@ -101,8 +103,7 @@ def _by_name(cells: list[str], used: list[str], record: dict, target, name: str)
     twice = sorted({c for column, c in enumerate(cells) if index[c] != column and c in wanted})
     if twice:
         raise DataError(f"{name}: the header names the column {quoted(twice[0], 30)} more than once")
-    known = wanted | {r["name"] for r in record["columns"]} | ({target} if target is not None else set())
-    extra = [c for c in cells if c not in known]
+    extra = [c for c in cells if c not in wanted and c not in known]
     notes = [("extra", f"{name}: ignoring the column{'s' if len(extra) > 1 else ''} "
                        f"{', '.join(quoted(c, 30) for c in extra[:10])}{', …' if len(extra) > 10 else ''}, "
                        f"which the model was not trained on")] if extra else []
@@ -141,24 +142,7 @@ def read_named(source: str, names: list[str], *, target: str | None = None, head
         header = is_header(cells)
     if not header or cells == list(names):
         return read_csv(text, n_features, name=name, header=header, dtype=dtype, delimiter=delimiter), []
-    index = {}  # each name's first column: a header of thousands of columns is matched in one pass
-    for column, cell in enumerate(cells):
-        index.setdefault(cell, column)
-    missing = [n for n in names if n not in index]
-    if missing:
-        shown = ", ".join(quoted(n, 30) for n in missing[:10]) + (", …" if len(missing) > 10 else "")
-        raise DataError(f"{name}: missing the column{'s' if len(missing) > 1 else ''} {shown}, which the model was "
-                        f"trained on (the header names {', '.join(excerpt(c, 30) for c in cells[:10])}"
-                        f"{', …' if len(cells) > 10 else ''}); columns are matched by name")
-    wanted_names = set(names)
-    duplicated = sorted({c for column, c in enumerate(cells) if index[c] != column and c in wanted_names})
-    if duplicated:
-        raise DataError(f"{name}: the header names the column {quoted(duplicated[0], 30)} more than once")
-    extra = [c for c in cells if c not in wanted_names and c != target]
-    notes = [("extra", f"{name}: ignoring the column{'s' if len(extra) > 1 else ''} "
-                       f"{', '.join(quoted(c, 30) for c in extra[:10])}{', …' if len(extra) > 10 else ''}, "
-                       f"which the model was not trained on")] if extra else []
-    wanted = [index[n] for n in names]
+    wanted, notes = _by_name(cells, list(names), {target}, name)
     return _read_columns(text, first, wanted, name, dtype, delimiter), notes
 
 
