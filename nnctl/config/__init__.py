@@ -157,11 +157,15 @@ def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> A
 
 
 def anchor_path(data: Any, folder: str | Path) -> Any:
-    """Parsed config data whose relative data.path is made absolute from `folder`."""
+    """Parsed config data whose relative data.path is made absolute from `folder` (not the name of
+    arrays given in memory, data.arrays.IN_MEMORY, which is no file)."""
     import os
 
+    from ..data import arrays
+
     section = data.get("data") if isinstance(data, dict) else None
-    if isinstance(section, dict) and isinstance(section.get("path"), str) and section["path"]:
+    if isinstance(section, dict) and isinstance(section.get("path"), str) and section["path"] \
+            and not arrays.in_memory(section):
         given = os.path.expanduser(section["path"])
         section["path"] = os.path.normpath(os.path.join(os.path.abspath(folder), given))
     return data

@@ -217,9 +217,13 @@ class Sequential:
             raise ConfigError("fit: the model has no layers: add them with model.add(layers.Dense(...))")
         own, stopping = fitting.user_callbacks(callbacks)
         given = {"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, **training}
-        section = {**fitting.TRAINING_DEFAULTS, **self._training, **{k: v for k, v in given.items() if v is not None}}
+        given = {k: v for k, v in given.items() if v is not None}
         if stopping is not None:
-            section["early_stopping"] = stopping
+            given["early_stopping"] = stopping
+        stopping = given.get("early_stopping")
+        if isinstance(stopping, dict) and stopping.get("restore_best", True) and "checkpoint" not in given:
+            given["checkpoint"] = "best"  # Keras' restore_best_weights: the early stopping's best epoch is kept
+        section = {**fitting.TRAINING_DEFAULTS, **self._training, **given}
         loss = self._compiled["loss"]
         data_cfg = fitting.data_section(data, x, loss, validation_split, validation_data, scaling, self._data)
         cfg = self._config(data_cfg, section, runs or run_dir is not None)
