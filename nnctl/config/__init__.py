@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -30,7 +30,8 @@ from ..errors import ConfigError
 
 from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
 from .schema import Config, ModelConfig
-from .yaml_lines import STDIN, STDIN_SOURCE, _dotted, _where, line_of, parse_yaml, read_yaml, source_name  # noqa: F401
+from .yaml_lines import (STDIN, STDIN_SOURCE, _dotted, _where, line_of, parse_yaml, plain_data,  # noqa: F401
+                         read_yaml, source_name)
 from .aliases import canonical
 from .json_schema import SCHEMA_KEY
 from .messages import _a, _allowed_keys, _closest, _describe, _position, _yaml_type, describe_all  # noqa: F401
@@ -93,26 +94,6 @@ def _load_dict(given: Mapping, overrides, layers, relative_to) -> Config:
     cfg._overrides = tuple(overrides)
     cfg._layers = tuple(source_name(layer) for layer in layers)
     return cfg
-
-
-def plain_data(value: Any, source: str = DICT_SOURCE, path: tuple = ()) -> Any:
-    """Python values as a YAML file would hold them, so that a config given as Python data is
-    validated exactly as a file: tuples as lists, NumPy's scalars as Python's, paths as text; a
-    mapping's keys must be text (ConfigError otherwise). Anything else is left for validation to
-    refuse by its key."""
-    if isinstance(value, Mapping):
-        bad = next((key for key in value if not isinstance(key, str)), None)
-        if bad is not None:
-            raise ConfigError(f"{source}: {_dotted(path) or 'top level'}: keys must be text, got {bad!r}")
-        return {key: plain_data(item, source, path + (key,)) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain_data(item, source, path + (i,)) for i, item in enumerate(value)]
-    if isinstance(value, PurePath):
-        return str(value)
-    item = getattr(value, "item", None)  # a NumPy scalar (np.int64 is no int, and strict validation wants one)
-    if item is not None and type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
-        return item()
-    return value
 
 
 def _data_word(data) -> str:

@@ -21,15 +21,14 @@ from .. import api, config as config_module
 from ..config import aliases
 from ..config.messages import _closest
 from ..data import apply_preprocessing, arrays, scale_target
-from ..engine import model as engine_model
 from ..engine.losses import LOSSES
-from ..engine.protocol import ShapeError
 from ..engine.train import evaluate as evaluate_model
 from ..errors import ConfigError, DataError
 from ..runs import checkpoint as checkpoint_module, summary as summary_module
 from ..runs import training as training_module
 from ..runs.training import WarmStart
-from . import fitting, layers as layers_module, optimizers as optimizers_module, twin
+from . import fitting, optimizers as optimizers_module, twin
+from .stack import LayerStack
 
 # Keras' metric names -> the score nnctl computes, for each task (every one, whatever compile names)
 METRICS = {"classification": {"accuracy": "accuracy", "acc": "accuracy", "sparse_categorical_accuracy": "accuracy",
@@ -38,14 +37,12 @@ METRICS = {"classification": {"accuracy": "accuracy", "acc": "accuracy", "sparse
                           "r2": "r2", "r2_score": "r2"}}
 
 
-class Sequential:
+class Sequential(LayerStack):
     """Layers in order, trained by nnctl as its YAML config would be (see the module's docstring).
     `seed` is the config's: the initial weights, the splits, the shuffles and the dropout masks."""
 
     def __init__(self, layers=None, *, seed: int = 0, name: str | None = None):
-        self.seed, self.name = seed, name
-        self._layers: list[layers_module.Layer] = []
-        self._input_shape: tuple | None = None  # declared: Input, input_shape=, build(); or the data's once fit
+        self.seed = seed
         self._compiled: dict | None = None  # loss, optimizer section, metrics
         self._training: dict = {}  # the training section: from_yaml's, then fit's arguments
         self._data: dict | None = None  # the data section a fit without x trains on (from_yaml's, fit(data=)'s)
@@ -54,112 +51,17 @@ class Sequential:
         self._optimizer_state: dict | None = None  # the optimizer's, for a further fit after the same compile
         self._validation_given = False  # the last fit's validation rows were given apart: no YAML twin
         self.history = None
-        for layer in layers or ():
-            self.add(layer)
+        super().__init__(layers, name)
 
-    # ------------------------------------------------------------ architecture
-
-    @property
-    def layers(self) -> list:
-        """The layers, in order (layers.* objects)."""
-        return list(self._layers)
-
-    @property
-    def input_shape(self) -> tuple | None:
-        """The shape of one input without the batch: (features,) or (height, width, channels); None
-        until build(), an Input, a first layer's input_shape= or fit's data tells it."""
-        return self._input_shape
-
-    def add(self, layer) -> None:
-        """Add a layer at the end (a layers.* object, a layers.Input first, or a config's layer dict).
-        ConfigError when it cannot take what the layer before it gives (once the input shape is known)."""
-        if isinstance(layer, layers_module.Input):
-            if self._layers:
-                raise ConfigError("Sequential.add: an Input comes first, before the layers")
-            self._declare(layer.shape)
-            return
-        if not isinstance(layer, layers_module.Layer):
-            layer = layers_module.from_config(layer)
-        if layer.input_shape is not None:
-            if self._layers:
-                raise ConfigError(f"Sequential.add: {layer!r}: input_shape is the model's, given to its first layer")
-            self._declare(layer.input_shape)
-        if self._input_shape is not None:
-            self._plan([*self._layers, layer], self._input_shape, "Sequential.add")
-        self._layers.append(layer)
-        self._forget()
-
-    def pop(self):
-        """Remove the last layer and return it."""
-        if not self._layers:
-            raise ConfigError("Sequential.pop: the model has no layers")
-        self._forget()
-        return self._layers.pop()
-
-    def build(self, input_shape) -> None:
-        """Set the input shape (Keras' build): (features,), (height, width, channels), or either
-        with the batch first as None ((None, 20)); the layers are checked against it."""
-        shape = list(input_shape) if isinstance(input_shape, (tuple, list)) else input_shape
-        if isinstance(shape, list) and shape and shape[0] is None:
-            shape = shape[1:]
-        self._declare(layers_module.input_shape(shape, "Sequential.build"))
-        self._plan(self._layers, self._input_shape, "Sequential.build")
-
-    def _declare(self, shape: tuple) -> None:
-        if self._fitted is not None and tuple(shape) != self._input_shape:
-            self._forget()
-        self._input_shape = tuple(shape)
-
-    def _forget(self) -> None:
-        """A changed architecture: no trained weights any more."""
+    def _changed(self) -> None:
+        """A changed architecture or input shape: no trained weights any more."""
         self._fitted, self._optimizer_state = None, None
 
-    def _specs(self) -> list[dict]:
-        return [layer.get_config() for layer in self._layers]
-
-    def _plan(self, layers, shape, source: str) -> list:
-        """The layers' summary rows for inputs of `shape` (the model's: rows or images); ConfigError
-        naming the layer that cannot take its input."""
-        specs = [layer.get_config() for layer in layers]
-        shape = engine_model.input_shape(specs, int(np.prod(shape)), shape if len(shape) == 3 else None)
-        try:
-            return engine_model.summary_rows(specs, shape)
-        except ShapeError as e:
-            key = "." + e.key if e.key else ""
-            raise ConfigError(f"{source}: model.layers[{e.index}]{key}: {specs[e.index]['type']}: {e}") from None
-
-    def summary(self) -> list[dict]:
-        """Print the table `nnctl summary` prints (Layer (type), Output Shape, Activation, Param #,
-        the totals), and return its rows. Before the input shape is known, shapes and counts are ?."""
-        info = self._summary()
-        print(summary_module.render(info))
-        return info["layers"]
-
     def _summary(self) -> dict:
-        name, dtype = self.name or "sequential", self._training.get("dtype", "float32")
         if self._fitted is not None:
-            return {**summary_module.architecture(self._fitted.config, self._fitted.input_shape), "name": name}
-        if self._input_shape is None:
-            rows = [{"name": f"layers.{i}", "type": type(layer).__name__, "output_shape": None, "params": None,
-                     "activation": layer.options.get("activation", "linear") if layer.type != "activation" else "linear"}
-                    for i, layer in enumerate(self._layers)]
-            return {"name": name, "input_shape": None, "layers": rows, "total_params": None, "trainable_params": None,
-                    "non_trainable_params": None, "dtype": dtype}
-        rows = self._plan(self._layers, self._input_shape, "Sequential.summary")
-        shape = engine_model.input_shape(self._specs(), int(np.prod(self._input_shape)), self._input_shape
-                                         if len(self._input_shape) == 3 else None)
-        total = sum(r["params"] for r in rows)
-        frozen = sum(r.get("non_trainable_params", 0) for r in rows)
-        return {"name": name, "input_shape": [None, *shape], "layers": rows, "total_params": total,
-                "trainable_params": total - frozen, "non_trainable_params": frozen, "dtype": dtype}
-
-    def count_params(self) -> int:
-        """The number of parameters (buffers such as batchnorm's running statistics included, as Keras counts)."""
-        total = self._summary()["total_params"]
-        if total is None:
-            raise ConfigError("count_params: the input shape is not known yet: build(input_shape), a layers.Input "
-                              "first, or fit")
-        return total
+            return {**summary_module.architecture(self._fitted.config, self._fitted.input_shape),
+                    "name": self.name or "sequential"}
+        return super()._summary(self._training.get("dtype", "float32"))
 
     # ------------------------------------------------------------ compile and fit
 
@@ -251,9 +153,6 @@ class Sequential:
         if not self.name and "name" not in self._run:
             cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": "sequential"})})
         return cfg
-
-    def _image_shape(self) -> tuple | None:
-        return self._input_shape if self._input_shape is not None and len(self._input_shape) == 3 else None
 
     def _check_input(self, dataset) -> None:
         """The data against the declared input shape: as many values a row, the same images."""
@@ -368,7 +267,7 @@ class Sequential:
         return twin.from_config(cls, config_module.load(config))
 
     def __repr__(self):
-        return f"Sequential([{', '.join(map(repr, self._layers))}], seed={self.seed})"
+        return f"{super().__repr__()[:-1]}, seed={self.seed})"
 
 
 def load(path) -> Sequential:
