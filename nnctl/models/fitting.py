@@ -162,7 +162,8 @@ def train(cfg, data, callbacks, warm_start, run_dir) -> Fitted:
     metrics = training_module.without_seconds(records.records[epoch - 1]) if epoch else {}
     kept = checkpoint_module.Checkpoint(path=arrays.IN_MEMORY, config=cfg, model=training.model,
                                         preprocessing=data.preprocessing, classes=data.classes,
-                                        input_shape=training.input_shape, epoch=epoch or 0, metrics=metrics, optimizer=None)
+                                        input_shape=training.input_shape, epoch=epoch or 0, metrics=metrics, optimizer=None,
+                                        data_file=data.data_file)
     return Fitted(kept, training.optimizer.state_dict(), records.records, None, interrupted)
 
 

@@ -233,10 +233,11 @@ class Sequential(LayerStack):
 
     def save(self, path) -> None:
         """Write the trained model as an nnctl checkpoint (JSON): nnctl eval, predict, export and
-        nnctl.load read it. One trained on arrays names no data file: nnctl eval takes --data FILE."""
+        nnctl.load read it. One trained on a file records its SHA-256, as a run's checkpoint does (nnctl
+        eval reads the file while it is unchanged); one trained on arrays names no file: eval takes --data FILE."""
         kept = self._trained("save")
         checkpoint_module.save(path, config=kept.config, model=kept.model, preprocessing=kept.preprocessing,
-                               classes=kept.classes, epoch=kept.epoch, metrics=kept.metrics)
+                               classes=kept.classes, epoch=kept.epoch, metrics=kept.metrics, data_file=kept.data_file)
 
     def export(self, path, format: str = "onnx") -> dict:
         """Write the model as ONNX or as a NumPy-only folder (`format` numpy), checked against

@@ -130,3 +130,20 @@ def test_fit_writes_a_run_folder_only_when_asked(tmp_path, monkeypatch):
     assert (tmp_path / "mine" / "metrics.jsonl").is_file()
     result = CliRunner().invoke(main, ["train", "--resume", "mine"])
     assert result.exit_code == 5 and "names the arrays a model was fit on in memory" in result.output
+
+
+def test_a_model_fit_on_a_file_and_saved_is_scored_on_it_while_it_is_unchanged(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rows = "\n".join(f"{a:.6f},{b:.6f},{'yes' if c else 'no'}" for (a, b), c in zip(X, Y))
+    (tmp_path / "moons.csv").write_text("a,b,label\n" + rows + "\n")
+    net = model()
+    net.fit(data="moons.csv", epochs=1, verbose=0)
+    net.save("model.json")
+    assert checkpoint.load("model.json").data_file["size"] == (tmp_path / "moons.csv").stat().st_size
+    result = CliRunner().invoke(main, ["eval", "model.json", "--json"])  # no --data: the file it was fit on
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert scores["split"] == "test" and scores["n"] == 48  # the file's test split, as nnctl train's run holds out
+    (tmp_path / "moons.csv").write_text("a,b,label\n" + rows.replace("yes", "no", 1) + "\n")
+    result = CliRunner().invoke(main, ["eval", "model.json"])
+    assert result.exit_code == 5 and "--data" in result.output
