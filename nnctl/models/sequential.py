@@ -193,8 +193,17 @@ class Sequential(LayerStack):
         return {k: v.copy() for k, v in self._trained("weights").model.state().items()}
 
     def _rows(self, x, what: str) -> np.ndarray:
-        """Raw rows of x (images flattened) checked against the model's width, scaled as in training."""
+        """Raw rows of x (images flattened) checked against the model's width. A model fit on a CSV's
+        typed columns also takes them by name ({column: cells}, a pandas DataFrame), read as training
+        read the file's cells."""
         kept = self._trained(what)
+        if hasattr(x, "keys"):
+            if "table" not in kept.preprocessing:
+                raise DataError(f"{what}: x by column name is for a model fit on a CSV's columns; this one takes "
+                                f"an array of {kept.n_inputs} values a row")
+            from ..data.prepare import encode_columns
+
+            x = encode_columns(kept.preprocessing["table"], x, what)[0]
         rows, _ = arrays.features(x)
         if rows.shape[1] != kept.n_inputs:
             raise DataError(f"{what}: x has {rows.shape[1]} values a row, and the model takes {kept.n_inputs}")

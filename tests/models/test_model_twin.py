@@ -13,7 +13,7 @@ from sklearn.datasets import make_moons
 import nnctl
 from nnctl import Sequential, api, layers, optimizers
 from nnctl.cli import main
-from nnctl.errors import ConfigError
+from nnctl.errors import ConfigError, DataError
 from nnctl.runs import checkpoint
 
 X, Y = make_moons(240, noise=0.2, random_state=0)
@@ -134,8 +134,9 @@ def test_fit_writes_a_run_folder_only_when_asked(tmp_path, monkeypatch):
 
 def test_a_model_fit_on_a_file_and_saved_is_scored_on_it_while_it_is_unchanged(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    rows = "\n".join(f"{a:.6f},{b:.6f},{'yes' if c else 'no'}" for (a, b), c in zip(X, Y))
-    (tmp_path / "moons.csv").write_text("a,b,label\n" + rows + "\n")
+    side = np.where(X[:, 0] > 0.5, "right", "left")
+    rows = "\n".join(f"{a:.6f},{b:.6f},{s},{'yes' if c else 'no'}" for (a, b), s, c in zip(X, side, Y))
+    (tmp_path / "moons.csv").write_text("a,b,side,label\n" + rows + "\n")
     net = model()
     net.fit(data="moons.csv", epochs=1, verbose=0)
     net.save("model.json")
@@ -144,6 +145,15 @@ def test_a_model_fit_on_a_file_and_saved_is_scored_on_it_while_it_is_unchanged(t
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
     assert scores["split"] == "test" and scores["n"] == 48  # the file's test split, as nnctl train's run holds out
-    (tmp_path / "moons.csv").write_text("a,b,label\n" + rows.replace("yes", "no", 1) + "\n")
+    columns = {"a": X[:5, 0], "b": X[:5, 1], "side": side[:5]}  # by name, the text column as the file holds it
+    assert np.array_equal(net.predict(columns), api.predict(checkpoint.load("model.json"), columns))
+    assert net.predict(columns).shape == (5, 2) and net.evaluate(columns, np.where(Y[:5], "yes", "no"))[0] > 0
+    with pytest.raises(DataError, match="predict: no column 'side', which the model was trained on"):
+        net.predict({"a": X[:5, 0], "b": X[:5, 1]})
+    on_arrays = model()
+    on_arrays.fit(X, Y, epochs=1, verbose=0)
+    with pytest.raises(DataError, match="x by column name is for a model fit on a CSV's columns; this one takes an array of 2"):
+        on_arrays.predict(columns)
+    (tmp_path / "moons.csv").write_text("a,b,side,label\n" + rows.replace("yes", "no", 1) + "\n")
     result = CliRunner().invoke(main, ["eval", "model.json"])
     assert result.exit_code == 5 and "--data" in result.output
