@@ -37,10 +37,10 @@ def features(x, name: str = "x") -> tuple[np.ndarray, tuple | None]:
     if not 2 <= x.ndim <= 4:
         raise DataError(f"{name} must be rows of features (n, features) or images (n, height, width[, channels]), "
                         f"got an array of shape {x.shape}")
+    if x.size == 0:
+        raise DataError(f"{name} has shape {x.shape}: no values to learn from")
     image = None if x.ndim == 2 else tuple(int(d) for d in x.shape[1:]) + ((1,) if x.ndim == 3 else ())
     rows = x.reshape(len(x), -1).astype(np.float64)
-    if rows.shape[1] == 0 or len(rows) == 0:
-        raise DataError(f"{name} has shape {x.shape}: no values to learn from")
     bad = _first_unusable(rows)
     if bad is not None:
         i, j = bad

@@ -81,6 +81,9 @@ def _named(given, loss: str) -> dict:
 def user_callbacks(callbacks) -> tuple[list[Callback], dict | None]:
     """fit's callbacks, each an engine.callbacks.Callback; an EarlyStopping among them becomes the
     config's training.early_stopping (returned apart), so the run's twin config holds it."""
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise ConfigError(f"fit: callbacks: expected a list of callbacks, got {type(callbacks).__name__}: write "
+                          f"callbacks=[...]")
     kept, stopping = [], None
     for callback in callbacks or ():
         if isinstance(callback, EarlyStopping):

@@ -53,6 +53,14 @@ class Layer:
         self.input_shape = input_shape(given.pop("input_shape", None), f"layers.{name}")
         self.options = check(self.type, given, f"layers.{name}")
 
+    def __getattr__(self, name):
+        """A key's value as an attribute, as Keras' layers have them (layers.Dense(32).units): the one
+        given, else the key's default."""
+        keys = {key.name: key for key in LAYER_TYPES[self.type].keys}
+        if name in keys:
+            return self.__dict__.get("options", {}).get(name, keys[name].default)
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (its keys: {', '.join(keys) or 'none'})")
+
     def get_config(self) -> dict:
         """The layer as a config's model.layers holds it: its type and the keys given."""
         return {"type": self.type, **self.options}

@@ -15,6 +15,8 @@ exactly as a YAML file is (errors name its dotted keys) and trains it through th
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .. import api, config as config_module
@@ -117,6 +119,8 @@ class Sequential(LayerStack):
                               "loss and optimizer)")
         if not self._layers:
             raise ConfigError("fit: the model has no layers: add them with model.add(layers.Dense(...))")
+        if run_dir is not None and not isinstance(run_dir, (str, os.PathLike)):
+            raise ConfigError(f"fit: run_dir: expected a folder's path, got {type(run_dir).__name__}")
         own, stopping = fitting.user_callbacks(callbacks)
         given = {"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, **training}
         given = {k: v for k, v in given.items() if v is not None}

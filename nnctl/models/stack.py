@@ -20,6 +20,9 @@ class LayerStack:
         self.name = name
         self._layers: list[layers_module.Layer] = []
         self._input_shape: tuple | None = None  # declared: Input, input_shape=, build(); or the data's once fit
+        if layers is not None and not isinstance(layers, (list, tuple)):
+            raise ConfigError(f"Sequential: layers: expected a list of layers (Sequential([layers.Dense(8), ...])), "
+                              f"got {type(layers).__name__}")
         for layer in layers or ():
             self.add(layer)
 

@@ -63,7 +63,7 @@ def render(info: dict) -> str:
     head = ("Layer (type)", "Output Shape", "Activation", "Param #")
     rows = [(f"{r['name']} ({r['type']})", _shape(r["output_shape"]), r["activation"],
              "?" if r["params"] is None else f"{r['params']:,}") for r in info["layers"]]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(head)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) + 2 for i, h in enumerate(head)]
 
     def line(left, mid, right, fill):
         return left + mid.join(fill * w for w in widths) + right

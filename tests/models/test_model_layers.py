@@ -66,6 +66,14 @@ def test_a_wrong_argument_is_a_config_error_naming_it(make, message):
         make()
 
 
+def test_a_layers_keys_are_its_attributes_as_in_keras():
+    dense = layers.Dense(32, activation="relu")
+    assert (dense.units, dense.activation, dense.l2) == (32, "relu", 0.0)  # given, or the key's default
+    assert layers.Dropout(0.25).rate == 0.25 and layers.Conv2D(8, 3).padding == "valid"
+    with pytest.raises(AttributeError, match=r"^Dense has no attribute 'unit' \(its keys: units, activation"):
+        dense.unit
+
+
 def test_layers_from_a_configs_layer_dicts():
     assert layers.from_config({"units": 3}) == layers.Dense(3)
     assert layers.from_config({"type": "Conv2d", "out_channels": 4, "kernel_size": 3}) == layers.Conv2D(4, 3)

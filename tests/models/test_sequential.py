@@ -89,6 +89,9 @@ def test_compile_takes_the_configs_words_and_keras_names():
     (lambda m: m.fit(X, Y, callbacks=[print]), ConfigError, r"callbacks are nnctl.callbacks.Callback objects"),
     (lambda m: m.fit(X, Y, data=3), ConfigError, r"give the data as x and y, or as data=, not both"),
     (lambda m: m.fit(data="mooons"), ConfigError, r"data='mooons' is neither a data set nnctl knows"),
+    (lambda m: m.fit(X, Y, callbacks=EarlyStopping()), ConfigError, r"^fit: callbacks: expected a list of callbacks"),
+    (lambda m: m.fit(X, Y, run_dir=3), ConfigError, r"^fit: run_dir: expected a folder's path, got int"),
+    (lambda m: m.fit(X[:0], Y[:0]), DataError, r"^x has shape \(0, 2\): no values to learn from"),
 ])
 def test_bad_arguments_to_fit_are_nnctls_errors(call, error, message):
     model = mlp()
@@ -100,10 +103,13 @@ def test_bad_arguments_to_fit_are_nnctls_errors(call, error, message):
         call(model)
 
 
-def test_fit_before_compile_and_without_layers():
+def test_fit_before_compile_and_without_layers(capsys):
     with pytest.raises(ConfigError, match=r"^fit before compile: call model.compile\(loss=..., optimizer=...\) first"):
         Sequential([layers.Dense(2, activation="softmax")]).fit(X, Y)
+    with pytest.raises(ConfigError, match=r"^Sequential: layers: expected a list of layers .* got Dense"):
+        Sequential(layers.Dense(2))
     empty = Sequential()
+    assert empty.summary() == [] and "Total params: ?" in capsys.readouterr().out
     empty.compile(loss="cross_entropy")
     with pytest.raises(ConfigError, match="the model has no layers"):
         empty.fit(X, Y)
