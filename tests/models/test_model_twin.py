@@ -30,12 +30,15 @@ def same(weights: dict, state: dict) -> bool:
     return set(weights) == set(state) and all(np.array_equal(weights[k], state[k]) for k in weights)
 
 
-def test_fit_api_train_of_the_dict_and_nnctl_train_give_the_same_bits(tmp_path, monkeypatch):
+def test_fit_api_train_of_the_dict_and_nnctl_train_give_the_same_bits(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     np.savez("moons.npz", x=X, y=Y)
     net = model()
     net.fit(X, Y, epochs=4, batch_size=32, validation_split=0.2, verbose=0)
     text = net.to_yaml("twin.yaml", data="moons.npz")
+    net.summary()
+    table = capsys.readouterr().out
+    assert "layers.2 (BatchNormalization)" in table and CliRunner().invoke(main, ["summary", "twin.yaml"]).output == table
     as_dict = api.train(yaml.safe_load(text), run_dir="dict", plots=False)
     assert same(net.weights, checkpoint.load(as_dict["checkpoint"]).model.state())
     result = CliRunner().invoke(main, ["train", "twin.yaml", "--run-dir", "cli", "-q", "--no-plots"])
