@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import click
 
+from ..runs.progress import fmt  # noqa: F401  (the one number format of the screen and the commands)
 
 def emit_json(obj) -> None:
     """One JSON object on stdout."""
@@ -20,14 +20,6 @@ def json_default(value):
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def fmt(value, digits=4) -> str:
-    """A number as the tables and lines show it: a fraction with `digits` decimals, a whole number
-    (a count, a rank) as it is, '-' for none or NaN."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
 def scores(result: dict) -> str:
