@@ -33,7 +33,7 @@ def test_summary_before_and_after_the_input_shape_is_known(capsys):
     rows = model.summary()
     out = capsys.readouterr().out
     assert "│ layers.2 (BatchNormalization) │ (None, 16)   │ linear     │      64 │" in out
-    assert " Non-trainable params: 32 (128.00 B)" in out  # the running statistics, as Keras counts them
+    assert " Non-trainable params: 32 (128 B)" in out  # the running statistics, as Keras counts them
     assert [r["params"] for r in rows] == [48, 0, 64, 34] and model.count_params() == 146
 
 
