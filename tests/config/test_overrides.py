@@ -91,3 +91,15 @@ def test_train_records_the_overrides_in_the_run_folder(tmp_path):
     assert resolved.training.epochs == 2 and resolved.optimizer.lr == 0.05
     bad = CliRunner().invoke(main, ["train", str(path), "--set", "training.epochs=-1"])
     assert bad.exit_code == 3 and "--set training.epochs=-1: training.epochs" in bad.stderr
+
+
+def test_a_config_flattens_into_the_keys_set_takes():
+    """One notation (`model.layers[0].units`), every key parseable by --set's rule, empty
+    containers kept as values; MLflow alone names list items with dots."""
+    from nnctl.config import flatten, parse_key
+    from nnctl.runs.mlflow_store import mlflow_key
+
+    flat = flatten({"model": {"layers": [{"units": 8}, {}]}, "data": {"missing_values": []}, "seed": 0})
+    assert flat == {"model.layers[0].units": 8, "model.layers[1]": {}, "data.missing_values": [], "seed": 0}
+    assert [parse_key(k) for k in flat][0] == ("model", "layers", 0, "units")
+    assert mlflow_key("model.layers[0].units") == "model.layers.0.units"
