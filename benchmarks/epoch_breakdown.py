@@ -195,7 +195,8 @@ def instrument(patches: Patches, epochs: Epochs) -> None:
         patches.clock(model.Sequential, name, "epilogues")
         patches.clock(layers.Dropout, name, "dropout")
     patches.set(train, "evaluate", timed("validation", train.evaluate))
-    patches.set(losses, "LOSSES", {k: losses.Loss(timed("loss", v.value_and_grad), v.fused) for k, v in losses.LOSSES.items()})
+    patches.set(losses, "LOSSES",
+                {k: losses.Loss(timed("loss", v.value_and_grad), v.fused) for k, v in losses.LOSSES.items()})
     patches.set(training, "LOSSES", losses.LOSSES)
     build_optimizer = optimizers.build
 

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.environ.get("NNCTL_SOURCE", str(ROOT)))
 
-from nnctl import api  # noqa: E402
+from nnctl import api
 
 CONFIG = ROOT / "configs" / "moons.yaml"
 

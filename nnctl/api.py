@@ -65,9 +65,9 @@ def inspect_data(path, target=None, overrides=()) -> dict:
 def _file_settings(data, overrides) -> dict:
     """The `data.` keys of `overrides` that say how to read a CSV file (delimiter, header, target,
     columns, ...), checked as a CSV's data section: what a starter config is told before its file is read."""
-    from pydantic import ValidationError
-
     from pathlib import Path
+
+    from pydantic import ValidationError
 
     from .data import infer
 
@@ -80,7 +80,8 @@ def _file_settings(data, overrides) -> dict:
         checked = config_module.CsvData.model_validate({"name": "csv", "path": str(data), **given})
     except ValidationError as e:
         raise config_module.ConfigError(config_module.describe_all(e.errors(), {"name": "csv", **given}, "--set", lines,
-                                                                   root=config_module.CsvData, prefix=("data",))) from None
+                                                                   root=config_module.CsvData,
+                                                                   prefix=("data",))) from None
     return {key: getattr(checked, key) for key in given if key not in ("name", "path")}
 
 
@@ -111,7 +112,8 @@ def check(path, overrides=(), layers=()) -> dict:
     shape = config_module.shapes.check(cfg, spec, str(path))  # None: a file's width, known once loaded
     rows = summary_rows(config_module.plain(cfg.model.layers), shape) if shape is not None else None
     need = memory.require(cfg, source=str(path))  # ConfigError when it cannot fit in memory
-    return {"config": str(path), "valid": True, "overrides": list(overrides), "layers": list(layers), "resolved": cfg.model_dump(mode="json"),
+    return {"config": str(path), "valid": True, "overrides": list(overrides), "layers": list(layers),
+            "resolved": cfg.model_dump(mode="json"),
             "resolved_yaml": config_module.dump(cfg), "data": {"name": cfg.data.name, "n_features": spec.n_features,
                                                                 "n_classes": spec.n_classes, "task": spec.task},
             "input_shape": None if shape is None else list(shape),
@@ -146,7 +148,8 @@ def train(cfg, *, run_dir=None, callbacks=(), on_epoch=None, on_batch=None, stop
     nnctl.runs.interrupts); a signal number from it ends training with Interrupted after saving
     last.json, from which `resume` continues.
     """
-    return training.train(cfg, run_dir=run_dir, callbacks=_watching(callbacks, on_epoch, on_batch), stop=stop, plots=plots,
+    return training.train(cfg, run_dir=run_dir, callbacks=_watching(callbacks, on_epoch, on_batch), stop=stop,
+                          plots=plots,
                           model_writer=_mlflow_model_writer)
 
 

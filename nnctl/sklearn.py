@@ -67,7 +67,8 @@ class _NnctlEstimator(BaseEstimator):
 
     def fit(self, X, y):
         """Train a new network on (X, y); returns self."""
-        X, y = validate_data(self, self._rows(X), y, dtype=(np.float64, np.float32), y_numeric=self._task == "regression")
+        X, y = validate_data(self, self._rows(X), y, dtype=(np.float64, np.float32),
+                             y_numeric=self._task == "regression")
         y, classes = self._targets(y)
         cfg = self._resolved_config(len(classes))
         dataset = self._dataset(cfg, X, y, classes)
@@ -150,7 +151,8 @@ class _NnctlEstimator(BaseEstimator):
             xs = [data_module.apply_preprocessing(X[part], preprocessing, dtype) for part in (train, val)]
         for part, scaled in zip((train, val), xs):
             data_module.check_scaled(X, part, scaled, source, dtype)
-        ys = [data_module.scale_target(y[part], preprocessing, dtype) if regression else y[part] for part in (train, val)]
+        ys = [data_module.scale_target(y[part], preprocessing,
+                                       dtype) if regression else y[part] for part in (train, val)]
         return data_module.Dataset("npz", self._task, classes, xs[0], ys[0], xs[1], ys[1], xs[0][:0], ys[0][:0],
                                    preprocessing, self._image(X.shape[1]), source)
 
@@ -168,7 +170,8 @@ class _NnctlEstimator(BaseEstimator):
         check_is_fitted(self)
         labels = getattr(self, "classes_", np.array([])).tolist()
         if any(type(label) is not type(stored) for label, stored in zip(labels, self.checkpoint_.classes)):
-            raise ValueError(f"a checkpoint keeps integer or text class labels, and classes_ holds {self.classes_.dtype} "
+            raise ValueError("a checkpoint keeps integer or text class labels, and classes_ holds "
+                             f"{self.classes_.dtype} "
                              f"labels: fit on y as integers or strings to save the model")
         ckpt = self.checkpoint_
         checkpoint_module.save(path, config=ckpt.config, model=ckpt.model, preprocessing=ckpt.preprocessing,

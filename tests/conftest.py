@@ -86,7 +86,8 @@ def mlflow_server(tmp_path_factory, empty_store):
     port = free_port()
     with open(folder / "server.log", "w") as log, process(
             ["server", "--host", "127.0.0.1", "--port", port, "--workers", 1,
-             "--backend-store-uri", f"sqlite:///{folder / 'store.db'}", "--artifacts-destination", folder / "artifacts"],
+             "--backend-store-uri", f"sqlite:///{folder / 'store.db'}", "--artifacts-destination",
+             folder / "artifacts"],
             f"http://127.0.0.1:{port}/health", folder, log, env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}):
         yield f"http://127.0.0.1:{port}"
 

@@ -30,9 +30,11 @@ def fake_results(nnctl_s, torch_s):
     def contestant(seconds, **extra):
         return {"version": "1", "epochs": [9.0, seconds * 0.9, seconds, seconds * 1.2], "peak_rss_mb": 300.0,
                 "test_accuracy": 0.97, **extra,
-                "blas_after": [{"internal_api": "openblas", "version": "0.3", "architecture": "Haswell", "num_threads": 2}]}
+                "blas_after": [{"internal_api": "openblas", "version": "0.3", "architecture": "Haswell",
+                                "num_threads": 2}]}
 
-    return {"nnctl": contestant(nnctl_s, n_train=54_000), "torch": contestant(torch_s, torch_threads=2, torch_blas="mkl",
+    return {"nnctl": contestant(nnctl_s, n_train=54_000),
+            "torch": contestant(torch_s, torch_threads=2, torch_blas="mkl",
                                                                              torch_cpu_capability="AVX512"),
             "matmul": contestant(0.3), "load": [(1.5, 1.0, 1.0), (2.5, 1.0, 1.0), (0.5, 1.0, 1.0)]}
 

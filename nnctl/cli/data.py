@@ -53,8 +53,7 @@ def _dataset_names(ctx, param, incomplete):
 @json_option
 def fetch(name, quiet, as_json):
     """Load data set NAME into the cache (e.g. mnist), so a later run needs no network or data folder."""
-    from ..data import catalog
-    from ..data import SPECS
+    from ..data import SPECS, catalog
 
     if name not in SPECS:
         close = difflib.get_close_matches(name, list(SPECS), n=1)
@@ -74,7 +73,8 @@ def fetch(name, quiet, as_json):
 
 @data.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--target", help="The target column: its header name, or a 0-based index without a header (default: the last).")
+@click.option("--target",
+              help="The target column: its header name, or a 0-based index without a header (default: the last).")
 @delimiter_option("The field separator, e.g. ';' or tab (default: told from the file's first lines).")
 @set_option
 @json_option

@@ -20,8 +20,8 @@ import time
 
 import click
 
-from .common import fmt
 from ..printable import printable
+from .common import fmt
 
 NOTEBOOK_WIDTH = 100  # a notebook's output area has no width to ask: about its usual one
 # The order in which the live line's fields (Progress.fields: each has its forms, from longest to
@@ -37,7 +37,7 @@ def seconds(t: float) -> str:
         return f"{t:.2f}s"
     if t < 60:
         return f"{t:.1f}s"
-    t = int(round(t))
+    t = round(t)
     return f"{t // 60}m{t % 60:02d}s" if t < 3600 else f"{t // 3600}h{t % 3600 // 60:02d}m"
 
 
@@ -120,12 +120,12 @@ class Progress:
         kind = "regression" if info["task"] == "regression" else f"{info['n_classes']} classes"
         start = info["start"]
         lines = [f"run folder:  {printable(info['run_dir'])}",
-                 f"data:        {printable(info['data'])}, {info['n_features']} features, {kind}: "
-                 f"{sizes['train']:,} train / {sizes['val']:,} val / {sizes['test']:,} test rows",
+                 (f"data:        {printable(info['data'])}, {info['n_features']} features, {kind}: "
+                 f"{sizes['train']:,} train / {sizes['val']:,} val / {sizes['test']:,} test rows"),
                  f"model:       {info['params']:,} parameters ({info['dtype']})",
-                 f"training:    {info['optimizer']}, lr {info['lr']:g}; {info['epochs']} epochs, batch size "
+                 (f"training:    {info['optimizer']}, lr {info['lr']:g}; {info['epochs']} epochs, batch size "
                  f"{info['batch_size']} ({math.ceil(sizes['train'] / info['batch_size']):,} steps an epoch); "
-                 f"checkpoint.json keeps the {info['checkpoint']} epoch"]
+                 f"checkpoint.json keeps the {info['checkpoint']} epoch")]
         if info.get("table"):  # a CSV: how its columns were read
             from ..data.prepare import header_lines
 
@@ -214,15 +214,18 @@ class Progress:
 
     def row(self, r: dict) -> str:
         """An epoch's row of the aligned table, under its column heads the first time."""
-        keys = (("loss", "train_loss"), ("acc", "train_accuracy"), ("val_loss", "val_loss"), ("val_acc", "val_accuracy")) \
+        keys = (("loss", "train_loss"), ("acc", "train_accuracy"), ("val_loss", "val_loss"),
+                ("val_acc", "val_accuracy")) \
             if "train_accuracy" in r else (("loss", "train_loss"), ("mae", "train_mae"), ("val_loss", "val_loss"),
                                           ("val_mae", "val_mae"), ("val_rmse", "val_rmse"), ("val_r2", "val_r2"))
         cells = [f"{r['epoch']}/{self.epochs}".rjust(max(len(f"{self.epochs}/{self.epochs}"), 5))]
-        cells += [fmt(r[k]).rjust(max(len(h), 8)) for h, k in keys] + [f"{r['lr']:g}".rjust(8), seconds(r["seconds"]).rjust(7)]
+        cells += [fmt(r[k]).rjust(max(len(h), 8)) for h, k in keys] + [f"{r['lr']:g}".rjust(8),
+                                                                       seconds(r["seconds"]).rjust(7)]
         out = "  ".join(cells)
         if not self.head_shown:
             self.head_shown = True
-            head = ["epoch".rjust(len(cells[0]))] + [h.rjust(max(len(h), 8)) for h, _ in keys] + ["lr".rjust(8), "time".rjust(7)]
+            head = ["epoch".rjust(len(cells[0]))] + [h.rjust(max(len(h), 8)) for h, _ in keys] + ["lr".rjust(8),
+                                                                                                  "time".rjust(7)]
             out = "  ".join(head) + "\n" + out
         return out
 

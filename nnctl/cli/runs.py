@@ -6,8 +6,8 @@ import os
 
 import click
 
-from .common import emit_json, fmt, json_option, one_path, table
 from ..printable import printable
+from .common import emit_json, fmt, json_option, one_path, table
 
 STATUS_COLOURS = {"finished": "green", "running": "cyan", "interrupted": "yellow", "diverged": "red", "failed": "red",
                   "unreadable": "red"}
@@ -40,7 +40,8 @@ def runs(folder, as_json):
         epochs = "-" if r["epochs"] is None else str(r["epochs"])
         if r["best_epoch"] is not None:
             epochs += f" (best {r['best_epoch']})"
-        rows.append((printable(r["name"]), started, printable(r["status"] or "-"), epochs, duration(r["duration_seconds"]),
+        rows.append((printable(r["name"]), started, printable(r["status"] or "-"), epochs,
+                     duration(r["duration_seconds"]),
                      fmt(best.get("val_loss")), task_scores(best, "val_"), task_scores(test)))
     for line in table(head, rows, right=(4, 5, 6, 7), colours={2: lambda status: STATUS_COLOURS.get(status, "white")}):
         click.echo(line)

@@ -18,10 +18,9 @@ from .common import table
 @click.pass_context
 def sweep(ctx, spec, jobs, scheduler, as_json, quiet):
     """Run the grid or random search SPEC describes; print the leaderboard, best trial first."""
-    from ..sweep import runner as sweep_module
-    from ..sweep import spec as sweep_spec
-    from .common import emit_json as _emit_json
     from ..printable import printable
+    from ..sweep import runner as sweep_module, spec as sweep_spec
+    from .common import emit_json as _emit_json
 
     if scheduler and jobs > 1:
         raise click.UsageError("--jobs is for this machine; with --scheduler the cluster's workers run the trials")

@@ -24,18 +24,16 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..engine.layers import default_initializer  # noqa: F401  (the engine's rule, which resolve writes down)
+from ..engine.layers import default_initializer  # the engine's rule, which resolve writes down
 from ..errors import ConfigError
-
-from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
-from .schema import Config, ModelConfig
-from .yaml_lines import STDIN, STDIN_SOURCE, _dotted, _where, line_of, parse_yaml, read_yaml, source_name  # noqa: F401
+from . import shapes
 from .aliases import canonical
 from .json_schema import SCHEMA_KEY
-from .messages import _a, _allowed_keys, _closest, _describe, _position, _yaml_type, describe_all  # noqa: F401
 from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
-from . import shapes
-
+from .messages import _a, _allowed_keys, _closest, _describe, _position, _yaml_type, describe_all  # noqa: F401
+from .schema import *  # the models are part of this module's API
+from .schema import Config, ModelConfig
+from .yaml_lines import STDIN, STDIN_SOURCE, _dotted, _where, line_of, parse_yaml, read_yaml, source_name  # noqa: F401
 
 # ---------------------------------------------------------------- loading and validation
 
@@ -130,7 +128,8 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
     if data is None:
         raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not {_a(_yaml_type(data))}")
+        raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not "
+                          f"{_a(_yaml_type(data))}")
     data = canonical({k: v for k, v in data.items() if k != SCHEMA_KEY}, lines, source)  # $schema: for editors
     try:
         cfg = Config.model_validate(data)
@@ -210,7 +209,8 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
             if last.units != 1:
                 fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
             if last.activation != "linear":
-                fail(f"a regression output layer is linear (the target is standardised), got activation '{last.activation}'", "activation")
+                fail("a regression output layer is linear (the target is standardised), got activation "
+                     f"'{last.activation}'", "activation")
         elif n is None:
             pass  # a user's file or an OpenML set: its classes are checked once it is loaded
         elif cfg.loss == "cross_entropy":
@@ -220,9 +220,11 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
                 fail(f"{label} has {n} classes, so the softmax output layer needs {n} units, got {last.units}", "units")
         elif cfg.loss == "binary_cross_entropy":
             if n != 2:
-                fail(f"binary_cross_entropy is for two classes; {label} has {n}: use cross_entropy with {n} softmax units", "units")
+                fail(f"binary_cross_entropy is for two classes; {label} has {n}: use cross_entropy with {n} softmax "
+                     "units", "units")
             if last.activation != "sigmoid":
-                fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'", "activation")
+                fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'",
+                     "activation")
             if last.units != 1:
                 fail(f"binary_cross_entropy needs 1 output unit, got {last.units}", "units")
         else:  # mse, mae, huber against one-hot targets
@@ -238,7 +240,8 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
 
     problems = []  # every group's first error, all reported at once
     for check in (output, hidden, lambda: shapes.check(cfg, spec, source, lines, label),
-                  lambda: _check_batchnorm_epsilon(cfg, source, lines), lambda: _check_training(cfg, spec, source, lines)):
+                  lambda: _check_batchnorm_epsilon(cfg, source, lines),
+                  lambda: _check_training(cfg, spec, source, lines)):
         try:
             check()
         except ConfigError as e:
@@ -258,8 +261,10 @@ def _check_batchnorm_epsilon(cfg: Config, source: str, lines: dict) -> None:
     for i, layer in enumerate(cfg.model.layers):
         if layer.type == "batchnorm" and layer.epsilon < tiny:
             key = ("model", "layers", i, "epsilon")
-            raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: {layer.epsilon:g} is below {dtype}'s smallest normal "
-                              f"number {tiny:.3g} ({float(np.array(layer.epsilon, dtype)):g} in {dtype}), so it cannot keep "
+            raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: {layer.epsilon:g} is below "
+                              f"{dtype}'s smallest normal "
+                              f"number {tiny:.3g} ({float(np.array(layer.epsilon, dtype)):g} in {dtype}), so it cannot "
+                              "keep "
                               f"1 / sqrt(variance + epsilon) finite; use the default 1e-3, or 1e-5 as PyTorch does")
 
 
@@ -279,14 +284,18 @@ def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
         monitor = section.monitor
         metric = monitor.split("_", 1)[1]
         if metric in ("mae", "rmse", "r2") and spec.task != "regression":
-            fail(key, f"{monitor} is a regression metric; {cfg.data.name} is a classification task (use val_loss or val_accuracy)")
+            fail(key, f"{monitor} is a regression metric; {cfg.data.name} is a classification task (use val_loss or "
+                      "val_accuracy)")
         if metric == "accuracy" and spec.task == "regression":
-            fail(key, f"{monitor} is for classification; {cfg.data.name} is a regression task (use val_loss, val_mae, val_rmse or val_r2)")
+            fail(key, f"{monitor} is for classification; {cfg.data.name} is a regression task (use val_loss, val_mae, "
+                      "val_rmse or val_r2)")
         if monitor.startswith("val_") and cfg.data.val_fraction == 0:
-            fail(key, f"{monitor} needs a validation split, but data.val_fraction is 0 (monitor train_loss, or set val_fraction)")
+            fail(key, f"{monitor} needs a validation split, but data.val_fraction is 0 (monitor train_loss, or set "
+                      "val_fraction)")
     schedule = training.schedule
     if schedule.name == "cosine" and schedule.warmup_epochs >= (schedule.epochs or training.epochs):
-        fail(("training", "schedule", "warmup_epochs"), f"the warm-up ({schedule.warmup_epochs} epochs) must be shorter "
+        fail(("training", "schedule", "warmup_epochs"),
+             f"the warm-up ({schedule.warmup_epochs} epochs) must be shorter "
              f"than the schedule ({schedule.epochs or training.epochs} epochs)")
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel
 
-from .aliases import ACTIVATIONS, fold, not_a_key, suggest
+from .aliases import not_a_key, suggest
 from .schema import Config
 from .yaml_lines import _dotted, _where, line_of
 
@@ -27,10 +27,9 @@ def _user_path(loc: tuple, data: Any, tagged: bool = False) -> tuple:
     mapping is the union member's tag (`optimizer.sgd`), not a missing or unknown key."""
     path, node = [], data
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if isinstance(node, dict) and part in node or isinstance(node,
+                                                                 list) and isinstance(part,
+                                                                                      int) and 0 <= part < len(node):
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and i == len(loc) - 1 and not tagged:
@@ -182,7 +181,9 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
         if isinstance(value, bool):
             what += _BOOLEAN_HINT
     else:
-        what = f"{error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}" if not isinstance(value, (dict, list)) else error["msg"]
+        what = f"{error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}" if not isinstance(value,
+                                                                                               (dict,
+                                                                                                list)) else error["msg"]
         if isinstance(value, bool):
             what += _BOOLEAN_HINT
     return f"{where}: {key}: {what}"

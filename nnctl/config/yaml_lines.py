@@ -13,7 +13,6 @@ from ..errors import ConfigError
 from ..files import read_limited, read_stream
 from .schema import MAX_CONFIG_BYTES
 
-
 # YAML 1.1 reads `1e-3` as a string; users mean the number.
 _FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$")
 

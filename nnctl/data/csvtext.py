@@ -24,8 +24,8 @@ import codecs
 import csv
 import io
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from .. import files
 from ..errors import DataError

@@ -106,7 +106,8 @@ def _fit_numeric(table, column, values: np.ndarray, train: np.ndarray) -> dict:
     fill = {"median": np.median, "mean": np.mean, "zero": lambda v: 0.0, "drop_rows": np.median}[column.impute](present)
     indicator = column.indicator if column.indicator is not None else \
         bool(len(present) < len(train)) and column.impute != "drop_rows"
-    return {"name": column.name, "type": "numeric", "impute": column.impute, "fill": float(fill), "indicator": indicator}
+    return {"name": column.name, "type": "numeric", "impute": column.impute, "fill": float(fill),
+            "indicator": indicator}
 
 
 def _fit_binary(table, column, values: list, train: list) -> dict:
@@ -245,11 +246,11 @@ def notes(found: list[dict], records: list[dict], source: str) -> list[tuple[str
     for f in found:
         r = by_name[f["column"]]
         if f["unknown"]:
-            out.append(("unknown", f"{source}: column {quoted(f['column'], 30)}: {f['unknown']} "
+            out.append(("unknown", (f"{source}: column {quoted(f['column'], 30)}: {f['unknown']} "
                                    f"value{'s' if f['unknown'] > 1 else ''} the model never saw in training, such as "
-                                   f"{quoted(f['example'], 20)}: read as {unknown(r)}"))
+                                   f"{quoted(f['example'], 20)}: read as {unknown(r)}")))
         if f["missing"]:
-            out.append(("missing", f"{source}: column {quoted(f['column'], 30)}: {f['missing']} missing "
-                                   f"value{'s' if f['missing'] > 1 else ''}, read as {filled(r)}"))
+            out.append(("missing", (f"{source}: column {quoted(f['column'], 30)}: {f['missing']} missing "
+                                   f"value{'s' if f['missing'] > 1 else ''}, read as {filled(r)}")))
     return out
 

@@ -68,7 +68,8 @@ class Prepared:
     def fit(self, rows: np.ndarray) -> dict:
         """The record a checkpoint keeps: how the file was read, and each column fitted on `rows`."""
         kept = {k: self.settings[k] for k in ("delimiter", "decimal", "encoding", "missing_values")}
-        return {**kept, "target": self.table.target, "columns": encoding.fit(self.table, self.columns, self.parsed, rows)}
+        return {**kept, "target": self.table.target,
+                "columns": encoding.fit(self.table, self.columns, self.parsed, rows)}
 
     def encode(self, record: dict | None) -> tuple[np.ndarray, list[str], list[dict]]:
         """(x, the inputs' names, what was filled in or not recognised) of every row kept."""
@@ -140,7 +141,8 @@ def _aligned(table, records: list[dict]):
     used = [r for r in records if r["name"] in index]
     names = [r["name"] for r in used]
     cells = [table.cells[index[name]] for name in names]
-    columns = [column_types.Column(r["name"], r["type"], r.get("impute", "median"), why="the checkpoint's") for r in used]
+    columns = [column_types.Column(r["name"], r["type"], r.get("impute", "median"),
+                                   why="the checkpoint's") for r in used]
     return replace(table, names=names, cells=cells), columns
 
 
@@ -148,7 +150,8 @@ def _refuse_missing(table, parsed: list) -> None:
     for name, values in zip(table.names, parsed):
         empty = np.flatnonzero(np.isnan(values))
         if len(empty):
-            raise DataError(f"{table.source}:{table.lines[empty[0]]}: feature column {quoted(name)} is missing a value, "
+            raise DataError(f"{table.source}:{table.lines[empty[0]]}: feature column {quoted(name)} is missing a "
+                            "value, "
                             f"and the checkpoint is from before nnctl filled missing values in: retrain it")
 
 
@@ -167,7 +170,8 @@ def header_lines(report: dict) -> list[str]:
     if len(report["ignored"]) > SHOWN:
         lines.append(f"left out:    … and {len(report['ignored']) - SHOWN} more")
     for name, m in list(report["missing"].items())[:SHOWN]:
-        lines.append(f"missing:     {quoted(name, 30)}: {m['cells']:,} cell{'s' if m['cells'] > 1 else ''} read as {m['read_as']}")
+        lines.append(f"missing:     {quoted(name, 30)}: {m['cells']:,} cell{'s' if m['cells'] > 1 else ''} read as "
+                     f"{m['read_as']}")
     if len(report["missing"]) > SHOWN:
         lines.append(f"missing:     … and {len(report['missing']) - SHOWN} more columns")
     for name, n in report["dropped_rows"].items():

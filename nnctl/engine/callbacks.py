@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
+from ..errors import DataError, Interrupted, TrainingDiverged
 from . import divergence
 from .metrics import better
-from ..errors import DataError, Interrupted, TrainingDiverged
 
 
 def saved_number(state: dict, key: str, low: float = -math.inf, null: bool = False) -> float | None:
@@ -254,7 +254,8 @@ class DropoutGenerators(Callback):
     drop the same units. No hooks: only state."""
 
     def __init__(self, model):
-        self.generators = [layer.rng for layer in model.layers if isinstance(getattr(layer, "rng", None), np.random.Generator)]
+        self.generators = [layer.rng for layer in model.layers if isinstance(getattr(layer, "rng", None),
+                                                                             np.random.Generator)]
 
     def state_dict(self) -> dict:
         return {"states": [g.bit_generator.state for g in self.generators]}

@@ -85,7 +85,7 @@ def suggest(lrs: np.ndarray, smoothed: np.ndarray) -> tuple[float | None, float 
     minimum = float(lrs[low])
     log_lr = np.log10(lrs)
     per_decade = (len(lrs) - 1) / max(log_lr[-1] - log_lr[0], 1e-12)
-    w = max(1, int(round(per_decade / 2)))
+    w = max(1, round(float(per_decade) / 2))
     if low - w <= w:
         return None, minimum
     centre = np.arange(w, low - w + 1)

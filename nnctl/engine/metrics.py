@@ -67,7 +67,7 @@ def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float | None:
     n_neg = len(y_true) - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
-    values, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
+    _values, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
     average_rank = np.cumsum(counts) - (counts - 1) / 2  # 1-based ranks, tied scores share their mean rank
     ranks = average_rank[inverse]
     return float((ranks[y_true == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -9,7 +9,6 @@ import numpy as np
 from . import kernels
 from .packing import views
 
-
 ALL = ""  # the name under which a model's packed parameters are updated as one array
 
 

@@ -111,7 +111,7 @@ class Layer:
                 raise TypeError(f"{self.type} needs {key.name!r}")
             setattr(self, key.name, value)
         if options:
-            raise TypeError(f"{self.type} takes no key {sorted(options)[0]!r}")
+            raise TypeError(f"{self.type} takes no key {min(options)!r}")
         self.params, self.grads, self.buffers, self.work = {}, {}, {}, {}
 
     def get_config(self) -> dict:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import Interrupted, TrainingDiverged
 from . import divergence
 from .callbacks import Callback
-from ..errors import Interrupted, TrainingDiverged
 from .metrics import accuracy, count_correct, predicted_classes, regression_scores
 from .regularizers import clip_by_global_norm
 
@@ -35,7 +35,8 @@ def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch])
 
 
-def evaluate(model, loss, x, y, batch_size: int = 8192, task: str = "classification", target_scale: float = 1.0) -> dict:
+def evaluate(model, loss, x, y, batch_size: int = 8192, task: str = "classification",
+             target_scale: float = 1.0) -> dict:
     """Mean loss, the task's scores and the model's outputs on (x, y), in inference mode:
     accuracy for classification; mae, rmse (times target_scale: in the target's units) and r2
     for regression."""
@@ -87,7 +88,7 @@ def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: 
             record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_norm, callbacks, start)
         start = Position(epoch)
         history.append(record)
-        if any([callback.on_epoch_end(record) for callback in callbacks]):  # a list: every callback sees the record
+        if any(callback.on_epoch_end(record) for callback in callbacks):  # a list: every callback sees the record
             break
     return history
 
@@ -127,7 +128,8 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_
         if penalties:
             value += model.penalty()
         if not math.isfinite(value):
-            raise TrainingDiverged(divergence.message(epoch, i // batch_size + 1, optimizer.lr, f"the loss became {value}", x))
+            raise TrainingDiverged(divergence.message(epoch, i // batch_size + 1, optimizer.lr,
+                                                      f"the loss became {value}", x))
         model.backward(dz, logits=fused)
         if clip_norm is not None:
             clip_by_global_norm(grads, clip_norm)

@@ -33,7 +33,8 @@ def rows(ckpt) -> tuple[np.ndarray | dict, str]:
         return table.cells(ckpt)
     try:
         cfg = checkpoint_data.data_config(ckpt)
-        raw = {"scaling": "none", **({"target": ckpt.preprocessing["target"]} if "target" in ckpt.preprocessing else {})}
+        raw = {"scaling": "none",
+               **({"target": ckpt.preprocessing["target"]} if "target" in ckpt.preprocessing else {})}
         dataset = data_module.load(cfg, ckpt.config.seed, "float64", preprocessing=raw)
         x = dataset.x_test
         if x.shape[1] == ckpt.n_inputs and len(x):

@@ -40,7 +40,8 @@ def steps(ckpt) -> list[Step]:
             raise ConfigError(f"{ckpt.path}: model.layers[{index}].type: a {node.kind} layer cannot be exported yet "
                               f"(export writes {', '.join(WRITTEN[:-1])} and activation layers): nothing was written")
         name = node.attributes["activation"] if node.kind == "activation" else prefix
-        out.append(Step(node.kind, name, dict(node.arrays), float(node.attributes.get("epsilon", 0.0)), node.attributes))
+        out.append(Step(node.kind, name, dict(node.arrays), float(node.attributes.get("epsilon", 0.0)),
+                        node.attributes))
     return out
 
 

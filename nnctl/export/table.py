@@ -91,7 +91,8 @@ def encoded(ckpt, given: dict) -> np.ndarray:
 def numbers(ckpt, given: dict, name: str, dtype) -> np.ndarray:
     """A numeric column's cells as the ONNX model takes them: (n, 1) floats, NaN where missing."""
     r = record(ckpt)
-    values = encoding.parse(_one(name, given[name]), ["numeric"], column_types.markers(r["missing_values"]), r["decimal"])[0]
+    values = encoding.parse(_one(name, given[name]), ["numeric"], column_types.markers(r["missing_values"]),
+                            r["decimal"])[0]
     return values.astype(dtype).reshape(-1, 1)
 
 

@@ -61,7 +61,8 @@ def data_config(ckpt, data_path=None):
             update["features"] = list(names)
         return data.model_copy(update=update)
     path = getattr(data, "path", None)
-    if path is None or is_inside(path, run_folder(ckpt.path)) or (ckpt.data_file and data.name in data_module.FILE_SETS):
+    if path is None or is_inside(path,
+                                 run_folder(ckpt.path)) or (ckpt.data_file and data.name in data_module.FILE_SETS):
         return data
     raise DataError(f"{ckpt.path}: the checkpoint names a data file outside its run folder "
                     f"(data.path {quoted(path, 100)}), and nnctl does not open a file that only a checkpoint "
@@ -85,7 +86,8 @@ def recorded_content(ckpt) -> bytes | None:
     inside the run folder)."""
     cfg, record = ckpt.config.data, ckpt.data_file
     path = getattr(cfg, "path", None)
-    if record is None or cfg.name not in data_module.FILE_SETS or path is None or is_inside(path, run_folder(ckpt.path)):
+    if record is None or cfg.name not in data_module.FILE_SETS or path is None or is_inside(path,
+                                                                                            run_folder(ckpt.path)):
         return None
     fix = "pass --data FILE to score on FILE with the checkpoint's data settings"
     try:

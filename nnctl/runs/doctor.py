@@ -13,9 +13,9 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -344,7 +344,8 @@ def check_vanishing(view: RunView):
     ratio = float(np.median(first) / np.median(last))
     if ratio >= VANISHING:
         return None
-    return {"evidence": f"gradient norm of {layers[0]} is {ratio:.1e} times that of {layers[-1]} (medians over the epochs)"}
+    return {"evidence": f"gradient norm of {layers[0]} is {ratio:.1e} times that of {layers[-1]} (medians over the "
+                        "epochs)"}
 
 
 def check_data_not_seen(view: RunView):
@@ -431,7 +432,8 @@ def diagnose(view: RunView) -> list[dict]:
     if view.skipped_rows:
         found.append((True, len(FINDINGS), {"code": "unreadable_rows", "severity": INFO,
                                             "evidence": f"metrics.jsonl: {view.skipped_rows} rows could not be read "
-                                                        "and were left out", "advice": "none: the other rows were used"}))
+                                                        "and were left out",
+                                                        "advice": "none: the other rows were used"}))
     return [f for *_, f in sorted(found, key=lambda t: t[:2])]
 
 
@@ -486,8 +488,8 @@ def _config(path: Path):
 def _data(path: Path, data_path=None) -> dict:
     """Split sizes, training class counts and the checkpoint's predictions on the validation split
     (the test split when there is none), from the data eval may open; {} when that fails."""
-    from . import checkpoint, checkpoint_data
     from ..engine.metrics import predicted_classes
+    from . import checkpoint, checkpoint_data
 
     if not os.path.lexists(path / "checkpoint.json"):
         return {}
@@ -496,7 +498,7 @@ def _data(path: Path, data_path=None) -> dict:
         dataset = checkpoint_data.load(ckpt, data_path)
     except (NnctlError, OSError, ValueError) as e:
         return {"error": str(e)}
-    found = {"sizes": {s: int(len(getattr(dataset, f"y_{s}"))) for s in ("train", "val", "test")}}
+    found = {"sizes": {s: len(getattr(dataset, f"y_{s}")) for s in ("train", "val", "test")}}
     if dataset.task != "classification" or not ckpt.classes:
         return found
     split = "val" if len(dataset.y_val) else "test"

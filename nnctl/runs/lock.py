@@ -18,6 +18,7 @@ import os
 import platform
 import stat
 from pathlib import Path
+from typing import final
 
 from ..errors import RunBusy, WriteError
 from ..files import NO_LINK
@@ -26,6 +27,7 @@ NAME = ".lock"
 UNSUPPORTED = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS}
 
 
+@final
 class FolderLock:
     """An exclusive lock on one run folder; `release()` (or leaving the `with` block) ends it.
     `held` is False on a file system without locks (run.json's writer identity guards it then)."""
@@ -68,7 +70,8 @@ def acquire(path: str | Path, name: str = NAME) -> FolderLock:
             os.close(fd)
             pid = holder.split()[1] if holder.startswith("pid ") else "PID"
             busy = RunBusy(f"{path}: another nnctl process{f' ({holder})' if holder else ''} is writing this run "
-                           f"folder; wait for it to end, or stop it (Ctrl-C, or kill {pid}: it saves last.json and exits)")
+                           f"folder; wait for it to end, or stop it (Ctrl-C, or kill {pid}: it saves last.json and "
+                           "exits)")
             busy.holder = holder
             raise busy from None
         except OSError as e:

@@ -17,8 +17,8 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from .folder import read_member, read_metrics
 from ..errors import CheckpointError, NnctlError
+from .folder import read_member, read_metrics
 
 # which checkpoint of a run folder a command reads: `best` (checkpoint.json, what training.checkpoint kept) or `last`
 CHECKPOINT_FILES = {"best": "checkpoint.json", "last": "last.json"}
@@ -107,7 +107,8 @@ def checkpoint_path(source: str | Path, which: str = "best") -> Path:
         if not os.path.lexists(path):
             raise CheckpointError(f"{source}: a run folder without a {path.name} (no epoch finished?)")
     elif which != "best":
-        raise ValueError(f"{source} is a checkpoint file: --which {which} chooses a file of a run folder; give the folder")
+        raise ValueError(f"{source} is a checkpoint file: --which {which} chooses a file of a run folder; give the "
+                         "folder")
     elif not path.exists():
         raise CheckpointError(f"{source}: no such file")
     return path
@@ -180,7 +181,8 @@ def _looks_written_by_nnctl(found: dict) -> bool:
     scores (read_metrics checks the rows of metrics.jsonl)."""
     return (all(found[k] is None or isinstance(found[k], str) for k in ("started", "finished", "status"))
             and all(found[k] is None or type(found[k]) is int for k in ("epochs", "best_epoch"))
-            and (found["test"] is None or (isinstance(found["test"], dict) and all(map(_number, found["test"].values())))))
+            and (found["test"] is None or (isinstance(found["test"],
+                                                      dict) and all(map(_number, found["test"].values())))))
 
 
 def _monitor(record: dict) -> float:

@@ -46,7 +46,8 @@ def learning_curves(history: list[dict], best_epoch: int | None, path) -> None:
     second = "accuracy" if any(r.get("train_accuracy") is not None for r in history) else "mae"
     for ax, metric in zip(fig.subplots(1, 2), ("loss", second)):
         for split, style in (("train", "-"), ("val", "--")):
-            points = [(e, r[f"{split}_{metric}"]) for e, r in zip(epochs, history) if r.get(f"{split}_{metric}") is not None]
+            points = [(e, r[f"{split}_{metric}"]) for e,
+                      r in zip(epochs, history) if r.get(f"{split}_{metric}") is not None]
             if points:
                 ax.plot(*zip(*points), style, marker="o" if len(points) < 30 else None, markersize=3,
                         label="validation" if split == "val" else "train")

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import config as config_module
-from .. import data as data_module
+from .. import config as config_module, data as data_module
 from ..engine.model import summary_rows
 from ..errors import ConfigError
 

@@ -14,6 +14,7 @@ Written with tensorboard's own event writer and protos: no TensorFlow, no tensor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import time
@@ -158,10 +159,8 @@ class TensorBoardTracker(Guarded):
                     self._write("test", int(step), self.summary_pb2.Summary(value=values))
                 self._write("", 0, self._session_end(status.get("status")))
         for writer in self.writers.values():
-            try:
+            with contextlib.suppress(Exception):  # said once already, if it failed
                 writer.close()
-            except Exception:  # noqa: BLE001 - said once already, if it failed
-                pass
 
     def _session_end(self, status: str | None):
         """The HParams tab's end of the session: succeeded, or failed (diverged, interrupted, failed)."""

@@ -18,17 +18,33 @@ import time
 
 import numpy as np
 
-from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lock, lookup, report, resume as resume_module, tracking
 from .. import config as config_module, data as data_module
 from ..config import memory
 from ..engine import divergence, optimizers, schedules
-from ..engine.callbacks import (BestWeights, Callback, DropoutGenerators, EarlyStopping, LearningRateScheduler, LossLimit,
-                                Monitor, StopOnRequest)
-from ..engine.losses import LOSSES
+from ..engine.callbacks import (
+    BestWeights,
+    Callback,
+    DropoutGenerators,
+    EarlyStopping,
+    LearningRateScheduler,
+    LossLimit,
+    Monitor,
+    StopOnRequest,
+)
 from ..engine.diagnostics import Diagnostics
+from ..engine.losses import LOSSES
 from ..engine.model import build
 from ..engine.train import Position, evaluate, fit
 from ..errors import CheckpointError, ConfigError, DataError, Interrupted, NnctlError, TrainingDiverged
+from . import (
+    checkpoint as checkpoint_module,
+    folder as runs,
+    lock as folder_lock,
+    lookup,
+    report,
+    resume as resume_module,
+    tracking,
+)
 
 
 def train(cfg, *, run_dir=None, callbacks=(), stop=None, plots: bool = True, model_writer=None) -> dict:
@@ -320,7 +336,7 @@ class Training:
         cfg, dataset = self.cfg, self.dataset
         return {"run_dir": str(path), "data": cfg.data.name, "source": dataset.source, "task": dataset.task,
                 "n_features": self.n_inputs, "n_classes": None if dataset.task == "regression" else len(dataset.classes),
-                "sizes": {s: int(len(getattr(dataset, f"y_{s}"))) for s in ("train", "val", "test")},
+                "sizes": {s: len(getattr(dataset, f"y_{s}")) for s in ("train", "val", "test")},
                 "params": int(sum(a.size for a in self.model.params().values())), "dtype": cfg.training.dtype,
                 "optimizer": cfg.optimizer.name, "lr": self.optimizer.lr, "epochs": epochs,
                 "batch_size": cfg.training.batch_size, "checkpoint": cfg.training.checkpoint,
@@ -342,7 +358,7 @@ class Training:
         checkpoint_epoch = best_epoch if self.restore_best else (history[-1]["epoch"] if history else None)
         test = evaluate(self.model, self.loss, dataset.x_test, dataset.y_test, task=dataset.task,
                         target_scale=dataset.target_scale)
-        test = {k: v for k, v in test.items() if k != "out"} | {"n": int(len(dataset.y_test))}
+        test = {k: v for k, v in test.items() if k != "out"} | {"n": len(dataset.y_test)}
         if test["loss"] is not None and not np.isfinite(test["loss"]):
             run.finish("diverged", error=f"the test loss is {test['loss']}")
             raise TrainingDiverged(f"the trained model's loss on the test split is {test['loss']}: its weights are too large "

@@ -20,19 +20,18 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .. import config
-from ..config import STDIN, Strict, _closest, _describe, _dotted, line_of, read_yaml, source_name
-from ..config import _where as _file_line
+from ..config import STDIN, Strict, _closest, _describe, _dotted, _where as _file_line, line_of, read_yaml, source_name
 from ..config.json_schema import SCHEMA_KEY, document
 from ..config.keys import KEY_PATTERN, parse_key, set_key
-from .distributions import DISTRIBUTIONS
 from ..engine.metrics import better
 from ..errors import ConfigError
+from .distributions import DISTRIBUTIONS
 
 MAX_TRIALS = 10_000
 METRIC_MODES = {m: better(m) for m in ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2")}
@@ -103,7 +102,7 @@ def json_schema() -> dict:
     list of values or a distribution, and the rules between method, trials and distributions."""
     from pydantic import TypeAdapter
 
-    distribution = TypeAdapter(Annotated[Union[tuple(DISTRIBUTIONS.values())], Field(discriminator="distribution")])
+    distribution = TypeAdapter(Annotated[tuple(DISTRIBUTIONS.values()), Field(discriminator="distribution")])
     one_of = distribution.json_schema(ref_template="#/$defs/{model}")
     schema = SweepSpec.model_json_schema()
     schema["$defs"] = {**schema.get("$defs", {}), **one_of.pop("$defs")}

@@ -7,12 +7,11 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
+from test_cli import CONFIG
 
 from nnctl import data
-from nnctl.data import images
 from nnctl.cli import main
-
-from test_cli import CONFIG
+from nnctl.data import images
 
 
 @pytest.fixture()
@@ -44,7 +43,8 @@ def test_check_json(config_file):
 
 
 def test_check_refuses_an_output_layer_that_does_not_fit(config_file):
-    config_file.write_text(config_file.read_text().replace("{units: 2, activation: softmax}", "{units: 10, activation: softmax}"))
+    config_file.write_text(config_file.read_text().replace("{units: 2, activation: softmax}",
+                                                           "{units: 10, activation: softmax}"))
     result = invoke("check", config_file)
     assert result.exit_code == 3
     assert "model.layers[1].units" in result.stderr and "2 classes" in result.stderr
@@ -66,7 +66,8 @@ def test_schema_accepts_the_shipped_configs_and_refuses_bad_ones():
     for name in ("moons", "breast_cancer", "mnist"):
         jsonschema.validate(yaml.safe_load(Path(f"configs/{name}.yaml").read_text()), schema)
     good = yaml.safe_load(Path("configs/moons.yaml").read_text())
-    for key, bad in (("loss", "cross_entrophy"), ("seed", -1), ("extra", 1)):  # "crossentropy" is accepted, as nnctl does
+    # "crossentropy" is accepted, as nnctl does
+    for key, bad in (("loss", "cross_entrophy"), ("seed", -1), ("extra", 1)):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({**good, key: bad}, schema)
     with pytest.raises(jsonschema.ValidationError):

@@ -54,7 +54,8 @@ def test_train_eval_summary_json(runner, config_file, tmp_path):
     out = json.loads(result.stdout)
     run_dir = Path(out["run_dir"])
     assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("moons-")
-    assert {"config.yaml", "metrics.jsonl", "metrics.csv", "checkpoint.json", "last.json", "run.json"} <= {p.name for p in run_dir.iterdir()}
+    assert {"config.yaml", "metrics.jsonl", "metrics.csv", "checkpoint.json", "last.json",
+            "run.json"} <= {p.name for p in run_dir.iterdir()}
     assert out["epochs"] == 5 and 0.5 < out["test"]["accuracy"] <= 1
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 5
     assert (run_dir / "metrics.csv").read_text().splitlines()[0].startswith("epoch,train_loss")
@@ -155,11 +156,11 @@ def test_validation_overflow_is_a_divergence():
 
     import numpy as np
 
-    from nnctl.errors import TrainingDiverged
     from nnctl.engine.losses import LOSSES
     from nnctl.engine.model import build
     from nnctl.engine.optimizers import SGD
     from nnctl.engine.train import fit
+    from nnctl.errors import TrainingDiverged
 
     rng = np.random.default_rng(0)
     model = build([dict(units=1, activation="linear", initializer="glorot_uniform")], 2, rng, "float32")

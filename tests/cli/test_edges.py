@@ -7,11 +7,10 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from conftest import moons_yaml
 
 from nnctl import api, config
 from nnctl.cli import main
-
-from conftest import moons_yaml
 
 
 def invoke(*args):
@@ -22,8 +21,10 @@ def invoke(*args):
 
 MISSING_CONFIG = [("train", "{config}"), ("check", "{config}"), ("summary", "{config}"), ("gradcheck", "{config}"),
                   ("lr-find", "{config}"), ("sweep", "{config}")]
-MISSING_CHECKPOINT = [("eval", "{checkpoint}"), ("eval", "{folder}"), ("summary", "{checkpoint}"), ("summary", "{folder}"),
-                      ("predict", "{checkpoint}", "{data}"), ("export", "{checkpoint}", "--format", "numpy", "-o", "{out}"),
+MISSING_CHECKPOINT = [("eval", "{checkpoint}"), ("eval", "{folder}"), ("summary", "{checkpoint}"),
+                      ("summary", "{folder}"),
+                      ("predict", "{checkpoint}", "{data}"),
+                      ("export", "{checkpoint}", "--format", "numpy", "-o", "{out}"),
                       ("export", "{folder}", "--format", "numpy", "-o", "{out}"), ("plot", "{folder}"),
                       ("doctor", "{folder}"), ("train", "--resume", "{folder}"), ("runs", "{folder}")]
 MISSING_DATA = [("train", "{nodata}"), ("summary", "{nodata}"), ("gradcheck", "{nodata}"), ("lr-find", "{nodata}"),
@@ -34,7 +35,8 @@ MISSING_DATA = [("train", "{nodata}"), ("summary", "{nodata}"), ("gradcheck", "{
                          + [(5, a) for a in MISSING_DATA], ids=lambda v: v if isinstance(v, int) else " ".join(v))
 def test_a_missing_file_exits_by_its_kind(code, args, tmp_path, moons_run):
     nodata = tmp_path / "nodata.yaml"
-    nodata.write_text(moons_yaml(data={"name": "csv", "path": str(tmp_path / "none.csv"), "target": "y", "n_samples": None,
+    nodata.write_text(moons_yaml(data={"name": "csv", "path": str(tmp_path / "none.csv"), "target": "y",
+                                       "n_samples": None,
                                        "noise": None}))
     names = {"config": tmp_path / "nope.yaml", "checkpoint": tmp_path / "nope.json", "folder": tmp_path / "nope",
              "data": tmp_path / "nope.csv", "out": tmp_path / "out", "nodata": nodata, "run": moons_run["run_dir"]}
@@ -97,7 +99,8 @@ def test_runs_shows_regression_scores_and_run_time(moons_run, tmp_path):
     (run / "run.json").write_text(json.dumps({"status": "finished", "started": "2026-01-01T10:00:00+00:00",
                                               "finished": "2026-01-01T10:02:05+00:00", "epochs": 2, "best_epoch": 2,
                                               "test": {"loss": 0.5, "mae": 43.1, "rmse": 55.0, "r2": 0.4512, "n": 89}}))
-    (run / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "train_loss": 1.0, "train_mae": 50.0, "val_loss": 0.6,
+    (run / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "train_loss": 1.0, "train_mae": 50.0,
+                                                           "val_loss": 0.6,
                                                            "val_mae": 45.0, "val_rmse": 57.0, "val_r2": 0.4}) + "\n"
                                                for e in (1, 2)))
     text = invoke("runs", tmp_path).stdout.splitlines()

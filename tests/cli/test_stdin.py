@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import moons_yaml
 
 from nnctl.cli import main
 from nnctl.sweep import spec as sweep_spec
-
-from conftest import moons_yaml
 
 TINY = moons_yaml(data={"n_samples": 100}, training={"epochs": 1})
 

@@ -38,7 +38,8 @@ def churn_rows(n: int, seed: int = 0, missing: bool = True) -> tuple[list[str], 
         churn = (plan == "basic") + (tenure < 24) + rng.normal() * 0.3 > 0.9
         region = REGIONS[rng.integers(3)] if not (missing and i % 17 == 5) else ""
         shown = str(tenure) if not (missing and i % 7 == 3) else MISSING[i // 7 % len(MISSING)]
-        rows.append([f"C{i:05d}", plan, region, shown, f"{fee:.2f}", ["no", "yes"][rng.integers(2)], ["no", "yes"][churn]])
+        rows.append([f"C{i:05d}", plan, region, shown, f"{fee:.2f}", ["no", "yes"][rng.integers(2)],
+                     ["no", "yes"][churn]])
     return header, rows
 
 
@@ -188,7 +189,8 @@ def test_set_applies_before_the_file_is_read(tmp_path):
     assert written["data"]["columns"]["plan"] == "ignore" and written["training"]["epochs"] == 7
     assert written["data"]["columns"]["tenure"] == {"type": "numeric", "impute": "mean"}
     assert "plan: ignore  # --set data.columns.plan=ignore" in result.stdout
-    trained = run("train", "--data", data, "--set", "data.features=[plan, tenure, senior]", "--set", "training.epochs=1",
+    trained = run("train", "--data", data, "--set", "data.features=[plan, tenure, senior]", "--set",
+                  "training.epochs=1",
                   "-q", "--no-plots", "--run-dir", tmp_path / "run")
     assert trained.exit_code == 0, trained.output
     saved = json.loads((tmp_path / "run" / "checkpoint.json").read_text())["preprocessing"]["table"]["columns"]
@@ -385,7 +387,8 @@ def test_the_mlflow_model_of_a_table_takes_its_columns_by_name(tmp_path):
         warnings.simplefilter("ignore")
         import mlflow.pyfunc
 
-        mlflow_model.write(tmp_path / "run" / "checkpoint.json", tmp_path / "model")  # (pandas deprecations inside MLflow)
+        # (pandas deprecations inside MLflow)
+        mlflow_model.write(tmp_path / "run" / "checkpoint.json", tmp_path / "model")
         model = mlflow.pyfunc.load_model(str(tmp_path / "model"))
         got = model.predict(frame)
     assert {c.name: c.type.name for c in model.metadata.signature.inputs.inputs} == {

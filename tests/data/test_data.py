@@ -22,8 +22,8 @@ import pytest
 from pydantic import TypeAdapter
 
 from nnctl import config, data
-from nnctl.data import images, splits
 from nnctl.config import BreastCancerData, MnistData, MoonsData
+from nnctl.data import images, splits
 from nnctl.errors import DataError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,7 +122,8 @@ def _flipped_gzip(path):
     (lambda p: write_idx(p, np.zeros(4, np.uint8), magic=b"\x00\x00\x0d\x01"), "magic number 00000d01"),
     (lambda p: write_idx(p, np.zeros(4, np.uint8), magic=b"\x08\x03\x00\x00"), "not an IDX file"),
     (lambda p: p.write_bytes(gzip.compress(b"\x00\x00\x08\x03\x00\x00")), "truncated IDX header"),
-    (lambda p: p.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x0a" + bytes(9))), "holds 9 data bytes, its header"),
+    (lambda p: p.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x0a" + bytes(9))),
+     "holds 9 data bytes, its header"),
     (lambda p: p.write_bytes(gzip.compress(b"")), "magic number missing"),
     (lambda p: p.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x01\x00"), "gzip"),
     (_truncated_gzip, "gzip"),
@@ -365,7 +366,8 @@ def test_the_split_holds_out_ceil_of_the_fraction_shared_by_largest_remainders()
     again = splits.stratified_split(rows, y, 0.15, np.random.default_rng(0), "val_fraction")
     other = splits.stratified_split(rows, y, 0.15, np.random.default_rng(1), "val_fraction")
     assert np.array_equal(again[1], held) and not np.array_equal(other[1], held)
-    assert len(splits.stratified_split(rows, y, 0.07, np.random.default_rng(0), "k")[1]) == 7  # 0.07 * 100 is 7.000000000000001
+    # 0.07 * 100 is 7.000000000000001
+    assert len(splits.stratified_split(rows, y, 0.07, np.random.default_rng(0), "k")[1]) == 7
 
 
 def test_splitting_imports_no_scikit_learn():
@@ -460,7 +462,8 @@ REAL_MNIST = Path(USER_DATA_DIR) / "mnist" if USER_DATA_DIR else REPO.parent / "
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (REAL_MNIST / "train-images-idx3-ubyte.gz").exists(), reason=f"the real MNIST is not at {REAL_MNIST}")
+@pytest.mark.skipif(not (REAL_MNIST / "train-images-idx3-ubyte.gz").exists(),
+                    reason=f"the real MNIST is not at {REAL_MNIST}")
 def test_real_mnist_loads_with_the_standard_split(monkeypatch):
     monkeypatch.setenv("NNCTL_DATA_DIR", str(REAL_MNIST.parent))
     x, y, source = data.load_mnist_raw()

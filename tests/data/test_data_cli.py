@@ -3,11 +3,10 @@
 import json
 
 from click.testing import CliRunner
+from test_data import data_dir, offline, tiny  # noqa: F401  (fixtures: no network, empty cache, tiny MNIST)
 
 from nnctl import data
 from nnctl.cli import main
-
-from test_data import data_dir, offline, tiny  # noqa: F401,F811  (fixtures: no network, empty cache, tiny MNIST)
 
 
 def invoke(*args):

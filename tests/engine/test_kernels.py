@@ -357,7 +357,8 @@ def test_a_numba_that_fails_to_load_falls_back_to_numpy_with_the_same_bits(tmp_p
     out = subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.splitlines() == ["None"], out.stderr
     monkeypatch.setenv("NNCTL_JIT", "0")
-    api.train(api.load_config(repo / "configs" / "moons.yaml", ["training.epochs=2"]), run_dir=tmp_path / "numpy", plots=False)
+    api.train(api.load_config(repo / "configs" / "moons.yaml", ["training.epochs=2"]), run_dir=tmp_path / "numpy",
+              plots=False)
     assert (tmp_path / "jit" / "last.json").read_bytes() == (tmp_path / "numpy" / "last.json").read_bytes()
 
 
@@ -385,7 +386,6 @@ def old_dropout(rate, seed, xs, dys):
 @pytest.mark.parametrize("setting", ["1", "0"])
 @pytest.mark.parametrize("rate", [0.2, 0.45, 0.9])  # 0.45: 1 / (1 - rate) rounds differently in float64
 def test_dropout_gives_the_fresh_masks_bits_and_stream(dtype, setting, rate, monkeypatch):
-    from nnctl.engine.layers import Dropout
 
     monkeypatch.setenv("NNCTL_JIT", setting)  # 1: one compiled pass each way; 0: NumPy into reused arrays
     rng = np.random.default_rng(3)
@@ -440,7 +440,6 @@ def test_the_accuracy_count_is_numpys(dtype, labels, monkeypatch):
 
 def test_dropout_backward_of_another_dtype_multiplies_by_the_forward_mask(monkeypatch):
     """A float64 gradient through a float32 layer: `dy * mask`, the mask made in the input's dtype."""
-    from nnctl.engine.layers import Dropout
 
     monkeypatch.setenv("NNCTL_JIT", "1")
     rng = np.random.default_rng(5)

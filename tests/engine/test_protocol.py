@@ -32,7 +32,8 @@ def test_every_layer_type_is_registered_under_its_word_with_described_keys():
 def test_the_plan_walks_shapes_and_names_the_layer_that_does_not_fit():
     layers = [{"units": 4, "activation": "relu"}, {"type": "dropout", "rate": 0.5}, {"units": 2}]
     steps = model.plan(layers, 3)
-    assert [(s.index, s.input_shape, s.output_shape) for s in steps] == [(0, (3,), (4,)), (1, (4,), (4,)), (2, (4,), (2,))]
+    assert [(s.index, s.input_shape, s.output_shape) for s in steps] == [(0, (3,), (4,)), (1, (4,), (4,)),
+                                                                         (2, (4,), (2,))]
     with pytest.raises(ShapeError) as info:
         model.plan([{"units": 4}], (8, 8, 1))
     assert info.value.index == 0 and "(None, 8, 8, 1)" in str(info.value) and "flatten" in str(info.value)

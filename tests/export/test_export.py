@@ -22,9 +22,7 @@ from export_helpers import (
 from nnctl import api, config
 from nnctl.cli import main
 from nnctl.engine.activations import ACTIVATIONS
-from nnctl.export import check, export
-from nnctl.export import onnx as onnx_format
-from nnctl.export import predict as predict_template
+from nnctl.export import check, export, onnx as onnx_format, predict as predict_template
 from nnctl.export.steps import WRITTEN
 
 onnx = pytest.importorskip("onnx")
@@ -168,8 +166,10 @@ def test_a_data_file_outside_the_run_folder_is_opened_only_while_unchanged(moons
     rng = np.random.default_rng(0)
     data.write_text("a,b,y\n" + "\n".join(f"{a},{b},{int(a > b)}" for a, b in rng.normal(size=(60, 2))))
     cfg = config.from_dict({"seed": 0, "data": {"name": "csv", "path": str(data), "target": "y"},
-                            "model": {"layers": [{"units": 4, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
-                            "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.01}, "training": {"epochs": 2}})
+                            "model": {"layers": [{"units": 4, "activation": "relu"},
+                                                 {"units": 2, "activation": "softmax"}]},
+                            "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.01},
+                            "training": {"epochs": 2}})
     run = api.train(cfg, run_dir=tmp_path / "run", plots=False)
     report = export(run["checkpoint"], "numpy", tmp_path / "folder")
     assert report["rows_from"] == "test split" and report["rows"] == run["test"]["n"]

@@ -16,13 +16,12 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from mlflow_helpers import Relay, client, free_port, process
 
 from nnctl import api
 from nnctl.cli import main
 from nnctl.errors import DataError
 from nnctl.runs import mlflow_store, mlflow_tracker
-
-from mlflow_helpers import Relay, client, free_port, process
 
 pytest.importorskip("mlflow")
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,7 +219,8 @@ def test_a_run_killed_by_sigkill_resumes_and_replays_without_duplicates(sqlite_u
     (to the same bits) and MLflow keeps one point per epoch; `nnctl track` then adds nothing."""
     code = ("import os, signal, sys; from nnctl import api; from nnctl.runs import mlflow_tracker\n"
             "mlflow_tracker.FLUSH_SECONDS, mlflow_tracker.FLUSH_SHARE = 0, 0\n"
-            f"cfg = api.load_config({MOONS!r}, ['training.epochs=6', 'data.n_samples=300', 'training.save_interval=3600',"
+            f"cfg = api.load_config({MOONS!r}, ['training.epochs=6', 'data.n_samples=300', "
+            "'training.save_interval=3600',"
             f" 'run.tracking.mlflow.uri={sqlite_uri}'])\n"
             "api.train(cfg, run_dir='run', plots=False,"
             " on_epoch=lambda r: r['epoch'] == 4 and os.kill(os.getpid(), signal.SIGKILL))\n")
@@ -234,7 +234,8 @@ def test_a_run_killed_by_sigkill_resumes_and_replays_without_duplicates(sqlite_u
     result = CliRunner().invoke(main, ["train", "--resume", "run", "-q", "--no-plots"])
     assert result.exit_code == 0, result.output
     assert run_id_of("run") == run_id
-    assert history(sqlite_uri, run_id, "val_loss") == [(r["epoch"], pytest.approx(r["val_loss"])) for r in records("run")]
+    assert history(sqlite_uri, run_id,
+                   "val_loss") == [(r["epoch"], pytest.approx(r["val_loss"])) for r in records("run")]
     result = CliRunner().invoke(main, ["track", "run", "--json"])
     assert json.loads(result.stdout)["points_added"] == 0
 

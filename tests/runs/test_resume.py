@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import moons_yaml
 
 from nnctl import api, config
+from nnctl.cli import main
 from nnctl.config import plain
 from nnctl.engine import optimizers
-from nnctl.runs import resume as resume_module, training
-from nnctl.runs import checkpoint, lock as folder_lock, folder as runs
-from nnctl.cli import main
 from nnctl.errors import CheckpointError, ConfigError, Interrupted, NnctlError
-from conftest import moons_yaml
+from nnctl.runs import checkpoint, folder as runs, lock as folder_lock, resume as resume_module, training
 
 CONFIG = moons_yaml(seed=5, data={"noise": None},
                     model={"layers": [{"units": 12, "activation": "tanh"}, {"units": 2, "activation": "softmax"}]},
@@ -79,7 +78,8 @@ def test_stopped_after_epoch_k_and_resumed_is_bit_identical(reference, tmp_path,
     status = json.loads((tmp_path / "run" / "run.json").read_text())
     assert status["status"] == "interrupted" and status["signal"] == "SIGTERM"
     last = checkpoint.load(tmp_path / "run" / "last.json")
-    assert last.epoch == k and last.training["rows_done"] == 0 and last.optimizer["t"] == k * 14  # 216 training rows, batches of 16
+    # 216 training rows, batches of 16
+    assert last.epoch == k and last.training["rows_done"] == 0 and last.optimizer["t"] == k * 14
     result = api.resume(tmp_path / "run")
     ref_dir, ref = reference[optimizer]
     same_files(tmp_path / "run", ref_dir)
@@ -206,7 +206,8 @@ def test_edited_config_yaml_in_the_folder_is_refused(reference, tmp_path):
     (lambda p: (p / "last.json").write_text("{}"), CheckpointError, "not an nnctl checkpoint"),
     (lambda p: (p / "metrics.jsonl").write_text("{}\n"), CheckpointError, "metrics.jsonl:1"),
     (lambda p: (p / "metrics.jsonl").unlink(), CheckpointError, "metrics.jsonl: missing"),
-    (lambda p: (p / "last.json").write_bytes((p / "checkpoint.json").read_bytes()), CheckpointError, "no training state"),
+    (lambda p: (p / "last.json").write_bytes((p / "checkpoint.json").read_bytes()), CheckpointError,
+     "no training state"),
 ])
 def test_broken_run_folders_are_refused(reference, tmp_path, damage, error, fragment):
     ref_dir, _ = reference["adam"]
@@ -319,7 +320,8 @@ def test_a_run_its_live_process_still_trains_is_refused(reference, tmp_path):
     copy = copy_of(reference["adam"][0], tmp_path / "copy")
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "nnctl", "train", str(copy)])
     try:
-        writer = {"status": "running", "host": platform.node(), **folder_lock.identity(process.pid), "run_dir": str(copy)}
+        writer = {"status": "running", "host": platform.node(), **folder_lock.identity(process.pid),
+                  "run_dir": str(copy)}
         assert type(writer["pid_start"]) is int
         (copy / "run.json").write_text(json.dumps(writer))
         with pytest.raises(NnctlError, match=f"still being trained by process {process.pid}") as info:
@@ -371,8 +373,9 @@ def resign(path: Path, change) -> None:
 
 def hold_lock(folder: Path) -> subprocess.Popen:
     """Another process that holds `folder`'s lock, as a trainer of it does, until killed."""
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from nnctl.runs import lock as folder_lock; "
-                               "folder_lock.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(folder)],
+    holder = subprocess.Popen([sys.executable, "-c", ("import sys, time; from nnctl.runs import lock as folder_lock; "
+                               "folder_lock.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)"),
+                               str(folder)],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline() == "held\n"
     return holder
@@ -475,7 +478,8 @@ def test_dropout_batchnorm_schedule_and_early_stopping_resume_bit_identically(tm
 
 STATEFUL = moons_yaml(seed=2, model={"layers": [{"units": 8, "activation": "relu"}, {"type": "dropout", "rate": 0.2},
                                                 {"units": 2, "activation": "softmax"}]},
-                      training={"epochs": 4, "schedule": {"name": "reduce_on_plateau"}, "early_stopping": {"patience": 3}})
+                      training={"epochs": 4, "schedule": {"name": "reduce_on_plateau"},
+                                "early_stopping": {"patience": 3}})
 
 
 @pytest.fixture(scope="module")
@@ -500,7 +504,8 @@ def stopped_in_epoch_2(tmp_path_factory):
     ("schedule", "wait", 1.5, "wait: expected a whole number"),
     ("diagnostics", "batches", "3", "batches: expected a whole number >= 1, got '3'"),
     ("diagnostics", "grad_sq", ["1.0", 2.0], "grad_sq: expected a number >= 0, got '1.0'"),
-    ("diagnostics", "begin", {"layers.0": ["0.5"] * 16, "layers.2": [0.5] * 18}, "begin.layers.0: expected 16 finite numbers"),
+    ("diagnostics", "begin", {"layers.0": ["0.5"] * 16, "layers.2": [0.5] * 18},
+     "begin.layers.0: expected 16 finite numbers"),
     ("dropout", "states", "none", "not a valid state"),
 ])
 def test_every_saved_state_is_checked_before_anything_changes(stopped_in_epoch_2, tmp_path, name, key, value, expected):

@@ -4,9 +4,9 @@ files are the same bytes as a run that writes every epoch."""
 import json
 
 import pytest
+from conftest import moons_yaml
 
 from nnctl import api, files
-from conftest import moons_yaml
 
 EARLY = {"monitor": "val_accuracy", "patience": 3}
 
@@ -53,8 +53,9 @@ def without_config(path):
 
 
 def test_a_divergence_writes_the_last_good_epoch_kept_in_memory(tmp_path, monkeypatch):
-    from nnctl.engine import losses
     import numpy as np
+
+    from nnctl.engine import losses
 
     real, calls = losses.LOSSES["cross_entropy"], []
 

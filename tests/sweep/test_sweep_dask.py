@@ -132,7 +132,7 @@ def test_a_trial_on_a_killed_worker_continues_from_its_last_json(tmp_path):
 
 
 def test_ctrl_c_stops_every_running_trial_and_the_next_run_continues_them(dask_cluster, tmp_path):
-    address, workers, _ = dask_cluster
+    address, _workers, _ = dask_cluster
     # epochs long enough (~0.1 s each) that the trials are still running when Ctrl-C reaches them
     process, folder = start_sweep(tmp_path, address, epochs=60, samples=4000)
     try:
