@@ -227,7 +227,8 @@ def report(results: dict, summary: dict) -> str:
                 spread += " wall; CPU {:.2f}x ({:.2f} – {:.2f})".format(*summary[f"{key}_cpu"])
             lines.append(f"| {what} | {summary[key]:.2f}{unit}{spread} | {limit}{unit} | {verdict} |")
     lines.append("")
-    lines.append("Ratios and times: the median of the rounds (each round's own ratio), with their range in parentheses.")
+    lines.append("Ratios and times: the median of the rounds (each round's own ratio), with their range in "
+                 "parentheses.")
     return "\n".join(lines)
 
 

@@ -68,7 +68,8 @@ def fetch(name, quiet, as_json):
         click.echo(result["reason"])
     else:
         where = ", ".join(result["cache"]) or f"nothing: the cache folder {result['cache_dir']} is not writable"
-        click.echo(f"{paint(name, 'green')} from {result['source']}; cached in {where} ({_size(result['cache_bytes'])})")
+        click.echo(f"{paint(name, 'green')} from {result['source']}; cached in {where} "
+                   f"({_size(result['cache_bytes'])})")
 
 
 @data.command()

@@ -98,7 +98,8 @@ def check(config, overrides, layers, as_json):
     if need["available"] is not None:
         needs += f" ({memory_size(need['available'])} available)"
     shown = "<stdin>" if config == "-" else printable(config)
-    click.echo(f"{paint('ok', 'green')}: {shown} is valid: {data['name']} ({features}, {classes}){size}{needs}", err=True)
+    click.echo(f"{paint('ok', 'green')}: {shown} is valid: {data['name']} ({features}, "
+               f"{classes}){size}{needs}", err=True)
 
 
 # `file:line: key: message` (file and line, or the key, may be missing: a --set, a YAML syntax error)

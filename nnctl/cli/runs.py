@@ -77,7 +77,8 @@ def plot(run_dirs, data_path, as_json):
     """(Re)draw the PNG plots of RUN_DIR (runs/latest: the newest run) from its metrics and checkpoint.
 
     Learning curves with the best epoch marked, the per-layer gradient norms (gradient_flow.png)
-    and the test split's confusion matrix; the decision boundary for 2-D data sets; misclassified test images for image data sets.
+    and the test split's confusion matrix; the decision boundary for 2-D data sets; misclassified test images for image
+    data sets.
     """
     from .. import api
     from ..runs.checkpoint_data import DataPathNotUsed

@@ -140,4 +140,5 @@ def top_finding(run_dir: str) -> None:
     if findings and findings[0]["severity"] == "warning":
         f = findings[0]
         click.echo(f"doctor:      {f['code']}: {printable(f['evidence'])}", err=True)
-        click.echo(f"             try: {printable(f['advice'])} (all findings: nnctl doctor {printable(run_dir)})", err=True)
+        click.echo(f"             try: {printable(f['advice'])} (all findings: nnctl doctor "
+                   f"{printable(run_dir)})", err=True)

@@ -67,7 +67,8 @@ def decode(raw: bytes, source: str, encoding: str = "utf-8") -> str:
         return raw.decode(encoding)
     except UnicodeDecodeError as e:
         hint = " (a spreadsheet's 'CSV UTF-8', or data.encoding: cp1252 for a Windows one)" if encoding == "utf-8-sig" else ""
-        raise DataError(f"{source}: not a {_codec(encoding)} text file (byte {e.start} is not {_codec(encoding)}){hint}") from None
+        raise DataError(f"{source}: not a {_codec(encoding)} text file (byte {e.start} is not "
+                        f"{_codec(encoding)}){hint}") from None
 
 
 def _codec(encoding: str) -> str:

@@ -72,7 +72,8 @@ def load_mnist_raw(path: str | None = None, name: str = "mnist") -> tuple[np.nda
                 f"{title} is not available: {'; '.join(problems + [str(e)])}. To get it: set NNCTL_DATA_DIR to a "
                 "folder "
                 f"holding {name}/ with the four IDX files ({', '.join(MNIST_FILES)}), or give data.path in the config, "
-                f"or run once with internet access so it is downloaded from OpenML and cached in {cache_dir()}") from None
+                "or run once with internet access so it is downloaded from OpenML and cached in "
+                f"{cache_dir()}") from None
         source = f"openml:{openml_name}"
     _write_cache(cache, x, y)
     return x, y, source

@@ -247,7 +247,8 @@ def targets(raw, task: str, where: str):
             y = raw.astype(np.float64)
         except ValueError:
             bad = next(v for v in raw if not is_number(v))
-            raise DataError(f"{where}: the target holds {quoted(bad, 20)}, not a number, and the task is regression") from None
+            raise DataError(f"{where}: the target holds {quoted(bad, 20)}, not a number, and the task is "
+                            "regression") from None
         if not np.isfinite(y).all():
             raise DataError(f"{where}: the target holds nan or inf")
         return y, []
@@ -255,7 +256,8 @@ def targets(raw, task: str, where: str):
     if len(labels) < 2:
         raise DataError(f"{where}: the target has {len(labels)} distinct value(s); classification needs at least 2")
     if len(labels) > 10_000:
-        raise DataError(f"{where}: the target has {len(labels)} distinct values; is this a regression task (data.task)?")
+        raise DataError(f"{where}: the target has {len(labels)} distinct values; is this a regression task "
+                        "(data.task)?")
     index = {label: i for i, label in enumerate(labels)}
     return np.array([index[v] for v in raw.tolist()], dtype=np.int64), [_json_label(v) for v in labels]
 

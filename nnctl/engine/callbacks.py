@@ -4,7 +4,8 @@
 `on_batch_end(epoch, rows_done, n_rows, position)` after each batch (`position`: the running
 sums of loss and score so far in the epoch) and `on_epoch_end(record)` after the epoch's
 validation scores; a run (nnctl.runs.training) first calls `on_train_begin(info)` with what it
-trains (run folder, data set sizes, parameters, optimizer); a true value from any on_epoch_end ends training after that epoch
+trains (run folder, data set sizes, parameters, optimizer); a true value from any on_epoch_end ends training after that
+epoch
 (every callback still sees the record). A callback that raises `Interrupted` at epoch begin or
 batch end stops training at once: the loop fills in the position reached. Each keeps what a
 resumed run needs in `state_dict()` and takes it back with `load_state_dict()` (Keras' Callback,

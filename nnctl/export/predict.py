@@ -24,7 +24,8 @@ side by side are two packages, whatever their files are called.
 `rows` is a 2-D array of raw features in the order of feature_names() (the model's fitted scaling
 is applied here), or named columns, matched by name: a dict of column -> values, a list of such
 dicts (one per row), or a pandas DataFrame. A model trained on a CSV takes its cells as they are:
-text, numbers, and None, NaN or a missing marker ('', NA, ...) where a value is missing. model.npz, next to this file, holds the weights and
+text, numbers, and None, NaN or a missing marker ('', NA, ...) where a value is missing. model.npz, next to this file,
+holds the weights and
 the scaling (read without pickle); its `spec` entry (JSON) lists the network's steps in order.
 Every number is computed as nnctl computes it, in the model's dtype.
 """

@@ -264,7 +264,8 @@ def _read(path) -> tuple[dict, int]:
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         if _is_config(path, text):
             raise CheckpointError(f"{source}: is a config, not a checkpoint: train it first (nnctl train {source}), "
-                                  f"then pass its run folder (such as runs/{path.stem}-latest) or its checkpoint.json") from None
+                                  f"then pass its run folder (such as runs/{path.stem}-latest) or its "
+                                  "checkpoint.json") from None
         raise CheckpointError(f"{source}: not a valid checkpoint: not JSON ({str(e)[:120]})") from None
     del text
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:

@@ -95,9 +95,11 @@ def recorded_content(ckpt) -> bytes | None:
             size = os.fstat(handle.fileno()).st_size
             raw = handle.read(record["size"] + 1) if size == record["size"] else None
     except DataError as e:
-        raise DataError(f"{ckpt.path}: the run's data file cannot be opened ({e}): it moved or is gone; {fix}") from None
+        raise DataError(f"{ckpt.path}: the run's data file cannot be opened ({e}): it moved or is gone; "
+                        f"{fix}") from None
     except OSError as e:
-        raise DataError(f"{ckpt.path}: the run's data file {quoted(path, 100)} cannot be read ({e.strerror}); {fix}") from None
+        raise DataError(f"{ckpt.path}: the run's data file {quoted(path, 100)} cannot be read ({e.strerror}); "
+                        f"{fix}") from None
     if raw is None or len(raw) != record["size"] or hashlib.sha256(raw).hexdigest() != record["sha256"]:
         raise DataError(f"{ckpt.path}: the data file {quoted(path, 100)} changed since training (its content no "
                         f"longer matches the SHA-256 the checkpoint recorded); {fix}")

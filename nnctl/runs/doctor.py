@@ -223,7 +223,8 @@ def check_test_far_from_val(view: RunView):
     sizes = view.data.get("sizes", {})
     n_test, n_val = test.get("n") if type(test.get("n")) is int else sizes.get("test"), sizes.get("val")
     shown = (f"validation {n_val} rows, test {n_test} rows" if n_val is not None else
-             f"test {n_test} rows; the validation rows were not counted: the data could not be read" if n_test is not None
+             f"test {n_test} rows; the validation rows were not counted: the data could not be "
+             "read" if n_test is not None
              else "the split sizes are unknown: the data could not be read")
     if "accuracy" in test and _finite(test["accuracy"]) and _finite(row.get("val_accuracy")):
         t, v = test["accuracy"], row["val_accuracy"]

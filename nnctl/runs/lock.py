@@ -5,7 +5,8 @@
 
 The lock is `RUN_DIR/.lock`, held with flock(LOCK_EX | LOCK_NB) for as long as the process
 writes the folder (a sweep holds its folder's `sweep.lock` the same way: acquire(folder, name=...));
-the kernel drops it when the process dies, even by kill -9, so a lock is never stale. run.json also records the writer's identity (pid, the process's start time and the
+the kernel drops it when the process dies, even by kill -9, so a lock is never stale. run.json also records the writer's
+identity (pid, the process's start time and the
 folder), for a folder written by an nnctl without the lock: a pid alone is not enough, because
 the system reuses it for other programs once the writer is gone.
 """

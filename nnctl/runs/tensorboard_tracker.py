@@ -44,7 +44,8 @@ def own_folder(path: Path) -> Path:
         os.mkdir(path)
     except FileExistsError:
         if not stat.S_ISDIR(os.lstat(path).st_mode):
-            raise WriteError(f"{path}: is not a folder ({NO_LINK}): remove it, or train without --tensorboard") from None
+            raise WriteError(f"{path}: is not a folder ({NO_LINK}): remove it, or train without "
+                             "--tensorboard") from None
     except OSError as e:
         raise WriteError(f"{path}: cannot be created: {e.strerror or e}") from None
     return path
@@ -90,7 +91,8 @@ class TensorBoardTracker(Guarded):
             from tensorboard.plugins.hparams import summary_v2
             from tensorboard.summary.writer.event_file_writer import EventFileWriter
         except ImportError:
-            raise MissingDependency("run.tracking.tensorboard needs TensorBoard: pip install 'nnctl[tensorboard]'") from None
+            raise MissingDependency("run.tracking.tensorboard needs TensorBoard: pip install "
+                                    "'nnctl[tensorboard]'") from None
         self.event_pb2, self.summary_pb2, self.Writer = event_pb2, summary_pb2, EventFileWriter
         self.root = own_folder(Path(run.path) / FOLDER)
         self.writers: dict = {}

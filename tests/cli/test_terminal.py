@@ -54,7 +54,8 @@ def test_a_header_a_live_line_then_aligned_epoch_rows_on_a_terminal(monkeypatch)
     assert out.startswith(HEADER)
     live = [part for part in out[len(HEADER):].split("\r\033[K") if part]
     # the live line, redrawn in place: steps (not rows), a bar, the ETA, steps per second, the running scores
-    assert re.fullmatch(r"epoch 1/2   1/10 \[=>\.{18}\]  ETA \d+\.\d\ds  [\d,]+ steps/s  loss 0\.5000  acc 0\.7500", live[0])
+    assert re.fullmatch(r"epoch 1/2   1/10 \[=>\.{18}\]  ETA \d+\.\d\ds  [\d,]+ steps/s  loss 0\.5000  acc "
+                        r"0\.7500", live[0])
     assert live[8].startswith("epoch 1/2   9/10 [=================>..]  ETA ")
     assert len(live) == 10  # nine redraws (the last batch's line is the epoch's row at once), then the row
     assert live[-1] == ("epoch      loss       acc  val_loss   val_acc        lr     time\n"

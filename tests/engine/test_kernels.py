@@ -1,5 +1,6 @@
 """The compiled kernels give the NumPy path's bits: every optimizer with each option, the dense
-epilogues (alone and as a network's steps) and the cross-entropy's, run both ways on the same inputs (float32 and float64, several sizes, odd lengths), and
+epilogues (alone and as a network's steps) and the cross-entropy's, run both ways on the same inputs (float32 and
+float64, several sizes, odd lengths), and
 the raw bytes compared. Run again with NNCTL_JIT=0 by the CI: then both sides are NumPy's, and the
 tests that need numba are skipped."""
 

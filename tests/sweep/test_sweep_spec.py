@@ -109,7 +109,8 @@ parameters:
     (BASE + "trials: 3\nparameters:\n  optimizer.lr: [0.1]\n", r"trials is for method: random"),
     (BASE + "parameters:\n  optimizer.lr: {distribution: uniform, low: 0.1, high: 0.2}\n",
      r"s.yaml:11: parameters.optimizer.lr: a grid needs a list of values; distributions need method: random"),
-    (BASE + "method: random\ntrials: 2\nparameters:\n  optimizer.lr: {distribution: log_unifrom, low: 0.1, high: 0.2}\n",
+    (BASE + "method: random\ntrials: 2\nparameters:\n  optimizer.lr: {distribution: log_unifrom, low: 0.1, high: "
+            "0.2}\n",
      r"s.yaml:13: parameters.optimizer.lr.distribution: expected one of .*did you mean 'log_uniform'\?"),
     (BASE + "method: random\ntrials: 2\nparameters:\n  optimizer.lr:\n    distribution: uniform\n    low: 0.5\n    "
             "hihg: 1\n",
