@@ -381,7 +381,8 @@ def report(results: dict[str, list[dict]], args, notes=(), load=None) -> str:
     for name, runs in results.items():
         s = summarize(runs)
         low, high = s["accuracy_range"]
-        accuracy = f"{100 * s['test_accuracy']:.2f}%" + (f" ({100 * low:.2f} – {100 * high:.2f})" if low != high else "")
+        spread = f" ({100 * low:.2f} – {100 * high:.2f})" if low != high else ""
+        accuracy = f"{100 * s['test_accuracy']:.2f}%" + spread
         if s["reached"] == s["rounds"]:
             epochs, time_s = f"{s['epochs']:g}" + (" (its config's)" if s["whole"] else ""), f"{s['train_s']:.1f}"
         else:

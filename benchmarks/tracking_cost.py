@@ -116,7 +116,8 @@ def main() -> None:
         summary = {name: {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
                    for name, runs in results.items()}
         summary["store"] = "server" if args.uri else "sqlite"
-        summary["added_per_epoch_ms"] = round(summary["mlflow"]["per_epoch_ms"] - summary["untracked"]["per_epoch_ms"], 3)
+        added = summary["mlflow"]["per_epoch_ms"] - summary["untracked"]["per_epoch_ms"]
+        summary["added_per_epoch_ms"] = round(added, 3)
         print(json.dumps(summary))
 
 

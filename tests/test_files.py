@@ -246,5 +246,6 @@ def test_commands_write_outputs_named_near_the_limit(moons_run, tmp_path, monkey
                  ["export", moons_run["checkpoint"], "--format", "numpy", "-o", "b" * 255],
                  ["init", "--data", "iris", "-o", "c" * 256]):
         result = CliRunner().invoke(main, [str(a) for a in args])
-        assert "internal error" not in result.output and (result.exit_code == 0) == (len(args[-1]) <= 255), result.output
+        assert "internal error" not in result.output, result.output
+        assert (result.exit_code == 0) == (len(args[-1]) <= 255), result.output
     assert sorted(len(p.name) for p in tmp_path.iterdir()) == [255, 255]

@@ -114,7 +114,8 @@ def closing(result: dict, seconds: float) -> list[str]:
     if early is not None:
         stopped = (f"stopped at epoch {early['stopped_epoch']}" if early["stopped_epoch"] is not None
                    else "ran every epoch")
-        restored = f"restored the weights of epoch {early['best_epoch']}" if early["restored_best"] else "kept the last weights"
+        restored = (f"restored the weights of epoch {early['best_epoch']}" if early["restored_best"]
+                    else "kept the last weights")
         lines.append(f"early stop:  {stopped}; best {early['monitor']} {early['best']:.4f} at epoch "
                      f"{early['best_epoch']}; {restored}")
     if result["plots"]:

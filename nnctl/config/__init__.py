@@ -63,7 +63,8 @@ def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | No
     data = anchor_path(apply_overrides(data, overrides, lines, source), Path.cwd())
     cfg = from_dict(data, source, lines, stem=None if stdin else path.stem)
     if stdin and not (isinstance(data.get("run"), dict) and data["run"].get("name") is not None):
-        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(_data_word(cfg.data), "run")})})
+        name = folder_name(_data_word(cfg.data), "run")
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": name})})
     cfg._overrides = tuple(overrides)
     cfg._layers = tuple(source_name(layer) for layer in layers)
     return cfg
@@ -166,7 +167,8 @@ def resolve(cfg: Config) -> Config:
     run = cfg.run if cfg.run.name is not None else cfg.run.model_copy(update={"name": "run"})
     training = cfg.training
     if training.schedule.name == "cosine" and training.schedule.epochs is None:
-        training = training.model_copy(update={"schedule": training.schedule.model_copy(update={"epochs": training.epochs})})
+        schedule = training.schedule.model_copy(update={"epochs": training.epochs})
+        training = training.model_copy(update={"schedule": schedule})
     return cfg.model_copy(update={"data": data, "model": ModelConfig(layers=layers), "run": run, "training": training})
 
 
@@ -199,7 +201,8 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
 
     def output():  # the first misfit of the output layer: the others follow from it
         if last.type != "dense":
-            hint = f": give the dense layer before it activation: {last.activation}" if last.type == "activation" else ""
+            hint = (f": give the dense layer before it activation: {last.activation}" if last.type == "activation"
+                    else "")
             fail(f"the output layer must be dense, got {last.type}{hint}", "type")
         n = spec.n_classes
         if spec.task == "regression":
@@ -207,7 +210,8 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
                 where = _where(source, lines.get(("loss",)))
                 raise ConfigError(f"{where}: loss: {label} is a regression task: use mse, mae or huber, not {cfg.loss}")
             if last.units != 1:
-                fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
+                fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, "
+                     f"got {last.units}", "units")
             if last.activation != "linear":
                 fail("a regression output layer is linear (the target is standardised), got activation "
                      f"'{last.activation}'", "activation")
@@ -302,7 +306,8 @@ def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
 def dump(cfg: Config) -> str:
     """The resolved config as YAML, in the order of the schema; the merged files and the --set
     overrides as comments."""
-    header = "".join(f"# --config {item}\n" for item in cfg._layers) + "".join(f"# --set {item}\n" for item in cfg._overrides)
+    header = "".join([*(f"# --config {item}\n" for item in cfg._layers),
+                      *(f"# --set {item}\n" for item in cfg._overrides)])
     return header + yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, default_flow_style=False)
 
 

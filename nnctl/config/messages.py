@@ -77,7 +77,8 @@ def _pick_member(annotation, node):
             if isinstance(member, type) and issubclass(member, BaseModel):
                 key = next((k for k in ("name", "type") if k in member.model_fields), None)
                 field = member.model_fields.get(key) if key else None
-                tag = typing.get_args(field.annotation)[0] if field is not None and typing.get_args(field.annotation) else None
+                args = typing.get_args(field.annotation) if field is not None else ()
+                tag = args[0] if args else None
                 given = node.get(key, field.default) if isinstance(node, dict) and field is not None else None
                 if tag is None or given == tag:
                     return member

@@ -206,7 +206,9 @@ class NpzData(_Table):
     y_key: str = Field("y", description="array of the targets, (n,) labels or numbers")
 
 
-DataConfig = Annotated[MoonsData | BreastCancerData | MnistData | CirclesData | BlobsData | IrisData | WineData | DigitsData | DiabetesData | FashionMnistData | OpenMLData | CsvData | NpzData, Field(discriminator="name")]
+DataConfig = Annotated[MoonsData | BreastCancerData | MnistData | CirclesData | BlobsData | IrisData | WineData
+                       | DigitsData | DiabetesData | FashionMnistData | OpenMLData | CsvData | NpzData,
+                       Field(discriminator="name")]
 
 # ---------------------------------------------------------------- model
 
@@ -306,7 +308,8 @@ class NadamConfig(Strict):
                                   description="how fast the momentum schedule approaches beta_1")
 
 
-OptimizerConfig = Annotated[SGDConfig | RMSpropConfig | AdagradConfig | AdadeltaConfig | AdamConfig | AdamWConfig | AdamaxConfig | NadamConfig, Field(discriminator="name")]
+OptimizerConfig = Annotated[SGDConfig | RMSpropConfig | AdagradConfig | AdadeltaConfig | AdamConfig | AdamWConfig
+                            | AdamaxConfig | NadamConfig, Field(discriminator="name")]
 
 # ---------------------------------------------------------------- training and run
 
@@ -359,7 +362,8 @@ class ReduceOnPlateauSchedule(Strict):
     min_lr: float = Field(_default(_sched.ReduceOnPlateau, "min_lr"), ge=0.0, description="lr never goes below this")
 
 
-ScheduleConfig = Annotated[ConstantSchedule | StepSchedule | ExponentialSchedule | InverseTimeSchedule | CosineSchedule | ReduceOnPlateauSchedule, Field(discriminator="name")]
+ScheduleConfig = Annotated[ConstantSchedule | StepSchedule | ExponentialSchedule | InverseTimeSchedule | CosineSchedule
+                           | ReduceOnPlateauSchedule, Field(discriminator="name")]
 
 
 class EarlyStoppingConfig(Strict):

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import encoding, images, inputs
-# noqa: F401  (part of this package's face)
-from .cache import cache_dir, data_dir, read_split, split_cache_path, write_split
+
+# the package's face: what the other packages import from nnctl.data
+from .cache import cache_dir, data_dir, read_split, split_cache_path, write_split  # noqa: F401
 from .catalog import CATALOG, SPECS, DatasetSpec, spec  # noqa: F401
 from .images import IMAGE_SETS, MNIST_FILES, OPENML_RETRIES, load_mnist_raw, read_idx, read_mnist_idx  # noqa: F401
 from .prepare import Prepared

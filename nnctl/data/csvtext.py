@@ -66,7 +66,8 @@ def decode(raw: bytes, source: str, encoding: str = "utf-8") -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as e:
-        hint = " (a spreadsheet's 'CSV UTF-8', or data.encoding: cp1252 for a Windows one)" if encoding == "utf-8-sig" else ""
+        hint = (" (a spreadsheet's 'CSV UTF-8', or data.encoding: cp1252 for a Windows one)" if encoding == "utf-8-sig"
+                else "")
         raise DataError(f"{source}: not a {_codec(encoding)} text file (byte {e.start} is not "
                         f"{_codec(encoding)}){hint}") from None
 

@@ -62,7 +62,9 @@ def read_table(source: str, record: dict, *, target: str | None = None, header: 
         if len(cells) != width:
             raise DataError(f"{name}: row {number}: {_values(len(cells))}, but the "
                             f"{'header' if header else 'first row'} "
-                            f"has {width}" + (f" (read with the delimiter {delimiter!r}: pass --delimiter?)" if len(cells) == 1 else ""))
+                            f"has {width}"
+                            + (f" (read with the delimiter {delimiter!r}: pass --delimiter?)" if len(cells) == 1
+                               else ""))
     table = Table(name, used, [[cells[p].strip() for _, cells in rows] for p in positions], [n for n, _ in rows])
     settings = {k: record[k] for k in ("delimiter", "decimal", "encoding", "missing_values")}
     prepared = Prepared.of(table, settings, record, drop=False)

@@ -175,8 +175,8 @@ def _fetch_openml(openml_name: str = "mnist_784") -> tuple[np.ndarray, np.ndarra
             bunch = fetch_openml(openml_name, version=1, as_frame=False, parser="liac-arff", data_home=str(cache_dir()),
                                  n_retries=OPENML_RETRIES, delay=OPENML_DELAY)
         x, y = np.asarray(bunch.data), np.asarray(bunch.target, dtype=str).astype(np.uint8)  # labels are '0'..'9'
-    # noqa: BLE001 - offline, HTTP error, corrupt download: all mean "not available"; the reason is kept
-    except Exception as e:
+    # offline, HTTP error, corrupt download: all mean "not available"; the reason is kept
+    except Exception as e:  # noqa: BLE001
         raise DataError(f"the download of {openml_name} from OpenML failed ({type(e).__name__}: {e})") from None
     if not (x.min() >= 0 and x.max() <= 255 and np.array_equal(x.astype(np.uint8), x)):
         raise DataError(f"OpenML's {openml_name} has pixel values that are not whole numbers in 0..255")

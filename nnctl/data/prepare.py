@@ -62,7 +62,8 @@ class Prepared:
                 if column.type == "numeric" and column.impute == "drop_rows" and np.isnan(values).any():
                     dropped[column.name] = int(np.isnan(values).sum())
             table = table.rows(kept)
-            parsed = [None if p is None else p[kept] if isinstance(p, np.ndarray) else [p[i] for i in kept] for p in parsed]
+            parsed = [None if p is None else p[kept] if isinstance(p, np.ndarray) else [p[i] for i in kept]
+                      for p in parsed]
         return cls(table, columns, parsed, dict(settings), dropped, legacy_names is not None)
 
     def fit(self, rows: np.ndarray) -> dict:
@@ -95,7 +96,8 @@ class Prepared:
                             for f in found if f["missing"]},
                 "dropped_rows": dict(self.dropped),
                 "unknown": {f["column"]: {"values": f["unknown"], "example": f["example"],
-                                          "read_as": encoding.unknown(by_name[f["column"]])} for f in found if f["unknown"]}}
+                                          "read_as": encoding.unknown(by_name[f["column"]])}
+                            for f in found if f["unknown"]}}
 
 
 def encode_columns(record: dict, given, source: str = "<columns>") -> tuple[np.ndarray, list]:

@@ -223,8 +223,8 @@ def fetch_openml(dataset, version, target, cache: Path):
             warnings.simplefilter("ignore")
             bunch = fetch(**by, target_column=target or "default-target", as_frame=False, parser="liac-arff",
                           data_home=str(cache), n_retries=3, delay=1.0)
-    # noqa: BLE001 - offline, unknown name or id, no such column: all mean the data is not available
-    except Exception as e:
+    # offline, unknown name or id, no such column: all mean the data is not available
+    except Exception as e:  # noqa: BLE001
         raise DataError(f"{label} is not available ({type(e).__name__}: {e})") from None
     data = bunch.data.toarray() if hasattr(bunch.data, "toarray") else bunch.data
     try:

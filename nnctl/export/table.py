@@ -62,7 +62,8 @@ def _test_rows(ckpt, data, content) -> dict | None:
     if not len(test):
         return None
     table = prepared.table
-    return {name: [table.cells[table.names.index(name)][i] for i in test] for name in (r["name"] for r in columns(ckpt))}
+    names = [r["name"] for r in columns(ckpt)]
+    return {name: [table.cells[table.names.index(name)][i] for i in test] for name in names}
 
 
 def synthetic(ckpt, n: int = 64) -> dict:

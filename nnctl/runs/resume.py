@@ -153,7 +153,8 @@ def _refuse_if_running(path: Path, status: dict) -> None:
     every nnctl that takes it; this catches a writer that does not (an nnctl from before the lock),
     from the identity run.json records."""
     pid = status.get("pid")
-    if status.get("status") != "running" or status.get("host") != platform.node() or type(pid) is not int or pid == os.getpid():
+    if (status.get("status") != "running" or status.get("host") != platform.node() or type(pid) is not int
+            or pid == os.getpid()):
         return
     if _is_its_writer(path, status, pid):
         raise RunBusy(f"{path}: the run is still being trained by process {pid} on this machine; "
@@ -188,7 +189,8 @@ def _process_started(pid: int) -> float | None:
     """The process's start, in seconds since the epoch (from /proc), or None."""
     ticks = folder_lock.start_ticks(pid)
     try:
-        btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                     if line.startswith("btime "))
     except (OSError, ValueError, IndexError, StopIteration):
         return None
     return None if ticks is None else btime + ticks / os.sysconf("SC_CLK_TCK")

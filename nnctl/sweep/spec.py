@@ -43,13 +43,16 @@ REGRESSION_METRICS = ("val_mae", "val_rmse", "val_r2")
 
 class SweepSpec(Strict):
     base: Any = Field(description="the base config: a path relative to the sweep file, or an inline mapping")
-    method: Literal["grid", "random"] = Field("grid", description="grid: every combination of the lists; random: `trials` draws")
+    method: Literal["grid", "random"] = Field(
+        "grid", description="grid: every combination of the lists; random: `trials` draws")
     parameters: dict[str, Any] = Field(description="dotted config key -> list of values or distribution")
     trials: int | None = Field(None, ge=1, le=MAX_TRIALS, description="random only: number of draws")
     seed: int = Field(0, ge=0, lt=2**63, description="random only: seeds the draws")
     metric: Literal[tuple(METRIC_MODES)] = Field("val_loss", description="what ranks the trials")
-    mode: Literal["min", "max"] | None = Field(None, description="min or max; default max for val_accuracy and val_r2, min otherwise")
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the sweep folder's name; default the file's stem")
+    mode: Literal["min", "max"] | None = Field(
+        None, description="min or max; default max for val_accuracy and val_r2, min otherwise")
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                             description="the sweep folder's name; default the file's stem")
     output_dir: str = Field("sweeps", description="folder that holds the sweep folder")
 
     @field_validator("name")
@@ -139,7 +142,8 @@ def load(path: str | Path) -> Sweep:
     if spec.mode is None:
         spec = spec.model_copy(update={"mode": METRIC_MODES[spec.metric]})
     if not spec.parameters:
-        raise ConfigError(f"{source}:{lines.get(('parameters',))}: parameters: give at least one dotted config key to vary")
+        raise ConfigError(f"{source}:{lines.get(('parameters',))}: parameters: give at least one dotted config key "
+                          "to vary")
     if not isinstance(spec.base, (str, dict)):
         raise ConfigError(f"{source}:{lines.get(('base',))}: base: expected the path of a config file or an inline "
                           f"config mapping, got a {config._yaml_type(spec.base)}")
@@ -187,8 +191,10 @@ def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
         raise ConfigError(f"{where}: a grid needs a list of values; distributions need method: random")
     name = value.get("distribution")
     if name not in DISTRIBUTIONS:
-        what = "is required" if name is None else f"expected one of {', '.join(DISTRIBUTIONS)}, got {name!r}{_closest(name, DISTRIBUTIONS)}"
-        raise ConfigError(f"{source}:{line_of(lines, at + ('distribution',))}: {_dotted(at + ('distribution',))}: {what}")
+        what = ("is required" if name is None
+                else f"expected one of {', '.join(DISTRIBUTIONS)}, got {name!r}{_closest(name, DISTRIBUTIONS)}")
+        key = at + ("distribution",)
+        raise ConfigError(f"{source}:{line_of(lines, key)}: {_dotted(key)}: {what}")
     model = DISTRIBUTIONS[name]
     try:
         return model.model_validate(value)

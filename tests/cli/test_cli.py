@@ -85,7 +85,7 @@ def test_train_human_output_and_quiet(runner, config_file):
     result = invoke(runner, "train", config_file, "--quiet")
     assert result.exit_code == 0
     assert result.stdout == ""  # everything on stderr: stdout is for --json only
-    assert "done in " in result.stderr and "test loss" in result.stderr and "checkpoint.json holds epoch" in result.stderr
+    assert all(part in result.stderr for part in ("done in ", "test loss", "checkpoint.json holds epoch"))
     assert "run folder:" not in result.stderr and "epoch 1/" not in result.stderr  # quiet: no header, no epoch lines
 
 

@@ -76,7 +76,8 @@ def test_check_json_lists_the_errors_of_an_invalid_config(tmp_path):
     error = out["errors"][0]
     assert set(error) == {"file", "line", "key", "message"}
     line = bad.read_text().splitlines().index("loss: cross_entropi") + 1
-    assert error["file"] == str(bad) and error["line"] == line and error["key"] == "loss" and "cross_entropy" in error["message"]
+    assert (error["file"], error["line"], error["key"]) == (str(bad), line, "loss")
+    assert "cross_entropy" in error["message"]
     assert invoke("check", tmp_path / "nope.yaml", "--json").exit_code == 3
 
 
@@ -87,7 +88,8 @@ def test_checkpoint_last_keeps_the_final_epoch(tmp_path):
     assert result["checkpoint_epoch"] == 6
     assert api.load_checkpoint(result["checkpoint"]).epoch == 6
     default = config.load(path, ["training.checkpoint=best"])
-    assert default.training.checkpoint == "best" and config.load(tmp_path / "run" / "config.yaml").training.checkpoint == "last"
+    assert default.training.checkpoint == "best"
+    assert config.load(tmp_path / "run" / "config.yaml").training.checkpoint == "last"
     bad = invoke("check", path, "--set", "training.checkpoint=final")
     assert bad.exit_code == 3 and "training.checkpoint" in bad.stderr
 

@@ -246,7 +246,8 @@ def test_both_exports_read_the_columns_as_nnctl_does_and_keep_no_path(trained, t
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["rows_from"] == "test split"
     folder = str(trained["folder"]).encode()
-    assert folder not in (tmp_path / "m.onnx").read_bytes() and folder not in (tmp_path / "m" / "model.npz").read_bytes()
+    assert folder not in (tmp_path / "m.onnx").read_bytes()
+    assert folder not in (tmp_path / "m" / "model.npz").read_bytes()
     rows = [list(r) for r in trained["rows"][:12]]
     rows[0][1], rows[1][2], rows[2][3] = "platinum", "", "?"  # a plan never seen, a missing region and tenure
     order = ["monthly_fee", "senior", "plan", "churned", "tenure", "region", "customer_id"]
@@ -354,7 +355,8 @@ def test_data_keys_of_a_built_in_set_are_not_read_as_a_csvs(tmp_path):
 
 def test_a_table_without_a_header_is_read_by_position_everywhere(tmp_path):
     data = tmp_path / "nohead.csv"
-    data.write_text("".join(f"{['red', 'blue', 'green'][i % 3]},{i % 7},{'NA' if i % 9 == 0 else i % 4},{(i // 3) % 2}\n"
+    colours = ["red", "blue", "green"]
+    data.write_text("".join(f"{colours[i % 3]},{i % 7},{'NA' if i % 9 == 0 else i % 4},{(i // 3) % 2}\n"
                             for i in range(90)))
     assert run("train", "--data", data, "--set", "training.epochs=2", "-q", "--no-plots",
                "--run-dir", tmp_path / "run").exit_code == 0

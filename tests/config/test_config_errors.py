@@ -186,10 +186,9 @@ def test_every_config_error_is_reported_at_once_in_line_order(tmp_path):
     assert error_lines(result) == [
         f"{path}:6: model.layers[0].units: input should be greater than or equal to 1, got 0",
         (f"{path}:6: model.layers[0].activation: expected one of relu, leaky_relu, sigmoid, tanh, softmax, linear, "
-         "elu, "
-        "selu, gelu, softplus, silu, got 'relux'; did you mean 'relu'?"),
-        f"{path}:8: optimiser: unknown key; did you mean 'optimizer'? (allowed: seed, data, model, loss, optimizer, "
-        "training, run)",
+         "elu, selu, gelu, softplus, silu, got 'relux'; did you mean 'relu'?"),
+        (f"{path}:8: optimiser: unknown key; did you mean 'optimizer'? (allowed: seed, data, model, loss, optimizer, "
+         "training, run)"),
         f"{path}:14: training.batch_size: input should be greater than or equal to 1, got -1",
     ]
     assert invoke("train", path).exit_code == 3

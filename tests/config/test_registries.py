@@ -34,7 +34,8 @@ def _members(union) -> list:
 
 def _name(model_cls, key="name") -> str:
     field = model_cls.model_fields[key]
-    return typing.get_args(field.annotation)[0] if typing.get_origin(field.annotation) is typing.Literal else field.default
+    literal = typing.get_origin(field.annotation) is typing.Literal
+    return typing.get_args(field.annotation)[0] if literal else field.default
 
 
 def test_activation_names_are_the_engines():

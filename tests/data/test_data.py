@@ -301,7 +301,8 @@ def test_the_image_sets_are_mnist_shaped():
 
 
 def test_the_schema_knows_every_data_set_of_the_catalog():
-    names = {typing.get_args(m.model_fields["name"].annotation)[0] for m in typing.get_args(typing.get_args(config.DataConfig)[0])}
+    models = typing.get_args(typing.get_args(config.DataConfig)[0])
+    names = {typing.get_args(m.model_fields["name"].annotation)[0] for m in models}
     assert names == set(data.CATALOG)
     for name, entry in data.CATALOG.items():
         cfg = TypeAdapter(config.DataConfig).validate_python({"name": name, **REQUIRED.get(name, {})})

@@ -229,7 +229,8 @@ def test_regression_end_to_end_on_an_npz_file(tmp_path):
     scores = api.evaluate_checkpoint(result["checkpoint"], data=tmp_path / "r.npz")
     assert scores["task"] == "regression" and scores["r2"] == pytest.approx(result["test"]["r2"])
     header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
-    assert header.startswith("epoch,train_loss,train_mae,val_loss,val_mae,val_rmse,val_r2,lr,seconds,layers.0.grad_norm,")
+    assert header.startswith("epoch,train_loss,train_mae,val_loss,val_mae,val_rmse,val_r2,lr,seconds,"
+                             "layers.0.grad_norm,")
 
 
 @pytest.mark.parametrize("change,fragment", [
@@ -257,7 +258,8 @@ def test_binary_eval_reports_roc_auc(tmp_path):
 
 def test_cli_shows_regression_scores(tmp_path):
     path = write(tmp_path, "seed: 0\ndata: {name: diabetes}\nmodel:\n  layers:\n    - {units: 8, activation: relu}\n"
-                           "    - {units: 1}\nloss: mae\noptimizer: {name: adam, lr: 0.01}\ntraining: {epochs: 3}\n", "d.yaml")
+                           "    - {units: 1}\nloss: mae\noptimizer: {name: adam, lr: 0.01}\ntraining: {epochs: 3}\n",
+                 "d.yaml")
     runner = CliRunner()
     result = runner.invoke(main, ["train", str(path), "--run-dir", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output

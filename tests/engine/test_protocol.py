@@ -59,7 +59,8 @@ def test_an_activation_layer_is_the_activation_of_the_layer_before_it():
     inline = model.build([{"units": 300, "activation": "relu"}, {"units": 2}], 6, np.random.default_rng(0))
     apart = model.build([{"units": 300, "initializer": "he_uniform"}, {"type": "activation", "activation": "relu"},
                          {"units": 2}], 6, np.random.default_rng(0))
-    assert [type(s) for s in inline._forward[False]] == [type(s) for s in apart._forward[False]] == [DenseEpilogue, Dense]
+    steps = [[type(s) for s in m._forward[False]] for m in (inline, apart)]
+    assert steps[0] == steps[1] == [DenseEpilogue, Dense]
     outs = [m.forward(x, training=True) for m in (inline, apart)]
     assert outs[0].tobytes() == outs[1].tobytes()
     for m in (inline, apart):

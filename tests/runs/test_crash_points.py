@@ -282,7 +282,8 @@ def ahead(tmp_path):
         assert in_child(lambda: api.train(cfg, run_dir=run_dir, plots=False)) == 137
     finally:
         os.replace = counted.real
-    assert api.load_checkpoint(run_dir / "checkpoint.json").epoch == 3 and api.load_checkpoint(run_dir / "last.json").epoch == 2
+    assert api.load_checkpoint(run_dir / "checkpoint.json").epoch == 3
+    assert api.load_checkpoint(run_dir / "last.json").epoch == 2
     return run_dir
 
 

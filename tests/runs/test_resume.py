@@ -61,7 +61,8 @@ def reference(tmp_path_factory):
 def same_files(a: Path, b: Path):
     for name in FILES:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
-    strip = [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in (a / "metrics.jsonl").read_text().splitlines()]
+    strip = [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+             for line in (a / "metrics.jsonl").read_text().splitlines()]
     assert strip == [{k: v for k, v in json.loads(line).items() if k != "seconds"}
                      for line in (b / "metrics.jsonl").read_text().splitlines()]
 
@@ -185,7 +186,8 @@ def test_changed_config_is_refused_with_the_difference(reference, tmp_path):
     message = str(info.value)
     assert "training.epochs: the run has 6, now 9" in message
     assert "model.layers[0].units: the run has 12, now 13" in message
-    renamed = config_of(tmp_path).model_copy(update={"run": config_of(tmp_path).run.model_copy(update={"name": "other"})})
+    cfg = config_of(tmp_path)
+    renamed = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": "other"})})
     api.resume(ref_dir, renamed)  # the run section does not change training
 
 

@@ -52,7 +52,8 @@ def test_runs_table_newest_first_with_best_and_test_scores(moons_run, tmp_path):
     assert text[0].split()[:4] == ["run", "started", "status", "epochs"]
     assert text[1].startswith("going") and "running" in text[1] and "0.8000" in text[1]
     line = next(t for t in text if t.startswith("real"))
-    assert "finished" in line and f"{moons_run['test']['accuracy']:.4f}" in line and f"(best {moons_run['best_epoch']})" in line
+    assert "finished" in line and f"{moons_run['test']['accuracy']:.4f}" in line
+    assert f"(best {moons_run['best_epoch']})" in line
     assert "diverged" in next(t for t in text if t.startswith("wild"))
 
 

@@ -160,7 +160,8 @@ def test_help():
 def test_a_bad_spec_exits_3_with_file_and_line(tmp_path):
     result = sweep(write(tmp_path, GRID.replace("optimizer.lr:", "optimizer.lrr:")))
     assert result.exit_code == 3
-    assert "sweep.yaml:12: parameters.optimizer.lrr: optimizer.lrr is not a config key; did you mean 'lr'?" in result.stderr
+    expected = "sweep.yaml:12: parameters.optimizer.lrr: optimizer.lrr is not a config key; did you mean 'lr'?"
+    assert expected in result.stderr
 
 
 def test_a_worker_that_dies_stops_the_sweep_with_a_message():

@@ -97,7 +97,9 @@ def test_a_dask_cluster_runs_the_sweep_and_matches_the_local_run(dask_cluster, t
     from distributed import Client
 
     with Client(address, timeout="30s") as client:
-        keys = client.run_on_scheduler(lambda dask_scheduler: sorted({str(t[0]) for t in dask_scheduler.transition_log}))
+        def transitioned(dask_scheduler):
+            return sorted({str(t[0]) for t in dask_scheduler.transition_log})
+        keys = client.run_on_scheduler(transitioned)
     for row in board["leaderboard"]:
         assert sum(k.startswith(f"sweep-trial-{row['trial']}-") for k in keys) == 1, keys
 

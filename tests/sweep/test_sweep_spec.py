@@ -148,8 +148,8 @@ parameters:
     ("parameters: {seed: [1]}\n", r"s.yaml:1: base: is required but missing"),
     (BASE + "parameters:\n  seed: 3\n", r"s.yaml:11: parameters.seed: expected a list of values .*belongs in base"),
     (BASE + "metric: val_acc\nparameters:\n  seed: [1]\n",
-     r"s.yaml:10: metric: expected one of val_loss, val_accuracy, val_mae, val_rmse, val_r2, got 'val_acc'; did you "
-     r"mean 'val_accuracy'\?"),
+     (r"s.yaml:10: metric: expected one of val_loss, val_accuracy, val_mae, val_rmse, val_r2, got 'val_acc'; did you "
+      r"mean 'val_accuracy'\?")),
 ])
 def test_spec_errors_name_file_line_and_key(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
