@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -105,7 +105,8 @@ def json_schema() -> dict:
     list of values or a distribution, and the rules between method, trials and distributions."""
     from pydantic import TypeAdapter
 
-    distribution = TypeAdapter(Annotated[tuple(DISTRIBUTIONS.values()), Field(discriminator="distribution")])
+    one = Union[tuple(DISTRIBUTIONS.values())]  # noqa: UP007  (built from a tuple)
+    distribution = TypeAdapter(Annotated[one, Field(discriminator="distribution")])
     one_of = distribution.json_schema(ref_template="#/$defs/{model}")
     schema = SweepSpec.model_json_schema()
     schema["$defs"] = {**schema.get("$defs", {}), **one_of.pop("$defs")}
