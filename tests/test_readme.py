@@ -75,8 +75,9 @@ def test_every_exit_code_table_lists_exactly_the_codes_of_nnctl_errors():
 
 def test_readme_gives_the_test_command_that_ci_runs():
     ci = (REPO / ".ci" / "run").read_text()
-    assert "pip install -e '.[test]' && python -m pytest -q" in README
-    assert "pip install -q -e '.[test]' && python -m pytest -q" in ci
+    command = re.search(r"pip install -e '\.\[test\]' && (python -m pytest[^`\n]*)", README).group(1)
+    assert re.search(rf"^{re.escape(command)}$", ci, re.MULTILINE), command
+    assert re.search(r"^ruff check \.$", ci, re.MULTILINE) and re.search(r"^mypy$", ci, re.MULTILINE)
 
 
 def test_every_sweep_distribution_is_documented():

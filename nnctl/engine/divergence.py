@@ -16,8 +16,12 @@ diverged when
 """
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+
+from .protocol import Array
 
 LOSS_FACTOR = 1e3
 LOSS_FLOOR = 1.0  # a loss near 0 at the start (a target already fitted) must not make 1e-3 "explode"
@@ -25,7 +29,7 @@ WEIGHT_BOUND = 1e8
 REFERENCE_ROWS = 1024  # a reference, not a score: 1,024 rows give MNIST's within 1%, with little memory
 
 
-def reference_loss(model, loss, x, y) -> float:
+def reference_loss(model: Any, loss: Any, x: Array, y: Array) -> float:
     """The untrained network's mean loss, with its weight penalties, on the first REFERENCE_ROWS
     rows of (x, y), in inference mode (no running statistic or dropout generator moves, so the
     training that follows is unchanged). Call it before any training or restored weights."""
@@ -54,7 +58,7 @@ def exploded_loss(train_loss: float, limit: float) -> str | None:
     return None
 
 
-def exploded_weights(params: dict) -> str | None:
+def exploded_weights(params: Mapping[str, Array]) -> str | None:
     """What went wrong when a weight is NaN, infinite or beyond WEIGHT_BOUND, else None."""
     largest, name = 0.0, None
     for key, p in params.items():
@@ -70,7 +74,7 @@ def exploded_weights(params: dict) -> str | None:
     return None
 
 
-def message(epoch: int, batch: int | None, lr: float, what: str, x) -> str:
+def message(epoch: int, batch: int | None, lr: float, what: str, x: Array) -> str:
     """Where and how training diverged, with the two likely causes and their numbers
     (`x`: the training inputs, whose largest magnitude tells whether they were scaled)."""
     where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
