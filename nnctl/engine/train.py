@@ -88,7 +88,8 @@ def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: 
             record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_norm, callbacks, start)
         start = Position(epoch)
         history.append(record)
-        if any(callback.on_epoch_end(record) for callback in callbacks):  # a list: every callback sees the record
+        stops = [callback.on_epoch_end(record) for callback in callbacks]  # a list: every callback sees the record
+        if any(stops):
             break
     return history
 

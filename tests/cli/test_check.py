@@ -7,11 +7,13 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from test_cli import CONFIG
+from helpers.moons import moons_yaml
 
 from nnctl import data
 from nnctl.cli import main
 from nnctl.data import images
+
+CONFIG = moons_yaml(optimizer={"lr": 0.01}, training={"epochs": 5}, run={"output_dir": "OUT"})
 
 
 @pytest.fixture()

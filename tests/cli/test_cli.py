@@ -5,22 +5,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers.moons import moons_yaml
 
 from nnctl import __version__
 from nnctl.cli import main
 
-CONFIG = """\
-seed: 0
-data: {name: moons, n_samples: 300, noise: 0.1}
-model:
-  layers:
-    - {units: 16, activation: relu}
-    - {units: 2, activation: softmax}
-loss: cross_entropy
-optimizer: {name: adam, lr: 0.01}
-training: {epochs: 5, batch_size: 32}
-run: {output_dir: OUT}
-"""
+CONFIG = moons_yaml(optimizer={"lr": 0.01}, training={"epochs": 5}, run={"output_dir": "OUT"})
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import moons_yaml
+from helpers.moons import moons_yaml
 
 from nnctl.cli import main
 from nnctl.sweep import spec as sweep_spec

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from conftest import moons_yaml
+from helpers.moons import moons_yaml
 
 from nnctl import cli, errors
 from nnctl.cli import main

@@ -1,32 +1,13 @@
 """Config: valid files load and round-trip; each broken file is one message naming its key and line."""
 
-import textwrap
 
 import pydantic
 import pytest
 import yaml
+from helpers.configs import VALID, write
 
 from nnctl import config
 from nnctl.errors import ConfigError
-
-VALID = """\
-seed: 3
-data:
-  name: moons
-  n_samples: 200
-model:
-  layers:
-    - {units: 8, activation: relu}
-    - {units: 2, activation: softmax}
-loss: cross_entropy
-optimizer: {name: adam, lr: 1e-3}
-"""
-
-
-def write(tmp_path, text, name="c.yaml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def error_of(tmp_path, text) -> str:

@@ -1,7 +1,7 @@
 """--set key=value: dotted keys and list indices, YAML values, validated like the file, named in errors."""
 
 import pytest
-from test_config import VALID, write
+from helpers.configs import VALID, write
 
 from nnctl import config
 from nnctl.errors import ConfigError

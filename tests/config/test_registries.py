@@ -2,6 +2,7 @@
 defaults are the engine classes' constructor defaults."""
 
 import inspect
+import types
 import typing
 
 import numpy as np
@@ -25,7 +26,7 @@ def _members(union) -> list:
     """The models of a (discriminated, possibly tagged) union of the schema."""
     out = []
     for arg in typing.get_args(union):
-        if typing.get_origin(arg) is typing.Annotated or typing.get_origin(arg) is typing.Union:
+        if typing.get_origin(arg) in (typing.Annotated, typing.Union, types.UnionType):
             out += _members(arg)
         elif isinstance(arg, type) and issubclass(arg, config.BaseModel):
             out.append(arg)

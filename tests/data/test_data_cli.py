@@ -1,9 +1,8 @@
-"""nnctl data list / fetch, offline, on the tiny MNIST of test_data."""
+"""nnctl data list / fetch, offline, on the tiny MNIST of tests/data/conftest.py."""
 
 import json
 
 from click.testing import CliRunner
-from test_data import data_dir, offline, tiny  # noqa: F401  (fixtures: no network, empty cache, tiny MNIST)
 
 from nnctl import data
 from nnctl.cli import main

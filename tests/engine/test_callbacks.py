@@ -6,7 +6,7 @@ import signal
 import numpy as np
 import pytest
 import yaml
-from conftest import MOONS
+from helpers.moons import MOONS
 
 from nnctl import config
 from nnctl.engine.callbacks import BestWeights, Callback, LearningRateScheduler, Monitor, StopOnRequest
@@ -28,7 +28,7 @@ def setup(**training_options):
 
 def train(run, dataset, cfg, epochs, callbacks=(), start=None):
     return fit(run.model, run.loss, run.optimizer, dataset, epochs=epochs, batch_size=cfg.training.batch_size,
-               shuffle=True, seed=cfg.seed, callbacks=callbacks, start=start or Position())
+               shuffle=True, seed=cfg.seed, callbacks=callbacks, start=Position() if start is None else start)
 
 
 class Recorder(Callback):

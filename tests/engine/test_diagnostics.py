@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import MOONS
+from helpers.moons import MOONS
 
 from nnctl import config
 from nnctl.cli import main

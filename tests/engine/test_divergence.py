@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import moons_yaml
+from helpers.moons import moons_yaml
 
 from nnctl import api
 from nnctl.cli import main

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from export_helpers import (
+from helpers.export import (
     OUTPUTS,
     assert_same,
     random_checkpoint,

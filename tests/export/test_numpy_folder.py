@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from export_helpers import random_checkpoint, run_numpy_only
+from helpers.export import random_checkpoint, run_numpy_only
 
 from nnctl import api
 from nnctl.cli import main

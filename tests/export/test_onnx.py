@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from export_helpers import assert_same, random_checkpoint, run_onnx
+from helpers.export import assert_same, random_checkpoint, run_onnx
 
 from nnctl import api
 from nnctl.cli import main

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import moons_yaml
+from helpers.moons import moons_yaml
 
 from nnctl import api
 from nnctl.config import plain

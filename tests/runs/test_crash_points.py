@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import moons_yaml
+from helpers.moons import moons_yaml
 
 from nnctl import api
 from nnctl.errors import CheckpointError, Interrupted, WriteError

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from mlflow_helpers import Relay, client, free_port, process
+from helpers.mlflow_server import Relay, client, free_port, process
 
 from nnctl import api
 from nnctl.cli import main

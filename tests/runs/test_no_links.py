@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import MOONS
+from helpers.moons import MOONS
 
 from nnctl import api, files
 from nnctl.cli import main

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import moons_yaml
+from helpers.moons import moons_yaml
 
 from nnctl import api, config
 from nnctl.cli import main

@@ -4,7 +4,7 @@ files are the same bytes as a run that writes every epoch."""
 import json
 
 import pytest
-from conftest import moons_yaml
+from helpers.moons import moons_yaml
 
 from nnctl import api, files
 

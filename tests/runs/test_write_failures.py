@@ -12,7 +12,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from conftest import moons_yaml
+from helpers.moons import moons_yaml
 
 from nnctl import api, files
 from nnctl.cli import main

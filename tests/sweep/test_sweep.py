@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sweep_helpers import BASE, RANDOM, same_numbers, sweep, write
+from helpers.sweeps import BASE, RANDOM, same_numbers, sweep, write
 
 from nnctl.cli import main
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from sweep_helpers import RANDOM, cluster, same_numbers, sweep, write
+from helpers.sweeps import RANDOM, cluster, same_numbers, sweep, write
 from threadpoolctl import threadpool_limits
 
 from nnctl import api, config

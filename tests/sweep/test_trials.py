@@ -8,7 +8,7 @@ import signal
 
 import pytest
 import yaml
-from conftest import moons_yaml
+from helpers.moons import moons_yaml
 
 from nnctl import api, config
 from nnctl.runs import lock as folder_lock
