@@ -112,6 +112,7 @@ def test_time_to_98_drives_nnctl_through_its_own_callbacks(to98):
             "Checkpointer", "Diagnostics"} <= set(run["callbacks"])
 
 
+@pytest.mark.slow
 def test_time_to_98_reports_a_missed_target_as_not_reached(to98, tmp_path, capsys):
     path = tmp_path / "t98.json"
     to98.main(["--synthetic", "--rows", "300", "--max-epochs", "1", "--threads", "1", "--only", "sklearn-sgd",

@@ -89,6 +89,7 @@ def test_gradcheck_passes_on_the_shipped_configs(shipped, monkeypatch):
     assert "layers.0.W" in out["parameters"]
 
 
+@pytest.mark.slow
 def test_gradcheck_table_and_set(config_file):
     result = invoke("gradcheck", config_file, "--set", "model.layers[0].activation=tanh", "--samples", "0")
     assert result.exit_code == 0, result.output

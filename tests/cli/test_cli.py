@@ -38,6 +38,7 @@ def test_version_and_help(runner):
         assert result.exit_code == 0 and "Usage" in result.output
 
 
+@pytest.mark.slow
 def test_train_eval_summary_json(runner, config_file, tmp_path):
     result = invoke(runner, "train", config_file, "--json")
     assert result.exit_code == 0, result.output

@@ -23,6 +23,7 @@ def invoke(*args, stdin=TINY):
     return result
 
 
+@pytest.mark.slow
 def test_check_summary_and_gradcheck_read_a_config_on_stdin():
     checked = invoke("check", "-")
     assert checked.exit_code == 0 and "ok: <stdin> is valid: moons" in checked.stderr

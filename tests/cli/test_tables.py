@@ -93,6 +93,7 @@ def test_training_says_what_it_read_and_run_json_keeps_it(trained):
                                                              "region=North, East"]
 
 
+@pytest.mark.slow
 def test_the_run_scores_itself_and_learnt_something(trained):
     scored = run("eval", trained["run"], "--json")
     assert scored.exit_code == 0, scored.output

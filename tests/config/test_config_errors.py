@@ -332,6 +332,7 @@ def test_config_needs_a_config_to_merge_into(tmp_path):
     assert result.exit_code == 2 and "--config changes a CONFIG" in result.output
 
 
+@pytest.mark.slow
 def test_a_run_written_with_a_relative_data_path_still_resumes_and_evaluates(tmp_path, monkeypatch):
     """Runs and checkpoints from before paths were anchored hold data.path relative to the folder
     nnctl ran in: they are read from the current folder, as they were written, and the same file

@@ -107,6 +107,7 @@ def test_every_key_alias_validates_and_giving_both_names_is_refused(section, ren
 
 @given(st.sampled_from([(t, w) for t, w, _ in ALL_WORDS]), st.lists(st.sampled_from(["", "", "_", "-", " ", ".", "x"]),
        min_size=40, max_size=40), st.lists(st.booleans(), min_size=40, max_size=40))
+@pytest.mark.slow
 def test_the_pattern_matches_a_spelling_exactly_when_nnctl_folds_it_to_a_word(chosen, separators, upper):
     """Random case and separators in a word (and a few characters fold keeps): the schema's pattern
     and nnctl's lookup agree on every one."""

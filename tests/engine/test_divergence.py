@@ -53,6 +53,7 @@ def test_unscaled_inputs_name_their_size(tmp_path):
     assert not (tmp_path / "run" / "last.json").exists()
 
 
+@pytest.mark.slow
 def test_unscaled_features_and_extreme_rows_raise_no_numpy_warning(tmp_path):
     """Warnings are errors in this suite: breast_cancer unscaled (features up to ~4000, logits in
     the thousands) either trains or stops as diverged, and predictions on rows of ±1e4 and

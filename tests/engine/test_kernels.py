@@ -137,6 +137,7 @@ def test_the_dense_epilogues_give_numpys_bits(shape, dtype):
     assert db.tobytes() == expected_db.tobytes()
 
 
+@pytest.mark.slow
 @jit_only
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_pairwise_sum_is_numpys_for_every_length(dtype):
@@ -257,6 +258,7 @@ def test_the_dense_epilogue_runs_above_the_threshold_and_the_layers_below(monkey
         assert step.jit is (kernels_jit if compiled else None)  # a small batch of a large model takes them
 
 
+@pytest.mark.slow
 @jit_only
 @pytest.mark.parametrize("shape", [(1, 1), (5, 2), (7, 3), (128, 10), (33, 17), (8192, 10)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -302,6 +304,7 @@ def test_the_loss_kernels_wait_for_a_large_model_to_load_numba(monkeypatch):
     assert kernels.if_loaded() is None
 
 
+@pytest.mark.slow
 @jit_only
 def test_without_a_writable_cache_the_kernels_compile_in_memory():
     """A read-only install: numba finds no folder to cache in (NUMBA_CACHE_DIR cannot be made, and
@@ -323,6 +326,7 @@ def test_without_a_writable_cache_the_kernels_compile_in_memory():
     assert out.stderr == ""
 
 
+@pytest.mark.slow
 def test_a_small_run_never_imports_numba(tmp_path):
     """moons' 1,218 parameters stay on NumPy: importing numba would cost more than the whole run."""
     import os

@@ -93,6 +93,7 @@ def test_config_loader_on_mutations_of_a_valid_config(tmp_path_factory, data):
     load_config_or_error(path)
 
 
+@pytest.mark.slow
 @given(raw=st.binary(max_size=300) | st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")))
 def test_config_loader_on_arbitrary_bytes(tmp_path_factory, raw):
     path = tmp_path_factory.mktemp("c") / "c.yaml"

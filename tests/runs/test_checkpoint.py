@@ -48,6 +48,7 @@ def test_last_checkpoint_holds_optimizer_state(trained):
     assert set(last.optimizer["arrays"]) == {f"{k}.v" for k in last.model.params()}
 
 
+@pytest.mark.slow
 def test_same_seed_same_checkpoint_bytes(trained, tmp_path):
     cfg, result = trained
     again = api.train(cfg, run_dir=tmp_path / "run")

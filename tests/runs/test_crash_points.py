@@ -156,6 +156,7 @@ def references(tmp_path_factory):
             for name in SCENARIOS}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_a_run_killed_or_failing_at_any_write_resumes_to_the_same_bytes(references, tmp_path, scenario):
     cfg = config(tmp_path, scenario)
@@ -166,6 +167,7 @@ def test_a_run_killed_or_failing_at_any_write_resumes_to_the_same_bytes(referenc
     assert {"checkpoint.json", "metrics.jsonl", "metrics.csv"} <= set(names)
 
 
+@pytest.mark.slow
 def test_a_save_on_a_signal_killed_or_failing_at_any_write_resumes(references, tmp_path):
     """The save of an interrupted run: the epochs kept in memory, then where it stopped, then run.json."""
     cfg = config(tmp_path, "one-save")
@@ -175,6 +177,7 @@ def test_a_save_on_a_signal_killed_or_failing_at_any_write_resumes(references, t
     assert names[-3:] == ["last.json", "last.json", "run.json"]
 
 
+@pytest.mark.slow
 def test_a_resume_killed_or_failing_at_any_write_resumes(references, tmp_path):
     """A resume's own writes: the logs cut back, run.json, checkpoint.json rewritten, the epochs after."""
     cfg = config(tmp_path, "every-epoch")

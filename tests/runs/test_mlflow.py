@@ -24,6 +24,7 @@ from nnctl.errors import DataError
 from nnctl.runs import mlflow_store, mlflow_tracker
 
 pytest.importorskip("mlflow")
+pytestmark = pytest.mark.slow  # MLflow itself: seconds to import and to make its store, before any test
 ROOT = Path(__file__).resolve().parents[2]
 MOONS = str(ROOT / "configs" / "moons.yaml")
 SMALL = ["--set", "training.epochs=3", "--set", "data.n_samples=300"]
@@ -213,7 +214,6 @@ def test_a_stopped_run_resumed_and_replayed_has_each_point_once(sqlite_uri, tmp_
                                                         for r in records("run")]
 
 
-@pytest.mark.slow
 def test_a_run_killed_by_sigkill_resumes_and_replays_without_duplicates(sqlite_uri, tmp_path):
     """kill -9 after MLflow got epochs the folder had not saved: the resumed run trains them again
     (to the same bits) and MLflow keeps one point per epoch; `nnctl track` then adds nothing."""
@@ -243,7 +243,6 @@ def test_a_run_killed_by_sigkill_resumes_and_replays_without_duplicates(sqlite_u
 # ---------------------------------------------------------------- a server over HTTP
 
 
-@pytest.mark.slow
 def test_the_shipped_sweep_logs_a_parent_with_the_best_trial(mlflow_server, tmp_path):
     spec = yaml.safe_load((ROOT / "configs" / "sweep_moons.yaml").read_text())
     base = yaml.safe_load(Path(MOONS).read_text())
@@ -289,7 +288,6 @@ def test_the_parent_run_ends_failed_when_the_sweep_fails_after_it_started(sqlite
     assert parent.info.status == "FAILED"  # was RUNNING forever
 
 
-@pytest.mark.slow
 def test_a_server_that_stops_answering_mid_run_costs_seconds(mlflow_server, tmp_path, monkeypatch, capsys):
     """The relay between nnctl and the server swallows every byte from epoch 3 on: training ends in
     about one request's timeout, the folder is whole, the MLflow run is ended FAILED once the server
@@ -324,7 +322,6 @@ def test_a_server_that_stops_answering_mid_run_costs_seconds(mlflow_server, tmp_
     assert client(mlflow_server).get_run(run_id).info.status == "FINISHED"
 
 
-@pytest.mark.slow
 def test_json_stays_alone_on_stdout_and_the_model_loads_registers_and_serves(mlflow_server, tmp_path, monkeypatch):
     import pandas as pd
 

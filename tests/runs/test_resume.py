@@ -88,6 +88,7 @@ def test_stopped_after_epoch_k_and_resumed_is_bit_identical(reference, tmp_path,
     assert json.loads((tmp_path / "run" / "run.json").read_text())["resumes"][0]["epoch"] == k
 
 
+@pytest.mark.slow
 def test_stopped_mid_epoch_twice_and_resumed_is_bit_identical(reference, tmp_path):
     cfg = config_of(tmp_path)
     stop, _ = stop_after(batches=20)  # 14 batches an epoch, 14 calls of stop(): stops in epoch 2
@@ -231,6 +232,7 @@ def test_callback_states_must_match_by_name(reference, tmp_path, monkeypatch):
         resume_module.restore(point, point.last.model, optimizers.build(plain(point.cfg.optimizer)), {})
 
 
+@pytest.mark.slow
 def test_cli_resume(reference, tmp_path):
     runner = CliRunner()
     ref_dir, _ = reference["adam"]

@@ -34,6 +34,7 @@ def metrics(run_dir):
 
 @pytest.mark.parametrize("training", [{}, {"checkpoint": "last"}, {"early_stopping": EARLY}],
                          ids=["best", "last", "early-stopping"])
+@pytest.mark.slow
 def test_saving_once_gives_the_bytes_of_saving_every_epoch(tmp_path, monkeypatch, training):
     every, written_every = train(tmp_path, "every", 0, monkeypatch, **training)
     once, written_once = train(tmp_path, "once", 3600, monkeypatch, **training)
