@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import click
+
+from ..runs.progress import fmt
 
 
 def emit_json(obj) -> None:
@@ -20,11 +21,6 @@ def json_default(value):
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def fmt(value, digits=4) -> str:
-    """A number with `digits` decimals, or '-' for none."""
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 def scores(result: dict) -> str:

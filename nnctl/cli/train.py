@@ -8,8 +8,8 @@ import time
 import click
 
 from ..printable import printable
+from ..runs.progress import Progress, seconds as _seconds
 from .common import config_option, emit_json as _emit_json, scores as _scores, set_option
-from .progress import Progress, seconds as _seconds
 
 
 @click.command()
@@ -121,8 +121,8 @@ def closing(result: dict, seconds: float) -> list[str]:
     if result["plots"]:
         lines.append(f"plots:       {', '.join(os.path.basename(p) for p in result['plots'])}")
     test = result["test"]
-    lines.append(f"done in {_seconds(seconds)}: test {_scores(test)} (n={test['n']}); best epoch "
-                 f"{result['best_epoch']} "
+    scored = f"test {_scores(test)} (n={test['n']})" if test["n"] else "no test split (data.test_fraction: 0)"
+    lines.append(f"done in {_seconds(seconds)}: {scored}; best epoch {result['best_epoch']} "
                  f"of {result['epochs']}; {printable(result['checkpoint'])} holds epoch {result['checkpoint_epoch']}")
     return lines
 

@@ -12,8 +12,8 @@ from helpers.moons import moons_yaml
 
 from nnctl import cli, errors
 from nnctl.cli import main
-from nnctl.cli.progress import Progress
 from nnctl.engine.train import Position
+from nnctl.runs.progress import Progress
 
 RECORD = {"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.75, "lr": 0.01,
           "seconds": 0.1}
