@@ -2,11 +2,13 @@
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from nnctl import data
 from nnctl.cli import main
 
+pytestmark = pytest.mark.usefixtures("offline")  # no network, an empty cache, no data folder
 
 def invoke(*args):
     result = CliRunner().invoke(main, list(args))
