@@ -38,18 +38,27 @@ PACKAGE = ('"""An nnctl NumPy export, importable as a package by its folder\'s n
            'from .predict import *  # noqa: F401,F403\n')
 
 
+GEOMETRY = ("shape", "pool_size", "strides", "dilation", "pads")  # an image step's attributes predict.py reads
+
+
+def _spec_step(step) -> dict:
+    """One step of the spec: its kind and name, a batchnorm's epsilon, an image step's geometry."""
+    return {"kind": step.kind, "name": step.name, **({"epsilon": step.epsilon} if step.kind == "batchnorm" else {}),
+            **{k: v for k, v in step.attributes.items() if k in GEOMETRY and step.kind not in ("dense", "activation")}}
+
+
 def spec(ckpt, checkpoint_sha256: str) -> dict:
-    """model.npz's `spec`: everything predict.py needs besides the arrays."""
-    network = [{"kind": s.kind, "name": s.name, **({"epsilon": s.epsilon} if s.kind == "batchnorm" else {})}
-               for s in steps(ckpt)]
+    """model.npz's `spec`: everything predict.py needs besides the arrays (version 3: image steps,
+    and `input_shape`)."""
     target = ckpt.preprocessing.get("target", {})
-    return {"format": "nnctl-numpy-model", "version": 2, "nnctl_version": __version__,
+    return {"format": "nnctl-numpy-model", "version": 3, "nnctl_version": __version__,
             "checkpoint_sha256": checkpoint_sha256, "dtype": ckpt.config.training.dtype, "n_inputs": ckpt.n_inputs,
+            "input_shape": list(ckpt.input_shape),
             "feature_names": metadata.feature_names(ckpt), "target": metadata.target_name(ckpt),
             "target_last": metadata.target_is_last(ckpt),
             "delimiter": getattr(ckpt.config.data, "delimiter", ","),
             "task": task(ckpt), "classes": ckpt.classes if task(ckpt) == "classification" else None,
-            "scaling": ckpt.preprocessing.get("scaling", "none"), "steps": network,
+            "scaling": ckpt.preprocessing.get("scaling", "none"), "steps": [_spec_step(step) for step in steps(ckpt)],
             "target_mean": target.get("mean"), "target_std": target.get("std"),
             "config": metadata.portable_config(ckpt.config)}
 

@@ -3,7 +3,9 @@
 The outputs follow skl2onnx's conventions (a classifier converted with `zipmap=False`, a
 regressor), which code written for scikit-learn models in ONNX expects:
 
-    features       (N, n_inputs) float32 (float64 for a float64 checkpoint), raw, as `nnctl predict` reads them
+    features       (N, n_inputs) float32 (float64 for a float64 checkpoint), raw, as `nnctl predict` reads them;
+                                 an image model's rows are its images flattened channels last, (N, H*W*C), the
+                                 metadata's `input_shape` [H, W, C]
     label          (N,)          classification: the class itself, int64 when every class is an integer, else
                                  string; a constant lookup (Gather) of the predicted index in the class values
     probabilities  (N, classes)  classification; one sigmoid unit gives both columns, p(classes[1]) last
@@ -13,14 +15,16 @@ regressor), which code written for scikit-learn models in ONNX expects:
 the index into the metadata's `classes`; regression `prediction` (N,) float64.
 
 Opset 17 (ONNX 1.12, onnxruntime 1.12 and newer), IR version 8. The graph is built step by step
-(LAYER_NODES: one function per kind of layer, steps.py); every activation is built from operators
-whose constants carry the model's dtype (an ONNX attribute is always float32, which would cost a
-float64 model its last digits); batchnorm is folded into the dense layer before it when one comes
-right before it, else written as a BatchNormalization node.
+(LAYER_NODES: one function per kind of layer, steps.py; the image layers' in onnx_images.py, channels
+first inside the graph); every activation is built from operators whose constants carry the model's
+dtype (an ONNX attribute is always float32, which would cost a float64 model its last digits);
+batchnorm is folded into the dense or conv2d layer before it when one comes right before it, else
+written as a BatchNormalization node.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -28,7 +32,7 @@ import numpy as np
 from .. import __version__
 from ..engine.activations import ELU_ALPHA, GELU_C, LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE
 from ..errors import MissingDependency
-from . import metadata
+from . import metadata, onnx_images
 from .steps import Step, steps, task
 
 OPSET = 17
@@ -109,8 +113,9 @@ ACTIVATION_NODES = {
 
 
 def _folded(dense: Step, bn: Step, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """W, b of a dense layer followed by batchnorm, as one dense layer (computed in float64):
-    gamma (x W + b - mean) / sqrt(var + eps) + beta = x (W s) + ((b - mean) s + beta), s = gamma / sqrt(var + eps)."""
+    """W, b of a dense (or conv2d) layer followed by batchnorm, as one such layer (computed in float64):
+    gamma (x W + b - mean) / sqrt(var + eps) + beta = x (W s) + ((b - mean) s + beta), s = gamma / sqrt(var + eps),
+    s scaling W's last axis, its outputs (a convolution's filters)."""
     a = {k: np.asarray(v, np.float64) for k, v in {**dense.arrays, **bn.arrays}.items()}
     s = a["gamma"] / np.sqrt(a["running_var"] + bn.epsilon)
     return (a["W"] * s).astype(dtype), ((a["b"] - a["running_mean"]) * s + a["beta"]).astype(dtype)
@@ -145,18 +150,19 @@ def _activation(g: Graph, x: str, step: Step) -> str:
 
 
 # One entry per kind of step (steps.py): the nodes that compute it from its input `x`.
-LAYER_NODES = {"dense": _dense, "batchnorm": _batchnorm, "activation": _activation}
+LAYER_NODES = {"dense": _dense, "batchnorm": _batchnorm, "activation": _activation, **onnx_images.NODES}
+FOLDS_BATCHNORM = ("dense", "conv2d")  # the kinds whose outputs a batchnorm right after them can be folded into
 
 
 def _with_batchnorm_folded(network: list[Step], dtype) -> list[Step]:
-    """The steps, each dense layer directly followed by batchnorm made one dense step."""
+    """The steps, each dense or conv2d layer directly followed by batchnorm made one step of its kind."""
     out, i = [], 0
     while i < len(network):
         step = network[i]
         following = network[i + 1] if i + 1 < len(network) else None
-        if step.kind == "dense" and following is not None and following.kind == "batchnorm":
+        if step.kind in FOLDS_BATCHNORM and following is not None and following.kind == "batchnorm":
             W, b = _folded(step, following, dtype)
-            out.append(Step("dense", step.name, {"W": W, "b": b}))
+            out.append(dataclasses.replace(step, arrays={"W": W, "b": b}))
             i += 2
         else:
             out.append(step)
@@ -240,7 +246,7 @@ def model_metadata(ckpt, checkpoint_sha256: str) -> dict:
     return {"nnctl_version": __version__, "config": json.dumps(metadata.portable_config(ckpt.config), sort_keys=True),
             "classes": json.dumps(ckpt.classes), "feature_names": json.dumps(metadata.feature_names(ckpt)),
             "checkpoint_sha256": checkpoint_sha256, "checkpoint_epoch": str(ckpt.epoch), "task": task(ckpt),
-            "dtype": ckpt.config.training.dtype}
+            "dtype": ckpt.config.training.dtype, "input_shape": json.dumps(list(ckpt.input_shape))}
 
 
 def predictions(outputs: dict, ckpt, legacy: bool = False) -> dict:

@@ -42,12 +42,7 @@ def random_checkpoint(path, activation: str = "relu", loss: str = "cross_entropy
                             **({"run": run} if run else {})})
     n_inputs = len(names) if names else 2 if default_data["name"] == "moons" else 10
     rng = np.random.default_rng(seed)
-    model = build(config.plain(cfg.model.layers), n_inputs, rng, dtype)
-    for name, array in model.state().items():
-        if name.endswith(("gamma", "running_var")):
-            array[...] = rng.uniform(0.5, 2.0, array.shape)
-        elif name.endswith(("beta", "running_mean", ".b")):
-            array[...] = rng.normal(0, 0.5, array.shape)
+    model = randomised(build(config.plain(cfg.model.layers), n_inputs, rng, dtype), rng)
     preprocessing = {"scaling": "standard", "mean": rng.normal(0, 1, n_inputs).tolist(),
                      "std": rng.uniform(0.5, 2, n_inputs).tolist()}
     if names:
@@ -56,6 +51,30 @@ def random_checkpoint(path, activation: str = "relu", loss: str = "cross_entropy
     if loss == "mse":
         preprocessing["target"], classes = {"scaling": "standard", "mean": 152.0, "std": 77.0}, []
     checkpoint_module.save(path, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
+                           epoch=0, metrics={})
+    return api.load_checkpoint(path)
+
+
+def randomised(model, rng):
+    """The model, its biases and batchnorm statistics drawn at random (a new network's are 0 and 1)."""
+    for name, array in model.state().items():
+        if name.endswith(("gamma", "running_var")):
+            array[...] = rng.uniform(0.5, 2.0, array.shape)
+        elif name.endswith(("beta", "running_mean", ".b")):
+            array[...] = rng.normal(0, 0.5, array.shape)
+    return model
+
+
+def random_image_checkpoint(path, layers: list, dtype: str = "float32", seed: int = 0):
+    """A checkpoint of an untrained network of `layers` on the 8 x 8 digits, (8, 8, 1) images, its
+    biases and batchnorm statistics random, its standard scaling fitted to the pixels' 0-16 range."""
+    cfg = config.from_dict({"seed": 0, "data": {"name": "digits"}, "model": {"layers": layers},
+                            "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.01},
+                            "training": {"epochs": 1, "dtype": dtype}})
+    rng = np.random.default_rng(seed)
+    model = randomised(build(config.plain(cfg.model.layers), (8, 8, 1), rng, dtype), rng)
+    preprocessing = {"scaling": "standard", "mean": rng.uniform(0, 8, 64).tolist(), "std": rng.uniform(2, 6, 64).tolist()}
+    checkpoint_module.save(path, config=cfg, model=model, preprocessing=preprocessing, classes=list(range(10)),
                            epoch=0, metrics={})
     return api.load_checkpoint(path)
 
@@ -90,6 +109,21 @@ def run_numpy_only(code: str = "", check: bool = True, args=(), stdin: str | Non
         return done
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def numpy_folder_outputs(folder, x, tmp_path) -> dict:
+    """predict_proba / predict of an exported folder on x (rows, or images), computed in a NumPy-only process."""
+    np.save(tmp_path / "x.npy", x)
+    run_numpy_only(f"import runpy, json, numpy as np\n"
+                   f"m = runpy.run_path({str(folder / 'predict.py')!r})\n"
+                   f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
+                   f"if m['load']().task == 'regression':\n"
+                   f"    np.save({str(tmp_path / 'prediction.npy')!r}, m['predict'](x))\n"
+                   f"else:\n"
+                   f"    np.save({str(tmp_path / 'probabilities.npy')!r}, m['predict_proba'](x))\n"
+                   f"    np.save({str(tmp_path / 'label.npy')!r}, m['predict'](x))\n")
+    return {name: np.load(tmp_path / f"{name}.npy") for name in ("prediction", "probabilities", "label")
+            if (tmp_path / f"{name}.npy").exists()}
 
 
 def run_onnx(path, x) -> dict:

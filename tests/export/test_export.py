@@ -9,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from click.testing import CliRunner
 from export_helpers import (
     OUTPUTS,
     assert_same,
+    numpy_folder_outputs,
     random_checkpoint,
-    run_numpy_only,
     run_onnx,
 )
 
@@ -25,41 +24,17 @@ from nnctl.engine.activations import ACTIVATIONS
 from nnctl.export import check, export
 from nnctl.export import onnx as onnx_format
 from nnctl.export import predict as predict_template
-from nnctl.export.steps import WRITTEN
 
 onnx = pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
 
 ROOT = Path(__file__).resolve().parents[2]
 
-def _written(path: Path) -> bool:
-    """Whether the formats write every layer of a shipped config (export/steps.py's WRITTEN; dropout
-    leaves no step); the others are refused, which tests/runs/test_conv_runs.py checks."""
-    layers = yaml.safe_load(path.read_text())["model"]["layers"]
-    return all(layer.get("type", "dense") in (*WRITTEN, "dropout") for layer in layers)
-
-
-SHIPPED = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml")
-                 if not p.stem.startswith(("sweep_", "mnist")) and _written(p))
+SHIPPED = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml") if not p.stem.startswith(("sweep_", "mnist")))
 
 
 def invoke(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def numpy_folder_outputs(folder, x, tmp_path) -> dict:
-    """predict_proba / predict of an exported folder, computed in a NumPy-only process."""
-    np.save(tmp_path / "x.npy", x)
-    run_numpy_only(f"import runpy, json, numpy as np\n"
-                         f"m = runpy.run_path({str(folder / 'predict.py')!r})\n"
-                         f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
-                         f"if m['load']().task == 'regression':\n"
-                         f"    np.save({str(tmp_path / 'prediction.npy')!r}, m['predict'](x))\n"
-                         f"else:\n"
-                         f"    np.save({str(tmp_path / 'probabilities.npy')!r}, m['predict_proba'](x))\n"
-                         f"    np.save({str(tmp_path / 'label.npy')!r}, m['predict'](x))\n")
-    return {name: np.load(tmp_path / f"{name}.npy") for name in ("prediction", "probabilities", "label")
-            if (tmp_path / f"{name}.npy").exists()}
 
 
 # ---------------------------------------------------------------- shipped configs

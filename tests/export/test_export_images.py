@@ -1,0 +1,122 @@
+"""Export of image models: small random conv networks over every padding mode, stride, dilation,
+pooling, batchnorm and activation variant, in float32 and float64, to ONNX (run by onnxruntime,
+and by onnx's reference evaluator) and to the NumPy folder (run in an interpreter that has NumPy
+alone, given images as well as rows), each equal to nnctl's predictions."""
+
+import json
+import sys
+
+import pytest
+from export_helpers import assert_same, numpy_folder_outputs, random_image_checkpoint, run_numpy_only, run_onnx
+
+from nnctl.export import check, export, numpy_folder
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+OUTPUT = {"units": 10, "activation": "softmax"}
+# Each network on (8, 8, 1) images; together they hold every variant an export writes differently.
+NETWORKS = {
+    # same padding with an even kernel and strides [2, 1] (the odd pixel at the bottom), batchnorm right
+    # after a linear conv (folded into it), an activation layer, max pooling padded `same`, then flatten
+    # of 3 channels (the order back to channels last)
+    "same-strided-folded-maxpool": [
+        {"type": "conv2d", "filters": 3, "kernel_size": [3, 4], "strides": [2, 1], "padding": "same"},
+        {"type": "batchnorm"},
+        {"type": "activation", "activation": "tanh"},
+        {"type": "maxpool2d", "pool_size": 3, "strides": 2, "padding": "same"},
+        {"type": "flatten"},
+        OUTPUT],
+    # integer padding with dilation, batchnorm after an activation (a node, channels first), average
+    # pooling whose padding is left out of the count, a [vertical, horizontal] padding, global average
+    "padded-dilated-avgpool-global": [
+        {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": 2, "dilation": 2, "activation": "relu"},
+        {"type": "batchnorm"},
+        {"type": "avgpool2d", "pool_size": 3, "strides": 2, "padding": 1},
+        {"type": "conv2d", "filters": 5, "kernel_size": 2, "padding": [1, 0], "dilation": [1, 2], "activation": "elu"},
+        {"type": "global_avgpool2d"},
+        OUTPUT],
+    # valid convolution, a relu layer, max pooling of a [2, 3] window by [1, 2] strides, average
+    # pooling `same` at stride 1 (padding at the bottom and right only), dropout, batchnorm on the
+    # flattened features
+    "valid-pools-dropout-flat-batchnorm": [
+        {"type": "conv2d", "filters": 2, "kernel_size": 3, "activation": "linear"},
+        {"type": "relu"},
+        {"type": "maxpool2d", "pool_size": [2, 3], "strides": [1, 2]},
+        {"type": "avgpool2d", "pool_size": 2, "strides": 1, "padding": "same"},
+        {"type": "dropout", "rate": 0.5},
+        {"type": "flatten"},
+        {"type": "batchnorm"},
+        {"units": 6, "activation": "gelu"},
+        OUTPUT],
+}
+# onnxruntime runs these in float32 only: a float64 model computes them from Slice, MatMul, Sum ...
+FLOAT32_ONLY = {"Conv", "AveragePool", "GlobalAveragePool"}
+
+
+def ops(path) -> list[str]:
+    return [node.op_type for node in onnx.load(str(path)).graph.node]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("network", sorted(NETWORKS))
+def test_random_conv_networks_export_exactly_to_both_formats(network, dtype, tmp_path):
+    ckpt = random_image_checkpoint(tmp_path / "checkpoint.json", NETWORKS[network], dtype)
+    reports = [export(tmp_path / "checkpoint.json", "onnx", tmp_path / "model.onnx"),
+               export(tmp_path / "checkpoint.json", "numpy", tmp_path / "folder")]
+    assert all(r["rows_from"] == "test split" and r["max_difference"] <= r["bound"] for r in reports)
+    written = ops(tmp_path / "model.onnx")
+    assert written[2:4] == ["Reshape", "Transpose"]  # after the scaling: flat rows to images, channels first
+    assert ("Conv" in written) == (dtype == "float32")
+    assert (dtype == "float64") == (not FLOAT32_ONLY & set(written))  # float64: none of them
+    assert written.count("BatchNormalization") == (network != "same-strided-folded-maxpool")
+    x = check.synthetic(ckpt.preprocessing, ckpt.n_inputs, dtype) * 3  # also outside the training range
+    assert_same(ckpt, x, run_onnx(tmp_path / "model.onnx", x))
+    images = x.reshape(-1, 8, 8, 1) if dtype == "float32" else x.reshape(-1, 8, 8)  # the images themselves
+    assert_same(ckpt, x, numpy_folder_outputs(tmp_path / "folder", images, tmp_path))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_without_onnxruntime_the_reference_evaluator_runs_the_image_nodes(dtype, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    for network, layers in NETWORKS.items():
+        random_image_checkpoint(tmp_path / f"{network}.json", layers, dtype)
+        report = export(tmp_path / f"{network}.json", "onnx", tmp_path / f"{network}.onnx")
+        assert report["max_difference"] <= report["bound"], network
+
+
+def test_the_onnx_model_says_its_input_shape_and_takes_flat_rows(tmp_path):
+    ckpt = random_image_checkpoint(tmp_path / "checkpoint.json", NETWORKS["padded-dilated-avgpool-global"])
+    export(tmp_path / "checkpoint.json", "onnx", tmp_path / "model.onnx")
+    model = onnx.load(str(tmp_path / "model.onnx"))
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert json.loads(meta["input_shape"]) == [8, 8, 1]
+    assert [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == ["N", 64]
+    images = check.synthetic(ckpt.preprocessing, 64, "float32").reshape(-1, 8, 8, 1)
+    rows = images.reshape(len(images), -1)  # the documented flattening: channels last, as nnctl's rows
+    assert_same(ckpt, rows, run_onnx(tmp_path / "model.onnx", rows))
+
+
+def test_the_numpy_api_takes_images_and_names_the_shapes_it_takes(tmp_path):
+    ckpt = random_image_checkpoint(tmp_path / "checkpoint.json", NETWORKS["valid-pools-dropout-flat-batchnorm"])
+    export(tmp_path / "checkpoint.json", "numpy", tmp_path / "folder")
+    code = (f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n"
+            "import folder, numpy as np\n"
+            "model = folder.load()\n"
+            "x = np.arange(2 * 64, dtype=float).reshape(2, 64) % 17\n"
+            "assert model.input_shape == (8, 8, 1)\n"
+            "same = [model.predict_proba(a) for a in (x, x.reshape(2, 8, 8, 1), x.reshape(2, 8, 8))]\n"
+            "assert all((p == same[0]).all() for p in same)\n"
+            "try:\n"
+            "    model.predict(x.reshape(2, 1, 8, 8))\n"
+            "except folder.InputError as e:\n"
+            "    print(e)\n")
+    message = run_numpy_only(code).strip()
+    assert message == "expected rows of 64 features, a 2-D array (n, 64), or images (n, 8, 8, 1) or (n, 8, 8); " \
+                      "got shape (2, 1, 8, 8)"
+    spec = numpy_folder.spec(ckpt, "0" * 64)
+    assert spec["input_shape"] == [8, 8, 1] and spec["steps"][0] == {"kind": "images", "name": "input",
+                                                                     "shape": [8, 8, 1]}
+    assert spec["steps"][1] == {"kind": "conv2d", "name": "layers.0", "strides": [1, 1], "dilation": [1, 1],
+                                "pads": [0, 0, 0, 0]}
+
