@@ -4,8 +4,11 @@ and by onnx's reference evaluator) and to the NumPy folder (run in an interprete
 alone, given images as well as rows), each equal to nnctl's predictions."""
 
 import json
+import re
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 from export_helpers import assert_same, numpy_folder_outputs, random_image_checkpoint, run_numpy_only, run_onnx
 
@@ -13,6 +16,7 @@ from nnctl.export import check, export, numpy_folder
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
+ROOT = Path(__file__).resolve().parents[2]
 
 OUTPUT = {"units": 10, "activation": "softmax"}
 # Each network on (8, 8, 1) images; together they hold every variant an export writes differently.
@@ -120,3 +124,14 @@ def test_the_numpy_api_takes_images_and_names_the_shapes_it_takes(tmp_path):
     assert spec["steps"][1] == {"kind": "conv2d", "name": "layers.0", "strides": [1, 1], "dilation": [1, 1],
                                 "pads": [0, 0, 0, 0]}
 
+
+
+def test_the_docs_image_example_runs(tmp_path, monkeypatch):
+    text = (ROOT / "docs" / "export.md").read_text()
+    example = re.search(r"## Image models.*?```python\n(.*?)```", text, re.DOTALL).group(1)
+    ckpt = random_image_checkpoint(tmp_path / "checkpoint.json", NETWORKS["same-strided-folded-maxpool"])
+    export(tmp_path / "checkpoint.json", "onnx", tmp_path / "digits_cnn.onnx")
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(example, "docs/export.md", "exec"), scope)
+    assert_same(ckpt, np.zeros((2, 64), np.float32), {"label": scope["label"], "probabilities": scope["probabilities"]})
