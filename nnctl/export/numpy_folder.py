@@ -44,7 +44,7 @@ GEOMETRY = ("shape", "pool_size", "strides", "dilation", "pads")  # an image ste
 def _spec_step(step) -> dict:
     """One step of the spec: its kind and name, a batchnorm's epsilon, an image step's geometry."""
     return {"kind": step.kind, "name": step.name, **({"epsilon": step.epsilon} if step.kind == "batchnorm" else {}),
-            **{k: v for k, v in step.attributes.items() if k in GEOMETRY and step.kind not in ("dense", "activation")}}
+            **{k: step.attributes[k] for k in GEOMETRY if k in step.attributes}}
 
 
 def spec(ckpt, checkpoint_sha256: str) -> dict:

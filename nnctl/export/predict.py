@@ -22,8 +22,9 @@ side by side are two packages, whatever their files are called.
 is applied here), or named columns, matched by name: a dict of column -> values, a list of such
 dicts (one per row), or a pandas DataFrame. An image model (`model.input_shape` (H, W, C)) takes
 each image as a row of its H*W*C values channels last (images.reshape(n, -1) of (n, H, W, C)
-arrays), or the images themselves, (n, H, W, C) or, for one channel, (n, H, W). model.npz, next to this file, holds the weights and
-the scaling (read without pickle); its `spec` entry (JSON) lists the network's steps in order.
+arrays), or the images themselves, (n, H, W, C) or, for one channel, (n, H, W). model.npz, next
+to this file, holds the weights and the scaling (read without pickle); its `spec` entry (JSON)
+lists the network's steps in order.
 Every number is computed as nnctl computes it, in the model's dtype.
 """
 
@@ -42,6 +43,7 @@ __all__ = ["InputError", "Model", "classes", "feature_names", "load", "predict",
 
 HERE = Path(__file__).resolve().parent
 FORMAT, VERSION = "nnctl-numpy-model", 3  # model.npz's spec: this file reads versions 1 to VERSION (3: images)
+BATCH_ROWS = 8192  # the network runs on this many rows at a time, as nnctl's Sequential.predict does
 
 LEAKY_SLOPE = 0.01
 ELU_ALPHA = 1.0
@@ -96,6 +98,7 @@ PATCH_VALUES = 1 << 22  # a convolution's patches are made this many values at a
 
 
 def _padded(x, pads, fill=0.0):
+    """Images x inside a border of `fill`, pads [top, left, bottom, right] wide (x itself without one)."""
     top, left, bottom, right = pads
     if not any(pads):
         return x
@@ -205,9 +208,17 @@ class Model:
             x /= arrays["scaling.std"].astype(dtype)
         elif scaling == "pixels":
             x /= arrays["scaling.scale"].astype(dtype)
-        for step in self.spec["steps"]:
-            x = STEPS[step["kind"]](x, arrays, step)
-        return x
+        return self.network(x)
+
+    def network(self, x):
+        """The steps on scaled rows x, BATCH_ROWS rows at a time as nnctl's predict takes them (so an
+        image model's layer outputs for many rows are never all held at once)."""
+        batches = [x[start:start + BATCH_ROWS] for start in range(0, len(x), BATCH_ROWS)] or [x]
+        for i, batch in enumerate(batches):
+            for step in self.spec["steps"]:
+                batch = STEPS[step["kind"]](batch, self.arrays, step)
+            batches[i] = batch
+        return batches[0] if len(batches) == 1 else np.concatenate(batches)
 
     def rows(self, rows) -> np.ndarray:
         """`rows` as (n, n_features) float64 in the model's column order: an array as it is (an image

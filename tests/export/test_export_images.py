@@ -3,6 +3,7 @@ pooling, batchnorm and activation variant, in float32 and float64, to ONNX (run 
 and by onnx's reference evaluator) and to the NumPy folder (run in an interpreter that has NumPy
 alone, given images as well as rows), each equal to nnctl's predictions."""
 
+import importlib.util
 import json
 import re
 import sys
@@ -135,3 +136,19 @@ def test_the_docs_image_example_runs(tmp_path, monkeypatch):
     scope = {}
     exec(compile(example, "docs/export.md", "exec"), scope)
     assert_same(ckpt, np.zeros((2, 64), np.float32), {"label": scope["label"], "probabilities": scope["probabilities"]})
+
+
+def test_the_numpy_folder_runs_many_rows_a_batch_at_a_time(tmp_path, monkeypatch):
+    ckpt = random_image_checkpoint(tmp_path / "checkpoint.json", NETWORKS["padded-dilated-avgpool-global"])
+    export(tmp_path / "checkpoint.json", "numpy", tmp_path / "folder")
+    spec = importlib.util.spec_from_file_location("exported_batches", tmp_path / "folder" / "predict.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    seen = []
+    monkeypatch.setattr(module, "BATCH_ROWS", 7)
+    monkeypatch.setitem(module.STEPS, "images", lambda x, arrays, step: seen.append(len(x)) or
+                        x.reshape(len(x), *step["shape"]))
+    x = check.synthetic(ckpt.preprocessing, 64, "float32", n=20)
+    got = module.load(tmp_path / "folder")
+    assert_same(ckpt, x, {"probabilities": got.predict_proba(x), "label": got.predict(x)})
+    assert seen == [7, 7, 6] * 2
