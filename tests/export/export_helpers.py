@@ -2,6 +2,7 @@
 the comparison of an export's outputs with nnctl's predictions."""
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -112,11 +113,17 @@ def run_numpy_only(code: str = "", check: bool = True, args=(), stdin: str | Non
 
 
 def numpy_folder_outputs(folder, x, tmp_path) -> dict:
-    """predict_proba / predict of an exported folder on x (rows, or images), computed in a NumPy-only process."""
-    np.save(tmp_path / "x.npy", x)
+    """predict_proba / predict of an exported folder, computed in a NumPy-only process (`x` an
+    array of rows or images, or a CSV model's cells by column)."""
+    if isinstance(x, dict):
+        (tmp_path / "x.json").write_text(json.dumps(x))
+        load = f"json.loads(open({str(tmp_path / 'x.json')!r}).read())"
+    else:
+        np.save(tmp_path / "x.npy", x)
+        load = f"np.load({str(tmp_path / 'x.npy')!r})"
     run_numpy_only(f"import runpy, json, numpy as np\n"
                    f"m = runpy.run_path({str(folder / 'predict.py')!r})\n"
-                   f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
+                   f"x = {load}\n"
                    f"if m['load']().task == 'regression':\n"
                    f"    np.save({str(tmp_path / 'prediction.npy')!r}, m['predict'](x))\n"
                    f"else:\n"
@@ -126,12 +133,16 @@ def numpy_folder_outputs(folder, x, tmp_path) -> dict:
             if (tmp_path / f"{name}.npy").exists()}
 
 
-def run_onnx(path, x) -> dict:
-    """The ONNX model's outputs for rows x, by onnxruntime: {output name: array}."""
+def run_onnx(path, x, ckpt=None) -> dict:
+    """The ONNX model's outputs for rows x (a CSV model's cells by column, given its checkpoint),
+    by onnxruntime: {output name: array}."""
     import onnxruntime
 
+    from nnctl.export import onnx as onnx_format
+
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return dict(zip([o.name for o in session.get_outputs()], session.run(None, {"features": x})))
+    feeds = onnx_format.feeds(ckpt, x) if ckpt is not None else {"features": x}
+    return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
 
 
 def assert_same(ckpt, x, got):
