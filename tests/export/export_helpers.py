@@ -66,16 +66,21 @@ def randomised(model, rng):
     return model
 
 
-def random_image_checkpoint(path, layers: list, dtype: str = "float32", seed: int = 0):
-    """A checkpoint of an untrained network of `layers` on the 8 x 8 digits, (8, 8, 1) images, its
-    biases and batchnorm statistics random, its standard scaling fitted to the pixels' 0-16 range."""
-    cfg = config.from_dict({"seed": 0, "data": {"name": "digits"}, "model": {"layers": layers},
-                            "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.01},
-                            "training": {"epochs": 1, "dtype": dtype}})
+def random_image_checkpoint(path, layers: list, dtype: str = "float32", seed: int = 0, shape=(8, 8, 1)):
+    """A checkpoint of an untrained network of `layers` on images of `shape` (H, W, C): the 8 x 8
+    digits, or any other shape as images of an .npz file that does not exist (an export then checks
+    itself on synthetic rows); its biases and batchnorm statistics random, its standard scaling
+    fitted to a 0-16 range of values."""
+    digits = tuple(shape) == (8, 8, 1)
+    cfg = config.from_dict({"seed": 0, "data": {"name": "digits"} if digits else {"name": "npz", "path": "images.npz"},
+                            "model": {"layers": layers}, "loss": "cross_entropy",
+                            "optimizer": {"name": "adam", "lr": 0.01}, "training": {"epochs": 1, "dtype": dtype}})
     rng = np.random.default_rng(seed)
-    model = randomised(build(config.plain(cfg.model.layers), (8, 8, 1), rng, dtype), rng)
-    preprocessing = {"scaling": "standard", "mean": rng.uniform(0, 8, 64).tolist(), "std": rng.uniform(2, 6, 64).tolist()}
-    checkpoint_module.save(path, config=cfg, model=model, preprocessing=preprocessing, classes=list(range(10)),
+    model = randomised(build(config.plain(cfg.model.layers), tuple(shape), rng, dtype), rng)
+    n = int(np.prod(shape))
+    preprocessing = {"scaling": "standard", "mean": rng.uniform(0, 8, n).tolist(), "std": rng.uniform(2, 6, n).tolist()}
+    n_classes = layers[-1]["units"]
+    checkpoint_module.save(path, config=cfg, model=model, preprocessing=preprocessing, classes=list(range(n_classes)),
                            epoch=0, metrics={})
     return api.load_checkpoint(path)
 

@@ -1,7 +1,8 @@
 """Export of image models: small random conv networks over every padding mode, stride, dilation,
-pooling, batchnorm and activation variant, in float32 and float64, to ONNX (run by onnxruntime,
-and by onnx's reference evaluator) and to the NumPy folder (run in an interpreter that has NumPy
-alone, given images as well as rows), each equal to nnctl's predictions."""
+pooling, batchnorm, dropout and activation variant, on one channel and on three, in float32 and
+float64, to ONNX (run by onnxruntime, and by onnx's reference evaluator) and to the NumPy folder
+(run in an interpreter that has NumPy alone, given images as well as rows), each equal to nnctl's
+predictions."""
 
 import importlib.util
 import json
@@ -54,7 +55,32 @@ NETWORKS = {
         {"type": "batchnorm"},
         {"units": 6, "activation": "gelu"},
         OUTPUT],
+    # three channels of 5 x 6 images (in PyTorch's names): a convolution strided, dilated and padded
+    # [1, 2], dropout then batchnorm (folded into it across the dropout), max pooling padded by 1
+    # (negative values beside the padding), average pooling `same` at stride 2 (its odd pixel at the
+    # bottom), flatten of 4 channels
+    "rgb-aliases-dropout-folded": [
+        {"type": "Conv2d", "in_channels": 3, "out_channels": 4, "kernel_size": [2, 3], "stride": [2, 1],
+         "dilation": [1, 2], "padding": [1, 2]},
+        {"type": "dropout", "rate": 0.25},
+        {"type": "batchnorm"},
+        {"type": "MaxPool2d", "kernel_size": 2, "stride": 1, "padding": 1},
+        {"type": "AveragePooling2D", "pool_size": 3, "strides": 2, "padding": "same"},
+        {"type": "Flatten"},
+        {"units": 3, "activation": "softmax"}],
+    # every activation not written above, on images: the conv's own, then activation layers
+    "every-activation-on-images": [
+        {"type": "conv2d", "filters": 3, "kernel_size": 2, "activation": "leaky_relu"},
+        {"type": "activation", "activation": "selu"},
+        {"type": "activation", "activation": "softplus"},
+        {"type": "activation", "activation": "silu"},
+        {"type": "activation", "activation": "sigmoid"},
+        {"type": "activation", "activation": "gelu"},
+        {"type": "GlobalAveragePooling2D"},
+        OUTPUT],
 }
+SHAPES = {"rgb-aliases-dropout-folded": (5, 6, 3)}  # the others take the digits' (8, 8, 1)
+BATCHNORM_NODES = {"padded-dilated-avgpool-global": 1, "valid-pools-dropout-flat-batchnorm": 1}  # else all folded
 # onnxruntime runs these in float32 only: a float64 model computes them from Slice, MatMul, Sum ...
 FLOAT32_ONLY = {"Conv", "AveragePool", "GlobalAveragePool"}
 
@@ -66,18 +92,22 @@ def ops(path) -> list[str]:
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("network", sorted(NETWORKS))
 def test_random_conv_networks_export_exactly_to_both_formats(network, dtype, tmp_path):
-    ckpt = random_image_checkpoint(tmp_path / "checkpoint.json", NETWORKS[network], dtype)
+    shape = SHAPES.get(network, (8, 8, 1))
+    ckpt = random_image_checkpoint(tmp_path / "checkpoint.json", NETWORKS[network], dtype, shape=shape)
     reports = [export(tmp_path / "checkpoint.json", "onnx", tmp_path / "model.onnx"),
                export(tmp_path / "checkpoint.json", "numpy", tmp_path / "folder")]
-    assert all(r["rows_from"] == "test split" and r["max_difference"] <= r["bound"] for r in reports)
+    assert all(r["max_difference"] <= r["bound"] for r in reports)
+    assert {r["rows_from"] for r in reports} == {"test split" if shape == (8, 8, 1) else "synthetic rows in the "
+                                                                                         "training range"}
     written = ops(tmp_path / "model.onnx")
     assert written[2:4] == ["Reshape", "Transpose"]  # after the scaling: flat rows to images, channels first
     assert ("Conv" in written) == (dtype == "float32")
     assert (dtype == "float64") == (not FLOAT32_ONLY & set(written))  # float64: none of them
-    assert written.count("BatchNormalization") == (network != "same-strided-folded-maxpool")
+    assert written.count("BatchNormalization") == BATCHNORM_NODES.get(network, 0)
     x = check.synthetic(ckpt.preprocessing, ckpt.n_inputs, dtype) * 3  # also outside the training range
     assert_same(ckpt, x, run_onnx(tmp_path / "model.onnx", x))
-    images = x.reshape(-1, 8, 8, 1) if dtype == "float32" else x.reshape(-1, 8, 8)  # the images themselves
+    # the images themselves; one channel also without its axis
+    images = x.reshape(-1, *shape) if dtype == "float32" or shape[2] > 1 else x.reshape(-1, *shape[:2])
     assert_same(ckpt, x, numpy_folder_outputs(tmp_path / "folder", images, tmp_path))
 
 
@@ -85,7 +115,7 @@ def test_random_conv_networks_export_exactly_to_both_formats(network, dtype, tmp
 def test_without_onnxruntime_the_reference_evaluator_runs_the_image_nodes(dtype, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     for network, layers in NETWORKS.items():
-        random_image_checkpoint(tmp_path / f"{network}.json", layers, dtype)
+        random_image_checkpoint(tmp_path / f"{network}.json", layers, dtype, shape=SHAPES.get(network, (8, 8, 1)))
         report = export(tmp_path / f"{network}.json", "onnx", tmp_path / f"{network}.onnx")
         assert report["max_difference"] <= report["bound"], network
 
