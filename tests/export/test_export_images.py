@@ -12,7 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from export_helpers import assert_same, numpy_folder_outputs, random_image_checkpoint, run_numpy_only, run_onnx
+from export_helpers import (
+    assert_same,
+    numpy_folder_outputs,
+    random_checkpoint,
+    random_image_checkpoint,
+    run_numpy_only,
+    run_onnx,
+)
 
 from nnctl.export import check, export, numpy_folder
 
@@ -120,16 +127,29 @@ def test_without_onnxruntime_the_reference_evaluator_runs_the_image_nodes(dtype,
         assert report["max_difference"] <= report["bound"], network
 
 
-def test_the_onnx_model_says_its_input_shape_and_takes_flat_rows(tmp_path):
-    ckpt = random_image_checkpoint(tmp_path / "checkpoint.json", NETWORKS["padded-dilated-avgpool-global"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_onnx_model_says_its_input_shape_and_takes_images_as_the_docs_flatten_them(dtype, tmp_path):
+    """The input contract of docs/export.md, by onnxruntime: `features` (N, H*W*C) in the model's
+    dtype, `input_shape` [H, W, C] in the metadata, channels-last images flattened as they lie, and
+    channels-first ones (PyTorch's) transposed first; flattened as they lie instead, they differ."""
+    import onnxruntime
+
+    ckpt = random_image_checkpoint(tmp_path / "checkpoint.json", NETWORKS["rgb-aliases-dropout-folded"], dtype,
+                                   shape=(5, 6, 3))
     export(tmp_path / "checkpoint.json", "onnx", tmp_path / "model.onnx")
-    model = onnx.load(str(tmp_path / "model.onnx"))
-    meta = {p.key: p.value for p in model.metadata_props}
-    assert json.loads(meta["input_shape"]) == [8, 8, 1]
-    assert [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == ["N", 64]
-    images = check.synthetic(ckpt.preprocessing, 64, "float32").reshape(-1, 8, 8, 1)
-    rows = images.reshape(len(images), -1)  # the documented flattening: channels last, as nnctl's rows
+    session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    (given,) = session.get_inputs()
+    assert given.type == {"float32": "tensor(float)", "float64": "tensor(double)"}[dtype]
+    assert (given.name, given.shape) == ("features", ["N", 90])
+    assert json.loads(session.get_modelmeta().custom_metadata_map["input_shape"]) == [5, 6, 3]
+    images = check.synthetic(ckpt.preprocessing, 90, dtype).reshape(-1, 5, 6, 3)  # channels last, as nnctl's
+    rows = images.reshape(len(images), -1)
     assert_same(ckpt, rows, run_onnx(tmp_path / "model.onnx", rows))
+    torch_layout = np.ascontiguousarray(images.transpose(0, 3, 1, 2))  # (N, C, H, W)
+    documented = torch_layout.transpose(0, 2, 3, 1).reshape(len(images), -1)
+    assert_same(ckpt, rows, run_onnx(tmp_path / "model.onnx", documented))
+    as_it_lies = run_onnx(tmp_path / "model.onnx", torch_layout.reshape(len(images), -1))
+    assert np.abs(as_it_lies["probabilities"] - run_onnx(tmp_path / "model.onnx", rows)["probabilities"]).max() > 1e-3
 
 
 def test_the_numpy_api_takes_images_and_names_the_shapes_it_takes(tmp_path):
@@ -155,6 +175,21 @@ def test_the_numpy_api_takes_images_and_names_the_shapes_it_takes(tmp_path):
     assert spec["steps"][1] == {"kind": "conv2d", "name": "layers.0", "strides": [1, 1], "dilation": [1, 1],
                                 "pads": [0, 0, 0, 0]}
 
+
+def test_an_image_model_is_spec_version_4_which_an_older_predict_py_refuses(tmp_path, monkeypatch):
+    """Version 4 marks image steps (3 a CSV's columns): a predict.py of version 3 would not know them."""
+    ckpt = random_image_checkpoint(tmp_path / "checkpoint.json", NETWORKS["same-strided-folded-maxpool"])
+    dense = random_checkpoint(tmp_path / "dense.json")
+    assert numpy_folder.spec(ckpt, "0" * 64)["version"] == 4 and numpy_folder.spec(dense, "0" * 64)["version"] == 2
+    export(tmp_path / "checkpoint.json", "numpy", tmp_path / "folder")
+    spec = importlib.util.spec_from_file_location("exported_versions", tmp_path / "folder" / "predict.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.load(tmp_path / "folder").input_shape == (8, 8, 1)
+    monkeypatch.setattr(module, "VERSION", 3)
+    with pytest.raises(ValueError, match=r"not a model this predict.py reads \(nnctl-numpy-model version 4\); use the "
+                                         r"predict.py exported with it"):
+        module.load(tmp_path / "folder")
 
 
 def test_the_docs_image_example_runs(tmp_path, monkeypatch):
