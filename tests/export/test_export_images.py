@@ -150,6 +150,10 @@ def test_the_onnx_model_says_its_input_shape_and_takes_images_as_the_docs_flatte
     assert_same(ckpt, rows, run_onnx(tmp_path / "model.onnx", documented))
     as_it_lies = run_onnx(tmp_path / "model.onnx", torch_layout.reshape(len(images), -1))
     assert np.abs(as_it_lies["probabilities"] - run_onnx(tmp_path / "model.onnx", rows)["probabilities"]).max() > 1e-3
+    other_dtype = rows.astype(np.float64 if dtype == "float32" else np.float32)
+    for refused in (rows[:, :-1], images, other_dtype):  # another width, the images themselves, another dtype
+        with pytest.raises(Exception, match="INVALID_ARGUMENT"):
+            session.run(None, {"features": refused})
 
 
 def test_the_numpy_api_takes_images_and_names_the_shapes_it_takes(tmp_path):
