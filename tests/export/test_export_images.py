@@ -221,3 +221,24 @@ def test_the_numpy_folder_runs_many_rows_a_batch_at_a_time(tmp_path, monkeypatch
     got = module.load(tmp_path / "folder")
     assert_same(ckpt, x, {"probabilities": got.predict_proba(x), "label": got.predict(x)})
     assert seen == [7, 7, 6] * 2
+
+
+def test_a_saved_conv_estimator_exports_to_both_formats(tmp_path):
+    """NnctlClassifier fitted on (n, H, W, 3) images, saved: its data never existed as a file, so
+    each export checks itself on synthetic rows; the NumPy folder gives the estimator's classes."""
+    from nnctl.sklearn import NnctlClassifier
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (60, 4, 5, 3))
+    y = (images[:, :2, :, 0].mean(axis=(1, 2)) > images[:, 2:, :, 2].mean(axis=(1, 2))).astype(int)
+    cnn = {"model": {"layers": [{"type": "conv2d", "filters": 3, "kernel_size": 2, "activation": "relu"},
+                                {"type": "maxpool2d", "padding": "same"}, {"type": "flatten"}]}}
+    clf = NnctlClassifier(cnn, image_shape=(4, 5, 3), epochs=2, random_state=0).fit(images, y)
+    clf.save(tmp_path / "cnn.json")
+    reports = [export(tmp_path / "cnn.json", "onnx", tmp_path / "cnn.onnx"),
+               export(tmp_path / "cnn.json", "numpy", tmp_path / "folder")]
+    assert {r["rows_from"] for r in reports} == {"synthetic rows in the training range"}
+    assert all(r["max_difference"] <= r["bound"] for r in reports)
+    got = numpy_folder_outputs(tmp_path / "folder", images, tmp_path)
+    assert got["label"].tolist() == clf.predict(images).tolist()
+    np.testing.assert_allclose(got["probabilities"], clf.predict_proba(images), atol=1e-6)
