@@ -75,8 +75,10 @@ NETWORKS = {
         {"type": "AveragePooling2D", "pool_size": 3, "strides": 2, "padding": "same"},
         {"type": "Flatten"},
         {"units": 3, "activation": "softmax"}],
-    # every activation not written above, on images: the conv's own, then activation layers
+    # batchnorm on the input images (per channel, a node), then every activation not written above
+    # on images: the conv's own, then activation layers
     "every-activation-on-images": [
+        {"type": "batchnorm"},
         {"type": "conv2d", "filters": 3, "kernel_size": 2, "activation": "leaky_relu"},
         {"type": "activation", "activation": "selu"},
         {"type": "activation", "activation": "softplus"},
@@ -87,7 +89,8 @@ NETWORKS = {
         OUTPUT],
 }
 SHAPES = {"rgb-aliases-dropout-folded": (5, 6, 3)}  # the others take the digits' (8, 8, 1)
-BATCHNORM_NODES = {"padded-dilated-avgpool-global": 1, "valid-pools-dropout-flat-batchnorm": 1}  # else all folded
+BATCHNORM_NODES = {"padded-dilated-avgpool-global": 1, "valid-pools-dropout-flat-batchnorm": 1,  # else all folded
+                   "every-activation-on-images": 1}
 # onnxruntime runs these in float32 only: a float64 model computes them from Slice, MatMul, Sum ...
 FLOAT32_ONLY = {"Conv", "AveragePool", "GlobalAveragePool"}
 
