@@ -143,10 +143,10 @@ def run_onnx(path, x, ckpt=None) -> dict:
     by onnxruntime: {output name: array}."""
     import onnxruntime
 
-    from nnctl.export import onnx as onnx_format
+    from nnctl.export import onnx_run
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds = onnx_format.feeds(ckpt, x) if ckpt is not None else {"features": x}
+    feeds = onnx_run.feeds(ckpt, x) if ckpt is not None else {"features": x}
     return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
 
 

@@ -245,3 +245,27 @@ def test_a_saved_conv_estimator_exports_to_both_formats(tmp_path):
     got = numpy_folder_outputs(tmp_path / "folder", images, tmp_path)
     assert got["label"].tolist() == clf.predict(images).tolist()
     np.testing.assert_allclose(got["probabilities"], clf.predict_proba(images), atol=1e-6)
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "reference evaluator"])
+def test_the_onnx_check_runs_the_rows_a_slice_at_a_time(runtime, tmp_path, monkeypatch):
+    """A float64 image model's graph holds each convolution's patches at once: the check feeds the
+    model ROWS_PER_RUN rows at a time (here 100 of the 256 synthetic rows), as nnctl's predict
+    takes batches, and joins the outputs in order."""
+    import onnxruntime
+    from onnx.reference import ReferenceEvaluator
+
+    from nnctl.export import onnx_run
+
+    if runtime == "reference evaluator":
+        monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    session = ReferenceEvaluator if runtime == "reference evaluator" else onnxruntime.InferenceSession
+    seen, run = [], session.run
+    monkeypatch.setattr(session, "run", lambda self, names, feeds: seen.append(len(feeds["features"])) or
+                        run(self, names, feeds))
+    monkeypatch.setattr(onnx_run, "ROWS_PER_RUN", 100)
+    random_image_checkpoint(tmp_path / "checkpoint.json", NETWORKS["rgb-aliases-dropout-folded"], "float64",
+                            shape=(5, 6, 3))
+    report = export(tmp_path / "checkpoint.json", "onnx", tmp_path / "model.onnx")
+    assert report["rows"] == 256 and report["max_difference"] <= report["bound"]
+    assert seen == [100, 100, 56]
