@@ -21,7 +21,7 @@ Opset 17 (ONNX 1.12, onnxruntime 1.12 and newer), IR version 8. The graph is bui
 first inside the graph); every activation is built from operators whose constants carry the model's
 dtype (an ONNX attribute is always float32, which would cost a float64 model its last digits);
 batchnorm is folded into the dense or conv2d layer before it when one comes right before it, else
-written as a BatchNormalization node.
+written as a BatchNormalization node. onnx_run.py runs the model built here, as the check does.
 """
 
 from __future__ import annotations
