@@ -6,7 +6,7 @@ import copy
 import numpy as np
 import pytest
 import yaml
-from conftest import STANDARD_MOONS
+from helpers.moons import STANDARD_MOONS
 
 from nnctl import api
 from nnctl.errors import ConfigError
