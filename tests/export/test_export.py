@@ -39,6 +39,7 @@ def invoke(*args):
 # ---------------------------------------------------------------- shipped configs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_shipped_config_exports_to_both_formats_exactly(name, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)  # the CSV config names its file from the repository's root
