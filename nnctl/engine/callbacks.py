@@ -19,7 +19,7 @@ import numpy as np
 
 from . import divergence
 from .metrics import better
-from ..errors import DataError, Interrupted, TrainingDiverged
+from ..errors import DataError, Interrupted
 
 
 def saved_number(state: dict, key: str, low: float = -math.inf, null: bool = False) -> float | None:
@@ -113,8 +113,8 @@ class LossLimit(Callback):
         self.limit, self.optimizer, self.x_train = limit, optimizer, x_train
 
     def on_epoch_end(self, record):
-        if what := divergence.exploded_loss(record["train_loss"], self.limit):
-            raise TrainingDiverged(divergence.message(record["epoch"], None, self.optimizer.lr, what, self.x_train))
+        divergence.check(divergence.exploded_loss(record["train_loss"], self.limit), record["epoch"],
+                         self.optimizer.lr, self.x_train)
         return False
 
 
@@ -169,8 +169,7 @@ class Monitor(Callback):
         if value is None:  # r2 of a constant validation target, or a metric this task does not log
             raise DataError(f"the monitored metric {self.monitor} has no value at epoch {record['epoch']} "
                             f"(r2 is undefined when every validation target is equal): monitor val_loss instead")
-        if not math.isfinite(value):
-            raise TrainingDiverged(f"training diverged at epoch {record['epoch']}: {self.monitor} became {value}")
+        divergence.check(divergence.non_finite({self.monitor: value}), record["epoch"])  # a record not made by fit
         if self.improved(value):
             self.best, self.best_epoch, self.wait = float(value), record["epoch"], 0
             return True
