@@ -28,9 +28,10 @@ def fmt(value, digits=4) -> str:
 
 
 def scores(result: dict) -> str:
-    """loss and accuracy, or for regression loss, mae, rmse and r2."""
-    keys = ("loss", "accuracy") if "accuracy" in result else ("loss", "mae", "rmse", "r2")
-    return "  ".join(f"{k} {fmt(result[k])}" for k in keys)
+    """loss and accuracy, or for regression loss, mae, rmse and r2 (engine.metric_names.SCORES)."""
+    from ..engine import metric_names
+
+    return "  ".join(f"{s.name} {fmt(result[s.name])}" for s in metric_names.SCORES[metric_names.task_of(result)])
 
 
 def paint(text: str, fg: str) -> str:

@@ -21,6 +21,7 @@ from ..engine import callbacks as _callbacks, optimizers as _opt, schedules as _
 from ..engine.activations import ACTIVATIONS
 from ..engine.layers import INITIALIZERS
 from ..engine.losses import LOSSES
+from ..engine.metric_names import MAXIMISED, MONITORED
 from ..engine.model import LAYER_TYPES  # noqa: F401  (the layer types, for the config's other modules)
 from ..engine.protocol import DEFAULT_TYPE  # noqa: F401
 from . import layer_models
@@ -282,8 +283,9 @@ OptimizerConfig = Annotated[Union[SGDConfig, RMSpropConfig, AdagradConfig, Adade
 # ---------------------------------------------------------------- training and run
 
 
-MONITOR_NAMES = ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2", "train_loss", "train_accuracy", "train_mae")
+MONITOR_NAMES = MONITORED  # engine.metrics.SCORES: every epoch score, validation first
 MODE_NAMES = ("auto", "min", "max")
+MODE_HELP = f"min or max is better; auto: max for {' and '.join(MAXIMISED)}"
 
 
 class ConstantSchedule(Strict):
@@ -316,7 +318,7 @@ class CosineSchedule(Strict):
 class ReduceOnPlateauSchedule(Strict):
     name: Literal["reduce_on_plateau"]
     monitor: Literal[MONITOR_NAMES] = Field(_default(_sched.ReduceOnPlateau, "monitor"), description="the metric watched")
-    mode: Literal[MODE_NAMES] = Field(_default(_sched.ReduceOnPlateau, "mode"), description="min or max is better; auto: max for accuracy and r2")
+    mode: Literal[MODE_NAMES] = Field(_default(_sched.ReduceOnPlateau, "mode"), description=MODE_HELP)
     factor: float = Field(_default(_sched.ReduceOnPlateau, "factor"), gt=0.0, lt=1.0, description="multiplies lr at each plateau")
     patience: int = Field(_default(_sched.ReduceOnPlateau, "patience"), ge=1, description="epochs without improvement before a cut")
     min_delta: float = Field(_default(_sched.ReduceOnPlateau, "min_delta"), ge=0.0, description="smallest change that counts as an improvement")
@@ -329,7 +331,7 @@ ScheduleConfig = Annotated[Union[ConstantSchedule, StepSchedule, ExponentialSche
 
 class EarlyStoppingConfig(Strict):
     monitor: Literal[MONITOR_NAMES] = Field(_default(_callbacks.EarlyStopping, "monitor"), description="the metric watched")
-    mode: Literal[MODE_NAMES] = Field(_default(_callbacks.EarlyStopping, "mode"), description="min or max is better; auto: max for accuracy and r2")
+    mode: Literal[MODE_NAMES] = Field(_default(_callbacks.EarlyStopping, "mode"), description=MODE_HELP)
     patience: int = Field(_default(_callbacks.EarlyStopping, "patience"), ge=1, description="epochs without improvement before stopping")
     min_delta: float = Field(_default(_callbacks.EarlyStopping, "min_delta"), ge=0.0, description="smallest change that counts as an improvement")
     restore_best: bool = Field(_default(_callbacks.EarlyStopping, "restore_best"), description="end with the best epoch's weights (checkpoint and test scores)")

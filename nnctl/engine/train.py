@@ -13,7 +13,8 @@ import numpy as np
 from . import divergence
 from .callbacks import Callback
 from ..errors import Interrupted
-from .metrics import SCORERS, split_scores
+from .metric_names import split_scores
+from .metrics import SCORERS
 from .regularizers import clip_by_global_norm
 
 
