@@ -119,6 +119,19 @@ def check_fits(cfg, dataset) -> None:
 SAVE_ORDER = ("metrics.jsonl", "metrics.csv", "run.json", "checkpoint.json", "last.json")
 
 
+# How a run ends: one event, Callback.on_train_end(status, error), called on the run's callbacks in
+# their list order (Training.callbacks, then the trackers, then the caller's) whatever ended it:
+# finished, interrupted (a stop request, or a second signal), diverged or failed. The writes land in
+# this order:
+# 1. the Checkpointer: the epochs' files kept in memory, in SAVE_ORDER; after a stop request also
+#    last.json at the position reached, waited for (a save that fails makes the run `failed`);
+# 2. the RunStatus: run.json says how the run ended, once the files it describes are on disk (a
+#    second signal first drops the writes not started yet: whatever landed is whole);
+# 3. the trackers (MLflow, TensorBoard): they publish run.json's status and the test scores;
+# 4. the caller's callbacks.
+# A callback that raises in on_train_end makes its error the run's: those after it see that one.
+
+
 class MetricsLogger(Callback):
     """Each epoch's record into the run's history (the Checkpointer writes it to the logs)."""
 
@@ -163,6 +176,18 @@ class Checkpointer(Callback):
             self.flush()
         return False
 
+    def on_train_end(self, status, error):
+        if status == "failed":
+            with contextlib.suppress(Exception):  # a write that failed stays failed
+                self.flush()
+        elif isinstance(error, Interrupted):  # the epochs that ended since the last save, then where it stopped
+            self.flush()
+            self.save_last(error.position, without_seconds(self.run.history[-1]) if self.run.history else {})
+            self.run.writer.wait()
+        elif status != "interrupted":  # finished or diverged: the last (good) epochs' files
+            self.flush()
+        # a second signal (KeyboardInterrupt): nothing more; RunStatus drops the writes not started
+
     def _keep(self, path, text) -> None:
         self.pending[path] = text  # a later epoch's file replaces an earlier one's
 
@@ -181,6 +206,57 @@ class Checkpointer(Callback):
     def save_best(self, epoch: int, metrics: dict) -> None:
         """checkpoint.json now: the model alone, for eval and predict."""
         self.run.writer.write(self.path / "checkpoint.json", self.training.checkpoint(epoch, metrics, None)())
+
+
+class RunStatus(Callback):
+    """run.json's last word: how the run ended, written after the files it describes (see the end
+    order above). `training`: the Training whose test scores a finished run reports."""
+
+    def __init__(self, run, training: Training | None = None):
+        self.run, self.training = run, training
+
+    def on_train_end(self, status, error):
+        if isinstance(error, KeyboardInterrupt):  # a second signal: stop at once, last.json holds the last save
+            self.run.stop_writing()
+        self.run.finish(status, **self.details(status, error))
+
+    def details(self, status: str, error: BaseException | None) -> dict:
+        """What run.json says of the ending besides its status."""
+        if status == "finished":
+            return self.training.result
+        if isinstance(error, Interrupted):
+            at, rows = error.position, len(self.training.dataset.x_train)
+            return {"signal": signal_name(error.signal),
+                    "interrupted_at": {"epoch": at.epoch + 1, "rows_done": at.rows_done, "rows": rows}}
+        if isinstance(error, KeyboardInterrupt):
+            return {"signal": signal_name(getattr(error, "signal", signal.SIGINT))}
+        if isinstance(error.__context__, Interrupted) and status == "failed":
+            return {"error": f"interrupted by {signal_name(error.__context__.signal)}, and last.json could not be "
+                             f"written: {error}"}
+        return {"error": str(error) if isinstance(error, NnctlError) else f"{type(error).__name__}: {error}"}
+
+
+def outcome(error: BaseException | None) -> str:
+    """How a run ended, from what ended it (one of engine.callbacks.ENDINGS)."""
+    if error is None:
+        return "finished"
+    if isinstance(error, (Interrupted, KeyboardInterrupt)):
+        return "interrupted"
+    return "diverged" if isinstance(error, TrainingDiverged) else "failed"
+
+
+def end(callbacks, error: BaseException | None) -> BaseException | None:
+    """The run's end as one event: on_train_end(status, error) on every callback in list order. A
+    callback that raises (its last save failed, a second signal came meanwhile) makes its error
+    the one the run ended with, chained to the first; the error the run ends with, or None."""
+    for callback in callbacks:
+        try:
+            callback.on_train_end(outcome(error), error)
+        except BaseException as again:
+            if again is not error and again.__context__ is None:
+                again.__context__ = error
+            error = again
+    return error
 
 
 class Frozen:
@@ -221,7 +297,7 @@ class Training:
         self.schedule = LearningRateScheduler(schedules.build(config_module.plain(cfg.training.schedule)), self.optimizer)
         # per-layer norms, update ratios, dead and saturated units into each epoch's record (doctor reads them)
         self.diagnostics = Diagnostics(self.model)
-        self.stateful = {**stateful(self.model, self.schedule, self.monitor), "diagnostics": self.diagnostics}
+        self.stateful = stateful([self.monitor, self.schedule, DropoutGenerators(self.model), self.diagnostics])
         # from the untrained weights, so before restore: a resumed run gets the same limit
         limit = divergence.loss_limit(divergence.reference_loss(self.model, self.loss, dataset.x_train, dataset.y_train))
         self.loss_limit = LossLimit(limit, self.optimizer, dataset.x_train)
@@ -257,56 +333,64 @@ class Training:
                                  epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
                                  data_file=self.dataset.data_file)
 
-    def callbacks(self, checkpointer: Checkpointer, run, stop) -> list[Callback]:
-        """nnctl's own callbacks, in the order the loop must call them: the diagnostics first (they
-        count a batch before a stop request ends training, and add to the record before it is logged); a stop request before the
-        schedule sets the rate; the divergence check before anything logs or saves the epoch;
-        the monitor before the best weights and the checkpoints that ask it."""
-        own = [StopOnRequest(stop)] if stop is not None else []
-        return [self.diagnostics, *own, self.loss_limit, self.schedule, MetricsLogger(run), self.monitor,
-                *([self.best_weights] if self.best_weights is not None else []), checkpointer]
+    @property
+    def epochs(self) -> int:
+        """The last epoch this run trains: the config's, or where early stopping ended it already."""
+        return self.start.epoch if self.stopper is not None and self.stopper.stop else self.cfg.training.epochs
+
+    def callbacks(self, run=None, stop=None) -> list[Callback]:
+        """nnctl's own callbacks, in the order the loop must call them and the run's end flushes
+        them: the diagnostics first (they count a batch before a stop request ends training, and
+        add to the record before it is logged); a stop request before the schedule sets the rate;
+        the divergence check before anything logs or saves the epoch; the monitor before the best
+        weights and the checkpoints that ask it; the run folder's files, then its status, last.
+        Without a run folder (`run` None: an estimator's fit), the callbacks that train alone."""
+        stopper = [StopOnRequest(stop)] if stop is not None else []
+        best = [self.best_weights] if self.best_weights is not None else []
+        if run is None:
+            return [*stopper, self.loss_limit, self.schedule, self.monitor, *best]
+        return [self.diagnostics, *stopper, self.loss_limit, self.schedule, MetricsLogger(run), self.monitor, *best,
+                Checkpointer(run, self), RunStatus(run, self)]
+
+    def train(self, callbacks) -> list[dict]:
+        """Train from where this run starts to its last epoch, calling `callbacks`; the epochs' records."""
+        plan = self.cfg.training
+        return fit(self.model, self.loss, self.optimizer, self.dataset, epochs=self.epochs, batch_size=plan.batch_size,
+                   shuffle=plan.shuffle, seed=self.cfg.seed, clip_norm=plan.clip_norm, callbacks=callbacks,
+                   start=self.start)
 
     def run(self, run, callbacks=(), stop=None, plots: bool = True, model_writer=None) -> dict:
         """Train into `run`'s folder (nnctl's callbacks, the trackers run.tracking asks for, then
-        `callbacks`); score the kept weights on the test split, draw the report; the run's summary.
-        A tracker that cannot be used fails the run before its first epoch."""
+        `callbacks`); score the kept weights on the test split, end the run (one event, see the
+        end order above), draw the report; the run's summary. A tracker that cannot be used fails
+        the run before its first epoch."""
         run.status["data"] = self.data_status()  # written with the first epoch's files, or how the run ended
-        trackers = tracking.start(self.cfg, run, self.model, model_writer)
+        every = [*self.callbacks(run, stop), *tracking.start(self.cfg, run, self.model, model_writer), *callbacks]
+        error = None
         try:
-            return self._run(run, [*trackers, *callbacks], stop, plots)
-        finally:
-            tracking.end(trackers, run)
-
-    def _run(self, run, callbacks, stop, plots: bool) -> dict:
-        cfg, dataset = self.cfg, self.dataset
-        checkpointer = Checkpointer(run, self)
-        epochs = self.start.epoch if self.stopper is not None and self.stopper.stop else cfg.training.epochs  # stopped early already
-        every = [*self.callbacks(checkpointer, run, stop), *callbacks]
-        try:
-            info = self.describe(run.path, epochs)
+            info = self.describe(run.path)
             for callback in every:
                 callback.on_train_begin(info)
-            fit(self.model, self.loss, self.optimizer, dataset, epochs=epochs, batch_size=cfg.training.batch_size,
-                shuffle=cfg.training.shuffle, seed=cfg.seed, clip_norm=cfg.training.clip_norm,
-                callbacks=every, start=self.start)
-            checkpointer.flush()
-        except TrainingDiverged as e:
-            checkpointer.flush()  # the last good epoch's files
-            run.finish("diverged", error=str(e))
-            kept = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"
-            raise TrainingDiverged(f"{e}. Run folder {run.path}: {kept}") from None
-        except Interrupted as e:
-            raise interrupted(e, run, checkpointer, len(dataset.x_train)) from None
-        except KeyboardInterrupt as e:  # a second signal: stopped at once, last.json holds the last save
-            run.stop_writing()
-            run.finish("interrupted", signal=signal_name(getattr(e, "signal", signal.SIGINT)))
-            raise
+            self.train(every)
+            self.conclude(run)
         except BaseException as e:
-            with contextlib.suppress(Exception):  # a write that failed stays failed
-                checkpointer.flush()
-            run.finish("failed", error=f"{type(e).__name__}: {e}")
-            raise
-        return self.finish(run, plots)
+            error = e
+        error = end(every, error)
+        if isinstance(error, TrainingDiverged):
+            kept = "last.json holds the last good epoch" if run.history else "no epoch finished, so no checkpoint was written"
+            raise TrainingDiverged(f"{error}. Run folder {run.path}: {kept}") from None
+        if isinstance(error, Interrupted):
+            raise resume_hint(error, run.path, len(self.dataset.x_train)) from None
+        if error is not None:
+            raise error
+        drawn = report.draw(run.path, run.history, self.monitor.best_epoch, self.model, self.cfg.loss, self.dataset,
+                            self.dataset.classes) if plots else []
+        result, history = self.result, run.history
+        return {"run_dir": str(run.path), "checkpoint": str(run.path / "checkpoint.json"),
+                "last_checkpoint": str(run.path / "last.json"), "best_epoch": result["best_epoch"],
+                "checkpoint_epoch": result["checkpoint_epoch"], "epochs": len(history),
+                "final": history[-1] if history else None, "test": result["test"],
+                "early_stopping": result["early_stopping"], "history": history, "plots": drawn}
 
     def data_status(self) -> dict:
         """What run.json says of the data: where it came from, the file's SHA-256 and size, and a
@@ -314,7 +398,7 @@ class Training:
         dataset = self.dataset
         return {"source": dataset.source, "file": dataset.data_file, "table": dataset.table}
 
-    def describe(self, path, epochs: int) -> dict:
+    def describe(self, path) -> dict:
         """What this run trains, for Callback.on_train_begin (the header of nnctl train): run folder,
         data set and split sizes, parameters, optimizer, epochs, and where training starts."""
         cfg, dataset = self.cfg, self.dataset
@@ -322,87 +406,62 @@ class Training:
                 "n_features": self.n_inputs, "n_classes": None if dataset.task == "regression" else len(dataset.classes),
                 "sizes": {s: int(len(getattr(dataset, f"y_{s}"))) for s in ("train", "val", "test")},
                 "params": int(sum(a.size for a in self.model.params().values())), "dtype": cfg.training.dtype,
-                "optimizer": cfg.optimizer.name, "lr": self.optimizer.lr, "epochs": epochs,
+                "optimizer": cfg.optimizer.name, "lr": self.optimizer.lr, "epochs": self.epochs,
                 "batch_size": cfg.training.batch_size, "checkpoint": cfg.training.checkpoint,
                 "target_scale": dataset.target_scale if dataset.task == "regression" else 1.0, "table": dataset.table,
                 "start": {"epoch": self.start.epoch, "rows_done": self.start.rows_done}}
 
-    def finish(self, run, plots: bool) -> dict:
-        """The kept weights' scores on the test split into run.json, and the report's plots."""
-        path, dataset, history = run.path, self.dataset, run.history
+    def conclude(self, run) -> None:
+        """The kept weights back in the model and scored on the test split: `result`, what run.json
+        says of a finished run (TrainingDiverged when the test loss is not finite)."""
         if self.best_weights is not None:
             if self.best_weights.weights is None and self.monitor.best_epoch is not None:
                 # resume.best_state counted on this run training again to the epoch of a checkpoint.json
                 # written ahead of its last.json: only a run that does not replay the same bits misses it
-                raise CheckpointError(f"{path / 'checkpoint.json'}: the weights of the best epoch "
+                raise CheckpointError(f"{run.path / 'checkpoint.json'}: the weights of the best epoch "
                                       f"({self.monitor.best_epoch}) were not trained again on resuming: this machine "
                                       f"gives other bits than the one that started the run; start a new run")
             self.best_weights.restore()
-        best_epoch = self.monitor.best_epoch
+        dataset, best_epoch, history = self.dataset, self.monitor.best_epoch, run.history
         checkpoint_epoch = best_epoch if self.restore_best else (history[-1]["epoch"] if history else None)
         test = evaluate(self.model, self.loss, dataset.x_test, dataset.y_test, task=dataset.task,
                         target_scale=dataset.target_scale)
         test = {k: v for k, v in test.items() if k != "out"} | {"n": int(len(dataset.y_test))}
-        if test["loss"] is not None and not np.isfinite(test["loss"]):
-            run.finish("diverged", error=f"the test loss is {test['loss']}")
-            raise TrainingDiverged(f"the trained model's loss on the test split is {test['loss']}: its weights are too large "
-                                   f"(optimizer.lr is {self.optimizer.lr:g}: try a tenth of it). Run folder {path}")
+        divergence.check(divergence.non_finite({"the test loss": test["loss"]}), checkpoint_epoch or len(history),
+                         self.optimizer.lr, dataset.x_train)
         early = self.stopper.report() | {"restored_best": self.restore_best} if self.stopper is not None else None
-        run.finish("finished", best_epoch=best_epoch, checkpoint_epoch=checkpoint_epoch, test=test, early_stopping=early)
-        drawn = report.draw(path, history, best_epoch, self.model, self.cfg.loss, dataset, dataset.classes) if plots else []
-        return {"run_dir": str(path), "checkpoint": str(path / "checkpoint.json"), "last_checkpoint": str(path / "last.json"),
-                "best_epoch": best_epoch, "checkpoint_epoch": checkpoint_epoch, "epochs": len(history),
-                "final": history[-1] if history else None, "test": test, "early_stopping": early, "history": history,
-                "plots": drawn}
+        self.result = {"best_epoch": best_epoch, "checkpoint_epoch": checkpoint_epoch, "test": test,
+                       "early_stopping": early}
 
 
-def stateful(model, schedule: LearningRateScheduler, monitor: Monitor) -> dict[str, Callback]:
-    """The run's callbacks whose state a resumed run needs, by name: last.json keeps each state
-    under its name (these names are the file format's) and a resumed run restores it."""
-    callbacks = {"monitor": monitor, "schedule": schedule}
-    dropout = DropoutGenerators(model)
-    if dropout.generators:
-        callbacks["dropout"] = dropout
-    return callbacks
+def stateful(callbacks) -> dict[str, Callback]:
+    """The callbacks whose state a resumed run needs, by their state_key: last.json keeps each
+    state under it (in this order), and a resumed run restores it."""
+    return {c.state_key: c for c in callbacks if c.state_key is not None}
 
 
 @contextlib.contextmanager
 def ended(run):
     """Whatever escapes once the run folder exists leaves run.json saying how the run ended, never
-    `running`; when even that write failed, nnctl's error says so."""
+    `running` (an error before training began: its callbacks never ended it); when even that write
+    failed, nnctl's error says so."""
     try:
         yield
     except BaseException as e:
         if run.status["status"] == "running":
-            if isinstance(e, KeyboardInterrupt):
-                run.stop_writing()
-                run.finish("interrupted", signal=signal_name(getattr(e, "signal", signal.SIGINT)))
-            else:
-                run.finish("failed", error=str(e) if isinstance(e, NnctlError) else f"{type(e).__name__}: {e}")
+            end([RunStatus(run)], e)
         if run.status_error is not None and isinstance(e, NnctlError):
             e.args = (f"{e} (and {run.status_error}: it still says {run.written or 'nothing'})",)
         raise
 
 
-def interrupted(e: Interrupted, run, checkpointer: Checkpointer, n_rows: int) -> Interrupted:
-    """Save where training stopped into last.json, mark the run interrupted, and say how to go on."""
-    name, at = signal_name(e.signal), e.position
-    try:
-        checkpointer.flush()  # the epochs that ended since the last save, then where it stopped
-        checkpointer.save_last(at, without_seconds(run.history[-1]) if run.history else {})
-        run.writer.wait()
-    except KeyboardInterrupt as again:  # a second signal during the save: last.json is still the previous one
-        run.stop_writing()
-        run.finish("interrupted", signal=signal_name(getattr(again, "signal", e.signal)))
-        raise
-    except BaseException:
-        run.finish("failed", error=f"interrupted by {name}, and last.json could not be written")
-        raise
-    run.finish("interrupted", signal=name, interrupted_at={"epoch": at.epoch + 1, "rows_done": at.rows_done, "rows": n_rows})
+def resume_hint(e: Interrupted, path, n_rows: int) -> Interrupted:
+    """The stop request's error as the user reads it: where training stopped, and how to go on."""
+    at = e.position
     where = (f"in epoch {at.epoch + 1} ({at.rows_done} of {n_rows} rows done)" if at.rows_done else
              f"after epoch {at.epoch}" if at.epoch else "before the first batch")
-    return Interrupted(e.signal, at, message=f"interrupted by {name} {where}: {run.path / 'last.json'} saved; "
-                                             f"continue with: nnctl train --resume {run.path}")
+    return Interrupted(e.signal, at, message=f"interrupted by {signal_name(e.signal)} {where}: {path / 'last.json'} "
+                                             f"saved; continue with: nnctl train --resume {path}")
 
 
 def signal_name(number: int) -> str:
