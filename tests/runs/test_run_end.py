@@ -9,7 +9,7 @@ import pytest
 from nnctl import api, config
 from nnctl.engine.callbacks import Callback
 from nnctl.errors import Interrupted, TrainingDiverged, WriteError
-from nnctl.runs import training
+from nnctl.runs import saving
 
 
 class Ending(Callback):
@@ -27,16 +27,16 @@ class Ending(Callback):
 def test_every_callback_hears_the_end_in_list_order():
     seen = []
     error = TrainingDiverged("boom")
-    assert training.end([Ending(seen, "a"), Ending(seen, "b")], error) is error
+    assert saving.end([Ending(seen, "a"), Ending(seen, "b")], error) is error
     assert seen == [("a", "diverged", "TrainingDiverged"), ("b", "diverged", "TrainingDiverged")]
-    assert [training.outcome(e) for e in (None, Interrupted(15), KeyboardInterrupt(), ValueError())] == \
+    assert [saving.outcome(e) for e in (None, Interrupted(15), KeyboardInterrupt(), ValueError())] == \
         ["finished", "interrupted", "interrupted", "failed"]
 
 
 def test_a_callback_failing_at_the_end_fails_the_run_for_those_after_it():
     seen, first = [], Interrupted(signal.SIGTERM)
     failed = WriteError("last.json: cannot be written")
-    error = training.end([Ending(seen, "save", fail=failed), Ending(seen, "status")], first)
+    error = saving.end([Ending(seen, "save", fail=failed), Ending(seen, "status")], first)
     assert error is failed and error.__context__ is first  # chained: the traceback shows both
     assert seen == [("save", "interrupted", "Interrupted"), ("status", "failed", "WriteError")]
 
