@@ -69,6 +69,12 @@ def listed(keys) -> str:
     return keys[0] if len(keys) == 1 else f"{', '.join(keys[:-1])} or {keys[-1]}"
 
 
+def default_monitor(validation: bool) -> str:
+    """What 'the best epoch' means without early stopping: the lowest validation loss, or the
+    lowest training loss when there is no validation split."""
+    return "val_loss" if validation else "train_loss"
+
+
 def better(metric: str) -> str:
     """Which way `metric` improves: 'max' for accuracy and r2 (of any split: val_accuracy, test_r2),
     'min' for losses and errors. The one place that says so."""

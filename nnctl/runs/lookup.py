@@ -180,5 +180,5 @@ def _looks_written_by_nnctl(found: dict) -> bool:
 
 
 def _monitor(record: dict) -> float:
-    value = record.get("val_loss") if record.get("val_loss") is not None else record.get("train_loss")
+    value = record.get(metric_names.default_monitor(record.get("val_loss") is not None))
     return float("inf") if value is None else value

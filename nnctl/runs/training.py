@@ -19,7 +19,7 @@ from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lo
 from .saving import Checkpointer, Frozen, MetricsLogger, RunStatus, end, ended, signal_name, without_seconds
 from .. import config as config_module, data as data_module
 from ..config import memory
-from ..engine import divergence, optimizers, schedules
+from ..engine import divergence, metric_names, optimizers, schedules
 from ..engine.callbacks import (BestWeights, Callback, DropoutGenerators, EarlyStopping, LearningRateScheduler, LossLimit,
                                 Monitor, StopOnRequest)
 from ..engine.losses import LOSSES
@@ -124,7 +124,7 @@ class Training:
         self.stopper = None if stopping is None else EarlyStopping(**config_module.plain(stopping))
         # what 'best epoch' means: early stopping's monitor when configured, else the lowest
         # validation loss (training loss when there is no validation split)
-        self.monitor = self.stopper or Monitor("val_loss" if cfg.data.val_fraction > 0 else "train_loss", "min")
+        self.monitor = self.stopper or Monitor(metric_names.default_monitor(cfg.data.val_fraction > 0), "min")
         # checkpoint.json (and the test scores) of the best epoch, unless the config asks for the last
         self.restore_best = cfg.training.checkpoint == "best" and (self.stopper is None or self.stopper.restore_best)
         self.best_weights = BestWeights(self.model, self.monitor) if self.restore_best else None
