@@ -14,22 +14,24 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Score:
     """One score of a task: its name (in records `train_<name>`, `val_<name>`, `test_<name>`), which
-    way it improves, its column head on the training screen, and whether the training batches keep
-    a running one (train_<name>: the others are scored on whole splits only)."""
+    way it improves, its column head on the training screen, whether the training batches keep a
+    running one (train_<name>: the others are scored on whole splits only), and whether it is one
+    of the few that sum a run up in a table of runs (`nnctl runs`)."""
 
     name: str
     mode: str  # "min" or "max"
     head: str
     train: bool = False
+    brief: bool = False
 
 
 # The one table of metric names: the scores each task logs, in the order its records hold them.
 # The schema's monitor names, the sweep's metrics, the run folder's best keys, the training screen's
 # columns, the trackers' metrics and `nnctl runs` all derive from it.
 SCORES = {
-    "classification": (Score("loss", "min", "loss", train=True), Score("accuracy", "max", "acc", train=True)),
-    "regression": (Score("loss", "min", "loss", train=True), Score("mae", "min", "mae", train=True),
-                   Score("rmse", "min", "rmse"), Score("r2", "max", "r2")),
+    "classification": (Score("loss", "min", "loss", train=True), Score("accuracy", "max", "acc", train=True, brief=True)),
+    "regression": (Score("loss", "min", "loss", train=True), Score("mae", "min", "mae", train=True, brief=True),
+                   Score("rmse", "min", "rmse"), Score("r2", "max", "r2", brief=True)),
 }
 TASKS = tuple(SCORES)
 SPLITS = ("train", "val", "test")  # the prefixes: `val_accuracy` is the validation split's accuracy
