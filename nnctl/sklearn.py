@@ -31,13 +31,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import api, config as config_module, data as data_module
+from .data.arrays import IN_MEMORY
 from .engine.model import build
 from .runs import checkpoint as checkpoint_module, training as training_module
 
 # The data section of an estimator's config: its rows are fit(X, y)'s, held only in memory. A
-# saved checkpoint names this .npz, which never exists: `nnctl eval --data FILE.npz` (arrays x
-# and y) scores the model on a file, and export checks itself on synthetic rows.
-IN_MEMORY = "fit(X, y).npz"
+# saved checkpoint names IN_MEMORY, an .npz which never exists: `nnctl eval --data FILE.npz`
+# (arrays x and y) scores the model on a file, and export checks itself on synthetic rows.
 
 # The network, optimizer and training an estimator gets for a section its config leaves out.
 DEFAULTS = {
@@ -72,10 +72,8 @@ class _NnctlEstimator(BaseEstimator):
         dataset = self._dataset(cfg, X, y, classes)
         training_module.check_fits(cfg, dataset)  # the output layer against the classes, the memory
         run = training_module.Training(cfg, dataset)  # the run's model, loss, optimizer and callbacks
-        history = run.train(run.callbacks())  # without a run folder: no callback writes one
-        if run.restore_best:
-            run.best_weights.restore()
-        epoch = run.monitor.best_epoch if run.restore_best else history[-1]["epoch"]
+        history = run.fit_in_memory()  # as the model API's fit: the kept epoch's weights in the model
+        epoch = run.kept_epoch(history)
         metrics = training_module.without_seconds(history[epoch - 1])
         self.history_ = [training_module.without_seconds(record) for record in history]
         self.checkpoint_ = checkpoint_module.Checkpoint(
