@@ -33,7 +33,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import api, config as config_module, data as data_module
 from .data.arrays import IN_MEMORY
 from .engine.model import build
-from .engine.train import fit
 from .runs import checkpoint as checkpoint_module, training as training_module
 
 # The data section of an estimator's config: its rows are fit(X, y)'s, held only in memory. A
@@ -74,14 +73,8 @@ class _NnctlEstimator(BaseEstimator):
         dataset = self._dataset(cfg, X, y, classes)
         training_module.check_fits(cfg, dataset)  # the output layer against the classes, the memory
         run = training_module.Training(cfg, dataset)  # the run's model, loss, optimizer and callbacks
-        # a run's callbacks, in its order, without those that write its folder (see Training.callbacks)
-        callbacks = [run.loss_limit, run.schedule, run.monitor, *([run.best_weights] if run.restore_best else [])]
-        history = fit(run.model, run.loss, run.optimizer, dataset, epochs=cfg.training.epochs,
-                      batch_size=cfg.training.batch_size, shuffle=cfg.training.shuffle, seed=cfg.seed,
-                      clip_norm=cfg.training.clip_norm, callbacks=callbacks)
-        if run.restore_best:
-            run.best_weights.restore()
-        epoch = run.monitor.best_epoch if run.restore_best else history[-1]["epoch"]
+        history = run.fit_in_memory()  # as the model API's fit: the kept epoch's weights in the model
+        epoch = run.kept_epoch(history)
         metrics = training_module.without_seconds(history[epoch - 1])
         self.history_ = [training_module.without_seconds(record) for record in history]
         self.checkpoint_ = checkpoint_module.Checkpoint(

@@ -21,7 +21,7 @@ def runs(folder, as_json):
 
     Columns: run, start time (UTC), status (finished, running, interrupted, diverged, failed),
     epochs done (and the best), run time, the best epoch's validation loss and score, and the
-    test scores: accuracy for classification, r2 and mae for regression.
+    test scores: accuracy for classification, mae and r2 for regression.
     """
     from ..runs.lookup import list_runs
 
@@ -48,12 +48,14 @@ def runs(folder, as_json):
 
 
 def task_scores(scores: dict, prefix: str = "") -> str:
-    """The task's own scores: `acc 0.9100` for classification, `r2 0.4512  mae 43.10` for regression; '-' for none."""
-    if scores.get(prefix + "accuracy") is not None:
-        return f"acc {fmt(scores[prefix + 'accuracy'])}"
-    if scores.get(prefix + "r2") is not None or scores.get(prefix + "mae") is not None:
-        return f"r2 {fmt(scores.get(prefix + 'r2'))}  mae {fmt(scores.get(prefix + 'mae'))}"
-    return "-"
+    """The task's brief scores (engine.metric_names.SCORES): `acc 0.9100` for classification,
+    `mae 43.1000  r2 0.4512` for regression; '-' for none."""
+    from ..engine import metric_names
+
+    task = metric_names.task_of({k: v for k, v in scores.items() if k.startswith(prefix) and v is not None})
+    if task is None:
+        return "-"
+    return "  ".join(f"{s.head} {fmt(scores.get(prefix + s.name))}" for s in metric_names.SCORES[task] if s.brief)
 
 
 def duration(seconds: int | None) -> str:

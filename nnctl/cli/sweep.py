@@ -63,8 +63,10 @@ def _value(value) -> str:
 
 def render(board: dict) -> str:
     """The leaderboard as an aligned text table, then where it is written."""
+    from ..engine import metric_names
+
     shown = [k for k in board["metrics"] if k != "test_loss"]
-    head = ["rank", "trial", "status", *board["parameters"], *(k.replace("accuracy", "acc") for k in shown),
+    head = ["rank", "trial", "status", *board["parameters"], *map(metric_names.head, shown),
             "epochs", "seconds"]
     rows = [[_fmt(r["rank"]), r["trial"] or "-", r["status"], *(_value(r["params"][k]) for k in board["parameters"]),
              *(_fmt(r[k]) for k in shown), _fmt(r["epochs"]), _fmt(r["seconds"])] for r in board["leaderboard"]]

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ..engine import metric_names
 from ..engine.layers import default_initializer
 from ..errors import ConfigError
 from . import shapes
@@ -317,13 +318,10 @@ def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
         if section is None:
             continue
         monitor = section.monitor
-        metric = monitor.split("_", 1)[1]
-        if metric in ("mae", "rmse", "r2") and spec.task != "regression":
-            fail(key, f"{monitor} is a regression metric; {cfg.data.name} is a classification task (use val_loss or "
-                      "val_accuracy)")
-        if metric == "accuracy" and spec.task == "regression":
-            fail(key, f"{monitor} is for classification; {cfg.data.name} is a regression task (use val_loss, val_mae, "
-                      "val_rmse or val_r2)")
+        if monitor not in metric_names.epoch_names(spec.task):
+            kind = metric_names.task_of({monitor: None})
+            hint = metric_names.listed(metric_names.names("val", spec.task))
+            fail(key, f"{monitor} is a {kind} metric; {cfg.data.name} is a {spec.task} task (use {hint})")
         if monitor.startswith("val_") and cfg.data.val_fraction == 0:
             fail(key, f"{monitor} needs a validation split, but data.val_fraction is 0 (monitor train_loss, or set "
                       "val_fraction)")

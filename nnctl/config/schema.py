@@ -21,6 +21,7 @@ from ..engine import callbacks as _callbacks, optimizers as _opt, schedules as _
 from ..engine.activations import ACTIVATIONS
 from ..engine.layers import INITIALIZERS
 from ..engine.losses import LOSSES
+from ..engine.metric_names import MAXIMISED, MONITORED
 from ..engine.model import LAYER_TYPES  # noqa: F401  (the layer types, for the config's other modules)
 from ..engine.protocol import DEFAULT_TYPE  # noqa: F401
 from . import layer_models
@@ -316,9 +317,9 @@ OptimizerConfig = Annotated[SGDConfig | RMSpropConfig | AdagradConfig | Adadelta
 # ---------------------------------------------------------------- training and run
 
 
-MONITOR_NAMES = ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2", "train_loss", "train_accuracy",
-                 "train_mae")
+MONITOR_NAMES = MONITORED  # engine.metrics.SCORES: every epoch score, validation first
 MODE_NAMES = ("auto", "min", "max")
+MODE_HELP = f"min or max is better; auto: max for {' and '.join(MAXIMISED)}"
 
 
 class ConstantSchedule(Strict):
@@ -354,7 +355,7 @@ class ReduceOnPlateauSchedule(Strict):
     monitor: Literal[MONITOR_NAMES] = Field(_default(_sched.ReduceOnPlateau, "monitor"),
                                             description="the metric watched")
     mode: Literal[MODE_NAMES] = Field(_default(_sched.ReduceOnPlateau, "mode"),
-                                      description="min or max is better; auto: max for accuracy and r2")
+                                      description=MODE_HELP)
     factor: float = Field(_default(_sched.ReduceOnPlateau, "factor"), gt=0.0, lt=1.0,
                           description="multiplies lr at each plateau")
     patience: int = Field(_default(_sched.ReduceOnPlateau, "patience"), ge=1,
@@ -372,7 +373,7 @@ class EarlyStoppingConfig(Strict):
     monitor: Literal[MONITOR_NAMES] = Field(_default(_callbacks.EarlyStopping, "monitor"),
                                             description="the metric watched")
     mode: Literal[MODE_NAMES] = Field(_default(_callbacks.EarlyStopping, "mode"),
-                                      description="min or max is better; auto: max for accuracy and r2")
+                                      description=MODE_HELP)
     patience: int = Field(_default(_callbacks.EarlyStopping, "patience"), ge=1,
                           description="epochs without improvement before stopping")
     min_delta: float = Field(_default(_callbacks.EarlyStopping, "min_delta"), ge=0.0,

@@ -60,6 +60,7 @@ class Diagnostics(Callback):
     epoch's record. Put it first: before the callbacks that log or save the record, and before a
     stop request ends the batch it has to count."""
 
+    state_key = "diagnostics"
     state_optional = True  # a last.json written before it existed resumes: its empty state is a fresh one
 
     def __init__(self, model):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-# nnctl's names in an epoch's record -> Keras' names in History.history
-KERAS_NAMES = {"train_loss": "loss", "train_accuracy": "accuracy", "train_mae": "mae", "lr": "learning_rate"}
+from ..engine.metric_names import split_scores
+
+# nnctl's names in an epoch's record -> Keras' names in History.history: a training score goes by its
+# own name (loss, accuracy, mae), a validation one keeps its val_ prefix, as in Keras
+KERAS_NAMES = {f"train_{s.name}": s.name for s in split_scores("train")} | {"lr": "learning_rate"}
 
 
 class History:

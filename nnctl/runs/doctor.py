@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine import metric_names
 from ..errors import CheckpointError, NnctlError
 from .folder import metrics_row, read_member
 
@@ -58,7 +59,8 @@ class RunView:
 
     @property
     def task(self) -> str:
-        return "classification" if any("train_accuracy" in r for r in self.history) else "regression"
+        classified = any(metric_names.task_of(r) == "classification" for r in self.history)
+        return "classification" if classified else "regression"
 
     def column(self, key: str) -> tuple[list[int], np.ndarray]:
         """(epochs, values) of one metric over the epochs that hold a finite number for it."""

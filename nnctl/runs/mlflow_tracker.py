@@ -133,7 +133,7 @@ class MlflowTracker(Guarded):
     afterwards = "; once the store is back, `nnctl track RUN_DIR` logs what is missing"
 
     def __init__(self, cfg, run, settings, model_writer=None):
-        super().__init__()
+        super().__init__(run)
         self.model_writer = model_writer if settings.log_model else None
         self.pending, self.logged = [], set()
         with session(CONNECT_SECONDS):

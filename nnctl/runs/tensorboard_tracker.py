@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.metric_names import split_scores
 from ..errors import MissingDependency, WriteError
 from ..files import NO_LINK
 from .tracker import Guarded, flatten, numbers
@@ -29,11 +30,9 @@ from .tracker import Guarded, flatten, numbers
 HISTOGRAM_BINS = 30
 FOLDER = "tensorboard"
 # an epoch record's key -> (run, tag): the shared tags overlay train and validation in one chart
-SCALARS = {"train_loss": ("train", "epoch_loss"), "train_accuracy": ("train", "epoch_accuracy"),
-           "train_mae": ("train", "epoch_mae"), "lr": ("train", "epoch_learning_rate"),
-           "val_loss": ("validation", "epoch_loss"), "val_accuracy": ("validation", "epoch_accuracy"),
-           "val_mae": ("validation", "epoch_mae"), "val_rmse": ("validation", "epoch_rmse"),
-           "val_r2": ("validation", "epoch_r2")}
+# (Keras' names: a run per split, epoch_<score> tags), for every epoch score of engine.metric_names
+SCALARS = {f"{split}_{s.name}": (run, f"epoch_{s.name}") for split, run in (("train", "train"), ("val", "validation"))
+           for s in split_scores(split)} | {"lr": ("train", "epoch_learning_rate")}
 STATUS = {"finished": "STATUS_SUCCESS", "running": "STATUS_RUNNING"}  # anything else: STATUS_FAILURE
 
 
@@ -85,7 +84,7 @@ class TensorBoardTracker(Guarded):
     label = "TensorBoard logging"
 
     def __init__(self, cfg, run, model=None):
-        super().__init__()
+        super().__init__(run)
         try:
             from tensorboard.compat.proto import event_pb2, summary_pb2
             from tensorboard.plugins.hparams import summary_v2

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import yaml
 
+from ..engine.metric_names import names
 from ..errors import Interrupted, NnctlError, RunBusy, TrainingDiverged, WriteError
 from ..files import atomic_write, strict_json
 from ..runs import lock as folder_lock
 from ..runs.folder import read_member, read_metrics
 from . import cluster, spec as sweep_spec, trials as trial_folder  # `trials`: the sweep's list, below
 
-METRICS = ["val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2",
-           "test_loss", "test_accuracy", "test_mae", "test_rmse", "test_r2"]  # a run has the ones of its task
+METRICS = [*names("val"), *names("test")]  # a run has the ones of its task
 HEAD, TAIL = ["rank", "trial", "status"], ["checkpoint_epoch", "epochs", "seconds", "run_dir", "error"]
 LOCK = "sweep.lock"
 

@@ -29,13 +29,14 @@ from .. import config
 from ..config import STDIN, Strict, _closest, _describe, _dotted, _where as _file_line, line_of, read_yaml, source_name
 from ..config.json_schema import SCHEMA_KEY, document
 from ..config.keys import KEY_PATTERN, parse_key, set_key
-from ..engine.metrics import better
+from ..engine import metric_names
 from ..errors import ConfigError
 from .distributions import DISTRIBUTIONS
 
 MAX_TRIALS = 10_000
-METRIC_MODES = {m: better(m) for m in ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2")}
-REGRESSION_METRICS = ("val_mae", "val_rmse", "val_r2")
+METRIC_MODES = {m: metric_names.better(m) for m in metric_names.names("val")}  # every validation score ranks trials
+MAXIMISED_METRICS = " and ".join(m for m, mode in METRIC_MODES.items() if mode == "max")
+MODE_HELP = f"min or max; default max for {MAXIMISED_METRICS}, min otherwise"
 
 
 # ---------------------------------------------------------------- the spec
@@ -49,8 +50,7 @@ class SweepSpec(Strict):
     trials: int | None = Field(None, ge=1, le=MAX_TRIALS, description="random only: number of draws")
     seed: int = Field(0, ge=0, lt=2**63, description="random only: seeds the draws")
     metric: Literal[tuple(METRIC_MODES)] = Field("val_loss", description="what ranks the trials")
-    mode: Literal["min", "max"] | None = Field(
-        None, description="min or max; default max for val_accuracy and val_r2, min otherwise")
+    mode: Literal["min", "max"] | None = Field(None, description=MODE_HELP)
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$",
                              description="the sweep folder's name; default the file's stem")
     output_dir: str = Field("sweeps", description="folder that holds the sweep folder")
@@ -272,16 +272,13 @@ def _check_metric(sweep: Sweep, cfg: config.Config, lines: dict) -> None:
     """The ranking metric must exist for the trial: a validation split, and the task's kind of score."""
     from ..data import spec as data_spec
 
-    metric = sweep.spec.metric
-    regression = data_spec(cfg.data).task == "regression"
+    metric, task = sweep.spec.metric, data_spec(cfg.data).task
     where = _file_line(sweep.base_source, line_of(lines, ("data", "val_fraction")))
     if cfg.data.val_fraction == 0:  # every metric is a validation score
         raise ConfigError(f"{where}: data.val_fraction: is 0, but metric {metric} needs a validation split")
-    if (metric in REGRESSION_METRICS) != regression and metric != "val_loss":
-        kind = "regression" if regression else "classification"
-        choices = "val_loss, val_mae, val_rmse or val_r2" if regression else "val_loss or val_accuracy"
+    if metric not in (choices := metric_names.names("val", task)):
         raise ConfigError(f"{sweep.source}:{sweep.lines.get(('metric',), 1)}: metric: {metric} does not apply to "
-                          f"{cfg.data.name}, a {kind} task (use {choices})")
+                          f"{cfg.data.name}, a {task} task (use {', '.join(choices[:-1])} or {choices[-1]})")
 
 
 def _trial_lines(sweep: Sweep) -> dict:

@@ -157,6 +157,6 @@ def test_validation_overflow_is_a_divergence():
     model = build([dict(units=1, activation="linear", initializer="glorot_uniform")], 2, rng, "float32")
     data = SimpleNamespace(x_train=rng.normal(size=(32, 2)).astype("float32"), y_train=rng.integers(0, 2, 32),
                            x_val=np.full((8, 2), 3e38, dtype="float32"), y_val=np.zeros(8, dtype=np.int64),
-                           task="classification")
+                           task="classification", target_scale=1.0)
     with pytest.raises(TrainingDiverged, match="val_loss became inf"):
         fit(model, LOSSES["mse"], SGD(lr=0.01), data, epochs=1, batch_size=8, shuffle=False, seed=0)

@@ -108,7 +108,7 @@ def test_runs_shows_regression_scores_and_run_time(moons_run, tmp_path):
     text = invoke("runs", tmp_path).stdout.splitlines()
     assert text[0].split() == ["run", "started", "status", "epochs", "time", "best", "val_loss", "best", "val", "test"]
     line = next(t for t in text if t.startswith("diabetes"))
-    assert "2m05s" in line and "r2 0.4000  mae 45.0000" in line and "r2 0.4512  mae 43.1000" in line
+    assert "2m05s" in line and "mae 45.0000  r2 0.4000" in line and "mae 43.1000  r2 0.4512" in line
     assert "acc " in next(t for t in text if t.startswith("moons"))
     found = {r["name"]: r for r in json.loads(invoke("runs", tmp_path, "--json").stdout)["runs"]}
     assert found["diabetes"]["task"] == "regression" and found["diabetes"]["duration_seconds"] == 125

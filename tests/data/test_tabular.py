@@ -237,7 +237,7 @@ def test_regression_end_to_end_on_an_npz_file(tmp_path):
     ({"loss": "cross_entropy"}, "loss: diabetes is a regression task: use mse, mae or huber"),
     ({"model": {"layers": [{"units": 2}]}}, "needs 1 unit"),
     ({"model": {"layers": [{"units": 1, "activation": "sigmoid"}]}}, "a regression output layer is linear"),
-    ({"training": {"early_stopping": {"monitor": "val_accuracy"}}}, "val_accuracy is for classification"),
+    ({"training": {"early_stopping": {"monitor": "val_accuracy"}}}, "val_accuracy is a classification metric"),
 ])
 def test_regression_config_errors(change, fragment):
     raw = {"data": {"name": "diabetes"}, "model": {"layers": [{"units": 1}]}, "loss": "mse",

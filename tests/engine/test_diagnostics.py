@@ -181,7 +181,7 @@ def units_data():
     x[4:6, 2] = 1  # batch 3: not sampled
     x[14:16, 3] = 1  # batch 8: sampled (every GRAD_EVERY-th batch, and the last)
     y = np.zeros(20, np.int64)
-    return SimpleNamespace(x_train=x, y_train=y, x_val=x[:2], y_val=y[:2])
+    return SimpleNamespace(x_train=x, y_train=y, x_val=x[:2], y_val=y[:2], task="classification", target_scale=1.0)
 
 
 def units_model():

@@ -190,3 +190,16 @@ def test_a_resumed_run_gets_the_limit_of_its_untrained_weights(tmp_path, monkeyp
     api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", plots=False)
     api.resume(tmp_path / "run", plots=False)  # a finished run: recomputes its test scores
     assert len(limits) == 2 and limits[0] == limits[1] and 1000 <= limits[0] < 1e4
+
+
+def test_divergence_is_raised_from_one_helper_with_what_it_knows():
+    divergence.check(None, 3)  # nothing found: nothing raised
+    with pytest.raises(api.TrainingDiverged,
+                       match=r"epoch 3, batch 2: val_r2 became nan\. .*\(optimizer\.lr is 0\.5: "
+                             r"try a tenth of it\) .*largest absolute input is 4"):
+        what = divergence.non_finite({"val_loss": 1.0, "val_r2": float("nan")})
+        divergence.check(what, 3, 0.5, np.array([-4.0, 1]), 2)
+    with pytest.raises(api.TrainingDiverged,
+                       match=r"epoch 1: val_loss became inf\. .*\(try a tenth of optimizer\.lr\)"):
+        # a record not made by fit: no lr, no inputs
+        divergence.check(divergence.non_finite({"val_loss": float("inf")}), 1)

@@ -257,7 +257,8 @@ def toy_data(dtype, n=50, n_in=5, n_classes=3):
     rng = np.random.default_rng(6)
     x = rng.normal(size=(n, n_in)).astype(dtype)
     y = rng.integers(0, n_classes, n)
-    return SimpleNamespace(x_train=x[:40], y_train=y[:40], x_val=x[40:], y_val=y[40:])
+    return SimpleNamespace(x_train=x[:40], y_train=y[:40], x_val=x[40:], y_val=y[40:], task="classification",
+                           target_scale=1.0)
 
 
 def toy_model(dtype, seed=7):

@@ -215,7 +215,8 @@ def trained_weights(setting, width, dtype, rows, batch_size, monkeypatch, epochs
     rng = np.random.default_rng(width)
     x = (rng.normal(size=(rows + 10, 4)) * [1, 10, 100, 0.1]).astype(dtype)
     y = rng.integers(0, 3, rows + 10)
-    data = SimpleNamespace(x_train=x[:rows], y_train=y[:rows], x_val=x[rows:], y_val=y[rows:])
+    data = SimpleNamespace(x_train=x[:rows], y_train=y[:rows], x_val=x[rows:], y_val=y[rows:], task="classification",
+                           target_scale=1.0)
     model = build([dict(units=width, activation="relu"), dict(units=3, activation="softmax")], 4,
                   np.random.default_rng(0), dtype)
     fit(model, LOSSES["cross_entropy"], OPTIMIZERS["adam"](lr=0.01), data, epochs=epochs, batch_size=batch_size,

@@ -262,6 +262,8 @@ def test_stopped_before_the_first_batch(reference, tmp_path):
 class Stateful:
     """A stand-in for a schedule or early stopping: a state_dict in, the same state_dict out."""
 
+    state_key = "extra"
+
     def __init__(self, state):
         self.state = state
 
@@ -278,9 +280,9 @@ def test_stateful_callbacks_are_saved_and_restored_by_name(tmp_path, monkeypatch
 
     real = training.stateful
 
-    def stateful(model, schedule, monitor):
+    def stateful(callbacks):
         made.append(Stateful({"step": 7, "bad_epochs": 2}))
-        return {**real(model, schedule, monitor), "extra": made[-1]}
+        return real([*callbacks, made[-1]])
 
     monkeypatch.setattr(training, "stateful", stateful)
     stop, on_epoch = stop_after(epoch=2)
