@@ -41,6 +41,7 @@ prints both side by side: the medians of the rounds' medians, and the range of t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -190,12 +191,17 @@ def instrument(patches: Patches, epochs: Epochs) -> None:
     patches.set(layers, "np", NumpyWith({"matmul": "products"}))
     patches.set(train, "np", NumpyWith({"take": "gather", "argmax": "metrics", "equal": "metrics",
                                         "count_nonzero": "metrics", "abs": "metrics"}))
-    patches.clock(train, "count_correct", "metrics")
+    patches.clock(train, "count_correct", "metrics")  # the loop's own count, before the scorers
+    for scorer in getattr(train, "SCORERS", {}).values():  # the task's scorer (engine.metrics): the running score
+        patches.clock(scorer, "update", "metrics")
     for name in ("forward", "backward"):
         patches.clock(model.Sequential, name, "epilogues")
         patches.clock(layers.Dropout, name, "dropout")
     patches.set(train, "evaluate", timed("validation", train.evaluate))
-    patches.set(losses, "LOSSES", {k: losses.Loss(timed("loss", v.value_and_grad), v.fused) for k, v in losses.LOSSES.items()})
+    # each loss's NumPy and compiled paths clocked, so value_and_grad still takes the one the model chose
+    patches.set(losses, "LOSSES", {k: dataclasses.replace(v, numpy=timed("loss", v.numpy),
+                                                          compiled=v.compiled and timed("loss", v.compiled))
+                                   for k, v in losses.LOSSES.items()})
     patches.set(training, "LOSSES", losses.LOSSES)
     build_optimizer = optimizers.build
 

@@ -49,7 +49,8 @@ def main() -> None:
             for compiled in ((True, False) if round_ % 2 == 0 else (False, True)):
                 times[compiled].append(step_time(name, options, compiled, args.steps, rng))
         numpy_ms, kernel_ms = (1e3 * float(np.median(times[c])) for c in (False, True))
-        print(f"{case:14s} NumPy {numpy_ms:6.2f} ms  kernel {kernel_ms:6.2f} ms  NumPy / kernel {numpy_ms / kernel_ms:4.2f}")
+        print(f"{case:14s} NumPy {numpy_ms:6.2f} ms  kernel {kernel_ms:6.2f} ms  "
+              f"NumPy / kernel {numpy_ms / kernel_ms:4.2f}")
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -13,7 +13,6 @@ from .messages import _a, yaml_type
 from .schema import Config
 from .yaml_lines import dotted_key, parse_yaml
 
-
 _WORD = r"[A-Za-z_][A-Za-z0-9_]*"
 KEY_PATTERN = rf"{_WORD}(?:\.{_WORD}|\[[0-9]+\])*"  # a dotted key, also in the sweep spec's JSON Schema
 _KEY = re.compile(KEY_PATTERN)

@@ -66,7 +66,8 @@ def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, d
         "parameters": n_params * itemsize,
         "gradients": n_trainable * itemsize,
         "optimizer": (len(optimizer.slot_names()) + optimizer.WORK) * n_trainable * itemsize,
-        "activations": batch * (n_features + sum(step.layer.work_values(step.input_shape) for step in steps)) * itemsize,
+        "activations": batch * (n_features + sum(step.layer.work_values(step.input_shape) for step in steps))
+        * itemsize,
         # inference keeps two layers' outputs at a time (input and output of the one running),
         # and the scratch a layer needs beside them (a convolution's patches, a bounded slice at a time)
         "evaluation": (eval_rows * (n_features + 2 * max(outputs))

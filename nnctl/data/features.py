@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import files
-from . import csvtext, npyfile
 from ..errors import DataError
 from ..printable import excerpt, quoted
+from . import csvtext, npyfile
 from .tabular import Table, is_header
+
 
 def read_table(source: str, record: dict, *, target: str | None = None, header: bool | None = None,
                delimiter: str | None = None, text: str | None = None, dtype="float64") -> tuple[np.ndarray, list]:
@@ -59,8 +60,11 @@ def read_table(source: str, record: dict, *, target: str | None = None, header: 
         raise DataError(f"{name}: empty input: no rows of features")
     for number, cells in rows:
         if len(cells) != width:
-            raise DataError(f"{name}: row {number}: {_values(len(cells))}, but the {'header' if header else 'first row'} "
-                            f"has {width}" + (f" (read with the delimiter {delimiter!r}: pass --delimiter?)" if len(cells) == 1 else ""))
+            raise DataError(f"{name}: row {number}: {_values(len(cells))}, but the "
+                            f"{'header' if header else 'first row'} "
+                            f"has {width}"
+                            + (f" (read with the delimiter {delimiter!r}: pass --delimiter?)" if len(cells) == 1
+                               else ""))
     table = Table(name, used, [[cells[p].strip() for _, cells in rows] for p in positions], [n for n, _ in rows])
     settings = {k: record[k] for k in ("delimiter", "decimal", "encoding", "missing_values")}
     prepared = Prepared.of(table, settings, record, drop=False)
@@ -104,9 +108,9 @@ def _by_name(cells: list[str], used: list[str], known: set, name: str) -> tuple[
     if twice:
         raise DataError(f"{name}: the header names the column {quoted(twice[0], 30)} more than once")
     extra = [c for c in cells if c not in wanted and c not in known]
-    notes = [("extra", f"{name}: ignoring the column{'s' if len(extra) > 1 else ''} "
+    notes = [("extra", (f"{name}: ignoring the column{'s' if len(extra) > 1 else ''} "
                        f"{', '.join(quoted(c, 30) for c in extra[:10])}{', …' if len(extra) > 10 else ''}, "
-                       f"which the model was not trained on")] if extra else []
+                       f"which the model was not trained on"))] if extra else []
     return [index[n] for n in used], notes
 
 
@@ -120,7 +124,8 @@ def read(source: str, n_features: int, *, header: bool | None = None, image_shap
             return _read_array(path, n_features, image_shape).astype(dtype, copy=False)
         text = csvtext.read(path)
     name = source if source != "-" else "<stdin>"
-    return read_csv(text, n_features, name=name, header=header, dtype=dtype, delimiter=delimiter or csvtext.sniff(text, name))
+    return read_csv(text, n_features, name=name, header=header, dtype=dtype,
+                    delimiter=delimiter or csvtext.sniff(text, name))
 
 
 def read_named(source: str, names: list[str], *, target: str | None = None, header: bool | None = None,
@@ -154,7 +159,8 @@ def _read_columns(text: str, first: csvtext.Header, wanted: list[int], name: str
         raise DataError(f"{name}: empty input: no rows of features")
     cells = first.names
     try:
-        x = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=first.lines, dtype=dtype, ndmin=2, comments=None,
+        x = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=first.lines, dtype=dtype, ndmin=2,
+                       comments=None,
                        quotechar='"', usecols=wanted)
         if np.isfinite(x).all():
             return x
@@ -198,7 +204,8 @@ def read_csv(text: str, n_features: int, name: str = "<csv>", header: bool | Non
     if next(rows, None) is None:
         raise DataError(f"{name}: empty input: no rows of features")
     try:
-        x = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=first.lines if header else 0, dtype=dtype, ndmin=2,
+        x = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=first.lines if header else 0,
+                       dtype=dtype, ndmin=2,
                        comments=None, quotechar='"')
     except ValueError:
         x = None

@@ -5,6 +5,7 @@ RETRIES retries DELAY seconds apart, the files cached under nnctl's cache folder
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 from ..errors import DataError
 
@@ -12,7 +13,7 @@ RETRIES = 3
 DELAY = 1.0  # seconds between retries
 
 
-def fetch(label: str, data_home: Path, **which):
+def fetch(label: str, data_home: Path, **which: str | int) -> Any:
     """scikit-learn's Bunch for the data set `which` names (name and version, or data_id; and
     target_column), downloaded once into data_home. DataError naming `label` when it cannot be
     had: offline, an HTTP error, an unknown name or column, a corrupt download, no scikit-learn."""
@@ -25,5 +26,6 @@ def fetch(label: str, data_home: Path, **which):
             warnings.simplefilter("ignore")
             return fetch_openml(**which, as_frame=False, parser="liac-arff", data_home=str(data_home),
                                 n_retries=RETRIES, delay=DELAY)
-    except Exception as e:  # every failure means "not available"; the reason is kept
+    # every failure means "not available"; the reason is kept
+    except Exception as e:  # noqa: BLE001
         raise DataError(f"{label} is not available from OpenML ({type(e).__name__}: {e})") from None

@@ -11,7 +11,8 @@ layer's bias add with the activation, and its backward with the bias gradient (l
 """
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 

@@ -31,7 +31,8 @@ def default_initializer(activation: str) -> str:
 INITIALIZERS = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform")  # the names `initialize` draws by
 
 
-def initialize(name: str, n_in: int, n_out: int, rng: np.random.Generator, dtype, shape: tuple | None = None) -> np.ndarray:
+def initialize(name: str, n_in: int, n_out: int, rng: np.random.Generator, dtype,
+               shape: tuple | None = None) -> np.ndarray:
     """Weights of `shape` (default (n_in, n_out)) drawn by He (relu-like) or Glorot (the rest) rules
     from the fan-in n_in and fan-out n_out (a convolution's: in_channels * kh * kw and filters * kh *
     kw, as Keras and PyTorch count them); with rng None, left unset for weights about to be loaded
@@ -213,13 +214,14 @@ class Dropout(Layer):
     Training draws the mask's uniforms `u` into an array it keeps and reuses (the generator's
     stream as `rng.random(x.shape, dtype)` draws it, so the same units drop); forward is then
     y = x * m and backward dx = dy * m, with m = 1 / (1 - rate) where u >= rate and 0 elsewhere.
-    In a model that trains with the kernels (`compiled`: kernels.for_model) each way is one compiled pass; otherwise NumPy
-    makes the mask once and multiplies by it, each into a reused array. The same bits either way;
+    In a model that trains with the kernels (`compiled`: kernels.for_model) each way is one compiled
+    pass; otherwise NumPy makes the mask once and multiplies by it, each into a reused array. The same bits either way;
     the arrays stay valid until the next training forward."""
 
     type, title = "dropout", "Dropout"
     compiled = False  # whether the model trains with the kernels (kernels.for_model), set by the model
-    keys = (Key("rate", (float,), "share of the inputs zeroed in training (inverted dropout)", ge=0.0, lt=1.0, aliases=("p",)),)
+    keys = (Key("rate", (float,), "share of the inputs zeroed in training (inverted dropout)", ge=0.0, lt=1.0,
+                aliases=("p",)),)
 
     def build(self, input_shape, rng, dtype):
         # its own generator, drawn from the seed, so masks never shift the weights' draws
@@ -268,7 +270,8 @@ class Dropout(Layer):
     def _mask(self, dtype):
         """m as NumPy writes it: `(u >= rate).astype(dtype) / dtype(1 - rate)`, into reused arrays."""
         keep = np.greater_equal(self.u, self.rate, out=reusable(self.work, "keep", self.u.shape, bool))
-        return np.divide(keep, np.dtype(dtype).type(1 - self.rate), out=reusable(self.work, "mask", self.u.shape, dtype))
+        return np.divide(keep, np.dtype(dtype).type(1 - self.rate),
+                         out=reusable(self.work, "mask", self.u.shape, dtype))
 
 
 class BatchNorm(Layer):

@@ -9,8 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import conv, pooling, reshape  # noqa: F401  (the image layer types register themselves)
-from . import kernels
+from . import conv, kernels, pooling, reshape  # noqa: F401  (the image layer types register themselves)
 from .activations import ACTIVATIONS
 from .layers import Activation
 from .packing import Packed, pack
@@ -38,10 +37,10 @@ class Sequential:
         # NumPy or the compiled kernels in training, decided here once for the whole model: its
         # optimizer's steps (through the packed mappings), its layers, its loss and accuracy count
         self.compiled = kernels.for_model(flat_params.size, self._image)
-        self._params = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.params.items()}, flat_params,
-                              "params", self.compiled)
-        self._grads = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.grads.items()}, flat_grads,
-                             "grads", self.compiled)
+        self._params = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.params.items()},
+                              flat_params, "params", self.compiled)
+        self._grads = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.grads.items()},
+                             flat_grads, "grads", self.compiled)
         self._owned = [(layer, layer.params, layer.grads) for layer in self.layers]
         # One call per layer and nothing else per step (a small network's step is Python
         # overhead): the layers in order, and in reverse, listed once here. A dense layer followed
@@ -100,7 +99,8 @@ class Sequential:
 
     def buffers(self) -> dict:
         """Arrays that are state but not trained (batchnorm's running statistics), by dotted name."""
-        return {f"{prefix}.{k}": v for prefix, layer in self.named_layers for k, v in getattr(layer, "buffers", {}).items()}
+        return {f"{prefix}.{k}": v for prefix, layer in self.named_layers for k,
+                v in getattr(layer, "buffers", {}).items()}
 
     def state(self) -> dict:
         """What a checkpoint stores: params() and buffers(), the arrays themselves."""

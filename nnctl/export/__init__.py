@@ -18,8 +18,7 @@ from ..errors import CheckFailed, WriteError
 from ..files import temporary_prefix
 from ..printable import printable
 from ..runs import checkpoint as checkpoint_module, lookup
-from . import check, numpy_folder
-from . import onnx as onnx_format
+from . import check, numpy_folder, onnx as onnx_format, onnx_run
 from .steps import steps, task
 
 FORMATS = ("onnx", "numpy")
@@ -76,7 +75,7 @@ def _write_checked(ckpt, sha256: str, fmt: str, output: Path, legacy: bool) -> d
     try:
         if fmt == "onnx":
             temporary.write_bytes(onnx_format.build(ckpt, sha256, legacy).SerializeToString())
-            got = lambda x: onnx_format.predictions(onnx_format.run(temporary, onnx_format.feeds(ckpt, x)), ckpt, legacy)
+            got = lambda x: onnx_run.predictions(onnx_run.run(temporary, onnx_run.feeds(ckpt, x)), ckpt, legacy)
         else:
             temporary.mkdir()
             numpy_folder.write(ckpt, temporary, sha256)
@@ -84,7 +83,8 @@ def _write_checked(ckpt, sha256: str, fmt: str, output: Path, legacy: bool) -> d
         x, rows_from = check.rows(ckpt)
         result = check.compare(ckpt, check.reference(ckpt, x), got(x))
         if not result["passed"]:
-            raise CheckFailed(f"the export differs from nnctl's predictions on {check.count(x)} rows ({rows_from}): largest "
+            raise CheckFailed(f"the export differs from nnctl's predictions on {check.count(x)} rows ({rows_from}): "
+                              "largest "
                               f"difference {result['max_difference']:.3g} (bound {result['bound']:g}), "
                               f"{result['labels_differ']} labels differ; nothing was written")
         _put_in_place(temporary, output, fmt)

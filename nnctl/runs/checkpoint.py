@@ -170,7 +170,8 @@ def _dumps(doc: dict) -> str:
     holes = {id(r): {**r, "data": ""} for r in records}  # the same records, their data left empty
     shell = {**doc, "state": {k: holes[id(r)] for k, r in doc["state"].items()},
              "optimizer": doc["optimizer"] and {**doc["optimizer"],
-                                                "arrays": {k: holes[id(r)] for k, r in doc["optimizer"]["arrays"].items()}}}
+                                                "arrays": {k: holes[id(r)]
+                                                           for k, r in doc["optimizer"]["arrays"].items()}}}
     pieces = json.dumps(shell, separators=(",", ":"), allow_nan=False).split('"data":""')
     if len(pieces) != len(records) + 1:  # an empty "data" elsewhere (a config string): the plain way
         return json.dumps(doc, separators=(",", ":"), allow_nan=False)
@@ -224,7 +225,8 @@ def _v4_to_v5(doc: dict) -> dict:
     return {**doc, "version": 5, "preprocessing": preprocessing}
 
 
-UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}  # version -> the function that lifts a document to the next version
+# version -> the function that lifts a document to the next version
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 
 
 def _read(path) -> tuple[dict, int]:
@@ -248,7 +250,8 @@ def _read(path) -> tuple[dict, int]:
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         if _is_config(path, text):
             raise CheckpointError(f"{source}: is a config, not a checkpoint: train it first (nnctl train {source}), "
-                                  f"then pass its run folder (such as runs/{path.stem}-latest) or its checkpoint.json") from None
+                                  f"then pass its run folder (such as runs/{path.stem}-latest) or its "
+                                  "checkpoint.json") from None
         raise CheckpointError(f"{source}: not a valid checkpoint: not JSON ({str(e)[:120]})") from None
     del text
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -257,8 +260,9 @@ def _read(path) -> tuple[dict, int]:
     if type(version) is not int or version not in KEYS:
         readable = f"versions {min(KEYS)} to {VERSION}"
         if type(version) is int and version > VERSION:
-            raise CheckpointError(f"{source}: checkpoint format version {version} is newer than this nnctl ({__version__}) "
-                                  f"reads ({readable}): upgrade nnctl to a version that reads format {version}")
+            raise CheckpointError(f"{source}: checkpoint format version {version} is newer than this nnctl "
+                                  f"({__version__}) reads ({readable}): upgrade nnctl to a version that reads format "
+                                  f"{version}")
         raise CheckpointError(f"{source}: checkpoint format version {version!r} is not one nnctl wrote; "
                               f"this nnctl ({__version__}) reads {readable}")
     try:
@@ -378,7 +382,8 @@ def load(path) -> Checkpoint:
     _check_preprocessing(doc["preprocessing"], doc["classes"], cfg, input_shape, source)
     epoch, metrics = doc["epoch"], doc["metrics"]
     if not _is_int(epoch, 0, cfg.training.epochs) or not isinstance(metrics, dict):
-        raise CheckpointError(f"{source}: epoch must be 0 to training.epochs ({cfg.training.epochs}) and metrics an object")
+        raise CheckpointError(f"{source}: epoch must be 0 to training.epochs ({cfg.training.epochs}) and metrics an "
+                              "object")
     training = _checked_training(doc["training"], doc["optimizer"], epoch, source)
     data_file = _checked_data_file(doc["data_file"], source)
     model, optimizer = _decoded(doc, cfg, input_shape, params, source)
@@ -430,14 +435,16 @@ def _check_optimizer(optimizer, cfg, params: dict, source: str) -> None:
     optimizer keeps, each shaped like its parameter."""
     if optimizer is None:
         return
-    if not isinstance(optimizer, dict) or set(optimizer) != {"t", "arrays"} or not isinstance(optimizer["arrays"], dict):
+    if not isinstance(optimizer, dict) or set(optimizer) != {"t", "arrays"} \
+            or not isinstance(optimizer["arrays"], dict):
         raise CheckpointError(f"{source}: optimizer: expected an object with keys t and arrays")
     if not _is_int(optimizer["t"], 0, 2**62):
         raise CheckpointError(f"{source}: optimizer.t: expected a step count, got {optimizer['t']!r}")
     for key, record in optimizer["arrays"].items():
         name = key.rpartition(".")[0]
         if name not in params:
-            raise CheckpointError(f"{source}: optimizer.arrays.{key}: not <parameter>.<slot> for a parameter of the model")
+            raise CheckpointError(f"{source}: optimizer.arrays.{key}: not <parameter>.<slot> for a parameter of "
+                                  "the model")
         _check_record(record, f"{source}: optimizer.arrays.{key}", cfg.training.dtype, params[name])
     _check_slots(optimizer, cfg.optimizer, params, source)
 

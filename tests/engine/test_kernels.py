@@ -1,5 +1,6 @@
 """The compiled kernels give the NumPy path's bits: every optimizer that has one with each option, the dense
-epilogues (alone and as a network's steps) and the cross-entropy's, run both ways on the same inputs (float32 and float64, several sizes, odd lengths), and
+epilogues (alone and as a network's steps) and the cross-entropy's, run both ways on the same inputs (float32 and
+float64, several sizes, odd lengths), and
 the raw bytes compared. Run again with NNCTL_JIT=0 by the CI: then both sides are NumPy's, and the
 tests that need numba are skipped."""
 
@@ -143,6 +144,7 @@ def test_the_dense_epilogues_give_numpys_bits(shape, dtype):
     assert db.tobytes() == expected_db.tobytes()
 
 
+@pytest.mark.slow
 @jit_only
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_pairwise_sum_is_numpys_for_every_length(dtype):
@@ -220,7 +222,8 @@ def trained_weights(setting, width, dtype, rows, batch_size, monkeypatch, epochs
     rng = np.random.default_rng(width)
     x = (rng.normal(size=(rows + 10, 4)) * [1, 10, 100, 0.1]).astype(dtype)
     y = rng.integers(0, 3, rows + 10)
-    data = SimpleNamespace(x_train=x[:rows], y_train=y[:rows], x_val=x[rows:], y_val=y[rows:])
+    data = SimpleNamespace(x_train=x[:rows], y_train=y[:rows], x_val=x[rows:], y_val=y[rows:], task="classification",
+                           target_scale=1.0)
     model = build([dict(units=width, activation="relu"), dict(units=3, activation="softmax")], 4,
                   np.random.default_rng(0), dtype)
     fit(model, LOSSES["cross_entropy"], OPTIMIZERS["adam"](lr=0.01), data, epochs=epochs, batch_size=batch_size,
@@ -264,6 +267,7 @@ def test_a_models_loss_and_layers_follow_its_choice_whatever_was_imported(large,
     assert sorted(set(calls)) == (["adam", "bias_relu", "count_correct", "softmax_shift"] if large else [])
 
 
+@pytest.mark.slow
 @jit_only
 @pytest.mark.parametrize("shape", [(1, 1), (5, 2), (7, 3), (128, 10), (33, 17), (8192, 10)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -297,6 +301,7 @@ def test_the_cross_entropy_kernels_leave_out_of_range_classes_to_numpy():
     assert last[1].tobytes() == loss.value_and_grad(z.copy(), np.array([0, 1, 2, -1]))[1].tobytes()
 
 
+@pytest.mark.slow
 @jit_only
 def test_without_a_writable_cache_the_kernels_compile_in_memory():
     """A read-only install: numba finds no folder to cache in (NUMBA_CACHE_DIR cannot be made, and
@@ -318,6 +323,7 @@ def test_without_a_writable_cache_the_kernels_compile_in_memory():
     assert out.stderr == ""
 
 
+@pytest.mark.slow
 def test_a_small_run_never_imports_numba(tmp_path):
     """moons' 1,218 parameters stay on NumPy: importing numba would cost more than the whole run."""
     import os
@@ -353,7 +359,8 @@ def test_a_numba_that_fails_to_load_falls_back_to_numpy_with_the_same_bits(tmp_p
     out = subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.splitlines() == ["None"], out.stderr
     monkeypatch.setenv("NNCTL_JIT", "0")
-    api.train(api.load_config(repo / "configs" / "moons.yaml", ["training.epochs=2"]), run_dir=tmp_path / "numpy", plots=False)
+    api.train(api.load_config(repo / "configs" / "moons.yaml", ["training.epochs=2"]), run_dir=tmp_path / "numpy",
+              plots=False)
     assert (tmp_path / "jit" / "last.json").read_bytes() == (tmp_path / "numpy" / "last.json").read_bytes()
 
 
@@ -381,7 +388,6 @@ def old_dropout(rate, seed, xs, dys):
 @pytest.mark.parametrize("setting", ["1", "0"])
 @pytest.mark.parametrize("rate", [0.2, 0.45, 0.9])  # 0.45: 1 / (1 - rate) rounds differently in float64
 def test_dropout_gives_the_fresh_masks_bits_and_stream(dtype, setting, rate, monkeypatch):
-    from nnctl.engine.layers import Dropout
 
     monkeypatch.setenv("NNCTL_JIT", setting)  # 1: one compiled pass each way; 0: NumPy into reused arrays
     rng = np.random.default_rng(3)
@@ -437,7 +443,6 @@ def test_the_accuracy_count_is_numpys(dtype, labels, monkeypatch):
 
 def test_dropout_backward_of_another_dtype_multiplies_by_the_forward_mask(monkeypatch):
     """A float64 gradient through a float32 layer: `dy * mask`, the mask made in the input's dtype."""
-    from nnctl.engine.layers import Dropout
 
     monkeypatch.setenv("NNCTL_JIT", "1")
     rng = np.random.default_rng(5)
