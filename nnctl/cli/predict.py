@@ -3,50 +3,84 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 
 @click.command()
-@click.argument("checkpoints", nargs=-1, required=True, type=click.Path(), metavar="CHECKPOINT")
-@click.argument("input", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("arguments", nargs=-1, required=True, type=click.Path(allow_dash=True), metavar="CHECKPOINT INPUT...")
 @click.option("--header/--no-header", default=None,
               help="Whether the CSV's first row is a header (default: it is when none of its cells is a number).")
+@click.option("--invert", type=click.Choice(["auto", "yes", "no"]), default=None,
+              help="Image files for a one-channel model: invert them (yes), never (no), or when their ground is "
+                   "not the training images' (auto, the default: dark ink on white paper for MNIST).")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON lines, one object per input row, instead of CSV.")
-def predict(checkpoints, input, header, as_json):
+def predict(arguments, header, invert, as_json):
     """Predict the class of every row of INPUT with CHECKPOINT (or a run folder's checkpoint; runs/latest:
     the newest run's).
 
     INPUT is a CSV file (with or without a header row), a .npy or .npz file, or - for CSV on
-    stdin. The checkpoint's stored preprocessing is applied. Writes CSV to stdout: the class,
-    then one probability column per class (or the value, for regression), in input order.
+    stdin; for a model trained on images, also image files (PNG, JPEG, BMP: one or more, or
+    folders of them), converted to the training images' size, channels and units
+    (docs/images.md#predicting-image-files). The checkpoint's stored preprocessing is applied.
+    Writes CSV to stdout: the class, then one probability column per class (or the value, for
+    regression), in input order; for image files, their path first.
 
     A model trained on a CSV with a header matches a CSV's columns by name (the target column
     and other extra columns are left out). Rows far outside the training data's range (already
     scaled, or other units) are predicted with a warning on stderr.
     """
     from .. import api, data
-    from ..data import features, inputs
+    from ..data import features, image_files, inputs
     from ..printable import printable
     from ..runs.lookup import checkpoint_path
     from .common import one_path
 
+    checkpoints, given = _split(arguments)
     ckpt = api.load_checkpoint(checkpoint_path(one_path(checkpoints, "checkpoint")))  # a run folder: its checkpoint.json
-    spec = data.spec(ckpt.config.data)
-    text = _stdin() if input == "-" else None
+    image = data.image_format(ckpt.config.data, ckpt.preprocessing)
     recorded = ckpt.preprocessing.get("inputs") or {}  # older checkpoints: by position, unchecked
-    image_shape = spec.image_shape if spec else None
-    if recorded.get("names"):
-        x, notes = features.read_named(input, recorded["names"], target=getattr(ckpt.config.data, "target", None),
-                                       header=header, image_shape=image_shape, text=text,
-                                       dtype=ckpt.config.training.dtype)
+    names = None
+    if any(image_files.is_image_input(source) for source in given):
+        if image is None:
+            raise click.UsageError(f"image files need a model trained on images; this one was trained on "
+                                   f"{printable(ckpt.config.data.name)}'s rows of {ckpt.n_inputs} features")
+        paths = image_files.expand(given)
+        x, notes = image_files.read(paths, image, invert or "auto")
+        names = [str(path) for path in paths]
+    elif invert is not None:
+        raise click.UsageError("--invert applies to image files")
+    elif recorded.get("names"):
+        text = _stdin() if given[0] == "-" else None
+        x, notes = features.read_named(given[0], recorded["names"], target=getattr(ckpt.config.data, "target", None),
+                                       header=header, image=image, text=text, dtype=ckpt.config.training.dtype)
     else:
-        x, notes = features.read(input, ckpt.n_inputs, header=header, image_shape=image_shape, text=text,
+        text = _stdin() if given[0] == "-" else None
+        x, notes = features.read(given[0], ckpt.n_inputs, header=header, image=image, text=text,
                                  dtype=ckpt.config.training.dtype), []
     for note in notes + inputs.warnings(x, recorded):
         click.echo(f"warning: {printable(note)}", err=True)
     result = api.predictions(ckpt, x)
-    click.echo("\n".join(_json_lines(result) if as_json else _csv_lines(result)))
+    click.echo("\n".join(_json_lines(result, names) if as_json else _csv_lines(result, names)))
+
+
+def _split(arguments: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
+    """(the CHECKPOINT arguments, the INPUTs): the inputs are the last argument, or the image files
+    and folders at the end (several checkpoints, a glob's, are refused by one_path)."""
+    from ..data import image_files
+
+    if len(arguments) < 2:
+        raise click.UsageError("Missing argument 'INPUT': a CSV, .npy or .npz file, - for stdin, or image files")
+    first = len(arguments) - 1
+    while first > 1 and image_files.is_image_input(arguments[first - 1]):
+        first -= 1
+    checkpoints, given = arguments[:first], list(arguments[first:])
+    misplaced = [a for a in checkpoints[1:] if a == "-" or Path(a).suffix.lower() in (".csv", ".npy", ".npz")]
+    if misplaced or (len(given) > 1 and not all(image_files.is_image_input(a) for a in given)):
+        raise click.UsageError("one INPUT at a time: a CSV, .npy or .npz file, or - for stdin; several inputs "
+                               "are image files or folders of them")
+    return checkpoints, given
 
 
 def _stdin() -> str:
@@ -61,7 +95,8 @@ def _stdin() -> str:
         raise DataError(f"<stdin>: not text CSV (byte {e.start} is not UTF-8)") from None
 
 
-def _csv_lines(result: dict):
+def _csv_lines(result: dict, files: list[str] | None = None):
+    """The CSV of the predictions; with `files` (image files), a first column naming each."""
     import csv
     import io
 
@@ -72,6 +107,16 @@ def _csv_lines(result: dict):
         csv.writer(buffer, lineterminator="").writerow(cells)
         return buffer.getvalue()
 
+    lines = _csv_rows(result, row, printable)
+    if files is None:
+        yield from lines
+        return
+    yield "file," + next(lines)
+    for name, line in zip(files, lines):
+        yield row([printable(name)]) + "," + line
+
+
+def _csv_rows(result: dict, row, printable):
     if result["task"] == "regression":
         values = result["values"]
         names = ["value"] if values.shape[1] == 1 else [f"value_{i}" for i in range(values.shape[1])]
@@ -86,14 +131,16 @@ def _csv_lines(result: dict):
         yield quoted[k] + "," + ",".join(f"{x:.6g}" for x in p)
 
 
-def _json_lines(result: dict):
+def _json_lines(result: dict, files: list[str] | None = None):
+    """One JSON object per prediction; with `files` (image files), each names its file first."""
     from ..files import strict_json
 
+    named = (lambda i: {"file": files[i]}) if files is not None else (lambda i: {})
     if result["task"] == "regression":
-        for v in result["values"].tolist():
-            yield strict_json({"value": v[0] if len(v) == 1 else v})
+        for i, v in enumerate(result["values"].tolist()):
+            yield strict_json({**named(i), "value": v[0] if len(v) == 1 else v})
         return
     classes = result["classes"]
     keys = [str(c) for c in classes]
-    for k, p in zip(result["predicted"].tolist(), result["probabilities"].tolist()):
-        yield strict_json({"class": classes[k], "probabilities": dict(zip(keys, (round(x, 7) for x in p)))})
+    for i, (k, p) in enumerate(zip(result["predicted"].tolist(), result["probabilities"].tolist())):
+        yield strict_json({**named(i), "class": classes[k], "probabilities": dict(zip(keys, (round(x, 7) for x in p)))})

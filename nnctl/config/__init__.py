@@ -73,8 +73,10 @@ def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | No
 
 def _data_word(data) -> str:
     """What a run is named after when its config has no file name: its data file's stem, or its data set."""
+    from ..data import FILE_SETS
+
     path = getattr(data, "path", None)
-    return Path(path).stem if data.name in ("csv", "npz") and path else data.name
+    return Path(path).stem if data.name in FILE_SETS and path else data.name
 
 
 def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> Any:
@@ -112,14 +114,18 @@ def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> A
     return data
 
 
+PATH_KEYS = ("path", "target_path")  # the data section's keys that name files
+
+
 def anchor_path(data: Any, folder: str | Path) -> Any:
-    """Parsed config data whose relative data.path is made absolute from `folder`."""
+    """Parsed config data whose relative data.path (and target_path) is made absolute from `folder`."""
     import os
 
     section = data.get("data") if isinstance(data, dict) else None
-    if isinstance(section, dict) and isinstance(section.get("path"), str) and section["path"]:
-        given = os.path.expanduser(section["path"])
-        section["path"] = os.path.normpath(os.path.join(os.path.abspath(folder), given))
+    for key in PATH_KEYS:
+        if isinstance(section, dict) and isinstance(section.get(key), str) and section[key]:
+            given = os.path.expanduser(section[key])
+            section[key] = os.path.normpath(os.path.join(os.path.abspath(folder), given))
     return data
 
 
@@ -159,6 +165,8 @@ def resolve(cfg: Config) -> Config:
     data = cfg.data
     if data.scaling is None:
         data = data.model_copy(update={"scaling": spec.default_scaling})
+    if getattr(data, "image_shape", None) is not None and len(data.image_shape) == 2:  # [H, W]: one channel
+        data = data.model_copy(update={"image_shape": [*data.image_shape, 1]})
     layers = [  # a layer with weights (dense, conv2d) gets its activation's initializer
         layer if getattr(layer, "initializer", "") is not None
         else layer.model_copy(update={"initializer": default_initializer(layer.activation)})
@@ -184,11 +192,11 @@ def plain(section):
 def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = None, spec=None) -> None:
     """The output layer must fit the loss and the data set. `spec` (a data.DatasetSpec) defaults to
     what is known before loading; once a file is loaded, its classes are checked the same way."""
-    from ..data import spec as data_spec
+    from ..data import FILE_SETS, spec as data_spec
 
     lines = lines or {}
     spec = spec or data_spec(cfg.data)
-    label = getattr(cfg.data, "path", None) if cfg.data.name in ("csv", "npz") else \
+    label = getattr(cfg.data, "path", None) if cfg.data.name in FILE_SETS else \
         getattr(cfg.data, "dataset", cfg.data.name)  # how messages name the data
     index = len(cfg.model.layers) - 1
     last = cfg.model.layers[index]

@@ -121,7 +121,23 @@ class OpenMLData(_Table):
     target: str | None = Field(None, description="target column; default the data set's own")
 
 
-class CsvData(_Table):
+Side = Annotated[int, Field(ge=1, le=100_000)]
+
+
+class _ImageRows(Strict):
+    image_shape: list[Side] | None = Field(None, min_length=2, max_length=3, description="[height, width] or "
+                                           "[height, width, channels]: each row is an image of H·W·C values, "
+                                           "channels last (docs/images.md#your-own-images); for an array of "
+                                           "images, checked against it")
+
+
+class _ImageArrays(_ImageRows):
+    layout: Literal["nhwc", "nchw"] | None = Field(None, description="where an array of images of 4 axes holds "
+                                                   "its channels: nhwc (N, H, W, C) or nchw (N, C, H, W); "
+                                                   "default told by the array: the axis of 1, 3 or 4")
+
+
+class CsvData(_ImageRows, _Table):
     name: Literal["csv"]
     path: str = Field(description="the CSV file; a relative path is relative to the config file's folder")
     target: str | int | None = Field(None, description="target column: header name or 0-based index; default the last")
@@ -130,15 +146,25 @@ class CsvData(_Table):
     delimiter: str = Field(",", min_length=1, max_length=1, description="field separator")
 
 
-class NpzData(_Table):
+class NpzData(_ImageArrays, _Table):
     name: Literal["npz"]
     path: str = Field(description="the .npz file; a relative path is relative to the config file's folder")
-    x_key: str = Field("x", description="array of the features, (n, n_features) numbers")
+    x_key: str = Field("x", description="array of the features, (n, n_features) numbers, or of images "
+                                        "(n, H, W), (n, H, W, C) or (n, C, H, W)")
     y_key: str = Field("y", description="array of the targets, (n,) labels or numbers")
 
 
+class NpyData(_ImageArrays, _Table):
+    name: Literal["npy"]
+    path: str = Field(description="the .npy file of the features, (n, n_features), or of images (n, H, W), "
+                                  "(n, H, W, C) or (n, C, H, W); relative to the config file's folder")
+    target_path: str = Field(description="the .npy file of the targets, (n,) labels or numbers, one per row "
+                                         "or image of `path`; relative to the config file's folder")
+
+
 DataConfig = Annotated[Union[MoonsData, BreastCancerData, MnistData, CirclesData, BlobsData, IrisData, WineData, DigitsData,
-                             DiabetesData, FashionMnistData, OpenMLData, CsvData, NpzData], Field(discriminator="name")]
+                             DiabetesData, FashionMnistData, OpenMLData, CsvData, NpzData, NpyData],
+                       Field(discriminator="name")]
 
 # ---------------------------------------------------------------- model
 

@@ -3,9 +3,10 @@
 The package by concern: `catalog` (the one table of data sets, and `spec`), `sources` (their
 loaders), `images` (MNIST and Fashion-MNIST files, cache and download), `csvtext` (the one
 reader of a CSV's records and header), `tabular` (a user's CSV,
-.npz or OpenML set), `splits`, `scaling` (fitted on train, applied anywhere), `features` and
-`npyfile` (rows given to predict), `cache` (where data lives). This module loads a data set
-through them: `load`, returning a `Dataset`.
+.npz or OpenML set), `image_arrays` (a file's images: layout, rows, ImageFormat), `splits`,
+`scaling` (fitted on train, applied anywhere), `features`, `npyfile` and `image_files` (rows and
+image files given to predict), `augment` (random shifts and rotations of training batches),
+`cache` (where data lives). This module loads a data set through them: `load`, returning a `Dataset`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import images, inputs
+from . import image_arrays, images, inputs
+from ..errors import DataError
 from .cache import cache_dir, data_dir, read_split, split_cache_path, write_split  # noqa: F401  (part of this package's face)
-from .catalog import CATALOG, SPECS, DatasetSpec, spec  # noqa: F401
+from .catalog import CATALOG, FILE_SETS, SPECS, DatasetSpec, spec  # noqa: F401
+from .image_arrays import ImageFormat
 from .images import IMAGE_SETS, MNIST_FILES, OPENML_RETRIES, load_mnist_raw, read_idx, read_mnist_idx  # noqa: F401
 from .scaling import (apply_preprocessing, check_fitted, check_scaled, fit_preprocessing,  # noqa: F401
                       fit_target_scaling, scale_target, unscale_target)
@@ -87,10 +90,13 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
     entry, info = CATALOG[cfg.name], spec(cfg)
     regression = info.task == "regression"
     names = []  # a CSV's loader also gives its feature names
+    image = None  # a file's images: their shape and layout (a built-in set's are the catalog's)
     if entry.cached:
         x, y, classes, source, (train, val, test) = _drawn(entry, cfg, seed, regression)
     else:
         x, y, classes, source, *names = entry.load(cfg, seed)
+        if cfg.name in FILE_SETS:
+            x, image = image_arrays.as_images(x, cfg.image_shape, getattr(cfg, "layout", None), cfg.path)
         if cfg.name in images.IMAGE_SETS:  # the published test set: the last images
             rest, test = np.arange(images.MNIST_N_TRAIN), np.arange(images.MNIST_N_TRAIN, len(y))
             # NumPy alone: importing scikit-learn's model_selection would take a second of MNIST's load
@@ -106,6 +112,10 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
             preprocessing["inputs"] = inputs.fit(x[train], names[0] if names else None)
             if regression:
                 preprocessing["target"] = fit_target_scaling(y[train], cfg.target_scaling)
+            if image is not None:  # what predict needs to take image files and arrays as training took these
+                preprocessing["image"] = image_arrays.fit(x[train], image, x.dtype).to_json()
+        elif image is not None:
+            check_image_shape(image, preprocessing, source)
         xs = {name: apply_preprocessing(x[rows], preprocessing, dtype) for name, rows in zip(SPLITS, (train, val, test))}
     for name, rows in zip(SPLITS, (train, val, test)):
         check_scaled(x, rows, xs[name], source, dtype)
@@ -114,5 +124,22 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
     else:
         ys = {name: y[rows].astype(np.int64) for name, rows in zip(SPLITS, (train, val, test))}
     return Dataset(cfg.name, info.task, classes, xs["train"], ys["train"], xs["val"], ys["val"], xs["test"], ys["test"],
-                   preprocessing, info.image_shape, source)
+                   preprocessing, image.shape if image is not None else info.image_shape, source)
+
+
+def image_format(cfg, preprocessing: dict) -> ImageFormat | None:
+    """How the data set `cfg` (a data config) held its images, for a model trained on it with
+    `preprocessing` (a checkpoint's): a file's as its training recorded it, a built-in set's from
+    the catalog; None for data that are not images. DataError for a malformed record."""
+    if preprocessing.get("image") is not None:
+        return ImageFormat.from_json(preprocessing["image"])
+    return CATALOG[cfg.name].image
+
+
+def check_image_shape(image: ImageFormat, preprocessing: dict, source: str) -> None:
+    """A file's images have the shape of those a checkpoint was trained on (`preprocessing`)."""
+    recorded = preprocessing.get("image")
+    if recorded is not None and tuple(recorded.get("shape", ())) != image.shape:
+        raise DataError(f"{source}: images of shape {image.shape} (height, width, channels), but the model was "
+                        f"trained on {tuple(recorded['shape'])}")
 

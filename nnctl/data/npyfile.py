@@ -15,8 +15,28 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import files
 from ..errors import DataError
 from ..machine import available, size
+from ..printable import excerpt
+
+
+def read(path) -> np.ndarray:
+    """The array of a .npy file, its header checked first (`check`); never pickle. DataError for
+    a file that is not one array of NumPy's format."""
+    path = Path(path).expanduser()
+    try:
+        with files.open_capped(path, files.MAX_DATA_BYTES, DataError, "a .npy", files.DATA_TOO_BIG) as handle:
+            check(handle, path)
+            loaded = np.load(handle, allow_pickle=False)
+            if isinstance(loaded, np.lib.npyio.NpzFile):
+                loaded.close()
+                raise DataError(f"{path}: a .npz file of named arrays, not one .npy array (data.name: npz reads it)")
+    except ValueError as e:  # object arrays would need pickle, which is never allowed
+        raise DataError(f"{path}: cannot be read without pickle: {excerpt(e, 160)}") from None
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: not a readable .npy file ({excerpt(e, 160)})") from None
+    return loaded
 
 
 def check(handle, path: Path) -> None:

@@ -80,11 +80,22 @@ def csv(cfg, seed: int):
 
 
 def npz(cfg, seed: int):
+    """A .npz file's features (rows, or images as they are: nnctl.data.load reads their layout) and targets."""
     from . import tabular
 
     x, raw = tabular.read_npz(cfg.path, cfg.x_key, cfg.y_key)
     y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: {quoted(cfg.y_key)}")
     return x, y, classes, f"npz:{cfg.path}"
+
+
+def npy(cfg, seed: int):
+    """Two .npy files: the features (rows, or images) at `path`, the targets at `target_path`."""
+    from . import npyfile, tabular
+
+    x, raw = npyfile.read(cfg.path), npyfile.read(cfg.target_path)
+    x, raw = tabular.checked_pair(x, raw, cfg.path, "the array", f"the targets of {cfg.target_path}")
+    y, classes = tabular.targets(raw, cfg.task, f"{cfg.target_path}: the targets")
+    return x, y, classes, f"npy:{cfg.path}"
 
 
 def openml(cfg, seed: int):
