@@ -246,13 +246,27 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
 
     problems = []  # every group's first error, all reported at once
     for check in (output, hidden, lambda: shapes.check(cfg, spec, source, lines, label),
-                  lambda: _check_batchnorm_epsilon(cfg, source, lines), lambda: _check_training(cfg, spec, source, lines)):
+                  lambda: _check_batchnorm_epsilon(cfg, source, lines), lambda: _check_training(cfg, spec, source, lines),
+                  lambda: _check_augment(cfg, spec, source, lines, label)):
         try:
             check()
         except ConfigError as e:
             problems.append(str(e))
     if problems:
         raise ConfigError("\n".join(sorted(problems, key=lambda message: _position(message, source))))
+
+
+def _check_augment(cfg: Config, spec, source: str, lines: dict, label) -> None:
+    """Augmentation shifts and turns images: data known not to be images cannot have it."""
+    from ..data import FILE_SETS
+
+    if cfg.data.augment is None or spec.n_features is None or spec.image_shape is not None:
+        return
+    key = ("data", "augment")
+    hint = " (give data.image_shape when its rows are images)" if cfg.data.name in FILE_SETS else ""
+    raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: shifts and rotations are for images, and "
+                      f"{label} is not a set of images: its rows of {spec.n_features} features have no height and "
+                      f"width{hint}")
 
 
 def _check_batchnorm_epsilon(cfg: Config, source: str, lines: dict) -> None:

@@ -44,10 +44,20 @@ class Strict(BaseModel):
 # ---------------------------------------------------------------- data
 
 
+class AugmentConfig(Strict):
+    shift: int = Field(0, ge=0, le=1000, description="largest shift of an image in pixels: each training image "
+                       "moves by a whole number of pixels drawn from -shift..shift, down and right, apiece")
+    rotate: float = Field(0.0, ge=0.0, le=180.0, description="largest rotation in degrees: each training image "
+                          "turns about its centre by an angle drawn from -rotate..rotate (bilinear)")
+
+
 class _Split(Strict):
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of the training rows held out for validation")
     scaling: Literal["standard", "pixels", "none"] | None = Field(
         None, description="standard: zero mean, unit variance (fitted on train); pixels: divide by 255; none. Default: pixels for images, standard otherwise")
+    augment: AugmentConfig | None = Field(None, description="images only: random shifts and rotations of each "
+                                          "training batch, drawn from the seed, the epoch and the batch "
+                                          "(docs/images.md#augmentation); none by default")
 
 
 class _SklearnSplit(_Split):

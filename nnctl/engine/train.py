@@ -64,9 +64,13 @@ def evaluate(model, loss, x, y, batch_size: int = 8192, task: str = "classificat
 
 
 def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: bool, seed: int,
-        clip_norm: float | None = None, callbacks=(), start: Position = Position()) -> list[dict]:
+        clip_norm: float | None = None, callbacks=(), start: Position = Position(), transform=None) -> list[dict]:
     """Mini-batch training for epochs start.epoch+1 .. epochs (the first from start.rows_done on);
     returns the epochs' records. `data` has x_train, y_train, x_val, y_val (and task).
+
+    `transform(x, epoch, batch)`, when given, makes each training batch's rows anew before the
+    forward pass (data augmentation: the data layer supplies it); a function of its arguments
+    alone (batch: the 0-based index in the epoch), so a resumed epoch transforms as the first try did.
 
     `clip_norm` caps the gradients' global norm before each step: part of the step, like the
     optimizer, rather than an observer of it, so an argument and not a callback. The callbacks
@@ -84,7 +88,8 @@ def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: 
         # A diverging run overflows on its way to inf; the finite checks in _epoch catch it and
         # say so, so NumPy's own warnings would only add noise.
         with np.errstate(over="ignore", invalid="ignore"):
-            record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_norm, callbacks, start)
+            record = _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_norm, callbacks, start,
+                            transform)
         start = Position(epoch)
         history.append(record)
         if any([callback.on_epoch_end(record) for callback in callbacks]):  # a list: every callback sees the record
@@ -92,7 +97,7 @@ def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: 
     return history
 
 
-def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_norm, callbacks, start) -> dict:
+def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_norm, callbacks, start, transform) -> dict:
     """One pass over the training split (from row start.rows_done of its order), then the validation scores."""
     started = time.perf_counter()
     fused = loss.fused is not None
@@ -122,6 +127,8 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_
             yb = np.take(y, idx, axis=0, out=targets[:m], mode="clip")
         else:
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        if transform is not None:
+            xb = transform(xb, epoch, i // batch_size)
         z = model.forward(xb, training=True, logits=fused)
         value, dz = loss.value_and_grad(z, yb)
         if penalties:

@@ -20,6 +20,7 @@ import numpy as np
 from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lock, lookup, report, resume as resume_module, tracking
 from .. import config as config_module, data as data_module
 from ..config import memory
+from ..data.augment import Augment
 from ..engine import divergence, optimizers, schedules
 from ..engine.callbacks import (BestWeights, Callback, DropoutGenerators, EarlyStopping, LearningRateScheduler, LossLimit,
                                 Monitor, StopOnRequest)
@@ -205,6 +206,7 @@ class Training:
         # from the untrained weights, so before restore: a resumed run gets the same limit
         limit = divergence.loss_limit(divergence.reference_loss(self.model, self.loss, dataset.x_train, dataset.y_train))
         self.loss_limit = LossLimit(limit, self.optimizer, dataset.x_train)
+        self.augment = augmentation(cfg, dataset)
         self.start = Position()
         if point is not None:
             self.start = resume_module.restore(point, self.model, self.optimizer, self.stateful)
@@ -260,7 +262,7 @@ class Training:
                 callback.on_train_begin(info)
             fit(self.model, self.loss, self.optimizer, dataset, epochs=epochs, batch_size=cfg.training.batch_size,
                 shuffle=cfg.training.shuffle, seed=cfg.seed, clip_norm=cfg.training.clip_norm,
-                callbacks=every, start=self.start)
+                callbacks=every, start=self.start, transform=self.augment)
             checkpointer.flush()
         except TrainingDiverged as e:
             checkpointer.flush()  # the last good epoch's files
@@ -320,6 +322,15 @@ class Training:
                 "best_epoch": best_epoch, "checkpoint_epoch": checkpoint_epoch, "epochs": len(history),
                 "final": history[-1] if history else None, "test": test, "early_stopping": early, "history": history,
                 "plots": drawn}
+
+
+def augmentation(cfg, dataset) -> Augment | None:
+    """The training batches' random shifts and rotations data.augment asks for (None: none), drawn
+    from the run's seed (check_fits has refused them for data that are not images)."""
+    options = cfg.data.augment
+    if options is None or not (options.shift or options.rotate):
+        return None
+    return Augment(dataset.image_shape, options.shift, options.rotate, cfg.seed)
 
 
 def stateful(model, schedule: LearningRateScheduler, monitor: Monitor) -> dict[str, Callback]:
