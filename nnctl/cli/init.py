@@ -21,7 +21,9 @@ def init(data, target, output, force, to_stdout):
 
     A file's target decides the task: text, or at most 20 distinct whole numbers, is a
     classification (softmax and cross_entropy; one sigmoid unit and binary_cross_entropy for two
-    classes); other numbers are a regression (one linear unit and mse).
+    classes); other numbers are a regression (one linear unit and mse). Images (a built-in image
+    set, or a .npz of images (N, H, W), (N, H, W, C) or (N, C, H, W)) get a small convolutional
+    network; other data two hidden dense layers.
     """
     from .. import api
     from ..config import starter

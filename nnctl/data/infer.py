@@ -17,8 +17,9 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..printable import quoted
-from . import csvtext, tabular
+from . import csvtext, image_arrays, tabular
 from .catalog import CATALOG, SPECS
+from .image_arrays import ImageFormat
 
 MAX_CLASSES = 20  # whole-number targets with more distinct values than this are taken as a regression
 
@@ -37,6 +38,7 @@ class Profile:
     header: bool = True
     classes: tuple = ()  # the labels, as the file holds them
     why: str = ""  # how the task was told, for the config's comment
+    image: ImageFormat | None = None  # images: their shape and white level (a starter CNN, its scaling)
 
 
 def describe(data: str, target: str | None = None) -> Profile:
@@ -52,7 +54,8 @@ def describe(data: str, target: str | None = None) -> Profile:
             raise DataError(f"{data} is a built-in data set: its target is known, so --target applies to files only")
         spec, rows = SPECS[data], CATALOG[data].rows
         rows = CATALOG[data].defaults[rows] if isinstance(rows, str) else rows
-        return Profile(data, spec.task, spec.n_features, spec.n_classes, rows, why="the catalog's")
+        return Profile(data, spec.task, spec.n_features, spec.n_classes, rows, why="the catalog's",
+                       image=CATALOG[data].image)
     close = difflib.get_close_matches(data, list(SPECS), n=1)
     hint = f"; did you mean {quoted(close[0])}?" if close else f" (built in: {', '.join(SPECS)})"
     raise DataError(f"{data}: neither a file nor a built-in data set{hint}")
@@ -78,8 +81,10 @@ def _index(target: str, path: Path) -> int:
 
 def _npz(path: Path) -> Profile:
     x, raw = tabular.read_npz(path)
+    x, held = image_arrays.as_images(x, None, None, str(path))  # an array of images: told by its layout
     task, labels, why = _task([str(v) for v in raw.tolist()])
-    return Profile("npz", task, x.shape[1], len(labels), len(x), path, classes=tuple(labels), why=why)
+    image = image_arrays.fit(x, held, x.dtype) if held is not None else None
+    return Profile("npz", task, x.shape[1], len(labels), len(x), path, classes=tuple(labels), why=why, image=image)
 
 
 def _task(raw: list) -> tuple[str, list, str]:
