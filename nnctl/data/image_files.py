@@ -85,8 +85,13 @@ def _note(change: str, names: list[str], total: int) -> str:
     """One line of what was done to some of the images: the first few named, or `every image`."""
     if len(names) == total > 1:
         return f"every image: {change}"
-    shown = ", ".join(excerpt(n, 60) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    shown = ", ".join(_tail(n) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     return f"{shown}: {change}"
+
+
+def _tail(name: str, limit: int = 80) -> str:
+    """A path for a message: its end, where the file's name is, when it is long."""
+    return name if len(name) <= limit else "…" + name[-limit + 1:]
 
 
 def _read_one(path: Path, image: ImageFormat, invert: str) -> tuple[np.ndarray, list[str]]:
