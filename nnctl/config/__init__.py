@@ -260,7 +260,7 @@ def _check_augment(cfg: Config, spec, source: str, lines: dict, label) -> None:
     """Augmentation shifts and turns images: data known not to be images cannot have it."""
     from ..data import FILE_SETS
 
-    if cfg.data.augment is None or spec.n_features is None or spec.image_shape is not None:
+    if getattr(cfg.data, "augment", None) is None or spec.n_features is None or spec.image_shape is not None:
         return
     key = ("data", "augment")
     hint = " (give data.image_shape when its rows are images)" if cfg.data.name in FILE_SETS else ""

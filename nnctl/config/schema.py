@@ -55,6 +55,11 @@ class _Split(Strict):
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of the training rows held out for validation")
     scaling: Literal["standard", "pixels", "none"] | None = Field(
         None, description="standard: zero mean, unit variance (fitted on train); pixels: divide by 255; none. Default: pixels for images, standard otherwise")
+
+
+class _Augmented(Strict):
+    """The data sections that may hold images: the image sets, and a file's (given as images)."""
+
     augment: AugmentConfig | None = Field(None, description="images only: random shifts and rotations of each "
                                           "training batch, drawn from the seed, the epoch and the batch "
                                           "(docs/images.md#augmentation); none by default")
@@ -74,7 +79,7 @@ class BreastCancerData(_SklearnSplit):
     name: Literal["breast_cancer"]
 
 
-class MnistData(_Split):
+class MnistData(_Augmented, _Split):
     name: Literal["mnist"]
     path: str | None = Field(None, description="folder with the four IDX .gz files (relative to the config file's folder); default $NNCTL_DATA_DIR/mnist, then the cache, then OpenML")
 
@@ -102,7 +107,7 @@ class WineData(_SklearnSplit):
     name: Literal["wine"]
 
 
-class DigitsData(_SklearnSplit):
+class DigitsData(_Augmented, _SklearnSplit):
     name: Literal["digits"]
 
 
@@ -115,7 +120,7 @@ class DiabetesData(_SklearnSplit, _Regression):
     name: Literal["diabetes"]
 
 
-class FashionMnistData(_Split):
+class FashionMnistData(_Augmented, _Split):
     name: Literal["fashion_mnist"]
     path: str | None = Field(None, description="folder with the four IDX .gz files (relative to the config file's folder); default $NNCTL_DATA_DIR/fashion_mnist, then the cache, then OpenML")
 
@@ -134,7 +139,7 @@ class OpenMLData(_Table):
 Side = Annotated[int, Field(ge=1, le=100_000)]
 
 
-class _ImageRows(Strict):
+class _ImageRows(_Augmented):
     image_shape: list[Side] | None = Field(None, min_length=2, max_length=3, description="[height, width] or "
                                            "[height, width, channels]: each row is an image of H·W·C values, "
                                            "channels last (docs/images.md#your-own-images); for an array of "

@@ -77,7 +77,3 @@ class Augment:
         sy = np.clip(cos * ty - sin * tx + dtype.type((h - 1) / 2), -1, h)
         sx = np.clip(sin * ty + cos * tx + dtype.type((w - 1) / 2), -1, w)
         return sy, sx
-
-    def describe(self) -> dict:
-        """The parameters, as data.augment says them."""
-        return {"shift": self.shift, "rotate": self.rotate}

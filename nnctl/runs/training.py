@@ -327,7 +327,7 @@ class Training:
 def augmentation(cfg, dataset) -> Augment | None:
     """The training batches' random shifts and rotations data.augment asks for (None: none), drawn
     from the run's seed (check_fits has refused them for data that are not images)."""
-    options = cfg.data.augment
+    options = getattr(cfg.data, "augment", None)  # only the data sets that may hold images have the key
     if options is None or not (options.shift or options.rotate):
         return None
     return Augment(dataset.image_shape, options.shift, options.rotate, cfg.seed)

@@ -105,6 +105,15 @@ def test_images_whose_layout_cannot_be_told_need_data_layout(tmp_path):
     assert out.exit_code == 5 and "but data.image_shape says [6, 6, 3]" in out.stderr
 
 
+def test_eval_on_a_file_of_other_images_is_refused(folder, tmp_path):
+    np.savez(tmp_path / "wide.npz", x=np.zeros((300, 1, 8, 9), np.uint8), y=np.arange(300) % 10)  # 72 pixels
+    np.savez(tmp_path / "tall.npz", x=np.zeros((300, 16, 4), np.uint8), y=np.arange(300) % 10)  # 64 pixels, other shape
+    for name in ("wide.npz", "tall.npz"):
+        out = invoke("eval", folder / "augmented", "--data", tmp_path / name)
+        assert out.exit_code == 5 and "Traceback" not in out.output, out.output
+    assert "images of shape (16, 4, 1) (height, width, channels), but the model was trained on (8, 8, 1)" in out.stderr
+
+
 def test_augmentation_is_in_the_run_s_config_and_changes_training(folder):
     assert yaml.safe_load((folder / "augmented" / "config.yaml").read_text())["data"]["augment"] == AUGMENT
     plain = api.train(api.load_config(write(folder, "plain.yaml")), run_dir=folder / "plain-run", plots=False)
@@ -113,8 +122,8 @@ def test_augmentation_is_in_the_run_s_config_and_changes_training(folder):
 
 def test_augmentation_without_images_is_refused(folder, tmp_path, moons_config):
     out = invoke("check", moons_config(data={"augment": {"shift": 2}}))
-    assert out.exit_code == 3 and "data.augment: shifts and rotations are for images, and moons is not a set of " \
-                                  "images: its rows of 2 features have no height and width" in out.stderr
+    assert out.exit_code == 3 and "data.augment: unknown key for this data set: augment is a key of mnist, digits, " \
+                                  "fashion_mnist, csv, npz, npy" in out.stderr
     np.savez(tmp_path / "rows.npz", x=np.random.default_rng(0).random((200, 4)), y=np.arange(200) % 10)
     out = invoke("train", write(tmp_path, path="rows.npz", augment=AUGMENT), "--run-dir", tmp_path / "run")
     assert out.exit_code == 3 and "(give data.image_shape when its rows are images)" in out.stderr
