@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from .common import delimiter_option
+
 
 @click.command()
 @click.argument("arguments", nargs=-1, required=True, type=click.Path(allow_dash=True), metavar="CHECKPOINT INPUT...")
@@ -15,8 +17,10 @@ import click
 @click.option("--invert", type=click.Choice(["auto", "yes", "no"]), default=None,
               help="Image files for a one-channel model: invert them (yes), never (no), or when their ground is "
                    "not the training images' (auto, the default: dark ink on white paper for MNIST).")
+@delimiter_option("The CSV's field separator, e.g. ';' or tab (default: the training file's, for a model trained "
+                  "on a CSV; else told from the input's first lines).")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON lines, one object per input row, instead of CSV.")
-def predict(arguments, header, invert, as_json):
+def predict(arguments, header, invert, delimiter, as_json):
     """Predict the class of every row of INPUT with CHECKPOINT (or a run folder's checkpoint; runs/latest:
     the newest run's).
 
@@ -28,41 +32,63 @@ def predict(arguments, header, invert, as_json):
     regression), in input order; for image files, their path first.
 
     A model trained on a CSV with a header matches a CSV's columns by name (the target column
-    and other extra columns are left out). Rows far outside the training data's range (already
-    scaled, or other units) are predicted with a warning on stderr.
+    and other extra columns are left out), reads each column by its type (a category never seen
+    in training: a warning, and no category), and fills missing cells in as training did. Rows far
+    outside the training data's range (already scaled, or other units) are predicted with a
+    warning on stderr.
     """
-    from .. import api, data
-    from ..data import features, image_files, inputs
+    from .. import api
+    from ..data import inputs
     from ..printable import printable
     from ..runs.lookup import checkpoint_path
     from .common import one_path
 
     checkpoints, given = _split(arguments)
     ckpt = api.load_checkpoint(checkpoint_path(one_path(checkpoints, "checkpoint")))  # a run folder: its checkpoint.json
-    image = data.image_format(ckpt.config.data, ckpt.preprocessing)
+    x, notes, names = _rows(ckpt, given, header, invert, delimiter)
     recorded = ckpt.preprocessing.get("inputs") or {}  # older checkpoints: by position, unchecked
-    names = None
+    for kind, note in notes + [("range", w) for w in inputs.warnings(x, recorded)]:
+        click.echo(f"{'note' if kind in ('missing', 'image') else 'warning'}: {printable(note)}", err=True)
+    result = api.predictions(ckpt, x)
+    click.echo("\n".join(_json_lines(result, names) if as_json else _csv_lines(result, names)))
+
+
+def _rows(ckpt, given: list[str], header, invert, delimiter) -> tuple:
+    """(x, notes (kind, text), the image files' names or None) of the INPUTs `given`, read as the
+    model's training data was: image files, an array (of images in any layout), or a CSV's columns
+    by type (a model of a typed CSV), by name (of a CSV with a header) or by position."""
+    from .. import data
+    from ..data import features, image_files
+    from ..printable import printable
+
+    image = data.image_format(ckpt.config.data, ckpt.preprocessing)
     if any(image_files.is_image_input(source) for source in given):
         if image is None:
             raise click.UsageError(f"image files need a model trained on images; this one was trained on "
                                    f"{printable(ckpt.config.data.name)}'s rows of {ckpt.n_inputs} features")
         paths = image_files.expand(given)
         x, notes = image_files.read(paths, image, invert or "auto")
-        names = [str(path) for path in paths]
-    elif invert is not None:
+        return x, [("image", note) for note in notes], [str(path) for path in paths]
+    if invert is not None:
         raise click.UsageError("--invert applies to image files")
+    source, dtype = given[0], ckpt.config.training.dtype
+    if image is not None and Path(source).suffix.lower() in (".npy", ".npz"):  # images in any layout, or rows
+        return features.read(source, ckpt.n_inputs, image=image, dtype=dtype), [], None
+    recorded = ckpt.preprocessing.get("inputs") or {}
+    table = ckpt.preprocessing.get("table")  # a CSV's typed columns (since checkpoint format 4)
+    text = _stdin(table["encoding"] if table else "utf-8") if source == "-" else None
+    if header is None and getattr(ckpt.config.data, "header", True) is False:
+        header = False  # trained on a file without a header: rows by position, whatever their first cells
+    common = {"header": header, "text": text, "dtype": dtype}
+    if table is not None:
+        x, notes = features.read_table(source, table, target=table["target"], delimiter=delimiter, **common)
     elif recorded.get("names"):
-        text = _stdin() if given[0] == "-" else None
-        x, notes = features.read_named(given[0], recorded["names"], target=getattr(ckpt.config.data, "target", None),
-                                       header=header, image=image, text=text, dtype=ckpt.config.training.dtype)
+        x, notes = features.read_named(source, recorded["names"], target=getattr(ckpt.config.data, "target", None),
+                                       image=image, delimiter=delimiter or getattr(ckpt.config.data, "delimiter", None)
+                                       or ",", **common)
     else:
-        text = _stdin() if given[0] == "-" else None
-        x, notes = features.read(given[0], ckpt.n_inputs, header=header, image=image, text=text,
-                                 dtype=ckpt.config.training.dtype), []
-    for note in notes + inputs.warnings(x, recorded):
-        click.echo(f"warning: {printable(note)}", err=True)
-    result = api.predictions(ckpt, x)
-    click.echo("\n".join(_json_lines(result, names) if as_json else _csv_lines(result, names)))
+        x, notes = features.read(source, ckpt.n_inputs, image=image, delimiter=delimiter, **common), []
+    return x, notes, None
 
 
 def _split(arguments: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
@@ -83,16 +109,15 @@ def _split(arguments: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
     return checkpoints, given
 
 
-def _stdin() -> str:
-    """The CSV on stdin, at most files.MAX_DATA_BYTES of it: an endless stream is refused."""
+def _stdin(encoding: str) -> str:
+    """The CSV on stdin, at most files.MAX_DATA_BYTES of it (an endless stream is refused), in the
+    training file's `encoding`."""
     from .. import files
+    from ..data import csvtext
     from ..errors import DataError
 
     raw = files.read_stream(sys.stdin.buffer, files.MAX_DATA_BYTES, DataError, "<stdin>")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"<stdin>: not text CSV (byte {e.start} is not UTF-8)") from None
+    return csvtext.decode(raw, "<stdin>", encoding)
 
 
 def _csv_lines(result: dict, files: list[str] | None = None):
