@@ -79,7 +79,8 @@ def csv(cfg, seed: int, preprocessing: dict | None = None, content: bytes | None
     table = tabular.read_csv(cfg.path, cfg.target, cfg.features, cfg.header, cfg.delimiter, cfg.encoding, raw)
     columns = cfg.columns
     if cfg.image_shape is not None:  # rows of pixels: every column a number, whatever its cells look like
-        columns = {name: {"type": "numeric", "indicator": False, "why": "a pixel (data.image_shape)"} for name in table.names}
+        pixel = {"type": "numeric", "indicator": False, "why": "a pixel (data.image_shape)"}
+        columns = {name: pixel for name in table.names}
     settings = {"delimiter": table.delimiter, "decimal": cfg.decimal, "encoding": cfg.encoding,
                 "missing_values": list(cfg.missing_values), "columns": columns}
     record = (preprocessing or {}).get("table")

@@ -90,6 +90,23 @@ def test_every_file_and_layout_of_the_same_images_trains_the_same_weights(folder
     assert yaml.safe_load((tmp_path / "csv" / "config.yaml").read_text())["data"]["image_shape"] == [8, 8, 1]
 
 
+def test_a_csv_of_images_reads_every_column_as_a_pixel(tmp_path):
+    images, labels = digits()
+    rows = images.reshape(-1, 64)[:300].astype(np.int64)
+    rows[:, 0] = np.arange(300)  # a column counting the rows, named like an index: a table's would be left out
+    header = ",".join(["index"] + [f"p{i}" for i in range(1, 64)] + ["label"])
+    body = "\n".join(",".join(map(str, [*row, label])) for row, label in zip(rows, labels))
+    (tmp_path / "digits.csv").write_text(header + "\n" + body.replace("\n7,", "\n,", 1) + "\n")  # and a missing pixel
+    path = write(tmp_path, name="csv", path="digits.csv", image_shape=[8, 8])
+    out = invoke("train", path, "--set", "training.epochs=1", "--run-dir", tmp_path / "run", "-q", "--no-plots")
+    assert out.exit_code == 0, out.output
+    table = json.loads((tmp_path / "run" / "checkpoint.json").read_text())["preprocessing"]["table"]
+    assert [(c["name"], c["type"]) for c in table["columns"]][:2] == [("index", "numeric"), ("p1", "numeric")]
+    assert len(table["columns"]) == 64 and api.load_checkpoint(tmp_path / "run" / "checkpoint.json").input_shape == (8, 8, 1)
+    out = invoke("check", path, "--set", "data.columns.p1=categorical")
+    assert out.exit_code == 3 and "with data.image_shape every column is a pixel, read as a number" in out.stderr
+
+
 def test_images_whose_layout_cannot_be_told_need_data_layout(tmp_path):
     np.savez(tmp_path / "two.npz", x=np.zeros((40, 6, 6, 2), np.uint8), y=np.arange(40) % 2)
     path = write(tmp_path, path="two.npz")
