@@ -102,15 +102,17 @@ def _starter(profile, text: str, config_dir, overrides) -> config_module.Config:
 def check(path, overrides=(), layers=()) -> dict:
     """Everything `train` validates, without loading a data set: the resolved config and its size.
 
-    For a user's file or an OpenML set, whose width only the data can tell, n_features, input_shape
-    (the model's: [features], or [height, width, channels] for a model of images) and total_params
-    are None.
+    For an OpenML set or a CSV (without data.image_shape), whose width only the data can tell,
+    n_features, input_shape (the model's: [features], or [height, width, channels] for a model of
+    images) and total_params are None; a .npz or .npy file's width and images are read from its
+    array's header (nnctl.data.peek).
     """
-    cfg = load_config(path, overrides, layers)
-    spec = data_module.spec(cfg.data)
+    cfg = config_module.load(path, overrides, layers, peek=True)  # the layers against a file's header, too
+    spec = data_module.peek(cfg.data)  # a file's width and images: its array's header, or data.image_shape
     shape = config_module.shapes.check(cfg, spec, str(path))  # None: a file's width, known once loaded
     rows = summary_rows(config_module.plain(cfg.model.layers), shape) if shape is not None else None
-    need = memory.require(cfg, source=str(path))  # ConfigError when it cannot fit in memory
+    # ConfigError when it cannot fit in memory
+    need = memory.require(cfg, spec.n_features, image_shape=spec.image_shape, source=str(path))
     return {"config": str(path), "valid": True, "overrides": list(overrides), "layers": list(layers), "resolved": cfg.model_dump(mode="json"),
             "resolved_yaml": config_module.dump(cfg), "data": {"name": cfg.data.name, "n_features": spec.n_features,
                                                                 "n_classes": spec.n_classes, "task": spec.task},

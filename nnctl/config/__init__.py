@@ -41,7 +41,7 @@ from . import shapes
 
 
 def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | None = None,
-         follow: bool = True) -> Config:
+         follow: bool = True, peek: bool = False) -> Config:
     """Read, parse and validate a YAML config file, after the files of `layers` merged over it in
     order (--config) and the `key=value` overrides (--set). `-` for the file or a layer reads stdin.
 
@@ -49,7 +49,7 @@ def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | No
     instead, when given: a run folder's config.yaml written before paths were anchored; the
     current folder for stdin), and one given by --set to the current folder; the resolved config
     holds it absolute. A config from stdin without run.name is named after its data. Without
-    `follow`, a symbolic link is refused (a run folder's config.yaml).
+    `follow`, a symbolic link is refused (a run folder's config.yaml). `peek`: see from_dict.
     """
     if [str(p) for p in (path, *layers)].count(STDIN) > 1:
         raise ConfigError(f"{STDIN_SOURCE}: - (stdin) is named more than once among CONFIG and --config; "
@@ -63,7 +63,7 @@ def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | No
         more = anchor_path(canonical(more, more_lines, source_name(layer)), Path(layer).parent)
         data = merge(data, more, lines, more_lines, source_name(layer))
     data = anchor_path(apply_overrides(data, overrides, lines, source), Path.cwd())
-    cfg = from_dict(data, source, lines, stem=None if stdin else path.stem)
+    cfg = from_dict(data, source, lines, stem=None if stdin else path.stem, peek=peek)
     if stdin and not (isinstance(data.get("run"), dict) and data["run"].get("name") is not None):
         cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(_data_word(cfg.data), "run")})})
     cfg._overrides = tuple(overrides)
@@ -129,9 +129,12 @@ def anchor_path(data: Any, folder: str | Path) -> Any:
     return data
 
 
-def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, stem: str | None = None) -> Config:
+def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, stem: str | None = None,
+              peek: bool = False) -> Config:
     """Validate already-parsed data, check its meaning and resolve it; `lines` maps key paths to
-    line numbers for messages, and `stem` (the file's) names the run when run.name is not given."""
+    line numbers for messages, and `stem` (the file's) names the run when run.name is not given.
+    `peek`: the layers are checked against the width and images a data file's header declares
+    (nnctl.data.peek), before the file is loaded."""
     lines = lines or {}
     if data is None:
         raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
@@ -144,8 +147,14 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
         raise ConfigError(describe_all(e.errors(), data, source, lines)) from None
     if cfg.run.name is None and stem:
         cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(stem, "run")})})
-    check_meaning(cfg, source, lines)
+    check_meaning(cfg, source, lines, _peeked(cfg.data) if peek else None)
     return resolve(cfg)
+
+
+def _peeked(data):
+    from ..data import peek
+
+    return peek(data)
 
 
 def folder_name(stem: str, default: str) -> str:

@@ -12,11 +12,12 @@ image files given to predict), `augment` (random shifts and rotations of trainin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import encoding, image_arrays, images, inputs
+from . import encoding, image_arrays, images, inputs, npyfile
 from ..errors import DataError
 from .cache import cache_dir, data_dir, read_split, split_cache_path, write_split  # noqa: F401  (part of this package's face)
 from .catalog import CATALOG, FILE_SETS, SPECS, DatasetSpec, spec  # noqa: F401
@@ -153,6 +154,23 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
     return Dataset(cfg.name, info.task, classes, xs["train"], ys["train"], xs["val"], ys["val"], xs["test"], ys["test"],
                    preprocessing, image.shape if image is not None else info.image_shape, source, report, notes,
                    data_file)
+
+
+def peek(cfg) -> DatasetSpec:
+    """spec(cfg), with what a file tells before it is loaded: the width and image shape its array's
+    header declares (.npz, .npy), or that data.image_shape gives a CSV's rows. `check` sizes a
+    model of a file's images with it; the classes stay unknown until the file is loaded."""
+    known = spec(cfg)
+    if cfg.name not in FILE_SETS or known.n_features is not None:
+        return known
+    shape = npyfile.header_shape(cfg.path, cfg.x_key if cfg.name == "npz" else None) if cfg.name != "csv" else None
+    if shape is None:
+        image = known.image_shape
+        width = math.prod(image) if image is not None else None
+    else:
+        image = image_arrays.declared_shape(shape, cfg.image_shape, getattr(cfg, "layout", None))
+        width = math.prod(image) if image is not None else shape[1] if len(shape) == 2 and cfg.image_shape is None else None
+    return replace(known, n_features=width, image_shape=image if width is not None else known.image_shape)
 
 
 def image_format(cfg, preprocessing: dict) -> ImageFormat | None:

@@ -89,6 +89,23 @@ def infer_layout(shape: tuple, where: str) -> str:
                     f"(images (N, height, width, channels)) or nchw (images (N, channels, height, width))")
 
 
+def declared_shape(shape: tuple, image_shape, layout: str | None) -> tuple | None:
+    """The (H, W, C) of each image in an array of `shape` (as its header declares it), or of
+    `image_shape` (data.image_shape) for rows of its size; None for rows of features, or when the
+    sizes do not agree or cannot tell (loading the file says why)."""
+    given = None if image_shape is None else full_shape(image_shape)
+    if len(shape) == 2:
+        return given if given is not None and shape[1] == math.prod(given) else None
+    if len(shape) == 3:
+        found = (*shape[1:], 1)
+    elif len(shape) == 4 and (layout or (shape[3] in CHANNELS) != (shape[1] in CHANNELS)):
+        held = layout or ("nhwc" if shape[3] in CHANNELS else "nchw")
+        found = shape[1:] if held == "nhwc" else (*shape[2:], shape[1])
+    else:
+        return None
+    return tuple(int(d) for d in found) if given in (None, tuple(found)) else None
+
+
 def as_images(x: np.ndarray, image_shape, layout: str | None, where: str) -> tuple[np.ndarray, ImageFormat | None]:
     """(rows, format) of a data file's features x: an array of images of any layout (rows of their
     values, channels last), or rows viewed as images of `image_shape` (data.image_shape; None: rows

@@ -111,3 +111,23 @@ def test_an_array_both_layouts_fit_is_read_as_the_training_file_held_its_images(
 def test_a_malformed_record_is_refused(record, message):
     with pytest.raises(DataError, match=message):
         ImageFormat.from_json(record)
+
+
+@pytest.mark.parametrize("shape, image_shape, layout, expected", [
+    ((9, 28, 28), None, None, (28, 28, 1)), ((9, 6, 7, 3), None, None, (6, 7, 3)), ((9, 3, 6, 7), None, None, (6, 7, 3)),
+    ((9, 4, 4, 3), None, "nchw", (4, 3, 4)), ((9, 4, 4, 3), None, None, None), ((9, 784), [28, 28], None, (28, 28, 1)),
+    ((9, 784), None, None, None), ((9, 785), [28, 28], None, None), ((9, 28, 28), [28, 28, 3], None, None)])
+def test_the_shape_a_header_declares_gives_the_images_that_loading_reads(shape, image_shape, layout, expected):
+    assert image_arrays.declared_shape(shape, image_shape, layout) == expected
+    if expected is not None:  # as the loader reads the array itself
+        x = np.zeros(shape, np.uint8)
+        assert image_arrays.as_images(x, image_shape, layout, "x.npz")[1].shape == expected
+
+
+def test_a_header_s_shape_is_read_without_the_data(tmp_path):
+    from nnctl.data import npyfile
+
+    np.save(tmp_path / "x.npy", NHWC)
+    np.savez_compressed(tmp_path / "x.npz", x=NHWC, y=np.arange(5))
+    assert npyfile.header_shape(tmp_path / "x.npy") == npyfile.header_shape(tmp_path / "x.npz", "x") == NHWC.shape
+    assert npyfile.header_shape(tmp_path / "x.npz", "images") is None and npyfile.header_shape(tmp_path / "no.npy") is None

@@ -107,6 +107,20 @@ def test_a_csv_of_images_reads_every_column_as_a_pixel(tmp_path):
     assert out.exit_code == 3 and "with data.image_shape every column is a pixel, read as a number" in out.stderr
 
 
+def test_check_sizes_a_model_of_a_file_s_images_from_its_header(folder, tmp_path, monkeypatch):
+    path = write(folder, "check.yaml")  # digits.npz: (n, 1, 8, 8), read as channels first
+    out = invoke("check", path, "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["input_shape"] == [8, 8, 1] and json.loads(out.stdout)["total_params"] == 40 + 650
+    monkeypatch.setenv("NNCTL_MEMORY_LIMIT", "8M")  # its patches at a batch of 100,000 cannot fit
+    out = invoke("check", path, "--set", "training.batch_size=100000")
+    assert out.exit_code == 3 and "most of it is a training batch's activations" in out.stderr
+    np.savez(tmp_path / "rows.npz", x=np.zeros((20, 64)), y=np.arange(20) % 10)
+    out = invoke("check", write(tmp_path, path="rows.npz"))
+    assert out.exit_code == 3 and "cnn.yaml:8: model.layers[0]: conv2d: takes images, (None, height, width, channels), " \
+                                  "and its input is (None, 64)" in out.stderr
+
+
 def test_images_whose_layout_cannot_be_told_need_data_layout(tmp_path):
     np.savez(tmp_path / "two.npz", x=np.zeros((40, 6, 6, 2), np.uint8), y=np.arange(40) % 2)
     path = write(tmp_path, path="two.npz")
