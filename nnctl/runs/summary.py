@@ -34,9 +34,9 @@ def summary(source, layers=()) -> dict:
         ckpt = checkpoint.load(source)
         cfg, shape = ckpt.config, ckpt.input_shape
     else:
-        cfg = config_module.load(source, layers=layers)  # the layers' shapes are checked against the data's
-        shape = config_module.shapes.check(cfg, data_module.spec(cfg.data))
-        if shape is None:  # a file's width: known once loaded
+        cfg = config_module.load(source, layers=layers, peek=True)  # the layers' shapes against the data's
+        shape = config_module.shapes.check(cfg, data_module.peek(cfg.data))  # a .npz's or .npy's: its header's
+        if shape is None:  # a CSV's width: known once loaded
             dataset = data_module.load(cfg.data, cfg.seed, cfg.training.dtype)
             shape = config_module.shapes.check(cfg, dataset.spec(), f"the config (data from {dataset.source})")
     rows = summary_rows(config_module.plain(cfg.model.layers), shape)

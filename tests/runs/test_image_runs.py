@@ -107,7 +107,7 @@ def test_a_csv_of_images_reads_every_column_as_a_pixel(tmp_path):
     assert out.exit_code == 3 and "with data.image_shape every column is a pixel, read as a number" in out.stderr
 
 
-def test_check_sizes_a_model_of_a_file_s_images_from_its_header(folder, tmp_path, monkeypatch):
+def test_check_and_summary_size_a_model_of_a_file_s_images_from_its_header(folder, tmp_path, monkeypatch):
     path = write(folder, "check.yaml")  # digits.npz: (n, 1, 8, 8), read as channels first
     out = invoke("check", path, "--json")
     assert out.exit_code == 0, out.output
@@ -116,9 +116,11 @@ def test_check_sizes_a_model_of_a_file_s_images_from_its_header(folder, tmp_path
     out = invoke("check", path, "--set", "training.batch_size=100000")
     assert out.exit_code == 3 and "most of it is a training batch's activations" in out.stderr
     np.savez(tmp_path / "rows.npz", x=np.zeros((20, 64)), y=np.arange(20) % 10)
-    out = invoke("check", write(tmp_path, path="rows.npz"))
-    assert out.exit_code == 3 and "cnn.yaml:8: model.layers[0]: conv2d: takes images, (None, height, width, channels), " \
-                                  "and its input is (None, 64)" in out.stderr
+    for command in ("check", "summary"):
+        out = invoke(command, write(tmp_path, path="rows.npz"))
+        assert out.exit_code == 3 and "cnn.yaml:8: model.layers[0]: conv2d: takes images, (None, height, width, " \
+                                      "channels), and its input is (None, 64)" in out.stderr, command
+    assert json.loads(invoke("summary", path, "--json").stdout)["input_shape"] == [None, 8, 8, 1]
 
 
 def test_images_whose_layout_cannot_be_told_need_data_layout(tmp_path):
