@@ -160,7 +160,7 @@ def peek(cfg) -> DatasetSpec:
     """spec(cfg), with what a file tells before it is loaded: the width and image shape its array's
     header declares (.npz, .npy), or that data.image_shape gives a CSV's rows. `check` sizes a
     model of a file's images with it; the classes stay unknown until the file is loaded."""
-    known = spec(cfg)
+    known = spec(cfg)  # arrays given in memory name no file: their header is none, and spec(cfg) stands
     if cfg.name not in FILE_SETS or known.n_features is not None:
         return known
     shape = npyfile.header_shape(cfg.path, cfg.x_key if cfg.name == "npz" else None) if cfg.name != "csv" else None

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as data_module, files
-from ..data import csvtext
+from ..data import arrays, csvtext
 from ..data.tabular import is_header
 from ..errors import DataError
 from ..printable import excerpt, quoted
@@ -61,6 +61,10 @@ def data_config(ckpt, data_path=None):
         if data.name == "csv" and data.features is None and names:  # the new file's columns by name, in any order
             update["features"] = list(names)
         return data.model_copy(update=update)
+    if arrays.in_memory(data):
+        raise DataError(f"{ckpt.path}: the model was trained on arrays given in memory (the model API's fit(x, y), "
+                        f"a scikit-learn estimator), which no file holds: pass --data FILE (an .npz file of arrays "
+                        f"x and y, or a CSV) to score it on FILE")
     recorded = ckpt.data_file and data.name in data_module.HASHED_SETS  # read when its bytes match the record
     for key in ("path", "target_path"):
         path = getattr(data, key, None)
