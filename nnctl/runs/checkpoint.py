@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..data import apply_preprocessing, inputs, table_record
+from ..data import apply_preprocessing, image_format, inputs, table_record
 from ..errors import CheckpointError, ConfigError, DataError
 from ..files import atomic_write, read_limited
 from .folder import in_run_folder
@@ -437,6 +437,10 @@ def load(path) -> Checkpoint:
         apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, dtype)
         inputs.check(preprocessing.get("inputs"), n_inputs)  # names and ranges: absent in older checkpoints
         table_record.check(preprocessing.get("table"), n_inputs, (preprocessing.get("inputs") or {}).get("names"))
+        image = image_format(cfg.data, preprocessing)  # a file's images: shape, white level, ground
+        if image is not None and math.prod(image.shape) != n_inputs:
+            raise DataError(f"image.shape: {list(image.shape)} holds {math.prod(image.shape)} values a row, the "
+                            f"model takes {n_inputs}")
     except DataError as e:
         raise CheckpointError(f"{source}: preprocessing: {e}") from None
     n_out = cfg.model.layers[-1].units
