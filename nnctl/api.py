@@ -115,15 +115,17 @@ def check(path, overrides=(), layers=()) -> dict:
     """Everything `train` validates, without loading a data set: the resolved config and its size.
     `path`: a YAML file, or a dict holding the config.
 
-    For a user's file or an OpenML set, whose width only the data can tell, n_features, input_shape
-    (the model's: [features], or [height, width, channels] for a model of images) and total_params
-    are None.
+    For an OpenML set or a CSV (without data.image_shape), whose width only the data can tell,
+    n_features, input_shape (the model's: [features], or [height, width, channels] for a model of
+    images) and total_params are None; a .npz or .npy file's width and images are read from its
+    array's header (nnctl.data.peek).
     """
-    cfg = load_config(path, overrides, layers)
-    spec = data_module.spec(cfg.data)
+    cfg = config_module.load(path, overrides, layers, peek=True)  # the layers against a file's header, too
+    spec = data_module.peek(cfg.data)  # a file's width and images: its array's header, or data.image_shape
     shape = config_module.shapes.check(cfg, spec, _source(path))  # None: a file's width, known once loaded
     rows = summary_rows(config_module.plain(cfg.model.layers), shape) if shape is not None else None
-    need = memory.require(cfg, source=_source(path))  # ConfigError when it cannot fit in memory
+    # ConfigError when it cannot fit in memory
+    need = memory.require(cfg, spec.n_features, image_shape=spec.image_shape, source=_source(path))
     return {"config": _source(path), "valid": True, "overrides": list(overrides), "layers": list(layers),
             "resolved": cfg.model_dump(mode="json"),
             "resolved_yaml": config_module.dump(cfg), "data": {"name": cfg.data.name, "n_features": spec.n_features,

@@ -26,7 +26,9 @@ def init(data, target, output, force, to_stdout, overrides):
     classification (softmax and cross_entropy; one sigmoid unit and binary_cross_entropy for two
     classes); other numbers are a regression (one linear unit and mse). A CSV's columns are typed
     (numeric, categorical, binary, or left out) and written in data.columns; --set data.* keys
-    (data.delimiter, data.columns.NAME, ...) apply before the file is read.
+    (data.delimiter, data.columns.NAME, ...) apply before the file is read. Images (a built-in
+    image set, or a .npz of images (N, H, W), (N, H, W, C) or (N, C, H, W)) get a small
+    convolutional network; other data two hidden dense layers.
     """
     from .. import api
     from ..config import starter
@@ -46,8 +48,9 @@ def init(data, target, output, force, to_stdout, overrides):
     if os.path.exists(path) and not force:  # False for a name too long to exist: atomic_write says so
         raise click.UsageError(f"{path} exists: pass --force to overwrite it, or -o to write elsewhere")
     atomic_write(path, text)
-    what = f"{profile.task}, {profile.n_features} features" + (
-        f", {profile.n_classes} classes" if profile.task == "classification" else "")
+    shape = profile.image.shape if profile.image is not None else None
+    inputs = f"images {shape[0]}x{shape[1]}x{shape[2]}" if shape else f"{profile.n_features} features"
+    what = f"{profile.task}, {inputs}" + (f", {profile.n_classes} classes" if profile.task == "classification" else "")
     click.echo(f"wrote {path} ({what})", err=True)
     _tell(profile)
     click.echo(f"next:  nnctl check {path}   then   nnctl train {path}", err=True)

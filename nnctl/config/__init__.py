@@ -50,7 +50,8 @@ from .yaml_lines import (  # noqa: F401
 # ---------------------------------------------------------------- loading and validation
 
 
-def load(path, overrides=(), layers=(), relative_to: str | Path | None = None, follow: bool = True) -> Config:
+def load(path, overrides=(), layers=(), relative_to: str | Path | None = None, follow: bool = True,
+         peek: bool = False) -> Config:
     """Read, parse and validate a YAML config file, after the files of `layers` merged over it in
     order (--config) and the `key=value` overrides (--set). `-` for the file or a layer reads stdin.
     `path` may also be the config itself, a dict (DICT_SOURCE in messages, which name the dotted
@@ -61,6 +62,7 @@ def load(path, overrides=(), layers=(), relative_to: str | Path | None = None, f
     current folder for stdin and a dict), and one given by --set to the current folder; the
     resolved config holds it absolute. A config from stdin or a dict without run.name is named
     after its data. Without `follow`, a symbolic link is refused (a run folder's config.yaml).
+    `peek`: see from_dict.
     """
     if isinstance(path, Mapping):
         return _load_dict(path, overrides, layers, relative_to)
@@ -76,7 +78,7 @@ def load(path, overrides=(), layers=(), relative_to: str | Path | None = None, f
         more = anchor_path(canonical(more, more_lines, source_name(layer)), Path(layer).parent)
         data = merge(data, more, lines, more_lines, source_name(layer))
     data = anchor_path(apply_overrides(data, overrides, lines, source), Path.cwd())
-    cfg = from_dict(data, source, lines, stem=None if stdin else path.stem)
+    cfg = from_dict(data, source, lines, stem=None if stdin else path.stem, peek=peek)
     if stdin and not (isinstance(data.get("run"), dict) and data["run"].get("name") is not None):
         name = folder_name(_data_word(cfg.data), "run")
         cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": name})})
@@ -108,8 +110,10 @@ def _load_dict(given: Mapping, overrides, layers, relative_to) -> Config:
 
 def _data_word(data) -> str:
     """What a run is named after when its config has no file name: its data file's stem, or its data set."""
+    from ..data import FILE_SETS
+
     path = getattr(data, "path", None)
-    return Path(path).stem if data.name in ("csv", "npz") and path else data.name
+    return Path(path).stem if data.name in FILE_SETS and path else data.name
 
 
 def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> Any:
@@ -147,24 +151,31 @@ def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> A
     return data
 
 
+PATH_KEYS = ("path", "target_path")  # the data section's keys that name files
+
+
 def anchor_path(data: Any, folder: str | Path) -> Any:
-    """Parsed config data whose relative data.path is made absolute from `folder` (not the name of
-    arrays given in memory, data.arrays.IN_MEMORY, which is no file)."""
+    """Parsed config data whose relative data.path (and target_path) is made absolute from `folder`
+    (not the name of arrays given in memory, data.arrays.IN_MEMORY, which is no file)."""
     import os
 
     from ..data import arrays
 
     section = data.get("data") if isinstance(data, dict) else None
-    if isinstance(section, dict) and isinstance(section.get("path"), str) and section["path"] \
-            and not arrays.in_memory(section):
-        given = os.path.expanduser(section["path"])
-        section["path"] = os.path.normpath(os.path.join(os.path.abspath(folder), given))
+    if isinstance(section, dict) and not arrays.in_memory(section):
+        for key in PATH_KEYS:
+            if isinstance(section.get(key), str) and section[key]:
+                given = os.path.expanduser(section[key])
+                section[key] = os.path.normpath(os.path.join(os.path.abspath(folder), given))
     return data
 
 
-def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, stem: str | None = None) -> Config:
+def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, stem: str | None = None,
+              peek: bool = False) -> Config:
     """Validate already-parsed data, check its meaning and resolve it; `lines` maps key paths to
-    line numbers for messages, and `stem` (the file's) names the run when run.name is not given."""
+    line numbers for messages, and `stem` (the file's) names the run when run.name is not given.
+    `peek`: the layers are checked against the width and images a data file's header declares
+    (nnctl.data.peek), before the file is loaded."""
     lines = lines or {}
     if data is None:
         raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
@@ -178,8 +189,14 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
         raise ConfigError(describe_all(e.errors(), data, source, lines)) from None
     if cfg.run.name is None and stem:
         cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(stem, "run")})})
-    check_meaning(cfg, source, lines)
+    check_meaning(cfg, source, lines, _peeked(cfg.data) if peek else None)
     return resolve(cfg)
+
+
+def _peeked(data):
+    from ..data import peek
+
+    return peek(data)
 
 
 def folder_name(stem: str, default: str) -> str:
@@ -199,6 +216,9 @@ def resolve(cfg: Config) -> Config:
     data = cfg.data
     if data.scaling is None:
         data = data.model_copy(update={"scaling": spec.default_scaling})
+    image_shape = getattr(data, "image_shape", None)
+    if image_shape is not None and len(image_shape) == 2:  # [H, W]: one channel
+        data = data.model_copy(update={"image_shape": [*image_shape, 1]})
     layers = [  # a layer with weights (dense, conv2d) gets its activation's initializer
         layer if getattr(layer, "initializer", "") is not None
         else layer.model_copy(update={"initializer": default_initializer(layer.activation)})
@@ -225,11 +245,11 @@ def plain(section):
 def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = None, spec=None) -> None:
     """The output layer must fit the loss and the data set. `spec` (a data.DatasetSpec) defaults to
     what is known before loading; once a file is loaded, its classes are checked the same way."""
-    from ..data import arrays, spec as data_spec
+    from ..data import FILE_SETS, arrays, spec as data_spec
 
     lines = lines or {}
     spec = spec or data_spec(cfg.data)
-    label = getattr(cfg.data, "path", None) if cfg.data.name in ("csv", "npz") else \
+    label = getattr(cfg.data, "path", None) if cfg.data.name in FILE_SETS else \
         getattr(cfg.data, "dataset", cfg.data.name)  # how messages name the data
     if arrays.in_memory(cfg.data):
         label = arrays.SOURCE  # the model API's arrays: no file
@@ -287,13 +307,28 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
     problems = []  # every group's first error, all reported at once
     for check in (output, hidden, lambda: shapes.check(cfg, spec, source, lines, label),
                   lambda: _check_batchnorm_epsilon(cfg, source, lines),
-                  lambda: _check_training(cfg, spec, source, lines)):
+                  lambda: _check_training(cfg, spec, source, lines),
+                  lambda: _check_augment(cfg, spec, source, lines, label)):
         try:
             check()
         except ConfigError as e:
             problems.append(str(e))
     if problems:
         raise ConfigError("\n".join(sorted(problems, key=lambda message: _position(message, source))))
+
+
+def _check_augment(cfg: Config, spec, source: str, lines: dict, label) -> None:
+    """Augmentation shifts and turns images: data known not to be images cannot have it."""
+    from ..data import FILE_SETS
+
+    if getattr(cfg.data, "augment", None) is None or spec.n_features is None or spec.image_shape is not None:
+        return
+    key = ("data", "augment")
+    hint = " (give data.image_shape when its rows are images)" if cfg.data.name in FILE_SETS else ""
+    raise ConfigError(f"{file_line(source, line_of(lines, key))}: {dotted_key(key)}: shifts and rotations are for "
+                      "images, and "
+                      f"{label} is not a set of images: its rows of {spec.n_features} features have no height and "
+                      f"width{hint}")
 
 
 def _check_batchnorm_epsilon(cfg: Config, source: str, lines: dict) -> None:

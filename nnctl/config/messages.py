@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel
 
@@ -116,6 +116,12 @@ def describe_all(errors: list[dict], data: Any, source: str, lines: dict, root=N
     return "\n".join(list(found) + ([f"… and {more:,} more error{'s' if more > 1 else ''}"] if more > 0 else []))
 
 
+def _data_sets_with(key: Any) -> list[str]:
+    """The data sets whose section has the key `key`, by name."""
+    members = get_args(Config.model_fields["data"].annotation)
+    return [get_args(model.model_fields["name"].annotation)[0] for model in members if key in model.model_fields]
+
+
 def _position(message: str, source: str) -> tuple:
     """Where a message points, for putting them in order: the file's own lines first, by number,
     then those of files merged over it (--config) and of --set."""
@@ -155,7 +161,10 @@ def describe(error: dict, data: Any, source: str, lines: dict, root=None, prefix
     elif kind == "extra_forbidden":
         allowed = allowed_keys(inner, data, root)
         why = not_a_key(path[-1], "model.layers[]") if path[:2] == ("model", "layers") and len(path) == 4 else None
-        what = f"unknown key{closest(path[-1], allowed)}" + (f" {why}" if why else "") + \
+        others = _data_sets_with(path[-1]) if path[:1] == ("data",) and len(path) == 2 and root is None else []
+        if others:  # a key of other data sets (augment on moons): say whose, rather than a near spelling
+            why = f"for this data set: {path[-1]} is a key of {', '.join(others)}"
+        what = f"unknown key{'' if others else closest(path[-1], allowed)}" + (f" {why}" if why else "") + \
             (f" (allowed: {', '.join(allowed)})" if allowed else "")
     elif kind == "literal_error":
         choices = re.findall(r"'([^']*)'", ctx.get("expected", ""))

@@ -47,11 +47,26 @@ class Strict(BaseModel):
 # ---------------------------------------------------------------- data
 
 
+class AugmentConfig(Strict):
+    shift: int = Field(0, ge=0, le=1000, description="largest shift of an image in pixels: each training image "
+                       "moves by a whole number of pixels drawn from -shift..shift, down and right, apiece")
+    rotate: float = Field(0.0, ge=0.0, le=180.0, description="largest rotation in degrees: each training image "
+                          "turns about its centre by an angle drawn from -rotate..rotate (bilinear)")
+
+
 class _Split(Strict):
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of the training rows held out for validation")
     scaling: Literal["standard", "pixels", "none"] | None = Field(
         None, description="standard: zero mean, unit variance (fitted on train); pixels: divide by 255; none. Default: "
                           "pixels for images, standard otherwise")
+
+
+class _Augmented(Strict):
+    """The data sections that may hold images: the image sets, and a file's (given as images)."""
+
+    augment: AugmentConfig | None = Field(None, description="images only: random shifts and rotations of each "
+                                          "training batch, drawn from the seed, the epoch and the batch "
+                                          "(docs/images.md#augmentation); none by default")
 
 
 class _SklearnSplit(_Split):
@@ -69,7 +84,7 @@ class BreastCancerData(_SklearnSplit):
     name: Literal["breast_cancer"]
 
 
-class MnistData(_Split):
+class MnistData(_Augmented, _Split):
     name: Literal["mnist"]
     path: str | None = Field(None, description="folder with the four IDX .gz files (relative to the config file's "
                                                "folder); default $NNCTL_DATA_DIR/mnist, then the cache, then OpenML")
@@ -104,7 +119,7 @@ class WineData(_SklearnSplit):
     name: Literal["wine"]
 
 
-class DigitsData(_SklearnSplit):
+class DigitsData(_Augmented, _SklearnSplit):
     name: Literal["digits"]
 
 
@@ -118,7 +133,7 @@ class DiabetesData(_SklearnSplit, _Regression):
     name: Literal["diabetes"]
 
 
-class FashionMnistData(_Split):
+class FashionMnistData(_Augmented, _Split):
     name: Literal["fashion_mnist"]
     path: str | None = Field(None, description="folder with the four IDX .gz files (relative to the config file's "
                                                "folder); default $NNCTL_DATA_DIR/fashion_mnist, then the cache, then "
@@ -167,7 +182,23 @@ ColumnType = Annotated[Annotated[Literal[COLUMN_TYPES], Tag("word")] | Annotated
                        Discriminator(_column_kind)]
 
 
-class CsvData(_Table):
+Side = Annotated[int, Field(ge=1, le=100_000)]
+
+
+class _ImageRows(_Augmented):
+    image_shape: list[Side] | None = Field(None, min_length=2, max_length=3, description="[height, width] or "
+                                           "[height, width, channels]: each row is an image of H·W·C values, "
+                                           "channels last (docs/images.md#your-own-images); for an array of "
+                                           "images, checked against it")
+
+
+class _ImageArrays(_ImageRows):
+    layout: Literal["nhwc", "nchw"] | None = Field(None, description="where an array of images of 4 axes holds "
+                                                   "its channels: nhwc (N, H, W, C) or nchw (N, C, H, W); "
+                                                   "default told by the array: the axis of 1, 3 or 4")
+
+
+class CsvData(_ImageRows, _Table):
     name: Literal["csv"]
     path: str = Field(description="the CSV file; a relative path is relative to the config file's folder")
     target: str | int | None = Field(None, description="target column: header name or 0-based index; default the last")
@@ -192,6 +223,9 @@ class CsvData(_Table):
     def _decimal_is_not_the_delimiter(self):
         if self.decimal == "," and self.delimiter == ",":
             raise ValueError("decimal ',' needs another delimiter (;, tab or |): a comma cannot be both")
+        if self.image_shape is not None and self.columns is not None:
+            raise ValueError("data.columns types a table's columns, but with data.image_shape every column is a "
+                             "pixel, read as a number: give one or the other")
         import codecs
 
         try:
@@ -202,15 +236,24 @@ class CsvData(_Table):
         return self
 
 
-class NpzData(_Table):
+class NpzData(_ImageArrays, _Table):
     name: Literal["npz"]
     path: str = Field(description="the .npz file; a relative path is relative to the config file's folder")
-    x_key: str = Field("x", description="array of the features, (n, n_features) numbers")
+    x_key: str = Field("x", description="array of the features, (n, n_features) numbers, or of images "
+                                        "(n, H, W), (n, H, W, C) or (n, C, H, W)")
     y_key: str = Field("y", description="array of the targets, (n,) labels or numbers")
 
 
+class NpyData(_ImageArrays, _Table):
+    name: Literal["npy"]
+    path: str = Field(description="the .npy file of the features, (n, n_features), or of images (n, H, W), "
+                                  "(n, H, W, C) or (n, C, H, W); relative to the config file's folder")
+    target_path: str = Field(description="the .npy file of the targets, (n,) labels or numbers, one per row "
+                                         "or image of `path`; relative to the config file's folder")
+
+
 DataConfig = Annotated[MoonsData | BreastCancerData | MnistData | CirclesData | BlobsData | IrisData | WineData
-                       | DigitsData | DiabetesData | FashionMnistData | OpenMLData | CsvData | NpzData,
+                       | DigitsData | DiabetesData | FashionMnistData | OpenMLData | CsvData | NpzData | NpyData,
                        Field(discriminator="name")]
 
 # ---------------------------------------------------------------- model

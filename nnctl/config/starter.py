@@ -6,7 +6,11 @@ The choices, from what nnctl.data.infer tells of the data:
                      two classes: one sigmoid unit and binary_cross_entropy;
                      regression: one linear unit and mse (the target is standardised)
     network          two hidden relu layers: the first twice the inputs, rounded up to a power of
-                     two within 32..256, the second half of it
+                     two within 32..256, the second half of it; for images a small CNN: blocks of
+                     a 3x3 relu convolution (16, 32, then 64 filters) and a 2x2 max pooling, two
+                     (three from 32 pixels a side) while the images are at least 4 pixels a side,
+                     then flatten, dropout 0.25 and 64 relu units
+    scaling          a file's images: pixels (/255) for bytes, none for values in 0..1, else standard
     optimizer        Adam at lr 1e-3, which rarely needs tuning to give a first good model
     training         batch 32 under 10,000 training rows, else 128; 100 epochs under 10,000 rows,
                      else 20; early stopping on val_loss, keeping the best epoch's weights
@@ -46,14 +50,47 @@ def _output(p: Profile) -> tuple[dict, str, str]:
             f"{p.n_classes} classes: one softmax unit per class (probabilities summing to 1) and cross_entropy")
 
 
+def _dense(p: Profile) -> tuple[list, dict]:
+    """(the hidden layers, their comments by index) of a network on rows of features."""
+    first, second = hidden_units(p.n_features)
+    return [{"units": first, "activation": "relu"}, {"units": second, "activation": "relu"}], {
+        0: [(f"two hidden layers: {first} units (twice the {p.n_features} inputs, rounded up to a power of two, "
+            "kept within 32..256),"), "then half as many",
+            "relu is the usual hidden activation: fast, and it does not saturate"]}
+
+
+CNN_FILTERS = (16, 32, 64)
+
+
+def _cnn(p: Profile) -> tuple[list, dict]:
+    """(the hidden layers, their comments by index) of a small CNN on images of p.image.shape."""
+    image = p.image
+    assert image is not None  # _cnn is for images only
+    h, w, c = image.shape
+    side, most = min(h, w), 3 if min(h, w) >= 32 else 2
+    layers, blocks = [], 0
+    while blocks < most and (side >= 4 or not layers):
+        layers.append({"type": "conv2d", "filters": CNN_FILTERS[blocks], "kernel_size": 3, "padding": "same",
+                       "activation": "relu"})
+        blocks += 1
+        if side >= 4:
+            layers.append({"type": "maxpool2d", "pool_size": 2})
+            side //= 2
+    notes = {0: [f"images {h}x{w} with {c} channel{'s' if c > 1 else ''}: a small convolutional network,",
+                 (f"{blocks} block{'s' if blocks > 1 else ''} of a 3x3 convolution and a 2x2 max pooling (each halves "
+                 "the images),"), "then the features flattened into a dense layer (docs/images.md)"],
+             len(layers) + 1: ["drops a quarter of the features while training: less overfitting"]}
+    return [*layers, {"type": "flatten"}, {"type": "dropout", "rate": 0.25}, {"units": 64, "activation": "relu"}], notes
+
+
 def _data(p: Profile, config_dir: Path | None, notes: dict) -> dict:
     """The data section, its comments put in `notes` (see _emit)."""
     held_out = ("test_fraction", 0.2, "held out for the final score")
     watched = ("val_fraction", 0.1, "watched during training, for early stopping")
     if p.path is None:
         rows = f", {p.rows:,} rows" if p.rows else ""
-        entries = [("name", p.name, (f"a built-in data set ({p.n_features} features{rows}): "
-                                    "`nnctl data list` shows the others"))]
+        what = f"{p.n_features} features" if p.image is None else "images " + "x".join(map(str, p.image.shape))
+        entries = [("name", p.name, f"a built-in data set ({what}{rows}): `nnctl data list` shows the others")]
         if p.name in IMAGE_SETS:
             notes[("data", "val_fraction")] = (["the test split is the published one (the last 10,000 images)"], "")
             entries.append(watched)
@@ -71,10 +108,21 @@ def _data(p: Profile, config_dir: Path | None, notes: dict) -> dict:
             entries += [(key, _plain(p.settings[key]), "as given") for key in GIVEN if key in p.settings]
             entries += _columns(p, notes)
         entries += [("task", p.task, f"{p.why}{classes} (see `nnctl init --help`)"), held_out, watched]
+        if p.image is not None:
+            entries.append(_image_scaling(p.image))
     for key, _, comment in entries:
         above, _ = notes.get(("data", key), ([], ""))
         notes[("data", key)] = (above, comment)
     return {key: value for key, value, _ in entries}
+
+
+def _image_scaling(image) -> tuple[str, str, str]:
+    """The scaling entry of a file of images, by their white level."""
+    if image.pixel_max == 255:
+        return "scaling", "pixels", "the pixels are bytes, 0..255: divided by 255"
+    if image.pixel_max == 1:
+        return "scaling", "none", "the pixels are in 0..1 already"
+    return "scaling", "standard", "each pixel to zero mean and unit variance over the training images"
 
 
 GIVEN = ("decimal", "encoding", "missing_values", "features")  # written when given (--set), else left to their defaults
@@ -167,16 +215,14 @@ def _emit(node: dict, notes: dict, path: tuple = ()) -> list[str]:
 
 def config(p: Profile, config_dir: Path | None = None, seed: int = 0) -> tuple[dict, dict]:
     """(the starter config for the data set `p` as data, its comments: see _emit)."""
-    first, second = hidden_units(p.n_features)
     output, loss, why = _output(p)
+    hidden, hidden_notes = _cnn(p) if p.image is not None else _dense(p)
     large = (p.rows or 0) * 0.7 >= LARGE  # the training split, with the default fractions
     batch, epochs, patience = (128, 20, 5) if large else (32, 100, 10)
-    notes = {
+    notes: dict[tuple[object, ...], tuple[list[str], str]] = {
         ("seed",): ([], "the one seed of the run: the same seed gives the same splits, weights and results"),
-        ("model", "layers", 0): ([(f"two hidden layers: {first} units (twice the {p.n_features} inputs, rounded up "
-                                  "to a power of two, kept within 32..256),"), "then half as many",
-                                  "relu is the usual hidden activation: fast, and it does not saturate"], ""),
-        ("model", "layers", 2): ([why], ""),
+        **{("model", "layers", i): (above, "") for i, above in hidden_notes.items()},
+        ("model", "layers", len(hidden)): ([why], ""),
         ("optimizer", "name"): ([], "adapts each weight's step size: a good first choice"),
         ("optimizer", "lr"): ([], "Adam's usual learning rate; `nnctl lr-find FILE` suggests one for this data"),
         ("training", "epochs"): ([], "at most; early stopping below usually ends sooner"),
@@ -188,7 +234,7 @@ def config(p: Profile, config_dir: Path | None = None, seed: int = 0) -> tuple[d
         ("training", "early_stopping", "restore_best"): ([], "end with the best epoch's weights"),
     }
     data = _data(p, config_dir, notes)
-    layers = [{"units": first, "activation": "relu"}, {"units": second, "activation": "relu"}, output]
+    layers = [*hidden, output]
     return {
         "seed": seed,
         "data": data,

@@ -3,22 +3,27 @@
 The package by concern: `catalog` (the one table of data sets, and `spec`), `sources` (their
 loaders), `images` (MNIST and Fashion-MNIST files, cache and download), `csvtext` (the one
 reader of a CSV's records and header), `tabular` (a user's CSV,
-.npz or OpenML set), `splits`, `scaling` (fitted on train, applied anywhere), `features` and
-`npyfile` (rows given to predict), `cache` (where data lives). This module loads a data set
-through them: `load`, returning a `Dataset`.
+.npz or OpenML set), `columns`, `encoding` and `prepare` (a CSV's columns typed, fitted and
+encoded), `image_arrays` (a file's images: layout, rows, ImageFormat), `splits`,
+`scaling` (fitted on train, applied anywhere), `features`, `npyfile` and `image_files` (rows and
+image files given to predict), `augment` (random shifts and rotations of training batches),
+`cache` (where data lives). This module loads a data set through them: `load`, returning a `Dataset`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import encoding, images, inputs
+from ..errors import DataError
+from . import encoding, image_arrays, images, inputs, npyfile
 
 # the package's face: what the other packages import from nnctl.data
 from .cache import cache_dir, data_dir, read_split, split_cache_path, write_split  # noqa: F401
-from .catalog import CATALOG, SPECS, DatasetSpec, spec  # noqa: F401
+from .catalog import CATALOG, FILE_SETS, SPECS, DatasetSpec, spec  # noqa: F401
+from .image_arrays import ImageFormat
 from .images import IMAGE_SETS, MNIST_FILES, load_mnist_raw, read_idx, read_mnist_idx  # noqa: F401
 from .prepare import Prepared
 from .scaling import (  # noqa: F401
@@ -100,7 +105,7 @@ class Dataset:
         return float(self.preprocessing.get("target", {}).get("std", 1.0))
 
 
-FILE_SETS = ("csv", "npz")  # loaded from one file, whose bytes a caller may have read already
+HASHED_SETS = ("csv", "npz")  # loaded from one file whose SHA-256 a checkpoint records (bytes a caller may have read)
 
 
 def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = None,
@@ -109,11 +114,11 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
     `content`: the bytes of the config's file, read (and checked) by the caller."""
     entry, info = CATALOG[cfg.name], spec(cfg)
     regression = info.task == "regression"
-    data_file = table = None
+    data_file = table = image = None  # image: a file's images, their shape and layout (a built-in set's: the catalog's)
     if entry.cached:
         x, y, classes, source, (train, val, test) = _drawn(entry, cfg, seed, regression)
     else:
-        if cfg.name in FILE_SETS:
+        if cfg.name in HASHED_SETS:
             x, y, classes, source, data_file = entry.load(cfg, seed, preprocessing, content)
         else:
             x, y, classes, source = entry.load(cfg, seed)
@@ -131,6 +136,8 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
         x, names, found = table.encode(record)
         names = names if cfg.header else None  # a headerless file's columns are read by position
         notes = encoding.notes(found, record["columns"], str(cfg.path)) if record is not None else []
+    if cfg.name in FILE_SETS:  # an array of images in any layout, or rows that data.image_shape makes images
+        x, image = image_arrays.as_images(x, cfg.image_shape, getattr(cfg, "layout", None), cfg.path)
     # Values too large for the scaling or for `dtype` overflow to inf: found by the checks below,
     # which name the column, rather than by NumPy's warnings.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -143,8 +150,12 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
                 preprocessing["table"] = record
             if regression:
                 preprocessing["target"] = fit_target_scaling(y[train], cfg.target_scaling)
-        xs = {name: apply_preprocessing(x[rows], preprocessing, dtype) for name,
-              rows in zip(SPLITS, (train, val, test))}
+            if image is not None:  # what predict needs to take image files and arrays as training took these
+                preprocessing["image"] = image_arrays.fit(x[train], image, x.dtype).to_json()
+        elif image is not None:
+            check_image_shape(image, preprocessing, source)
+        xs = {name: apply_preprocessing(x[rows], preprocessing, dtype)
+              for name, rows in zip(SPLITS, (train, val, test))}
     for name, rows in zip(SPLITS, (train, val, test)):
         check_scaled(x, rows, xs[name], source, dtype)
     if regression:
@@ -153,4 +164,41 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
         ys = {name: y[rows].astype(np.int64) for name, rows in zip(SPLITS, (train, val, test))}
     report = table.report(record, found) if record is not None else None
     return Dataset(cfg.name, info.task, classes, xs["train"], ys["train"], xs["val"], ys["val"], xs["test"], ys["test"],
-                   preprocessing, info.image_shape, source, report, notes, data_file)
+                   preprocessing, image.shape if image is not None else info.image_shape, source, report, notes,
+                   data_file)
+
+
+def peek(cfg) -> DatasetSpec:
+    """spec(cfg), with what a file tells before it is loaded: the width and image shape its array's
+    header declares (.npz, .npy), or that data.image_shape gives a CSV's rows. `check` sizes a
+    model of a file's images with it; the classes stay unknown until the file is loaded."""
+    known = spec(cfg)  # arrays given in memory name no file: their header is none, and spec(cfg) stands
+    if cfg.name not in FILE_SETS or known.n_features is not None:
+        return known
+    shape = npyfile.header_shape(cfg.path, cfg.x_key if cfg.name == "npz" else None) if cfg.name != "csv" else None
+    if shape is None:
+        image = known.image_shape
+        width = math.prod(image) if image is not None else None
+    else:
+        image = image_arrays.declared_shape(shape, cfg.image_shape, getattr(cfg, "layout", None))
+        rows = len(shape) == 2 and cfg.image_shape is None
+        width = math.prod(image) if image is not None else shape[1] if rows else None
+    return replace(known, n_features=width, image_shape=image if width is not None else known.image_shape)
+
+
+def image_format(cfg, preprocessing: dict) -> ImageFormat | None:
+    """How the data set `cfg` (a data config) held its images, for a model trained on it with
+    `preprocessing` (a checkpoint's): a file's as its training recorded it, a built-in set's from
+    the catalog; None for data that are not images. DataError for a malformed record."""
+    if preprocessing.get("image") is not None:
+        return ImageFormat.from_json(preprocessing["image"])
+    return CATALOG[cfg.name].image
+
+
+def check_image_shape(image: ImageFormat, preprocessing: dict, source: str) -> None:
+    """A file's images have the shape of those a checkpoint was trained on (`preprocessing`)."""
+    recorded = preprocessing.get("image")
+    if recorded is not None and tuple(recorded.get("shape", ())) != image.shape:
+        raise DataError(f"{source}: images of shape {image.shape} (height, width, channels), but the model was "
+                        f"trained on {tuple(recorded['shape'])}")
+

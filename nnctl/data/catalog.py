@@ -4,8 +4,8 @@ estimate's row counts, the schema's defaults of the generated sets).
 
 Built in: moons, circles, blobs (generated), breast_cancer, iris, wine, digits, diabetes
 (regression) (bundled with scikit-learn), and the image sets MNIST and Fashion-MNIST (from IDX
-files or OpenML, as nnctl.data.images.IMAGE_SETS says). A user's CSV or .npz file, or any OpenML
-data set, goes through nnctl.data.tabular.
+files or OpenML, as nnctl.data.images.IMAGE_SETS says). A user's CSV, .npz or .npy file, or any
+OpenML data set, goes through nnctl.data.tabular (images in a file: nnctl.data.image_arrays).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from . import sources
 from .cache import cache_dir, cache_files, data_dir
+from .image_arrays import ImageFormat, full_shape
 from .images import IMAGE_SETS, load_mnist_raw
 
 
@@ -44,13 +45,15 @@ class Entry:
     rows: int | str | None = None
     defaults: dict = field(default_factory=dict)  # the data config's options and their defaults
     default_scaling: str = "standard"
-    image_shape: tuple | None = None
+    image: ImageFormat | None = None  # an image set's shape, white level and ground (a file's: told by its data)
     # Drawn by scikit-learn from `defaults` and the seed alone: the rows and their split are kept
     # in the decoded cache (cache.split_cache_path), so a second run imports no scikit-learn.
     cached: bool = False
 
 
 BUNDLED = "bundled with scikit-learn"
+# 28x28 bytes of light ink on a dark ground; the digits' 8x8 pixels are counts from 0 to 16
+MNIST_IMAGES = ImageFormat((28, 28, 1), "rows", 255.0, "dark")
 FROM_THE_FILE = "the config's file"
 IDX_OR_OPENML = "IDX files, or OpenML once"
 
@@ -59,7 +62,7 @@ CATALOG = {
                    defaults={"n_samples": 1000, "noise": 0.2}, cached=True),
     "breast_cancer": Entry(sources.breast_cancer, BUNDLED, n_features=30, n_classes=2, rows=569, cached=True),
     "mnist": Entry(sources.images, IDX_OR_OPENML, n_features=784, n_classes=10, rows=70_000, default_scaling="pixels",
-                   image_shape=(28, 28, 1)),
+                   image=MNIST_IMAGES),
     "circles": Entry(sources.circles, "generated (scikit-learn make_circles)", n_features=2, n_classes=2,
                      rows="n_samples", defaults={"n_samples": 1000, "noise": 0.1, "factor": 0.5}, cached=True),
     "blobs": Entry(sources.blobs, "generated (scikit-learn make_blobs)", n_features="n_features", n_classes="centers",
@@ -68,17 +71,18 @@ CATALOG = {
     "iris": Entry(sources.bundled("load_iris"), BUNDLED, n_features=4, n_classes=3, rows=150, cached=True),
     "wine": Entry(sources.bundled("load_wine"), BUNDLED, n_features=13, n_classes=3, rows=178, cached=True),
     "digits": Entry(sources.bundled("load_digits"), BUNDLED, n_features=64, n_classes=10, rows=1797,
-                    image_shape=(8, 8, 1),
-                    cached=True),
+                    image=ImageFormat((8, 8, 1), "rows", 16.0, "dark"), cached=True),
     "diabetes": Entry(sources.bundled("load_diabetes"), BUNDLED, task="regression", n_features=10, n_classes=0,
                       rows=442, cached=True),
     "fashion_mnist": Entry(sources.images, IDX_OR_OPENML, n_features=784, n_classes=10, rows=70_000,
                            default_scaling="pixels",
-                           image_shape=(28, 28, 1)),
+                           image=MNIST_IMAGES),
     "openml": Entry(sources.openml, "OpenML", task=None),
     "csv": Entry(sources.csv, FROM_THE_FILE, task=None),
     "npz": Entry(sources.npz, FROM_THE_FILE, task=None),
+    "npy": Entry(sources.npy, FROM_THE_FILE, task=None),
 }
+FILE_SETS = tuple(name for name, entry in CATALOG.items() if entry.origin == FROM_THE_FILE)  # csv, npz, npy
 
 
 def spec(cfg) -> DatasetSpec:
@@ -95,7 +99,10 @@ def _spec(name: str, cfg=None) -> DatasetSpec:
 
     task = entry.task or cfg.task
     n_classes = 0 if task == "regression" else known(entry.n_classes)
-    return DatasetSpec(known(entry.n_features), n_classes, task, entry.default_scaling, entry.image_shape,
+    image_shape = entry.image.shape if entry.image is not None else None
+    if cfg is not None and getattr(cfg, "image_shape", None) is not None:  # a file's rows, images by the config
+        image_shape = full_shape(cfg.image_shape)
+    return DatasetSpec(known(entry.n_features), n_classes, task, entry.default_scaling, image_shape,
                        known(entry.rows), 1 if name in IMAGE_SETS else 8)
 
 

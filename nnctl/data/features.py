@@ -18,7 +18,8 @@ import numpy as np
 from .. import files
 from ..errors import DataError
 from ..printable import excerpt, quoted
-from . import csvtext, npyfile
+from . import csvtext, image_arrays, npyfile
+from .image_arrays import ImageFormat
 from .tabular import Table, is_header
 
 
@@ -114,14 +115,15 @@ def _by_name(cells: list[str], used: list[str], known: set, name: str) -> tuple[
     return [index[n] for n in used], notes
 
 
-def read(source: str, n_features: int, *, header: bool | None = None, image_shape: tuple | None = None,
+def read(source: str, n_features: int, *, header: bool | None = None, image: ImageFormat | None = None,
          text: str | None = None, dtype="float64", delimiter: str | None = ",") -> np.ndarray:
     """The (n, n_features) `dtype` rows of `source`: a .npy/.npz/CSV path, or `text` (CSV, e.g.
-    stdin); `delimiter` None: sniffed."""
+    stdin); `delimiter` None: sniffed. `image`: how the model's training data held its images (an
+    array of images is taken in any layout)."""
     if text is None:
         path = Path(source)
         if path.suffix.lower() in (".npy", ".npz"):
-            return _read_array(path, n_features, image_shape).astype(dtype, copy=False)
+            return _read_array(path, n_features, image).astype(dtype, copy=False)
         text = csvtext.read(path)
     name = source if source != "-" else "<stdin>"
     return read_csv(text, n_features, name=name, header=header, dtype=dtype,
@@ -129,7 +131,7 @@ def read(source: str, n_features: int, *, header: bool | None = None, image_shap
 
 
 def read_named(source: str, names: list[str], *, target: str | None = None, header: bool | None = None,
-               image_shape: tuple | None = None, text: str | None = None,
+               image: ImageFormat | None = None, text: str | None = None,
                dtype="float64", delimiter: str = ",") -> tuple[np.ndarray, list]:
     """Like `read`, for a model trained on a CSV whose columns had `names`: a CSV with a header
     has its columns matched by name, in any order; the `target` column, if present, and any other
@@ -137,7 +139,7 @@ def read_named(source: str, names: list[str], *, target: str | None = None, head
     Returns (rows, notes)."""
     n_features = len(names)
     if text is None and Path(source).suffix.lower() in (".npy", ".npz"):
-        return read(source, n_features, image_shape=image_shape, dtype=dtype), []
+        return read(source, n_features, image=image, dtype=dtype), []
     if text is None:
         text = csvtext.read(source)
     name = source if source != "-" else "<stdin>"
@@ -242,7 +244,7 @@ def _first_problem(text: str, n_features: int, header: bool, largest: float, nam
     return f"cannot be read as rows of numbers separated by {_separator(delimiter)}"
 
 
-def _read_array(path: Path, n_features: int, image_shape: tuple | None) -> np.ndarray:
+def _read_array(path: Path, n_features: int, image: ImageFormat | None) -> np.ndarray:
     """A .npy array, or the array `x` (or the only array) of a .npz file, as (n, n_features) float64."""
     try:
         with files.open_capped(path, files.MAX_DATA_BYTES, DataError, f"a {path.suffix}", files.DATA_TOO_BIG) as handle:
@@ -260,12 +262,10 @@ def _read_array(path: Path, n_features: int, image_shape: tuple | None) -> np.nd
                 x = loaded
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: not a NumPy {path.suffix} file of numbers ({excerpt(e, 160)})") from None
-    shapes = _image_shapes(image_shape)
-    if x.ndim > 2 and x.shape[1:] in shapes:
-        x = x.reshape(len(x), -1)  # images as (n, 28, 28) or (n, 28, 28, 1)
+    if image is not None:  # images as (n, 28, 28), (n, 28, 28, 1), (n, 1, 28, 28) or rows
+        x = image_arrays.predict_rows(x, image, str(path))
     if x.ndim != 2 or x.shape[1] != n_features:
-        raise DataError(f"{path}: an array of shape {x.shape}; the model takes (rows, {n_features})"
-                        + "".join(f" or (rows, {', '.join(map(str, shape))})" for shape in shapes))
+        raise DataError(f"{path}: an array of shape {x.shape}; the model takes (rows, {n_features})")
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or np.iscomplexobj(x):
         raise DataError(f"{path}: holds {x.dtype} values, not real numbers")
     if len(x) == 0:
@@ -276,14 +276,6 @@ def _read_array(path: Path, n_features: int, image_shape: tuple | None) -> np.nd
         row, column = bad[0]
         raise DataError(f"{path}: row {row + 1}, column {column + 1}: {x[row, column]} is not a finite number")
     return x
-
-
-def _image_shapes(image_shape: tuple | None) -> list[tuple]:
-    """The shapes an array's image may have: (H, W, C), and (H, W) for one channel."""
-    if image_shape is None:
-        return []
-    shape = tuple(image_shape)
-    return [shape[:2], shape] if len(shape) == 3 and shape[2] == 1 else [shape]
 
 
 def _values(n: int) -> str:

@@ -20,8 +20,9 @@ import numpy as np
 
 from ..errors import DataError
 from ..printable import quoted
-from . import columns, csvtext, encoding, prepare, tabular
+from . import columns, csvtext, encoding, image_arrays, prepare, tabular
 from .catalog import CATALOG, SPECS
+from .image_arrays import ImageFormat
 
 MAX_CLASSES = 20  # whole-number targets with more distinct values than this are taken as a regression
 
@@ -44,6 +45,7 @@ class Profile:
     settings: dict = field(default_factory=dict)  # the data keys given before the file was read (--set)
     columns: tuple = ()  # a CSV's feature columns: nnctl.data.columns.Column, declared or inferred
     report: dict | None = None  # what training would read of a CSV (nnctl.data.prepare.Prepared.report)
+    image: ImageFormat | None = None  # images: their shape and white level (a starter CNN, its scaling)
 
 
 def describe(data: str, target: str | None = None, settings: dict | None = None) -> Profile:
@@ -60,7 +62,8 @@ def describe(data: str, target: str | None = None, settings: dict | None = None)
             raise DataError(f"{data} is a built-in data set: its target is known, so --target applies to files only")
         spec, rows = SPECS[data], CATALOG[data].rows
         rows = CATALOG[data].defaults[rows] if isinstance(rows, str) else rows
-        return Profile(data, spec.task, spec.n_features, spec.n_classes, rows, why="the catalog's")
+        return Profile(data, spec.task, spec.n_features, spec.n_classes, rows, why="the catalog's",
+                       image=CATALOG[data].image)
     close = difflib.get_close_matches(data, list(SPECS), n=1)
     hint = f"; did you mean {quoted(close[0])}?" if close else f" (built in: {', '.join(SPECS)})"
     raise DataError(f"{data}: neither a file nor a built-in data set{hint}")
@@ -160,8 +163,10 @@ def _index(target: str, path: Path) -> int:
 
 def _npz(path: Path) -> Profile:
     x, raw = tabular.read_npz(path)
+    x, held = image_arrays.as_images(x, None, None, str(path))  # an array of images: told by its layout
     task, labels, why = _task([str(v) for v in raw.tolist()], f"{path}: 'y'")
-    return Profile("npz", task, x.shape[1], len(labels), len(x), path, classes=tuple(labels), why=why)
+    image = image_arrays.fit(x, held, x.dtype) if held is not None else None
+    return Profile("npz", task, x.shape[1], len(labels), len(x), path, classes=tuple(labels), why=why, image=image)
 
 
 def _task(raw: list, where: str = "the target") -> tuple[str, list, str]:

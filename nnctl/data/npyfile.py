@@ -15,8 +15,50 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import files
 from ..errors import DataError
 from ..machine import available, size
+from ..printable import excerpt
+
+
+def read(path) -> np.ndarray:
+    """The array of a .npy file, its header checked first (`check`); never pickle. DataError for
+    a file that is not one array of NumPy's format."""
+    path = Path(path).expanduser()
+    try:
+        with files.open_capped(path, files.MAX_DATA_BYTES, DataError, "a .npy", files.DATA_TOO_BIG) as handle:
+            check(handle, path)
+            loaded = np.load(handle, allow_pickle=False)
+            if isinstance(loaded, np.lib.npyio.NpzFile):
+                loaded.close()
+                raise DataError(f"{path}: a .npz file of named arrays, not one .npy array (data.name: npz reads it)")
+    except ValueError as e:  # object arrays would need pickle, which is never allowed
+        raise DataError(f"{path}: cannot be read without pickle: {excerpt(e, 160)}") from None
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: not a readable .npy file ({excerpt(e, 160)})") from None
+    return loaded
+
+
+def header_shape(path, key: str | None = None) -> tuple | None:
+    """The shape the header of the .npy file `path` (or of the .npz file's array `key`) declares,
+    read without the data; None when the file cannot tell (missing, not NumPy's format: loading
+    it says why)."""
+    try:
+        with files.open_capped(Path(path).expanduser(), files.MAX_DATA_BYTES, DataError, "a data",
+                               files.DATA_TOO_BIG) as handle:
+            if key is None:
+                return _header(handle)[0]
+            with zipfile.ZipFile(handle) as archive, archive.open(f"{key}.npy") as member:
+                return _header(member)[0]
+    except (DataError, OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
+        return None
+
+
+def _header(f) -> tuple:
+    """(shape, fortran order, dtype) of the NumPy header that starts `f`; ValueError when it is not one."""
+    version = np.lib.format.read_magic(f)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return read(f)
 
 
 def check(handle, path: Path) -> None:
@@ -49,9 +91,7 @@ def check(handle, path: Path) -> None:
 def _check_header(f, stored: int, where: str) -> None:
     """The array whose header starts `f` fits in `stored` bytes (header included) and in memory."""
     try:
-        version = np.lib.format.read_magic(f)
-        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read(f)
+        shape, _, dtype = _header(f)
         start = f.tell()
     except ValueError:
         return  # a malformed header: np.load refuses it with its own message

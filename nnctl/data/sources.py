@@ -77,8 +77,12 @@ def csv(cfg, seed: int, preprocessing: dict | None = None, content: bytes | None
 
     raw = csvtext.read_bytes(cfg.path) if content is None else content
     table = tabular.read_csv(cfg.path, cfg.target, cfg.features, cfg.header, cfg.delimiter, cfg.encoding, raw)
+    columns = cfg.columns
+    if cfg.image_shape is not None:  # rows of pixels: every column a number, whatever its cells look like
+        pixel = {"type": "numeric", "indicator": False, "why": "a pixel (data.image_shape)"}
+        columns = {name: pixel for name in table.names}
     settings = {"delimiter": table.delimiter, "decimal": cfg.decimal, "encoding": cfg.encoding,
-                "missing_values": list(cfg.missing_values), "columns": cfg.columns}
+                "missing_values": list(cfg.missing_values), "columns": columns}
     record = (preprocessing or {}).get("table")
     legacy = ((preprocessing.get("inputs") or {}).get("names") or table.names if preprocessing and record is None
               else None)
@@ -88,6 +92,7 @@ def csv(cfg, seed: int, preprocessing: dict | None = None, content: bytes | None
 
 
 def npz(cfg, seed: int, preprocessing: dict | None = None, content: bytes | None = None):
+    """A .npz file's features (rows, or images as they are: nnctl.data.load reads their layout) and targets."""
     from . import csvtext, tabular
 
     raw = csvtext.read_bytes(cfg.path, "a .npz") if content is None else content
@@ -101,6 +106,16 @@ def file_record(raw: bytes) -> dict:
     import hashlib
 
     return {"sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw)}
+
+
+def npy(cfg, seed: int):
+    """Two .npy files: the features (rows, or images) at `path`, the targets at `target_path`."""
+    from . import npyfile, tabular
+
+    x, raw = npyfile.read(cfg.path), npyfile.read(cfg.target_path)
+    x, raw = tabular.checked_pair(x, raw, cfg.path, "the array", f"the targets of {cfg.target_path}")
+    y, classes = tabular.targets(raw, cfg.task, f"{cfg.target_path}: the targets")
+    return x, y, classes, f"npy:{cfg.path}"
 
 
 def openml(cfg, seed: int):

@@ -195,18 +195,28 @@ def read_npz(path, x_key: str = "x", y_key: str = "y", content: bytes | None = N
         raise DataError(f"{path}: cannot be read without pickle: {excerpt(e, 160)}") from None
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: not a readable .npz file ({excerpt(e, 160)})") from None
-    if x.ndim != 2 or x.dtype.kind not in "biuf":
-        raise DataError(f"{path}: '{x_key}' must be a 2-D array of numbers, got {x.dtype} {x.shape}")
+    return checked_pair(x, y, path, quoted(x_key), quoted(y_key))
+
+
+def checked_pair(x: np.ndarray, y: np.ndarray, path, x_name: str, y_name: str):
+    """(x, y) of a NumPy file: x rows of numbers as float64 (n, n_features), or images (n, H, W),
+    (n, H, W, C), (n, C, H, W) as they are (nnctl.data.image_arrays reads them); y one target per
+    row. `x_name`, `y_name`: how messages call the arrays."""
+    if x.ndim not in (2, 3, 4) or x.dtype.kind not in "biuf":
+        raise DataError(f"{path}: {x_name} must be an array of numbers, (n, n_features) or images (n, H, W), "
+                        f"(n, H, W, C), (n, C, H, W); got {x.dtype} {x.shape}")
     if x.shape[1] == 0:
-        raise DataError(f"{path}: '{x_key}' has {len(x)} rows of 0 columns: no features to learn from")
+        raise DataError(f"{path}: {x_name} has {len(x)} rows of 0 columns: no features to learn from")
     if y.ndim != 1 or len(y) != len(x):
-        raise DataError(f"{path}: '{y_key}' must be 1-D with one target per row of '{x_key}' ({len(x)}), got shape "
-                        f"{y.shape}")
+        raise DataError(f"{path}: {y_name} must be 1-D with one target per row of {x_name} ({len(x)}), "
+                        f"got shape {y.shape}")
+    if x.ndim > 2:
+        return x, y
     x = x.astype(np.float64)
     bad = _first_unusable(x)
     if bad is not None:
         i, j = bad
-        raise DataError(f"{path}: {quoted(x_key)} row {i + 1}, column {j + 1} {_unusable(x[i, j])}")
+        raise DataError(f"{path}: {x_name} row {i + 1}, column {j + 1} {_unusable(x[i, j])}")
     return x, y
 
 

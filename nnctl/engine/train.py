@@ -70,10 +70,14 @@ def evaluate(model, loss, x, y, batch_size: int = 8192, task: str = "classificat
 
 
 def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: bool, seed: int,
-        clip_norm: float | None = None, callbacks=(), start: Position = Position()) -> list[dict]:
+        clip_norm: float | None = None, callbacks=(), start: Position = Position(), transform=None) -> list[dict]:
     """Mini-batch training for epochs start.epoch+1 .. epochs (the first from start.rows_done on);
     returns the epochs' records. `data` has x_train, y_train, x_val, y_val, task and target_scale
     (a data.Dataset).
+
+    `transform(x, epoch, batch)`, when given, makes each training batch's rows anew before the
+    forward pass (data augmentation: the data layer supplies it); a function of its arguments
+    alone (batch: the 0-based index in the epoch), so a resumed epoch transforms as the first try did.
 
     `clip_norm` caps the gradients' global norm before each step: part of the step, like the
     optimizer, rather than an observer of it, so an argument and not a callback. The callbacks
@@ -82,14 +86,15 @@ def fit(model, loss, optimizer, data, *, epochs: int, batch_size: int, shuffle: 
     an epoch's end on a weight beyond divergence.WEIGHT_BOUND or a non-finite validation score.
     """
     plan = Plan(epochs, batch_size, shuffle, seed, clip_norm)
-    return Trainer(model, loss, optimizer, data, plan, callbacks).run(start)
+    return Trainer(model, loss, optimizer, data, plan, callbacks, transform).run(start)
 
 
 class Trainer:
     """One fit: the model, loss and optimizer trained on `data` as `plan` says, calling `callbacks`."""
 
-    def __init__(self, model, loss, optimizer, data, plan: Plan, callbacks=()):
+    def __init__(self, model, loss, optimizer, data, plan: Plan, callbacks=(), transform=None):
         self.model, self.loss, self.optimizer, self.data, self.plan = model, loss, optimizer, data, plan
+        self.transform = transform  # fit's: each training batch made anew (augmentation), or None
         self.callbacks = list(callbacks)
         # only the callbacks that do something after a batch are called after each one (~20,000 a run)
         self.after_batch = [c for c in self.callbacks if _overrides_on_batch_end(c)]
@@ -127,6 +132,8 @@ class Trainer:
         loss_sum = start.loss_sum
         first_batch = start.rows_done // self.plan.batch_size + 1
         for batch, (xb, yb) in enumerate(self.batches(epoch, start.rows_done), first_batch):
+            if self.transform is not None:
+                xb = self.transform(xb, epoch, batch - 1)
             z = model.forward(xb, training=True, logits=fused)
             value, dz = loss.value_and_grad(z, yb, jit)
             if penalties:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..data import apply_preprocessing, inputs, table_record
+from ..data import apply_preprocessing, image_format, inputs, table_record
 from ..errors import CheckpointError, ConfigError, DataError
 from ..files import atomic_write, read_limited
 from .folder import in_run_folder
@@ -465,6 +465,10 @@ def _check_preprocessing(preprocessing, classes, cfg, input_shape: tuple, source
         apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, cfg.training.dtype)
         inputs.check(preprocessing["inputs"], n_inputs)
         table_record.check(preprocessing.get("table"), n_inputs, (preprocessing["inputs"] or {}).get("names"))
+        image = image_format(cfg.data, preprocessing)  # a file's images: shape, white level, ground
+        if image is not None and math.prod(image.shape) != n_inputs:
+            raise DataError(f"image.shape: {list(image.shape)} holds {math.prod(image.shape)} values a row, the "
+                            f"model takes {n_inputs}")
     except DataError as e:
         raise CheckpointError(f"{source}: preprocessing: {e}") from None
     n_out = cfg.model.layers[-1].units

@@ -25,7 +25,8 @@ from ..data.tabular import is_header
 from ..errors import DataError
 from ..printable import excerpt, quoted
 
-PATH_SETS = ("csv", "npz", "mnist", "fashion_mnist")  # the data sets read from a file or folder
+PATH_SETS = ("csv", "npz", "mnist", "fashion_mnist")  # the data sets --data names the file or folder of
+# (npy reads its targets from a file of their own: --data gives a .npz or CSV of both, as for a built-in set)
 
 
 class DataPathNotUsed(ValueError):
@@ -60,17 +61,18 @@ def data_config(ckpt, data_path=None):
         if data.name == "csv" and data.features is None and names:  # the new file's columns by name, in any order
             update["features"] = list(names)
         return data.model_copy(update=update)
-    path = getattr(data, "path", None)
     if arrays.in_memory(data):
         raise DataError(f"{ckpt.path}: the model was trained on arrays given in memory (the model API's fit(x, y), "
                         f"a scikit-learn estimator), which no file holds: pass --data FILE (an .npz file of arrays "
                         f"x and y, or a CSV) to score it on FILE")
-    if path is None or is_inside(path,
-                                 run_folder(ckpt.path)) or (ckpt.data_file and data.name in data_module.FILE_SETS):
-        return data
-    raise DataError(f"{ckpt.path}: the checkpoint names a data file outside its run folder "
-                    f"(data.path {quoted(path, 100)}), and nnctl does not open a file that only a checkpoint "
-                    f"names: pass --data FILE to score on FILE with the checkpoint's data settings")
+    recorded = ckpt.data_file and data.name in data_module.HASHED_SETS  # read when its bytes match the record
+    for key in ("path", "target_path"):
+        path = getattr(data, key, None)
+        if path is not None and not is_inside(path, run_folder(ckpt.path)) and not recorded:
+            raise DataError(f"{ckpt.path}: the checkpoint names a data file outside its run folder "
+                            f"(data.{key} {quoted(path, 100)}), and nnctl does not open a file that only a checkpoint "
+                            f"names: pass --data FILE to score on FILE with the checkpoint's data settings")
+    return data
 
 
 def _column_names(preprocessing: dict) -> list | None:
@@ -90,8 +92,8 @@ def recorded_content(ckpt) -> bytes | None:
     inside the run folder)."""
     cfg, record = ckpt.config.data, ckpt.data_file
     path = getattr(cfg, "path", None)
-    if record is None or cfg.name not in data_module.FILE_SETS or path is None or is_inside(path,
-                                                                                            run_folder(ckpt.path)):
+    if (record is None or cfg.name not in data_module.HASHED_SETS or path is None
+            or is_inside(path, run_folder(ckpt.path))):
         return None
     fix = "pass --data FILE to score on FILE with the checkpoint's data settings"
     try:
@@ -121,9 +123,12 @@ def _file_config(ckpt, data_path):
                               f"features, not a folder")
     fractions = {k: getattr(data, k) for k in ("test_fraction", "val_fraction") if hasattr(data, k)}
     common = {"path": str(data_path), "task": task, "scaling": data.scaling, **fractions}
+    # a file's images as the checkpoint's data said they are (a built-in set's are told by the file)
+    images = {k: v for k in ("image_shape", "layout") if (v := getattr(data, k, None)) is not None}
     if str(data_path).lower().endswith(".npz"):
-        return NpzData(name="npz", **common)
-    return CsvData(name="csv", header=_has_header(data_path), **common)
+        return NpzData(name="npz", **common, **images)
+    return CsvData(name="csv", header=_has_header(data_path), **common,
+                   **{k: v for k, v in images.items() if k != "layout"})
 
 
 def _has_header(path) -> bool:
@@ -145,7 +150,7 @@ def load(ckpt, data_path=None) -> data_module.Dataset:
         raise DataError(f"{data_path or 'the data set'} has {dataset.x_train.shape[1]} features; "
                         f"the checkpoint expects {ckpt.n_inputs}")
     # a file's labels are the file's, in its own sorted order; a built-in set's are nnctl's
-    if data.name in ("csv", "npz") and dataset.task == "classification" and dataset.classes != ckpt.classes:
+    if data.name in data_module.FILE_SETS and dataset.task == "classification" and dataset.classes != ckpt.classes:
         _to_checkpoint_classes(dataset, ckpt.classes, data_path or getattr(data, "path", data.name))
     return dataset
 

@@ -301,6 +301,8 @@ def _since(epochs: list[int], values: np.ndarray, threshold: float) -> int | Non
 
 
 def _share_check(stat: str, threshold: float, what: str):
+    """The check that a layer's `stat` stayed at least `threshold` to the last epoch; `what` says
+    of what the share is, {units} standing for a dense layer's units or a convolution's filters."""
     def check(view: RunView):
         hits = []
         for layer in _layer_columns(view, stat):
@@ -310,12 +312,20 @@ def _share_check(stat: str, threshold: float, what: str):
                 hits.append((layer, values[-1], since))
         if not hits:
             return None
-        return {"evidence": "; ".join(f"{layer}: {v:.0%} of {what} since epoch {since}" for layer, v, since in hits),
-                "epoch": hits[0][2]}
+        evidence = "; ".join(f"{layer}: {v:.0%} of {what.format(units=_units(view, layer))} since epoch {since}"
+                             for layer, v, since in hits)
+        return {"evidence": evidence, "epoch": hits[0][2]}
     return check
 
 
-check_dead_units = _share_check("dead_fraction", DEAD, "relu units dead")
+def _units(view: RunView, layer: str) -> str:
+    """What a layer's dead share counts: a convolution's filters (a channel dead at every position), else units."""
+    index = int(layer.split(".")[1])
+    known = view.config is not None and index < len(view.config.model.layers)
+    return "filters" if known and view.config.model.layers[index].type == "conv2d" else "units"
+
+
+check_dead_units = _share_check("dead_fraction", DEAD, "relu {units} dead")
 check_saturation = _share_check("saturated_fraction", SATURATED, "outputs saturated")
 
 
@@ -381,8 +391,8 @@ FINDINGS = {  # most important first
     "update_ratio_high": Finding(WARNING, f"a layer's update/weight ratio (`layers.N.update_ratio`) above "
                                           f"{RATIO_HIGH:g} (median over the epochs)",
                                  lr_advice(), _ratio_check(high=True)),
-    "dead_units": Finding(WARNING, f"at least {DEAD:.0%} of a layer's relu units never fire "
-                                   "(`layers.N.dead_fraction`) up to the last epoch",
+    "dead_units": Finding(WARNING, f"at least {DEAD:.0%} of a layer's relu units (a convolution's filters) never "
+                                   "fire (`layers.N.dead_fraction`) up to the last epoch",
                           "lower optimizer.lr, initializer: he_normal, or activation: leaky_relu",
                           check_dead_units),
     "no_progress": Finding(WARNING, f"the training loss fell less than {STALLED:.0%} below its first epoch's",

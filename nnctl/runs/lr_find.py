@@ -16,20 +16,20 @@ from ..engine import lr_find, optimizers
 from ..engine.losses import LOSSES
 from ..engine.model import build
 from ..engine.train import epoch_rng
-from .training import check_fits, input_shape
+from .training import augmentation, check_fits, input_shape
 
 N_STEPS = 200
 
 
-def batches(x, y, batch_size: int, seed: int, shuffle: bool = True):
-    """(x, y) batches forever, epoch after epoch, shuffled as training shuffles them."""
+def batches(x, y, batch_size: int, seed: int, shuffle: bool = True, transform=None):
+    """(x, y) batches forever, epoch after epoch, shuffled (and augmented: `transform`) as training makes them."""
     epoch = 0
     while True:
         epoch += 1
         order = epoch_rng(seed, epoch).permutation(len(x)) if shuffle else np.arange(len(x))
         for i in range(0, len(x), batch_size):
             rows = order[i:i + batch_size]
-            yield x[rows], y[rows]
+            yield (x[rows] if transform is None else transform(x[rows], epoch, i // batch_size)), y[rows]
 
 
 def run(cfg, n_steps: int = N_STEPS, start_lr: float = 1e-7, end_lr: float = 10.0) -> dict:
@@ -43,7 +43,7 @@ def run(cfg, n_steps: int = N_STEPS, start_lr: float = 1e-7, end_lr: float = 10.
     optimizer = optimizers.build(config_module.plain(cfg.optimizer))
     found = lr_find.lr_range_test(model, LOSSES[cfg.loss], optimizer,
                                   batches(dataset.x_train, dataset.y_train, cfg.training.batch_size, cfg.seed,
-                                          cfg.training.shuffle),
+                                          cfg.training.shuffle, augmentation(cfg, dataset)),
                                   start_lr=start_lr, end_lr=end_lr, n_steps=n_steps, clip_norm=cfg.training.clip_norm)
     return {"config_lr": cfg.optimizer.lr, "steps": len(found["lrs"]), **found}
 

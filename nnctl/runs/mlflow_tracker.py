@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..config.keys import flatten
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..files import read_limited
 from . import mlflow_store
 from .mlflow_store import CONNECT_SECONDS, LOGGING_SECONDS, Store, first_line, session
@@ -30,6 +30,7 @@ MLFLOW_STATUS = {"finished": "FINISHED", "interrupted": "KILLED", "diverged": "F
 ARTIFACTS = ("config.yaml", "run.json", "checkpoint.json", "metrics.csv")
 MODEL_NAME = "model"  # runs:/<run id>/model
 CHECKPOINT_TAG = "nnctl.checkpoint_sha256"
+MODEL_TAG = "nnctl.model"  # why a finished run has no model: a layer the export cannot write
 FLUSH_SECONDS = 2.0
 # a slow store waits longer between requests: sending takes at most a twentieth of the training time
 FLUSH_SHARE = 20
@@ -88,7 +89,10 @@ def publish(store: Store, run_id: str, path: Path, status: dict, history: list[d
         if not png.is_symlink():
             store.client.log_artifact(run_id, str(png), "plots")
     if status.get("status") == "finished" and model_writer is not None:
-        log_model(store, run_id, path, model_writer, step)
+        try:
+            log_model(store, run_id, path, model_writer, step)
+        except ConfigError as e:  # a layer the export cannot write yet: the run is logged without its model
+            store.set_tags(run_id, {MODEL_TAG: f"not logged: {first_line(e)}"})
     store.client.set_terminated(run_id, mlflow_status(status), end_time=_millis(status.get("finished")))
 
 
@@ -111,11 +115,15 @@ def log_model(store: Store, run_id: str, path: Path, model_writer, step: int) ->
             client.delete_logged_model(old.model_id)  # another checkpoint's (a resumed run's earlier one)
     model = client.create_logged_model(store.experiment_id, name=MODEL_NAME, source_run_id=run_id,
                                        tags={CHECKPOINT_TAG: sha256}, model_type="nnctl")
-    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step)])
     with tempfile.TemporaryDirectory(prefix="nnctl-mlflow-") as tmp:
         folder = Path(tmp) / MODEL_NAME
-        model_writer(checkpoint, folder, Model(artifact_path=model.artifact_location, model_uuid=model.model_id,
-                                               run_id=run_id, model_id=model.model_id))
+        try:
+            model_writer(checkpoint, folder, Model(artifact_path=model.artifact_location, model_uuid=model.model_id,
+                                                   run_id=run_id, model_id=model.model_id))
+        except ConfigError:  # a model the export cannot write: no model left pending
+            client.delete_logged_model(model.model_id)
+            raise
+        client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step)])
         client.log_model_artifacts(model.model_id, str(folder))
     client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
 

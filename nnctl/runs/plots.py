@@ -167,15 +167,29 @@ def decision_boundary(predict_classes, x: np.ndarray, y: np.ndarray, classes: li
             "axes_pixels": (left * width, (1 - bottom - h) * height, (left + w) * width, (1 - bottom) * height)}
 
 
-def _picture(row: np.ndarray, image_shape: tuple) -> np.ndarray:
-    """A flat row as an image imshow draws: (H, W) for one channel, (H, W, 3) for three."""
-    picture = row.reshape(image_shape)
-    return picture[..., 0] if picture.ndim == 3 and picture.shape[2] == 1 else picture
+def _pictures(images: np.ndarray, image_shape: tuple) -> tuple[np.ndarray, dict, str]:
+    """Flat rows as imshow draws them, on one scale for all: (n, H, W) with the gray colour map and
+    its limits for one channel (dark on light whichever the data's ground), (n, H, W, 3) in 0..1 for
+    three or four (alpha left out); any other count shows its first channel. Also what is shown."""
+    shape = tuple(image_shape) if len(image_shape) == 3 else (*image_shape, 1)
+    pictures = images.reshape(len(images), *shape).astype(np.float64)
+    low, high = (float(pictures.min()), float(pictures.max())) if pictures.size else (0.0, 1.0)
+    span = high - low if high > low else 1.0
+    channels = shape[2]
+    if channels in (3, 4):
+        what = "RGB" if channels == 3 else "RGB, alpha left out"
+        return np.clip((pictures[..., :3] - low) / span, 0.0, 1.0), {}, what
+    gray = pictures[..., 0]
+    light = np.median(np.concatenate([gray[:, 0], gray[:, -1], gray[:, :, 0], gray[:, :, -1]], axis=1)) \
+        > (low + high) / 2
+    what = "gray" if channels == 1 else f"channel 1 of {channels}"
+    return gray, {"cmap": "gray" if light else "gray_r", "vmin": low, "vmax": low + span}, what
 
 
 def misclassified_images(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, classes: list,
                          image_shape: tuple, path, limit: int = 25) -> int:
-    """A grid of up to `limit` misclassified images, each titled with its true and predicted label."""
+    """A grid of up to `limit` misclassified images (rows of `image_shape`, channels last: one
+    channel in gray, three as RGB), each titled with its true and predicted label."""
     all_wrong = np.flatnonzero(y_true != y_pred)
     wrong = all_wrong[:limit]
     columns = 5
@@ -184,13 +198,55 @@ def misclassified_images(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndar
     if len(wrong) == 0:
         fig.text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
     else:
+        pictures, style, what = _pictures(images[wrong], image_shape)
         for i, ax in enumerate(fig.subplots(rows, columns, squeeze=False).ravel()):
             ax.set_axis_off()
             if i < len(wrong):
                 k = wrong[i]
-                ax.imshow(_picture(images[k], image_shape), cmap="gray_r", interpolation="nearest")
+                ax.imshow(pictures[i], interpolation="nearest", **style)
                 ax.set_title(f"true {classes[y_true[k]]} / pred {classes[y_pred[k]]}", fontsize=8)
-        fig.suptitle(f"misclassified test images: the first {len(wrong)} of {len(all_wrong)}")
+        shown = "" if what == "gray" else f" ({what})"
+        fig.suptitle(f"misclassified test images{shown}: the first {len(wrong)} of {len(all_wrong)}")
         fig.tight_layout()
     _save(fig, path)
     return len(all_wrong)
+
+
+MAX_FILTERS, MAX_CHANNELS = 64, 8  # what filters.png shows of a larger layer
+
+
+def filters(W: np.ndarray, name: str, path) -> int:
+    """The filters of a convolution, W: (kh, kw, in_channels, filters), one tile each: in colour for
+    three input channels (each filter on its own scale), else one tile per input channel on one
+    diverging scale for the layer (red positive, blue negative). Returns the tiles drawn."""
+    kh, kw, channels, count = W.shape
+    shown = min(count, MAX_FILTERS)
+    rgb = channels == 3
+    per_filter = 1 if rgb else min(channels, MAX_CHANNELS)
+    columns = 8 if per_filter == 1 else per_filter
+    rows = -(-shown // columns) if per_filter == 1 else shown
+    fig = Figure(figsize=(columns * 1.0 + 1.2, rows * 1.0 + 0.8))
+    axes = fig.subplots(rows, columns, squeeze=False)
+    limit = float(np.abs(W).max()) or 1.0
+    image = None
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for f in range(shown):
+        if rgb:
+            tile = W[:, :, :, f].astype(np.float64)
+            low, high = tile.min(), tile.max()
+            ax = axes.ravel()[f]
+            ax.imshow((tile - low) / (high - low) if high > low else np.full(tile.shape, 0.5), interpolation="nearest")
+            ax.set_title(str(f), fontsize=7)
+            continue
+        for c in range(per_filter):
+            ax = axes[f, c] if per_filter > 1 else axes.ravel()[f]
+            image = ax.imshow(W[:, :, c, f], cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+            ax.set_title(f"{f}" if per_filter == 1 else f"{f}, in {c}", fontsize=7)
+    if image is not None:
+        fig.colorbar(image, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02)
+    more = f" (the first {shown} of {count})" if shown < count else ""
+    of = "RGB, each on its own scale" if rgb else f"{channels} input channel{'s' if channels > 1 else ''}"
+    fig.suptitle(f"{name}: {count} filters {kh}x{kw} of {of}{more}")
+    _save(fig, path)
+    return shown * per_filter

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import data as data_module
 from ..engine import metrics
+from ..engine.conv import Conv2D
 from ..engine.losses import LOSSES
 from ..engine.train import evaluate
 from ..errors import CheckpointError
@@ -20,15 +21,16 @@ from .folder import read_metrics
 
 FILES = {"curves": "curves.png", "gradients": "gradient_flow.png", "confusion": "confusion_matrix.png",
          "boundary": "decision_boundary.png",
-         "misclassified": "misclassified.png"}
+         "misclassified": "misclassified.png", "filters": "filters.png"}
 
 
 def draw(folder, history: list[dict], best_epoch, model, loss_name: str, dataset, classes: list) -> list[str]:
     """Write the run's PNGs into `folder`; return their paths.
 
     Always the learning curves, the gradient flow (when the run logged its per-layer gradient
-    norms) and the test split's confusion matrix; the decision boundary for
-    data sets of two features; a grid of misclassified images for image data sets.
+    norms) and the test split's confusion matrix; the first convolution's filters for a model
+    that has one; the decision boundary for data sets of two features; a grid of misclassified
+    images for image data sets.
     """
     from . import plots  # matplotlib is imported only here, when something is drawn
 
@@ -38,6 +40,10 @@ def draw(folder, history: list[dict], best_epoch, model, loss_name: str, dataset
     written.append(folder / FILES["curves"])
     if plots.gradient_flow(history, weighted_layers(model), folder / FILES["gradients"]):  # none before the diagnostics
         written.append(folder / FILES["gradients"])
+    convolution = first_convolution(model)
+    if convolution is not None:
+        plots.filters(convolution[1].params["W"], convolution[0], folder / FILES["filters"])
+        written.append(folder / FILES["filters"])
     x, y = dataset.x_test, dataset.y_test
     if len(y) == 0 or dataset.task != "classification":  # the other pictures are about classes
         return [str(p) for p in written]
@@ -62,6 +68,11 @@ def draw(folder, history: list[dict], best_epoch, model, loss_name: str, dataset
         plots.misclassified_images(images, y, predicted, classes, dataset.image_shape, folder / FILES["misclassified"])
         written.append(folder / FILES["misclassified"])
     return [str(p) for p in written]
+
+
+def first_convolution(model) -> tuple[str, Conv2D] | None:
+    """(its name, the layer) of the model's first convolution, or None."""
+    return next(((name, layer) for name, layer in model.named_layers if isinstance(layer, Conv2D)), None)
 
 
 def weighted_layers(model) -> list[str]:

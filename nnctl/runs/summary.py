@@ -31,7 +31,8 @@ def summary(source, layers=()) -> dict:
     if source.suffix == ".json" and layers:
         raise ConfigError(f"{source}: --config merges files over a config, not over a checkpoint")
     if source.suffix != ".json":
-        return config_summary(config_module.load(source, layers=layers))  # the layers' shapes against the data's
+        # the layers' shapes against the data's (a .npz's or .npy's: its header's)
+        return config_summary(config_module.load(source, layers=layers, peek=True))
     from . import checkpoint
 
     ckpt = checkpoint.load(source)
@@ -40,8 +41,8 @@ def summary(source, layers=()) -> dict:
 
 def config_summary(cfg) -> dict:
     """summary() of a loaded config: its data set's shape (loaded only when only the data can tell it)."""
-    shape = config_module.shapes.check(cfg, data_module.spec(cfg.data))
-    if shape is None:  # a file's width: known once loaded
+    shape = config_module.shapes.check(cfg, data_module.peek(cfg.data))  # a .npz's or .npy's: its header's
+    if shape is None:  # a CSV's width: known once loaded
         dataset = data_module.load(cfg.data, cfg.seed, cfg.training.dtype)
         shape = config_module.shapes.check(cfg, dataset.spec(), f"the config (data from {dataset.source})")
     return architecture(cfg, shape)

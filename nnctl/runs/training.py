@@ -19,6 +19,7 @@ import numpy as np
 from .. import config as config_module, data as data_module
 from ..config import memory
 from ..data import arrays
+from ..data.augment import Augment
 from ..engine import divergence, metric_names, optimizers, schedules
 from ..engine.callbacks import (
     BestWeights,
@@ -180,6 +181,7 @@ class Training:
         untrained = divergence.reference_loss(self.model, self.loss, dataset.x_train, dataset.y_train)
         limit = divergence.loss_limit(untrained)
         self.loss_limit = LossLimit(limit, self.optimizer, dataset.x_train)
+        self.augment = augmentation(cfg, dataset)
         self.start = Position()
         if point is not None:
             self.start = resume_module.restore(point, self.model, self.optimizer, self.stateful)
@@ -236,7 +238,7 @@ class Training:
         plan = self.cfg.training
         return fit(self.model, self.loss, self.optimizer, self.dataset, epochs=self.epochs, batch_size=plan.batch_size,
                    shuffle=plan.shuffle, seed=self.cfg.seed, clip_norm=plan.clip_norm, callbacks=callbacks,
-                   start=self.start)
+                   start=self.start, transform=self.augment)
 
     def fit_in_memory(self, callbacks=(), stop=None) -> list[dict]:
         """Train without a run folder (the model API's fit, a scikit-learn estimator's): nnctl's
@@ -337,6 +339,15 @@ class Training:
         early = self.stopper.report() | {"restored_best": self.restore_best} if self.stopper is not None else None
         self.result = {"best_epoch": best_epoch, "checkpoint_epoch": checkpoint_epoch, "test": test,
                        "early_stopping": early}
+
+
+def augmentation(cfg, dataset) -> Augment | None:
+    """The training batches' random shifts and rotations data.augment asks for (None: none), drawn
+    from the run's seed (check_fits has refused them for data that are not images)."""
+    options = getattr(cfg.data, "augment", None)  # only the data sets that may hold images have the key
+    if options is None or not (options.shift or options.rotate):
+        return None
+    return Augment(dataset.image_shape, options.shift, options.rotate, cfg.seed)
 
 
 def stateful(callbacks) -> dict[str, Callback]:

@@ -59,18 +59,28 @@ def test_the_output_layer_and_loss_fit_the_task(units, loss, name):
 
 
 def test_every_choice_is_commented():
-    text = run("init", "--data", "digits", "--print").stdout
+    text = run("init", "--data", "wine", "--print").stdout
     for line in text.splitlines():
         if line.strip().startswith(("seed", "name: adam", "lr:", "epochs", "batch_size", "patience", "monitor")):
             assert "  # " in line, line
-    assert "# 10 classes: one softmax unit per class" in text
-    assert "# two hidden layers: 128 units" in text
+    assert "# 3 classes: one softmax unit per class" in text
+    assert "# two hidden layers: 32 units" in text
 
 
-def test_mnist_gets_wider_layers_larger_batches_and_no_test_fraction():
-    cfg = yaml.safe_load(run("init", "--data", "mnist", "--print").stdout)
-    assert [layer["units"] for layer in cfg["model"]["layers"]] == [256, 128, 10]
+def test_breast_cancer_gets_wider_dense_layers():
+    cfg = yaml.safe_load(run("init", "--data", "breast_cancer", "--print").stdout)
+    assert [layer["units"] for layer in cfg["model"]["layers"]] == [64, 32, 1]
+
+
+def test_mnist_gets_a_small_cnn_larger_batches_and_no_test_fraction():
+    text = run("init", "--data", "mnist", "--print").stdout
+    cfg = yaml.safe_load(text)
+    assert [layer.get("type", "dense") for layer in cfg["model"]["layers"]] == [
+        "conv2d", "maxpool2d", "conv2d", "maxpool2d", "flatten", "dropout", "dense", "dense"]
+    assert [layer.get("filters") for layer in cfg["model"]["layers"][:3:2]] == [16, 32]
     assert cfg["training"]["batch_size"] == 128 and "test_fraction" not in cfg["data"]
+    assert "# images 28x28 with 1 channel: a small convolutional network," in text
+    assert "name: mnist  # a built-in data set (images 28x28x1, 70,000 rows)" in text
 
 
 def test_a_csv_classification_by_target_name(csv_files, tmp_path, monkeypatch):

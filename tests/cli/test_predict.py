@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from nnctl import api
 from nnctl.cli import main
 from nnctl.data import features
+from nnctl.data.image_arrays import ImageFormat
 from nnctl.errors import DataError
 
 
@@ -124,7 +125,7 @@ def test_bad_arrays_exit_5(moons_run, tmp_path):
 
 def test_square_images_are_flattened(tmp_path):
     np.save(tmp_path / "img.npy", np.arange(2 * 4 * 4).reshape(2, 4, 4))
-    x = features.read(str(tmp_path / "img.npy"), 16, image_shape=(4, 4))
+    x = features.read(str(tmp_path / "img.npy"), 16, image=ImageFormat((4, 4, 1)))
     assert x.shape == (2, 16) and x[1, 0] == 16
 
 

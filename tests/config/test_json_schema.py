@@ -62,6 +62,7 @@ def config_with(table: aliases.Words, word: str, canonical_word: str) -> dict:
         cfg["training"]["schedule"] = {"name": word}
     elif table is aliases.DATA_SETS:
         cfg["data"] = {"name": word, **{"csv": {"path": "t.csv"}, "npz": {"path": "t.npz"},
+                                        "npy": {"path": "t.npy", "target_path": "t_y.npy"},
                                         "openml": {"dataset": "iris"}}.get(canonical_word, {})}
         if canonical_word in ("diabetes",):
             cfg["loss"], layers[-1] = "mse", {"units": 1}

@@ -245,7 +245,8 @@ def test_the_schema_knows_every_data_set_of_the_catalog():
         assert {key: getattr(cfg, key) for key in entry.defaults} == entry.defaults
 
 
-REQUIRED = {"openml": {"dataset": "x"}, "csv": {"path": "x.csv"}, "npz": {"path": "x.npz"}}
+REQUIRED = {"openml": {"dataset": "x"}, "csv": {"path": "x.csv"}, "npz": {"path": "x.npz"},
+            "npy": {"path": "x.npy", "target_path": "y.npy"}}
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

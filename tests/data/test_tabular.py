@@ -96,7 +96,7 @@ def test_npz_with_string_labels_and_its_errors(tmp_path):
     assert x.shape == (6, 2) and y.tolist()[:2] == ["no", "yes"]
     with pytest.raises(DataError, match="no array 'features' \\(arrays: x, y, other\\)"):
         tabular.read_npz(path, x_key="features")
-    with pytest.raises(DataError, match="'other' must be a 2-D array"):
+    with pytest.raises(DataError, match="'other' must be an array of numbers, \\(n, n_features\\) or images"):
         tabular.read_npz(path, x_key="other")
     np.savez(path, x=np.zeros((3, 2)), y=np.zeros(4))
     with pytest.raises(DataError, match="one target per row"):

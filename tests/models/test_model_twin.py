@@ -75,8 +75,8 @@ def test_to_yaml_and_from_yaml_round_trip(tmp_path, monkeypatch):
     text = net.to_yaml("fitted.yaml", data="data/moons.npz")
     cfg = yaml.safe_load(text)
     assert cfg["data"] == {"target_scaling": "none", "val_fraction": 0.1, "scaling": "none", "test_fraction": 0.0,
-                           "task": "classification", "name": "npz", "path": "data/moons.npz", "x_key": "x",
-                           "y_key": "y"}
+                           "task": "classification", "augment": None, "image_shape": None, "layout": None,
+                           "name": "npz", "path": "data/moons.npz", "x_key": "x", "y_key": "y"}
     assert cfg["training"]["schedule"] == {"name": "cosine", "epochs": 2, "warmup_epochs": 0, "min_lr": 0.0}
     loaded = Sequential.from_yaml(tmp_path / "fitted.yaml")  # a file: its relative path from its own folder
     assert loaded._data["path"] == str(tmp_path / "data" / "moons.npz")

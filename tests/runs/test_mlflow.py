@@ -191,6 +191,32 @@ def test_summary_metrics_sort_as_nnctl_runs_does(sqlite_uri):
     assert result.exit_code == 0 and len(client(sqlite_uri).search_logged_models([experiment])) == 1
 
 
+@pytest.mark.slow
+def test_a_run_whose_model_the_export_cannot_write_is_tracked_without_it(sqlite_uri, monkeypatch):
+    """digits_cnn for one epoch, with an export that refuses its model (as it refuses a layer it
+    does not know): params, metrics per epoch and the files are logged, the model left out (none
+    left pending), the run FINISHED and tagged with why, not failed midway."""
+    from nnctl.errors import ConfigError
+    from nnctl.export import mlflow_model
+
+    def refuse(checkpoint, folder, meta):
+        raise ConfigError("model.layers[0].type: a conv2d layer cannot be exported yet")
+
+    monkeypatch.setattr(mlflow_model, "write", refuse)
+    result = CliRunner().invoke(main, ["train", str(ROOT / "configs" / "digits_cnn.yaml"), "-q", "--run-dir", "run",
+                                       "--no-plots", "--set", "training.epochs=1", "--mlflow", sqlite_uri])
+    assert result.exit_code == 0 and "MLflow tracking failed" not in result.stderr, result.output
+    store = client(sqlite_uri)
+    run = store.get_run(run_id_of("run"))
+    assert run.info.status == "FINISHED"
+    assert run.data.params["model.layers.0.type"] == "conv2d" and run.data.params["model.layers.0.filters"] == "16"
+    assert history(sqlite_uri, run.info.run_id, "layers.0.grad_norm")[0][0] == 1
+    assert {"checkpoint.json", "config.yaml"} <= {a.path for a in store.list_artifacts(run.info.run_id)}
+    assert store.search_logged_models([run.info.experiment_id]) == []
+    assert run.data.tags["nnctl.model"] == "not logged: ConfigError: model.layers[0].type: a conv2d layer cannot " \
+                                           "be exported yet"
+
+
 def test_a_stopped_run_resumed_and_replayed_has_each_point_once(sqlite_uri, tmp_path):
     """Stopped by a signal after epoch 3 (KILLED), resumed (the same MLflow run), replayed twice:
     every metric has one point per epoch, and the replays add nothing."""

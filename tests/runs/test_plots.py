@@ -1,7 +1,6 @@
 """Plots: every run's PNGs, redrawn identically by `nnctl plot`; the decision boundary is the model's."""
 
 import shutil
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -9,21 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers.pictures import png_size
 
 from nnctl import api, data
 from nnctl.cli import main
 from nnctl.engine import metrics
 from nnctl.engine.model import build
 from nnctl.runs import plots, report
-
-
-def png_size(path) -> tuple[int, int]:
-    """(width, height) from the IHDR chunk, after checking the PNG signature."""
-    raw = Path(path).read_bytes()
-    assert raw[:8] == b"\x89PNG\r\n\x1a\n", path
-    length, kind = struct.unpack(">I4s", raw[8:16])
-    assert kind == b"IHDR" and length == 13
-    return struct.unpack(">II", raw[16:24])
 
 
 def test_a_run_writes_its_plots(moons_run):

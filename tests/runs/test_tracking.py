@@ -3,12 +3,12 @@
 
 import json
 import sys
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
+from helpers.tensorboard import events
 
 from nnctl import api
 from nnctl.cli import main
@@ -23,16 +23,6 @@ def train(*args):
 
 def records(run_dir):
     return [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
-
-
-def events(folder, **guidance):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        accumulator = EventAccumulator(str(folder), size_guidance=guidance)
-        accumulator.Reload()
-    return accumulator
 
 
 @pytest.fixture(scope="module")
