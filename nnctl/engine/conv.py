@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .layers import ACTIVATION, INITIALIZER, L1, L2, default_initializer, initialize, weight_penalties
 from .protocol import PAIR, GraphNode, Key, Layer, ShapeError, pair, shown
 from .windows import add_patches, add_patches_by_tap, pad, patches, patches_by_tap, unpad, window
@@ -105,7 +106,7 @@ class Conv2D(Layer):
                        "b": np.zeros(f, dtype=dtype)}
         self.grads = {k: np.zeros(v.shape, v.dtype) for k, v in self.params.items()}
         self.chunk = _chunk_images(self.w, c)
-        self.x_shape = self.xp = None
+        self.x_shape = self.xp = self.jit = None  # training: the input's shape, its padded images, the kernels used
         self.work = {}
 
     def graph_node(self):
@@ -132,28 +133,29 @@ class Conv2D(Layer):
         keeps nothing."""
         W, w = self.params["W"], self.w
         W2, per_image = W.reshape(-1, self.filters), w.height * w.width
+        jit = kernels.for_images(len(x) * per_image * W2.shape[0])  # once a pass: its patches' size
         if training:
             self.x_shape, xp = x.shape, pad(x, w, self.work, "xp")
-            self.xp, work = xp, self.work
+            self.xp, self.jit, work = xp, jit, self.work
         else:
             self.x_shape = self.xp = None
             work = {}
         for start in range(0, len(x), self.chunk):
             stop = min(len(x), start + self.chunk)
-            cols = self._patches(xp[start:stop] if training else pad(x[start:stop], w, work, "xp"), work)
+            cols = self._patches(xp[start:stop] if training else pad(x[start:stop], w, work, "xp"), work, jit)
             z = reusable(work, "z", (len(cols), W2.shape[1]), x.dtype) if out is None else \
                 out[start * per_image:stop * per_image]
             np.matmul(cols, W2, out=z)
             yield start, stop, z
 
-    def _patches(self, xp, work):
+    def _patches(self, xp, work, jit):
         """The patches of the padded images xp as a (windows, kh * kw * C) matrix, in an array kept in work."""
         w, (n, c) = self.w, (len(xp), xp.shape[3])
         rows, k = n * w.height * w.width, w.taps * c
         flat = reusable(work, "cols", (min(n, self.chunk) * w.height * w.width * k,), xp.dtype)[:rows * k]
         if c == 1:
-            return patches_by_tap(xp, w, flat.reshape(w.kh, w.kw, n, w.height, w.width)).reshape(k, rows).T
-        return patches(xp, w, flat.reshape(n, w.height, w.width, w.kh, w.kw, c)).reshape(rows, k)
+            return patches_by_tap(xp, w, flat.reshape(w.kh, w.kw, n, w.height, w.width), jit).reshape(k, rows).T
+        return patches(xp, w, flat.reshape(n, w.height, w.width, w.kh, w.kw, c), jit).reshape(rows, k)
 
     def backward(self, dz, need_dx=True):
         """db = dz summed over every row and position, then product_backward."""
@@ -173,7 +175,7 @@ class Conv2D(Layer):
         for start in range(0, n, self.chunk):
             stop = min(n, start + self.chunk)
             dz = dz_of(start, stop)
-            cols = self._patches(self.xp[start:stop], self.work)
+            cols = self._patches(self.xp[start:stop], self.work, self.jit)
             if start == 0:
                 np.matmul(cols.T, dz, out=dW)
             else:
@@ -190,10 +192,10 @@ class Conv2D(Layer):
         dxp.fill(0)
         if c == 1:  # cols is the transposed view of a (taps, windows) array
             dcols = np.matmul(W2, dz.T, out=cols.T)
-            add_patches_by_tap(dcols.reshape(w.kh, w.kw, n, w.height, w.width), w, dxp)
+            add_patches_by_tap(dcols.reshape(w.kh, w.kw, n, w.height, w.width), w, dxp, self.jit)
         else:
             dcols = np.matmul(dz, W2.T, out=cols)
-            add_patches(dcols.reshape(n, w.height, w.width, w.kh, w.kw, c), w, dxp)
+            add_patches(dcols.reshape(n, w.height, w.width, w.kh, w.kw, c), w, dxp, self.jit)
         if w.padded:
             dx[...] = unpad(dxp, w)
 

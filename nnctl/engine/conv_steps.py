@@ -1,14 +1,18 @@
-"""A convolution and the layers after it as one training step: with its relu (ConvEpilogue), and with
+"""A convolution and the layers after it as one step: with its relu (ConvEpilogue), and with
 its relu and a max pooling (ConvReluPool), as layers.DenseEpilogue runs a dense layer and its relu.
 
 Each runs the product chunk by chunk (conv.Conv2D.products) and the layers after it on each
 chunk's product while it is in the cache, in compiled kernels that give the bits of the layers
-run one after the other; which the step runs instead in inference, with NNCTL_JIT=0, below the
-kernels' threshold (kernels.MIN_ELEMENTS) and for a batch of another dtype than the weights'.
+run one after the other; which the step runs instead with NNCTL_JIT=0, below the kernels'
+threshold (kernels.MIN_ELEMENTS) and for a batch of another dtype than the weights'. Inference
+too goes chunk by chunk, into fresh arrays: a validation batch of 8,192 MNIST images would
+otherwise hold the first convolution's whole output (400 MB in float32) and its relu's.
 The model still lists (and names) the layers; a step only runs them, in their own arrays.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from . import kernels
 from .activations import ACTIVATIONS
@@ -32,14 +36,19 @@ class ConvEpilogue:
 
     def forward(self, x, training=False):
         conv = self.conv
-        self.jit = _kernels(kernels.for_output, conv, x, training)
-        if self.jit is None:
+        jit = _kernels(kernels.for_output, conv, x)
+        if training:
+            self.jit = jit
+        if jit is None:
             return self.activation.forward(conv.forward(x, training), training)
         per_image, b = conv.w.height * conv.w.width, conv.params["b"]
-        y = self.activation.y = reusable(self.activation.work, "y", (len(x) * per_image, conv.filters), x.dtype)
-        bias_activation, zero = getattr(self.jit, self.epilogue[0]), x.dtype.type(0)
-        for start, stop, z in conv.products(x, training=True):
+        shape = (len(x) * per_image, conv.filters)
+        y = reusable(self.activation.work, "y", shape, x.dtype) if training else np.empty(shape, x.dtype)
+        bias_activation, zero = getattr(jit, self.epilogue[0]), x.dtype.type(0)
+        for start, stop, z in conv.products(x, training):
             bias_activation(z, b, y[start * per_image:stop * per_image], zero)
+        if training:
+            self.activation.y = y
         return y.reshape(conv.batch_shape(len(x)))
 
     def backward(self, dy, need_dx=True):
@@ -78,16 +87,22 @@ class ConvReluPool:
 
     def forward(self, x, training=False):
         conv, pool = self.conv, self.pool
-        self.jit = _kernels(kernels.for_images, conv, x, training)
-        if self.jit is None:
+        jit = _kernels(kernels.for_images, conv, x)
+        if training:
+            self.jit = jit
+        if jit is None:
             return pool.forward(self.activation.forward(conv.forward(x, training), training), training)
         w, f = pool.w, conv.filters
-        out = reusable(pool.work, "y", (len(x), w.height, w.width, f), x.dtype)
-        tap = reusable(pool.work, "tap", out.shape, "int32")
-        epilogue, b, zero = getattr(self.jit, self.epilogue[0]), conv.params["b"], x.dtype.type(0)
-        for start, stop, z in conv.products(x, training=True):
-            epilogue(z.reshape(conv.batch_shape(stop - start)), b, out[start:stop], tap[start:stop], w.kh, w.kw, zero)
-        self.out, self.tap = out, tap
+        shape = (len(x), w.height, w.width, f)
+        if training:
+            out = self.out = reusable(pool.work, "y", shape, x.dtype)
+            tap = self.tap = reusable(pool.work, "tap", shape, np.int32)
+        else:  # a fresh output; the taps, which only backward reads, a chunk at a time
+            out, tap = np.empty(shape, x.dtype), np.empty((min(len(x), conv.chunk), *shape[1:]), np.int32)
+        epilogue, b, zero = getattr(jit, self.epilogue[0]), conv.params["b"], x.dtype.type(0)
+        for start, stop, z in conv.products(x, training):
+            epilogue(z.reshape(conv.batch_shape(stop - start)), b, out[start:stop],
+                     tap[start:stop] if training else tap[:stop - start], w.kh, w.kw, zero)
         return out
 
     def backward(self, dy, need_dx=True):
@@ -108,10 +123,10 @@ class ConvReluPool:
         return conv.product_backward(dz_of, need_dx)
 
 
-def _kernels(threshold, conv: Conv2D, x, training: bool):
-    """The kernels a training forward of x uses (`threshold` of the conv's output size), or None: not
-    training, no kernels, or a batch of another dtype than the weights', which the layers' NumPy takes."""
-    if not training or x.dtype != conv.params["W"].dtype:
+def _kernels(threshold, conv: Conv2D, x):
+    """The kernels a forward of x uses (`threshold` of the conv's output size), or None: no kernels,
+    or a batch of another dtype than the weights', which the layers' NumPy code takes."""
+    if x.dtype != conv.params["W"].dtype:
         return None
     return threshold(len(x) * conv.w.height * conv.w.width * conv.filters)
 
