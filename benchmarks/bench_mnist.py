@@ -15,7 +15,6 @@ alone at the same shapes: the compute bound nnctl's epoch is measured against.
 from __future__ import annotations
 
 import argparse
-from argparse import Namespace
 import importlib.util
 import json
 import os
@@ -68,6 +67,12 @@ def matmul_flops(n_rows: int) -> int:
 # ---------------------------------------------------------------- children
 
 
+def host_load() -> str:
+    """The host's load average over 1, 5 and 15 minutes, as `uptime` shows it: how busy the cores
+    were around a measurement (2 cores here: above 2, other work waited for them)."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def emit(obj) -> None:
     print(json.dumps(obj), flush=True)
 
@@ -89,13 +94,13 @@ def load_mnist():
     return data.load(MnistData(name="mnist", val_fraction=0.1), seed=0)
 
 
-def worker_nnctl_numpy(ds, threads, tmp):
+def worker_nnctl_numpy(ds, threads, tmp, batch):
     """nnctl without its compiled kernels: every step in NumPy, as with numba missing."""
     os.environ["NNCTL_JIT"] = "0"
-    return worker_nnctl(ds, threads, tmp)
+    return worker_nnctl(ds, threads, tmp, batch)
 
 
-def worker_nnctl(ds, threads, tmp):
+def worker_nnctl(ds, threads, tmp, batch):
     import numpy as np
 
     import nnctl
@@ -113,7 +118,7 @@ def worker_nnctl(ds, threads, tmp):
     epoch = [0]
 
     def one_epoch():  # train.fit as `nnctl train` runs it: with train accuracy and the validation pass
-        train.fit(model, loss, optimizer, ds, epochs=epoch[0] + 1, start=train.Position(epoch[0]), batch_size=BATCH,
+        train.fit(model, loss, optimizer, ds, epochs=epoch[0] + 1, start=train.Position(epoch[0]), batch_size=batch,
                   shuffle=True, seed=cfg.seed)
         epoch[0] += 1
 
@@ -123,7 +128,7 @@ def worker_nnctl(ds, threads, tmp):
     return one_epoch, finish, {"version": nnctl.__version__}
 
 
-def worker_torch(ds, threads, tmp):
+def worker_torch(ds, threads, tmp, batch):
     import torch
 
     torch.set_num_threads(threads)
@@ -138,8 +143,8 @@ def worker_torch(ds, threads, tmp):
     def one_epoch():  # the usual loop over shuffled index batches (a DataLoader would only add overhead)
         net.train()
         order = torch.randperm(len(x), generator=generator)
-        for i in range(0, len(x), BATCH):
-            idx = order[i:i + BATCH]
+        for i in range(0, len(x), batch):
+            idx = order[i:i + batch]
             optimizer.zero_grad(set_to_none=True)
             loss_fn(net(x[idx]), y[idx]).backward()
             optimizer.step()
@@ -154,13 +159,13 @@ def worker_torch(ds, threads, tmp):
                                "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
-def worker_sklearn(ds, threads, tmp):
+def worker_sklearn(ds, threads, tmp, batch):
     import numpy as np
     import sklearn
     from sklearn.neural_network import MLPClassifier
 
     # alpha=0: no L2 penalty, the same loss as the others; partial_fit = one shuffled epoch
-    clf = MLPClassifier(hidden_layer_sizes=HIDDEN, activation="relu", solver="adam", alpha=0.0, batch_size=BATCH,
+    clf = MLPClassifier(hidden_layer_sizes=HIDDEN, activation="relu", solver="adam", alpha=0.0, batch_size=batch,
                         learning_rate_init=LR, shuffle=True, random_state=0)
     classes = np.arange(N_OUT)
 
@@ -173,21 +178,21 @@ def worker_sklearn(ds, threads, tmp):
     return one_epoch, finish, {"version": sklearn.__version__}
 
 
-def worker_matmul(ds, threads, tmp):
+def worker_matmul(ds, threads, tmp, batch):
     """The same products as nnctl's epoch, on preallocated arrays, with nothing else: the bound."""
     import numpy as np
 
     rng = np.random.default_rng(0)
     sizes = [N_IN, *HIDDEN, N_OUT]
     W = [rng.uniform(-0.05, 0.05, (a, b)).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
-    outs = [np.empty((BATCH, b), np.float32) for b in sizes[1:]]  # layer outputs, reused as their gradients
-    dxs = [np.empty((BATCH, a), np.float32) for a in sizes[1:-1]]
+    outs = [np.empty((batch, b), np.float32) for b in sizes[1:]]  # layer outputs, reused as their gradients
+    dxs = [np.empty((batch, a), np.float32) for a in sizes[1:-1]]
     dW = [np.empty_like(w) for w in W]
     x = ds.x_train
 
     def one_epoch():
-        for i in range(0, len(x), BATCH):
-            h = x[i:i + BATCH]
+        for i in range(0, len(x), batch):
+            h = x[i:i + batch]
             n = len(h)
             inputs = [h]
             for w, out in zip(W, outs):
@@ -238,14 +243,14 @@ def worker_extras(ds, threads, tmp, checkpoint_path):
 WORKERS = {"nnctl": worker_nnctl, "nnctl-numpy": worker_nnctl_numpy, "torch": worker_torch, "sklearn": worker_sklearn, "matmul": worker_matmul}
 
 
-def serve(name: str, threads: int, tmp: str) -> None:
+def serve(name: str, threads: int, tmp: str, batch: int) -> None:
     """A child: set up, then run one epoch per `epoch` line on stdin and answer with its seconds."""
     from threadpoolctl import threadpool_limits
 
     limits = threadpool_limits(threads)  # noqa: F841 (kept alive: the limit holds while it exists)
     started = time.perf_counter()
     ds = load_mnist()
-    one_epoch, finish, info = WORKERS[name](ds, threads, tmp)
+    one_epoch, finish, info = WORKERS[name](ds, threads, tmp, batch)
     emit({"ready": True, "setup_s": time.perf_counter() - started, "n_train": len(ds.y_train), **info,
           "blas": blas_info()})
     for line in sys.stdin:
@@ -270,24 +275,28 @@ def child_env(threads: int, unset_openblas: bool) -> dict:
     return env
 
 
-def run_rounds(names: list[str], epochs: int, threads: int, envs: dict[str, dict], tmp: str) -> dict:
-    """Start one child per contestant and environment, then alternate them epoch by epoch,
-    rotating the order. Returns {environment label: {contestant: results}}."""
-    keys = [(label, name) for label in envs for name in names]
-    children, results = {}, {}
+def run_rounds(names: list[str], epochs: int, threads: int, settings: dict[str, tuple[dict, int]], tmp: str) -> dict:
+    """Start one child per contestant and setting (an environment and a batch size), then alternate
+    them epoch by epoch, rotating the order. Returns {setting: {contestant: results}}, each
+    contestant's epochs in round order (so that round r of two contestants ran side by side), and
+    the host's load average at each round's start under "load"."""
+    keys = [(label, name) for label in settings for name in names]
+    children, results, load = {}, {}, []
     for key in keys:
         label, name = key
+        env, batch = settings[label]
         children[key] = subprocess.Popen([sys.executable, __file__, "--worker", name, "--threads", str(threads),
-                                          "--tmp", tmp], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                         env=envs[label])
+                                          "--tmp", tmp, "--batch", str(batch)], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, text=True, env=env)
         results[key] = {**read(children[key], name), "epochs": []}
     for r in range(epochs + 1):  # round 0 is the warm-up
+        load.append(os.getloadavg())
         for key in keys[r % len(keys):] + keys[:r % len(keys)]:
             children[key].stdin.write("epoch\n")
             children[key].stdin.flush()
             seconds = read(children[key], key[1])["seconds"]
             results[key]["epochs"].append(seconds)
-            where = f" ({key[0]})" if len(envs) > 1 else ""
+            where = f" ({key[0]})" if len(settings) > 1 else ""
             print(f"  round {r} {key[1]:8s} {seconds:.3f} s{where}", file=sys.stderr, flush=True)
             time.sleep(GAP)
     for key, child in children.items():
@@ -296,7 +305,7 @@ def run_rounds(names: list[str], epochs: int, threads: int, envs: dict[str, dict
         results[key].update(read(child, key[1]))
         child.stdin.close()
         child.wait()
-    return {label: {name: results[(label, name)] for name in names} for label in envs}
+    return {label: {**{name: results[(label, name)] for name in names}, "load": load[1:]} for label in settings}
 
 
 def read(child, name) -> dict:
@@ -344,55 +353,76 @@ def run_extras(env: dict, threads: int, tmp: str) -> dict:
     return extras
 
 
-def summarize(results: dict, extras: dict, args) -> dict:
-    timed_epochs = {name: r["epochs"][1:] for name, r in results.items()}
+def spread(values: list[float]) -> dict:
+    """The median and the range of some rounds' values."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def summarize(results: dict, extras: dict) -> dict:
+    """Medians of the timed epochs; each ratio the median of its rounds' ratios (two contestants'
+    epochs of the same round ran side by side), with their range."""
+    timed_epochs = {name: r["epochs"][1:] for name, r in results.items() if name != "load"}
     median = {name: statistics.median(t) for name, t in timed_epochs.items()}
     n_rows = results["nnctl"]["n_train"] if "nnctl" in results else 54_000
     flops = matmul_flops(n_rows)
     summary = {"median_s": median, "flops_per_epoch": flops, **extras}
-    if "nnctl" in median:
+    ours = timed_epochs.get("nnctl")
+    if ours is not None:
+        summary["ratios"] = {name: spread([a / b for a, b in zip(ours, t)]) for name, t in timed_epochs.items()}
         for peer in ("torch", "sklearn"):
             if peer in median:
-                summary[f"ratio_{peer}"] = median["nnctl"] / median[peer]
+                summary[f"ratio_{peer}"] = summary["ratios"][peer]["median"]
         if "matmul" in median:
-            summary["bound_share"] = median["matmul"] / median["nnctl"]
+            summary["bound_shares"] = spread([b / a for a, b in zip(ours, timed_epochs["matmul"])])
+            summary["bound_share"] = summary["bound_shares"]["median"]
+    if results.get("load"):
+        summary["load"] = spread([one for one, _, _ in results["load"]])
     return summary
 
 
-def report(results: dict, summary: dict, args) -> str:
+def report(results: dict, summary: dict, args, batch: int, unset: bool) -> str:
     """The Markdown the README shows."""
     median, flops = summary["median_s"], summary["flops_per_epoch"]
-    lines = [f"MNIST 784-256-128-10, ReLU, softmax cross-entropy, Adam lr 1e-3, batch {BATCH}, float32, "
+    contestants = {name: r for name, r in results.items() if name != "load"}
+    lines = [f"MNIST 784-256-128-10, ReLU, softmax cross-entropy, Adam lr 1e-3, batch {batch}, float32, "
              f"{args.threads} threads; {args.epochs} timed epochs after 1 warm-up, alternated"
-             + (", OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset" if args.unset_openblas_env else ""), "",
-             "| contestant | version | epoch s (median) | min – max | nnctl ÷ this: medians (minima) | GFLOP/s "
-             "| test accuracy | peak RSS |",
+             + (", OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset" if unset else ""), "",
+             "| contestant | version | epoch s (median) | min – max | nnctl ÷ this: median of the rounds (min – max) "
+             "| GFLOP/s | test accuracy | peak RSS |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    best = {name: min(r["epochs"][1:]) for name, r in results.items()}
-    for name, r in results.items():
+    for name, r in contestants.items():
         epochs = r["epochs"][1:]
-        ratio = f"{median['nnctl'] / median[name]:.2f} ({best['nnctl'] / best[name]:.2f})" if "nnctl" in median else "-"
+        ratio = summary.get("ratios", {}).get(name)
+        ratio = f"{ratio['median']:.2f} ({ratio['min']:.2f} – {ratio['max']:.2f})" if ratio else "-"
         acc = f"{100 * r['test_accuracy']:.2f}%" if "test_accuracy" in r else "-"
         gflops = f"{flops / median[name] / 1e9:.0f}" if name in ("nnctl", "nnctl-numpy", "matmul") else "-"
         lines.append(f"| {LABELS[name]} | {r['version']} | {median[name]:.3f} | {min(epochs):.3f} – {max(epochs):.3f} "
                      f"| {ratio} | {gflops} | {acc} | {r['peak_rss_mb']:.0f} MB |")
     lines += ["", f"GFLOP/s counts the {flops / 1e9:.1f} GFLOP of matrix products nnctl does per epoch "
-              f"({results.get('nnctl', {}).get('n_train', 54000):,} rows: forward, dW, and dx of all but the first layer)."]
+              f"({contestants.get('nnctl', {}).get('n_train', 54000):,} rows: forward, dW, and dx of all but the first layer)."]
     kernels = sorted({f"{b['internal_api']} {b['version']} ({b['architecture']}, {b['num_threads']} threads)"
-                      for r in results.values() for b in r.get("blas_after", [])})
+                      for r in contestants.values() for b in r.get("blas_after", [])})
     lines.append("BLAS: " + "; ".join(kernels) + ".")
-    if "torch" in results:
-        t = results["torch"]
+    if "torch" in contestants:
+        t = contestants["torch"]
         lines.append(f"PyTorch: {t['torch_threads']} threads, BLAS {t['torch_blas']}, CPU capability {t['torch_cpu_capability']}.")
-    if "sklearn" in results:
-        lines.append(f"MLPClassifier trained in {results['sklearn'].get('dtype')}.")
-    lines += ["", "| target | measured | limit | |", "| --- | --- | --- | --- |"]
+    if "sklearn" in contestants:
+        lines.append(f"MLPClassifier trained in {contestants['sklearn'].get('dtype')}.")
+    if "load" in summary:
+        load = summary["load"]
+        lines.append(f"Host load average (1 minute) at the rounds' starts: median {load['median']:.2f}, "
+                     f"{load['min']:.2f} – {load['max']:.2f} (2 cores: above 2, other work waited for them).")
+    lines += ["", "| target | measured (min – max over the rounds) | limit | |", "| --- | --- | --- | --- |"]
     for key, what, limit, unit, at_most in TARGETS:
         if key not in summary:
             continue
         value = summary[key]
         ok = value <= limit if at_most else value >= limit
-        shown = f"{value:.0%}" if key == "bound_share" else f"{value:.3g} {unit}".strip()
+        rounds = summary["bound_shares"] if key == "bound_share" else summary.get("ratios", {}).get(key[len("ratio_"):])
+        if key == "bound_share":
+            shown = f"{value:.0%} ({rounds['min']:.0%} – {rounds['max']:.0%})"
+        else:
+            shown = f"{value:.3g} {unit}".strip() + (f" ({rounds['min']:.2f} – {rounds['max']:.2f})" if rounds else "")
         bound = f"≥ {limit:.0%}" if key == "bound_share" else f"≤ {limit:g} {unit}".strip()
         lines.append(f"| {what} | {shown} | {bound} | {'met' if ok else '**not met**'} |")
     return "\n".join(lines)
@@ -402,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per contestant, after one warm-up (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / OpenMP threads for every contestant (default 2)")
+    parser.add_argument("--batch", default=str(BATCH), help=f"comma-separated batch sizes: every contestant at each, "
+                        f"all alternated in the same rounds, one table each (default {BATCH})")
     parser.add_argument("--only", default=None,
                         help="comma-separated contestants among nnctl, nnctl-numpy, torch, sklearn, matmul")
     parser.add_argument("--unset-openblas-env", action="store_true",
@@ -427,7 +459,7 @@ def main() -> None:
             emit(worker_extras(None, args.threads, args.tmp, args.checkpoint))
         return
     if args.worker:
-        serve(args.worker, args.threads, args.tmp)
+        serve(args.worker, args.threads, args.tmp, int(args.batch))
         return
     names = args.only.split(",") if args.only else ["nnctl", "nnctl-numpy", "torch", "sklearn", "matmul"]
     if "torch" in names and importlib.util.find_spec("torch") is None:
@@ -440,15 +472,20 @@ def main() -> None:
         envs = {"as set": child_env(args.threads, False), "unset": child_env(args.threads, True)}
     else:
         envs = {"unset" if args.unset_openblas_env else "as set": child_env(args.threads, args.unset_openblas_env)}
+    batches = [int(b) for b in args.batch.split(",")]
+    settings = {f"batch {b}, {label}": (env, b) for label, env in envs.items() for b in batches}
+    load_before = host_load()
     with tempfile.TemporaryDirectory(prefix="nnctl-bench-") as tmp:
-        by_env = run_rounds(names, args.epochs, args.threads, envs, tmp)
+        by_setting = run_rounds(names, args.epochs, args.threads, settings, tmp)
         extras = {} if args.no_extras else run_extras(next(iter(envs.values())), args.threads, tmp)
     tables, dump = [], {}
-    for label, results in by_env.items():
-        unset = label == "unset"
-        summary = summarize(results, extras if not tables else {}, args)
-        tables.append(report(results, summary, Namespace(**{**vars(args), "unset_openblas_env": unset})))
+    for label, results in by_setting.items():
+        _, batch = settings[label]
+        summary = summarize(results, extras if not tables else {})
+        tables.append(report(results, summary, args, batch, unset=label.endswith("unset")))
         dump[label] = {"results": results, "summary": summary}
+    print(f"`python benchmarks/bench_mnist.py {' '.join(sys.argv[1:])}`; load average {load_before} before, "
+          f"{host_load()} after\n")
     print("\n\n".join(tables))
     if args.json:
         Path(args.json).write_text(json.dumps({**dump, "argv": sys.argv[1:]}, indent=2))

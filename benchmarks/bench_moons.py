@@ -193,10 +193,16 @@ def summarize(results: dict) -> dict:
     if "nnctl" in median:
         out["steps_per_s"] = {n: results[n][0]["steps"] / median[n] for n in LOOPS if n in median}
         for peer in ("sklearn", "torch"):
-            if peer in median:
-                out[f"ratio_{peer}"] = median["nnctl"] / median[peer]
+            if peer in median:  # each round's own ratio: the two ran in the same round
+                ratios = [a["seconds"] / b["seconds"] for a, b in zip(results["nnctl"], results[peer])]
+                out[f"ratio_{peer}"] = statistics.median(ratios)
+                out[f"ratio_{peer}_range"] = (min(ratios), max(ratios))
+                cpu = [a["cpu"] / b["cpu"] for a, b in zip(results["nnctl"], results[peer])]  # steadier on a busy host
+                out[f"ratio_{peer}_cpu"] = (statistics.median(cpu), min(cpu), max(cpu))
     if "nnctl_warm" in median:
         out["whole_warm_s"] = median["nnctl_warm"]
+        warm = [r["wall"] for r in results["nnctl_warm"]]
+        out["whole_warm_s_range"] = (min(warm), max(warm))
     return out
 
 
@@ -214,7 +220,13 @@ def report(results: dict, summary: dict) -> str:
     for key, what, limit, unit in TARGETS:
         if key in summary:
             verdict = "met" if summary[key] <= limit else "**not met**"
-            lines.append(f"| {what} | {summary[key]:.2f}{unit} | {limit}{unit} | {verdict} |")
+            low, high = summary.get(f"{key}_range", (None, None))
+            spread = f" ({low:.2f} – {high:.2f})" if low is not None else ""
+            if f"{key}_cpu" in summary:
+                spread += " wall; CPU {:.2f}x ({:.2f} – {:.2f})".format(*summary[f"{key}_cpu"])
+            lines.append(f"| {what} | {summary[key]:.2f}{unit}{spread} | {limit}{unit} | {verdict} |")
+    lines.append("")
+    lines.append("Ratios and times: the median of the rounds (each round's own ratio), with their range in parentheses.")
     return "\n".join(lines)
 
 
@@ -235,11 +247,15 @@ def main() -> None:
             print("PyTorch is not installed: its rows are left out (pip install -e '.[bench]')", file=sys.stderr)
             names = [n for n in names if not n.startswith("torch")]
     tmp = Path(tempfile.mkdtemp(prefix="bench-moons-"))
+    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
         results = run_rounds(names, args.rounds, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     summary = summarize(results)
+    load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"`python benchmarks/bench_moons.py {' '.join(sys.argv[1:])}`: {args.rounds} rounds; load average "
+          f"{load_before} before, {load_after} after\n")
     print(report(results, summary))
     if args.json:
         Path(args.json).write_text(json.dumps({"results": results, "summary": summary}, indent=1))

@@ -29,27 +29,59 @@ def load_config(path, overrides=(), layers=()) -> config_module.Config:
 
 def starter_config(data, target=None, overrides=()) -> config_module.Config:
     """The config `nnctl init` would write for `data` (a built-in data set's name, or a CSV or .npz
-    file whose `target` column, default the last, is predicted), after the `key=value` overrides."""
+    file whose `target` column, default the last, is predicted), after the `key=value` overrides;
+    the data keys among them (the delimiter, the columns' types, ...) apply before the file is read."""
     from .config import starter
     from .data import infer
 
-    profile = infer.describe(str(data), target)
+    profile = infer.describe(str(data), target, _file_settings(data, overrides))
     return _starter(profile, starter.text(profile), None, overrides)
 
 
-def starter_text(data, target=None, config_dir=None):
-    """(the commented starter config `nnctl init` writes into the folder `config_dir`, the data's
-    infer.Profile), refused (DataError, ConfigError) wherever `train` would refuse it: a file is
-    loaded, split and scaled as training loads it (a built-in data set is known to load)."""
+def starter_text(data, target=None, config_dir=None, overrides=()):
+    """(the commented starter config `nnctl init` writes into the folder `config_dir`, with the
+    `key=value` overrides written in, the data's infer.Profile), refused (DataError, ConfigError)
+    wherever `train` would refuse it: a file is loaded, split and scaled as training loads it (a
+    built-in data set is known to load)."""
     from .config import starter
     from .data import infer
 
-    profile = infer.describe(str(data), target)
-    text = starter.text(profile, config_dir=config_dir)
-    cfg = _starter(profile, text, config_dir, ())
+    profile = infer.describe(str(data), target, _file_settings(data, overrides))
+    cfg = _starter(profile, starter.text(profile, config_dir=config_dir), config_dir, overrides)
     if profile.path is not None:
         training.check_fits(cfg, training.load_data(cfg))
-    return text, profile
+    return starter.text(profile, config_dir=config_dir, overrides=overrides), profile
+
+
+def inspect_data(path, target=None, overrides=()) -> dict:
+    """What training would read in the CSV file `path` (`nnctl data inspect`): each column's type
+    and why, missing cells, distinct values and inputs, the target's balance; the `data.` keys of
+    the `key=value` overrides apply as to `train --data`."""
+    from .data import infer
+
+    return infer.inspect(str(path), target, _file_settings(path, overrides))
+
+
+def _file_settings(data, overrides) -> dict:
+    """The `data.` keys of `overrides` that say how to read a CSV file (delimiter, header, target,
+    columns, ...), checked as a CSV's data section: what a starter config is told before its file is read."""
+    from pydantic import ValidationError
+
+    from pathlib import Path
+
+    from .data import infer
+
+    wanted = [item for item in overrides if item.partition("=")[0].strip().startswith("data.")]
+    if not wanted or not infer.is_csv(Path(data).expanduser()):
+        return {}
+    lines: dict = {}
+    given = config_module.apply_overrides({"data": {}}, wanted, lines, "--set")["data"]
+    try:
+        checked = config_module.CsvData.model_validate({"name": "csv", "path": str(data), **given})
+    except ValidationError as e:
+        raise config_module.ConfigError(config_module.describe_all(e.errors(), {"name": "csv", **given}, "--set", lines,
+                                                                   root=config_module.CsvData, prefix=("data",))) from None
+    return {key: getattr(checked, key) for key in given if key not in ("name", "path")}
 
 
 def _starter(profile, text: str, config_dir, overrides) -> config_module.Config:
@@ -162,9 +194,15 @@ def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
     return evaluation.evaluate_checkpoint(path, split, data)
 
 
-def predict(ckpt: checkpoint_module.Checkpoint, x_raw: np.ndarray) -> np.ndarray:
+def predict(ckpt: checkpoint_module.Checkpoint, x_raw) -> np.ndarray:
     """Model outputs for raw feature rows, after the checkpoint's preprocessing: class
-    probabilities, or for regression the predicted values in the target's own units."""
+    probabilities, or for regression the predicted values in the target's own units. For a model
+    trained on a CSV, `x_raw` may be its columns by name ({column: cells}, or a pandas DataFrame),
+    read as nnctl reads the CSV's cells: text categories, missing cells filled in."""
+    if hasattr(x_raw, "keys") and "table" in ckpt.preprocessing:
+        from .data.prepare import encode_columns
+
+        x_raw = encode_columns(ckpt.preprocessing["table"], x_raw)[0]
     x = data_module.apply_preprocessing(np.asarray(x_raw), ckpt.preprocessing, ckpt.config.training.dtype)
     out = ckpt.model.predict(x)
     if "target" in ckpt.preprocessing:

@@ -98,3 +98,16 @@ def _complete_key(ctx, param, incomplete: str):
     from ..config import dotted_keys
 
     return [f"{key}=" for key in dotted_keys() if key.startswith(incomplete)]
+
+
+def delimiter_option(help_text: str):
+    """--delimiter CHAR: one character; `tab` and `\\t` mean a tab."""
+    def check(ctx, param, value):
+        if value is None:
+            return None
+        value = "\t" if value in ("tab", "\\t") else value
+        if len(value) != 1:
+            raise click.BadParameter(f"expected one character, such as ';' or tab, got {value!r}")
+        return value
+
+    return click.option("--delimiter", metavar="CHAR", callback=check, help=help_text)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import json
 
 import click
 
-from .common import emit_json, json_option, paint, table
+from .common import delimiter_option, emit_json, json_option, paint, set_option, table
 
 
 @click.group()
@@ -69,3 +70,44 @@ def fetch(name, quiet, as_json):
     else:
         where = ", ".join(result["cache"]) or f"nothing: the cache folder {result['cache_dir']} is not writable"
         click.echo(f"{paint(name, 'green')} from {result['source']}; cached in {where} ({_size(result['cache_bytes'])})")
+
+
+@data.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--target", help="The target column: its header name, or a 0-based index without a header (default: the last).")
+@delimiter_option("The field separator, e.g. ';' or tab (default: told from the file's first lines).")
+@set_option
+@json_option
+def inspect(file, target, delimiter, overrides, as_json):
+    """What nnctl reads in the CSV FILE before anything trains: each column's type (numeric,
+    categorical, binary, or left out) and why, its missing cells and distinct values, the inputs
+    it makes, and the target's classes and their counts. --set data.* keys (data.columns.NAME,
+    data.decimal, ...) apply as they would to `nnctl train --data FILE`."""
+    from .. import api
+    from ..printable import printable
+
+    if delimiter is not None:
+        overrides = (*overrides, f"data.delimiter={json.dumps(delimiter)}")  # a JSON string is YAML
+    report = api.inspect_data(file, target, overrides)
+    if as_json:
+        emit_json(report)
+        return
+    head = ("column", "type", "missing", "distinct", "inputs", "read as", "why")
+    rows = [(printable(c["name"]), c["type"], f"{c['missing']:,}", f"{c['distinct']:,}", str(c["inputs"]),
+             printable(c["read_as"]), printable(c["why"])) for c in report["columns"]]
+    shown = "tab" if report["delimiter"] == "\t" else repr(report["delimiter"])
+    click.echo(f"{printable(report['file'])}: {report['rows']:,} rows, delimiter {shown}, "
+               f"{'a header row' if report['header'] else 'no header'}; {report['inputs']:,} inputs for the network")
+    colours = {"numeric": "white", "categorical": "cyan", "binary": "cyan", "ignore": "yellow"}
+    for line in table(head, rows, colours={1: lambda kind: colours.get(kind, "white")}):
+        click.echo(line)
+    for name, n in report["dropped_rows"].items():
+        click.echo(f"{n:,} rows missing {printable(name)!r} are left out (impute: drop_rows)")
+    t = report["target"]
+    line = f"target {printable(t['name'])!r}: {t['task']} ({printable(t['why'])})"
+    if "classes" in t:
+        total = sum(t["classes"].values())
+        line += ": " + ", ".join(f"{printable(c)} {n:,} ({n / total:.0%})" for c, n in t["classes"].items())
+    else:
+        line += f": {t['min']:g} to {t['max']:g}, mean {t['mean']:g}, std {t['std']:g}"
+    click.echo(line)

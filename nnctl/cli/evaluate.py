@@ -72,6 +72,9 @@ def eval_(checkpoints, which, split, data_path, as_json, quiet, gates):
     except DataPathNotUsed as e:
         raise click.BadParameter(str(e), param_hint="'--data'") from None
     checked = _check_assertions(gates, result)
+    if not quiet:
+        for note in result.get("notes", []):
+            click.echo(f"{'note' if note['kind'] == 'missing' else 'warning'}: {printable(note['text'])}", err=True)
     if as_json or quiet:
         if as_json:
             _emit_json(result)

@@ -126,6 +126,10 @@ class Progress:
                  f"training:    {info['optimizer']}, lr {info['lr']:g}; {info['epochs']} epochs, batch size "
                  f"{info['batch_size']} ({math.ceil(sizes['train'] / info['batch_size']):,} steps an epoch); "
                  f"checkpoint.json keeps the {info['checkpoint']} epoch"]
+        if info.get("table"):  # a CSV: how its columns were read
+            from ..data.prepare import header_lines
+
+            lines += [printable(line) for line in header_lines(info["table"])]
         if start["epoch"] or start["rows_done"]:
             within = f" ({start['rows_done']:,} of {sizes['train']:,} rows done)" if start["rows_done"] else ""
             lines.append(f"resuming:    at epoch {start['epoch'] + 1}{within}")

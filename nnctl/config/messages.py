@@ -21,8 +21,10 @@ def _a(word: str) -> str:
     return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
-def _user_path(loc: tuple, data: Any) -> tuple:
-    """Drop the union tags pydantic puts into error locations, keeping the user's own keys."""
+def _user_path(loc: tuple, data: Any, tagged: bool = False) -> tuple:
+    """Drop the union tags pydantic puts into error locations, keeping the user's own keys.
+    `tagged`: the error is a model's own (value_error), so a last part that is not a key of the
+    mapping is the union member's tag (`optimizer.sgd`), not a missing or unknown key."""
     path, node = [], data
     for i, part in enumerate(loc):
         if isinstance(node, dict) and part in node:
@@ -31,7 +33,7 @@ def _user_path(loc: tuple, data: Any) -> tuple:
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             path.append(part)
             node = node[part]
-        elif isinstance(node, dict) and i == len(loc) - 1:
+        elif isinstance(node, dict) and i == len(loc) - 1 and not tagged:
             path.append(part)  # a missing or unknown key
         # otherwise: a tag such as 'function-after[...]' or a union member name
     return tuple(path)
@@ -124,7 +126,7 @@ def _position(message: str, source: str) -> tuple:
 def _where_of(error: dict, data: Any, source: str, lines: dict, prefix: tuple = ()) -> str:
     """`file:line` (or the --set) an error points at: its key's, or for a tag that chooses no kind
     (`name:`, `type:`), that key's."""
-    inner = _user_path(error["loc"], data)
+    inner = _user_path(error["loc"], data, error["type"] == "value_error")
     path = prefix + inner
     line = line_of(lines, path)
     if error["type"] == "union_tag_invalid":
@@ -143,7 +145,7 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
     `root` is the model `data` was validated against (default Config); `prefix` is where `data`
     sits in the file, for the line numbers and the dotted key.
     """
-    inner = _user_path(error["loc"], data)
+    inner = _user_path(error["loc"], data, error["type"] == "value_error")
     path = prefix + inner
     where = _where_of(error, data, source, lines, prefix)
     key = _dotted(path) or "top level"

@@ -53,12 +53,21 @@ def _variants(annotation) -> list[type[BaseModel]]:
     annotation = _strip(annotation)
     if typing.get_origin(annotation) is list:
         return _variants(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) is dict:  # a mapping of names to settings: the settings' models
+        return _variants(typing.get_args(annotation)[1])
     if typing.get_origin(annotation) in (Union, types.UnionType):
         found = []
         for arg in typing.get_args(annotation):
             found += _variants(arg)
         return found
     return [annotation] if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
+
+
+def _optional(annotation):
+    """X of X | None."""
+    args = typing.get_args(annotation) if typing.get_origin(annotation) in (Union, types.UnionType) else ()
+    kept = [a for a in args if a is not type(None)]
+    return kept[0] if len(kept) == 1 else annotation
 
 
 def _tag(model: type[BaseModel]) -> str:
@@ -89,6 +98,9 @@ def _type(annotation, metadata=()) -> str:
         if lengths.get("MinLen") == lengths.get("MaxLen") == 2:  # a layer's [height, width]
             return f"pair of {_type(item, _metadata(item)).replace('integer', 'integers', 1)}"
         return f"list of {_type(item, _metadata(item))}"
+    if origin is dict:
+        key, value = typing.get_args(annotation)
+        return f"mapping of {_type(key)} to {_type(value)}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping"
     words = {bool: "boolean", int: "integer", float: "number", str: "string"}.get(annotation, str(annotation))
@@ -154,7 +166,8 @@ def _section(title: str, model: type[BaseModel], level: int, out: list[str]) -> 
             out += _table(variant, skip=(key,)) if own else ["No other keys."]
             for sub, subfield in variant.model_fields.items():
                 if _variants(subfield.annotation):
-                    _section(f"{path}.{sub}", _variants(subfield.annotation)[0], level + 3, out)
+                    each = ".NAME" if typing.get_origin(_strip(_optional(subfield.annotation))) is dict else ""
+                    _section(f"{path}.{sub}{each}", _variants(subfield.annotation)[0], level + 3, out)
 
 
 def _aliases() -> list[str]:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from ..data.catalog import CATALOG
+from ..data.columns import IMPUTE, MISSING, TYPES
 from ..engine import callbacks as _callbacks, optimizers as _opt, schedules as _sched
 from ..engine.activations import ACTIVATIONS
 from ..engine.layers import INITIALIZERS
@@ -28,6 +29,7 @@ ACTIVATION_NAMES = tuple(ACTIVATIONS)
 INITIALIZER_NAMES = tuple(INITIALIZERS)
 LOSS_NAMES = tuple(LOSSES)
 MAX_CONFIG_BYTES = 1_000_000
+COLUMN_TYPES, IMPUTE_NAMES, MISSING_VALUES = TYPES, IMPUTE, MISSING
 
 
 def _default(cls, key: str):
@@ -121,13 +123,64 @@ class OpenMLData(_Table):
     target: str | None = Field(None, description="target column; default the data set's own")
 
 
+class ColumnSettings(Strict):
+    type: Literal[COLUMN_TYPES] = Field(description="numeric, categorical (one-hot), binary (one 0/1 input) or ignore")
+    impute: Literal[IMPUTE_NAMES] = Field("median", description="numeric: what fills a missing cell: the training "
+                                          "median, mean or 0; drop_rows: leave such rows out of training")
+    indicator: bool | None = Field(None, description="numeric: add a 0/1 input `NAME:missing`; default: when a "
+                                                     "training cell was missing (never with drop_rows)")
+    max_categories: int | None = Field(None, ge=2, description="categorical: at most this many inputs: the most "
+                                                               "frequent values, the rest together as `NAME:other`")
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self):
+        numeric = {"impute": self.impute != "median", "indicator": self.indicator is not None}
+        for key, given in numeric.items():
+            if given and self.type != "numeric":
+                raise ValueError(f"{key} applies to a numeric column, not a {self.type} one")
+        if self.max_categories is not None and self.type != "categorical":
+            raise ValueError(f"max_categories applies to a categorical column, not a {self.type} one")
+        return self
+
+
+def _column_kind(value) -> str:
+    """A column is given by its type's word, or by a mapping of settings."""
+    return "word" if isinstance(value, str) else "settings"
+
+
+ColumnType = Annotated[Union[Annotated[Literal[COLUMN_TYPES], Tag("word")], Annotated[ColumnSettings, Tag("settings")]],
+                       Discriminator(_column_kind)]
+
+
 class CsvData(_Table):
     name: Literal["csv"]
     path: str = Field(description="the CSV file; a relative path is relative to the config file's folder")
     target: str | int | None = Field(None, description="target column: header name or 0-based index; default the last")
     features: list[str | int] | None = Field(None, min_length=1, description="feature columns; default every other column")
     header: bool = Field(True, description="the first row names the columns")
-    delimiter: str = Field(",", min_length=1, max_length=1, description="field separator")
+    delimiter: str | None = Field(None, min_length=1, max_length=1, description="field separator, e.g. ';' or a tab "
+                                  "(\"\\t\"); default: of , ; tab and |, the one that splits the file's first lines evenly")
+    decimal: Literal[".", ","] = Field(".", description="decimal mark of the numbers: ',' for 1,5 (with a ; tab or | delimiter)")
+    encoding: str = Field("utf-8", min_length=1, description="the file's text encoding, e.g. cp1252 for a Windows "
+                                                             "spreadsheet's CSV (UTF-8 and UTF-16 with a byte-order mark are read whatever it says)")
+    missing_values: list[str] = Field(list(MISSING_VALUES), description="cells that mean 'missing' (compared stripped, "
+                                                                        "in any case)")
+    columns: dict[str, ColumnType] | None = Field(
+        None, description="each feature column by name: its type (numeric, categorical, binary, ignore), or a mapping "
+                          "of settings (below); a column not named has the type its cells tell (docs/tables.md)")
+
+    @model_validator(mode="after")
+    def _decimal_is_not_the_delimiter(self):
+        if self.decimal == "," and self.delimiter == ",":
+            raise ValueError("decimal ',' needs another delimiter (;, tab or |): a comma cannot be both")
+        import codecs
+
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"encoding {self.encoding!r} is not a text encoding Python knows "
+                             f"(such as utf-8, cp1252, latin-1)") from None
+        return self
 
 
 class NpzData(_Table):

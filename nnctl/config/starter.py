@@ -64,12 +64,41 @@ def _data(p: Profile, config_dir: Path | None, notes: dict) -> dict:
         entries = [("name", p.name, ""), ("path", _path(p.path, config_dir), "")]
         if p.name == "csv":
             entries += [("target", p.target, "the column to predict; every other column is a feature"),
-                        ("header", p.header, "the first row " + ("names the columns" if p.header else "is already data"))]
+                        ("header", p.header, "the first row " + ("names the columns" if p.header else "is already data")),
+                        ("delimiter", p.delimiter, "as given" if "delimiter" in p.settings else "told from the file's first lines")]
+            entries += [(key, _plain(p.settings[key]), "as given") for key in GIVEN if key in p.settings]
+            entries += _columns(p, notes)
         entries += [("task", p.task, f"{p.why}{classes} (see `nnctl init --help`)"), held_out, watched]
     for key, _, comment in entries:
         above, _ = notes.get(("data", key), ([], ""))
         notes[("data", key)] = (above, comment)
     return {key: value for key, value, _ in entries}
+
+
+GIVEN = ("decimal", "encoding", "missing_values", "features")  # written when given (--set), else left to their defaults
+LISTED = 30  # feature columns from which only the ones that are not numeric are listed
+
+
+def _columns(p: Profile, notes: dict) -> list[tuple]:
+    """The data.columns entry: each feature column's type (with its settings when given), and why."""
+    declared = p.settings.get("columns") or {}
+    shown = [c for c in p.columns if len(p.columns) <= LISTED or c.type != "numeric" or c.name in declared]
+    if not shown:
+        return []
+    for c in shown:
+        notes[("data", "columns", c.name)] = ([], c.why)
+    rest = len(p.columns) - len(shown)
+    comment = "each feature column's type: numeric, categorical, binary or ignore (docs/tables.md)"
+    if rest:
+        comment += f"; the {rest} columns not listed are numeric"
+    return [("columns", {c.name: _plain(declared.get(c.name, c.type)) for c in shown}, comment)]
+
+
+def _plain(value):
+    """A setting given by --set, as the YAML emitter writes it (a column's settings: the keys given)."""
+    if hasattr(value, "model_dump"):
+        return {"type": value.type, **value.model_dump(exclude_defaults=True)}
+    return value
 
 
 def _path(path: Path, config_dir: Path | None) -> str:
@@ -168,14 +197,23 @@ def config(p: Profile, config_dir: Path | None = None, seed: int = 0) -> tuple[d
     }, notes
 
 
-def text(p: Profile, *, config_dir: Path | None = None, seed: int = 0) -> str:
+def text(p: Profile, *, config_dir: Path | None = None, seed: int = 0, overrides=()) -> str:
     """The commented starter config for the data set `p`, as YAML. `config_dir`: the folder the
-    config is written to (None: not written, so data paths are absolute)."""
+    config is written to (None: not written, so data paths are absolute); `overrides`: `key=value`
+    settings (--set, checked already) written into it, each commented so."""
+    from .keys import parse_key, set_key
+    from .yaml_lines import parse_yaml
+
     what = p.path.name if p.path is not None else p.name
     head = [f"A starter config for {what}, written by `nnctl init`: every choice below is a common default,",
             "explained where it is made. Check it with `nnctl check FILE`, train it with `nnctl train FILE`;",
             "every key and its default: docs/config.md."]
     data, notes = config(p, config_dir, seed)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        path = parse_key(key.strip())
+        set_key(data, path, parse_yaml(value, f"--set {item}")[0])
+        notes[path] = (notes.get(path, ([], ""))[0], f"--set {item}")
     return "\n".join([_comment(line) for line in head] + _emit(data, notes)) + "\n"
 
 

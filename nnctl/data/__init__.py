@@ -10,16 +10,17 @@ through them: `load`, returning a `Dataset`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import images, inputs
+from . import encoding, images, inputs
 from .cache import cache_dir, data_dir, read_split, split_cache_path, write_split  # noqa: F401  (part of this package's face)
 from .catalog import CATALOG, SPECS, DatasetSpec, spec  # noqa: F401
 from .images import IMAGE_SETS, MNIST_FILES, OPENML_RETRIES, load_mnist_raw, read_idx, read_mnist_idx  # noqa: F401
 from .scaling import (apply_preprocessing, check_fitted, check_scaled, fit_preprocessing,  # noqa: F401
                       fit_target_scaling, scale_target, unscale_target)
+from .prepare import Prepared
 from .splits import SPLITS, random_state, sklearn_split, stratified_split
 
 
@@ -50,7 +51,10 @@ def _drawn(entry, cfg, seed: int, regression: bool):
 @dataclass
 class Dataset:
     """Three splits of one data set; x: (n, n_features) floats, y: (n,) int64 class indices, or
-    for regression (n,) floats, standardised when preprocessing["target"] says so."""
+    for regression (n,) floats, standardised when preprocessing["target"] says so. A CSV's
+    `table` reports how its columns were read (nnctl.data.prepare), `notes` what a reader should
+    hear of it (values filled in or never seen in training); `data_file` the SHA-256 and size of
+    the file read."""
 
     name: str
     task: str
@@ -64,6 +68,9 @@ class Dataset:
     preprocessing: dict
     image_shape: tuple | None
     source: str
+    table: dict | None = None
+    notes: list = field(default_factory=list)
+    data_file: dict | None = None
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The (x, y) of the split `name`: train, val or test."""
@@ -82,28 +89,47 @@ class Dataset:
         return float(self.preprocessing.get("target", {}).get("std", 1.0))
 
 
-def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = None) -> Dataset:
-    """Load the data set `cfg` describes, split it, and scale it (fitted on train unless given)."""
+FILE_SETS = ("csv", "npz")  # loaded from one file, whose bytes a caller may have read already
+
+
+def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = None,
+         content: bytes | None = None) -> Dataset:
+    """Load the data set `cfg` describes, split it, and scale it (fitted on train unless given).
+    `content`: the bytes of the config's file, read (and checked) by the caller."""
     entry, info = CATALOG[cfg.name], spec(cfg)
     regression = info.task == "regression"
-    names = []  # a CSV's loader also gives its feature names
+    data_file = table = None
     if entry.cached:
         x, y, classes, source, (train, val, test) = _drawn(entry, cfg, seed, regression)
     else:
-        x, y, classes, source, *names = entry.load(cfg, seed)
+        if cfg.name in FILE_SETS:
+            x, y, classes, source, data_file = entry.load(cfg, seed, preprocessing, content)
+        else:
+            x, y, classes, source = entry.load(cfg, seed)
         if cfg.name in images.IMAGE_SETS:  # the published test set: the last images
             rest, test = np.arange(images.MNIST_N_TRAIN), np.arange(images.MNIST_N_TRAIN, len(y))
             # NumPy alone: importing scikit-learn's model_selection would take a second of MNIST's load
             train, val = stratified_split(rest, y, cfg.val_fraction, np.random.default_rng([seed, 2]), "val_fraction")
         else:
             train, val, test = _split(y, cfg, seed, regression)
+    names, notes, record = None, [], None
+    if isinstance(x, Prepared):  # a CSV: its columns are fitted on the training rows, then encoded
+        table = x
+        if not table.legacy:
+            record = preprocessing["table"] if preprocessing is not None else table.fit(train)
+        x, names, found = table.encode(record)
+        names = names if cfg.header else None  # a headerless file's columns are read by position
+        notes = encoding.notes(found, record["columns"], str(cfg.path)) if record is not None else []
     # Values too large for the scaling or for `dtype` overflow to inf: found by the checks below,
     # which name the column, rather than by NumPy's warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         if preprocessing is None:
             preprocessing = fit_preprocessing(x[train], cfg.scaling or info.default_scaling)
             check_fitted(x[train], preprocessing, source)
-            preprocessing["inputs"] = inputs.fit(x[train], names[0] if names else None)
+            preprocessing["inputs"] = inputs.fit(x[train], names)
+            if table is not None:
+                encoding.leave_codes_unscaled(preprocessing, record["columns"])
+                preprocessing["table"] = record
             if regression:
                 preprocessing["target"] = fit_target_scaling(y[train], cfg.target_scaling)
         xs = {name: apply_preprocessing(x[rows], preprocessing, dtype) for name, rows in zip(SPLITS, (train, val, test))}
@@ -113,6 +139,6 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
         ys = {name: scale_target(y[rows], preprocessing, dtype) for name, rows in zip(SPLITS, (train, val, test))}
     else:
         ys = {name: y[rows].astype(np.int64) for name, rows in zip(SPLITS, (train, val, test))}
+    report = table.report(record, found) if record is not None else None
     return Dataset(cfg.name, info.task, classes, xs["train"], ys["train"], xs["val"], ys["val"], xs["test"], ys["test"],
-                   preprocessing, info.image_shape, source)
-
+                   preprocessing, info.image_shape, source, report, notes, data_file)

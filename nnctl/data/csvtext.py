@@ -2,7 +2,11 @@
 (tabular), init (infer), predict and eval --data (features, runs.checkpoint_data).
 
     read(path)             the file as text: capped, regular files only, UTF-8 (a spreadsheet's
-                           byte-order mark dropped)
+                           byte-order mark dropped; UTF-16 when a byte-order mark says so), or
+                           the `encoding` the config names (e.g. cp1252); read_bytes and decode
+                           the same in two steps, for a caller that hashes the bytes
+    sniff(text)            the delimiter: of , ; tab and |, the one that splits the first records
+                           into the same number of fields
     records(text)          (line, cells) of every record that is not blank; `line` is where the
                            record starts (a quoted cell may hold the delimiter or a newline)
     header(text)           the first record's names (each cell stripped) and the lines it spans;
@@ -16,8 +20,10 @@ csv module's own limit (128 KB) is raised, once and for the process, to the data
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -34,18 +40,57 @@ class Header:
     lines: int
 
 
-def read(path, what: str = "a CSV") -> str:
+DELIMITERS = (",", ";", "\t", "|")  # what `sniff` chooses from, in the order that breaks a tie
+SNIFFED_CHARS = 1 << 16  # the start of the text `sniff` looks at
+SNIFFED_RECORDS = 50
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # Excel's "Unicode text" is UTF-16 with one
+
+
+def read(path, what: str = "a CSV", encoding: str = "utf-8") -> str:
     """The text of the CSV file `path`, read through the capped, regular-file-only reader."""
-    raw = files.read_limited(path, files.MAX_DATA_BYTES, DataError, what, files.DATA_TOO_BIG)
-    return decode(raw, str(path))
+    return decode(read_bytes(path, what), str(path), encoding)
 
 
-def decode(raw: bytes, source: str) -> str:
-    """`raw` as UTF-8 text (-sig: a spreadsheet's byte-order mark is not part of the header)."""
+def read_bytes(path, what: str = "a CSV") -> bytes:
+    """The bytes of the data file `path`: capped, regular files only."""
+    return files.read_limited(path, files.MAX_DATA_BYTES, DataError, what, files.DATA_TOO_BIG)
+
+
+def decode(raw: bytes, source: str, encoding: str = "utf-8") -> str:
+    """`raw` as text: UTF-8 (-sig: a spreadsheet's byte-order mark is not part of the header), UTF-16
+    when it starts with that byte-order mark, else `encoding`."""
+    if raw.startswith(UTF16_BOMS):
+        encoding = "utf-16"  # the codec reads the byte order from the mark, and drops it
+    elif codecs.lookup(encoding).name == "utf-8":
+        encoding = "utf-8-sig"
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode(encoding)
     except UnicodeDecodeError as e:
-        raise DataError(f"{source}: not a UTF-8 text file (byte {e.start} is not UTF-8)") from None
+        hint = " (a spreadsheet's 'CSV UTF-8', or data.encoding: cp1252 for a Windows one)" if encoding == "utf-8-sig" else ""
+        raise DataError(f"{source}: not a {_codec(encoding)} text file (byte {e.start} is not {_codec(encoding)}){hint}") from None
+
+
+def _codec(encoding: str) -> str:
+    return "UTF-8" if encoding == "utf-8-sig" else encoding.upper() if encoding.startswith("utf") else encoding
+
+
+def sniff(text: str, source: str = "<csv>") -> str:
+    """The delimiter of CSV `text`: of DELIMITERS, the one that splits each of the first records
+    into the same number of fields, more than one (the csv module's quoting respected, so a quoted
+    ';' is not one); the most fields wins, then the order of DELIMITERS; ',' when none does (one
+    column, or rows of different lengths, which the reader then reports)."""
+    sample = text[:SNIFFED_CHARS]
+    if len(text) > SNIFFED_CHARS:
+        sample = sample[:sample.rfind("\n") + 1] or sample  # no record cut short
+    best, most = ",", 1
+    for delimiter in DELIMITERS:
+        try:
+            widths = {len(cells) for _, cells in itertools.islice(records(sample, delimiter, source), SNIFFED_RECORDS)}
+        except DataError:
+            continue
+        if len(widths) == 1 and (width := widths.pop()) > most:
+            best, most = delimiter, width
+    return best
 
 
 def _allow_long_cells() -> None:
@@ -93,10 +138,16 @@ def _header(lines, delimiter: str, source: str) -> Header:
     return Header([], 0) if first is None else Header(names(first[2]), first[1])
 
 
-def read_header(path, delimiter: str = ",") -> Header:
-    """The header of the CSV file `path` (as `header` reads it), reading no more than its first record."""
+def read_header(path, delimiter: str | None = ",") -> Header:
+    """The header of the CSV file `path` (as `header` reads it), reading no more than its first
+    record (the first SNIFFED_CHARS characters when the delimiter, None, is to be sniffed)."""
     # errors="replace": text is decoded a block at a time, and a bad byte further on is for `read`
     # to refuse, by its position, once the file is read
-    with files.open_capped(path, files.MAX_DATA_BYTES, DataError, "a CSV", files.DATA_TOO_BIG) as handle, \
-            io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace", newline="") as lines:
-        return _header(lines, delimiter, str(path))
+    with files.open_capped(path, files.MAX_DATA_BYTES, DataError, "a CSV", files.DATA_TOO_BIG) as handle:
+        encoding = "utf-16" if handle.peek(2)[:2] in UTF16_BOMS else "utf-8-sig"
+        with io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="") as lines:
+            if delimiter is None:
+                start = lines.read(SNIFFED_CHARS) + lines.readline()  # whole lines: a record is never cut
+                delimiter = sniff(start, str(path))
+                lines = itertools.chain(io.StringIO(start, newline=""), lines)
+            return _header(lines, delimiter, str(path))

@@ -22,10 +22,10 @@ from ..machine import available, size
 def check(handle, path: Path) -> None:
     """Refuse (DataError) a .npy file, or a .npz file with a member, whose header claims more
     bytes than the file holds or than memory has; anything unreadable is left to np.load.
-    `handle` is the file, already opened as a regular file (files.open_capped): it is read from
-    the start and left at the start."""
+    `handle` is the file, already opened as a regular file (files.open_capped), or its bytes read
+    already (io.BytesIO): it is read from the start and left at the start."""
     try:
-        stored = os.fstat(handle.fileno()).st_size
+        stored = handle.seek(0, os.SEEK_END)
         handle.seek(0)
         if handle.read(6) == b"\x93NUMPY":
             handle.seek(0)

@@ -70,21 +70,36 @@ def _label(value):
     return int(value) if isinstance(value, (int, np.integer)) else str(value)
 
 
-def csv(cfg, seed: int):
-    from . import tabular
+def csv(cfg, seed: int, preprocessing: dict | None = None, content: bytes | None = None):
+    """A CSV file's rows prepared for encoding (nnctl.data.prepare): typed by the config, or by the
+    checkpoint's `preprocessing` when given; `content`: the file's bytes, read already."""
+    from . import csvtext, prepare, tabular
 
-    x, raw, names, target = tabular.read_csv(cfg.path, cfg.target, cfg.features, cfg.header, cfg.delimiter)
-    y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: target column {quoted(target)}")
-    # the feature columns' names, kept in the checkpoint so that predict matches columns by name
-    return x, y, classes, f"csv:{cfg.path}", names if cfg.header else None
+    raw = csvtext.read_bytes(cfg.path) if content is None else content
+    table = tabular.read_csv(cfg.path, cfg.target, cfg.features, cfg.header, cfg.delimiter, cfg.encoding, raw)
+    settings = {"delimiter": table.delimiter, "decimal": cfg.decimal, "encoding": cfg.encoding,
+                "missing_values": list(cfg.missing_values), "columns": cfg.columns}
+    record = (preprocessing or {}).get("table")
+    legacy = (preprocessing.get("inputs") or {}).get("names") or table.names if preprocessing and record is None else None
+    prepared = prepare.Prepared.of(table, settings, record, legacy)
+    y, classes = tabular.targets(prepared.table.y, cfg.task, f"{cfg.path}: target column {quoted(table.target)}")
+    return prepared, y, classes, f"csv:{cfg.path}", file_record(raw)
 
 
-def npz(cfg, seed: int):
-    from . import tabular
+def npz(cfg, seed: int, preprocessing: dict | None = None, content: bytes | None = None):
+    from . import csvtext, tabular
 
-    x, raw = tabular.read_npz(cfg.path, cfg.x_key, cfg.y_key)
-    y, classes = tabular.targets(raw, cfg.task, f"{cfg.path}: {quoted(cfg.y_key)}")
-    return x, y, classes, f"npz:{cfg.path}"
+    raw = csvtext.read_bytes(cfg.path, "a .npz") if content is None else content
+    x, raw_y = tabular.read_npz(cfg.path, cfg.x_key, cfg.y_key, raw)
+    y, classes = tabular.targets(raw_y, cfg.task, f"{cfg.path}: {quoted(cfg.y_key)}")
+    return x, y, classes, f"npz:{cfg.path}", file_record(raw)
+
+
+def file_record(raw: bytes) -> dict:
+    """What a checkpoint keeps of the data file it was trained on: its SHA-256 and size."""
+    import hashlib
+
+    return {"sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw)}
 
 
 def openml(cfg, seed: int):

@@ -9,9 +9,11 @@ the file and, where it applies, the line and the column.
 from __future__ import annotations
 
 import difflib
+import io
 import warnings
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +45,42 @@ def _column(path, names: list[str], positions: dict, wanted, header: bool, role:
     raise DataError(f"{path}: no {role} column {quoted(wanted)}{hint} (columns: {_names(names)})")
 
 
-def read_csv(path, target=None, features=None, header: bool = True, delimiter: str = ","):
-    """x: (n, n_features) float64 and the raw target strings of a CSV file, with the columns' names."""
+@dataclass
+class Table:
+    """A CSV's rows as text: the feature columns' names and cells (column by column, as read: the
+    spaces around a cell are not part of it, and are stripped wherever it is read as text), the
+    line each row starts on, and the target's name and stripped cells (None when there is none)."""
+
+    source: str
+    names: list[str]
+    cells: list[list[str]]
+    lines: list[int]
+    target: str | None = None
+    y: list[str] | None = None
+    delimiter: str = ","
+    header: bool = True
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def rows(self, kept) -> Table:
+        """The table of the rows `kept` (indices, in order)."""
+        pick = [int(i) for i in kept]
+        return Table(self.source, self.names, [[column[i] for i in pick] for column in self.cells],
+                     [self.lines[i] for i in pick], self.target, None if self.y is None else [self.y[i] for i in pick],
+                     self.delimiter, self.header)
+
+
+def read_csv(path, target=None, features=None, header: bool = True, delimiter: str | None = None,
+             encoding: str = "utf-8", content: bytes | None = None) -> Table:
+    """The Table of a CSV file (`content`: its bytes, read already); delimiter None: sniffed."""
     path = Path(path).expanduser()
-    return parse_csv(csvtext.read(path), path, target, features, header, delimiter)
+    raw = csvtext.read_bytes(path) if content is None else content
+    text = csvtext.decode(raw, str(path), encoding)
+    return parse_csv(text, path, target, features, header, delimiter or csvtext.sniff(text, str(path)))
 
 
-def parse_csv(text: str, path, target=None, features=None, header: bool = True, delimiter: str = ","):
+def parse_csv(text: str, path, target=None, features=None, header: bool = True, delimiter: str = ",") -> Table:
     """read_csv of the CSV `text` (read from `path`, which messages name)."""
     rows = list(csvtext.records(text, delimiter, str(path)))
     if not rows:
@@ -61,7 +92,8 @@ def parse_csv(text: str, path, target=None, features=None, header: bool = True, 
         names = [str(i) for i in range(len(rows[0][1]))]
     for number, row in rows:
         if len(row) != len(names):
-            raise DataError(f"{path}:{number}: {len(row)} fields, but the {'header' if header else 'first row'} has {len(names)}")
+            raise DataError(f"{path}:{number}: {len(row)} fields, but the {'header' if header else 'first row'} has "
+                            f"{len(names)}" + (_delimiter_hint(delimiter) if len(names) == 1 or len(row) == 1 else ""))
     positions: dict[str, list[int]] = {}  # one pass: a header may have thousands of columns
     for i, name in enumerate(names):
         positions.setdefault(name, []).append(i)
@@ -71,27 +103,23 @@ def parse_csv(text: str, path, target=None, features=None, header: bool = True, 
     if t in columns:
         raise DataError(f"{path}: the target column {quoted(names[t])} is also listed as a feature")
     if not columns:
-        raise DataError(f"{path}: no feature columns besides the target {quoted(names[t])}")
+        raise DataError(f"{path}: no feature columns besides the target {quoted(names[t])}"
+                        + _delimiter_hint(delimiter))
     _check_distinct(path, names, positions, [t, *columns])
-    x = np.empty((len(rows), len(columns)))
-    for i, (number, row) in enumerate(rows):
-        for j, c in enumerate(columns):
-            try:
-                x[i, j] = float(row[c])
-            except ValueError:
-                what = "is empty" if not row[c].strip() else f"holds {quoted(row[c].strip(), 20)}, not a number"
-                raise DataError(f"{path}:{number}: feature column {quoted(names[c])} {what} "
-                                f"(features must be numeric; only the target may hold labels)") from None
-    bad = _first_unusable(x)
-    if bad is not None:
-        i, j = bad
-        raise DataError(f"{path}:{rows[i][0]}: feature column {quoted(names[columns[j]])} {_unusable(x[i, j])}")
-    y = [row[t].strip() for _, row in rows]
+    by_column = list(zip(*(row for _, row in rows))) if rows else [()] * len(names)  # one pass, in C
+    y = [cell.strip() for cell in by_column[t]]
     empty = [number for (number, _), label in zip(rows, y) if not label]
     if empty:  # an empty cell would become a class "" (or fail as a number)
         raise DataError(f"{path}: the target column {quoted(names[t])} is empty in {_row_numbers(empty)} "
                         f"(counting the header as row 1): fill in or remove those rows")
-    return x, y, [names[c] for c in columns], names[t]
+    cells = [list(by_column[c]) for c in columns]  # as read: stripped where read as text (float() ignores spaces)
+    return Table(str(path), [names[c] for c in columns], cells, [number for number, _ in rows], names[t], y, delimiter,
+                 header)
+
+
+def _delimiter_hint(delimiter: str) -> str:
+    shown = "tab" if delimiter == "\t" else repr(delimiter)
+    return f" (read with the delimiter {shown}: is it another? set data.delimiter)"
 
 
 def _check_distinct(path, names: list[str], positions: dict, used: list[int]) -> None:
@@ -147,11 +175,13 @@ def _unusable(value: float) -> str:
             f"(divide the column by a power of ten)")
 
 
-def read_npz(path, x_key: str = "x", y_key: str = "y"):
-    """x: (n, n_features) float64 and the raw targets stored under two keys of a .npz file."""
+def read_npz(path, x_key: str = "x", y_key: str = "y", content: bytes | None = None):
+    """x: (n, n_features) float64 and the raw targets stored under two keys of a .npz file
+    (`content`: its bytes, read already)."""
     path = Path(path).expanduser()
     try:
-        with files.open_capped(path, files.MAX_DATA_BYTES, DataError, "a .npz", files.DATA_TOO_BIG) as handle:
+        with (files.open_capped(path, files.MAX_DATA_BYTES, DataError, "a .npz", files.DATA_TOO_BIG)
+              if content is None else io.BytesIO(content)) as handle:
             npyfile.check(handle, path)  # before np.load allocates what a header claims
             loaded = np.load(handle, allow_pickle=False)
             if not isinstance(loaded, np.lib.npyio.NpzFile):

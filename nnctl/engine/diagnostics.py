@@ -11,17 +11,20 @@
                                  1e-3, is per step; an epoch's whole update grows with its number
                                  of batches and could not be compared between configs)
     layers.N.dead_fraction       hidden relu-family layers: the share of units (a convolution's
-                                 channels) never positive over the probe rows
+                                 channels) never positive over the sampled batches
     layers.N.saturated_fraction  hidden sigmoid/tanh layers: the share of outputs within 1% of
                                  the activation's limits (|tanh| > 0.99; sigmoid < 0.01 or > 0.99)
+                                 over the sampled batches
 
-The probe rows are at most PROBE_ROWS rows spread evenly over the validation split (the training
-split when there is none), taken once: a forward pass over them at each epoch's end costs a few
-per cent of one over a large validation split. It only reads the model (inference forward, which
-keeps nothing training needs) and draws no random numbers, so the trained weights are the same
-with or without it. The gradient is sampled every GRAD_EVERY batches (one dot product per layer)
-rather than read at the epoch's last batch alone, which may be a remainder of a few rows, and
-not at every batch, which would cost about 2% of an MNIST epoch by itself.
+The sampled batches are every GRAD_EVERY-th training batch of the epoch and its last: their
+gradient is read (one dot product per layer) and their hidden activations, which the training
+step has just computed and keeps until the next batch, are looked at. Reading the gradient at
+the epoch's last batch alone would see a remainder of a few rows, and every batch would cost
+about 2% of an MNIST epoch; the activations of the training batches cost no forward pass of their
+own (a pass over 1,000 validation rows cost about 1% of an MNIST epoch). A unit counts as dead
+when it was positive on none of the sampled rows (a relu-family output is positive exactly when
+its input is). The callback only reads arrays and draws no random numbers, so the trained
+weights are the same with or without it.
 
 A run stopped mid-epoch saves the sums so far and the weights the epoch began with, so the
 resumed epoch's record is the one an uninterrupted run writes; between epochs the state is empty.
@@ -37,21 +40,12 @@ from .activations import ACTIVATIONS, HE
 from .callbacks import Callback, saved_count, saved_number
 from .layers import Activation
 
-PROBE_ROWS = 1000
-GRAD_EVERY = 8  # batches between two reads of the gradient's norm
+GRAD_EVERY = 8  # batches between two samples of the gradient's norm and the activations
 SATURATION = 0.99  # |tanh| above it, or a sigmoid within 1 - SATURATION of 0 or 1, is saturated
 # relu and its family share He initialisation (activations.py): the units that can die
 RELU_LIKE = frozenset(name for name, rule in ACTIVATIONS.items() if rule.initializer == HE)
 SATURATING = frozenset({"sigmoid", "tanh"})
 STATS = ("grad_norm", "weight_norm", "update_ratio", "dead_fraction", "saturated_fraction")  # doctor's names
-
-
-def probe_rows(x_val: np.ndarray, x_train: np.ndarray, n: int = PROBE_ROWS) -> np.ndarray:
-    """At most n rows spread evenly over the validation split, else over the training split (a copy)."""
-    x = x_val if len(x_val) else x_train
-    if len(x) <= n:
-        return np.array(x)
-    return x[np.linspace(0, len(x) - 1, n).astype(np.int64)]
 
 
 def saturated(name: str, y: np.ndarray) -> np.ndarray:
@@ -68,23 +62,30 @@ class Diagnostics(Callback):
 
     state_optional = True  # a last.json written before it existed resumes: its empty state is a fresh one
 
-    def __init__(self, model, x_probe: np.ndarray):
-        self.model, self.x_probe = model, x_probe
+    def __init__(self, model):
+        self.model = model
         params, grads = model.params(), model.grads()
         self.dense = [name for name, layer in model.named_layers if "W" in layer.params]  # dense and conv2d
         self.weights = [params[f"{name}.W"] for name in self.dense]
         self.grads = [grads[f"{name}.W"].reshape(-1) for name in self.dense]  # views: one dot product each
-        last = self.dense[-1] if self.dense else None
-        # the hidden activations: an output layer's sigmoid is meant to reach 0 and 1
-        self.probed = {name: layer.name for name, layer in model.named_layers
-                       if isinstance(layer, Activation) and not name.startswith(f"{last}.")
-                       and (layer.name in RELU_LIKE or layer.name in SATURATING)}
+        # the hidden activations, those before the last layer with weights (an output layer's sigmoid
+        # is meant to reach 0 and 1), by the name their records take: an activation layer's own
+        # (`layers.3`), or the layer's it follows (`layers.0` for `layers.0.relu`)
+        last = max((i for i, (_, layer) in enumerate(model.named_layers) if "W" in layer.params), default=-1)
+        self.probed, self.units, shape = {}, {}, model.input_shape
+        for i, (name, layer) in enumerate(model.named_layers):
+            shape = layer.output_shape(shape)
+            if i < last and isinstance(layer, Activation) and (layer.name in RELU_LIKE or layer.name in SATURATING):
+                prefix = name if name.count(".") == 1 else name.rsplit(".", 1)[0]
+                self.probed[prefix], self.units[prefix] = layer, shape[-1]  # images: a unit is a channel
         self.reset()
 
     def reset(self) -> None:
         self.begin: list[np.ndarray] | None = None
         self.grad_sq = [0.0] * len(self.dense)
         self.batches = self.sampled = 0
+        self.alive: dict[str, np.ndarray] = {}  # relu-like layer -> which units were positive on a sampled row
+        self.saturated: dict[str, list[int]] = {}  # saturating layer -> [saturated outputs, outputs] sampled
 
     def on_epoch_begin(self, epoch):
         if self.begin is None:  # set already when a run resumes mid-epoch
@@ -96,6 +97,22 @@ class Diagnostics(Callback):
             for i, g in enumerate(self.grads):
                 self.grad_sq[i] += float(np.dot(g, g))
             self.sampled += 1
+            self.look_at_activations()
+
+    def look_at_activations(self) -> None:
+        """Count the hidden activations of the batch just trained (the arrays its step keeps)."""
+        for name, layer in self.probed.items():
+            y = layer.y  # relu-family layers that keep their input instead: positive exactly where the output is
+            if y is None:
+                continue
+            if layer.name in RELU_LIKE:
+                positive = np.any(y.reshape(-1, y.shape[-1]) > 0, axis=0)  # images: a channel at every position
+                alive = self.alive.get(name)
+                self.alive[name] = positive if alive is None else np.logical_or(alive, positive, out=alive)
+            else:
+                counts = self.saturated.setdefault(name, [0, 0])
+                counts[0] += int(np.count_nonzero(saturated(layer.name, y)))
+                counts[1] += y.size
 
     def on_epoch_end(self, record):
         if self.begin is None:  # an epoch it did not see begin (a format-1 resume replays the old records)
@@ -107,35 +124,23 @@ class Diagnostics(Callback):
             record[f"{name}.grad_norm"] = math.sqrt(self.grad_sq[i] / self.sampled) if self.sampled else None
             record[f"{name}.weight_norm"] = norm
             record[f"{name}.update_ratio"] = update / norm if norm > 0 else None
-        record.update(self.activations())
+        for name in self.probed:  # in the layers' order
+            if name in self.alive:
+                record[f"{name}.dead_fraction"] = float(np.mean(~self.alive[name]))
+            elif name in self.saturated:
+                hits, total = self.saturated[name]
+                record[f"{name}.saturated_fraction"] = hits / total
         self.reset()
         return False
-
-    def activations(self) -> dict:
-        """The dead and saturated shares of the hidden activations over the probe rows."""
-        found, x = {}, self.x_probe
-        if not self.probed or not len(x):
-            return found
-        last = max(i for i, (name, _) in enumerate(self.model.named_layers) if name in self.probed)
-        x = self.model.as_input(x)
-        with np.errstate(over="ignore", invalid="ignore"):
-            for name, layer in self.model.named_layers[:last + 1]:
-                x = layer.forward(x, False)
-                kind = self.probed.get(name)
-                prefix = name if name.count(".") == 1 else name.rsplit(".", 1)[0]  # an activation layer's own, or its layer's
-                units = x.reshape(-1, x.shape[-1])  # images: a unit is a channel, at every position
-                if kind in RELU_LIKE:
-                    found[f"{prefix}.dead_fraction"] = float(np.mean(~(units > 0).any(axis=0)))
-                elif kind in SATURATING:
-                    found[f"{prefix}.saturated_fraction"] = float(np.mean(saturated(kind, x)))
-        return found
 
     def state_dict(self) -> dict:
         """Empty between epochs; mid-epoch, the sums so far and the weights the epoch began with."""
         if not self.batches:
             return {}
         return {"batches": self.batches, "sampled": self.sampled, "grad_sq": list(self.grad_sq),
-                "begin": {name: w.ravel().tolist() for name, w in zip(self.dense, self.begin)}}
+                "begin": {name: w.ravel().tolist() for name, w in zip(self.dense, self.begin)},
+                "alive": {name: a.astype(int).ravel().tolist() for name, a in self.alive.items()},
+                "saturated": {name: list(counts) for name, counts in self.saturated.items()}}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what state_dict returned: ValueError (naming the key) for anything else, checked
@@ -146,10 +151,30 @@ class Diagnostics(Callback):
         begin = [_saved_array(state["begin"][name], w, f"begin.{name}") for name, w in zip(self.dense, self.weights)]
         sums = state["grad_sq"]
         if not isinstance(sums, list) or len(sums) != len(self.dense):
-            raise ValueError(f"grad_sq: expected {len(self.dense)} gradient sums (one per dense layer), got {sums!r:.60}")
+            raise ValueError(f"grad_sq: expected {len(self.dense)} gradient sums (one per layer with weights), got {sums!r:.60}")
         grad_sq = [saved_number({"grad_sq": v}, "grad_sq", low=0.0) for v in sums]
         batches, sampled = saved_count(state, "batches", 1), saved_count(state, "sampled")
+        # a last.json from before the activations were sampled holds neither: the epoch's rest counts
+        alive, counted = {}, {}
+        for name, saved in _saved_mapping(state, "alive").items():
+            layer = self.probed.get(name)
+            if layer is None or layer.name not in RELU_LIKE:
+                raise ValueError(f"alive.{name}: unit counts for a layer with no hidden relu-like activation")
+            alive[name] = _saved_array(saved, np.zeros(self.units[name], dtype=np.int64), f"alive.{name}") != 0
+        for name, saved in _saved_mapping(state, "saturated").items():
+            layer = self.probed.get(name)
+            if layer is None or layer.name not in SATURATING or not isinstance(saved, list) or len(saved) != 2:
+                raise ValueError(f"saturated.{name}: expected [saturated, outputs] of a saturating hidden activation")
+            counted[name] = [saved_count({"n": v}, "n") for v in saved]
         self.begin, self.grad_sq, self.batches, self.sampled = begin, [float(v) for v in grad_sq], batches, sampled
+        self.alive, self.saturated = alive, counted
+
+
+def _saved_mapping(state: dict, key: str) -> dict:
+    value = state.get(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"{key}: expected a mapping of layer names, got {value!r:.60}")
+    return value
 
 
 def _saved_array(values, like: np.ndarray, key: str) -> np.ndarray:
@@ -159,4 +184,3 @@ def _saved_array(values, like: np.ndarray, key: str) -> np.ndarray:
     if array is None or array.dtype.kind not in "if" or array.shape != (like.size,) or not np.isfinite(array).all():
         raise ValueError(f"{key}: expected {like.size} finite numbers")
     return array.astype(like.dtype).reshape(like.shape)
-

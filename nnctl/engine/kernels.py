@@ -10,8 +10,9 @@ loads it from its cache), so they are used only where they pay:
 - never with `NNCTL_JIT=0`, or where numba cannot be imported: the NumPy expressions run instead;
 - always with `NNCTL_JIT=1` (to measure them on a small network);
 - otherwise an optimizer step uses its kernel when the model has at least MIN_PARAMS parameters;
-- a dense layer's epilogue uses its kernel when its output has at least MIN_ELEMENTS values
-  (batch x units), and an image kernel when its output or patches have that many (`for_images`);
+- a dense layer's epilogue, and dropout, use their kernels when the output has at least
+  MIN_ELEMENTS values (batch x units), or once another piece has loaded them; an image kernel
+  when its output or patches have that many (`for_images`);
 - the softmax cross-entropy uses its kernels (around NumPy's exp) once another piece has loaded them.
 
 Small networks (moons' 1,250 parameters) never import numba: their whole run is shorter than
@@ -72,8 +73,9 @@ def if_loaded():
 
 
 def for_output(n: int):
-    """The kernels when a dense epilogue over n values pays for them, else None."""
-    return load() if n >= MIN_ELEMENTS or setting() == "1" else None
+    """The kernels when a pass over n values (a dense epilogue, dropout) pays for them, or when
+    they are loaded already (numba's import is paid: a small layer of a large model), else None."""
+    return load() if n >= MIN_ELEMENTS or "module" in _loaded or setting() == "1" else None
 
 
 def for_images(n: int):

@@ -243,3 +243,30 @@ def softmax_onehot_grad(e, total, y, n, inv_n):
         for c in range(cols):
             e[r, c] = e[r, c] / d
         e[r, y[r]] = e[r, y[r]] - inv_n
+
+
+@jit
+def dropout_apply(x, u, rate, scale, zero, y):
+    """Dropout's mask applied in one pass over 1-D x: y = x * m, m = scale where u >= rate, zero
+    elsewhere: the values of NumPy's `(u >= rate).astype(dtype) / (1 - rate)` (scale is 1 / (1 -
+    rate) in the dtype, and 0 / (1 - rate) is 0), multiplied as `x * mask` multiplies, so x * 0
+    keeps its sign and a NaN. The same pass is forward (x the input) and backward (x the gradient)."""
+    for i in range(x.size):
+        y[i] = x[i] * (scale if u[i] >= rate else zero)
+
+
+@jit
+def count_correct(z, y):
+    """How many rows r of (batch, classes) z have np.argmax(z[r]) == y[r] (the first largest value,
+    or the first NaN, as np.argmax picks): the training accuracy's count, in one pass."""
+    rows, cols = z.shape
+    hits = 0
+    for r in range(rows):
+        top, best = z[r, 0], 0
+        for c in range(1, cols):
+            zi = z[r, c]
+            if not (top >= zi or top != top):
+                top, best = zi, c
+        if best == y[r]:
+            hits += 1
+    return hits

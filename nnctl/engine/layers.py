@@ -207,7 +207,14 @@ Dense.fused_with_activation = DenseEpilogue
 class Dropout(Layer):
     """Inverted dropout: in training, zero each input with probability `rate` and scale the rest
     by 1 / (1 - rate), so inference is the identity and needs no rescaling. Elementwise, so after
-    a convolution each value is dropped on its own."""
+    a convolution each value is dropped on its own.
+
+    Training draws the mask's uniforms `u` into an array it keeps and reuses (the generator's
+    stream as `rng.random(x.shape, dtype)` draws it, so the same units drop); forward is then
+    y = x * m and backward dx = dy * m, with m = 1 / (1 - rate) where u >= rate and 0 elsewhere.
+    Where the kernels pay (kernels.for_output) each way is one compiled pass; otherwise NumPy
+    makes the mask once and multiplies by it, each into a reused array. The same bits either way;
+    the arrays stay valid until the next training forward."""
 
     type, title = "dropout", "Dropout"
     keys = (Key("rate", (float,), "share of the inputs zeroed in training (inverted dropout)", ge=0.0, lt=1.0, aliases=("p",)),)
@@ -216,21 +223,50 @@ class Dropout(Layer):
         # its own generator, drawn from the seed, so masks never shift the weights' draws
         seed = 0 if rng is None else rng.integers(2**63)
         self.rng = np.random.default_rng(seed)
-        self.mask = None
+        self.u = None  # the last training forward's uniforms; None: nothing dropped
+        self.mask = None  # m, where NumPy made it (not the kernels, which never store it)
+        self.jit = None  # the kernels the last training forward used; None: NumPy's passes
+        self.dtype = None  # the last training forward's input dtype: the mask's
 
     def graph_node(self):
         return None  # the identity at inference
 
     def forward(self, x, training=False):
         if not training or self.rate == 0.0:
-            self.mask = None
+            self.u = self.mask = None
             return x
-        keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= self.rate
-        self.mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
-        return x * self.mask
+        drawn = np.float64 if x.dtype == np.float64 else np.float32
+        self.u = self.rng.random(dtype=drawn, out=reusable(self.work, "u", x.shape, drawn))
+        self.jit, self.dtype = kernels.for_output(x.size), x.dtype
+        if self._compiled(x):
+            self.mask = None
+            return self._apply_compiled(x, "y")
+        self.mask = self._mask(x.dtype)
+        return np.multiply(x, self.mask, out=reusable(self.work, "y", x.shape, x.dtype))
 
     def backward(self, dy, need_dx=True):
-        return dy if self.mask is None else dy * self.mask
+        if self.u is None:
+            return dy
+        if self._compiled(dy):
+            return self._apply_compiled(dy, "dx")
+        mask = self.mask if self.mask is not None else self._mask(self.dtype)  # the mask forward used, as NumPy made it
+        return np.multiply(dy, mask, out=reusable(self.work, "dx", dy.shape, np.result_type(dy, mask)))
+
+    def _compiled(self, x) -> bool:
+        """Whether the kernel takes x: the uniforms' dtype, and one contiguous block it walks as 1-D."""
+        return self.jit is not None and x.dtype == self.u.dtype and x.flags.c_contiguous
+
+    def _apply_compiled(self, x, key):
+        out = reusable(self.work, key, x.shape, x.dtype)
+        kind = x.dtype.type
+        self.jit.dropout_apply(x.reshape(-1), self.u.reshape(-1), kind(self.rate), kind(1) / kind(1 - self.rate),
+                               kind(0), out.reshape(-1))
+        return out
+
+    def _mask(self, dtype):
+        """m as NumPy writes it: `(u >= rate).astype(dtype) / dtype(1 - rate)`, into reused arrays."""
+        keep = np.greater_equal(self.u, self.rate, out=reusable(self.work, "keep", self.u.shape, bool))
+        return np.divide(keep, np.dtype(dtype).type(1 - self.rate), out=reusable(self.work, "mask", self.u.shape, dtype))
 
 
 class BatchNorm(Layer):

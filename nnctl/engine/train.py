@@ -13,7 +13,7 @@ import numpy as np
 from . import divergence
 from .callbacks import Callback
 from ..errors import Interrupted, TrainingDiverged
-from .metrics import accuracy, predicted_classes, regression_scores
+from .metrics import accuracy, count_correct, predicted_classes, regression_scores
 from .regularizers import clip_by_global_norm
 
 
@@ -136,19 +136,20 @@ def _epoch(model, loss, optimizer, data, epoch, batch_size, shuffle, seed, clip_
         if regression:
             score_sum += float(np.abs(z[:, 0] - yb).sum())
         elif z.shape[1] > 1:  # the argmax of the logits is the softmax's
-            score_sum += int(np.count_nonzero(np.equal(np.argmax(z, axis=1, out=predicted[:m]), yb, out=hits[:m])))
+            score_sum += count_correct(z, yb, predicted, hits)
         else:  # a single logit needs its sigmoid
             out = model.outputs_from_logits(z) if fused else z
             score_sum += int((predicted_classes(out) == yb).sum())
         if not after_batch:
             continue
         rows_done = min(i + batch_size, n)
+        position = Position(epoch - 1, rows_done, loss_sum, score_sum)
         try:
             for callback in after_batch:
-                callback.on_batch_end(epoch, rows_done, n, Position(epoch - 1, rows_done, loss_sum, score_sum))
+                callback.on_batch_end(epoch, rows_done, n, position)
         except Interrupted as e:
             _check_weights(params, epoch, optimizer, x)  # never save non-finite weights over good ones
-            raise Interrupted(e.signal, Position(epoch - 1, rows_done, loss_sum, score_sum)) from None
+            raise Interrupted(e.signal, position) from None
     _check_weights(params, epoch, optimizer, x)
     if regression:
         scale = data.target_scale

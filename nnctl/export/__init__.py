@@ -76,7 +76,7 @@ def _write_checked(ckpt, sha256: str, fmt: str, output: Path, legacy: bool) -> d
     try:
         if fmt == "onnx":
             temporary.write_bytes(onnx_format.build(ckpt, sha256, legacy).SerializeToString())
-            got = lambda x: onnx_format.predictions(onnx_format.run(temporary, x), ckpt, legacy)
+            got = lambda x: onnx_format.predictions(onnx_format.run(temporary, onnx_format.feeds(ckpt, x)), ckpt, legacy)
         else:
             temporary.mkdir()
             numpy_folder.write(ckpt, temporary, sha256)
@@ -84,7 +84,7 @@ def _write_checked(ckpt, sha256: str, fmt: str, output: Path, legacy: bool) -> d
         x, rows_from = check.rows(ckpt)
         result = check.compare(ckpt, check.reference(ckpt, x), got(x))
         if not result["passed"]:
-            raise CheckFailed(f"the export differs from nnctl's predictions on {len(x)} rows ({rows_from}): largest "
+            raise CheckFailed(f"the export differs from nnctl's predictions on {check.count(x)} rows ({rows_from}): largest "
                               f"difference {result['max_difference']:.3g} (bound {result['bound']:g}), "
                               f"{result['labels_differ']} labels differ; nothing was written")
         _put_in_place(temporary, output, fmt)
@@ -92,7 +92,7 @@ def _write_checked(ckpt, sha256: str, fmt: str, output: Path, legacy: bool) -> d
         raise WriteError(f"{printable(output)}: cannot write the export: {e.strerror or e}") from None
     finally:
         _remove(temporary)
-    return {"max_difference": result["max_difference"], "bound": result["bound"], "rows": len(x),
+    return {"max_difference": result["max_difference"], "bound": result["bound"], "rows": check.count(x),
             "rows_from": rows_from}
 
 

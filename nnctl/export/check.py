@@ -17,6 +17,7 @@ from .. import data as data_module
 from ..engine.metrics import predicted_classes
 from ..errors import DataError
 from ..runs import checkpoint_data
+from . import table
 from .metadata import class_values
 from .steps import task
 
@@ -24,9 +25,12 @@ BOUNDS = {"float32": 1e-5, "float64": 1e-9}
 SYNTHETIC_ROWS = 256
 
 
-def rows(ckpt) -> tuple[np.ndarray, str]:
-    """Raw feature rows to compare on, in the checkpoint's dtype, and where they come from."""
+def rows(ckpt) -> tuple[np.ndarray | dict, str]:
+    """Raw feature rows to compare on, in the checkpoint's dtype, and where they come from; for a
+    model of a CSV, the cells of its columns ({column: cells}, nnctl.export.table)."""
     dtype = ckpt.config.training.dtype
+    if table.record(ckpt) is not None:
+        return table.cells(ckpt)
     try:
         cfg = checkpoint_data.data_config(ckpt)
         raw = {"scaling": "none", **({"target": ckpt.preprocessing["target"]} if "target" in ckpt.preprocessing else {})}
@@ -37,6 +41,11 @@ def rows(ckpt) -> tuple[np.ndarray, str]:
     except DataError:
         pass
     return synthetic(ckpt.preprocessing, ckpt.n_inputs, dtype), "synthetic rows in the training range"
+
+
+def count(x) -> int:
+    """The rows of what rows() gave."""
+    return len(next(iter(x.values()), [])) if isinstance(x, dict) else len(x)
 
 
 def synthetic(preprocessing: dict, n_inputs: int, dtype: str, n: int = SYNTHETIC_ROWS) -> np.ndarray:
@@ -51,9 +60,11 @@ def synthetic(preprocessing: dict, n_inputs: int, dtype: str, n: int = SYNTHETIC
     return rng.standard_normal((n, n_inputs)).astype(dtype)
 
 
-def reference(ckpt, x: np.ndarray) -> dict:
-    """nnctl's own outputs for raw rows x, as nnctl.api.predictions computes them:
-    {"probabilities", "label"} (class indices), or {"prediction"} in the target's units."""
+def reference(ckpt, x) -> dict:
+    """nnctl's own outputs for raw rows x (or a CSV model's cells), as nnctl.api.predictions computes
+    them: {"probabilities", "label"} (class indices), or {"prediction"} in the target's units."""
+    if isinstance(x, dict):
+        x = table.encoded(ckpt, x)
     out = ckpt.model.predict(data_module.apply_preprocessing(x, ckpt.preprocessing, ckpt.config.training.dtype))
     if task(ckpt) == "regression":
         return {"prediction": data_module.unscale_target(out, ckpt.preprocessing)}

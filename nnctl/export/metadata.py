@@ -30,10 +30,34 @@ def portable_config(cfg) -> dict:
 
 
 def feature_names(ckpt) -> list[str] | None:
-    """The feature columns' names in the model's input order, as the training CSV's header gave
-    them; None when the data had no names (built-in data sets, .npz files, headerless CSVs)."""
+    """The feature columns' names in the order the model reads them, as the training CSV's header
+    gave them (a model of a CSV since nnctl typed columns: the columns it reads, not the network's
+    inputs they become); None when the data had no names (built-in data sets, .npz files)."""
+    table = ckpt.preprocessing.get("table")
+    if table is not None and getattr(ckpt.config.data, "header", True):
+        return [r["name"] for r in table["columns"] if r["type"] != "ignore"]
     names = (ckpt.preprocessing.get("inputs") or {}).get("names")
     return list(names) if names else None
+
+
+def columns(ckpt) -> list[dict]:
+    """What an export says of each column it reads (a model of a CSV): its name and type, and a
+    text column's values (a binary one's two, a categorical one's categories)."""
+    out = []
+    for r in ckpt.preprocessing["table"]["columns"]:
+        if r["type"] == "ignore":
+            continue
+        entry = {"name": r["name"], "type": r["type"]}
+        if r["type"] != "numeric":
+            entry["values"] = list(r["values"] if r["type"] == "binary" else r["categories"])
+        out.append(entry)
+    return out
+
+
+def ignored(ckpt) -> list[str]:
+    """The columns of the training CSV that the model leaves out (data.columns: ignore)."""
+    table = ckpt.preprocessing.get("table")
+    return [r["name"] for r in table["columns"] if r["type"] == "ignore"] if table is not None else []
 
 
 def target_name(ckpt) -> str | None:

@@ -34,8 +34,13 @@ class NnctlNumpyModel(PythonModel):
         spec.loader.exec_module(self.module)
         self.features = list(context.model_config["features"])
         self.task = context.model_config["task"]
+        self.table = bool(context.model_config.get("table"))  # a model of a CSV: its cells, text and all
 
-    def _rows(self, model_input) -> np.ndarray:
+    def _rows(self, model_input):
+        if self.table:  # predict.py reads each column by its type, by name
+            if isinstance(model_input, pd.DataFrame):
+                return {name: model_input[name].tolist() for name in self.features}
+            return np.asarray(model_input, dtype=object).reshape(-1, len(self.features))
         if isinstance(model_input, pd.DataFrame):
             missing = [name for name in self.features if name not in model_input.columns]
             if not missing:
@@ -47,8 +52,9 @@ class NnctlNumpyModel(PythonModel):
 
     def predict(self, context, model_input, params=None):
         x = self._rows(model_input)
+        n = len(model_input)
         if self.task == "regression":
-            values = np.asarray(self.module.predict(x), dtype=np.float64).reshape(len(x), -1)
+            values = np.asarray(self.module.predict(x), dtype=np.float64).reshape(n, -1)
             names = ["prediction"] if values.shape[1] == 1 else [f"prediction_{i}" for i in range(values.shape[1])]
             return pd.DataFrame(values, columns=names)
         out = pd.DataFrame({"label": self.module.predict(x)})

@@ -1,7 +1,8 @@
 """A checkpoint as a folder NumPy alone can run, and a Python package of its own:
 
     model.npz           the arrays (no pickle) and `spec` (JSON: dtype, scaling, the steps in order,
-                        classes, task, the feature columns' names)
+                        classes, task, the feature columns' names; for a model of a CSV, how each
+                        column is read: its type, fill, categories, the missing markers)
     predict.py          this package's predict.py, copied as it is: the command and the Python API
     __init__.py         `import <folder>` gives predict.py's API, so two exports never clash by name
     nnctl-export.json   the marker: the files this export wrote and their SHA-256, so that a later
@@ -21,6 +22,7 @@ import shutil
 import stat
 import types
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,15 +45,21 @@ def spec(ckpt, checkpoint_sha256: str) -> dict:
     network = [{"kind": s.kind, "name": s.name, **({"epsilon": s.epsilon} if s.kind == "batchnorm" else {})}
                for s in steps(ckpt)]
     target = ckpt.preprocessing.get("target", {})
-    return {"format": "nnctl-numpy-model", "version": 2, "nnctl_version": __version__,
-            "checkpoint_sha256": checkpoint_sha256, "dtype": ckpt.config.training.dtype, "n_inputs": ckpt.n_inputs,
-            "feature_names": metadata.feature_names(ckpt), "target": metadata.target_name(ckpt),
-            "target_last": metadata.target_is_last(ckpt),
-            "delimiter": getattr(ckpt.config.data, "delimiter", ","),
-            "task": task(ckpt), "classes": ckpt.classes if task(ckpt) == "classification" else None,
-            "scaling": ckpt.preprocessing.get("scaling", "none"), "steps": network,
-            "target_mean": target.get("mean"), "target_std": target.get("std"),
-            "config": metadata.portable_config(ckpt.config)}
+    out = {"format": "nnctl-numpy-model", "version": 2, "nnctl_version": __version__,
+           "checkpoint_sha256": checkpoint_sha256, "dtype": ckpt.config.training.dtype, "n_inputs": ckpt.n_inputs,
+           "feature_names": metadata.feature_names(ckpt), "target": metadata.target_name(ckpt),
+           "target_last": metadata.target_is_last(ckpt),
+           "delimiter": getattr(ckpt.config.data, "delimiter", None) or ",",
+           "task": task(ckpt), "classes": ckpt.classes if task(ckpt) == "classification" else None,
+           "scaling": ckpt.preprocessing.get("scaling", "none"), "steps": network,
+           "target_mean": target.get("mean"), "target_std": target.get("std"),
+           "config": metadata.portable_config(ckpt.config)}
+    table = ckpt.preprocessing.get("table")
+    if table is not None:  # a model of a CSV: its columns read by type, as nnctl reads them (version 3)
+        out.update(version=3, target=table["target"], target_last=False, delimiter=table["delimiter"],
+                   decimal=table["decimal"], encoding=table["encoding"], missing_values=table["missing_values"],
+                   columns=[r for r in table["columns"] if r["type"] != "ignore"], ignored=metadata.ignored(ckpt))
+    return out
 
 
 def write(ckpt, folder: Path, checkpoint_sha256: str) -> None:
@@ -83,9 +91,11 @@ def run(folder: Path, x: np.ndarray) -> dict:
     # compiled here rather than imported: an import would leave a __pycache__ folder in the export
     exec(compile(source.read_bytes(), str(source), "exec"), module.__dict__)  # noqa: S102 - the file nnctl just wrote
     model = module.load(folder)
-    if model.task == "regression":
-        return {"prediction": model.predict(x)}
-    return {"probabilities": model.predict_proba(x), "label": model.predict(x)}
+    with warnings.catch_warnings():  # the check's rows hold values never seen on purpose: no warnings
+        warnings.simplefilter("ignore", module.UnseenValueWarning)
+        if model.task == "regression":
+            return {"prediction": model.predict(x)}
+        return {"probabilities": model.predict_proba(x), "label": model.predict(x)}
 
 
 def not_ours(folder: Path) -> str | None:

@@ -3,7 +3,9 @@
 The outputs follow skl2onnx's conventions (a classifier converted with `zipmap=False`, a
 regressor), which code written for scikit-learn models in ONNX expects:
 
-    features       (N, n_inputs) float32 (float64 for a float64 checkpoint), raw, as `nnctl predict` reads them
+    features       (N, n_inputs) float32 (float64 for a float64 checkpoint), raw, as `nnctl predict` reads them;
+                   a model of a CSV: (N, columns), NaN where missing; one (N, 1) input per column, named
+                   as the column, when a column holds text (onnx_table.py reads them)
     label          (N,)          classification: the class itself, int64 when every class is an integer, else
                                  string; a constant lookup (Gather) of the predicted index in the class values
     probabilities  (N, classes)  classification; one sigmoid unit gives both columns, p(classes[1]) last
@@ -28,7 +30,7 @@ import numpy as np
 from .. import __version__
 from ..engine.activations import ELU_ALPHA, GELU_C, LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE
 from ..errors import MissingDependency
-from . import metadata
+from . import metadata, onnx_table, table
 from .steps import Step, steps, task
 
 OPSET = 17
@@ -50,6 +52,7 @@ class Graph:
 
     def __init__(self, onnx, dtype):
         self.onnx, self.dtype = onnx, np.dtype(dtype)
+        self.elem = {"float32": onnx.TensorProto.FLOAT, "float64": onnx.TensorProto.DOUBLE}[self.dtype.name]
         self.nodes, self.constants, self.count = [], [], 0
 
     def name(self, hint: str) -> str:
@@ -217,17 +220,15 @@ def build(ckpt, checkpoint_sha256: str, legacy: bool = False):
     onnx = require_onnx()
     from onnx import TensorProto, helper
 
-    dtype = ckpt.config.training.dtype
-    elem = {"float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE}[dtype]
-    g = Graph(onnx, dtype)
-    x = _network(g, _scaling(g, "features", ckpt.preprocessing), steps(ckpt))
+    g = Graph(onnx, ckpt.config.training.dtype)
+    x, inputs, opsets = _read_inputs(g, ckpt, helper, TensorProto)
+    x = _network(g, _scaling(g, x, ckpt.preprocessing), steps(ckpt))
     if task(ckpt) == "regression":
         outputs = _regression(g, x, ckpt, legacy, helper, TensorProto)
     else:
-        outputs = _classification(g, x, ckpt, elem, legacy, helper, TensorProto)
-    inputs = [helper.make_tensor_value_info("features", elem, ["N", ckpt.n_inputs])]
+        outputs = _classification(g, x, ckpt, g.elem, legacy, helper, TensorProto)
     graph = helper.make_graph(g.nodes, "nnctl", inputs, outputs, g.constants)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="nnctl",
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(*o) for o in opsets], producer_name="nnctl",
                               producer_version=__version__, ir_version=IR_VERSION,
                               doc_string="exported by nnctl export: raw features in, the checkpoint's scaling inside")
     helper.set_model_props(model, model_metadata(ckpt, checkpoint_sha256))
@@ -235,10 +236,25 @@ def build(ckpt, checkpoint_sha256: str, legacy: bool = False):
     return model
 
 
+def _read_inputs(g: Graph, ckpt, helper, TensorProto) -> tuple[str, list, list]:
+    """(the network's raw inputs, the graph's inputs, the opsets): `features` as it is; for a
+    model of a CSV, its columns read as nnctl reads them (onnx_table.py)."""
+    opsets = [("", OPSET)]
+    if table.record(ckpt) is None:
+        return "features", [helper.make_tensor_value_info("features", g.elem, ["N", ckpt.n_inputs])], opsets
+    records, markers = table.columns(ckpt), table.record(ckpt)["missing_values"]
+    by_column = table.by_column(ckpt)
+    inputs = onnx_table.inputs(helper, records, g.elem, TensorProto.STRING, features=not by_column)
+    if not by_column:
+        return onnx_table.from_features(g, "features", records), inputs, opsets
+    return onnx_table.by_column(g, records, markers), inputs, [*opsets, (onnx_table.ML_DOMAIN, onnx_table.ML_OPSET)]
+
+
 def model_metadata(ckpt, checkpoint_sha256: str) -> dict:
     """What the model's metadata_props hold, every value a string (JSON where it is structured)."""
     return {"nnctl_version": __version__, "config": json.dumps(metadata.portable_config(ckpt.config), sort_keys=True),
             "classes": json.dumps(ckpt.classes), "feature_names": json.dumps(metadata.feature_names(ckpt)),
+            **({"columns": json.dumps(metadata.columns(ckpt))} if table.record(ckpt) is not None else {}),
             "checkpoint_sha256": checkpoint_sha256, "checkpoint_epoch": str(ckpt.epoch), "task": task(ckpt),
             "dtype": ckpt.config.training.dtype}
 
@@ -254,9 +270,22 @@ def predictions(outputs: dict, ckpt, legacy: bool = False) -> dict:
     return {"probabilities": outputs["probabilities"], "label": label}
 
 
-def run(path, x: np.ndarray) -> dict:
-    """The outputs of the ONNX file `path` for rows x, by onnxruntime when installed, else by
-    onnx's reference evaluator: {output name: array}."""
+def feeds(ckpt, x) -> dict:
+    """The graph's inputs for raw rows: an array as `features`, or a model of a CSV's cells
+    ({column: cells}, nnctl.export.table) as its columns take them."""
+    if not isinstance(x, dict):
+        return {"features": x}
+    dtype = ckpt.config.training.dtype
+    records = table.columns(ckpt)
+    if not table.by_column(ckpt):
+        return {"features": np.hstack([table.numbers(ckpt, x, r["name"], dtype) for r in records])}
+    return {r["name"]: table.numbers(ckpt, x, r["name"], dtype) if r["type"] == "numeric" else
+            np.array([str(c).strip() for c in x[r["name"]]], dtype=object).reshape(-1, 1) for r in records}
+
+
+def run(path, given: dict) -> dict:
+    """The outputs of the ONNX file `path` for its inputs `given` (feeds()), by onnxruntime when
+    installed, else by onnx's reference evaluator: {output name: array}."""
     try:
         import onnxruntime
     except ImportError:
@@ -265,7 +294,7 @@ def run(path, x: np.ndarray) -> dict:
 
         session = ReferenceEvaluator(onnx.load(str(path)))
         names = [o.name for o in session.proto_.graph.output]
-        return dict(zip(names, session.run(None, {"features": x})))
+        return dict(zip(names, session.run(None, given)))
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(None, {"features": x})))
+    return dict(zip(names, session.run(None, given)))

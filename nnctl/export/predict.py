@@ -6,7 +6,10 @@
 
 A CSV with a header has its columns matched by name with the model's feature columns, in any
 order; the target column is left out (the last one, when the config left data.target to its default,
-as training did); a missing or unknown column is an error that names it.
+as training did); a missing or unknown column is an error that names it. A model trained on a CSV
+reads each column as training read it: text categories (one never seen in training: no category,
+and a warning naming the column and the value), missing cells (filled in as training learnt), the
+training file's delimiter and decimal mark.
 Rows without a header (and any rows of a model trained without column names) are read by
 position. Exit codes as nnctl's: 0 done, 2 usage, 5 an input it cannot use (one line on stderr).
 
@@ -20,7 +23,8 @@ side by side are two packages, whatever their files are called.
 
 `rows` is a 2-D array of raw features in the order of feature_names() (the model's fitted scaling
 is applied here), or named columns, matched by name: a dict of column -> values, a list of such
-dicts (one per row), or a pandas DataFrame. model.npz, next to this file, holds the weights and
+dicts (one per row), or a pandas DataFrame. A model trained on a CSV takes its cells as they are:
+text, numbers, and None, NaN or a missing marker ('', NA, ...) where a value is missing. model.npz, next to this file, holds the weights and
 the scaling (read without pickle); its `spec` entry (JSON) lists the network's steps in order.
 Every number is computed as nnctl computes it, in the model's dtype.
 """
@@ -32,14 +36,15 @@ import json
 import math
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["InputError", "Model", "classes", "feature_names", "load", "predict", "predict_proba"]
+__all__ = ["InputError", "Model", "UnseenValueWarning", "classes", "feature_names", "load", "predict", "predict_proba"]
 
 HERE = Path(__file__).resolve().parent
-FORMAT, VERSION = "nnctl-numpy-model", 2  # model.npz's spec: this file reads versions 1 to VERSION
+FORMAT, VERSION = "nnctl-numpy-model", 3  # model.npz's spec: this file reads versions 1 to VERSION
 
 LEAKY_SLOPE = 0.01
 ELU_ALPHA = 1.0
@@ -102,6 +107,10 @@ class InputError(ValueError):
     """Rows or columns this model cannot take, said in one sentence."""
 
 
+class UnseenValueWarning(UserWarning):
+    """A text column held a value the model never saw in training (read as no category)."""
+
+
 class Model:
     """An exported model: Model(folder) reads folder/model.npz."""
 
@@ -117,6 +126,11 @@ class Model:
         self.task, self.classes, self.n_features = spec["task"], spec["classes"], spec["n_inputs"]
         self.feature_names = spec.get("feature_names")  # None: the training data had no column names
         self.target = spec.get("target")
+        self.table = spec.get("columns")  # a model of a CSV: how each column is read (version 3)
+        self.ignored = set(spec.get("ignored") or [])  # columns of the training file the model leaves out
+        if self.table is not None:
+            self.n_features = len(self.table)
+            self.missing = {m.strip().lower() for m in spec["missing_values"]}
 
     def predict(self, rows):
         """The predicted class of each row (integers, or text), or for regression its value in the
@@ -138,7 +152,8 @@ class Model:
     def outputs(self, rows):
         """The network's outputs for raw rows, before any class decision."""
         dtype = self.spec["dtype"]
-        x = np.array(self.rows(rows), dtype=dtype, order="C", copy=True)
+        x = self.rows(rows)
+        x = np.array(self.encode(x) if self.table is not None else x, dtype=dtype, order="C", copy=True)
         scaling, arrays = self.spec["scaling"], self.arrays
         if scaling == "standard":
             x -= arrays["scaling.mean"].astype(dtype)
@@ -157,18 +172,49 @@ class Model:
         if hasattr(rows, "keys") and hasattr(rows, "__getitem__"):
             given = {str(k): k for k in rows.keys()}  # noqa: SIM118 (a pandas Series iterates its values, not its keys)
             names = self.columns(list(given))
-            cells = [np.atleast_1d(np.asarray(rows[given[name]])) for name in names]
+            kind = object if self.table is not None else None
+            cells = [np.atleast_1d(np.asarray(rows[given[name]], dtype=kind)) for name in names]
             if any(c.ndim != 1 for c in cells) or len({len(c) for c in cells}) > 1:
                 raise InputError("every column must hold one value per row, and all as many rows")
-            return _numbers(np.stack(cells, axis=1) if cells else np.empty((0, 0)), names)
+            stacked = np.stack(cells, axis=1) if cells else np.empty((0, 0))
+            return stacked if self.table is not None else _numbers(stacked, names)
         try:
-            array = np.asarray(rows)
+            array = np.asarray(rows, dtype=object if self.table is not None else None)
         except ValueError:
             raise InputError("rows of different lengths: every row needs one value per feature") from None
         if array.ndim != 2 or array.shape[1] != self.n_features:
             raise InputError(f"expected rows of {self.n_features} features, a 2-D array (n, {self.n_features}); "
                              f"got shape {array.shape}" + (" (for one row, pass [row])" if array.ndim == 1 else ""))
-        return _numbers(array, self.feature_names)
+        return array if self.table is not None else _numbers(array, self.feature_names)
+
+    def encode(self, cells, first_row: int = 1) -> np.ndarray:
+        """A CSV model's cells (n, columns), in the order of feature_names(), as the network's inputs:
+        each column read by its type as nnctl reads it (see the `columns` of model.npz's spec)."""
+        blocks = []
+        for c, r in enumerate(self.table):
+            column = [self._cell(v) for v in cells[:, c].tolist()]
+            blocks.append(ENCODERS[r["type"]](self, r, column, first_row))
+        return np.hstack(blocks) if blocks else np.empty((len(cells), 0))
+
+    def _cell(self, value):
+        """A cell as nnctl reads it: None when missing (None, NaN, a missing marker), else stripped text
+        (a number as it prints: read back as the same number)."""
+        if value is None or (isinstance(value, float) and value != value):
+            return None
+        text = (repr(float(value)) if isinstance(value, (float, np.floating)) else str(value)).strip()
+        return None if text.lower() in self.missing else text
+
+    def number(self, r, text, row: int) -> float:
+        """A numeric column's cell as a float (the training file's decimal mark read)."""
+        decimal = self.spec.get("decimal", ".")
+        try:
+            value = float(text.replace(decimal, ".") if decimal != "." else text)
+        except ValueError:
+            raise InputError(f"row {row}, column {r['name']!r}: {printable(text[:40])!r} is not a number") from None
+        if not math.isfinite(value):
+            raise InputError(f"row {row}, column {r['name']!r}: {printable(text[:40])!r} is not a finite number")
+        return value
+
 
     def columns(self, given: list) -> list:
         """The given column names to read, in the model's order; InputError naming the missing or
@@ -180,7 +226,7 @@ class Model:
             return given
         repeated = sorted({g for g in given if given.count(g) > 1})
         missing = [n for n in names if n not in given]
-        unknown = [g for g in given if g not in names and g != self.target]
+        unknown = [g for g in given if g not in names and g != self.target and g not in self.ignored]
         if repeated or missing or unknown:
             problems = [f"the column {_names(repeated)} is given more than once"] if repeated else []
             problems += [f"missing {_names(missing)}"] if missing else []
@@ -188,6 +234,44 @@ class Model:
             raise InputError(f"{'; '.join(problems)}: the model was trained on the columns {_names(names)}, matched "
                              f"by name in any order")
         return list(names)
+
+
+def _numeric(model, r, column, first_row):
+    values = np.array([np.nan if v is None else model.number(r, v, first_row + i) for i, v in enumerate(column)])
+    missing = np.isnan(values)
+    filled = np.where(missing, r["fill"], values)
+    return np.column_stack([filled, missing]) if r["indicator"] else filled[:, None]
+
+
+def _binary(model, r, column, first_row):
+    low, high = r["values"]
+    _warn_unseen(r, [v for v in column if v is not None and v not in (low, high)], f"{r['fill']:.3g}, the training "
+                 f"share of {high!r}")
+    return np.array([[1.0 if v == high else 0.0 if v == low else r["fill"]] for v in column])
+
+
+def _categorical(model, r, column, first_row):
+    index = {c: i for i, c in enumerate(r["categories"])}
+    width = len(index) + r["other"] + r["missing"]
+    block = np.zeros((len(column), width))
+    for i, v in enumerate(column):
+        at = (width - 1 if r["missing"] else -1) if v is None else index.get(v, len(index) if r["other"] else -1)
+        if at >= 0:
+            block[i, at] = 1.0
+    if not r["other"]:
+        _warn_unseen(r, [v for v in column if v is not None and v not in index], "no category (all zeros)")
+    return block
+
+
+def _warn_unseen(r, unseen: list, read_as: str) -> None:
+    if unseen:
+        warnings.warn(f"column {printable(repr(r['name']))}: {len(unseen)} value{'s' if len(unseen) > 1 else ''} the "
+                      f"model never saw in training, such as {printable(repr(unseen[0][:40]))}: read as {read_as}",
+                      UnseenValueWarning, stacklevel=4)
+
+
+# One entry per type of column (a model of a CSV): its cells (None where missing) as the network's inputs.
+ENCODERS = {"numeric": _numeric, "binary": _binary, "categorical": _categorical}
 
 
 def _names(names: list) -> str:
@@ -238,10 +322,13 @@ def is_header(cells: list) -> bool:
     return bool(cells) and not any(number(c) for c in cells)
 
 
-def read_csv(text: str, model: Model, header=None) -> np.ndarray:
+def read_csv(text: str, model: Model, header=None, delimiter=None) -> np.ndarray:
     """The rows of CSV `text` as the model's features: columns by name when there is a header and the
-    model knows its columns' names, else by position. Rows count from 1, the header included."""
-    delimiter = model.spec.get("delimiter", ",")
+    model knows its columns' names, else by position. Rows count from 1, the header included. A
+    model of a CSV gets the cells themselves, as text (read_cells)."""
+    delimiter = delimiter or model.spec.get("delimiter", ",")
+    if model.table is not None:
+        return read_cells(text, model, header, delimiter)
     first_end = text.find("\n")
     first = text if first_end < 0 else text[:first_end]
     cells = first_cells = [c.strip() for c in next(csv.reader([first], delimiter=delimiter), [])]
@@ -270,6 +357,55 @@ def read_csv(text: str, model: Model, header=None) -> np.ndarray:
     except ValueError:
         pass
     return _walk(body, delimiter, wanted, width, names, start)
+
+
+def read_cells(text: str, model: Model, header, delimiter: str) -> np.ndarray:
+    """A model of a CSV: the cells of its columns (n, columns), stripped text, matched by name when
+    the first row is a header (it names every column the model reads, or holds no number), else
+    by position; the numbers are checked here, so that an error names the file's row."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, start = [], 1
+    for row in reader:
+        if row and "".join(row).strip():
+            rows.append((start, row))
+        start = reader.line_num + 1
+    names = model.feature_names
+    first = [c.strip() for c in rows[0][1]] if rows else []
+    if header is None:
+        header = (names is not None and set(names) <= set(first)) or is_header(first)
+    if names is None:  # trained on a file without a header: by position (a header row skipped)
+        names, rows = [r["name"] for r in model.table], rows[1:] if header else rows
+        positions, width = list(range(len(names))), len(names)
+    elif header and rows:
+        model.columns(first)  # InputError for a missing, unknown or repeated column
+        positions, width, rows = [first.index(n) for n in names], len(first), rows[1:]
+    else:
+        positions, width = list(range(len(names))), len(names)
+    if not rows:
+        raise InputError("no rows to predict")
+    cells = []
+    for number, row in rows:
+        if len(row) != width:
+            raise InputError(f"row {number}: {len(row)} values, expected {width}"
+                             + (f" (read with the delimiter {delimiter!r}: pass --delimiter?)" if len(row) == 1 else ""))
+        cells.append([row[p].strip() for p in positions])
+    array = np.array(cells, dtype=object).reshape(len(cells), len(names))
+    for c, r in enumerate(model.table):
+        if r["type"] == "numeric":
+            for (number, _), value in zip(rows, array[:, c].tolist()):
+                cell = model._cell(value)
+                if cell is not None:
+                    model.number(r, cell, number)
+    return array
+
+
+def decode(raw: bytes, model: Model) -> str:
+    """A CSV's bytes as text: UTF-16 when a byte-order mark says so, else the training file's encoding
+    (UTF-8 with or without a byte-order mark by default)."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16")
+    encoding = model.spec.get("encoding", "utf-8")
+    return raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
 
 
 def _widths_agree(body: str, delimiter: str, width: int) -> bool:
@@ -320,20 +456,28 @@ def main(argv=None) -> int:
     parser.add_argument("--proba", action="store_true", help="print CSV: the class, then its probability per class")
     parser.add_argument("--header", dest="header", action="store_true", default=None, help="the first row is a header")
     parser.add_argument("--no-header", dest="header", action="store_false", help="the first row is data")
+    parser.add_argument("--delimiter", help="the field separator, e.g. ';' or tab (default: the training file's)")
     args = parser.parse_args(argv)
+    delimiter = "\t" if args.delimiter in ("tab", "\\t") else args.delimiter
+    if delimiter is not None and len(delimiter) != 1:
+        parser.error(f"--delimiter: expected one character, such as ';' or tab, got {delimiter!r}")
     name = "<stdin>" if args.input == "-" else args.input
     try:
         model = Model(HERE)
         if args.proba and model.task == "regression":
             parser.error("--proba: a regression model has no class probabilities")
         raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
-        x = read_csv(raw.decode("utf-8-sig"), model, args.header)
-        sys.stdout.write("".join(line + "\n" for line in lines(model, x, args.proba)))
+        x = read_csv(decode(raw, model), model, args.header, delimiter)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always", UnseenValueWarning)
+            sys.stdout.write("".join(line + "\n" for line in lines(model, x, args.proba)))
+        for warning in seen:
+            print(f"warning: {printable(name)}: {warning.message}", file=sys.stderr)
     except InputError as e:
         print(f"error: {printable(name)}: {printable(e)}", file=sys.stderr)
         return 5
     except UnicodeDecodeError as e:
-        print(f"error: {printable(name)}: not a text CSV file (byte {e.start} is not UTF-8)", file=sys.stderr)
+        print(f"error: {printable(name)}: not a text CSV file (byte {e.start} is not {e.encoding})", file=sys.stderr)
         return 5
     except OSError as e:
         print(f"error: {printable(e.filename or name)}: {printable(e.strerror or e)}", file=sys.stderr)

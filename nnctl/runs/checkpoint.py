@@ -18,21 +18,24 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..data import apply_preprocessing, inputs
+from ..data import apply_preprocessing, inputs, table_record
 from ..errors import CheckpointError, ConfigError, DataError
 from ..files import atomic_write, read_limited
 from .folder import in_run_folder
 
 FORMAT = "nnctl-checkpoint"
-VERSION = 3
+VERSION = 4
 MAX_BYTES = 2_000_000_000
 DTYPES = {"float32": "<f4", "float64": "<f8"}
 # The exact top-level keys of each format version this nnctl reads. Version 2 added `training`;
-# version 3 replaced `n_inputs` (a width) by `input_shape` (the model's: [n] or [H, W, C]).
+# version 3 replaced `n_inputs` (a width) by `input_shape` (the model's: [n] or [H, W, C]); version 4
+# added `data_file` (the SHA-256 and size of the file trained on), and a CSV's typed columns in
+# preprocessing["table"], which an older nnctl would not apply.
 KEYS = {1: frozenset({"format", "version", "nnctl_version", "epoch", "metrics", "config", "preprocessing", "classes",
                       "n_inputs", "state", "optimizer", "sha256"})}
 KEYS[2] = KEYS[1] | {"training"}
 KEYS[3] = KEYS[2] - {"n_inputs"} | {"input_shape"}
+KEYS[4] = KEYS[3] | {"data_file"}
 # What `training` holds in last.json (null in checkpoint.json): where in the next epoch training
 # stood, the best monitored value so far, and each stateful callback's state_dict() by name.
 TRAINING_KEYS = frozenset({"rows_done", "loss_sum", "correct", "best_value", "best_epoch", "callbacks"})
@@ -53,6 +56,7 @@ class Checkpoint:
     optimizer: dict | None
     training: dict | None = None  # last.json's training state (TRAINING_KEYS), None in checkpoint.json
     version: int = VERSION  # the format version of the file, before any upgrade
+    data_file: dict | None = None  # {"sha256", "size"} of the data file trained on; None for a built-in set
 
     @property
     def n_inputs(self) -> int:
@@ -64,7 +68,7 @@ def encode(array: np.ndarray) -> dict:
     """A JSON-able record of an array: dtype, shape, base64 of its little-endian bytes."""
     name = str(array.dtype)
     return {"dtype": name, "shape": list(array.shape),
-            "data": base64.b64encode(np.ascontiguousarray(array, dtype=DTYPES[name]).tobytes()).decode("ascii")}
+            "data": base64.b64encode(np.ascontiguousarray(array, dtype=DTYPES[name])).decode("ascii")}  # no bytes copy
 
 
 def decode(record, where: str) -> np.ndarray:
@@ -110,7 +114,14 @@ def _encoded_size(doc: dict) -> int:
 
 
 SLICE = 1 << 20  # characters of a long string hashed at a time
-_ESCAPED = re.compile(r'["\\\x00-\x1f\x7f-\U0010ffff]')  # what json.dumps would not copy as it is
+_VERBATIM = bytes(range(0x20, 0x7F)).translate(None, b'"\\')  # the characters json.dumps copies as they are
+
+
+def _verbatim(text: str) -> bool:
+    """Whether json.dumps copies `text` as it is, between its quotes (base64 does: no character to
+    escape); looked at a slice at a time, as bytes (a regular expression took 3 ms a megabyte)."""
+    return text.isascii() and not any(text[start:start + SLICE].encode("ascii").translate(None, _VERBATIM)
+                                      for start in range(0, len(text), SLICE))
 
 
 def _hash_canonical(value, update) -> None:
@@ -130,7 +141,7 @@ def _hash_canonical(value, update) -> None:
                 update(b",")
             _hash_canonical(item, update)
         update(b"]")
-    elif isinstance(value, str) and len(value) > SLICE and not _ESCAPED.search(value):
+    elif isinstance(value, str) and len(value) > SLICE and _verbatim(value):
         # base64: nothing to escape, so the string is its own JSON; hashed in slices, never copied whole
         update(b'"')
         for start in range(0, len(value), SLICE):
@@ -141,12 +152,21 @@ def _hash_canonical(value, update) -> None:
 
 
 def save(path, *, config, model, preprocessing: dict, classes: list, epoch: int,
-         metrics: dict, optimizer: dict | None = None, training: dict | None = None, write=None) -> None:
+         metrics: dict, optimizer: dict | None = None, training: dict | None = None, data_file: dict | None = None,
+         write=None) -> None:
     """Write a checkpoint atomically (with `write(path, text)` when given: it is serialised here,
     so a write that happens later still holds these numbers). `config` is the resolved Config (or
     its model_dump(mode="json"), which a run computes once); the model's input shape is recorded;
     `optimizer` a state_dict; `training` the state a resumed run needs (TRAINING_KEYS), given
-    together with `optimizer`."""
+    together with `optimizer`; `data_file` the SHA-256 and size of the data file trained on."""
+    (write or atomic_write)(path, text(config=config, model=model, preprocessing=preprocessing, classes=classes,
+                                       epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
+                                       data_file=data_file))
+
+
+def text(*, config, model, preprocessing: dict, classes: list, epoch: int, metrics: dict,
+         optimizer: dict | None = None, training: dict | None = None, data_file: dict | None = None) -> str:
+    """The checkpoint's JSON text, as `save` writes it."""
     doc = {
         "format": FORMAT, "version": VERSION, "nnctl_version": __version__, "epoch": epoch,
         "metrics": metrics, "config": config if isinstance(config, dict) else config.model_dump(mode="json"), "preprocessing": preprocessing,
@@ -154,10 +174,31 @@ def save(path, *, config, model, preprocessing: dict, classes: list, epoch: int,
         "state": {name: encode(a) for name, a in model.state().items()},
         "optimizer": None if optimizer is None else
         {"t": optimizer["t"], "arrays": {k: encode(v) for k, v in optimizer["arrays"].items()}},
-        "training": training,
+        "training": training, "data_file": data_file,
     }
     doc["sha256"] = _digest(doc, whole=_encoded_size(doc) <= SLICE)  # every epoch of a small model: kept cheap
-    (write or atomic_write)(path, json.dumps(doc, separators=(",", ":"), allow_nan=False))
+    return _dumps(doc)
+
+
+def _dumps(doc: dict) -> str:
+    """json.dumps(doc, separators=(",", ":"), allow_nan=False), with the arrays' base64 put in by
+    a join rather than passed through the encoder, which looks at every character of a string
+    (~2 ms a megabyte, most of a checkpoint's serialisation): base64 has nothing to escape, so
+    the text is the same."""
+    records = [*doc["state"].values(), *(doc["optimizer"]["arrays"].values() if doc["optimizer"] else ())]
+    if sum(len(r["data"]) for r in records) <= SLICE:
+        return json.dumps(doc, separators=(",", ":"), allow_nan=False)
+    holes = {id(r): {**r, "data": ""} for r in records}  # the same records, their data left empty
+    shell = {**doc, "state": {k: holes[id(r)] for k, r in doc["state"].items()},
+             "optimizer": doc["optimizer"] and {**doc["optimizer"],
+                                                "arrays": {k: holes[id(r)] for k, r in doc["optimizer"]["arrays"].items()}}}
+    pieces = json.dumps(shell, separators=(",", ":"), allow_nan=False).split('"data":""')
+    if len(pieces) != len(records) + 1:  # an empty "data" elsewhere (a config string): the plain way
+        return json.dumps(doc, separators=(",", ":"), allow_nan=False)
+    out = [pieces[0]]
+    for record, piece in zip(records, pieces[1:]):  # json.dumps keeps the dicts' order: the records' order
+        out += ['"data":"', record["data"], '"', piece]
+    return "".join(out)
 
 
 def _no_duplicates(pairs):
@@ -190,7 +231,12 @@ def _v2_to_v3(doc: dict) -> dict:
     return doc
 
 
-UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}  # version -> the function that lifts a document to the next version
+def _v3_to_v4(doc: dict) -> dict:
+    """Version 3 did not record the data file: a run folder of it scores itself only with --data."""
+    return {**doc, "version": 4, "data_file": None}
+
+
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}  # version -> the function that lifts a document to the next version
 
 
 def _read(path) -> tuple[dict, int]:
@@ -381,6 +427,7 @@ def load(path) -> Checkpoint:
     try:  # the stored scaling must fit the input width, or predictions would fail later
         apply_preprocessing(np.zeros((1, n_inputs)), preprocessing, dtype)
         inputs.check(preprocessing.get("inputs"), n_inputs)  # names and ranges: absent in older checkpoints
+        table_record.check(preprocessing.get("table"), n_inputs, (preprocessing.get("inputs") or {}).get("names"))
     except DataError as e:
         raise CheckpointError(f"{source}: preprocessing: {e}") from None
     n_out = cfg.model.layers[-1].units
@@ -399,6 +446,7 @@ def load(path) -> Checkpoint:
     if not _is_int(epoch, 0, cfg.training.epochs) or not isinstance(metrics, dict):
         raise CheckpointError(f"{source}: epoch must be 0 to training.epochs ({cfg.training.epochs}) and metrics an object")
     training = _checked_training(doc["training"], optimizer, epoch, source)
+    data_file = _checked_data_file(doc["data_file"], source)
     # Only now allocate and decode, everything else having been checked from the JSON: one array
     # at a time, straight into its destination, its base64 text dropped once decoded, so memory
     # stays about the file's size (finiteness is checked here).
@@ -417,7 +465,17 @@ def load(path) -> Checkpoint:
         optimizer = {"t": optimizer["t"], "arrays": decoded}
     return Checkpoint(path=source, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
                       input_shape=input_shape, epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
-                      version=version)
+                      version=version, data_file=data_file)
+
+
+def _checked_data_file(record, source: str) -> dict | None:
+    """data_file: null, or the SHA-256 (64 hex digits) and size in bytes of the file trained on."""
+    if record is None:
+        return None
+    if not (isinstance(record, dict) and set(record) == {"sha256", "size"} and isinstance(record["sha256"], str)
+            and re.fullmatch(r"[0-9a-f]{64}", record["sha256"]) and _is_int(record["size"], 0, 2**62)):
+        raise CheckpointError(f"{source}: data_file: expected null or an object with sha256 (64 hex digits) and size")
+    return record
 
 
 def _checked_input_shape(given, cfg, source: str) -> tuple:

@@ -1,19 +1,25 @@
-"""The data set a checkpoint is scored or drawn on (eval, plot), rebuilt from its config.
+"""The data set a checkpoint is scored or drawn on (eval, plot, doctor, export), rebuilt from its config.
 
 A checkpoint is untrusted input: its sha256 proves only that the file is whole, and anyone can
 edit one and compute the hash again. So a path its `config.data` names is opened only when it
-lies inside the checkpoint's own run folder (the folder holding the checkpoint and a run.json);
-any other file must be named by the user (`--data FILE`), who then knows what is read.
+lies inside the checkpoint's own run folder (the folder holding the checkpoint and a run.json),
+or when the checkpoint recorded the SHA-256 and size of the file it was trained on (`data_file`)
+and the file still holds exactly those bytes: it is opened as a regular file (never a device or
+a FIFO), read no further than the recorded size, and nothing of it is parsed or printed unless
+its SHA-256 matches; the bytes hashed are the bytes parsed. A checkpoint can thus make nnctl read
+only a file whose whole content its author already knew. Any other file must be named by the user
+(`--data FILE`), who then knows what is read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 
-from .. import data as data_module
+from .. import data as data_module, files
 from ..data import csvtext
 from ..data.tabular import is_header
 from ..errors import DataError
@@ -44,22 +50,56 @@ def data_config(ckpt, data_path=None):
     """The checkpoint's data config, with `data_path` (the user's --data) as its path when given
     (for a built-in data set, a CSV or .npz file of its features read with its settings; a CSV's
     columns matched by the names recorded at training); DataError if the checkpoint alone names a
-    file outside its run folder."""
+    file outside its run folder and recorded no SHA-256 of it (see `recorded_content`)."""
     data = ckpt.config.data
     if data_path is not None:
         if data.name not in PATH_SETS:
             return _file_config(ckpt, data_path)
         update = {"path": str(data_path)}
-        names = (ckpt.preprocessing.get("inputs") or {}).get("names")
+        names = _column_names(ckpt.preprocessing)
         if data.name == "csv" and data.features is None and names:  # the new file's columns by name, in any order
             update["features"] = list(names)
         return data.model_copy(update=update)
     path = getattr(data, "path", None)
-    if path is None or is_inside(path, run_folder(ckpt.path)):
+    if path is None or is_inside(path, run_folder(ckpt.path)) or (ckpt.data_file and data.name in data_module.FILE_SETS):
         return data
     raise DataError(f"{ckpt.path}: the checkpoint names a data file outside its run folder "
                     f"(data.path {quoted(path, 100)}), and nnctl does not open a file that only a checkpoint "
                     f"names: pass --data FILE to score on FILE with the checkpoint's data settings")
+
+
+def _column_names(preprocessing: dict) -> list | None:
+    """The columns a model trained on a CSV reads: its typed columns' (those not left out), else
+    the feature names recorded before nnctl typed columns."""
+    table = preprocessing.get("table")
+    if table is not None:
+        return [r["name"] for r in table["columns"] if r["type"] != "ignore"]
+    return (preprocessing.get("inputs") or {}).get("names")
+
+
+def recorded_content(ckpt) -> bytes | None:
+    """The bytes of the data file the checkpoint's config names, when it lies outside the run folder
+    and the checkpoint recorded its SHA-256 and size: read capped at that size from a regular file,
+    and returned only when they hash to the recorded SHA-256; DataError (the file changed, moved or
+    is gone: pass --data) otherwise. None when the rule does not apply (a built-in set, a file
+    inside the run folder)."""
+    cfg, record = ckpt.config.data, ckpt.data_file
+    path = getattr(cfg, "path", None)
+    if record is None or cfg.name not in data_module.FILE_SETS or path is None or is_inside(path, run_folder(ckpt.path)):
+        return None
+    fix = "pass --data FILE to score on FILE with the checkpoint's data settings"
+    try:
+        with files.open_regular(path, DataError, "a data") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            raw = handle.read(record["size"] + 1) if size == record["size"] else None
+    except DataError as e:
+        raise DataError(f"{ckpt.path}: the run's data file cannot be opened ({e}): it moved or is gone; {fix}") from None
+    except OSError as e:
+        raise DataError(f"{ckpt.path}: the run's data file {quoted(path, 100)} cannot be read ({e.strerror}); {fix}") from None
+    if raw is None or len(raw) != record["size"] or hashlib.sha256(raw).hexdigest() != record["sha256"]:
+        raise DataError(f"{ckpt.path}: the data file {quoted(path, 100)} changed since training (its content no "
+                        f"longer matches the SHA-256 the checkpoint recorded); {fix}")
+    return raw
 
 
 def _file_config(ckpt, data_path):
@@ -91,7 +131,8 @@ def load(ckpt, data_path=None) -> data_module.Dataset:
     its stored preprocessing, with the class indices of the checkpoint's classes."""
     cfg = ckpt.config
     data = data_config(ckpt, data_path)
-    dataset = data_module.load(data, cfg.seed, cfg.training.dtype, preprocessing=ckpt.preprocessing)
+    dataset = data_module.load(data, cfg.seed, cfg.training.dtype, preprocessing=ckpt.preprocessing,
+                               content=recorded_content(ckpt) if data_path is None else None)
     if dataset.x_train.shape[1] != ckpt.n_inputs:
         raise DataError(f"{data_path or 'the data set'} has {dataset.x_train.shape[1]} features; "
                         f"the checkpoint expects {ckpt.n_inputs}")

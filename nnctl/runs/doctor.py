@@ -222,7 +222,9 @@ def check_test_far_from_val(view: RunView):
         return None
     sizes = view.data.get("sizes", {})
     n_test, n_val = test.get("n") if type(test.get("n")) is int else sizes.get("test"), sizes.get("val")
-    shown = f"validation {n_val if n_val is not None else '?'} rows, test {n_test if n_test is not None else '?'} rows"
+    shown = (f"validation {n_val} rows, test {n_test} rows" if n_val is not None else
+             f"test {n_test} rows; the validation rows were not counted: the data could not be read" if n_test is not None
+             else "the split sizes are unknown: the data could not be read")
     if "accuracy" in test and _finite(test["accuracy"]) and _finite(row.get("val_accuracy")):
         t, v = test["accuracy"], row["val_accuracy"]
         if abs(t - v) < FAR:
@@ -345,6 +347,14 @@ def check_vanishing(view: RunView):
     return {"evidence": f"gradient norm of {layers[0]} is {ratio:.1e} times that of {layers[-1]} (medians over the epochs)"}
 
 
+def check_data_not_seen(view: RunView):
+    why = view.data.get("error")
+    if why is None:
+        return None
+    return {"evidence": f"the validation data could not be read, so the predictions were not checked: {why}",
+            "advice": "pass the data file: nnctl doctor RUN_DIR --data FILE"}
+
+
 @dataclass(frozen=True)
 class Finding:
     """One entry of the registry: how serious it usually is, what triggers it (for the docs), the
@@ -398,7 +408,12 @@ FINDINGS = {  # most important first
                                  "larger val/test splits, or several seeds", check_test_far_from_val),
     "class_imbalance": Finding(INFO, f"the training split's largest class is {IMBALANCE:g}x its smallest",
                                "judge by macro F1 and per-class recall (`nnctl eval`)", check_imbalance),
+    "data_not_seen": Finding(INFO, "the checkpoint could not be scored on its data (the file changed, moved, or "
+                                   "lies outside the run folder without a recorded SHA-256), so the checks of the "
+                                   "predictions and the split sizes were skipped",
+                             "`nnctl doctor RUN_DIR --data FILE`", check_data_not_seen),
 }
+
 
 
 def diagnose(view: RunView) -> list[dict]:
@@ -479,8 +494,8 @@ def _data(path: Path, data_path=None) -> dict:
     try:
         ckpt = checkpoint.load(path / "checkpoint.json")
         dataset = checkpoint_data.load(ckpt, data_path)
-    except (NnctlError, OSError, ValueError):
-        return {}
+    except (NnctlError, OSError, ValueError) as e:
+        return {"error": str(e)}
     found = {"sizes": {s: int(len(getattr(dataset, f"y_{s}"))) for s in ("train", "val", "test")}}
     if dataset.task != "classification" or not ckpt.classes:
         return found

@@ -32,6 +32,8 @@ def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
     scores = evaluate(ckpt.model, LOSSES[ckpt.config.loss], x, y, task=dataset.task, target_scale=dataset.target_scale)
     result = {"checkpoint": str(path), "epoch": ckpt.epoch, "split": split, "task": dataset.task, "n": int(len(y)),
               **{k: v for k, v in scores.items() if k != "out"}}
+    if dataset.notes:  # a CSV's cells filled in, and values training never saw (over every row read)
+        result["notes"] = [{"kind": kind, "text": text} for kind, text in dataset.notes]
     if dataset.task == "regression":
         return result
     result["classes"] = ckpt.classes

@@ -12,6 +12,7 @@ failed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import time
 
@@ -24,7 +25,7 @@ from ..engine import divergence, optimizers, schedules
 from ..engine.callbacks import (BestWeights, Callback, DropoutGenerators, EarlyStopping, LearningRateScheduler, LossLimit,
                                 Monitor, StopOnRequest)
 from ..engine.losses import LOSSES
-from ..engine.diagnostics import Diagnostics, probe_rows
+from ..engine.diagnostics import Diagnostics
 from ..engine.model import build
 from ..engine.train import Position, evaluate, fit
 from ..errors import CheckpointError, ConfigError, DataError, Interrupted, NnctlError, TrainingDiverged
@@ -61,6 +62,9 @@ def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True, mo
                 != point.last.preprocessing:
             raise DataError(f"the data set's fitted scaling differs from the one in {point.last.path}: "
                             f"the data changed since the run started, so it cannot continue")
+        if point.last is not None and point.last.data_file not in (None, dataset.data_file):
+            raise DataError(f"{point.cfg.data.path}: the file's content differs from the one the run started on "
+                            f"(SHA-256 in {point.last.path}), so the run cannot continue")
         rows_done = point.last.training["rows_done"] if point.last is not None else 0
         n_rows, batch_size = len(dataset.x_train), point.cfg.training.batch_size
         if rows_done and (rows_done >= n_rows or rows_done % batch_size or point.last.epoch == point.cfg.training.epochs):
@@ -76,8 +80,8 @@ def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True, mo
 
 def _without_inputs(preprocessing: dict, saved: dict) -> dict:
     """The fitted preprocessing as a last.json written before nnctl recorded the inputs' names and
-    ranges ("inputs") holds it, so that such a run still resumes."""
-    return preprocessing if "inputs" in saved else {k: v for k, v in preprocessing.items() if k != "inputs"}
+    ranges ("inputs") or a CSV's column records ("table") holds it, so that such a run still resumes."""
+    return {k: v for k, v in preprocessing.items() if k in saved or k not in ("inputs", "table")}
 
 
 def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:
@@ -135,22 +139,26 @@ class Checkpointer(Callback):
     Each epoch's files are made at its end, and written at most every `training.save_interval`
     seconds: an epoch that ends sooner after the last write is kept in memory, and written by the
     next one due or by `flush` (when training ends, is interrupted, diverges or fails). Writing four
-    or five files took most of an epoch of moons. The files are the same bytes whenever they are
-    written, and a process that dies after any of them leaves a folder --resume continues (see
-    SAVE_ORDER)."""
+    or five files took most of an epoch of moons. A checkpoint is kept as a copy of its arrays (a
+    copy is ~10x cheaper than the JSON) and made into text only when written, so an epoch that a
+    later one replaces before the write costs no JSON at all. The files are the same bytes whenever
+    they are written, and a process that dies after any of them leaves a folder --resume continues
+    (see SAVE_ORDER)."""
 
     def __init__(self, run, training: Training):
         self.run, self.path, self.training = run, run.path, training
         self.interval = training.cfg.training.save_interval
-        self.pending: dict = {}  # path -> text of the files not written yet, in the order they are written
+        # path -> the text of a file not written yet, or the function that makes it, in write order
+        self.pending: dict = {}
         self.saved_at = time.monotonic()
 
     def on_epoch_end(self, record):
         epoch, metrics = record["epoch"], without_seconds(record)  # the same run must give the same bytes
         self.run.save_logs(self._keep)
+        model = Frozen(self.training.model)
         if not self.training.restore_best or self.training.monitor.best_epoch == epoch:
-            self.save_best(epoch, metrics, self._keep)
-        self.save_last(Position(epoch), metrics, self._keep)
+            self._keep(self.path / "checkpoint.json", self.training.checkpoint(epoch, metrics, None, model))
+        self._keep(self.path / "last.json", self.training.checkpoint(epoch, metrics, Position(epoch), model))
         if time.monotonic() - self.saved_at >= self.interval:
             self.flush()
         return False
@@ -162,16 +170,28 @@ class Checkpointer(Callback):
         """Write the files kept in memory, in SAVE_ORDER (the run's writer writes them in the background)."""
         pending, self.pending = self.pending, {}
         for path in sorted(pending, key=lambda p: SAVE_ORDER.index(p.name)):
-            self.run.writer.write(path, pending[path])
+            text = pending[path]
+            self.run.writer.write(path, text() if callable(text) else text)
         self.saved_at = time.monotonic()
 
-    def save_last(self, position: Position, metrics: dict, write=None) -> None:
-        """last.json: everything a resumed run needs to continue from `position`."""
-        self.training.save(self.path / "last.json", position.epoch, metrics, position, write or self.run.writer.write)
+    def save_last(self, position: Position, metrics: dict) -> None:
+        """last.json now: everything a resumed run needs to continue from `position`."""
+        self.run.writer.write(self.path / "last.json", self.training.checkpoint(position.epoch, metrics, position)())
 
-    def save_best(self, epoch: int, metrics: dict, write=None) -> None:
-        """checkpoint.json: the model alone, for eval and predict."""
-        self.training.save(self.path / "checkpoint.json", epoch, metrics, None, write or self.run.writer.write)
+    def save_best(self, epoch: int, metrics: dict) -> None:
+        """checkpoint.json now: the model alone, for eval and predict."""
+        self.run.writer.write(self.path / "checkpoint.json", self.training.checkpoint(epoch, metrics, None)())
+
+
+class Frozen:
+    """A model's state() (and input shape) as it was when made: copies, which training goes on without touching."""
+
+    def __init__(self, model):
+        self.arrays = {name: array.copy() for name, array in model.state().items()}
+        self.input_shape = tuple(model.input_shape)
+
+    def state(self) -> dict:
+        return self.arrays
 
 
 class Training:
@@ -200,7 +220,7 @@ class Training:
         self.best_weights = BestWeights(self.model, self.monitor) if self.restore_best else None
         self.schedule = LearningRateScheduler(schedules.build(config_module.plain(cfg.training.schedule)), self.optimizer)
         # per-layer norms, update ratios, dead and saturated units into each epoch's record (doctor reads them)
-        self.diagnostics = Diagnostics(self.model, probe_rows(dataset.x_val, dataset.x_train))
+        self.diagnostics = Diagnostics(self.model)
         self.stateful = {**stateful(self.model, self.schedule, self.monitor), "diagnostics": self.diagnostics}
         # from the untrained weights, so before restore: a resumed run gets the same limit
         limit = divergence.loss_limit(divergence.reference_loss(self.model, self.loss, dataset.x_train, dataset.y_train))
@@ -222,13 +242,20 @@ class Training:
                 "callbacks": {name: state for name, c in self.stateful.items()
                               if (state := c.state_dict()) or not getattr(c, "state_optional", False)}}
 
-    def save(self, path, epoch: int, metrics: dict, position: Position | None, write=None) -> None:
-        """A checkpoint of the model; with a position, also the optimizer and training state (last.json).
-        `write(path, text)` writes it (the run's background writer; atomic_write when None)."""
-        checkpoint_module.save(path, write=write, config=self.config_doc, model=self.model, preprocessing=self.dataset.preprocessing,
-                               classes=self.dataset.classes, epoch=epoch, metrics=metrics,
-                               optimizer=self.optimizer.state_dict() if position is not None else None,
-                               training=self.state(position) if position is not None else None)
+    def checkpoint(self, epoch: int, metrics: dict, position: Position | None, model=None):
+        """A function making the text of a checkpoint of the model as it is now (`model`: a Frozen
+        copy of it, to share between checkpoints); with a position, also the optimizer and training
+        state (last.json). What it needs is copied now, the text made when it is called."""
+        model = model or Frozen(self.model)
+        optimizer = training = None
+        if position is not None:
+            state = self.optimizer.state_dict()
+            optimizer = {"t": state["t"], "arrays": {k: v.copy() for k, v in state["arrays"].items()}}
+            training = self.state(position)
+        return functools.partial(checkpoint_module.text, config=self.config_doc, model=model,
+                                 preprocessing=self.dataset.preprocessing, classes=self.dataset.classes,
+                                 epoch=epoch, metrics=metrics, optimizer=optimizer, training=training,
+                                 data_file=self.dataset.data_file)
 
     def callbacks(self, checkpointer: Checkpointer, run, stop) -> list[Callback]:
         """nnctl's own callbacks, in the order the loop must call them: the diagnostics first (they
@@ -243,6 +270,7 @@ class Training:
         """Train into `run`'s folder (nnctl's callbacks, the trackers run.tracking asks for, then
         `callbacks`); score the kept weights on the test split, draw the report; the run's summary.
         A tracker that cannot be used fails the run before its first epoch."""
+        run.status["data"] = self.data_status()  # written with the first epoch's files, or how the run ended
         trackers = tracking.start(self.cfg, run, self.model, model_writer)
         try:
             return self._run(run, [*trackers, *callbacks], stop, plots)
@@ -280,6 +308,12 @@ class Training:
             raise
         return self.finish(run, plots)
 
+    def data_status(self) -> dict:
+        """What run.json says of the data: where it came from, the file's SHA-256 and size, and a
+        CSV's columns as read (types, inputs, cells filled in, rows dropped)."""
+        dataset = self.dataset
+        return {"source": dataset.source, "file": dataset.data_file, "table": dataset.table}
+
     def describe(self, path, epochs: int) -> dict:
         """What this run trains, for Callback.on_train_begin (the header of nnctl train): run folder,
         data set and split sizes, parameters, optimizer, epochs, and where training starts."""
@@ -290,7 +324,7 @@ class Training:
                 "params": int(sum(a.size for a in self.model.params().values())), "dtype": cfg.training.dtype,
                 "optimizer": cfg.optimizer.name, "lr": self.optimizer.lr, "epochs": epochs,
                 "batch_size": cfg.training.batch_size, "checkpoint": cfg.training.checkpoint,
-                "target_scale": dataset.target_scale if dataset.task == "regression" else 1.0,
+                "target_scale": dataset.target_scale if dataset.task == "regression" else 1.0, "table": dataset.table,
                 "start": {"epoch": self.start.epoch, "rows_done": self.start.rows_done}}
 
     def finish(self, run, plots: bool) -> dict:

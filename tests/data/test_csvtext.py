@@ -42,12 +42,13 @@ def test_read_header_reads_the_first_record_only(tmp_path):
 
 def test_a_header_with_a_quoted_newline_is_read_alike_by_training_init_and_predict(tmp_path, monkeypatch):
     path = table(tmp_path / "nl.csv", '"f\nx",g,label')
-    _, _, names, target = tabular.read_csv(path)
-    assert names == ["f\nx", "g"] and target == "label"
+    read = tabular.read_csv(path)
+    names = read.names
+    assert names == ["f\nx", "g"] and read.target == "label"
     assert infer.describe(str(path)).n_features == 2
     x, notes = features.read_named(str(path), names, target="label")
     assert x.shape == (60, 2) and notes == []
-    np.testing.assert_array_equal(x, tabular.read_csv(path)[0])
+    np.testing.assert_array_equal(x, np.array(read.cells, float).T)
     assert run("train", "--data", path, "--set", "training.epochs=1", "-q", "--no-plots",
                "--run-dir", tmp_path / "run").exit_code == 0
     predicted = run("predict", tmp_path / "run" / "checkpoint.json", path)  # the training file itself
@@ -70,7 +71,7 @@ def test_a_cell_longer_than_the_csv_modules_limit_is_read_everywhere(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(f"f1,f2\n{long},x\n")
     refused = run("predict", checkpoint, bad)  # the slow path, which names the cell, reads it too
-    assert refused.exit_code == 5 and "row 2, column 2: 'x' is not a number" in refused.stderr
+    assert refused.exit_code == 5 and "bad.csv:2: feature column 'f2' holds 'x', not a number" in refused.stderr
     scored = run("eval", checkpoint, "--data", path, "--split", "all", "--json")
     assert scored.exit_code == 0, scored.output
 
@@ -102,8 +103,8 @@ def test_a_target_named_twice_is_refused_even_when_it_is_chosen_by_name(tmp_path
 def test_columns_read_are_distinct_but_an_unread_column_may_repeat_a_name(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b,note,note,label\n" + "".join(f"{i},{i * 2},x,y,{i % 2}\n" for i in range(20)))
-    x, _, names, target = tabular.read_csv(path, "label", ["a", "b"])
-    assert names == ["a", "b"] and target == "label" and x.shape == (20, 2)
+    table = tabular.read_csv(path, "label", ["a", "b"])
+    assert table.names == ["a", "b"] and table.target == "label" and len(table) == 20
 
 
 def test_one_unnamed_column_trains_and_predicts(tmp_path):
@@ -131,4 +132,4 @@ def test_a_header_of_thousands_of_columns_is_matched_in_one_pass():
     x, notes = features.read_named("wide.csv", names, target="label", text=reordered)
     table = tabular.parse_csv(reordered + reordered.split("\n", 1)[1], "wide.csv", "label", names)
     assert time.perf_counter() - started < 3
-    assert x.shape == (1, 20_000) and notes == [] and table[2] == names
+    assert x.shape == (1, 20_000) and notes == [] and table.names == names

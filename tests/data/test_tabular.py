@@ -26,18 +26,19 @@ def write(tmp_path, text, name="t.csv"):
 
 
 def test_csv_by_header_names_and_default_target(tmp_path):
-    x, y, features, target = tabular.read_csv(write(tmp_path, CSV))
-    np.testing.assert_array_equal(x, [[5.1, 1.4], [7.0, 4.7], [6.3, 6.0]])
-    assert y == ["setosa", "versicolor", "virginica"] and features == ["sepal", "petal"] and target == "kind"
-    x, y, features, target = tabular.read_csv(write(tmp_path, CSV), target="sepal", features=["petal"])
-    assert x.shape == (3, 1) and y == ["5.1", "7.0", "6.3"]
+    table = tabular.read_csv(write(tmp_path, CSV))
+    assert table.cells == [["5.1", "7.0", "6.3"], ["1.4", "4.7", "6.0"]] and table.lines == [2, 3, 4]
+    assert table.y == ["setosa", "versicolor", "virginica"] and table.names == ["sepal", "petal"] and table.target == "kind"
+    table = tabular.read_csv(write(tmp_path, CSV), target="sepal", features=["petal"])
+    assert table.names == ["petal"] and table.y == ["5.1", "7.0", "6.3"]
 
 
 def test_csv_without_header_and_with_semicolons(tmp_path):
     path = write(tmp_path, "a;1;2\nb;3;4\n\na;5;6\n")  # a blank line is skipped
-    x, y, features, target = tabular.read_csv(path, target=0, header=False, delimiter=";")
-    np.testing.assert_array_equal(x, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-    assert y == ["a", "b", "a"] and features == ["1", "2"] and target == "0"
+    table = tabular.read_csv(path, target=0, header=False, delimiter=";")
+    assert table.cells == [["1", "3", "5"], ["2", "4", "6"]] and table.lines == [1, 2, 4]
+    assert table.y == ["a", "b", "a"] and table.names == ["1", "2"] and table.target == "0"
+    assert tabular.read_csv(path, target=0, header=False).delimiter == ";"  # sniffed
     with pytest.raises(DataError, match="header: false, so columns are named by their 0-based index"):
         tabular.read_csv(path, target="kind", header=False, delimiter=";")
 
@@ -46,9 +47,8 @@ def test_csv_without_header_and_with_semicolons(tmp_path):
     (CSV, {"target": "knd"}, ["t.csv", "no target column 'knd'", "did you mean 'kind'"]),
     (CSV, {"features": ["sepal", "width"]}, ["no feature column 'width'"]),
     (CSV, {"target": 7}, ["target column 7 does not exist: the file has 3 columns"]),
-    (CSV, {"target": "sepal"}, ["t.csv:2: feature column 'kind' holds 'setosa', not a number"]),
-    ("a,b\n1,2\n,3\n", {}, ["t.csv:3: feature column 'a' is empty"]),
     ("a,b\n1,2\n3,4,5\n", {}, ["t.csv:3: 3 fields, but the header has 2"]),
+    ("a;b\n1;2\n3;4\n", {"delimiter": ","}, ["no feature columns besides the target", "set data.delimiter"]),
     ("", {}, ["holds no rows"]),
     (CSV, {"features": ["kind"], "target": "kind"}, ["also listed as a feature"]),
 ])
@@ -65,8 +65,11 @@ def test_missing_or_unreadable_files(tmp_path):
         tabular.read_csv(tmp_path / "nope.csv")
     with pytest.raises(DataError, match="is a folder"):
         tabular.read_csv(tmp_path)
-    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00")
+    (tmp_path / "bin.csv").write_bytes(b"a,b\n\xff\x80\x00")
     with pytest.raises(DataError, match="not a UTF-8 text file"):
+        tabular.read_csv(tmp_path / "bin.csv")
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00")  # a UTF-16 byte-order mark, and half a character
+    with pytest.raises(DataError, match="not a UTF-16 text file"):
         tabular.read_csv(tmp_path / "bin.csv")
     with pytest.raises(DataError, match="nope.npz: no such file"):
         tabular.read_npz(tmp_path / "nope.npz")
@@ -173,8 +176,11 @@ def test_csv_classification_end_to_end_keeps_the_label_mapping(tmp_path):
     assert result.exit_code == 0, result.output
     ckpt = api.load_checkpoint(tmp_path / "run" / "checkpoint.json")
     assert ckpt.classes == ["cat", "dog", "eel"]
+    scored = runner.invoke(main, ["eval", str(tmp_path / "run" / "checkpoint.json")])  # the file is as it was
+    assert scored.exit_code == 0 and "eel" in scored.output, scored.output
+    path.write_text(path.read_text() + "1.0,2.0,cat\n")
     refused = runner.invoke(main, ["eval", str(tmp_path / "run" / "checkpoint.json")])
-    assert refused.exit_code == 5 and "outside its run folder" in refused.output and "--data" in refused.output
+    assert refused.exit_code == 5 and "changed since training" in refused.output and "--data" in refused.output
     evaluated = runner.invoke(main, ["eval", str(tmp_path / "run" / "checkpoint.json"), "--data", str(path)])
     assert evaluated.exit_code == 0 and "eel" in evaluated.output and "macro F1" in evaluated.output
     summary = runner.invoke(main, ["summary", str(cfg_path)])
@@ -325,4 +331,4 @@ def test_messages_quote_no_more_than_a_short_escaped_excerpt(tmp_path):
     assert "x" * 60 not in message and "\x1b" not in message
     path.write_text("a,kind\n" + "y" * 300 + ",k\n2,j\n")
     with pytest.raises(DataError, match=r"feature column 'a' holds 'y{20}…', not a number"):
-        tabular.read_csv(path)
+        data.load(config.CsvData(name="csv", path=str(path), columns={"a": "numeric"}), 0)

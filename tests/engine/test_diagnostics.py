@@ -3,6 +3,7 @@ broken on purpose; they never change the weights, and a run stopped mid-epoch re
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 
 from nnctl import config
 from nnctl.cli import main
-from nnctl.engine.diagnostics import STATS, Diagnostics, probe_rows
+from nnctl.engine.diagnostics import GRAD_EVERY, STATS, Diagnostics
 from nnctl.engine.train import fit
 from nnctl.runs import doctor, training
 from nnctl.runs.doctor import LAYER_COLUMN
@@ -98,7 +99,7 @@ def test_recording_never_changes_the_weights():
     plain, dataset, cfg = setup()
     fit_with(plain, dataset, cfg, [])
     watched, dataset, cfg = setup()
-    history = fit_with(watched, dataset, cfg, [Diagnostics(watched.model, probe_rows(dataset.x_val, dataset.x_train))])
+    history = fit_with(watched, dataset, cfg, [Diagnostics(watched.model)])
     assert "layers.0.grad_norm" in history[-1]
     for name, array in plain.model.state().items():
         assert np.array_equal(array, watched.model.state()[name]), name
@@ -106,8 +107,7 @@ def test_recording_never_changes_the_weights():
 
 def test_the_numbers_are_what_they_say():
     run, dataset, cfg = setup()
-    probe = probe_rows(dataset.x_val, dataset.x_train)
-    diagnostics = Diagnostics(run.model, probe)
+    diagnostics = Diagnostics(run.model)
     begin = run.model.params()["layers.0.W"].copy()
     record = fit_with(run, dataset, cfg, [diagnostics])[0]  # the first epoch's record
     # (the model has moved on two epochs since: recompute the weight norm from a fresh one-epoch run)
@@ -118,13 +118,12 @@ def test_the_numbers_are_what_they_say():
     steps = -(-len(dataset.x_train) // cfg.training.batch_size)
     assert record["layers.0.weight_norm"] == pytest.approx(np.linalg.norm(w))
     assert record["layers.0.update_ratio"] == pytest.approx(np.linalg.norm(w - begin) / steps / np.linalg.norm(w))
-    assert len(probe) == min(len(dataset.x_val), 1000)
 
 
 def test_a_state_mid_epoch_continues_the_epoch_exactly():
     """Stopped after 3 batches of epoch 2, saved and restored into a fresh callback: the same record."""
     run, dataset, cfg = setup()
-    whole = fit_with(run, dataset, cfg, [Diagnostics(run.model, probe_rows(dataset.x_val, dataset.x_train))])
+    whole = fit_with(run, dataset, cfg, [Diagnostics(run.model)])
 
     class StopAt:
         def __init__(self):
@@ -142,18 +141,18 @@ def test_a_state_mid_epoch_continues_the_epoch_exactly():
             return False
 
     run, dataset, cfg = setup()
-    first = Diagnostics(run.model, probe_rows(dataset.x_val, dataset.x_train))
+    first = Diagnostics(run.model)
     with pytest.raises(training.Interrupted) as info:
         fit_with(run, dataset, cfg, [first, StopAt()])
     state = json.loads(json.dumps(first.state_dict()))
     assert state["batches"] == 3
-    second = Diagnostics(run.model, probe_rows(dataset.x_val, dataset.x_train))
+    second = Diagnostics(run.model)
     second.load_state_dict(state)
     rest = fit(run.model, run.loss, run.optimizer, dataset, epochs=3, batch_size=cfg.training.batch_size, shuffle=True,
                seed=cfg.seed, callbacks=[second], start=info.value.position)
     strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # noqa: E731
     assert [strip(r) for r in rest] == [strip(r) for r in whole[1:]]
-    assert Diagnostics(run.model, probe_rows(dataset.x_val, dataset.x_train)).state_dict() == {}
+    assert Diagnostics(run.model).state_dict() == {}
 
 
 def test_train_prints_the_top_warning_at_the_end_on_stderr(tmp_path):
@@ -173,3 +172,61 @@ def test_a_healthy_run_prints_no_finding(tmp_path):
     path = Path(__file__).resolve().parents[2] / "configs" / "moons.yaml"  # shipped: no warning (test_doctor)
     result = CliRunner().invoke(main, ["train", str(path), "--run-dir", str(tmp_path / "run"), "--no-plots"])
     assert result.exit_code == 0 and "doctor:" not in result.stderr
+
+
+def units_data():
+    """20 rows, 10 batches of 2 (unshuffled) into relu units equal to the inputs: unit 0 positive
+    on every row, unit 1 on none, unit 2 only in batch 3, unit 3 only in batch 8."""
+    x = -np.ones((20, 4), np.float32)
+    x[:, 0] = 1
+    x[4:6, 2] = 1  # batch 3: not sampled
+    x[14:16, 3] = 1  # batch 8: sampled (every GRAD_EVERY-th batch, and the last)
+    y = np.zeros(20, np.int64)
+    return SimpleNamespace(x_train=x, y_train=y, x_val=x[:2], y_val=y[:2])
+
+
+def units_model():
+    from nnctl.engine.model import build
+
+    model = build([{"units": 4, "activation": "relu"}, {"units": 2, "activation": "softmax"}], 4, np.random.default_rng(0))
+    model.params()["layers.0.W"][...] = np.eye(4)
+    return model
+
+
+def fit_units(model, callbacks, start=None):
+    from nnctl.engine.losses import LOSSES
+    from nnctl.engine.optimizers import SGD
+    from nnctl.engine.train import Position
+
+    return fit(model, LOSSES["cross_entropy"], SGD(lr=0.0), units_data(), epochs=1, batch_size=2, shuffle=False,
+               seed=0, callbacks=callbacks, start=start or Position())
+
+
+def test_dead_units_are_those_never_positive_in_the_sampled_batches():
+    assert GRAD_EVERY == 8
+    model = units_model()
+    record = fit_units(model, [Diagnostics(model)])[0]
+    assert record["layers.0.dead_fraction"] == 0.5  # units 1 and 2: unit 2 was positive in a batch not sampled
+
+
+def test_a_run_stopped_after_a_sample_keeps_the_units_seen():
+    model = units_model()
+    first = Diagnostics(model)
+
+    class StopAt:
+        def on_epoch_begin(self, epoch): ...
+
+        def on_batch_end(self, epoch, rows_done, n_rows, position=None):
+            if rows_done == 16:  # after batch 8, the sampled one
+                raise training.Interrupted(15)
+
+        def on_epoch_end(self, record):
+            return False
+
+    with pytest.raises(training.Interrupted) as info:
+        fit_units(model, [first, StopAt()])
+    state = json.loads(json.dumps(first.state_dict()))
+    assert state["alive"] == {"layers.0": [1, 0, 0, 1]}
+    second = Diagnostics(model)
+    second.load_state_dict(state)
+    assert fit_units(model, [second], start=info.value.position)[0]["layers.0.dead_fraction"] == 0.5

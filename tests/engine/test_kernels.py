@@ -247,11 +247,13 @@ def test_the_dense_epilogue_runs_above_the_threshold_and_the_layers_below(monkey
 
     monkeypatch.delenv("NNCTL_JIT", raising=False)  # the rule decides
     monkeypatch.setattr(kernels, "MIN_ELEMENTS", 40)
+    kernels_jit = kernels.load()
+    monkeypatch.setattr(kernels, "_loaded", {})  # as if numba were not imported yet
     model = build([dict(units=8, activation="relu"), dict(units=2)], 3, np.random.default_rng(0))
     step = model._forward[False][0]
-    for rows, used in ((4, None), (5, kernels.load())):  # 4 x 8 values below the threshold, 5 x 8 at it
-        model.forward(np.ones((rows, 3), np.float32), training=True)
-        assert step.jit is used
+    for rows, compiled in ((4, False), (5, True), (4, True)):  # 4 x 8 values below the threshold, 5 x 8
+        model.forward(np.ones((rows, 3), np.float32), training=True)  # at it; then numba is loaded, and
+        assert step.jit is (kernels_jit if compiled else None)  # a small batch of a large model takes them
 
 
 @jit_only
@@ -357,3 +359,95 @@ def test_a_numba_that_fails_to_load_falls_back_to_numpy_with_the_same_bits(tmp_p
     monkeypatch.setenv("NNCTL_JIT", "0")
     api.train(api.load_config(repo / "configs" / "moons.yaml", ["training.epochs=2"]), run_dir=tmp_path / "numpy", plots=False)
     assert (tmp_path / "jit" / "last.json").read_bytes() == (tmp_path / "numpy" / "last.json").read_bytes()
+
+
+def seeded_dropout(rate, seed):
+    """A dropout layer whose mask generator is default_rng(seed) (build draws its own from the model's)."""
+    from nnctl.engine.layers import Dropout
+
+    layer = Dropout(rate=rate)
+    layer.build((), None, "float32")
+    layer.rng = np.random.default_rng(seed)
+    return layer
+
+
+def old_dropout(rate, seed, xs, dys):
+    """Dropout as the expressions wrote it before its buffers and kernel: a fresh mask per batch."""
+    rng, out = np.random.default_rng(seed), []
+    for x, dy in zip(xs, dys):
+        keep = rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= rate
+        mask = keep.astype(x.dtype) / x.dtype.type(1 - rate)
+        out.append((x * mask).tobytes() + (dy * mask).tobytes())
+    return out, rng.bit_generator.state
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("setting", ["1", "0"])
+@pytest.mark.parametrize("rate", [0.2, 0.45, 0.9])  # 0.45: 1 / (1 - rate) rounds differently in float64
+def test_dropout_gives_the_fresh_masks_bits_and_stream(dtype, setting, rate, monkeypatch):
+    from nnctl.engine.layers import Dropout
+
+    monkeypatch.setenv("NNCTL_JIT", setting)  # 1: one compiled pass each way; 0: NumPy into reused arrays
+    rng = np.random.default_rng(3)
+    xs, dys = [], []
+    for rows in (9, 9, 4, 9):  # a shorter batch (an epoch's last) reuses the first rows of the arrays
+        x = rng.normal(size=(rows, 7)).astype(dtype)
+        x.flat[::6], x.flat[1::6], x.flat[2] = 0.0, -1.5, np.inf  # x * 0 keeps the sign, inf * 0 is NaN
+        xs.append(x)
+        dys.append(rng.normal(size=(rows, 7)).astype(dtype))
+    layer = seeded_dropout(rate, 11)
+    with np.errstate(invalid="ignore"):
+        expected, state = old_dropout(rate, 11, xs, dys)
+        got = [layer.forward(x, training=True).tobytes() + layer.backward(dy).tobytes() for x, dy in zip(xs, dys)]
+    assert got == expected and layer.rng.bit_generator.state == state
+    assert (layer.jit is not None) == (setting == "1" and kernels.load() is not None)
+
+
+@jit_only
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_dropout_kernel_compares_in_the_arrays_dtype(dtype):
+    """u >= rate as NumPy compares a float32 array with a Python float: in float32, where
+    float32(0.45) == 0.45 keeps the unit (in float64 it would be below 0.45 and dropped)."""
+    jit, kind, rate = kernels.load(), np.dtype(dtype).type, 0.45
+    at = kind(rate)
+    u = np.array([np.nextafter(at, kind(0)), at, np.nextafter(at, kind(1)), 0.0, 0.999], dtype)
+    x = np.array([1.0, -2.0, 3.0, -0.0, np.nan], dtype)
+    y = np.empty_like(x)
+    jit.dropout_apply(x, u, kind(rate), kind(1) / kind(1 - rate), kind(0), y)
+    assert y.tobytes() == (x * ((u >= rate).astype(dtype) / kind(1 - rate))).tobytes()
+    assert y[1] != 0  # kept
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("labels", ["int64", "int32", "uint8"])
+def test_the_accuracy_count_is_numpys(dtype, labels, monkeypatch):
+    """Ties go to the first largest value and a NaN wins, as np.argmax picks; with or without the kernel."""
+    from nnctl.engine.metrics import count_correct
+
+    rng = np.random.default_rng(4)
+    z = rng.integers(-2, 3, size=(40, 5)).astype(dtype)  # small integers: many ties
+    z[3, 2] = z[7, 0] = z[9, 4] = np.nan
+    z[11] = -np.inf
+    y = rng.integers(0, 5, 40).astype(labels)
+    y[[3, 7, 9, 11]] = [2, 0, 4, 0]
+    expected = int((np.argmax(z, axis=1) == y).sum())
+    scratch = np.empty(40, np.int64), np.empty(40, bool)
+    for setting in ("1", "0"):
+        monkeypatch.setenv("NNCTL_JIT", setting)
+        assert count_correct(z, y, *scratch) == expected
+        assert count_correct(z[:13], y[:13], *scratch) == int((np.argmax(z[:13], axis=1) == y[:13]).sum())
+
+
+def test_dropout_backward_of_another_dtype_multiplies_by_the_forward_mask(monkeypatch):
+    """A float64 gradient through a float32 layer: `dy * mask`, the mask made in the input's dtype."""
+    from nnctl.engine.layers import Dropout
+
+    monkeypatch.setenv("NNCTL_JIT", "1")
+    rng = np.random.default_rng(5)
+    x, dy = rng.normal(size=(6, 5)).astype(np.float32), rng.normal(size=(6, 5))
+    layer = seeded_dropout(0.45, 2)
+    layer.forward(x, training=True)
+    keep = np.random.default_rng(2).random(x.shape, dtype=np.float32) >= 0.45
+    expected = dy * (keep.astype(np.float32) / np.float32(1 - 0.45))
+    got = layer.backward(dy)
+    assert got.dtype == np.float64 and got.tobytes() == expected.tobytes()

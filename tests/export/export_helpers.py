@@ -92,12 +92,16 @@ def run_numpy_only(code: str = "", check: bool = True, args=(), stdin: str | Non
     return done.stdout
 
 
-def run_onnx(path, x) -> dict:
-    """The ONNX model's outputs for rows x, by onnxruntime: {output name: array}."""
+def run_onnx(path, x, ckpt=None) -> dict:
+    """The ONNX model's outputs for rows x (a CSV model's cells by column, given its checkpoint),
+    by onnxruntime: {output name: array}."""
     import onnxruntime
 
+    from nnctl.export import onnx as onnx_format
+
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return dict(zip([o.name for o in session.get_outputs()], session.run(None, {"features": x})))
+    feeds = onnx_format.feeds(ckpt, x) if ckpt is not None else {"features": x}
+    return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
 
 
 def assert_same(ckpt, x, got):

@@ -48,11 +48,17 @@ def invoke(*args):
 
 
 def numpy_folder_outputs(folder, x, tmp_path) -> dict:
-    """predict_proba / predict of an exported folder, computed in a NumPy-only process."""
-    np.save(tmp_path / "x.npy", x)
+    """predict_proba / predict of an exported folder, computed in a NumPy-only process (`x` an
+    array, or a CSV model's cells by column)."""
+    if isinstance(x, dict):
+        (tmp_path / "x.json").write_text(json.dumps(x))
+        load = f"json.loads(open({str(tmp_path / 'x.json')!r}).read())"
+    else:
+        np.save(tmp_path / "x.npy", x)
+        load = f"np.load({str(tmp_path / 'x.npy')!r})"
     run_numpy_only(f"import runpy, json, numpy as np\n"
                          f"m = runpy.run_path({str(folder / 'predict.py')!r})\n"
-                         f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
+                         f"x = {load}\n"
                          f"if m['load']().task == 'regression':\n"
                          f"    np.save({str(tmp_path / 'prediction.npy')!r}, m['predict'](x))\n"
                          f"else:\n"
@@ -81,7 +87,7 @@ def test_every_shipped_config_exports_to_both_formats_exactly(name, tmp_path, mo
     assert "largest difference" in result.output
     assert sorted(os.listdir(tmp_path / "folder")) == ["__init__.py", "model.npz", "nnctl-export.json", "predict.py"]
     x, _ = check.rows(ckpt)
-    assert_same(ckpt, x, run_onnx(tmp_path / "model.onnx", x))
+    assert_same(ckpt, x, run_onnx(tmp_path / "model.onnx", x, ckpt))
     assert_same(ckpt, x, numpy_folder_outputs(tmp_path / "folder", x, tmp_path))
 
 
@@ -103,7 +109,7 @@ def test_random_networks_over_every_layer_and_activation(activation, loss, dtype
     # on the inputs and after an activation: a node; right after a dense layer (across dropout): folded
     assert sum(node.op_type == "BatchNormalization" for node in model.graph.node) == (1 if activation == "linear" else 2)
     x = check.synthetic(ckpt.preprocessing, ckpt.n_inputs, dtype) * 3  # also outside the training range
-    assert_same(ckpt, x, run_onnx(tmp_path / "model.onnx", x))
+    assert_same(ckpt, x, run_onnx(tmp_path / "model.onnx", x, ckpt))
     from nnctl.export import numpy_folder
     assert_same(ckpt, x, numpy_folder.run(tmp_path / "folder", x))
 
@@ -155,8 +161,9 @@ def test_a_run_folder_without_checkpoint_is_refused(tmp_path):
     assert result.exit_code == 4 and "checkpoint.json" in result.output
 
 
-def test_a_data_file_outside_the_run_folder_is_not_opened(moons_run, tmp_path):
-    """The check rebuilds the test split only as `nnctl eval` may: else synthetic rows."""
+def test_a_data_file_outside_the_run_folder_is_opened_only_while_unchanged(moons_run, tmp_path):
+    """The check rebuilds the test split only as `nnctl eval` may (a file outside the run folder
+    while its SHA-256 is the recorded one): else synthetic rows."""
     data = tmp_path / "data.csv"
     rng = np.random.default_rng(0)
     data.write_text("a,b,y\n" + "\n".join(f"{a},{b},{int(a > b)}" for a, b in rng.normal(size=(60, 2))))
@@ -164,9 +171,11 @@ def test_a_data_file_outside_the_run_folder_is_not_opened(moons_run, tmp_path):
                             "model": {"layers": [{"units": 4, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
                             "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.01}, "training": {"epochs": 2}})
     run = api.train(cfg, run_dir=tmp_path / "run", plots=False)
+    report = export(run["checkpoint"], "numpy", tmp_path / "folder")
+    assert report["rows_from"] == "test split" and report["rows"] == run["test"]["n"]
     data.write_text("not,a,table\n\x00")  # were it opened, the check would fail to read it
     report = export(run["checkpoint"], "numpy", tmp_path / "folder")
-    assert report["rows_from"] == "synthetic rows in the training range" and report["rows"] == check.SYNTHETIC_ROWS
+    assert report["rows_from"].startswith("synthetic rows") and report["rows"] == 64
 
 
 def test_the_check_reference_is_nnctls_predictions(moons_run):

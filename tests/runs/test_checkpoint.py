@@ -260,7 +260,7 @@ def test_format_1_run_resumes_where_it_stopped(tmp_path):
 
 
 @pytest.mark.parametrize("version,fragment", [
-    (4, "version 4 is newer than this nnctl"), (0, "version 0 is not one nnctl wrote"),
+    (5, "version 5 is newer than this nnctl"), (0, "version 0 is not one nnctl wrote"),
     ("2", "version '2' is not one"), (True, "version True is not one"),
 ])
 def test_unknown_versions_say_which_are_read(trained, tmp_path, version, fragment):
@@ -460,3 +460,33 @@ def test_a_config_given_for_a_checkpoint_says_so(tmp_path):
             assert f"{path}: is a config, not a checkpoint: train it first (nnctl train {path})" in result.stderr
             assert "JSON" not in result.stderr
     assert CliRunner().invoke(main, ["summary", str(config)]).exit_code == 0
+
+
+@pytest.mark.parametrize("config", [{"name": "x"}, {"name": "x", "data": ""}])  # the second: an empty "data" elsewhere
+def test_a_large_checkpoint_is_the_plain_json_text(config, monkeypatch):
+    """The arrays' base64 is joined into the text rather than encoded by json.dumps: the same bytes."""
+    from nnctl.engine.model import build
+    from nnctl.engine.optimizers import Adam
+
+    model = build([{"units": 300, "activation": "relu"}, {"units": 10, "activation": "softmax"}], 784,
+                  np.random.default_rng(0))
+    adam = Adam()
+    adam.step(model.params(), model.grads())
+    kwargs = dict(config=config, model=model, preprocessing={"scale": [1.5]}, classes=[0, 1], epoch=3,
+                  metrics={"val_loss": 0.25, "note": None}, optimizer=adam.state_dict(), training={"rows_done": 0})
+    for with_optimizer in (True, False):
+        if not with_optimizer:
+            kwargs.update(optimizer=None, training=None)
+        joined = checkpoint.text(**kwargs)
+        monkeypatch.setattr(checkpoint, "_dumps", lambda doc: json.dumps(doc, separators=(",", ":"), allow_nan=False))
+        assert joined == checkpoint.text(**kwargs) and len(joined) > checkpoint.SLICE
+        monkeypatch.undo()
+
+
+def test_the_digest_of_long_strings_is_the_canonical_texts():
+    """Long base64 strings are hashed a slice at a time as they are; one with a character json.dumps
+    escapes (anywhere, even in its last slice) is hashed as the encoder writes it."""
+    size = checkpoint.SLICE * 2 + 5
+    for text in ("A" * size, "A" * (size - 1) + '"', "A" * (size - 1) + "\x7f", "\n" + "A" * size, "é" * size):
+        doc = {"state": {"x": {"data": text}}, "n": 1}
+        assert checkpoint._digest(doc) == checkpoint._digest(doc, whole=True), repr(text[-3:])

@@ -121,8 +121,11 @@ def test_imbalanced_classes_and_the_majority_class(tmp_path):
     assert found["class_imbalance"]["severity"] == "info" and "common" in found["class_imbalance"]["evidence"]
     one = found["predicts_one_class"]
     assert one["severity"] == "warning" and "class common" in one["evidence"]
-    # without the file (outside the run folder, so never opened on the checkpoint's word) the data findings are skipped
-    assert "class_imbalance" not in findings(run)
+    # the file outside the run folder is read on the checkpoint's word only while its SHA-256 matches
+    assert "class_imbalance" in findings(run) and "data_not_seen" not in findings(run)
+    csv.write_text(csv.read_text().replace("rare", "Rare", 1))
+    found = findings(run)
+    assert "class_imbalance" not in found and "changed since training" in found["data_not_seen"]["evidence"]
 
 
 def write_run(folder, rows, status="finished"):

@@ -146,7 +146,7 @@ def test_format_1_last_json_resumes_through_the_upgrade(reference, tmp_path):
         api.train(cfg, run_dir=tmp_path / "run", stop=stop, on_epoch=on_epoch)
     for name in FILES:
         doc = json.loads((tmp_path / "run" / name).read_text())
-        del doc["training"]
+        del doc["training"], doc["data_file"]
         doc["version"], doc["n_inputs"] = 1, doc.pop("input_shape")[0]
         doc["sha256"] = checkpoint._digest(doc)
         (tmp_path / "run" / name).write_text(json.dumps(doc))

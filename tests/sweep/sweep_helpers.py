@@ -68,10 +68,7 @@ def cluster(folder, dashboard=False):
                                "--scheduler-file", str(scheduler_file)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)]
     try:
-        deadline = time.monotonic() + 60
-        while not scheduler_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(scheduler_file.read_text())["address"]
+        address = _scheduler_address(scheduler_file, procs[0])
         for _ in range(2):
             procs.append(subprocess.Popen([*dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
                                            "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -94,3 +91,16 @@ def cluster(folder, dashboard=False):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _scheduler_address(scheduler_file, scheduler, seconds: float = 60) -> str:
+    """The address the scheduler writes into its file: the file appears before its JSON is whole,
+    so it is read until it parses (or the scheduler exits, or time runs out)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and scheduler.poll() is None:
+        try:
+            return json.loads(scheduler_file.read_text())["address"]
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            time.sleep(0.1)
+    raise RuntimeError(f"the Dask scheduler wrote no address into {scheduler_file} "
+                       f"({'it exited ' + str(scheduler.returncode) if scheduler.poll() is not None else 'timed out'})")

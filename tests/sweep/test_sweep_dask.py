@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LONG = """\
 base:
   seed: 0
-  data: {name: moons, n_samples: 200, noise: 0.1}
+  data: {name: moons, n_samples: SAMPLES, noise: 0.1}
   model:
     layers:
       - {units: 8, activation: relu}
@@ -41,10 +41,11 @@ output_dir: OUT
 """
 
 
-def start_sweep(tmp_path, address, epochs: int):
+def start_sweep(tmp_path, address, epochs: int, samples: int = 200):
     """`nnctl sweep --scheduler` as a user starts it, in its own process; (process, sweep folder)."""
     spec = tmp_path / "long.yaml"
-    spec.write_text(LONG.replace("EPOCHS", str(epochs)).replace("OUT", str(tmp_path / "out")))
+    text = LONG.replace("EPOCHS", str(epochs)).replace("SAMPLES", str(samples))
+    spec.write_text(text.replace("OUT", str(tmp_path / "out")))
     process = subprocess.Popen([sys.executable, "-m", "nnctl.cli", "sweep", str(spec), "--scheduler", address, "--json",
                                 "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return process, tmp_path / "out" / "long"
@@ -103,7 +104,7 @@ def test_a_dask_cluster_runs_the_sweep_and_matches_the_local_run(dask_cluster, t
 
 def test_a_trial_on_a_killed_worker_continues_from_its_last_json(tmp_path):
     with cluster(tmp_path) as (address, workers, _):
-        process, folder = start_sweep(tmp_path, address, epochs=40)
+        process, folder = start_sweep(tmp_path, address, epochs=40, samples=1000)  # not over before the kill
         try:
             victim = wait_for_epochs(folder, 3, 1, process)[0]
             pid = json.loads((victim / "run.json").read_text())["pid"]
@@ -132,7 +133,8 @@ def test_a_trial_on_a_killed_worker_continues_from_its_last_json(tmp_path):
 
 def test_ctrl_c_stops_every_running_trial_and_the_next_run_continues_them(dask_cluster, tmp_path):
     address, workers, _ = dask_cluster
-    process, folder = start_sweep(tmp_path, address, epochs=60)
+    # epochs long enough (~0.1 s each) that the trials are still running when Ctrl-C reaches them
+    process, folder = start_sweep(tmp_path, address, epochs=60, samples=4000)
     try:
         running = wait_for_epochs(folder, 2, 2, process)
         process.send_signal(signal.SIGINT)
