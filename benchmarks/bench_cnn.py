@@ -48,6 +48,7 @@ LABELS = {"nnctl": "nnctl", "nnctl-numpy": "nnctl, NumPy only (NNCTL_JIT=0)", "t
           "matmul": "nnctl's matrix products alone"}
 TARGETS = [  # (key, what, limit)
     ("ratio_torch", "nnctl epoch / PyTorch epoch (medians)", 1.0),
+    ("ratio_torch_cpu", "the same in CPU time (steadier on a busy host)", 1.0),
     ("memory_ratio", "nnctl's peak memory / PyTorch's", 1.5),
 ]
 
@@ -301,10 +302,12 @@ def load_average() -> str:
 
 def summarize(results: dict) -> dict:
     median = {name: statistics.median(r["epochs"]) for name, r in results.items()}
-    summary = {"median_s": median}
+    cpu = {name: statistics.median(r["cpu"]) for name, r in results.items()}
+    summary = {"median_s": median, "median_cpu_s": cpu}
     if "nnctl" in median:
         if "torch" in median:
             summary["ratio_torch"] = median["nnctl"] / median["torch"]
+            summary["ratio_torch_cpu"] = cpu["nnctl"] / cpu["torch"]
             summary["memory_ratio"] = results["nnctl"]["peak_rss_mb"] / results["torch"]["peak_rss_mb"]
         if "matmul" in median:
             summary["products_share"] = median["matmul"] / median["nnctl"]
