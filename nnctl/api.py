@@ -22,9 +22,20 @@ from .runs.summary import summary  # noqa: F401  (part of this API; its own modu
 
 
 def load_config(path, overrides=(), layers=()) -> config_module.Config:
-    """Read and validate a YAML config, with the files of `layers` merged over it and then its
+    """Read and validate a YAML config (or a dict holding one, validated exactly as a file, its
+    errors naming dotted keys), with the files of `layers` merged over it and then its
     `key=value` overrides (raises ConfigError)."""
     return config_module.load(path, overrides, layers)
+
+
+def config(cfg) -> config_module.Config:
+    """`cfg` as a validated Config: one already, a dict, or a YAML file's path (ConfigError)."""
+    return cfg if isinstance(cfg, config_module.Config) else load_config(cfg)
+
+
+def _source(path) -> str:
+    """How messages name a config given by path, or as a dict."""
+    return config_module.DICT_SOURCE if isinstance(path, dict) else str(path)
 
 
 def starter_config(data, target=None, overrides=()) -> config_module.Config:
@@ -101,6 +112,7 @@ def _starter(profile, text: str, config_dir, overrides) -> config_module.Config:
 
 def check(path, overrides=(), layers=()) -> dict:
     """Everything `train` validates, without loading a data set: the resolved config and its size.
+    `path`: a YAML file, or a dict holding the config.
 
     For a user's file or an OpenML set, whose width only the data can tell, n_features, input_shape
     (the model's: [features], or [height, width, channels] for a model of images) and total_params
@@ -108,10 +120,10 @@ def check(path, overrides=(), layers=()) -> dict:
     """
     cfg = load_config(path, overrides, layers)
     spec = data_module.spec(cfg.data)
-    shape = config_module.shapes.check(cfg, spec, str(path))  # None: a file's width, known once loaded
+    shape = config_module.shapes.check(cfg, spec, _source(path))  # None: a file's width, known once loaded
     rows = summary_rows(config_module.plain(cfg.model.layers), shape) if shape is not None else None
-    need = memory.require(cfg, source=str(path))  # ConfigError when it cannot fit in memory
-    return {"config": str(path), "valid": True, "overrides": list(overrides), "layers": list(layers), "resolved": cfg.model_dump(mode="json"),
+    need = memory.require(cfg, source=_source(path))  # ConfigError when it cannot fit in memory
+    return {"config": _source(path), "valid": True, "overrides": list(overrides), "layers": list(layers), "resolved": cfg.model_dump(mode="json"),
             "resolved_yaml": config_module.dump(cfg), "data": {"name": cfg.data.name, "n_features": spec.n_features,
                                                                 "n_classes": spec.n_classes, "task": spec.task},
             "input_shape": None if shape is None else list(shape),
@@ -134,8 +146,12 @@ def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:
     return training.load_data(cfg, preprocessing)
 
 
-def train(cfg, *, run_dir=None, callbacks=(), on_epoch=None, on_batch=None, stop=None, plots: bool = True) -> dict:
-    """Train the network `cfg` describes; write a run folder; return the run's summary.
+def train(cfg, *, run_dir=None, callbacks=(), on_epoch=None, on_batch=None, stop=None, plots: bool = True,
+          dataset=None, warm_start=None) -> dict:
+    """Train the network `cfg` describes (a Config, a dict, or a YAML file's path); write a run
+    folder; return the run's summary. The model API's fit passes `dataset` (a data.Dataset: its
+    arrays, trained on instead of the config's data set) and `warm_start` (runs.training.WarmStart:
+    the weights a model trained further starts from).
 
     The summary has run_dir, checkpoint, last_checkpoint, best_epoch, checkpoint_epoch, epochs,
     final, history, early_stopping (or None) and test (the checkpoint's scores on the test split:
@@ -146,8 +162,8 @@ def train(cfg, *, run_dir=None, callbacks=(), on_epoch=None, on_batch=None, stop
     nnctl.runs.interrupts); a signal number from it ends training with Interrupted after saving
     last.json, from which `resume` continues.
     """
-    return training.train(cfg, run_dir=run_dir, callbacks=_watching(callbacks, on_epoch, on_batch), stop=stop, plots=plots,
-                          model_writer=_mlflow_model_writer)
+    return training.train(config(cfg), run_dir=run_dir, callbacks=_watching(callbacks, on_epoch, on_batch), stop=stop,
+                          plots=plots, model_writer=_mlflow_model_writer, dataset=dataset, warm_start=warm_start)
 
 
 def resume(run_dir, cfg=None, *, callbacks=(), on_epoch=None, on_batch=None, stop=None, plots: bool = True) -> dict:
@@ -156,6 +172,7 @@ def resume(run_dir, cfg=None, *, callbacks=(), on_epoch=None, on_batch=None, sto
 
     The folder is locked for the whole resume (RunBusy if another process holds it), and
     everything in it is checked before any file changes: a refused resume leaves it as it was."""
+    cfg = None if cfg is None else config(cfg)
     return training.resume(run_dir, cfg, callbacks=_watching(callbacks, on_epoch, on_batch), stop=stop, plots=plots,
                            model_writer=_mlflow_model_writer)
 
@@ -227,11 +244,11 @@ def gradcheck(path, overrides=(), layers=(), *, samples: int | None = 100, toler
     n_features, n_classes, image_shape = spec.n_features, spec.n_classes, spec.image_shape
     if n_features is None or n_classes is None:
         dataset = load_data(cfg)
-        config_module.shapes.check(cfg, dataset.spec(), f"{path} (data from {dataset.source})")
+        config_module.shapes.check(cfg, dataset.spec(), f"{_source(path)} (data from {dataset.source})")
         n_features, n_classes, image_shape = dataset.x_train.shape[1], len(dataset.classes or []), dataset.image_shape
     tolerance = gradcheck_module.TOLERANCE if tolerance is None else tolerance
     memory.require(cfg, n_features, data=False, dtype="float64", batch_size=batch_size, image_shape=image_shape,
-                   source=str(path))
+                   source=_source(path))
     rng = np.random.default_rng(cfg.seed if seed is None else seed)
     shape = config_module.shapes.input_shape(cfg, n_features, image_shape)
     model = build(config_module.plain(cfg.model.layers), shape, rng, "float64")
@@ -242,7 +259,7 @@ def gradcheck(path, overrides=(), layers=(), *, samples: int | None = 100, toler
     with threadpool_limits(limits=1, user_api="blas"):
         results = gradcheck_module.check(model, LOSSES[cfg.loss], x, y, samples, rng, tolerance)
     worst = max(r["max_relative_error"] for r in results.values())
-    return {"config": str(path), "batch_size": batch_size, "samples": samples, "eps": gradcheck_module.EPS,
+    return {"config": _source(path), "batch_size": batch_size, "samples": samples, "eps": gradcheck_module.EPS,
             "tolerance": tolerance, "parameters": results, "max_relative_error": worst, "passed": worst <= tolerance}
 
 

@@ -31,14 +31,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import api, config as config_module, data as data_module
+from .data.arrays import IN_MEMORY
 from .engine.model import build
 from .engine.train import fit
 from .runs import checkpoint as checkpoint_module, training as training_module
 
 # The data section of an estimator's config: its rows are fit(X, y)'s, held only in memory. A
-# saved checkpoint names this .npz, which never exists: `nnctl eval --data FILE.npz` (arrays x
-# and y) scores the model on a file, and export checks itself on synthetic rows.
-IN_MEMORY = "fit(X, y).npz"
+# saved checkpoint names IN_MEMORY, an .npz which never exists: `nnctl eval --data FILE.npz`
+# (arrays x and y) scores the model on a file, and export checks itself on synthetic rows.
 
 # The network, optimizer and training an estimator gets for a section its config leaves out.
 DEFAULTS = {

@@ -25,6 +25,7 @@ ALLOWED = {
     "export": BASE | {"engine", "data", "config", "runs"},
     "api": BASE | {"engine", "data", "config", "runs", "export"},
     "sklearn": BASE | {"engine", "data", "config", "runs", "api"},  # the estimators: nothing imports them
+    "models": BASE | {"engine", "data", "config", "runs", "api", "export"},  # the model API: nothing imports it
     "sweep": BASE | {"engine", "data", "config", "runs", "api"},
     "cli": BASE | {"engine", "data", "config", "runs", "sweep", "api", "export"},
 }

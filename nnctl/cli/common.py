@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import click
 
+from ..runs.progress import fmt  # noqa: F401  (the one number format of the screen and the commands)
 
 def emit_json(obj) -> None:
     """One JSON object on stdout."""
@@ -20,11 +20,6 @@ def json_default(value):
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def fmt(value, digits=4) -> str:
-    """A number with `digits` decimals, or '-' for none."""
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 def scores(result: dict) -> str:

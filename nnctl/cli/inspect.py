@@ -19,47 +19,13 @@ from ..printable import printable
 def summary(sources, as_json, layers):
     """Print the architecture of a config, checkpoint (.json) or run folder (runs/latest: the newest
     run) as a Keras-style table."""
-    from ..runs.summary import summary as summarize
+    from ..runs.summary import render, summary as summarize
 
     info = summarize(one_path(sources, "checkpoint"), layers)
     if as_json:
         emit_json(info)
         return
-    click.echo(render_summary(info))
-
-
-def render_summary(info: dict) -> str:
-    """The table Keras users know: Layer (type) | Output Shape | Param #, then the totals."""
-    head = ("Layer (type)", "Output Shape", "Activation", "Param #")
-    rows = [(f"{r['name']} ({r['type']})", _shape(r["output_shape"]), r["activation"], f"{r['params']:,}")
-            for r in info["layers"]]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(head)]
-
-    def line(left, mid, right, fill):
-        return left + mid.join(fill * w for w in widths) + right
-
-    def cells(values, bar):
-        parts = [f" {v:<{w - 2}} " if i < 3 else f" {v:>{w - 2}} " for i, (v, w) in enumerate(zip(values, widths))]
-        return bar + bar.join(parts) + bar
-
-    itemsize = info["bytes"] // max(info["total_params"], 1)
-
-    def size(n_params):
-        n = n_params * itemsize
-        return f"{n:.2f} B" if n < 1024 else f"{n / 1024:.2f} KB" if n < 1024**2 else f"{n / 1024**2:.2f} MB"
-
-    out = [f'Model: "{info["name"]}"  (input: {_shape(info["input_shape"])}, {info["dtype"]})',
-           line("┏", "┳", "┓", "━"), cells(head, "┃"), line("┡", "╇", "┩", "━")]
-    out += [cells(r, "│") for r in rows]
-    out.append(line("└", "┴", "┘", "─"))
-    for label, key in (("Total", "total_params"), ("Trainable", "trainable_params"), ("Non-trainable", "non_trainable_params")):
-        out.append(f" {label} params: {info[key]:,} ({size(info[key])})")
-    return "\n".join(out)
-
-
-def _shape(shape) -> str:
-    """[None, 28, 28, 16] as Keras prints it: (None, 28, 28, 16)."""
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+    click.echo(render(info))
 
 
 @click.command()

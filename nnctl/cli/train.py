@@ -10,7 +10,7 @@ import click
 from .common import emit_json as _emit_json
 from .common import scores as _scores
 from .common import config_option, set_option
-from .progress import Progress, seconds as _seconds
+from ..runs.progress import Progress, seconds as _seconds
 from ..printable import printable
 
 
@@ -118,7 +118,8 @@ def closing(result: dict, seconds: float) -> list[str]:
     if result["plots"]:
         lines.append(f"plots:       {', '.join(os.path.basename(p) for p in result['plots'])}")
     test = result["test"]
-    lines.append(f"done in {_seconds(seconds)}: test {_scores(test)} (n={test['n']}); best epoch {result['best_epoch']} "
+    scored = f"test {_scores(test)} (n={test['n']})" if test["n"] else "no test split (data.test_fraction: 0)"
+    lines.append(f"done in {_seconds(seconds)}: {scored}; best epoch {result['best_epoch']} "
                  f"of {result['epochs']}; {printable(result['checkpoint'])} holds epoch {result['checkpoint_epoch']}")
     return lines
 

@@ -18,6 +18,7 @@ dotted key, what was expected and, for a misspelt word, the closest valid one.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ from ..errors import ConfigError
 
 from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
 from .schema import Config, ModelConfig
-from .yaml_lines import STDIN, STDIN_SOURCE, _dotted, _where, line_of, parse_yaml, read_yaml, source_name  # noqa: F401
+from .yaml_lines import (STDIN, STDIN_SOURCE, _dotted, _where, line_of, parse_yaml, plain_data,  # noqa: F401
+                         read_yaml, source_name)
 from .aliases import canonical
 from .json_schema import SCHEMA_KEY
 from .messages import _a, _allowed_keys, _closest, _describe, _position, _yaml_type, describe_all  # noqa: F401
@@ -40,17 +42,20 @@ from . import shapes
 # ---------------------------------------------------------------- loading and validation
 
 
-def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | None = None,
-         follow: bool = True) -> Config:
+def load(path, overrides=(), layers=(), relative_to: str | Path | None = None, follow: bool = True) -> Config:
     """Read, parse and validate a YAML config file, after the files of `layers` merged over it in
     order (--config) and the `key=value` overrides (--set). `-` for the file or a layer reads stdin.
+    `path` may also be the config itself, a dict (DICT_SOURCE in messages, which name the dotted
+    key where a file's name its line), validated exactly as a file is.
 
     A relative data.path is relative to the folder of the file that gives it (`relative_to`
     instead, when given: a run folder's config.yaml written before paths were anchored; the
-    current folder for stdin), and one given by --set to the current folder; the resolved config
-    holds it absolute. A config from stdin without run.name is named after its data. Without
-    `follow`, a symbolic link is refused (a run folder's config.yaml).
+    current folder for stdin and a dict), and one given by --set to the current folder; the
+    resolved config holds it absolute. A config from stdin or a dict without run.name is named
+    after its data. Without `follow`, a symbolic link is refused (a run folder's config.yaml).
     """
+    if isinstance(path, Mapping):
+        return _load_dict(path, overrides, layers, relative_to)
     if [str(p) for p in (path, *layers)].count(STDIN) > 1:
         raise ConfigError(f"{STDIN_SOURCE}: - (stdin) is named more than once among CONFIG and --config; "
                           "stdin holds one file")
@@ -65,6 +70,26 @@ def load(path: str | Path, overrides=(), layers=(), relative_to: str | Path | No
     data = anchor_path(apply_overrides(data, overrides, lines, source), Path.cwd())
     cfg = from_dict(data, source, lines, stem=None if stdin else path.stem)
     if stdin and not (isinstance(data.get("run"), dict) and data["run"].get("name") is not None):
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(_data_word(cfg.data), "run")})})
+    cfg._overrides = tuple(overrides)
+    cfg._layers = tuple(source_name(layer) for layer in layers)
+    return cfg
+
+
+DICT_SOURCE = "<dict>"  # how messages name a config given as a dict
+
+
+def _load_dict(given: Mapping, overrides, layers, relative_to) -> Config:
+    """load() of a config given as a dict: its values as YAML would give them (plain_data), then as a file's."""
+    data, lines = plain_data(given, DICT_SOURCE), {}
+    data = anchor_path(canonical(data, lines, DICT_SOURCE), relative_to if relative_to is not None else Path.cwd())
+    for layer in layers:
+        more, more_lines = read_yaml(layer)
+        more = anchor_path(canonical(more, more_lines, source_name(layer)), Path(layer).parent)
+        data = merge(data, more, lines, more_lines, source_name(layer))
+    data = anchor_path(apply_overrides(data, overrides, lines, DICT_SOURCE), Path.cwd())
+    cfg = from_dict(data, DICT_SOURCE, lines)
+    if not (isinstance(data.get("run"), dict) and data["run"].get("name") is not None):
         cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(_data_word(cfg.data), "run")})})
     cfg._overrides = tuple(overrides)
     cfg._layers = tuple(source_name(layer) for layer in layers)
@@ -113,11 +138,15 @@ def merge(data: Any, more: Any, lines: dict, more_lines: dict, source: str) -> A
 
 
 def anchor_path(data: Any, folder: str | Path) -> Any:
-    """Parsed config data whose relative data.path is made absolute from `folder`."""
+    """Parsed config data whose relative data.path is made absolute from `folder` (not the name of
+    arrays given in memory, data.arrays.IN_MEMORY, which is no file)."""
     import os
 
+    from ..data import arrays
+
     section = data.get("data") if isinstance(data, dict) else None
-    if isinstance(section, dict) and isinstance(section.get("path"), str) and section["path"]:
+    if isinstance(section, dict) and isinstance(section.get("path"), str) and section["path"] \
+            and not arrays.in_memory(section):
         given = os.path.expanduser(section["path"])
         section["path"] = os.path.normpath(os.path.join(os.path.abspath(folder), given))
     return data
@@ -184,12 +213,14 @@ def plain(section):
 def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = None, spec=None) -> None:
     """The output layer must fit the loss and the data set. `spec` (a data.DatasetSpec) defaults to
     what is known before loading; once a file is loaded, its classes are checked the same way."""
-    from ..data import spec as data_spec
+    from ..data import arrays, spec as data_spec
 
     lines = lines or {}
     spec = spec or data_spec(cfg.data)
     label = getattr(cfg.data, "path", None) if cfg.data.name in ("csv", "npz") else \
         getattr(cfg.data, "dataset", cfg.data.name)  # how messages name the data
+    if arrays.in_memory(cfg.data):
+        label = arrays.SOURCE  # the model API's arrays: no file
     index = len(cfg.model.layers) - 1
     last = cfg.model.layers[index]
     key = ("model", "layers", index)

@@ -49,12 +49,12 @@ def _one_error(key):
         except ValidationError:
             words = [w for kind in key.kinds if isinstance(kind, tuple) for w in kind]
             close = [w for w in words if isinstance(value, str) and w.lower() == value.lower()]
-            raise ValueError(f"expected {_expected(key)}, got {value!r}"
+            raise ValueError(f"expected {expected(key)}, got {value!r}"
                              + (f"; did you mean '{close[0]}'?" if close else "")) from None
     return validate
 
 
-def _expected(key) -> str:
+def expected(key) -> str:
     """What a layer key takes, in words: `valid, same, an integer ≥ 0 or a pair [height, width] of them`."""
     signs = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
     bounds = " " + ", ".join(f"{signs[k]} {v:,}" for k, v in key.bounds.items()) if key.bounds else ""
@@ -68,7 +68,7 @@ def _expected(key) -> str:
             parts.append("a pair [height, width] of them" if int in key.kinds else f"a pair [height, width] of integers{bounds}")
         else:
             parts.append(f"{_a_kind(kind)}{bounds}")
-    return ", ".join(parts[:-1]) + " or " + parts[-1]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
 def _a_kind(kind) -> str:

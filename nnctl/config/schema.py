@@ -114,6 +114,8 @@ class FashionMnistData(_Split):
 
 class _Table(_SklearnSplit, _Regression):
     task: Literal["classification", "regression"] = Field("classification", description="what the target is")
+    test_fraction: float = Field(0.2, ge=0.0, lt=1.0, description="share of all rows held out for the test split; 0: "
+                                 "none, every row trains (score another file with nnctl eval --data)")
 
 
 class OpenMLData(_Table):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
+from collections.abc import Mapping
+from pathlib import Path, PurePath
 from typing import Any
 
 import yaml
@@ -234,3 +235,23 @@ def _stdin() -> bytes:
     if not _read_from or _read_from[0] is not stream:
         _read_from[:] = [stream, read_stream(stream, MAX_CONFIG_BYTES, ConfigError, STDIN_SOURCE)]
     return _read_from[1]
+
+
+def plain_data(value: Any, source: str = "<dict>", path: tuple = ()) -> Any:
+    """Python values as a YAML file would hold them, so that a config given as Python data is
+    validated exactly as a file: tuples as lists, NumPy's scalars as Python's, paths as text; a
+    mapping's keys must be text (ConfigError otherwise). Anything else is left for validation to
+    refuse by its key."""
+    if isinstance(value, Mapping):
+        bad = next((key for key in value if not isinstance(key, str)), None)
+        if bad is not None:
+            raise ConfigError(f"{source}: {_dotted(path) or 'top level'}: keys must be text, got {bad!r}")
+        return {key: plain_data(item, source, path + (key,)) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_data(item, source, path + (i,)) for i, item in enumerate(value)]
+    if isinstance(value, PurePath):
+        return str(value)
+    item = getattr(value, "item", None)  # a NumPy scalar (np.int64 is no int, and strict validation wants one)
+    if item is not None and type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return item()
+    return value

@@ -49,7 +49,7 @@ def padding_key(what: str) -> Key:
 class Conv2D(Layer):
     """A 2-D convolution of images (N, H, W, C): `filters` kernels of kernel_size, each over every channel."""
 
-    type, title, aliases = "conv2d", "Conv2D", ("Conv2D", "Conv2d", "Convolution2D")
+    type, title, aliases, positional = "conv2d", "Conv2D", ("Conv2D", "Conv2d", "Convolution2D"), 4
     takes_images = True
     keys = (Key("filters", (int,), "number of filters: the output's channels", ge=1, le=100_000,
                 aliases=("out_channels",)),

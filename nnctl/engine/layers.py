@@ -70,7 +70,7 @@ def weight_penalties(layer) -> list:
 class Dense(Layer):
     """z = x W + b, with x: (batch, n_in), W: (n_in, n_out), b: (n_out,)."""
 
-    type, title, aliases = "dense", "Dense", ("Linear",)
+    type, title, aliases, positional = "dense", "Dense", ("Linear",), 2
     keys = (Key("units", (int,), "number of outputs", ge=1, le=1_000_000, aliases=("out_features",)),
             ACTIVATION, INITIALIZER, L1, L2)
 

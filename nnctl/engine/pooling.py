@@ -29,7 +29,7 @@ from .work import reusable
 class _Pool2D(Layer):
     """What max and average pooling share: their keys, geometry and shapes."""
 
-    takes_images = True
+    takes_images, positional = True, 3  # Keras' MaxPooling2D(pool_size, strides, padding)
     keys = (Key("pool_size", (int, PAIR), "height and width of each window: an integer, or [height, width]", 2,
                 ge=1, le=10_000, aliases=("kernel_size",)),
             Key("strides", (int, PAIR, None), "step between two windows: an integer, or [vertical, horizontal]; "

@@ -92,6 +92,9 @@ class Layer:
     title: ClassVar[str]  # the summary's type column: Keras' class name
     keys: ClassVar[tuple[Key, ...]] = ()
     aliases: ClassVar[tuple[str, ...]] = ()  # other names of the type (Keras', PyTorch's)
+    # how many of `keys`, in their order, Keras' constructor takes by position (Dense(units,
+    # activation)): the model API's layers take the others by name. None: those without a default.
+    positional: ClassVar[int | None] = None
     takes_images: ClassVar[bool] = False  # a model holding it gives it (H, W, C) images, not flat rows
     # the step that runs it and the activation after it as one, where the activation has compiled
     # epilogues (layers.DenseEpilogue, conv.ConvEpilogue); None: the two run one after the other

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as data_module, files
-from ..data import csvtext
+from ..data import arrays, csvtext
 from ..data.tabular import is_header
 from ..errors import DataError
 from ..printable import excerpt, quoted
@@ -61,6 +61,10 @@ def data_config(ckpt, data_path=None):
             update["features"] = list(names)
         return data.model_copy(update=update)
     path = getattr(data, "path", None)
+    if arrays.in_memory(data):
+        raise DataError(f"{ckpt.path}: the model was trained on arrays given in memory (the model API's fit(x, y), "
+                        f"a scikit-learn estimator), which no file holds: pass --data FILE (an .npz file of arrays "
+                        f"x and y, or a CSV) to score it on FILE")
     if path is None or is_inside(path, run_folder(ckpt.path)) or (ckpt.data_file and data.name in data_module.FILE_SETS):
         return data
     raise DataError(f"{ckpt.path}: the checkpoint names a data file outside its run folder "

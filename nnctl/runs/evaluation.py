@@ -7,6 +7,7 @@ from ..data import SPLITS
 from ..engine import metrics
 from ..engine.losses import LOSSES
 from ..engine.train import evaluate
+from ..errors import DataError
 
 
 def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
@@ -14,7 +15,8 @@ def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
 
     Classification: loss, accuracy, macro_f1, per-class scores, confusion matrix and, for two
     classes, roc_auc. Regression: loss, mae, rmse and r2 (mae and rmse in the target's units).
-    `split` "all": every row (train, val and test). `data`: a file (or MNIST folder) read in place
+    `split` "all": every row (train, val and test); "test" of a model trained without a test split
+    (data.test_fraction 0): every row of `data`. `data`: a file (or MNIST folder) read in place
     of the checkpoint's, with its data settings; for a built-in data set, a CSV (target last) or
     .npz file of its features.
     A file the checkpoint alone names is opened only inside its run folder (DataError otherwise;
@@ -22,6 +24,11 @@ def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
     """
     ckpt = checkpoint_module.load(path)
     dataset = checkpoint_data.load(ckpt, data)
+    if split == "test" and getattr(ckpt.config.data, "test_fraction", None) == 0:
+        if data is None:
+            raise DataError(f"{path}: the model was trained without a test split (data.test_fraction: 0): score it "
+                            f"on a file with --data FILE (every row of it), or on --split val or train")
+        split = "all"  # a file given to a model that held out no test rows is its test set, whole
     if split == "all":  # every row of the data set: a new labelled file scored whole
         import numpy as np
 

@@ -15,12 +15,14 @@ import contextlib
 import functools
 import signal
 import time
+from typing import NamedTuple
 
 import numpy as np
 
 from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lock, lookup, report, resume as resume_module, tracking
 from .. import config as config_module, data as data_module
 from ..config import memory
+from ..data import arrays
 from ..engine import divergence, optimizers, schedules
 from ..engine.callbacks import (BestWeights, Callback, DropoutGenerators, EarlyStopping, LearningRateScheduler, LossLimit,
                                 Monitor, StopOnRequest)
@@ -31,11 +33,14 @@ from ..engine.train import Position, evaluate, fit
 from ..errors import CheckpointError, ConfigError, DataError, Interrupted, NnctlError, TrainingDiverged
 
 
-def train(cfg, *, run_dir=None, callbacks=(), stop=None, plots: bool = True, model_writer=None) -> dict:
+def train(cfg, *, run_dir=None, callbacks=(), stop=None, plots: bool = True, model_writer=None, dataset=None,
+          warm_start=None) -> dict:
     """Train the network `cfg` describes into a new run folder (or `run_dir`); the run's summary.
-    `model_writer`: how a tracker writes the trained model in its own format (see tracking.start)."""
+    `model_writer`: how a tracker writes the trained model in its own format (see tracking.start).
+    `dataset`: the data trained on, when it is not the config's data set loaded (the model API's
+    arrays); `warm_start`: see Training."""
     memory.require(cfg)  # before the data set is loaded: ConfigError when it cannot fit in memory
-    dataset = load_data(cfg)
+    dataset = load_data(cfg) if dataset is None else dataset
     check_fits(cfg, dataset)
     if run_dir is not None:
         path, lock, created = runs.claim(run_dir)
@@ -45,7 +50,7 @@ def train(cfg, *, run_dir=None, callbacks=(), stop=None, plots: bool = True, mod
     with lock:  # held until the run ends: a --resume of this folder meanwhile is refused
         run = runs.Run(path, config_module.dump(cfg), created=created)
         with ended(run):
-            return Training(cfg, dataset).run(run, callbacks, stop, plots, model_writer)
+            return Training(cfg, dataset, warm_start=warm_start).run(run, callbacks, stop, plots, model_writer)
 
 
 def resume(run_dir, cfg=None, *, callbacks=(), stop=None, plots: bool = True, model_writer=None) -> dict:
@@ -87,6 +92,10 @@ def _without_inputs(preprocessing: dict, saved: dict) -> dict:
 def load_data(cfg, preprocessing: dict | None = None) -> data_module.Dataset:
     """The config's data set, split and scaled (raises DataError), with the seed and dtype of
     `cfg`; with `preprocessing` (a checkpoint's), scaled as it was rather than fitted anew."""
+    if arrays.in_memory(cfg.data):
+        raise DataError(f"data.path: {arrays.IN_MEMORY} names the arrays a model was fit on in memory (the model "
+                        f"API's fit(x, y), a scikit-learn estimator), which no file holds: save them with "
+                        f"numpy.savez(FILE, x=x, y=y) and name FILE in data.path")
     return data_module.load(cfg.data, cfg.seed, cfg.training.dtype, preprocessing=preprocessing)
 
 
@@ -194,11 +203,21 @@ class Frozen:
         return self.arrays
 
 
+class WarmStart(NamedTuple):
+    """Where a new run starts instead of the seed's weights (a model API model trained further, as
+    Keras' fit continues): the arrays of a model's state(), and an optimizer's state_dict() (None:
+    a fresh optimizer)."""
+
+    state: dict
+    optimizer: dict | None = None
+
+
 class Training:
     """The model, loss, optimizer and callbacks of a fresh (point None) or resumed run, with every
-    state last.json and checkpoint.json hold restored: built before a resume changes any file."""
+    state last.json and checkpoint.json hold restored: built before a resume changes any file. A
+    fresh run starts from the seed's weights, or from `warm_start` (a WarmStart)."""
 
-    def __init__(self, cfg, dataset, point: resume_module.ResumePoint | None = None):
+    def __init__(self, cfg, dataset, point: resume_module.ResumePoint | None = None, warm_start: WarmStart | None = None):
         self.cfg, self.dataset = cfg, dataset
         self.config_doc = cfg.model_dump(mode="json")  # what every checkpoint holds: the config is immutable
         self.n_inputs = dataset.x_train.shape[1]
@@ -210,6 +229,10 @@ class Training:
                               "make model.layers smaller") from None
         self.loss = LOSSES[cfg.loss]
         self.optimizer = optimizers.build(config_module.plain(cfg.optimizer))
+        if warm_start is not None:
+            self.model.load_state(warm_start.state)
+            if warm_start.optimizer is not None:
+                self.optimizer.load_state_dict(warm_start.optimizer)
         stopping = cfg.training.early_stopping
         self.stopper = None if stopping is None else EarlyStopping(**config_module.plain(stopping))
         # what 'best epoch' means: early stopping's monitor when configured, else the lowest
@@ -263,8 +286,29 @@ class Training:
         schedule sets the rate; the divergence check before anything logs or saves the epoch;
         the monitor before the best weights and the checkpoints that ask it."""
         own = [StopOnRequest(stop)] if stop is not None else []
-        return [self.diagnostics, *own, self.loss_limit, self.schedule, MetricsLogger(run), self.monitor,
-                *([self.best_weights] if self.best_weights is not None else []), checkpointer]
+        logger = [MetricsLogger(run)] if run is not None else []  # none for a run without a folder (fit_in_memory)
+        return [self.diagnostics, *own, self.loss_limit, self.schedule, *logger, self.monitor,
+                *([self.best_weights] if self.best_weights is not None else []), *([checkpointer] if checkpointer else [])]
+
+    def fit_in_memory(self, callbacks=(), stop=None) -> list[dict]:
+        """Train without a run folder (the model API's fit): nnctl's callbacks but those that write a
+        folder, then `callbacks`; the model then holds the weights training.checkpoint keeps (the
+        best epoch's or the last). The epochs' records, as metrics.jsonl would hold them."""
+        cfg = self.cfg
+        every = [*self.callbacks(None, None, stop), *callbacks]
+        info = self.describe(None, cfg.training.epochs)
+        for callback in every:
+            callback.on_train_begin(info)
+        history = fit(self.model, self.loss, self.optimizer, self.dataset, epochs=cfg.training.epochs,
+                      batch_size=cfg.training.batch_size, shuffle=cfg.training.shuffle, seed=cfg.seed,
+                      clip_norm=cfg.training.clip_norm, callbacks=every)
+        if self.best_weights is not None:
+            self.best_weights.restore()
+        return history
+
+    def kept_epoch(self, history: list[dict]) -> int | None:
+        """The epoch whose weights the model holds once training ended: the best, or the last."""
+        return self.monitor.best_epoch if self.restore_best else (history[-1]["epoch"] if history else None)
 
     def run(self, run, callbacks=(), stop=None, plots: bool = True, model_writer=None) -> dict:
         """Train into `run`'s folder (nnctl's callbacks, the trackers run.tracking asks for, then
@@ -315,10 +359,11 @@ class Training:
         return {"source": dataset.source, "file": dataset.data_file, "table": dataset.table}
 
     def describe(self, path, epochs: int) -> dict:
-        """What this run trains, for Callback.on_train_begin (the header of nnctl train): run folder,
-        data set and split sizes, parameters, optimizer, epochs, and where training starts."""
+        """What this run trains, for Callback.on_train_begin (the header of nnctl train): run folder
+        (None: none), data set and split sizes, parameters, optimizer, epochs, and where training starts."""
         cfg, dataset = self.cfg, self.dataset
-        return {"run_dir": str(path), "data": cfg.data.name, "source": dataset.source, "task": dataset.task,
+        data = dataset.source if arrays.in_memory(cfg.data) else cfg.data.name  # fit(x, y)'s arrays are no data set
+        return {"run_dir": None if path is None else str(path), "data": data, "source": dataset.source, "task": dataset.task,
                 "n_features": self.n_inputs, "n_classes": None if dataset.task == "regression" else len(dataset.classes),
                 "sizes": {s: int(len(getattr(dataset, f"y_{s}"))) for s in ("train", "val", "test")},
                 "params": int(sum(a.size for a in self.model.params().values())), "dtype": cfg.training.dtype,
@@ -339,7 +384,7 @@ class Training:
                                       f"gives other bits than the one that started the run; start a new run")
             self.best_weights.restore()
         best_epoch = self.monitor.best_epoch
-        checkpoint_epoch = best_epoch if self.restore_best else (history[-1]["epoch"] if history else None)
+        checkpoint_epoch = self.kept_epoch(history)
         test = evaluate(self.model, self.loss, dataset.x_test, dataset.y_test, task=dataset.task,
                         target_scale=dataset.target_scale)
         test = {k: v for k, v in test.items() if k != "out"} | {"n": int(len(dataset.y_test))}

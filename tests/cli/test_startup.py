@@ -25,6 +25,11 @@ def test_importing_the_cli_imports_nothing_heavy():
     assert modules_after("import nnctl.cli") == []
 
 
+def test_the_model_api_is_imported_on_first_use_only():
+    assert modules_after("import nnctl") == []
+    assert "pydantic" in modules_after("import nnctl\nnnctl.Sequential")
+
+
 def test_help_and_version_import_nothing_heavy():
     calls = [["--help"], ["--version"], ["train", "--help"], ["eval", "--help"], ["summary", "--help"]]
     code = (f"from nnctl.cli import main\nfor args in {calls!r}:\n    try:\n        main(args)\n"

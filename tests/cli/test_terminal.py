@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from nnctl import cli, errors
 from nnctl.cli import main
-from nnctl.cli.progress import Progress
+from nnctl.runs.progress import Progress
 from nnctl.engine.train import Position
 
 from conftest import moons_yaml

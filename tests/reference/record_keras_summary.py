@@ -44,6 +44,32 @@ CASES = {
         {"type": "dropout", "rate": 0.5},
         {"units": 10, "activation": "softmax"}]),
     "dense": ((20,), [{"units": 7, "activation": "tanh"}, {"type": "batchnorm"}, {"units": 3}]),
+    # the model API's architectures (tests/models/test_keras_parity.py builds each as a Sequential)
+    "mlp_dropout_bn": ((784,), [
+        {"units": 256, "activation": "relu"}, {"type": "batchnorm"}, {"type": "dropout", "rate": 0.2},
+        {"units": 128, "activation": "relu"}, {"type": "batchnorm"}, {"type": "dropout", "rate": 0.2},
+        {"units": 10, "activation": "softmax"}]),
+    "keras_mnist_convnet": ((28, 28, 1), [  # Keras' "Simple MNIST convnet" example
+        {"type": "conv2d", "filters": 32, "kernel_size": 3, "activation": "relu"},
+        {"type": "maxpool2d", "pool_size": 2},
+        {"type": "conv2d", "filters": 64, "kernel_size": 3, "activation": "relu"},
+        {"type": "maxpool2d", "pool_size": 2},
+        {"type": "flatten"},
+        {"type": "dropout", "rate": 0.5},
+        {"units": 10, "activation": "softmax"}]),
+    "cnn_bn_gap": ((32, 32, 3), [
+        {"type": "conv2d", "filters": 16, "kernel_size": 3, "padding": "same"},
+        {"type": "batchnorm", "activation": "relu"},
+        {"type": "conv2d", "filters": 32, "kernel_size": 3, "strides": 2, "padding": "same", "activation": "relu"},
+        {"type": "avgpool2d", "pool_size": 2},
+        {"type": "conv2d", "filters": 64, "kernel_size": [3, 1]},
+        {"type": "batchnorm"},
+        {"type": "global_avgpool2d"},
+        {"type": "dropout", "rate": 0.3},
+        {"units": 10, "activation": "softmax"}]),
+    "activation_layers": ((12,), [
+        {"units": 8}, {"type": "activation", "activation": "relu"}, {"units": 8}, {"type": "activation", "activation": "elu"},
+        {"units": 3, "activation": "softmax"}]),
 }
 
 
@@ -63,7 +89,8 @@ def keras_layer(spec: dict):
         return [keras.layers.BatchNormalization(**words), keras.layers.Activation(activation)]
     return [{"dense": keras.layers.Dense, "conv2d": keras.layers.Conv2D, "maxpool2d": keras.layers.MaxPooling2D,
              "avgpool2d": keras.layers.AveragePooling2D, "flatten": keras.layers.Flatten,
-             "global_avgpool2d": keras.layers.GlobalAveragePooling2D, "dropout": keras.layers.Dropout}[kind](**words)]
+             "global_avgpool2d": keras.layers.GlobalAveragePooling2D, "dropout": keras.layers.Dropout,
+             "activation": keras.layers.Activation}[kind](**words)]
 
 
 def record() -> dict:

@@ -1,4 +1,5 @@
-"""The training screen on stderr, as a training callback (Keras' fit is the model).
+"""The training screen, as a training callback (Keras' fit is the model): on stderr for `nnctl
+train`, on stdout for the model API's fit (as Keras prints it).
 
 A header before the first epoch (run folder, data set and split sizes, parameters, optimizer,
 epochs, batch size); then, where a line can be redrawn, a live line through each epoch (steps
@@ -18,9 +19,6 @@ import os
 import sys
 import time
 
-import click
-
-from .common import fmt
 from ..printable import printable
 
 NOTEBOOK_WIDTH = 100  # a notebook's output area has no width to ask: about its usual one
@@ -29,6 +27,11 @@ NOTEBOOK_WIDTH = 100  # a notebook's output area has no width to ask: about its 
 # then the rate, the run's ETA, the scores' digits; the epoch and the loss stay.
 SHORTEN = [("steps", 1), ("rate", 1), ("eta", 1), ("rate", 2), ("scores", 1), ("steps", 2), ("epoch", 1),
            ("steps", 3), ("eta", 2), ("scores", 2)]
+
+
+def fmt(value, digits=4) -> str:
+    """A number with `digits` decimals, or '-' for none."""
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 def seconds(t: float) -> str:
@@ -97,9 +100,12 @@ class Progress:
     BAR = 20  # the live bar's width, at its longest
     REDRAW = 0.1  # seconds between redraws of the live line
 
-    def __init__(self, quiet: bool = False, epochs: int | None = None):
+    def __init__(self, quiet: bool = False, epochs: int | None = None, stream=None, live: bool = True):
+        """`stream`: where it writes (default sys.stderr); `live` false: plain lines only, even on a
+        terminal (the model API's verbose=2)."""
         self.quiet = quiet
-        self.mode = None if quiet else live_mode(sys.stderr)
+        self.stream = stream if stream is not None else sys.stderr
+        self.mode = None if quiet or not live else live_mode(self.stream)
         self.live = self.mode is not None
         self.info: dict = {"epochs": epochs or 0, "batch_size": 1, "task": "classification", "target_scale": 1.0}
         self.drawn = 0  # the length of the live line on the screen (0: none)
@@ -119,13 +125,14 @@ class Progress:
         sizes = info["sizes"]
         kind = "regression" if info["task"] == "regression" else f"{info['n_classes']} classes"
         start = info["start"]
-        lines = [f"run folder:  {printable(info['run_dir'])}",
-                 f"data:        {printable(info['data'])}, {info['n_features']} features, {kind}: "
-                 f"{sizes['train']:,} train / {sizes['val']:,} val / {sizes['test']:,} test rows",
-                 f"model:       {info['params']:,} parameters ({info['dtype']})",
-                 f"training:    {info['optimizer']}, lr {info['lr']:g}; {info['epochs']} epochs, batch size "
-                 f"{info['batch_size']} ({math.ceil(sizes['train'] / info['batch_size']):,} steps an epoch); "
-                 f"checkpoint.json keeps the {info['checkpoint']} epoch"]
+        lines = [f"run folder:  {printable(info['run_dir'])}"] if info["run_dir"] is not None else []
+        lines += [f"data:        {printable(info['data'])}, {info['n_features']} features, {kind}: "
+                  f"{sizes['train']:,} train / {sizes['val']:,} val / {sizes['test']:,} test rows",
+                  f"model:       {info['params']:,} parameters ({info['dtype']})",
+                  f"training:    {info['optimizer']}, lr {info['lr']:g}; {info['epochs']} epochs, batch size "
+                  f"{info['batch_size']} ({math.ceil(sizes['train'] / info['batch_size']):,} steps an epoch); "
+                  + (f"checkpoint.json keeps the {info['checkpoint']} epoch" if info["run_dir"] is not None else
+                     f"the model keeps the {info['checkpoint']} epoch")]
         if info.get("table"):  # a CSV: how its columns were read
             from ..data.prepare import header_lines
 
@@ -147,7 +154,7 @@ class Progress:
         if self.drawn and now - self.last_draw < self.REDRAW:
             return
         self.last_draw = now
-        self._draw(fit(self.fields(epoch, rows_done, n_rows, position, now), width(sys.stderr, self.mode)))
+        self._draw(fit(self.fields(epoch, rows_done, n_rows, position, now), width(self.stream, self.mode)))
 
     def fields(self, epoch, rows_done, n_rows, position, now) -> dict[str, list[str]]:
         """The live line's fields, each in its forms from longest to gone (see SHORTEN)."""
@@ -176,17 +183,17 @@ class Progress:
 
     def _draw(self, line: str) -> None:
         if self.mode == "terminal":
-            sys.stderr.write("\r\033[K" + line)
+            self.stream.write("\r\033[K" + line)
         else:  # a notebook: no escape codes; spaces cover a longer line drawn before
-            sys.stderr.write("\r" + line.ljust(self.drawn))
-        sys.stderr.flush()
+            self.stream.write("\r" + line.ljust(self.drawn))
+        self.stream.flush()
         self.drawn = max(len(line), 1)
 
     def close(self) -> None:
         """Erase the live line, so that what comes next starts a clean line."""
         if self.drawn:
-            sys.stderr.write("\r\033[K" if self.mode == "terminal" else "\r" + " " * self.drawn + "\r")
-            sys.stderr.flush()
+            self.stream.write("\r\033[K" if self.mode == "terminal" else "\r" + " " * self.drawn + "\r")
+            self.stream.flush()
             self.drawn = 0
 
     def __enter__(self):
@@ -227,7 +234,8 @@ class Progress:
         return out
 
     def _echo(self, text: str) -> None:
-        click.echo(text, err=True)
+        self.stream.write(text + "\n")
+        self.stream.flush()
 
     def state_dict(self) -> dict:
         return {}  # nothing a resumed run needs
