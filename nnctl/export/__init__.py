@@ -18,7 +18,7 @@ from ..errors import CheckFailed, WriteError
 from ..files import temporary_prefix
 from ..printable import printable
 from ..runs import checkpoint as checkpoint_module, lookup
-from . import check, numpy_folder
+from . import check, numpy_folder, onnx_run
 from . import onnx as onnx_format
 from .steps import steps, task
 
@@ -76,7 +76,7 @@ def _write_checked(ckpt, sha256: str, fmt: str, output: Path, legacy: bool) -> d
     try:
         if fmt == "onnx":
             temporary.write_bytes(onnx_format.build(ckpt, sha256, legacy).SerializeToString())
-            got = lambda x: onnx_format.predictions(onnx_format.run(temporary, onnx_format.feeds(ckpt, x)), ckpt, legacy)
+            got = lambda x: onnx_run.predictions(onnx_run.run(temporary, onnx_run.feeds(ckpt, x)), ckpt, legacy)
         else:
             temporary.mkdir()
             numpy_folder.write(ckpt, temporary, sha256)

@@ -40,13 +40,23 @@ PACKAGE = ('"""An nnctl NumPy export, importable as a package by its folder\'s n
            'from .predict import *  # noqa: F401,F403\n')
 
 
+GEOMETRY = ("shape", "pool_size", "strides", "dilation", "pads")  # an image step's attributes predict.py reads
+
+
+def _spec_step(step) -> dict:
+    """One step of the spec: its kind and name, a batchnorm's epsilon, an image step's geometry."""
+    return {"kind": step.kind, "name": step.name, **({"epsilon": step.epsilon} if step.kind == "batchnorm" else {}),
+            **{k: step.attributes[k] for k in GEOMETRY if k in step.attributes}}
+
+
 def spec(ckpt, checkpoint_sha256: str) -> dict:
-    """model.npz's `spec`: everything predict.py needs besides the arrays."""
-    network = [{"kind": s.kind, "name": s.name, **({"epsilon": s.epsilon} if s.kind == "batchnorm" else {})}
-               for s in steps(ckpt)]
+    """model.npz's `spec`: everything predict.py needs besides the arrays; its version the oldest
+    predict.py that reads it (3: a CSV's columns, 4: image steps)."""
     target = ckpt.preprocessing.get("target", {})
+    network = [_spec_step(step) for step in steps(ckpt)]
     out = {"format": "nnctl-numpy-model", "version": 2, "nnctl_version": __version__,
            "checkpoint_sha256": checkpoint_sha256, "dtype": ckpt.config.training.dtype, "n_inputs": ckpt.n_inputs,
+           "input_shape": list(ckpt.input_shape),
            "feature_names": metadata.feature_names(ckpt), "target": metadata.target_name(ckpt),
            "target_last": metadata.target_is_last(ckpt),
            "delimiter": getattr(ckpt.config.data, "delimiter", None) or ",",
@@ -59,6 +69,8 @@ def spec(ckpt, checkpoint_sha256: str) -> dict:
         out.update(version=3, target=table["target"], target_last=False, delimiter=table["delimiter"],
                    decimal=table["decimal"], encoding=table["encoding"], missing_values=table["missing_values"],
                    columns=[r for r in table["columns"] if r["type"] != "ignore"], ignored=metadata.ignored(ckpt))
+    if any(step["kind"] == "images" for step in network):  # a model of images: its image steps (version 4)
+        out.update(version=4)
     return out
 
 

@@ -4,8 +4,10 @@ The outputs follow skl2onnx's conventions (a classifier converted with `zipmap=F
 regressor), which code written for scikit-learn models in ONNX expects:
 
     features       (N, n_inputs) float32 (float64 for a float64 checkpoint), raw, as `nnctl predict` reads them;
-                   a model of a CSV: (N, columns), NaN where missing; one (N, 1) input per column, named
-                   as the column, when a column holds text (onnx_table.py reads them)
+                                 an image model's rows are its images flattened channels last, (N, H*W*C), the
+                                 metadata's `input_shape` [H, W, C]; a model of a CSV: (N, columns), NaN where
+                                 missing, or one (N, 1) input per column, named as the column, when a column
+                                 holds text (onnx_table.py reads them)
     label          (N,)          classification: the class itself, int64 when every class is an integer, else
                                  string; a constant lookup (Gather) of the predicted index in the class values
     probabilities  (N, classes)  classification; one sigmoid unit gives both columns, p(classes[1]) last
@@ -15,14 +17,16 @@ regressor), which code written for scikit-learn models in ONNX expects:
 the index into the metadata's `classes`; regression `prediction` (N,) float64.
 
 Opset 17 (ONNX 1.12, onnxruntime 1.12 and newer), IR version 8. The graph is built step by step
-(LAYER_NODES: one function per kind of layer, steps.py); every activation is built from operators
-whose constants carry the model's dtype (an ONNX attribute is always float32, which would cost a
-float64 model its last digits); batchnorm is folded into the dense layer before it when one comes
-right before it, else written as a BatchNormalization node.
+(LAYER_NODES: one function per kind of layer, steps.py; the image layers' in onnx_images.py, channels
+first inside the graph); every activation is built from operators whose constants carry the model's
+dtype (an ONNX attribute is always float32, which would cost a float64 model its last digits);
+batchnorm is folded into the dense or conv2d layer before it when one comes right before it, else
+written as a BatchNormalization node. onnx_run.py runs the model built here, as the check does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -30,7 +34,7 @@ import numpy as np
 from .. import __version__
 from ..engine.activations import ELU_ALPHA, GELU_C, LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE
 from ..errors import MissingDependency
-from . import metadata, onnx_table, table
+from . import metadata, onnx_images, onnx_table, table
 from .steps import Step, steps, task
 
 OPSET = 17
@@ -112,8 +116,9 @@ ACTIVATION_NODES = {
 
 
 def _folded(dense: Step, bn: Step, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """W, b of a dense layer followed by batchnorm, as one dense layer (computed in float64):
-    gamma (x W + b - mean) / sqrt(var + eps) + beta = x (W s) + ((b - mean) s + beta), s = gamma / sqrt(var + eps)."""
+    """W, b of a dense (or conv2d) layer followed by batchnorm, as one such layer (computed in float64):
+    gamma (x W + b - mean) / sqrt(var + eps) + beta = x (W s) + ((b - mean) s + beta), s = gamma / sqrt(var + eps),
+    s scaling W's last axis, its outputs (a convolution's filters)."""
     a = {k: np.asarray(v, np.float64) for k, v in {**dense.arrays, **bn.arrays}.items()}
     s = a["gamma"] / np.sqrt(a["running_var"] + bn.epsilon)
     return (a["W"] * s).astype(dtype), ((a["b"] - a["running_mean"]) * s + a["beta"]).astype(dtype)
@@ -148,18 +153,19 @@ def _activation(g: Graph, x: str, step: Step) -> str:
 
 
 # One entry per kind of step (steps.py): the nodes that compute it from its input `x`.
-LAYER_NODES = {"dense": _dense, "batchnorm": _batchnorm, "activation": _activation}
+LAYER_NODES = {"dense": _dense, "batchnorm": _batchnorm, "activation": _activation, **onnx_images.NODES}
+FOLDS_BATCHNORM = ("dense", "conv2d")  # the kinds whose outputs a batchnorm right after them can be folded into
 
 
 def _with_batchnorm_folded(network: list[Step], dtype) -> list[Step]:
-    """The steps, each dense layer directly followed by batchnorm made one dense step."""
+    """The steps, each dense or conv2d layer directly followed by batchnorm made one step of its kind."""
     out, i = [], 0
     while i < len(network):
         step = network[i]
         following = network[i + 1] if i + 1 < len(network) else None
-        if step.kind == "dense" and following is not None and following.kind == "batchnorm":
+        if step.kind in FOLDS_BATCHNORM and following is not None and following.kind == "batchnorm":
             W, b = _folded(step, following, dtype)
-            out.append(Step("dense", step.name, {"W": W, "b": b}))
+            out.append(dataclasses.replace(step, arrays={"W": W, "b": b}))
             i += 2
         else:
             out.append(step)
@@ -256,45 +262,4 @@ def model_metadata(ckpt, checkpoint_sha256: str) -> dict:
             "classes": json.dumps(ckpt.classes), "feature_names": json.dumps(metadata.feature_names(ckpt)),
             **({"columns": json.dumps(metadata.columns(ckpt))} if table.record(ckpt) is not None else {}),
             "checkpoint_sha256": checkpoint_sha256, "checkpoint_epoch": str(ckpt.epoch), "task": task(ckpt),
-            "dtype": ckpt.config.training.dtype}
-
-
-def predictions(outputs: dict, ckpt, legacy: bool = False) -> dict:
-    """An ONNX model's outputs as check.compare takes them: {"probabilities", "label" (the class
-    values)} or {"prediction"}."""
-    if task(ckpt) == "regression":
-        return {"prediction": outputs["prediction" if legacy else "variable"]}
-    label = outputs["label"]
-    if legacy:
-        label = np.asarray(metadata.class_values(ckpt.classes)[0], dtype=object)[label]
-    return {"probabilities": outputs["probabilities"], "label": label}
-
-
-def feeds(ckpt, x) -> dict:
-    """The graph's inputs for raw rows: an array as `features`, or a model of a CSV's cells
-    ({column: cells}, nnctl.export.table) as its columns take them."""
-    if not isinstance(x, dict):
-        return {"features": x}
-    dtype = ckpt.config.training.dtype
-    records = table.columns(ckpt)
-    if not table.by_column(ckpt):
-        return {"features": np.hstack([table.numbers(ckpt, x, r["name"], dtype) for r in records])}
-    return {r["name"]: table.numbers(ckpt, x, r["name"], dtype) if r["type"] == "numeric" else
-            np.array([str(c).strip() for c in x[r["name"]]], dtype=object).reshape(-1, 1) for r in records}
-
-
-def run(path, given: dict) -> dict:
-    """The outputs of the ONNX file `path` for its inputs `given` (feeds()), by onnxruntime when
-    installed, else by onnx's reference evaluator: {output name: array}."""
-    try:
-        import onnxruntime
-    except ImportError:
-        onnx = require_onnx()
-        from onnx.reference import ReferenceEvaluator
-
-        session = ReferenceEvaluator(onnx.load(str(path)))
-        names = [o.name for o in session.proto_.graph.output]
-        return dict(zip(names, session.run(None, given)))
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(None, given)))
+            "dtype": ckpt.config.training.dtype, "input_shape": json.dumps(list(ckpt.input_shape))}

@@ -24,8 +24,11 @@ side by side are two packages, whatever their files are called.
 `rows` is a 2-D array of raw features in the order of feature_names() (the model's fitted scaling
 is applied here), or named columns, matched by name: a dict of column -> values, a list of such
 dicts (one per row), or a pandas DataFrame. A model trained on a CSV takes its cells as they are:
-text, numbers, and None, NaN or a missing marker ('', NA, ...) where a value is missing. model.npz, next to this file, holds the weights and
-the scaling (read without pickle); its `spec` entry (JSON) lists the network's steps in order.
+text, numbers, and None, NaN or a missing marker ('', NA, ...) where a value is missing. An image
+model (`model.input_shape` (H, W, C)) takes each image as a row of its H*W*C values channels last
+(images.reshape(n, -1) of (n, H, W, C) arrays), or the images themselves, (n, H, W, C) or, for one
+channel, (n, H, W). model.npz, next to this file, holds the weights and the scaling (read without
+pickle); its `spec` entry (JSON) lists the network's steps in order.
 Every number is computed as nnctl computes it, in the model's dtype.
 """
 
@@ -44,7 +47,9 @@ import numpy as np
 __all__ = ["InputError", "Model", "UnseenValueWarning", "classes", "feature_names", "load", "predict", "predict_proba"]
 
 HERE = Path(__file__).resolve().parent
-FORMAT, VERSION = "nnctl-numpy-model", 3  # model.npz's spec: this file reads versions 1 to VERSION
+# model.npz's spec: this file reads versions 1 to VERSION (3: a CSV's columns, 4: image steps)
+FORMAT, VERSION = "nnctl-numpy-model", 4
+BATCH_ROWS = 8192  # the network runs on this many rows at a time, as nnctl's Sequential.predict does
 
 LEAKY_SLOPE = 0.01
 ELU_ALPHA = 1.0
@@ -89,8 +94,65 @@ def _batchnorm(x, arrays, step):
     return (x - arrays[name + ".running_mean"]) * inv_std * arrays[name + ".gamma"] + arrays[name + ".beta"]
 
 
+# ---------------------------------------------------------------- images
+# An image model's row holds its image's H*W*C values channels last: pixel by pixel, row by row, each
+# pixel's channels together (numpy's images.reshape(n, -1) of (n, H, W, C) arrays). Its steps view
+# the rows as images (n, H, W, C) and compute as nnctl does: a convolution as im2col, each window's
+# values (kh, kw, C) a row of patches times W (kh, kw, C, F); `pads` are [top, left, bottom, right].
+
+PATCH_VALUES = 1 << 22  # a convolution's patches are made this many values at a time (16 MB in float32)
+
+
+def _padded(x, pads, fill=0.0):
+    """Images x inside a border of `fill`, pads [top, left, bottom, right] wide (x itself without one)."""
+    top, left, bottom, right = pads
+    if not any(pads):
+        return x
+    n, h, w, c = x.shape
+    out = np.full((n, h + top + bottom, w + left + right, c), fill, x.dtype)
+    out[:, top:top + h, left:left + w] = x
+    return out
+
+
+def _windows(xp, size, strides, dilation=(1, 1)):
+    """Every window's values in padded images xp, a view (n, height, width, C, kh, kw)."""
+    (kh, kw), (sh, sw), (dh, dw) = size, strides, dilation
+    view = np.lib.stride_tricks.sliding_window_view(xp, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(1, 2))
+    return view[:, ::sh, ::sw, :, ::dh, ::dw]
+
+
+def _conv2d(x, arrays, step):
+    W, b = arrays[step["name"] + ".W"], arrays[step["name"] + ".b"]
+    W2 = W.reshape(-1, W.shape[3])  # (kh * kw * C, F)
+    windows = _windows(_padded(x, step["pads"]), W.shape[:2], step["strides"], step["dilation"])
+    n, height, width = windows.shape[:3]
+    out = np.empty((n, height, width, W.shape[3]), x.dtype)
+    rows = max(1, PATCH_VALUES // (height * width * len(W2)))
+    for start in range(0, n, rows):
+        part = windows[start:start + rows]
+        z = out[start:start + rows].reshape(-1, W.shape[3])
+        np.matmul(part.transpose(0, 1, 2, 4, 5, 3).reshape(len(z), -1), W2, out=z)
+        z += b
+    return out
+
+
+def _maxpool2d(x, arrays, step):
+    return _windows(_padded(x, step["pads"], -np.inf), step["pool_size"], step["strides"]).max(axis=(4, 5))
+
+
+def _avgpool2d(x, arrays, step):
+    """Each window's mean over the image's own values: the padding counts for nothing."""
+    size, strides, pads = step["pool_size"], step["strides"], step["pads"]
+    count = _windows(_padded(np.ones((1, *x.shape[1:3], 1), x.dtype), pads), size, strides).sum(axis=(4, 5))
+    return _windows(_padded(x, pads), size, strides).sum(axis=(4, 5)) / count
+
+
 # One entry per kind of step in the spec: how it computes its output from x.
-STEPS = {"dense": _dense, "batchnorm": _batchnorm, "activation": lambda x, arrays, step: ACTIVATIONS[step["name"]](x)}
+STEPS = {"dense": _dense, "batchnorm": _batchnorm, "activation": lambda x, arrays, step: ACTIVATIONS[step["name"]](x),
+         "images": lambda x, arrays, step: x.reshape(len(x), *step["shape"]),
+         "conv2d": _conv2d, "maxpool2d": _maxpool2d, "avgpool2d": _avgpool2d,
+         "global_avgpool2d": lambda x, arrays, step: x.reshape(len(x), -1, x.shape[3]).mean(axis=1),
+         "flatten": lambda x, arrays, step: x.reshape(len(x), -1)}
 
 # C0 controls but none kept, DEL, C1 controls, and the bidi overrides and isolates (which reorder what
 # a terminal shows): a class name or a cell is printed with each escaped, as nnctl prints them
@@ -125,6 +187,8 @@ class Model:
         self.spec, self.arrays = spec, arrays
         self.task, self.classes, self.n_features = spec["task"], spec["classes"], spec["n_inputs"]
         self.feature_names = spec.get("feature_names")  # None: the training data had no column names
+        # a row's shape: (n_features,), or an image model's (H, W, C), its values in a row channels last
+        self.input_shape = tuple(spec.get("input_shape") or [self.n_features])
         self.target = spec.get("target")
         self.table = spec.get("columns")  # a model of a CSV: how each column is read (version 3)
         self.ignored = set(spec.get("ignored") or [])  # columns of the training file the model leaves out
@@ -160,13 +224,22 @@ class Model:
             x /= arrays["scaling.std"].astype(dtype)
         elif scaling == "pixels":
             x /= arrays["scaling.scale"].astype(dtype)
-        for step in self.spec["steps"]:
-            x = STEPS[step["kind"]](x, arrays, step)
-        return x
+        return self.network(x)
+
+    def network(self, x):
+        """The steps on scaled rows x, BATCH_ROWS rows at a time as nnctl's predict takes them (so an
+        image model's layer outputs for many rows are never all held at once)."""
+        batches = [x[start:start + BATCH_ROWS] for start in range(0, len(x), BATCH_ROWS)] or [x]
+        for i, batch in enumerate(batches):
+            for step in self.spec["steps"]:
+                batch = STEPS[step["kind"]](batch, self.arrays, step)
+            batches[i] = batch
+        return batches[0] if len(batches) == 1 else np.concatenate(batches)
 
     def rows(self, rows) -> np.ndarray:
-        """`rows` as (n, n_features) float64 in the model's column order: an array as it is, named
-        columns (a dict, records, a DataFrame) matched by name. InputError for anything else."""
+        """`rows` as (n, n_features) float64 in the model's column order: an array as it is (an image
+        model's images (n, H, W, C) flattened), named columns (a dict, records, a DataFrame) matched by
+        name. InputError for anything else."""
         if isinstance(rows, (list, tuple)) and rows and all(hasattr(r, "keys") for r in rows):
             rows = _records_as_columns(rows)
         if hasattr(rows, "keys") and hasattr(rows, "__getitem__"):
@@ -182,9 +255,13 @@ class Model:
             array = np.asarray(rows, dtype=object if self.table is not None else None)
         except ValueError:
             raise InputError("rows of different lengths: every row needs one value per feature") from None
+        if array.ndim > 2 and array.shape[1:] in self.image_shapes():
+            array = array.reshape(len(array), -1)  # images, each as its row of values channels last
         if array.ndim != 2 or array.shape[1] != self.n_features:
-            raise InputError(f"expected rows of {self.n_features} features, a 2-D array (n, {self.n_features}); "
-                             f"got shape {array.shape}" + (" (for one row, pass [row])" if array.ndim == 1 else ""))
+            images = " or ".join(f"(n, {', '.join(map(str, s))})" for s in self.image_shapes())
+            raise InputError(f"expected rows of {self.n_features} features, a 2-D array (n, {self.n_features})"
+                             + (f", or images {images}" if images else "") + f"; got shape {array.shape}"
+                             + (" (for one row, pass [row])" if array.ndim == 1 else ""))
         return array if self.table is not None else _numbers(array, self.feature_names)
 
     def encode(self, cells, first_row: int = 1) -> np.ndarray:
@@ -215,6 +292,12 @@ class Model:
             raise InputError(f"row {row}, column {r['name']!r}: {printable(text[:40])!r} is not a finite number")
         return value
 
+    def image_shapes(self) -> list:
+        """The shapes of one image this model also takes in place of a row: (H, W, C), channels last,
+        and (H, W) for one channel; none for a model of rows."""
+        if len(self.input_shape) != 3:
+            return []
+        return [self.input_shape] + ([self.input_shape[:2]] if self.input_shape[2] == 1 else [])
 
     def columns(self, given: list) -> list:
         """The given column names to read, in the model's order; InputError naming the missing or

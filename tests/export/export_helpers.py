@@ -2,6 +2,7 @@
 the comparison of an export's outputs with nnctl's predictions."""
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -42,12 +43,7 @@ def random_checkpoint(path, activation: str = "relu", loss: str = "cross_entropy
                             **({"run": run} if run else {})})
     n_inputs = len(names) if names else 2 if default_data["name"] == "moons" else 10
     rng = np.random.default_rng(seed)
-    model = build(config.plain(cfg.model.layers), n_inputs, rng, dtype)
-    for name, array in model.state().items():
-        if name.endswith(("gamma", "running_var")):
-            array[...] = rng.uniform(0.5, 2.0, array.shape)
-        elif name.endswith(("beta", "running_mean", ".b")):
-            array[...] = rng.normal(0, 0.5, array.shape)
+    model = randomised(build(config.plain(cfg.model.layers), n_inputs, rng, dtype), rng)
     preprocessing = {"scaling": "standard", "mean": rng.normal(0, 1, n_inputs).tolist(),
                      "std": rng.uniform(0.5, 2, n_inputs).tolist()}
     if names:
@@ -56,6 +52,35 @@ def random_checkpoint(path, activation: str = "relu", loss: str = "cross_entropy
     if loss == "mse":
         preprocessing["target"], classes = {"scaling": "standard", "mean": 152.0, "std": 77.0}, []
     checkpoint_module.save(path, config=cfg, model=model, preprocessing=preprocessing, classes=classes,
+                           epoch=0, metrics={})
+    return api.load_checkpoint(path)
+
+
+def randomised(model, rng):
+    """The model, its biases and batchnorm statistics drawn at random (a new network's are 0 and 1)."""
+    for name, array in model.state().items():
+        if name.endswith(("gamma", "running_var")):
+            array[...] = rng.uniform(0.5, 2.0, array.shape)
+        elif name.endswith(("beta", "running_mean", ".b")):
+            array[...] = rng.normal(0, 0.5, array.shape)
+    return model
+
+
+def random_image_checkpoint(path, layers: list, dtype: str = "float32", seed: int = 0, shape=(8, 8, 1)):
+    """A checkpoint of an untrained network of `layers` on images of `shape` (H, W, C): the 8 x 8
+    digits, or any other shape as images of an .npz file that does not exist (an export then checks
+    itself on synthetic rows); its biases and batchnorm statistics random, its standard scaling
+    fitted to a 0-16 range of values."""
+    digits = tuple(shape) == (8, 8, 1)
+    cfg = config.from_dict({"seed": 0, "data": {"name": "digits"} if digits else {"name": "npz", "path": "images.npz"},
+                            "model": {"layers": layers}, "loss": "cross_entropy",
+                            "optimizer": {"name": "adam", "lr": 0.01}, "training": {"epochs": 1, "dtype": dtype}})
+    rng = np.random.default_rng(seed)
+    model = randomised(build(config.plain(cfg.model.layers), tuple(shape), rng, dtype), rng)
+    n = int(np.prod(shape))
+    preprocessing = {"scaling": "standard", "mean": rng.uniform(0, 8, n).tolist(), "std": rng.uniform(2, 6, n).tolist()}
+    n_classes = layers[-1]["units"]
+    checkpoint_module.save(path, config=cfg, model=model, preprocessing=preprocessing, classes=list(range(n_classes)),
                            epoch=0, metrics={})
     return api.load_checkpoint(path)
 
@@ -92,15 +117,36 @@ def run_numpy_only(code: str = "", check: bool = True, args=(), stdin: str | Non
     return done.stdout
 
 
+def numpy_folder_outputs(folder, x, tmp_path) -> dict:
+    """predict_proba / predict of an exported folder, computed in a NumPy-only process (`x` an
+    array of rows or images, or a CSV model's cells by column)."""
+    if isinstance(x, dict):
+        (tmp_path / "x.json").write_text(json.dumps(x))
+        load = f"json.loads(open({str(tmp_path / 'x.json')!r}).read())"
+    else:
+        np.save(tmp_path / "x.npy", x)
+        load = f"np.load({str(tmp_path / 'x.npy')!r})"
+    run_numpy_only(f"import runpy, json, numpy as np\n"
+                   f"m = runpy.run_path({str(folder / 'predict.py')!r})\n"
+                   f"x = {load}\n"
+                   f"if m['load']().task == 'regression':\n"
+                   f"    np.save({str(tmp_path / 'prediction.npy')!r}, m['predict'](x))\n"
+                   f"else:\n"
+                   f"    np.save({str(tmp_path / 'probabilities.npy')!r}, m['predict_proba'](x))\n"
+                   f"    np.save({str(tmp_path / 'label.npy')!r}, m['predict'](x))\n")
+    return {name: np.load(tmp_path / f"{name}.npy") for name in ("prediction", "probabilities", "label")
+            if (tmp_path / f"{name}.npy").exists()}
+
+
 def run_onnx(path, x, ckpt=None) -> dict:
     """The ONNX model's outputs for rows x (a CSV model's cells by column, given its checkpoint),
     by onnxruntime: {output name: array}."""
     import onnxruntime
 
-    from nnctl.export import onnx as onnx_format
+    from nnctl.export import onnx_run
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds = onnx_format.feeds(ckpt, x) if ckpt is not None else {"features": x}
+    feeds = onnx_run.feeds(ckpt, x) if ckpt is not None else {"features": x}
     return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
 
 

@@ -1,5 +1,5 @@
 """A convolutional network through every command that asks about layers: train, checkpoint, eval,
-predict on images, summary, gradcheck, lr-find, doctor's data, export's refusal, and a run stopped
+predict on images, summary, gradcheck, lr-find, doctor's data, export to both formats, and a run stopped
 (or killed) and resumed that ends byte for byte as the run left alone."""
 
 import json
@@ -98,13 +98,22 @@ def test_the_per_layer_diagnostics_cover_the_convolutions(cnn):
     assert invoke("doctor", result["run_dir"]).exit_code == 0
 
 
-def test_export_refuses_a_layer_it_cannot_write_yet(cnn, tmp_path):
+def test_export_writes_the_trained_cnn_to_both_formats(cnn, tmp_path):
+    """Batchnorm after pooling, dropout, a flatten of 8 channels: both formats checked on the test
+    split, and predict.py's labels for the test images (as a CSV of rows) are nnctl predict's."""
+    pytest.importorskip("onnx")
     _, result = cnn
     for fmt, out in (("numpy", tmp_path / "folder"), ("onnx", tmp_path / "m.onnx")):
-        got = invoke("export", result["checkpoint"], "--format", fmt, "-o", out)
-        assert got.exit_code == 3, got.output
-        assert "model.layers[0].type: a conv2d layer cannot be exported yet" in got.stderr
-        assert "Traceback" not in got.output and not out.exists()
+        got = invoke("export", result["checkpoint"], "--format", fmt, "-o", out, "--json")
+        assert got.exit_code == 0, got.output
+        report = json.loads(got.stdout)
+        assert report["rows_from"] == "test split" and report["max_difference"] <= report["bound"]
+    ckpt = api.load_checkpoint(result["checkpoint"])
+    x = data.load(ckpt.config.data, ckpt.config.seed, preprocessing={"scaling": "none"}).x_test
+    np.savetxt(tmp_path / "test.csv", x, delimiter=",", fmt="%g")
+    predicted = subprocess.run([sys.executable, tmp_path / "folder" / "predict.py", tmp_path / "test.csv"],
+                               capture_output=True, text=True, check=True).stdout.split()
+    assert [int(label) for label in predicted] == api.predictions(ckpt, x)["predicted"].tolist()
 
 
 def test_a_cnn_stopped_mid_epoch_resumes_to_the_same_bytes(cnn, tmp_path):

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from nnctl import api
+from nnctl import api, data
 from nnctl.cli import main
 from nnctl.errors import DataError
 from nnctl.runs import mlflow_store, mlflow_tracker
@@ -369,3 +369,43 @@ def test_json_stays_alone_on_stdout_and_the_model_loads_registers_and_serves(mlf
             served = json.loads(answer.read())["predictions"]
     assert [p["label"] for p in served] == got["label"].tolist()
     np.testing.assert_allclose([p["probability_1"] for p in served], want[:, 1], atol=1e-6)
+
+
+TINY_CNN = """\
+seed: 0
+data: {name: digits}
+model:
+  layers:
+    - {type: conv2d, filters: 4, kernel_size: 3, padding: same, activation: relu}
+    - {type: maxpool2d}
+    - {type: flatten}
+    - {units: 10, activation: softmax}
+loss: cross_entropy
+optimizer: {name: adam, lr: 0.01}
+training: {epochs: 1}
+"""
+
+
+def test_a_conv_run_logs_a_model_that_predicts_its_images(sqlite_uri, tmp_path, monkeypatch):
+    """The logged MLflow model of a convolutional network (the NumPy export inside) takes its
+    images as rows of named pixels, x0 ... x63, and gives nnctl's classes."""
+    import pandas as pd
+
+    (tmp_path / "cnn.yaml").write_text(TINY_CNN)
+    result = CliRunner().invoke(main, ["train", "cnn.yaml", "-q", "--no-plots", "--run-dir", "run", "--mlflow",
+                                       sqlite_uri])
+    assert result.exit_code == 0, result.output
+    ckpt = api.load_checkpoint(tmp_path / "run" / "checkpoint.json")
+    x = data.load(ckpt.config.data, ckpt.config.seed, "float64", preprocessing={"scaling": "none"}).x_test[:40]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import mlflow
+
+        model = mlflow.pyfunc.load_model(f"runs:/{run_id_of(tmp_path / 'run')}/model")
+        got = model.predict(pd.DataFrame(x, columns=[f"x{i}" for i in range(64)]))
+    assert [c.name for c in model.metadata.signature.inputs.inputs] == [f"x{i}" for i in range(64)]
+    expected = api.predictions(ckpt, x)
+    assert got["label"].tolist() == [ckpt.classes[i] for i in expected["predicted"]]
+    np.testing.assert_allclose(got[[f"probability_{c}" for c in ckpt.classes]].to_numpy(), expected["probabilities"],
+                               atol=1e-5)
