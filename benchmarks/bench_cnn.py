@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mnist import GAP, blas_info, child_env, emit, load_mnist, peak_rss_mb, read  # noqa: E402  (one way to pin threads)
+from bench_mnist import GAP, blas_info, child_env, emit, load_mnist, peak_rss_mb, read
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH, LR, WARMUP_BATCHES = 128, 1e-3, 20
@@ -93,8 +93,10 @@ def worker_nnctl(ds, threads):
 
     model, loss, optimizer = nnctl_model()
     epoch = [0]
-    warm = dataclasses.replace(ds, x_train=ds.x_train[:WARMUP_BATCHES * BATCH], y_train=ds.y_train[:WARMUP_BATCHES * BATCH])
-    train.fit(model, loss, optimizer, warm, epochs=1, batch_size=BATCH, shuffle=True, seed=1)  # compiles, touches memory
+    head = WARMUP_BATCHES * BATCH
+    warm = dataclasses.replace(ds, x_train=ds.x_train[:head], y_train=ds.y_train[:head])
+    # compiles, touches memory
+    train.fit(model, loss, optimizer, warm, epochs=1, batch_size=BATCH, shuffle=True, seed=1)
 
     def one_epoch():  # train.fit as `nnctl train` runs it: with train accuracy and the validation pass
         train.fit(model, loss, optimizer, ds, epochs=epoch[0] + 1, start=train.Position(epoch[0]), batch_size=BATCH,
@@ -161,7 +163,7 @@ def worker_matmul(ds, threads):
     for _ in range(WARMUP_BATCHES):
         for product in products:
             product(BATCH)
-    return one_epoch, lambda: {}, {"version": np.__version__}
+    return one_epoch, dict, {"version": np.__version__}
 
 
 def product_plan(model) -> list:
@@ -320,10 +322,10 @@ def report(results: dict, summary: dict, args, label: str) -> str:
     unset = ", OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset" if label == "unset" else ""
     rows = f" (the first {args.rows:,} training rows only: for trying the script out, not for comparing)" \
         if args.rows else ""
-    lines = [f"Issue 21's CNN on MNIST{rows}, batch {BATCH}, Adam lr 1e-3, float32, {args.threads} thread(s); "
-             f"{args.rounds} alternated rounds of one epoch each{unset}", "",
-             "| contestant | version | epoch s (median) | min – max | CPU s (median) | nnctl ÷ this (medians) "
-             "| test accuracy | peak RSS |",
+    lines = [(f"Issue 21's CNN on MNIST{rows}, batch {BATCH}, Adam lr 1e-3, float32, {args.threads} thread(s); "
+              f"{args.rounds} alternated rounds of one epoch each{unset}"), "",
+             ("| contestant | version | epoch s (median) | min – max | CPU s (median) | nnctl ÷ this (medians) "
+              "| test accuracy | peak RSS |"),
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in results.items():
         ratio = f"{median['nnctl'] / median[name]:.2f}" if "nnctl" in median else "-"
@@ -350,16 +352,19 @@ def report(results: dict, summary: dict, args, label: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="timed epochs per contestant, alternated (default 3)")
-    parser.add_argument("--threads", type=int, default=2, help="BLAS / OpenMP / torch threads for every contestant (default 2)")
-    parser.add_argument("--only", default=None, help="comma-separated contestants among nnctl, nnctl-numpy, torch, matmul "
-                        "(default: nnctl, torch, matmul)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="BLAS / OpenMP / torch threads for every contestant (default 2)")
+    parser.add_argument("--only", default=None, help="comma-separated contestants among nnctl, nnctl-numpy, torch, "
+                        "matmul (default: nnctl, torch, matmul)")
     parser.add_argument("--both-openblas-envs", action="store_true",
                         help="run every contestant twice, with the environment as it is and with OPENBLAS_CORETYPE and "
                              "OPENBLAS_L2_SIZE unset, alternated in the same rounds; one table for each")
     parser.add_argument("--breakdown-batches", type=int, default=60,
-                        help="training steps cnn_breakdown.py times part by part after the rounds (0: none; default 60)")
+                        help="training steps cnn_breakdown.py times part by part after the rounds "
+                             "(0: none; default 60)")
     parser.add_argument("--rows", type=int, default=None, help="train on the first N training rows only (for trying "
                         "the script out: the table says so)")
     parser.add_argument("--json", metavar="PATH", help="also write every measurement to PATH as JSON")

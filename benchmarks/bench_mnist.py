@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import resource
@@ -29,7 +30,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH, LR, HIDDEN, N_IN, N_OUT = 128, 1e-3, (256, 128), 784, 10
-LABELS = {"nnctl": "nnctl", "nnctl-numpy": "nnctl, NumPy only (NNCTL_JIT=0)", "torch": "PyTorch", "sklearn": "scikit-learn MLPClassifier", "matmul": "NumPy matmul alone"}
+LABELS = {"nnctl": "nnctl", "nnctl-numpy": "nnctl, NumPy only (NNCTL_JIT=0)", "torch": "PyTorch",
+          "sklearn": "scikit-learn MLPClassifier", "matmul": "NumPy matmul alone"}
 GAP = 0.3  # seconds between turns: the previous child's spinning BLAS / OpenMP threads go to sleep
 CONFIG = """seed: 0
 data: {{name: mnist, val_fraction: 0.1}}
@@ -60,7 +62,7 @@ TARGETS = [  # (key, what, limit, unit, at_most)
 def matmul_flops(n_rows: int) -> int:
     """The products nnctl does per epoch: forward, dW of every layer, dx of all but the first."""
     sizes = [N_IN, *HIDDEN, N_OUT]
-    pairs = list(zip(sizes[:-1], sizes[1:]))
+    pairs = list(itertools.pairwise(sizes))
     return 2 * n_rows * (2 * sum(a * b for a, b in pairs) + sum(a * b for a, b in pairs[1:]))
 
 
@@ -84,7 +86,8 @@ def peak_rss_mb() -> float:
 def blas_info() -> list:
     from threadpoolctl import threadpool_info
 
-    return [{k: i.get(k) for k in ("internal_api", "architecture", "num_threads", "version")} for i in threadpool_info()]
+    return [{k: i.get(k) for k in ("internal_api", "architecture", "num_threads",
+                                   "version")} for i in threadpool_info()]
 
 
 def load_mnist():
@@ -105,9 +108,9 @@ def worker_nnctl(ds, threads, tmp, batch):
 
     import nnctl
     from nnctl import api
+    from nnctl.config import plain
     from nnctl.engine import optimizers, train
     from nnctl.engine.losses import LOSSES
-    from nnctl.config import plain
     from nnctl.engine.model import build
 
     path = Path(tmp) / "bench.yaml"
@@ -134,7 +137,8 @@ def worker_torch(ds, threads, tmp, batch):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     x, y = torch.from_numpy(ds.x_train), torch.from_numpy(ds.y_train)
-    net = torch.nn.Sequential(torch.nn.Linear(N_IN, HIDDEN[0]), torch.nn.ReLU(), torch.nn.Linear(*HIDDEN), torch.nn.ReLU(),
+    net = torch.nn.Sequential(torch.nn.Linear(N_IN, HIDDEN[0]), torch.nn.ReLU(), torch.nn.Linear(*HIDDEN),
+                              torch.nn.ReLU(),
                               torch.nn.Linear(HIDDEN[1], N_OUT))
     optimizer = torch.optim.Adam(net.parameters(), lr=LR)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -184,7 +188,7 @@ def worker_matmul(ds, threads, tmp, batch):
 
     rng = np.random.default_rng(0)
     sizes = [N_IN, *HIDDEN, N_OUT]
-    W = [rng.uniform(-0.05, 0.05, (a, b)).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+    W = [rng.uniform(-0.05, 0.05, (a, b)).astype(np.float32) for a, b in itertools.pairwise(sizes)]
     outs = [np.empty((batch, b), np.float32) for b in sizes[1:]]  # layer outputs, reused as their gradients
     dxs = [np.empty((batch, a), np.float32) for a in sizes[1:-1]]
     dW = [np.empty_like(w) for w in W]
@@ -204,7 +208,7 @@ def worker_matmul(ds, threads, tmp, batch):
                 if k:
                     d = np.matmul(d, W[k].T, out=dxs[k - 1][:n])
 
-    return one_epoch, lambda: {}, {"version": np.__version__}
+    return one_epoch, dict, {"version": np.__version__}
 
 
 def worker_extras(ds, threads, tmp, checkpoint_path):
@@ -212,8 +216,8 @@ def worker_extras(ds, threads, tmp, checkpoint_path):
     import numpy as np
 
     from nnctl import api, data
-    from nnctl.runs import checkpoint
     from nnctl.config import MnistData
+    from nnctl.runs import checkpoint
 
     def best_of(fn, n=5):
         times = []
@@ -240,7 +244,8 @@ def worker_extras(ds, threads, tmp, checkpoint_path):
             "checkpoint_bytes": copy.stat().st_size, "predict_s": best_of(lambda: api.predict(ckpt, rows), 7)}
 
 
-WORKERS = {"nnctl": worker_nnctl, "nnctl-numpy": worker_nnctl_numpy, "torch": worker_torch, "sklearn": worker_sklearn, "matmul": worker_matmul}
+WORKERS = {"nnctl": worker_nnctl, "nnctl-numpy": worker_nnctl_numpy, "torch": worker_torch, "sklearn": worker_sklearn,
+           "matmul": worker_matmul}
 
 
 def serve(name: str, threads: int, tmp: str, batch: int) -> None:
@@ -387,8 +392,8 @@ def report(results: dict, summary: dict, args, batch: int, unset: bool) -> str:
     lines = [f"MNIST 784-256-128-10, ReLU, softmax cross-entropy, Adam lr 1e-3, batch {batch}, float32, "
              f"{args.threads} threads; {args.epochs} timed epochs after 1 warm-up, alternated"
              + (", OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset" if unset else ""), "",
-             "| contestant | version | epoch s (median) | min – max | nnctl ÷ this: median of the rounds (min – max) "
-             "| GFLOP/s | test accuracy | peak RSS |",
+             ("| contestant | version | epoch s (median) | min – max | nnctl ÷ this: median of the rounds (min – max) "
+             "| GFLOP/s | test accuracy | peak RSS |"),
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, r in contestants.items():
         epochs = r["epochs"][1:]
@@ -398,14 +403,16 @@ def report(results: dict, summary: dict, args, batch: int, unset: bool) -> str:
         gflops = f"{flops / median[name] / 1e9:.0f}" if name in ("nnctl", "nnctl-numpy", "matmul") else "-"
         lines.append(f"| {LABELS[name]} | {r['version']} | {median[name]:.3f} | {min(epochs):.3f} – {max(epochs):.3f} "
                      f"| {ratio} | {gflops} | {acc} | {r['peak_rss_mb']:.0f} MB |")
-    lines += ["", f"GFLOP/s counts the {flops / 1e9:.1f} GFLOP of matrix products nnctl does per epoch "
-              f"({contestants.get('nnctl', {}).get('n_train', 54000):,} rows: forward, dW, and dx of all but the first layer)."]
+    lines += ["", (f"GFLOP/s counts the {flops / 1e9:.1f} GFLOP of matrix products nnctl does per epoch "
+              f"({contestants.get('nnctl', {}).get('n_train', 54000):,} rows: forward, dW, and dx of all but the first "
+              "layer).")]
     kernels = sorted({f"{b['internal_api']} {b['version']} ({b['architecture']}, {b['num_threads']} threads)"
                       for r in contestants.values() for b in r.get("blas_after", [])})
     lines.append("BLAS: " + "; ".join(kernels) + ".")
     if "torch" in contestants:
         t = contestants["torch"]
-        lines.append(f"PyTorch: {t['torch_threads']} threads, BLAS {t['torch_blas']}, CPU capability {t['torch_cpu_capability']}.")
+        lines.append(f"PyTorch: {t['torch_threads']} threads, BLAS {t['torch_blas']}, CPU capability "
+                     f"{t['torch_cpu_capability']}.")
     if "sklearn" in contestants:
         lines.append(f"MLPClassifier trained in {contestants['sklearn'].get('dtype')}.")
     if "load" in summary:
@@ -429,8 +436,10 @@ def report(results: dict, summary: dict, args, batch: int, unset: bool) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=5, help="timed epochs per contestant, after one warm-up (default 5)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=5,
+                        help="timed epochs per contestant, after one warm-up (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / OpenMP threads for every contestant (default 2)")
     parser.add_argument("--batch", default=str(BATCH), help=f"comma-separated batch sizes: every contestant at each, "
                         f"all alternated in the same rounds, one table each (default {BATCH})")
@@ -441,7 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--both-openblas-envs", action="store_true",
                         help="run every contestant twice, with the environment as it is and with both variables unset, "
                              "all alternated in one set of rounds; one table for each")
-    parser.add_argument("--no-extras", action="store_true", help="skip the start-up, memory, checkpoint, eval and predict timings")
+    parser.add_argument("--no-extras", action="store_true",
+                        help="skip the start-up, memory, checkpoint, eval and predict timings")
     parser.add_argument("--json", metavar="PATH", help="also write every measurement to PATH as JSON")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--tmp", help=argparse.SUPPRESS)

@@ -74,7 +74,8 @@ def loop_nnctl(ds):
     optimizer = optimizers.build({"name": "adam", "lr": LR})
     started, cpu = time.perf_counter(), time.process_time()
     train.fit(model, LOSSES["cross_entropy"], optimizer, ds, epochs=EPOCHS, batch_size=BATCH, shuffle=True, seed=0)
-    return time.perf_counter() - started, time.process_time() - cpu, train.evaluate(model, LOSSES["cross_entropy"], ds.x_test, ds.y_test)["accuracy"]
+    return time.perf_counter() - started, time.process_time() - cpu, train.evaluate(model, LOSSES["cross_entropy"],
+                                                                                    ds.x_test, ds.y_test)["accuracy"]
 
 
 def loop_sklearn(ds):
@@ -120,12 +121,12 @@ def loop_torch(ds):
 
 def script(kind: str) -> None:
     """What a user's script does for the same run: make_moons, the split, scaling, training, the test score."""
+    from types import SimpleNamespace
+
     import numpy as np
     from sklearn.datasets import make_moons
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
-
-    from types import SimpleNamespace
 
     x, y = make_moons(n_samples=1000, noise=0.2, random_state=0)
     x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=1)
@@ -226,7 +227,8 @@ def report(results: dict, summary: dict) -> str:
                 spread += " wall; CPU {:.2f}x ({:.2f} – {:.2f})".format(*summary[f"{key}_cpu"])
             lines.append(f"| {what} | {summary[key]:.2f}{unit}{spread} | {limit}{unit} | {verdict} |")
     lines.append("")
-    lines.append("Ratios and times: the median of the rounds (each round's own ratio), with their range in parentheses.")
+    lines.append("Ratios and times: the median of the rounds (each round's own ratio), with their range in "
+                 "parentheses.")
     return "\n".join(lines)
 
 

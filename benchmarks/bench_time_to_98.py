@@ -74,7 +74,8 @@ def mnist(rows: int | None, synthetic: bool):
         rng = np.random.default_rng(0)
         y = rng.integers(0, 10, n + 1000)
         x = rng.random((len(y), 784), dtype=np.float32) * 0.5
-        x[(np.arange(len(y))[:, None], y[:, None] * 78 + np.arange(78))] += 1.0  # a bright band per class: easy to learn
+        # a bright band per class: easy to learn
+        x[(np.arange(len(y))[:, None], y[:, None] * 78 + np.arange(78))] += 1.0
         cut = n * 9 // 10
         return data.Dataset("mnist", "classification", list(range(10)), x[:cut], y[:cut], x[cut:n], y[cut:n],
                             x[n:], y[n:], {}, (28, 28), "synthetic")
@@ -94,8 +95,7 @@ def nnctl_run(path: Path, whole: bool = False):
     def setup(ds, threads, max_epochs):
         import nnctl
         from nnctl.cli import main
-        from nnctl.engine import kernels
-        from nnctl.engine import train as engine_train
+        from nnctl.engine import kernels, train as engine_train
         from nnctl.runs import training
 
         kernels.load()  # importing numba (~0.2 s) is set-up, as importing torch is PyTorch's
@@ -381,7 +381,8 @@ def report(results: dict[str, list[dict]], args, notes=(), load=None) -> str:
     for name, runs in results.items():
         s = summarize(runs)
         low, high = s["accuracy_range"]
-        accuracy = f"{100 * s['test_accuracy']:.2f}%" + (f" ({100 * low:.2f} – {100 * high:.2f})" if low != high else "")
+        spread = f" ({100 * low:.2f} – {100 * high:.2f})" if low != high else ""
+        accuracy = f"{100 * s['test_accuracy']:.2f}%" + spread
         if s["reached"] == s["rounds"]:
             epochs, time_s = f"{s['epochs']:g}" + (" (its config's)" if s["whole"] else ""), f"{s['train_s']:.1f}"
         else:
@@ -402,22 +403,27 @@ def report(results: dict[str, list[dict]], args, notes=(), load=None) -> str:
         lines.append(f"Host load average (1 minute) as each run started: median {statistics.median(loads):.2f}, "
                      f"{min(loads):.2f} – {max(loads):.2f}" + (f"; {load}" if load else "") + ".")
     if args.rows or args.synthetic:
-        lines.append(f"Not MNIST's full training split ({'synthetic rows' if args.synthetic else f'--rows {args.rows}'}): "
+        lines.append("Not MNIST's full training split "
+                     f"({'synthetic rows' if args.synthetic else f'--rows {args.rows}'}): "
                      "for trying the script out, not for comparing.")
     lines += list(notes)
     return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-epochs", type=int, default=20, help="epochs at most per contestant (default 20; nnctl "
                         "also stops at its config's training.epochs and early stopping)")
-    parser.add_argument("--threads", type=int, default=2, help="BLAS / OpenMP / torch threads for every contestant (default 2)")
-    parser.add_argument("--rounds", type=int, default=1, help="runs of every contestant, the order rotating (default 1)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="BLAS / OpenMP / torch threads for every contestant (default 2)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="runs of every contestant, the order rotating (default 1)")
     parser.add_argument("--only", default=None, help=f"comma-separated contestants among {', '.join(CONTESTANTS)}")
     parser.add_argument("--target", type=float, default=0.98, help="the test accuracy to reach (default 0.98)")
     parser.add_argument("--rows", type=int, default=None, help="train on the first N rows only (for trying it out)")
-    parser.add_argument("--synthetic", action="store_true", help="random rows of MNIST's shape instead of MNIST (for tests)")
+    parser.add_argument("--synthetic", action="store_true",
+                        help="random rows of MNIST's shape instead of MNIST (for tests)")
     parser.add_argument("--json", metavar="PATH", help="also write every epoch's measurements to PATH as JSON")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     return parser

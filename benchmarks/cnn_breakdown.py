@@ -29,8 +29,8 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from nnctl.engine import conv, kernels, train  # noqa: E402
-from nnctl.engine.conv_steps import ConvEpilogue, ConvReluPool  # noqa: E402
+from nnctl.engine import conv, kernels, train
+from nnctl.engine.conv_steps import ConvEpilogue, ConvReluPool
 
 PARTS = ("gather", "im2col", "conv products", "col2im", "relu + max pool", "conv rest", "dense", "loss",
          "optimizer", "accuracy", "the rest")
@@ -151,8 +151,8 @@ def table(result: dict) -> str:
     """The breakdown as the README shows it."""
     median, step = result["median"], result["median"]["step"]
     clock = "CPU time of every thread" if result["cpu_clock"] else "wall clock"
-    lines = [f"nnctl's training step part by part: medians of {result['steps']} steps, {result['threads']} thread(s), "
-             f"{clock} (fastest step {1e3 * result['fastest_step']:.1f} ms)", "",
+    lines = [(f"nnctl's training step part by part: medians of {result['steps']} steps, {result['threads']} thread(s), "
+              f"{clock} (fastest step {1e3 * result['fastest_step']:.1f} ms)"), "",
              "| part | what | ms per step | share |", "| --- | --- | ---: | ---: |"]
     for part in PARTS:
         lines.append(f"| {part} | {WHAT[part]} | {1e3 * median[part]:.2f} | {median[part] / step:.0%} |")

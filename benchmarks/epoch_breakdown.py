@@ -190,12 +190,15 @@ def instrument(patches: Patches, epochs: Epochs) -> None:
     patches.set(layers, "np", NumpyWith({"matmul": "products"}))
     patches.set(train, "np", NumpyWith({"take": "gather", "argmax": "metrics", "equal": "metrics",
                                         "count_nonzero": "metrics", "abs": "metrics"}))
-    patches.clock(train, "count_correct", "metrics")
+    patches.clock(train, "count_correct", "metrics")  # the loop's own count, before the scorers
+    for scorer in getattr(train, "SCORERS", {}).values():  # the task's scorer (engine.metrics): the running score
+        patches.clock(scorer, "update", "metrics")
     for name in ("forward", "backward"):
         patches.clock(model.Sequential, name, "epilogues")
         patches.clock(layers.Dropout, name, "dropout")
     patches.set(train, "evaluate", timed("validation", train.evaluate))
-    patches.set(losses, "LOSSES", {k: losses.Loss(timed("loss", v.value_and_grad), v.fused) for k, v in losses.LOSSES.items()})
+    patches.set(losses, "LOSSES",
+                {k: losses.Loss(timed("loss", v.value_and_grad), v.fused) for k, v in losses.LOSSES.items()})
     patches.set(training, "LOSSES", losses.LOSSES)
     build_optimizer = optimizers.build
 

@@ -87,7 +87,8 @@ def main() -> int:
                               for k, v in score.items())
             print(f"{config.stem:16} {json.dumps(hashes)}  {shown}", flush=True)
     if args.rounds > 1:
-        print(f"\n`nnctl train CONFIG -q --no-plots`, wall time of the whole command, {args.rounds} rounds; load average "
+        print(f"\n`nnctl train CONFIG -q --no-plots`, wall time of the whole command, {args.rounds} rounds; load "
+              "average "
               f"(1 minute) as each started: {min(loads):.2f} – {max(loads):.2f}")
         for name, runs in scores.items():
             seconds = [s["seconds"] for s in runs if "seconds" in s]

@@ -28,13 +28,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nnctl import api, data  # noqa: E402
-from nnctl.data import sources  # noqa: E402
+from nnctl import api, data
+from nnctl.data import sources
 
 
 def split_rows(cfg, seed: int):
     """The prepared table nnctl reads, its targets, and the train/val/test row indices of `seed`."""
-    prepared, y, classes, _, _ = sources.csv(cfg.data, seed)
+    prepared, y, _classes, _, _ = sources.csv(cfg.data, seed)
     train, val, test = data._split(y, cfg.data, seed, regression=False)
     return prepared, y, train, val, test
 
@@ -85,7 +85,7 @@ def one_seed(cfg, seed: int) -> dict:
     for name, pipe in pipelines(numeric, text, cfg, seed).items():
         pipe.fit(x.iloc[fit_rows], y[fit_rows])
         scores[name] = float((pipe.predict(x.iloc[test]) == y[test]).mean())
-    return {"seed": seed, "n_test": int(len(test)), "accuracy": scores}
+    return {"seed": seed, "n_test": len(test), "accuracy": scores}
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.environ.get("NNCTL_SOURCE", str(ROOT)))
 
-from nnctl import api  # noqa: E402
+from nnctl import api
 
 CONFIG = ROOT / "configs" / "moons.yaml"
 
@@ -116,7 +116,8 @@ def main() -> None:
         summary = {name: {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
                    for name, runs in results.items()}
         summary["store"] = "server" if args.uri else "sqlite"
-        summary["added_per_epoch_ms"] = round(summary["mlflow"]["per_epoch_ms"] - summary["untracked"]["per_epoch_ms"], 3)
+        added = summary["mlflow"]["per_epoch_ms"] - summary["untracked"]["per_epoch_ms"]
+        summary["added_per_epoch_ms"] = round(added, 3)
         print(json.dumps(summary))
 
 

@@ -76,9 +76,9 @@ def inspect_data(path, target=None, overrides=()) -> dict:
 def _file_settings(data, overrides) -> dict:
     """The `data.` keys of `overrides` that say how to read a CSV file (delimiter, header, target,
     columns, ...), checked as a CSV's data section: what a starter config is told before its file is read."""
-    from pydantic import ValidationError
-
     from pathlib import Path
+
+    from pydantic import ValidationError
 
     from .data import infer
 
@@ -91,7 +91,8 @@ def _file_settings(data, overrides) -> dict:
         checked = config_module.CsvData.model_validate({"name": "csv", "path": str(data), **given})
     except ValidationError as e:
         raise config_module.ConfigError(config_module.describe_all(e.errors(), {"name": "csv", **given}, "--set", lines,
-                                                                   root=config_module.CsvData, prefix=("data",))) from None
+                                                                   root=config_module.CsvData,
+                                                                   prefix=("data",))) from None
     return {key: getattr(checked, key) for key in given if key not in ("name", "path")}
 
 
@@ -123,7 +124,8 @@ def check(path, overrides=(), layers=()) -> dict:
     shape = config_module.shapes.check(cfg, spec, _source(path))  # None: a file's width, known once loaded
     rows = summary_rows(config_module.plain(cfg.model.layers), shape) if shape is not None else None
     need = memory.require(cfg, source=_source(path))  # ConfigError when it cannot fit in memory
-    return {"config": _source(path), "valid": True, "overrides": list(overrides), "layers": list(layers), "resolved": cfg.model_dump(mode="json"),
+    return {"config": _source(path), "valid": True, "overrides": list(overrides), "layers": list(layers),
+            "resolved": cfg.model_dump(mode="json"),
             "resolved_yaml": config_module.dump(cfg), "data": {"name": cfg.data.name, "n_features": spec.n_features,
                                                                 "n_classes": spec.n_classes, "task": spec.task},
             "input_shape": None if shape is None else list(shape),

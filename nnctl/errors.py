@@ -4,8 +4,10 @@ The CLI (nnctl.cli) exits with an error's `exit_code`; EXIT_CODES says what each
 every class below has one of its codes (tests hold the README's table equal to it).
 """
 
-EXIT_CODES = {0: "ok", 1: "internal or write error", 2: "usage error", 3: "bad config", 4: "bad or unreadable checkpoint",
-              5: "data or an optional package unavailable", 6: "training diverged", 7: "a check failed (eval --assert, gradcheck, export)",
+EXIT_CODES = {0: "ok", 1: "internal or write error", 2: "usage error", 3: "bad config",
+              4: "bad or unreadable checkpoint",
+              5: "data or an optional package unavailable", 6: "training diverged",
+              7: "a check failed (eval --assert, gradcheck, export)",
               130: "interrupted (SIGINT, Ctrl-C)", 143: "terminated (SIGTERM)"}
 
 

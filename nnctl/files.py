@@ -118,7 +118,7 @@ class BackgroundWriter:
                     atomic_write(path, data)
             except WriteError as e:
                 self._error = e
-            except Exception as e:  # never leaves wait() waiting on a thread that is gone
+            except Exception as e:  # noqa: BLE001 - never leaves wait() waiting on a thread that is gone
                 self._error = WriteError(f"{path}: cannot be written: {e}")
             finally:
                 with self._ready:

@@ -33,7 +33,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import api, config as config_module, data as data_module
 from .data.arrays import IN_MEMORY
 from .engine.model import build
-from .engine.train import fit
 from .runs import checkpoint as checkpoint_module, training as training_module
 
 # The data section of an estimator's config: its rows are fit(X, y)'s, held only in memory. A
@@ -67,20 +66,15 @@ class _NnctlEstimator(BaseEstimator):
 
     def fit(self, X, y):
         """Train a new network on (X, y); returns self."""
-        X, y = validate_data(self, self._rows(X), y, dtype=(np.float64, np.float32), y_numeric=self._task == "regression")
+        X, y = validate_data(self, self._rows(X), y, dtype=(np.float64, np.float32),
+                             y_numeric=self._task == "regression")
         y, classes = self._targets(y)
         cfg = self._resolved_config(len(classes))
         dataset = self._dataset(cfg, X, y, classes)
         training_module.check_fits(cfg, dataset)  # the output layer against the classes, the memory
         run = training_module.Training(cfg, dataset)  # the run's model, loss, optimizer and callbacks
-        # a run's callbacks, in its order, without those that write its folder (see Training.callbacks)
-        callbacks = [run.loss_limit, run.schedule, run.monitor, *([run.best_weights] if run.restore_best else [])]
-        history = fit(run.model, run.loss, run.optimizer, dataset, epochs=cfg.training.epochs,
-                      batch_size=cfg.training.batch_size, shuffle=cfg.training.shuffle, seed=cfg.seed,
-                      clip_norm=cfg.training.clip_norm, callbacks=callbacks)
-        if run.restore_best:
-            run.best_weights.restore()
-        epoch = run.monitor.best_epoch if run.restore_best else history[-1]["epoch"]
+        history = run.fit_in_memory()  # as the model API's fit: the kept epoch's weights in the model
+        epoch = run.kept_epoch(history)
         metrics = training_module.without_seconds(history[epoch - 1])
         self.history_ = [training_module.without_seconds(record) for record in history]
         self.checkpoint_ = checkpoint_module.Checkpoint(
@@ -150,7 +144,8 @@ class _NnctlEstimator(BaseEstimator):
             xs = [data_module.apply_preprocessing(X[part], preprocessing, dtype) for part in (train, val)]
         for part, scaled in zip((train, val), xs):
             data_module.check_scaled(X, part, scaled, source, dtype)
-        ys = [data_module.scale_target(y[part], preprocessing, dtype) if regression else y[part] for part in (train, val)]
+        ys = [data_module.scale_target(y[part], preprocessing,
+                                       dtype) if regression else y[part] for part in (train, val)]
         return data_module.Dataset("npz", self._task, classes, xs[0], ys[0], xs[1], ys[1], xs[0][:0], ys[0][:0],
                                    preprocessing, self._image(X.shape[1]), source)
 
@@ -168,7 +163,8 @@ class _NnctlEstimator(BaseEstimator):
         check_is_fitted(self)
         labels = getattr(self, "classes_", np.array([])).tolist()
         if any(type(label) is not type(stored) for label, stored in zip(labels, self.checkpoint_.classes)):
-            raise ValueError(f"a checkpoint keeps integer or text class labels, and classes_ holds {self.classes_.dtype} "
+            raise ValueError("a checkpoint keeps integer or text class labels, and classes_ holds "
+                             f"{self.classes_.dtype} "
                              f"labels: fit on y as integers or strings to save the model")
         ckpt = self.checkpoint_
         checkpoint_module.save(path, config=ckpt.config, model=ckpt.model, preprocessing=ckpt.preprocessing,

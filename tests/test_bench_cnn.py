@@ -27,7 +27,8 @@ def fake_results(nnctl_s, torch_s, nnctl_mb=500.0):
     def contestant(seconds, mb, **extra):
         return {"version": "1", "epochs": [seconds * 0.9, seconds, seconds * 1.3], "cpu": [seconds, seconds, seconds],
                 "peak_rss_mb": mb, "test_accuracy": 0.98, **extra,
-                "blas_after": [{"internal_api": "openblas", "version": "0.3", "architecture": "Haswell", "num_threads": 1}]}
+                "blas_after": [{"internal_api": "openblas", "version": "0.3", "architecture": "Haswell",
+                                "num_threads": 1}]}
 
     return {"nnctl": contestant(nnctl_s, nnctl_mb), "matmul": contestant(nnctl_s / 2, 300.0),
             "torch": contestant(torch_s, 1000.0, torch_threads=1, torch_cpu_capability="AVX512", onednn=True)}
@@ -60,8 +61,9 @@ def test_the_products_timed_are_nnctls_at_its_shapes(bench):
 
 @pytest.mark.slow
 def test_the_step_breakdown_splits_a_step_into_its_parts():
-    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "cnn_breakdown.py"), "--synthetic", "--batches", "2",
-                          "--threads", "1", "--json"], check=True, stdout=subprocess.PIPE, text=True, timeout=300)
+    command = [sys.executable, str(REPO / "benchmarks" / "cnn_breakdown.py"), "--synthetic", "--batches", "2",
+               "--threads", "1", "--json"]
+    out = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, timeout=300)
     result = json.loads(out.stdout)
     median = result["median"]
     assert result["steps"] == 2 and median["conv products"] > 0 and median["im2col"] > 0 and median["step"] > 0

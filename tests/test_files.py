@@ -80,7 +80,8 @@ def test_dev_zero_is_refused_at_once_by_every_reader(moons_run, tmp_path):
     (tmp_path / "csv.yaml").write_text(MOONS.format(data=f"{{name: csv, path: {zero}}}"))
     (tmp_path / "npz.yaml").write_text(MOONS.format(data=f"{{name: npz, path: {zero}}}"))
     (tmp_path / "sweep.yaml").write_text("base: /dev/zero\nmethod: grid\nparameters: {optimizer.lr: [0.1]}\n")
-    cases = [(("check", zero), 3), (("eval", zero), 4), (("summary", zero), 3), (("predict", moons_run["checkpoint"], zero), 5),
+    cases = [(("check", zero), 3), (("eval", zero), 4), (("summary", zero), 3),
+             (("predict", moons_run["checkpoint"], zero), 5),
              (("train", tmp_path / "csv.yaml"), 5), (("train", tmp_path / "npz.yaml"), 5), (("sweep", zero), 3),
              (("sweep", tmp_path / "sweep.yaml"), 3)]
     for args, code in cases:
@@ -98,7 +99,8 @@ def test_a_fifo_is_refused_without_blocking(moons_run, tmp_path, fifo):
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                  "t10k-labels-idx1-ubyte.gz"):
         os.mkfifo(images / name)
-    (tmp_path / "mnist.yaml").write_text(MOONS.format(data=f"{{name: mnist, path: {images}}}").replace("units: 2,", "units: 10,"))
+    (tmp_path / "mnist.yaml").write_text(MOONS.format(data=f"{{name: mnist, path: {images}}}").replace("units: 2,",
+                                                                                                       "units: 10,"))
     cases = [(("check", fifo("c.yaml")), 3, "c.yaml"), (("eval", fifo("c.json")), 4, "c.json"),
              (("predict", moons_run["checkpoint"], fifo("x.csv")), 5, "x.csv"),
              (("predict", moons_run["checkpoint"], fifo("x.npy")), 5, "x.npy"),
@@ -225,7 +227,8 @@ def test_data_of_a_built_in_set_is_read_as_every_data_file(moons_run, fifo, comm
         assert result.exit_code == 5 and "x.csv: is a named pipe (FIFO), not a CSV file" in result.output, result.output
 
 
-@pytest.mark.parametrize("name", ["a" * 255, "é" * 127 + "a", "é" * 125 + ".yaml"], ids=["ascii", "two-byte", "cut-mid"])
+@pytest.mark.parametrize("name", ["a" * 255, "é" * 127 + "a", "é" * 125 + ".yaml"],
+                         ids=["ascii", "two-byte", "cut-mid"])
 def test_a_name_near_the_limit_gets_a_temporary_name_that_fits(tmp_path, name):
     """The temporary name was `.NAME.XXXXXXXX.tmp`, 14 bytes longer than the name: a name of 242
     bytes and more could not be written at all (an internal error)."""
@@ -243,5 +246,6 @@ def test_commands_write_outputs_named_near_the_limit(moons_run, tmp_path, monkey
                  ["export", moons_run["checkpoint"], "--format", "numpy", "-o", "b" * 255],
                  ["init", "--data", "iris", "-o", "c" * 256]):
         result = CliRunner().invoke(main, [str(a) for a in args])
-        assert "internal error" not in result.output and (result.exit_code == 0) == (len(args[-1]) <= 255), result.output
+        assert "internal error" not in result.output, result.output
+        assert (result.exit_code == 0) == (len(args[-1]) <= 255), result.output
     assert sorted(len(p.name) for p in tmp_path.iterdir()) == [255, 255]

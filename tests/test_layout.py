@@ -115,3 +115,17 @@ def test_no_import_cycles_between_modules():
     for node in sorted(graph):
         visit(node)
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_no_test_module_imports_another_or_conftest():
+    """What test modules share lives in tests/helpers (or a conftest's fixtures): a test module that
+    imports another runs that module's tests' imports and fixtures twice, under two names."""
+    tests = Path(__file__).resolve().parent
+    offenders = []
+    for path in sorted(tests.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            offenders += [f"{path.relative_to(tests)}:{node.lineno}: {name}" for name in names
+                          if name.split(".")[0] == "conftest" or name.split(".")[0].startswith("test_")]
+    assert not offenders, "import from tests/helpers instead: " + "; ".join(offenders)

@@ -3,6 +3,7 @@
 digits.yaml, digits_adamw.yaml, digits_cnn.yaml, mnist_fast.yaml and mnist_best.yaml take longer; .ci/run trains them.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,17 @@ SWEEPS = sorted(Path("configs").glob("sweep_*.yaml"))  # sweep specs, checked in
 CONFIGS = sorted(set(Path("configs").glob("*.yaml")) - set(SWEEPS))
 
 
-def test_the_toolbox_examples_are_shipped():
-    names = {p.stem for p in CONFIGS}
-    assert {"digits", "iris", "diabetes", "mnist_best", "wine_csv", "digits_adamw"} <= names
-    assert Path("configs/data/wine_cultivars.csv").stat().st_size < 50_000  # small enough for the repository
+def test_the_readme_table_lists_exactly_the_shipped_configs():
+    """Each config in configs/ has its row in the README's "Shipped configs" table (what it is and
+    what it reaches), and each row names a config that is there."""
+    readme = Path("README.md").read_text()
+    table = readme.split("## Shipped configs", 1)[1].split("\n## ", 1)[0]
+    rows = set(re.findall(r"^\| `configs/([\w.]+)\.yaml` \|", table, re.MULTILINE))
+    assert rows == {p.stem for p in CONFIGS} | {p.stem for p in SWEEPS}
+
+
+def test_the_data_files_are_small_enough_for_the_repository():
+    assert Path("configs/data/wine_cultivars.csv").stat().st_size < 50_000
     assert Path("configs/data/churn.csv").stat().st_size < 100_000
 
 
@@ -39,28 +47,9 @@ def test_every_shipped_config_is_valid(path):
     assert cfg.run.name == path.stem
 
 
-def test_mnist_best_uses_dropout_a_schedule_and_early_stopping():
-    cfg = config.load("configs/mnist_best.yaml")
-    assert any(layer.type == "dropout" for layer in cfg.model.layers)
-    assert cfg.training.schedule.name != "constant" and cfg.training.early_stopping is not None
-
-
-def test_weight_decay_example_uses_adamw_with_a_schedule():
-    cfg = config.load("configs/digits_adamw.yaml")
-    assert cfg.optimizer.name == "adamw" and cfg.optimizer.weight_decay > 0 and cfg.training.schedule.name != "constant"
-
-
 @pytest.mark.parametrize("name,metric,floor", [("iris", "accuracy", 0.95), ("diabetes", "r2", 0.45),
                                                ("wine_csv", "accuracy", 0.95), ("churn_csv", "accuracy", 0.7)])
 @pytest.mark.slow
 def test_quick_shipped_configs_reach_their_mark(tmp_path, name, metric, floor):
     result = api.train(api.load_config(f"configs/{name}.yaml"), run_dir=tmp_path / "run")
     assert result["test"][metric] >= floor, result["test"]
-
-
-def test_mnist_fast_fixes_its_epochs_and_is_dense_only():
-    """The fastest route to 98%: no early stopping (the time is its config's epochs, decided before
-    seeing any score) and nothing but dense layers."""
-    cfg = config.load("configs/mnist_fast.yaml")
-    assert cfg.training.early_stopping is None and cfg.training.epochs <= 5
-    assert all(layer.type == "dense" for layer in cfg.model.layers)

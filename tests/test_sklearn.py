@@ -65,7 +65,8 @@ def test_pipeline_and_cross_val_score():
     assert cross_val_score(pipe, x, labels, cv=3).mean() > 0.8
     assert set(pipe.fit(x, labels).predict(x)) <= set(labels)
     x, y = load_diabetes(return_X_y=True)
-    scores = cross_val_score(make_pipeline(StandardScaler(), NnctlRegressor(SMALL, epochs=40, random_state=0)), x, y, cv=3)
+    scores = cross_val_score(make_pipeline(StandardScaler(),
+                                           NnctlRegressor(SMALL, epochs=40, random_state=0)), x, y, cv=3)
     assert scores.mean() > 0.3
 
 
@@ -137,7 +138,7 @@ def test_the_docs_example_runs(tmp_path, monkeypatch):
     example = text.split("## scikit-learn estimator", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    exec(compile(example, "docs/export.md", "exec"), namespace)
+    exec(compile(example, "docs/export.md", "exec"), namespace)  # noqa: S102 - the page's example, as a reader runs it
     assert namespace["search"].best_score_ > 0.9
     assert namespace["lr"] in (0.001, 0.01)
     assert NnctlClassifier.load("cancer.json").score(namespace["x"], namespace["y"]) > 0.9
@@ -148,7 +149,8 @@ def test_a_convolutional_config_fits_images_given_as_images_or_rows(tmp_path):
     from sklearn.datasets import load_digits
 
     images, y = load_digits(return_X_y=False).images, load_digits().target
-    cnn = {"model": {"layers": [{"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu"},
+    cnn = {"model": {"layers": [{"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "same",
+                                 "activation": "relu"},
                                 {"type": "MaxPooling2D"}, {"type": "Flatten"}]},
            "optimizer": {"name": "adam", "lr": 0.01}, "training": {"epochs": 4, "batch_size": 64}}
     clf = NnctlClassifier(cnn, image_shape=(8, 8, 1), random_state=0).fit(images[..., None][:1200], y[:1200])
@@ -158,7 +160,8 @@ def test_a_convolutional_config_fits_images_given_as_images_or_rows(tmp_path):
     clf.save(tmp_path / "cnn.json")
     loaded = NnctlClassifier.load(tmp_path / "cnn.json")
     assert loaded.image_shape == (8, 8, 1)
-    assert np.array_equal(loaded.predict_proba(images[1200:].reshape(-1, 64)), clf.predict_proba(images[1200:].reshape(-1, 64)))
+    assert np.array_equal(loaded.predict_proba(images[1200:].reshape(-1, 64)),
+                          clf.predict_proba(images[1200:].reshape(-1, 64)))
     with pytest.raises(ConfigError, match="not a set of images"):
         NnctlClassifier(cnn, epochs=1).fit(images.reshape(-1, 64), y)
     with pytest.raises(ValueError, match="image_shape must be"):

@@ -16,11 +16,22 @@ import sys
 import click
 
 from .. import __version__
-from . import data as _data, doctor as _doctor, evaluate as _evaluate, export as _export, inspect as _inspect, \
-    lr_find as _lr_find, predict as _predict, runs as _runs, sweep as _sweep, track as _track, train as _train
-from . import init as _init
 from ..errors import EXIT_CODES, Interrupted, NnctlError  # noqa: F401  (EXIT_CODES: the one table)
 from ..printable import printable
+from . import (
+    data as _data,
+    doctor as _doctor,
+    evaluate as _evaluate,
+    export as _export,
+    init as _init,
+    inspect as _inspect,
+    lr_find as _lr_find,
+    predict as _predict,
+    runs as _runs,
+    sweep as _sweep,
+    track as _track,
+    train as _train,
+)
 
 
 class Group(click.Group):

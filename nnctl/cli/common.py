@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..runs.progress import fmt  # noqa: F401  (the one number format of the screen and the commands)
+from ..runs.progress import fmt
+
 
 def emit_json(obj) -> None:
     """One JSON object on stdout."""
@@ -23,9 +24,12 @@ def json_default(value):
 
 
 def scores(result: dict) -> str:
-    """loss and accuracy, or for regression loss, mae, rmse and r2."""
-    keys = ("loss", "accuracy") if "accuracy" in result else ("loss", "mae", "rmse", "r2")
-    return "  ".join(f"{k} {fmt(result[k])}" for k in keys)
+    """loss and accuracy, or for regression loss, mae, rmse and r2 (engine.metric_names.SCORES)."""
+    from ..engine import metric_names
+
+    task = metric_names.task_of(result)
+    names = [s.name for s in metric_names.SCORES[task]] if task else ["loss"]
+    return "  ".join(f"{name} {fmt(result[name])}" for name in names)
 
 
 def paint(text: str, fg: str) -> str:

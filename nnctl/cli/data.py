@@ -53,8 +53,7 @@ def _dataset_names(ctx, param, incomplete):
 @json_option
 def fetch(name, quiet, as_json):
     """Load data set NAME into the cache (e.g. mnist), so a later run needs no network or data folder."""
-    from ..data import catalog
-    from ..data import SPECS
+    from ..data import SPECS, catalog
 
     if name not in SPECS:
         close = difflib.get_close_matches(name, list(SPECS), n=1)
@@ -69,12 +68,14 @@ def fetch(name, quiet, as_json):
         click.echo(result["reason"])
     else:
         where = ", ".join(result["cache"]) or f"nothing: the cache folder {result['cache_dir']} is not writable"
-        click.echo(f"{paint(name, 'green')} from {result['source']}; cached in {where} ({_size(result['cache_bytes'])})")
+        click.echo(f"{paint(name, 'green')} from {result['source']}; cached in {where} "
+                   f"({_size(result['cache_bytes'])})")
 
 
 @data.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--target", help="The target column: its header name, or a 0-based index without a header (default: the last).")
+@click.option("--target",
+              help="The target column: its header name, or a 0-based index without a header (default: the last).")
 @delimiter_option("The field separator, e.g. ';' or tab (default: told from the file's first lines).")
 @set_option
 @json_option

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import click
 
-from .common import emit_json, json_option, one_path, paint
 from ..printable import printable
+from .common import emit_json, json_option, one_path, paint
 
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False), metavar="RUN_DIR")
-@click.option("--no-data", is_flag=True, help="Read only the run folder's files; do not score the checkpoint on its data.")
+@click.option("--no-data", is_flag=True,
+              help="Read only the run folder's files; do not score the checkpoint on its data.")
 @click.option("--data", "data_path", type=click.Path(),
-              help="Score the checkpoint on this file (as `nnctl eval --data`) when the run's data is a file outside its folder.")
+              help="Score the checkpoint on this file (as `nnctl eval --data`) when the run's data is a file outside "
+                   "its folder.")
 @json_option
 def doctor(run_dirs, no_data, data_path, as_json):
     """Read RUN_DIR (runs/latest: the newest run) and print findings, most important first, each with

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .common import emit_json as _emit_json
-from .common import fmt as _fmt
-from .common import one_path, paint
-from .common import scores as _scores
 from ..errors import CheckFailed
 from ..printable import printable
+from .common import emit_json as _emit_json, fmt as _fmt, one_path, paint, scores as _scores
 
 
 def _parse_assertions(ctx, param, values):
@@ -44,12 +41,14 @@ def _fail_assertions(checked: list[dict]) -> None:
 @click.command("eval")
 @click.argument("checkpoints", nargs=-1, required=True, type=click.Path(), metavar="CHECKPOINT")
 @click.option("--which", type=click.Choice(["best", "last"]), default="best", show_default=True,
-              help="With a run folder: its checkpoint.json (best: what training.checkpoint kept) or its last.json (the last epoch).")
+              help="With a run folder: its checkpoint.json (best: what training.checkpoint kept) or its last.json (the "
+                   "last epoch).")
 @click.option("--split", type=click.Choice(["test", "val", "train", "all"]), default="test", show_default=True,
               help="Which split of the checkpoint's data set to score; all: every row (e.g. of a new file).")
 @click.option("--data", "data_path", type=click.Path(),
               help="Score on this labelled file (or MNIST folder), read with the checkpoint's data settings "
-                   "(target column, split fractions, seed); needed when the checkpoint names a file outside its run folder. "
+                   "(target column, split fractions, seed); needed when the checkpoint names a file outside its run "
+                   "folder. "
                    "For a built-in data set: a CSV (target last) or .npz file of its features.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing: the exit code says whether every --assert held.")
@@ -96,7 +95,8 @@ def eval_(checkpoints, which, split, data_path, as_json, quiet, gates):
     per = result["per_class"]
     click.echo(f"\n{'class':>{width}}  precision  recall      f1  support")
     for i, c in enumerate(classes):
-        click.echo(f"{c:>{width}}  {per['precision'][i]:9.4f}  {per['recall'][i]:6.4f}  {per['f1'][i]:6.4f}  {per['support'][i]:7d}")
+        click.echo(f"{c:>{width}}  {per['precision'][i]:9.4f}  {per['recall'][i]:6.4f}  {per['f1'][i]:6.4f}  "
+                   f"{per['support'][i]:7d}")
     cells = max(5, *(len(c) for c in classes), *(len(str(v)) for row in result["confusion_matrix"] for v in row))
     click.echo("\nconfusion matrix (rows: true class, columns: predicted class)")
     click.echo(" " * width + "".join(f" {c:>{cells}}" for c in classes))

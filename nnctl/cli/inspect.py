@@ -7,9 +7,9 @@ import re
 
 import click
 
-from .common import config_option, emit_json, json_option, one_path, paint, set_option, table
 from ..errors import CheckFailed
 from ..printable import printable
+from .common import config_option, emit_json, json_option, one_path, paint, set_option, table
 
 
 @click.command()
@@ -40,7 +40,6 @@ def check(config, overrides, layers, as_json):
     """
     from .. import api
     from ..config.memory import size as memory_size
-
     from ..errors import ConfigError
 
     try:
@@ -64,7 +63,8 @@ def check(config, overrides, layers, as_json):
     if need["available"] is not None:
         needs += f" ({memory_size(need['available'])} available)"
     shown = "<stdin>" if config == "-" else printable(config)
-    click.echo(f"{paint('ok', 'green')}: {shown} is valid: {data['name']} ({features}, {classes}){size}{needs}", err=True)
+    click.echo(f"{paint('ok', 'green')}: {shown} is valid: {data['name']} ({features}, "
+               f"{classes}){size}{needs}", err=True)
 
 
 # `file:line: key: message` (file and line, or the key, may be missing: a --set, a YAML syntax error)
@@ -144,7 +144,8 @@ def gradcheck(config, overrides, layers, samples, tolerance, batch_size, seed, a
     """
     from .. import api
 
-    result = api.gradcheck(config, overrides, layers, samples=samples or None, tolerance=tolerance, batch_size=batch_size, seed=seed)
+    result = api.gradcheck(config, overrides, layers, samples=samples or None, tolerance=tolerance,
+                           batch_size=batch_size, seed=seed)
     if as_json:
         emit_json(result)
     else:
@@ -154,7 +155,8 @@ def gradcheck(config, overrides, layers, samples, tolerance, batch_size, seed, a
         for line in table(("parameter", "checked", "max rel error", ""), rows, right=(1, 2), widths=(0, 13),
                           colours={3: lambda ok: "green" if ok == "ok" else "red"}):
             click.echo(line)
-        click.echo(f"batch of {result['batch_size']} in float64, eps {result['eps']:g}, tolerance {result['tolerance']:g}",
+        click.echo(f"batch of {result['batch_size']} in float64, eps {result['eps']:g}, tolerance "
+                   f"{result['tolerance']:g}",
                    err=True)
     if not result["passed"]:
         bad = [n for n, r in result["parameters"].items() if r["max_relative_error"] > result["tolerance"]]

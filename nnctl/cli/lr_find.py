@@ -35,5 +35,6 @@ def lr_find(config, output, steps, as_json, overrides, layers):
     click.echo(f"suggested lr:  {suggested}  (steepest descent of the smoothed loss)")
     click.echo(f"minimum at:    {minimum}  (rates beyond it make the loss climb)")
     click.echo(f"config's lr:   {found['config_lr']:g}")
-    click.echo(f"steps:         {found['steps']} of {steps}" + ("  (stopped: the loss exploded)" if found["stopped"] == "diverged" else ""))
+    exploded = "  (stopped: the loss exploded)" if found["stopped"] == "diverged" else ""
+    click.echo(f"steps:         {found['steps']} of {steps}{exploded}")
     click.echo(f"plot:          {found['plot']}")

@@ -37,7 +37,8 @@ def predict(checkpoints, input, header, delimiter, as_json):
     from ..runs.lookup import checkpoint_path
     from .common import one_path
 
-    ckpt = api.load_checkpoint(checkpoint_path(one_path(checkpoints, "checkpoint")))  # a run folder: its checkpoint.json
+    # a run folder: its checkpoint.json
+    ckpt = api.load_checkpoint(checkpoint_path(one_path(checkpoints, "checkpoint")))
     spec = data.spec(ckpt.config.data)
     recorded = ckpt.preprocessing.get("inputs") or {}  # older checkpoints: by position, unchecked
     table = ckpt.preprocessing.get("table")  # a CSV's typed columns (since checkpoint format 4)
@@ -51,7 +52,8 @@ def predict(checkpoints, input, header, delimiter, as_json):
         x, notes = features.read_table(input, table, target=table["target"], delimiter=delimiter, **common)
     elif recorded.get("names"):
         x, notes = features.read_named(input, recorded["names"], target=target, image_shape=image_shape,
-                                       delimiter=delimiter or getattr(ckpt.config.data, "delimiter", None) or ",", **common)
+                                       delimiter=delimiter or getattr(ckpt.config.data, "delimiter",
+                                                                      None) or ",", **common)
     else:
         x, notes = features.read(input, ckpt.n_inputs, image_shape=image_shape, delimiter=delimiter, **common), []
     for kind, note in notes + [("range", w) for w in inputs.warnings(x, recorded)]:

@@ -6,8 +6,8 @@ import os
 
 import click
 
-from .common import emit_json, fmt, json_option, one_path, table
 from ..printable import printable
+from .common import emit_json, fmt, json_option, one_path, table
 
 STATUS_COLOURS = {"finished": "green", "running": "cyan", "interrupted": "yellow", "diverged": "red", "failed": "red",
                   "unreadable": "red"}
@@ -21,7 +21,7 @@ def runs(folder, as_json):
 
     Columns: run, start time (UTC), status (finished, running, interrupted, diverged, failed),
     epochs done (and the best), run time, the best epoch's validation loss and score, and the
-    test scores: accuracy for classification, r2 and mae for regression.
+    test scores: accuracy for classification, mae and r2 for regression.
     """
     from ..runs.lookup import list_runs
 
@@ -40,19 +40,22 @@ def runs(folder, as_json):
         epochs = "-" if r["epochs"] is None else str(r["epochs"])
         if r["best_epoch"] is not None:
             epochs += f" (best {r['best_epoch']})"
-        rows.append((printable(r["name"]), started, printable(r["status"] or "-"), epochs, duration(r["duration_seconds"]),
+        rows.append((printable(r["name"]), started, printable(r["status"] or "-"), epochs,
+                     duration(r["duration_seconds"]),
                      fmt(best.get("val_loss")), task_scores(best, "val_"), task_scores(test)))
     for line in table(head, rows, right=(4, 5, 6, 7), colours={2: lambda status: STATUS_COLOURS.get(status, "white")}):
         click.echo(line)
 
 
 def task_scores(scores: dict, prefix: str = "") -> str:
-    """The task's own scores: `acc 0.9100` for classification, `r2 0.4512  mae 43.10` for regression; '-' for none."""
-    if scores.get(prefix + "accuracy") is not None:
-        return f"acc {fmt(scores[prefix + 'accuracy'])}"
-    if scores.get(prefix + "r2") is not None or scores.get(prefix + "mae") is not None:
-        return f"r2 {fmt(scores.get(prefix + 'r2'))}  mae {fmt(scores.get(prefix + 'mae'))}"
-    return "-"
+    """The task's brief scores (engine.metric_names.SCORES): `acc 0.9100` for classification,
+    `mae 43.1000  r2 0.4512` for regression; '-' for none."""
+    from ..engine import metric_names
+
+    task = metric_names.task_of({k: v for k, v in scores.items() if k.startswith(prefix) and v is not None})
+    if task is None:
+        return "-"
+    return "  ".join(f"{s.head} {fmt(scores.get(prefix + s.name))}" for s in metric_names.SCORES[task] if s.brief)
 
 
 def duration(seconds: int | None) -> str:
@@ -76,7 +79,8 @@ def plot(run_dirs, data_path, as_json):
     """(Re)draw the PNG plots of RUN_DIR (runs/latest: the newest run) from its metrics and checkpoint.
 
     Learning curves with the best epoch marked, the per-layer gradient norms (gradient_flow.png)
-    and the test split's confusion matrix; the decision boundary for 2-D data sets; misclassified test images for image data sets.
+    and the test split's confusion matrix; the decision boundary for 2-D data sets; misclassified test images for image
+    data sets.
     """
     from .. import api
     from ..runs.checkpoint_data import DataPathNotUsed

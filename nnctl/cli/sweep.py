@@ -18,10 +18,9 @@ from .common import table
 @click.pass_context
 def sweep(ctx, spec, jobs, scheduler, as_json, quiet):
     """Run the grid or random search SPEC describes; print the leaderboard, best trial first."""
-    from ..sweep import runner as sweep_module
-    from ..sweep import spec as sweep_spec
-    from .common import emit_json as _emit_json
     from ..printable import printable
+    from ..sweep import runner as sweep_module, spec as sweep_spec
+    from .common import emit_json as _emit_json
 
     if scheduler and jobs > 1:
         raise click.UsageError("--jobs is for this machine; with --scheduler the cluster's workers run the trials")
@@ -64,8 +63,10 @@ def _value(value) -> str:
 
 def render(board: dict) -> str:
     """The leaderboard as an aligned text table, then where it is written."""
+    from ..engine import metric_names
+
     shown = [k for k in board["metrics"] if k != "test_loss"]
-    head = ["rank", "trial", "status", *board["parameters"], *(k.replace("accuracy", "acc") for k in shown),
+    head = ["rank", "trial", "status", *board["parameters"], *map(metric_names.head, shown),
             "epochs", "seconds"]
     rows = [[_fmt(r["rank"]), r["trial"] or "-", r["status"], *(_value(r["params"][k]) for k in board["parameters"]),
              *(_fmt(r[k]) for k in shown), _fmt(r["epochs"]), _fmt(r["seconds"])] for r in board["leaderboard"]]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import emit_json, json_option
 from ..printable import printable
+from .common import emit_json, json_option
 
 
 @click.command()

@@ -7,16 +7,15 @@ import time
 
 import click
 
-from .common import emit_json as _emit_json
-from .common import scores as _scores
-from .common import config_option, set_option
-from ..runs.progress import Progress, seconds as _seconds
 from ..printable import printable
+from ..runs.progress import Progress, seconds as _seconds
+from .common import config_option, emit_json as _emit_json, scores as _scores, set_option
 
 
 @click.command()
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
-@click.option("--run-dir", type=click.Path(file_okay=False), help="Write the run here instead of a new folder under run.output_dir.")
+@click.option("--run-dir", type=click.Path(file_okay=False),
+              help="Write the run here instead of a new folder under run.output_dir.")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
               help="Continue the run in this folder from its last.json; CONFIG, if given, must match the run's config.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout (progress stays on stderr).")
@@ -28,13 +27,15 @@ from ..printable import printable
 @click.option("--target", help="With --data: the CSV's target column, by header name (or 0-based index without "
                                "a header); default the last column.")
 @click.option("--mlflow", "mlflow_uri", is_flag=False, flag_value="", default=None, metavar="[URI]",
-              help="Log the run to MLflow at URI (default MLflow's: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here): "
+              help="Log the run to MLflow at URI (default MLflow's: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db "
+                   "here): "
                    "sets run.tracking.mlflow; needs nnctl[mlflow].")
 @click.option("--tensorboard", is_flag=True, help="Write TensorBoard event files into RUN_DIR/tensorboard/: sets "
                                                   "run.tracking.tensorboard; needs nnctl[tensorboard].")
 @set_option
 @config_option
-def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, target, mlflow_uri, tensorboard, overrides, layers):
+def train(config, run_dir, resume_dir, as_json, quiet, no_plots, data_file, target, mlflow_uri, tensorboard,
+          overrides, layers):
     """Train the network CONFIG describes and write a run folder, or continue one with --resume.
 
     SIGINT (Ctrl-C) or SIGTERM stops after the current batch, saves last.json and exits 130 or
@@ -113,8 +114,10 @@ def closing(result: dict, seconds: float) -> list[str]:
     if early is not None:
         stopped = (f"stopped at epoch {early['stopped_epoch']}" if early["stopped_epoch"] is not None
                    else "ran every epoch")
-        restored = f"restored the weights of epoch {early['best_epoch']}" if early["restored_best"] else "kept the last weights"
-        lines.append(f"early stop:  {stopped}; best {early['monitor']} {early['best']:.4f} at epoch {early['best_epoch']}; {restored}")
+        restored = (f"restored the weights of epoch {early['best_epoch']}" if early["restored_best"]
+                    else "kept the last weights")
+        lines.append(f"early stop:  {stopped}; best {early['monitor']} {early['best']:.4f} at epoch "
+                     f"{early['best_epoch']}; {restored}")
     if result["plots"]:
         lines.append(f"plots:       {', '.join(os.path.basename(p) for p in result['plots'])}")
     test = result["test"]
@@ -138,4 +141,5 @@ def top_finding(run_dir: str) -> None:
     if findings and findings[0]["severity"] == "warning":
         f = findings[0]
         click.echo(f"doctor:      {f['code']}: {printable(f['evidence'])}", err=True)
-        click.echo(f"             try: {printable(f['advice'])} (all findings: nnctl doctor {printable(run_dir)})", err=True)
+        click.echo(f"             try: {printable(f['advice'])} (all findings: nnctl doctor "
+                   f"{printable(run_dir)})", err=True)

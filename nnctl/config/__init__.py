@@ -25,19 +25,17 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..engine.layers import default_initializer  # noqa: F401  (the engine's rule, which resolve writes down)
+from ..engine import metric_names
+from ..engine.layers import default_initializer
 from ..errors import ConfigError
-
-from .schema import *  # noqa: F401,F403  (the models are part of this module's API)
-from .schema import Config, ModelConfig
-from .yaml_lines import (STDIN, STDIN_SOURCE, _dotted, _where, line_of, parse_yaml, plain_data,  # noqa: F401
-                         read_yaml, source_name)
+from . import shapes
 from .aliases import canonical
 from .json_schema import SCHEMA_KEY
-from .messages import _a, _allowed_keys, _closest, _describe, _position, _yaml_type, describe_all  # noqa: F401
 from .keys import apply_overrides, dotted_keys, parse_key  # noqa: F401
-from . import shapes
-
+from .messages import _a, _allowed_keys, _closest, _describe, _position, _yaml_type, describe_all  # noqa: F401
+from .schema import *  # the models are part of this module's API
+from .schema import Config, ModelConfig
+from .yaml_lines import STDIN, STDIN_SOURCE, _dotted, _where, line_of, parse_yaml, plain_data, read_yaml, source_name  # noqa: F401
 
 # ---------------------------------------------------------------- loading and validation
 
@@ -70,7 +68,8 @@ def load(path, overrides=(), layers=(), relative_to: str | Path | None = None, f
     data = anchor_path(apply_overrides(data, overrides, lines, source), Path.cwd())
     cfg = from_dict(data, source, lines, stem=None if stdin else path.stem)
     if stdin and not (isinstance(data.get("run"), dict) and data["run"].get("name") is not None):
-        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(_data_word(cfg.data), "run")})})
+        name = folder_name(_data_word(cfg.data), "run")
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": name})})
     cfg._overrides = tuple(overrides)
     cfg._layers = tuple(source_name(layer) for layer in layers)
     return cfg
@@ -90,7 +89,8 @@ def _load_dict(given: Mapping, overrides, layers, relative_to) -> Config:
     data = anchor_path(apply_overrides(data, overrides, lines, DICT_SOURCE), Path.cwd())
     cfg = from_dict(data, DICT_SOURCE, lines)
     if not (isinstance(data.get("run"), dict) and data["run"].get("name") is not None):
-        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": folder_name(_data_word(cfg.data), "run")})})
+        name = folder_name(_data_word(cfg.data), "run")
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": name})})
     cfg._overrides = tuple(overrides)
     cfg._layers = tuple(source_name(layer) for layer in layers)
     return cfg
@@ -159,7 +159,8 @@ def from_dict(data: Any, source: str = "<config>", lines: dict | None = None, st
     if data is None:
         raise ConfigError(f"{source}: the config is empty; it needs at least data, model, loss and optimizer")
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not {_a(_yaml_type(data))}")
+        raise ConfigError(f"{source}:{lines.get((), 1)}: the config must be a mapping of keys to values, not "
+                          f"{_a(_yaml_type(data))}")
     data = canonical({k: v for k, v in data.items() if k != SCHEMA_KEY}, lines, source)  # $schema: for editors
     try:
         cfg = Config.model_validate(data)
@@ -196,7 +197,8 @@ def resolve(cfg: Config) -> Config:
     run = cfg.run if cfg.run.name is not None else cfg.run.model_copy(update={"name": "run"})
     training = cfg.training
     if training.schedule.name == "cosine" and training.schedule.epochs is None:
-        training = training.model_copy(update={"schedule": training.schedule.model_copy(update={"epochs": training.epochs})})
+        schedule = training.schedule.model_copy(update={"epochs": training.epochs})
+        training = training.model_copy(update={"schedule": schedule})
     return cfg.model_copy(update={"data": data, "model": ModelConfig(layers=layers), "run": run, "training": training})
 
 
@@ -231,7 +233,8 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
 
     def output():  # the first misfit of the output layer: the others follow from it
         if last.type != "dense":
-            hint = f": give the dense layer before it activation: {last.activation}" if last.type == "activation" else ""
+            hint = (f": give the dense layer before it activation: {last.activation}" if last.type == "activation"
+                    else "")
             fail(f"the output layer must be dense, got {last.type}{hint}", "type")
         n = spec.n_classes
         if spec.task == "regression":
@@ -239,9 +242,11 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
                 where = _where(source, lines.get(("loss",)))
                 raise ConfigError(f"{where}: loss: {label} is a regression task: use mse, mae or huber, not {cfg.loss}")
             if last.units != 1:
-                fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, got {last.units}", "units")
+                fail(f"{label} is a regression task with one target, so the output layer needs 1 unit, "
+                     f"got {last.units}", "units")
             if last.activation != "linear":
-                fail(f"a regression output layer is linear (the target is standardised), got activation '{last.activation}'", "activation")
+                fail("a regression output layer is linear (the target is standardised), got activation "
+                     f"'{last.activation}'", "activation")
         elif n is None:
             pass  # a user's file or an OpenML set: its classes are checked once it is loaded
         elif cfg.loss == "cross_entropy":
@@ -251,9 +256,11 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
                 fail(f"{label} has {n} classes, so the softmax output layer needs {n} units, got {last.units}", "units")
         elif cfg.loss == "binary_cross_entropy":
             if n != 2:
-                fail(f"binary_cross_entropy is for two classes; {label} has {n}: use cross_entropy with {n} softmax units", "units")
+                fail(f"binary_cross_entropy is for two classes; {label} has {n}: use cross_entropy with {n} softmax "
+                     "units", "units")
             if last.activation != "sigmoid":
-                fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'", "activation")
+                fail(f"binary_cross_entropy needs a sigmoid output layer, got activation '{last.activation}'",
+                     "activation")
             if last.units != 1:
                 fail(f"binary_cross_entropy needs 1 output unit, got {last.units}", "units")
         else:  # mse, mae, huber against one-hot targets
@@ -269,7 +276,8 @@ def check_meaning(cfg: Config, source: str = "<config>", lines: dict | None = No
 
     problems = []  # every group's first error, all reported at once
     for check in (output, hidden, lambda: shapes.check(cfg, spec, source, lines, label),
-                  lambda: _check_batchnorm_epsilon(cfg, source, lines), lambda: _check_training(cfg, spec, source, lines)):
+                  lambda: _check_batchnorm_epsilon(cfg, source, lines),
+                  lambda: _check_training(cfg, spec, source, lines)):
         try:
             check()
         except ConfigError as e:
@@ -289,8 +297,10 @@ def _check_batchnorm_epsilon(cfg: Config, source: str, lines: dict) -> None:
     for i, layer in enumerate(cfg.model.layers):
         if layer.type == "batchnorm" and layer.epsilon < tiny:
             key = ("model", "layers", i, "epsilon")
-            raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: {layer.epsilon:g} is below {dtype}'s smallest normal "
-                              f"number {tiny:.3g} ({float(np.array(layer.epsilon, dtype)):g} in {dtype}), so it cannot keep "
+            raise ConfigError(f"{_where(source, line_of(lines, key))}: {_dotted(key)}: {layer.epsilon:g} is below "
+                              f"{dtype}'s smallest normal "
+                              f"number {tiny:.3g} ({float(np.array(layer.epsilon, dtype)):g} in {dtype}), so it cannot "
+                              "keep "
                               f"1 / sqrt(variance + epsilon) finite; use the default 1e-3, or 1e-5 as PyTorch does")
 
 
@@ -308,23 +318,25 @@ def _check_training(cfg: Config, spec, source: str, lines: dict) -> None:
         if section is None:
             continue
         monitor = section.monitor
-        metric = monitor.split("_", 1)[1]
-        if metric in ("mae", "rmse", "r2") and spec.task != "regression":
-            fail(key, f"{monitor} is a regression metric; {cfg.data.name} is a classification task (use val_loss or val_accuracy)")
-        if metric == "accuracy" and spec.task == "regression":
-            fail(key, f"{monitor} is for classification; {cfg.data.name} is a regression task (use val_loss, val_mae, val_rmse or val_r2)")
+        if monitor not in metric_names.epoch_names(spec.task):
+            kind = metric_names.task_of({monitor: None})
+            hint = metric_names.listed(metric_names.names("val", spec.task))
+            fail(key, f"{monitor} is a {kind} metric; {cfg.data.name} is a {spec.task} task (use {hint})")
         if monitor.startswith("val_") and cfg.data.val_fraction == 0:
-            fail(key, f"{monitor} needs a validation split, but data.val_fraction is 0 (monitor train_loss, or set val_fraction)")
+            fail(key, f"{monitor} needs a validation split, but data.val_fraction is 0 (monitor train_loss, or set "
+                      "val_fraction)")
     schedule = training.schedule
     if schedule.name == "cosine" and schedule.warmup_epochs >= (schedule.epochs or training.epochs):
-        fail(("training", "schedule", "warmup_epochs"), f"the warm-up ({schedule.warmup_epochs} epochs) must be shorter "
+        fail(("training", "schedule", "warmup_epochs"),
+             f"the warm-up ({schedule.warmup_epochs} epochs) must be shorter "
              f"than the schedule ({schedule.epochs or training.epochs} epochs)")
 
 
 def dump(cfg: Config) -> str:
     """The resolved config as YAML, in the order of the schema; the merged files and the --set
     overrides as comments."""
-    header = "".join(f"# --config {item}\n" for item in cfg._layers) + "".join(f"# --set {item}\n" for item in cfg._overrides)
+    header = "".join([*(f"# --config {item}\n" for item in cfg._layers),
+                      *(f"# --set {item}\n" for item in cfg._overrides)])
     return header + yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, default_flow_style=False)
 
 

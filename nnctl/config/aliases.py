@@ -60,7 +60,8 @@ class Words:
 LOSSES = Words("loss", schema.LOSS_NAMES, {
     "categorical_crossentropy": "cross_entropy", "sparse_categorical_crossentropy": "cross_entropy",
     "CrossEntropyLoss": "cross_entropy",
-    "binary_crossentropy": "binary_cross_entropy", "BCEWithLogitsLoss": "binary_cross_entropy", "BCELoss": "binary_cross_entropy",
+    "binary_crossentropy": "binary_cross_entropy", "BCEWithLogitsLoss": "binary_cross_entropy",
+    "BCELoss": "binary_cross_entropy",
     "mean_squared_error": "mse", "MSELoss": "mse",
     "mean_absolute_error": "mae", "L1Loss": "mae",
     "huber_loss": "huber", "HuberLoss": "huber",
@@ -97,10 +98,10 @@ ACTIVATION_TYPE = "activation"  # the layer type that a type word naming an acti
 # value means something else), only suggested, with the reason
 NOT_KEYS = {
     "model.layers[]": {
-        "in_features": ("units", "nnctl infers a layer's inputs from the layer before it (the data's width for "
-                                 "the first): units is its outputs, PyTorch's out_features"),
-        "input_dim": ("units", "nnctl infers a layer's inputs from the layer before it (the data's width for "
-                               "the first): units is its outputs"),
+        "in_features": ("units", ("nnctl infers a layer's inputs from the layer before it (the data's width for "
+                                 "the first): units is its outputs, PyTorch's out_features")),
+        "input_dim": ("units", ("nnctl infers a layer's inputs from the layer before it (the data's width for "
+                               "the first): units is its outputs")),
     },
 }
 
@@ -155,12 +156,14 @@ def canonical(data: Any, lines: dict, source: str = "<config>") -> Any:
 def _logits_output(data: dict, lines: dict) -> None:
     """After a loss of LOGITS_LOSSES, a linear dense output layer gets the activation the loss applies."""
     loss = data.get("loss")
-    activation = next((a for name, a in LOGITS_LOSSES.items() if isinstance(loss, str) and fold(loss) == fold(name)), None)
+    activation = next((a for name,
+                       a in LOGITS_LOSSES.items() if isinstance(loss, str) and fold(loss) == fold(name)), None)
     layers = data.get("model", {}).get("layers") if isinstance(data.get("model"), dict) else None
     if activation is None or not isinstance(layers, list) or not layers or not isinstance(layers[-1], dict):
         return
     last, at = layers[-1], ("model", "layers", len(layers) - 1)
-    if LAYER_TYPES.lookup(last.get("type", "dense")) == "dense" and ACTIVATIONS.lookup(last.get("activation", "linear")) == "linear":
+    if LAYER_TYPES.lookup(last.get("type", "dense")) == "dense" and ACTIVATIONS.lookup(last.get("activation",
+                                                                                                "linear")) == "linear":
         last["activation"] = activation
         if at in lines:
             lines.setdefault(at + ("activation",), lines[at])

@@ -13,7 +13,6 @@ from .messages import _a, _yaml_type
 from .schema import Config
 from .yaml_lines import _dotted, parse_yaml
 
-
 _WORD = r"[A-Za-z_][A-Za-z0-9_]*"
 KEY_PATTERN = rf"{_WORD}(?:\.{_WORD}|\[[0-9]+\])*"  # a dotted key, also in the sweep spec's JSON Schema
 _KEY = re.compile(KEY_PATTERN)

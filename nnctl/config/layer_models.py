@@ -65,7 +65,8 @@ def expected(key) -> str:
         elif kind is None:
             parts.append("null")
         elif kind == PAIR:
-            parts.append("a pair [height, width] of them" if int in key.kinds else f"a pair [height, width] of integers{bounds}")
+            parts.append("a pair [height, width] of them" if int in key.kinds else "a pair [height, width] of "
+                                                                                   f"integers{bounds}")
         else:
             parts.append(f"{_a_kind(kind)}{bounds}")
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel
 
-from .aliases import ACTIVATIONS, fold, not_a_key, suggest
+from .aliases import not_a_key, suggest
 from .schema import Config
 from .yaml_lines import _dotted, _where, line_of
 
@@ -27,10 +27,9 @@ def _user_path(loc: tuple, data: Any, tagged: bool = False) -> tuple:
     mapping is the union member's tag (`optimizer.sgd`), not a missing or unknown key."""
     path, node = [], data
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if isinstance(node, dict) and part in node or isinstance(node,
+                                                                 list) and isinstance(part,
+                                                                                      int) and 0 <= part < len(node):
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and i == len(loc) - 1 and not tagged:
@@ -78,7 +77,8 @@ def _pick_member(annotation, node):
             if isinstance(member, type) and issubclass(member, BaseModel):
                 key = next((k for k in ("name", "type") if k in member.model_fields), None)
                 field = member.model_fields.get(key) if key else None
-                tag = typing.get_args(field.annotation)[0] if field is not None and typing.get_args(field.annotation) else None
+                args = typing.get_args(field.annotation) if field is not None else ()
+                tag = args[0] if args else None
                 given = node.get(key, field.default) if isinstance(node, dict) and field is not None else None
                 if tag is None or given == tag:
                     return member
@@ -182,7 +182,9 @@ def _describe(error: dict, data: Any, source: str, lines: dict, root=None, prefi
         if isinstance(value, bool):
             what += _BOOLEAN_HINT
     else:
-        what = f"{error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}" if not isinstance(value, (dict, list)) else error["msg"]
+        what = f"{error['msg'][0].lower()}{error['msg'][1:]}, got {value!r}" if not isinstance(value,
+                                                                                               (dict,
+                                                                                                list)) else error["msg"]
         if isinstance(value, bool):
             what += _BOOLEAN_HINT
     return f"{where}: {key}: {what}"

@@ -109,7 +109,8 @@ def _type(annotation, metadata=()) -> str:
         for name, sign in _BOUNDS.items():
             if isinstance(item, getattr(annotated_types, name)):
                 bound = getattr(item, name.lower())
-                bounds.append(f"{sign} {bound:,}" if isinstance(bound, int) and abs(bound) >= 10_000 else f"{sign} {bound}")
+                bounds.append(f"{sign} {bound:,}" if isinstance(bound,
+                                                                int) and abs(bound) >= 10_000 else f"{sign} {bound}")
         pattern = getattr(item, "pattern", None)
         if pattern:
             bounds.append(f"matching `{pattern}`")
@@ -159,7 +160,8 @@ def _section(title: str, model: type[BaseModel], level: int, out: list[str]) -> 
             continue
         key = "name" if "name" in variants[0].model_fields else "type"
         out += ["", "#" * (level + 1) + f" `{path}`", "",
-                f"`{key}` chooses one of: " + ", ".join(f"`{_tag(v)}`" for v in variants) + "; its other keys depend on it."]
+                f"`{key}` chooses one of: " + ", ".join(f"`{_tag(v)}`" for v in variants) + "; its other keys depend "
+                                                                                            "on it."]
         for variant in variants:
             out += ["", "#" * (level + 2) + f" `{path}` with `{key}: {_tag(variant)}`", ""]
             own = [n for n in variant.model_fields if n != key]
@@ -190,8 +192,8 @@ def _aliases() -> list[str]:
         if keys:
             out.append(f"| keys of `model.layers[]` with `type: {kind}` | "
                        + ", ".join(f"`{a}` → `{n}`" for a, n in keys.items()) + " |")
-    out += ["", "A layer `type` that names an activation (`ReLU`, `Tanh`, `LeakyReLU`, `GELU`: Keras' and PyTorch's "
-                "activation layers) is `{type: activation, activation: <its name>}`."]
+    out += ["", ("A layer `type` that names an activation (`ReLU`, `Tanh`, `LeakyReLU`, `GELU`: Keras' and PyTorch's "
+                "activation layers) is `{type: activation, activation: <its name>}`.")]
     return out
 
 

@@ -11,7 +11,7 @@ the generated data sets' from the data catalog: each is written once, there
 from __future__ import annotations
 
 import inspect
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
@@ -21,6 +21,7 @@ from ..engine import callbacks as _callbacks, optimizers as _opt, schedules as _
 from ..engine.activations import ACTIVATIONS
 from ..engine.layers import INITIALIZERS
 from ..engine.losses import LOSSES
+from ..engine.metric_names import MAXIMISED, MONITORED
 from ..engine.model import LAYER_TYPES  # noqa: F401  (the layer types, for the config's other modules)
 from ..engine.protocol import DEFAULT_TYPE  # noqa: F401
 from . import layer_models
@@ -49,7 +50,8 @@ class Strict(BaseModel):
 class _Split(Strict):
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of the training rows held out for validation")
     scaling: Literal["standard", "pixels", "none"] | None = Field(
-        None, description="standard: zero mean, unit variance (fitted on train); pixels: divide by 255; none. Default: pixels for images, standard otherwise")
+        None, description="standard: zero mean, unit variance (fitted on train); pixels: divide by 255; none. Default: "
+                          "pixels for images, standard otherwise")
 
 
 class _SklearnSplit(_Split):
@@ -59,7 +61,8 @@ class _SklearnSplit(_Split):
 class MoonsData(_SklearnSplit):
     name: Literal["moons"]
     n_samples: int = Field(CATALOG["moons"].defaults["n_samples"], ge=20, le=10_000_000, description="number of points")
-    noise: float = Field(CATALOG["moons"].defaults["noise"], ge=0.0, description="standard deviation of the Gaussian noise")
+    noise: float = Field(CATALOG["moons"].defaults["noise"], ge=0.0,
+                         description="standard deviation of the Gaussian noise")
 
 
 class BreastCancerData(_SklearnSplit):
@@ -68,22 +71,29 @@ class BreastCancerData(_SklearnSplit):
 
 class MnistData(_Split):
     name: Literal["mnist"]
-    path: str | None = Field(None, description="folder with the four IDX .gz files (relative to the config file's folder); default $NNCTL_DATA_DIR/mnist, then the cache, then OpenML")
+    path: str | None = Field(None, description="folder with the four IDX .gz files (relative to the config file's "
+                                               "folder); default $NNCTL_DATA_DIR/mnist, then the cache, then OpenML")
 
 
 class CirclesData(_SklearnSplit):
     name: Literal["circles"]
-    n_samples: int = Field(CATALOG["circles"].defaults["n_samples"], ge=20, le=10_000_000, description="number of points")
-    noise: float = Field(CATALOG["circles"].defaults["noise"], ge=0.0, description="standard deviation of the Gaussian noise")
-    factor: float = Field(CATALOG["circles"].defaults["factor"], gt=0.0, lt=1.0, description="radius of the inner circle over the outer one")
+    n_samples: int = Field(CATALOG["circles"].defaults["n_samples"], ge=20, le=10_000_000,
+                           description="number of points")
+    noise: float = Field(CATALOG["circles"].defaults["noise"], ge=0.0,
+                         description="standard deviation of the Gaussian noise")
+    factor: float = Field(CATALOG["circles"].defaults["factor"], gt=0.0, lt=1.0,
+                          description="radius of the inner circle over the outer one")
 
 
 class BlobsData(_SklearnSplit):
     name: Literal["blobs"]
     n_samples: int = Field(CATALOG["blobs"].defaults["n_samples"], ge=20, le=10_000_000, description="number of points")
-    centers: int = Field(CATALOG["blobs"].defaults["centers"], ge=2, le=1000, description="number of blobs, one class each")
-    n_features: int = Field(CATALOG["blobs"].defaults["n_features"], ge=1, le=100_000, description="dimensions of each point")
-    cluster_std: float = Field(CATALOG["blobs"].defaults["cluster_std"], gt=0.0, description="standard deviation of each blob")
+    centers: int = Field(CATALOG["blobs"].defaults["centers"], ge=2, le=1000,
+                         description="number of blobs, one class each")
+    n_features: int = Field(CATALOG["blobs"].defaults["n_features"], ge=1, le=100_000,
+                            description="dimensions of each point")
+    cluster_std: float = Field(CATALOG["blobs"].defaults["cluster_std"], gt=0.0,
+                               description="standard deviation of each blob")
 
 
 class IrisData(_SklearnSplit):
@@ -100,7 +110,8 @@ class DigitsData(_SklearnSplit):
 
 class _Regression(Strict):
     target_scaling: Literal["standard", "none"] = Field(
-        "standard", description="regression: standardise the target on the training split for learning (metrics stay in its units)")
+        "standard",
+        description="regression: standardise the target on the training split for learning (metrics stay in its units)")
 
 
 class DiabetesData(_SklearnSplit, _Regression):
@@ -109,7 +120,9 @@ class DiabetesData(_SklearnSplit, _Regression):
 
 class FashionMnistData(_Split):
     name: Literal["fashion_mnist"]
-    path: str | None = Field(None, description="folder with the four IDX .gz files (relative to the config file's folder); default $NNCTL_DATA_DIR/fashion_mnist, then the cache, then OpenML")
+    path: str | None = Field(None, description="folder with the four IDX .gz files (relative to the config file's "
+                                               "folder); default $NNCTL_DATA_DIR/fashion_mnist, then the cache, then "
+                                               "OpenML")
 
 
 class _Table(_SklearnSplit, _Regression):
@@ -150,7 +163,7 @@ def _column_kind(value) -> str:
     return "word" if isinstance(value, str) else "settings"
 
 
-ColumnType = Annotated[Union[Annotated[Literal[COLUMN_TYPES], Tag("word")], Annotated[ColumnSettings, Tag("settings")]],
+ColumnType = Annotated[Annotated[Literal[COLUMN_TYPES], Tag("word")] | Annotated[ColumnSettings, Tag("settings")],
                        Discriminator(_column_kind)]
 
 
@@ -158,13 +171,17 @@ class CsvData(_Table):
     name: Literal["csv"]
     path: str = Field(description="the CSV file; a relative path is relative to the config file's folder")
     target: str | int | None = Field(None, description="target column: header name or 0-based index; default the last")
-    features: list[str | int] | None = Field(None, min_length=1, description="feature columns; default every other column")
+    features: list[str | int] | None = Field(None, min_length=1,
+                                             description="feature columns; default every other column")
     header: bool = Field(True, description="the first row names the columns")
     delimiter: str | None = Field(None, min_length=1, max_length=1, description="field separator, e.g. ';' or a tab "
-                                  "(\"\\t\"); default: of , ; tab and |, the one that splits the file's first lines evenly")
-    decimal: Literal[".", ","] = Field(".", description="decimal mark of the numbers: ',' for 1,5 (with a ; tab or | delimiter)")
+                                  "(\"\\t\"); default: of , ; tab and |, the one that splits the file's first lines "
+                                  "evenly")
+    decimal: Literal[".", ","] = Field(".", description="decimal mark of the numbers: ',' for 1,5 (with a ; tab or | "
+                                                        "delimiter)")
     encoding: str = Field("utf-8", min_length=1, description="the file's text encoding, e.g. cp1252 for a Windows "
-                                                             "spreadsheet's CSV (UTF-8 and UTF-16 with a byte-order mark are read whatever it says)")
+                                                             "spreadsheet's CSV (UTF-8 and UTF-16 with a byte-order "
+                                                             "mark are read whatever it says)")
     missing_values: list[str] = Field(list(MISSING_VALUES), description="cells that mean 'missing' (compared stripped, "
                                                                         "in any case)")
     columns: dict[str, ColumnType] | None = Field(
@@ -192,8 +209,9 @@ class NpzData(_Table):
     y_key: str = Field("y", description="array of the targets, (n,) labels or numbers")
 
 
-DataConfig = Annotated[Union[MoonsData, BreastCancerData, MnistData, CirclesData, BlobsData, IrisData, WineData, DigitsData,
-                             DiabetesData, FashionMnistData, OpenMLData, CsvData, NpzData], Field(discriminator="name")]
+DataConfig = Annotated[MoonsData | BreastCancerData | MnistData | CirclesData | BlobsData | IrisData | WineData
+                       | DigitsData | DiabetesData | FashionMnistData | OpenMLData | CsvData | NpzData,
+                       Field(discriminator="name")]
 
 # ---------------------------------------------------------------- model
 
@@ -205,7 +223,8 @@ globals().update({model.__name__: model for model in LAYER_MODELS.values()})
 
 
 class ModelConfig(Strict):
-    layers: list[LayerConfig] = Field(min_length=1, description="layers in order; the input size comes from the data set")
+    layers: list[LayerConfig] = Field(min_length=1,
+                                      description="layers in order; the input size comes from the data set")
 
 
 # ---------------------------------------------------------------- optimizer
@@ -227,26 +246,34 @@ class SGDConfig(Strict):
 class AdamConfig(Strict):
     name: Literal["adam"]
     lr: float = Field(_default(_opt.Adam, "lr"), gt=0.0, description="learning rate")
-    beta_1: float = Field(_default(_opt.Adam, "beta_1"), ge=0.0, lt=1.0, description="decay of the first-moment estimate")
-    beta_2: float = Field(_default(_opt.Adam, "beta_2"), ge=0.0, lt=1.0, description="decay of the second-moment estimate")
+    beta_1: float = Field(_default(_opt.Adam, "beta_1"), ge=0.0, lt=1.0,
+                          description="decay of the first-moment estimate")
+    beta_2: float = Field(_default(_opt.Adam, "beta_2"), ge=0.0, lt=1.0,
+                          description="decay of the second-moment estimate")
     epsilon: float = Field(_default(_opt.Adam, "epsilon"), gt=0.0, description="added to the denominator for stability")
-    amsgrad: bool = Field(_default(_opt.Adam, "amsgrad"), description="AMSGrad: divide by the largest second moment seen so far")
+    amsgrad: bool = Field(_default(_opt.Adam, "amsgrad"),
+                          description="AMSGrad: divide by the largest second moment seen so far")
 
 
 class RMSpropConfig(Strict):
     name: Literal["rmsprop"]
     lr: float = Field(_default(_opt.RMSprop, "lr"), gt=0.0, description="learning rate")
-    rho: float = Field(_default(_opt.RMSprop, "rho"), ge=0.0, lt=1.0, description="decay of the running mean of squared gradients")
+    rho: float = Field(_default(_opt.RMSprop, "rho"), ge=0.0, lt=1.0,
+                       description="decay of the running mean of squared gradients")
     momentum: float = Field(_default(_opt.RMSprop, "momentum"), ge=0.0, lt=1.0, description="momentum coefficient")
-    centered: bool = Field(_default(_opt.RMSprop, "centered"), description="divide by the running variance instead of the running mean square")
-    epsilon: float = Field(_default(_opt.RMSprop, "epsilon"), gt=0.0, description="added to the denominator for stability")
+    centered: bool = Field(_default(_opt.RMSprop, "centered"),
+                           description="divide by the running variance instead of the running mean square")
+    epsilon: float = Field(_default(_opt.RMSprop, "epsilon"), gt=0.0,
+                           description="added to the denominator for stability")
 
 
 class AdagradConfig(Strict):
     name: Literal["adagrad"]
     lr: float = Field(_default(_opt.Adagrad, "lr"), gt=0.0, description="learning rate")
-    initial_accumulator_value: float = Field(_default(_opt.Adagrad, "initial_accumulator_value"), ge=0.0, description="start of the sum of squared gradients")
-    epsilon: float = Field(_default(_opt.Adagrad, "epsilon"), gt=0.0, description="added to the denominator for stability")
+    initial_accumulator_value: float = Field(_default(_opt.Adagrad, "initial_accumulator_value"), ge=0.0,
+                                             description="start of the sum of squared gradients")
+    epsilon: float = Field(_default(_opt.Adagrad, "epsilon"), gt=0.0,
+                           description="added to the denominator for stability")
 
 
 class AdadeltaConfig(Strict):
@@ -258,13 +285,15 @@ class AdadeltaConfig(Strict):
 
 class AdamWConfig(AdamConfig):
     name: Literal["adamw"]
-    weight_decay: float = Field(_default(_opt.AdamW, "weight_decay"), ge=0.0, description="decoupled weight decay: p -= lr * weight_decay * p each step")
+    weight_decay: float = Field(_default(_opt.AdamW, "weight_decay"), ge=0.0,
+                                description="decoupled weight decay: p -= lr * weight_decay * p each step")
 
 
 class AdamaxConfig(Strict):
     name: Literal["adamax"]
     lr: float = Field(_default(_opt.Adamax, "lr"), gt=0.0, description="learning rate")
-    beta_1: float = Field(_default(_opt.Adamax, "beta_1"), ge=0.0, lt=1.0, description="decay of the first-moment estimate")
+    beta_1: float = Field(_default(_opt.Adamax, "beta_1"), ge=0.0, lt=1.0,
+                          description="decay of the first-moment estimate")
     beta_2: float = Field(_default(_opt.Adamax, "beta_2"), ge=0.0, lt=1.0, description="decay of the infinity norm")
     epsilon: float = Field(_default(_opt.Adamax, "epsilon"), gt=0.0, description="added to |g| for stability")
 
@@ -272,20 +301,25 @@ class AdamaxConfig(Strict):
 class NadamConfig(Strict):
     name: Literal["nadam"]
     lr: float = Field(_default(_opt.Nadam, "lr"), gt=0.0, description="learning rate")
-    beta_1: float = Field(_default(_opt.Nadam, "beta_1"), ge=0.0, lt=1.0, description="decay of the first-moment estimate")
-    beta_2: float = Field(_default(_opt.Nadam, "beta_2"), ge=0.0, lt=1.0, description="decay of the second-moment estimate")
-    epsilon: float = Field(_default(_opt.Nadam, "epsilon"), gt=0.0, description="added to the denominator for stability")
-    momentum_decay: float = Field(_default(_opt.Nadam, "momentum_decay"), ge=0.0, description="how fast the momentum schedule approaches beta_1")
+    beta_1: float = Field(_default(_opt.Nadam, "beta_1"), ge=0.0, lt=1.0,
+                          description="decay of the first-moment estimate")
+    beta_2: float = Field(_default(_opt.Nadam, "beta_2"), ge=0.0, lt=1.0,
+                          description="decay of the second-moment estimate")
+    epsilon: float = Field(_default(_opt.Nadam, "epsilon"), gt=0.0,
+                           description="added to the denominator for stability")
+    momentum_decay: float = Field(_default(_opt.Nadam, "momentum_decay"), ge=0.0,
+                                  description="how fast the momentum schedule approaches beta_1")
 
 
-OptimizerConfig = Annotated[Union[SGDConfig, RMSpropConfig, AdagradConfig, AdadeltaConfig, AdamConfig, AdamWConfig,
-                                  AdamaxConfig, NadamConfig], Field(discriminator="name")]
+OptimizerConfig = Annotated[SGDConfig | RMSpropConfig | AdagradConfig | AdadeltaConfig | AdamConfig | AdamWConfig
+                            | AdamaxConfig | NadamConfig, Field(discriminator="name")]
 
 # ---------------------------------------------------------------- training and run
 
 
-MONITOR_NAMES = ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2", "train_loss", "train_accuracy", "train_mae")
+MONITOR_NAMES = MONITORED  # engine.metrics.SCORES: every epoch score, validation first
 MODE_NAMES = ("auto", "min", "max")
+MODE_HELP = f"min or max is better; auto: max for {' and '.join(MAXIMISED)}"
 
 
 class ConstantSchedule(Strict):
@@ -311,30 +345,41 @@ class InverseTimeSchedule(Strict):
 class CosineSchedule(Strict):
     name: Literal["cosine"]
     epochs: int | None = Field(None, ge=1, description="length of warm-up plus cosine; default training.epochs")
-    warmup_epochs: int = Field(_default(_sched.Cosine, "warmup_epochs"), ge=0, description="epochs of linear warm-up from 0 to lr")
+    warmup_epochs: int = Field(_default(_sched.Cosine, "warmup_epochs"), ge=0,
+                               description="epochs of linear warm-up from 0 to lr")
     min_lr: float = Field(_default(_sched.Cosine, "min_lr"), ge=0.0, description="where the cosine ends")
 
 
 class ReduceOnPlateauSchedule(Strict):
     name: Literal["reduce_on_plateau"]
-    monitor: Literal[MONITOR_NAMES] = Field(_default(_sched.ReduceOnPlateau, "monitor"), description="the metric watched")
-    mode: Literal[MODE_NAMES] = Field(_default(_sched.ReduceOnPlateau, "mode"), description="min or max is better; auto: max for accuracy and r2")
-    factor: float = Field(_default(_sched.ReduceOnPlateau, "factor"), gt=0.0, lt=1.0, description="multiplies lr at each plateau")
-    patience: int = Field(_default(_sched.ReduceOnPlateau, "patience"), ge=1, description="epochs without improvement before a cut")
-    min_delta: float = Field(_default(_sched.ReduceOnPlateau, "min_delta"), ge=0.0, description="smallest change that counts as an improvement")
+    monitor: Literal[MONITOR_NAMES] = Field(_default(_sched.ReduceOnPlateau, "monitor"),
+                                            description="the metric watched")
+    mode: Literal[MODE_NAMES] = Field(_default(_sched.ReduceOnPlateau, "mode"),
+                                      description=MODE_HELP)
+    factor: float = Field(_default(_sched.ReduceOnPlateau, "factor"), gt=0.0, lt=1.0,
+                          description="multiplies lr at each plateau")
+    patience: int = Field(_default(_sched.ReduceOnPlateau, "patience"), ge=1,
+                          description="epochs without improvement before a cut")
+    min_delta: float = Field(_default(_sched.ReduceOnPlateau, "min_delta"), ge=0.0,
+                             description="smallest change that counts as an improvement")
     min_lr: float = Field(_default(_sched.ReduceOnPlateau, "min_lr"), ge=0.0, description="lr never goes below this")
 
 
-ScheduleConfig = Annotated[Union[ConstantSchedule, StepSchedule, ExponentialSchedule, InverseTimeSchedule, CosineSchedule,
-                                 ReduceOnPlateauSchedule], Field(discriminator="name")]
+ScheduleConfig = Annotated[ConstantSchedule | StepSchedule | ExponentialSchedule | InverseTimeSchedule | CosineSchedule
+                           | ReduceOnPlateauSchedule, Field(discriminator="name")]
 
 
 class EarlyStoppingConfig(Strict):
-    monitor: Literal[MONITOR_NAMES] = Field(_default(_callbacks.EarlyStopping, "monitor"), description="the metric watched")
-    mode: Literal[MODE_NAMES] = Field(_default(_callbacks.EarlyStopping, "mode"), description="min or max is better; auto: max for accuracy and r2")
-    patience: int = Field(_default(_callbacks.EarlyStopping, "patience"), ge=1, description="epochs without improvement before stopping")
-    min_delta: float = Field(_default(_callbacks.EarlyStopping, "min_delta"), ge=0.0, description="smallest change that counts as an improvement")
-    restore_best: bool = Field(_default(_callbacks.EarlyStopping, "restore_best"), description="end with the best epoch's weights (checkpoint and test scores)")
+    monitor: Literal[MONITOR_NAMES] = Field(_default(_callbacks.EarlyStopping, "monitor"),
+                                            description="the metric watched")
+    mode: Literal[MODE_NAMES] = Field(_default(_callbacks.EarlyStopping, "mode"),
+                                      description=MODE_HELP)
+    patience: int = Field(_default(_callbacks.EarlyStopping, "patience"), ge=1,
+                          description="epochs without improvement before stopping")
+    min_delta: float = Field(_default(_callbacks.EarlyStopping, "min_delta"), ge=0.0,
+                             description="smallest change that counts as an improvement")
+    restore_best: bool = Field(_default(_callbacks.EarlyStopping, "restore_best"),
+                               description="end with the best epoch's weights (checkpoint and test scores)")
 
 
 class TrainingConfig(Strict):
@@ -344,12 +389,15 @@ class TrainingConfig(Strict):
     dtype: Literal["float32", "float64"] = Field("float32", description="floating-point type of weights and data")
     schedule: ScheduleConfig = Field(ConstantSchedule(name="constant"), description="learning-rate schedule")
     early_stopping: EarlyStoppingConfig | None = Field(None, description="stop when a metric stops improving")
-    clip_norm: float | None = Field(None, gt=0.0, description="clip the gradients' global norm to this before each step")
+    clip_norm: float | None = Field(None, gt=0.0,
+                                    description="clip the gradients' global norm to this before each step")
     checkpoint: Literal["best", "last"] = Field("best", description="what checkpoint.json holds, and the test split "
-                                                "scores: the best epoch's weights (by early_stopping's monitor, else the "
+                                                "scores: the best epoch's weights (by early_stopping's monitor, else "
+                                                "the "
                                                 "lowest val_loss) or the last epoch's")
     save_interval: float = Field(1.0, ge=0.0, le=86_400.0, description="seconds at least between two saves of the run "
-                                 "folder (metrics, last.json, checkpoint.json) during training: an epoch that ends sooner "
+                                 "folder (metrics, last.json, checkpoint.json) during training: an epoch that ends "
+                                 "sooner "
                                  "is saved with a later one; the last epoch and an interrupted one are always saved; 0 "
                                  "saves every epoch")
 
@@ -375,7 +423,8 @@ class TrackingConfig(Strict):
 
 
 class RunConfig(Strict):
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="prefix of the run folder; default the config file's stem")
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                             description="prefix of the run folder; default the config file's stem")
     output_dir: str = Field("runs", description="folder in which run folders are created")
     tracking: TrackingConfig = Field(TrackingConfig(), description="experiment trackers the run also logs to")
 

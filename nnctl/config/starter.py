@@ -52,8 +52,8 @@ def _data(p: Profile, config_dir: Path | None, notes: dict) -> dict:
     watched = ("val_fraction", 0.1, "watched during training, for early stopping")
     if p.path is None:
         rows = f", {p.rows:,} rows" if p.rows else ""
-        entries = [("name", p.name, f"a built-in data set ({p.n_features} features{rows}): "
-                                    "`nnctl data list` shows the others")]
+        entries = [("name", p.name, (f"a built-in data set ({p.n_features} features{rows}): "
+                                    "`nnctl data list` shows the others"))]
         if p.name in IMAGE_SETS:
             notes[("data", "val_fraction")] = (["the test split is the published one (the last 10,000 images)"], "")
             entries.append(watched)
@@ -64,8 +64,10 @@ def _data(p: Profile, config_dir: Path | None, notes: dict) -> dict:
         entries = [("name", p.name, ""), ("path", _path(p.path, config_dir), "")]
         if p.name == "csv":
             entries += [("target", p.target, "the column to predict; every other column is a feature"),
-                        ("header", p.header, "the first row " + ("names the columns" if p.header else "is already data")),
-                        ("delimiter", p.delimiter, "as given" if "delimiter" in p.settings else "told from the file's first lines")]
+                        ("header", p.header,
+                         "the first row " + ("names the columns" if p.header else "is already data")),
+                        ("delimiter", p.delimiter,
+                         "as given" if "delimiter" in p.settings else "told from the file's first lines")]
             entries += [(key, _plain(p.settings[key]), "as given") for key in GIVEN if key in p.settings]
             entries += _columns(p, notes)
         entries += [("task", p.task, f"{p.why}{classes} (see `nnctl init --help`)"), held_out, watched]
@@ -171,15 +173,16 @@ def config(p: Profile, config_dir: Path | None = None, seed: int = 0) -> tuple[d
     batch, epochs, patience = (128, 20, 5) if large else (32, 100, 10)
     notes = {
         ("seed",): ([], "the one seed of the run: the same seed gives the same splits, weights and results"),
-        ("model", "layers", 0): ([f"two hidden layers: {first} units (twice the {p.n_features} inputs, rounded up "
-                                  "to a power of two, kept within 32..256),", "then half as many",
+        ("model", "layers", 0): ([(f"two hidden layers: {first} units (twice the {p.n_features} inputs, rounded up "
+                                  "to a power of two, kept within 32..256),"), "then half as many",
                                   "relu is the usual hidden activation: fast, and it does not saturate"], ""),
         ("model", "layers", 2): ([why], ""),
         ("optimizer", "name"): ([], "adapts each weight's step size: a good first choice"),
         ("optimizer", "lr"): ([], "Adam's usual learning rate; `nnctl lr-find FILE` suggests one for this data"),
         ("training", "epochs"): ([], "at most; early stopping below usually ends sooner"),
         ("training", "batch_size"): ([], "rows per step: " + ("larger for a large data set, fewer steps per epoch"
-                                                               if large else "small batches learn fast on a small data set")),
+                                                               if large else "small batches learn fast on a small data "
+                                                                             "set")),
         ("training", "early_stopping", "monitor"): ([], "the validation loss: stop when it no longer improves"),
         ("training", "early_stopping", "patience"): ([], "epochs without improvement before stopping"),
         ("training", "early_stopping", "restore_best"): ([], "end with the best epoch's weights"),

@@ -14,7 +14,6 @@ from ..errors import ConfigError
 from ..files import read_limited, read_stream
 from .schema import MAX_CONFIG_BYTES
 
-
 # YAML 1.1 reads `1e-3` as a string; users mean the number.
 _FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$")
 
@@ -30,8 +29,8 @@ class _Loader(yaml.SafeLoader):
         event = self.peek_event()
         if event.anchor is not None:
             sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
-            raise ConfigError(f"{self.source}:{event.start_mark.line + 1}: YAML anchors and aliases ({sign}{event.anchor}) "
-                              f"are not supported in configs: write the value out")
+            raise ConfigError(f"{self.source}:{event.start_mark.line + 1}: YAML anchors and aliases "
+                              f"({sign}{event.anchor}) are not supported in configs: write the value out")
         return super().compose_node(parent, index)
 
 
@@ -49,7 +48,8 @@ def _walk(node, path: tuple, lines: dict, source: str):
         seen = {}
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode):
-                raise ConfigError(f"{source}:{key.start_mark.line + 1}: {_dotted(path) or 'top level'}: keys must be plain words")
+                raise ConfigError(f"{source}:{key.start_mark.line + 1}: {_dotted(path) or 'top level'}: "
+                                  "keys must be plain words")
             if key.value in seen:
                 raise ConfigError(
                     f"{source}:{key.start_mark.line + 1}: {_dotted(path + (key.value,))}: duplicate key "
@@ -103,8 +103,8 @@ def read_yaml(path: str | Path, what: str = "a config", follow: bool = True) -> 
     if source == STDIN_SOURCE:
         raw = _stdin()
     else:
-        raw = read_limited(path, MAX_CONFIG_BYTES, ConfigError, what, f"the file is {{size:,}} bytes; {what} is at most {{limit:,}}",
-                           follow=follow)
+        raw = read_limited(path, MAX_CONFIG_BYTES, ConfigError, what,
+                           f"the file is {{size:,}} bytes; {what} is at most {{limit:,}}", follow=follow)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -137,7 +137,8 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict]:
         raise ConfigError(explain(e, text, source)) from None
     except yaml.reader.ReaderError as e:  # a control character: YAML allows only printable text
         line = text.count("\n", 0, e.position) + 1
-        raise ConfigError(f"{source}:{line}: not a text file (character {e.character!r} is not allowed in YAML)") from None
+        raise ConfigError(f"{source}:{line}: not a text file (character {e.character!r} is not allowed in "
+                          "YAML)") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{source}: not valid YAML: {' '.join(str(e).split())}") from None
     return data, lines
@@ -188,7 +189,8 @@ def explain(error: yaml.MarkedYAMLError, text: str, source: str) -> str:
     elif "while scanning a quoted scalar" in context:
         number = opened
         what = "the quote opened on this line is never closed"
-    elif "while parsing a flow" in context or "found '<stream end>'" in problem and row(number).rstrip().endswith(("[", "{")):
+    elif "while parsing a flow" in context or ("found '<stream end>'" in problem
+                                               and row(number).rstrip().endswith(("[", "{"))):
         number = opened
         bracket = "{}" if "mapping" in context or row(number).rstrip().endswith("{") else "[]"
         what = f"the {bracket[0]} opened on this line is never closed: close it with {bracket[-1]}"
@@ -209,7 +211,8 @@ def explain(error: yaml.MarkedYAMLError, text: str, source: str) -> str:
     elif problem.startswith("expected <block end>") and number is not None:
         previous = above(number)
         if "'-'" in problem:
-            what = "a list item (- ) where a key is expected: the key above it already has a value, or the item is indented wrongly"
+            what = ("a list item (- ) where a key is expected: the key above it already has a value, or the item is "
+                    "indented wrongly")
         elif previous is not None and indent(number) > indent(previous):
             what = "this line is indented more than the line above it: line it up with the keys it belongs with"
         else:

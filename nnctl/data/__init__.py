@@ -15,12 +15,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import encoding, images, inputs
-from .cache import cache_dir, data_dir, read_split, split_cache_path, write_split  # noqa: F401  (part of this package's face)
+
+# the package's face: what the other packages import from nnctl.data
+from .cache import cache_dir, data_dir, read_split, split_cache_path, write_split  # noqa: F401
 from .catalog import CATALOG, SPECS, DatasetSpec, spec  # noqa: F401
 from .images import IMAGE_SETS, MNIST_FILES, OPENML_RETRIES, load_mnist_raw, read_idx, read_mnist_idx  # noqa: F401
-from .scaling import (apply_preprocessing, check_fitted, check_scaled, fit_preprocessing,  # noqa: F401
-                      fit_target_scaling, scale_target, unscale_target)
 from .prepare import Prepared
+from .scaling import (  # noqa: F401
+    apply_preprocessing,
+    check_fitted,
+    check_scaled,
+    fit_preprocessing,
+    fit_target_scaling,
+    scale_target,
+    unscale_target,
+)
 from .splits import SPLITS, random_state, sklearn_split, stratified_split
 
 
@@ -28,7 +37,8 @@ def _split(y, cfg, seed: int, regression: bool) -> tuple[np.ndarray, np.ndarray,
     """The train, val and test rows of a tabular set, by scikit-learn's train_test_split."""
     rest, test = sklearn_split(np.arange(len(y)), y, cfg.test_fraction, random_state(seed, 1), "test_fraction",
                                stratify=not regression)
-    train, val = sklearn_split(rest, y, cfg.val_fraction, random_state(seed, 2), "val_fraction", stratify=not regression)
+    train, val = sklearn_split(rest, y, cfg.val_fraction, random_state(seed, 2), "val_fraction",
+                               stratify=not regression)
     return train, val, test
 
 
@@ -80,7 +90,8 @@ class Dataset:
 
     def spec(self) -> DatasetSpec:
         """What the loaded data says of itself: width, classes, task, image shape, rows."""
-        return DatasetSpec(self.x_train.shape[1], len(self.classes), self.task, self.preprocessing.get("scaling", "none"),
+        return DatasetSpec(self.x_train.shape[1], len(self.classes), self.task,
+                           self.preprocessing.get("scaling", "none"),
                            self.image_shape, len(self.x_train) + len(self.x_val) + len(self.x_test))
 
     @property
@@ -132,7 +143,8 @@ def load(cfg, seed: int, dtype: str = "float32", preprocessing: dict | None = No
                 preprocessing["table"] = record
             if regression:
                 preprocessing["target"] = fit_target_scaling(y[train], cfg.target_scaling)
-        xs = {name: apply_preprocessing(x[rows], preprocessing, dtype) for name, rows in zip(SPLITS, (train, val, test))}
+        xs = {name: apply_preprocessing(x[rows], preprocessing, dtype) for name,
+              rows in zip(SPLITS, (train, val, test))}
     for name, rows in zip(SPLITS, (train, val, test)):
         check_scaled(x, rows, xs[name], source, dtype)
     if regression:

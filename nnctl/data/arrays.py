@@ -12,10 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import Dataset, _split, inputs
-from .scaling import apply_preprocessing, check_fitted, check_scaled, fit_preprocessing, fit_target_scaling, scale_target
-from .tabular import _first_unusable, _json_label, _unusable, targets
 from ..errors import DataError
+from . import Dataset, _split, inputs
+from .scaling import (
+    apply_preprocessing,
+    check_fitted,
+    check_scaled,
+    fit_preprocessing,
+    fit_target_scaling,
+    scale_target,
+)
+from .tabular import _first_unusable, _json_label, _unusable, targets
 
 IN_MEMORY = "fit(X, y).npz"
 SOURCE = "fit(x, y)"  # how messages name arrays given in memory
@@ -123,5 +130,6 @@ def indices(y: np.ndarray, classes: list, name: str) -> np.ndarray:
     unknown = next((label for label in found if label not in index), None)
     if unknown is not None:
         raise DataError(f"{name} holds the class {unknown!r}, which the model does not know: it learnt only the "
-                        f"classes it was trained on ({', '.join(map(repr, classes[:10]))}{', …' if len(classes) > 10 else ''})")
+                        "classes it was trained on "
+                        f"({', '.join(map(repr, classes[:10]))}{', …' if len(classes) > 10 else ''})")
     return np.array([index[label] for label in found], dtype=np.int64)

@@ -10,8 +10,8 @@ data set, goes through nnctl.data.tabular.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from . import sources
 from .cache import cache_dir, cache_files, data_dir
@@ -63,13 +63,17 @@ CATALOG = {
     "circles": Entry(sources.circles, "generated (scikit-learn make_circles)", n_features=2, n_classes=2,
                      rows="n_samples", defaults={"n_samples": 1000, "noise": 0.1, "factor": 0.5}, cached=True),
     "blobs": Entry(sources.blobs, "generated (scikit-learn make_blobs)", n_features="n_features", n_classes="centers",
-                   rows="n_samples", defaults={"n_samples": 1000, "centers": 3, "n_features": 2, "cluster_std": 1.0}, cached=True),
+                   rows="n_samples", defaults={"n_samples": 1000, "centers": 3, "n_features": 2, "cluster_std": 1.0},
+                   cached=True),
     "iris": Entry(sources.bundled("load_iris"), BUNDLED, n_features=4, n_classes=3, rows=150, cached=True),
     "wine": Entry(sources.bundled("load_wine"), BUNDLED, n_features=13, n_classes=3, rows=178, cached=True),
-    "digits": Entry(sources.bundled("load_digits"), BUNDLED, n_features=64, n_classes=10, rows=1797, image_shape=(8, 8, 1),
+    "digits": Entry(sources.bundled("load_digits"), BUNDLED, n_features=64, n_classes=10, rows=1797,
+                    image_shape=(8, 8, 1),
                     cached=True),
-    "diabetes": Entry(sources.bundled("load_diabetes"), BUNDLED, task="regression", n_features=10, n_classes=0, rows=442, cached=True),
-    "fashion_mnist": Entry(sources.images, IDX_OR_OPENML, n_features=784, n_classes=10, rows=70_000, default_scaling="pixels",
+    "diabetes": Entry(sources.bundled("load_diabetes"), BUNDLED, task="regression", n_features=10, n_classes=0,
+                      rows=442, cached=True),
+    "fashion_mnist": Entry(sources.images, IDX_OR_OPENML, n_features=784, n_classes=10, rows=70_000,
+                           default_scaling="pixels",
                            image_shape=(28, 28, 1)),
     "openml": Entry(sources.openml, "OpenML", task=None),
     "csv": Entry(sources.csv, FROM_THE_FILE, task=None),

@@ -24,8 +24,8 @@ import codecs
 import csv
 import io
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from .. import files
 from ..errors import DataError
@@ -66,8 +66,10 @@ def decode(raw: bytes, source: str, encoding: str = "utf-8") -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as e:
-        hint = " (a spreadsheet's 'CSV UTF-8', or data.encoding: cp1252 for a Windows one)" if encoding == "utf-8-sig" else ""
-        raise DataError(f"{source}: not a {_codec(encoding)} text file (byte {e.start} is not {_codec(encoding)}){hint}") from None
+        hint = (" (a spreadsheet's 'CSV UTF-8', or data.encoding: cp1252 for a Windows one)" if encoding == "utf-8-sig"
+                else "")
+        raise DataError(f"{source}: not a {_codec(encoding)} text file (byte {e.start} is not "
+                        f"{_codec(encoding)}){hint}") from None
 
 
 def _codec(encoding: str) -> str:

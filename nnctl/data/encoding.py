@@ -106,13 +106,15 @@ def _fit_numeric(table, column, values: np.ndarray, train: np.ndarray) -> dict:
     fill = {"median": np.median, "mean": np.mean, "zero": lambda v: 0.0, "drop_rows": np.median}[column.impute](present)
     indicator = column.indicator if column.indicator is not None else \
         bool(len(present) < len(train)) and column.impute != "drop_rows"
-    return {"name": column.name, "type": "numeric", "impute": column.impute, "fill": float(fill), "indicator": indicator}
+    return {"name": column.name, "type": "numeric", "impute": column.impute, "fill": float(fill),
+            "indicator": indicator}
 
 
 def _fit_binary(table, column, values: list, train: list) -> dict:
     seen = sorted({v for v in values if v is not None})
     if len(seen) > 2 or None in train:
-        what = f"{len(seen)} values ({', '.join(quoted(v, 20) for v in seen[:3])}…)" if len(seen) > 2 else "missing cells"
+        what = (f"{len(seen)} values ({', '.join(quoted(v, 20) for v in seen[:3])}…)" if len(seen) > 2
+                else "missing cells")
         raise DataError(f"{table.source}: feature column {quoted(column.name)} is binary but holds {what}: make it "
                         f"categorical (data.columns: {{{quoted(column.name)}: categorical}})")
     seen = seen if len(seen) == 2 else seen * 2  # one value only: the column is constant
@@ -224,7 +226,8 @@ def filled(r: dict) -> str:
     """What a missing cell of the column `r` becomes, in words."""
     if r["type"] == "numeric":
         how = "median" if r["impute"] == "drop_rows" else r["impute"]
-        return f"the training {how} {r['fill']:g}" + (f" (and {quoted(r['name'] + ':missing', 40)} 1)" if r["indicator"] else "")
+        indicator = f" (and {quoted(r['name'] + ':missing', 40)} 1)" if r["indicator"] else ""
+        return f"the training {how} {r['fill']:g}{indicator}"
     if r["type"] == "binary":
         return f"{r['fill']:.3g}, the training share of {quoted(r['values'][1], 20)}"
     return "the category 'missing'" if r["missing"] else "no category (all zeros)"
@@ -245,11 +248,11 @@ def notes(found: list[dict], records: list[dict], source: str) -> list[tuple[str
     for f in found:
         r = by_name[f["column"]]
         if f["unknown"]:
-            out.append(("unknown", f"{source}: column {quoted(f['column'], 30)}: {f['unknown']} "
+            out.append(("unknown", (f"{source}: column {quoted(f['column'], 30)}: {f['unknown']} "
                                    f"value{'s' if f['unknown'] > 1 else ''} the model never saw in training, such as "
-                                   f"{quoted(f['example'], 20)}: read as {unknown(r)}"))
+                                   f"{quoted(f['example'], 20)}: read as {unknown(r)}")))
         if f["missing"]:
-            out.append(("missing", f"{source}: column {quoted(f['column'], 30)}: {f['missing']} missing "
-                                   f"value{'s' if f['missing'] > 1 else ''}, read as {filled(r)}"))
+            out.append(("missing", (f"{source}: column {quoted(f['column'], 30)}: {f['missing']} missing "
+                                   f"value{'s' if f['missing'] > 1 else ''}, read as {filled(r)}")))
     return out
 

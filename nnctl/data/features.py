@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import files
-from . import csvtext, npyfile
 from ..errors import DataError
 from ..printable import excerpt, quoted
+from . import csvtext, npyfile
 from .tabular import Table, is_header
+
 
 def read_table(source: str, record: dict, *, target: str | None = None, header: bool | None = None,
                delimiter: str | None = None, text: str | None = None, dtype="float64") -> tuple[np.ndarray, list]:
@@ -59,8 +60,11 @@ def read_table(source: str, record: dict, *, target: str | None = None, header: 
         raise DataError(f"{name}: empty input: no rows of features")
     for number, cells in rows:
         if len(cells) != width:
-            raise DataError(f"{name}: row {number}: {_values(len(cells))}, but the {'header' if header else 'first row'} "
-                            f"has {width}" + (f" (read with the delimiter {delimiter!r}: pass --delimiter?)" if len(cells) == 1 else ""))
+            raise DataError(f"{name}: row {number}: {_values(len(cells))}, but the "
+                            f"{'header' if header else 'first row'} "
+                            f"has {width}"
+                            + (f" (read with the delimiter {delimiter!r}: pass --delimiter?)" if len(cells) == 1
+                               else ""))
     table = Table(name, used, [[cells[p].strip() for _, cells in rows] for p in positions], [n for n, _ in rows])
     settings = {k: record[k] for k in ("delimiter", "decimal", "encoding", "missing_values")}
     prepared = Prepared.of(table, settings, record, drop=False)
@@ -103,9 +107,9 @@ def _by_name(cells: list[str], used: list[str], record: dict, target, name: str)
         raise DataError(f"{name}: the header names the column {quoted(twice[0], 30)} more than once")
     known = wanted | {r["name"] for r in record["columns"]} | ({target} if target is not None else set())
     extra = [c for c in cells if c not in known]
-    notes = [("extra", f"{name}: ignoring the column{'s' if len(extra) > 1 else ''} "
+    notes = [("extra", (f"{name}: ignoring the column{'s' if len(extra) > 1 else ''} "
                        f"{', '.join(quoted(c, 30) for c in extra[:10])}{', …' if len(extra) > 10 else ''}, "
-                       f"which the model was not trained on")] if extra else []
+                       f"which the model was not trained on"))] if extra else []
     return [index[n] for n in used], notes
 
 
@@ -119,7 +123,8 @@ def read(source: str, n_features: int, *, header: bool | None = None, image_shap
             return _read_array(path, n_features, image_shape).astype(dtype, copy=False)
         text = csvtext.read(path)
     name = source if source != "-" else "<stdin>"
-    return read_csv(text, n_features, name=name, header=header, dtype=dtype, delimiter=delimiter or csvtext.sniff(text, name))
+    return read_csv(text, n_features, name=name, header=header, dtype=dtype,
+                    delimiter=delimiter or csvtext.sniff(text, name))
 
 
 def read_named(source: str, names: list[str], *, target: str | None = None, header: bool | None = None,
@@ -155,9 +160,9 @@ def read_named(source: str, names: list[str], *, target: str | None = None, head
     if duplicated:
         raise DataError(f"{name}: the header names the column {quoted(duplicated[0], 30)} more than once")
     extra = [c for c in cells if c not in wanted_names and c != target]
-    notes = [("extra", f"{name}: ignoring the column{'s' if len(extra) > 1 else ''} "
+    notes = [("extra", (f"{name}: ignoring the column{'s' if len(extra) > 1 else ''} "
                        f"{', '.join(quoted(c, 30) for c in extra[:10])}{', …' if len(extra) > 10 else ''}, "
-                       f"which the model was not trained on")] if extra else []
+                       f"which the model was not trained on"))] if extra else []
     wanted = [index[n] for n in names]
     return _read_columns(text, first, wanted, name, dtype, delimiter), notes
 
@@ -170,7 +175,8 @@ def _read_columns(text: str, first: csvtext.Header, wanted: list[int], name: str
         raise DataError(f"{name}: empty input: no rows of features")
     cells = first.names
     try:
-        x = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=first.lines, dtype=dtype, ndmin=2, comments=None,
+        x = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=first.lines, dtype=dtype, ndmin=2,
+                       comments=None,
                        quotechar='"', usecols=wanted)
         if np.isfinite(x).all():
             return x
@@ -214,7 +220,8 @@ def read_csv(text: str, n_features: int, name: str = "<csv>", header: bool | Non
     if next(rows, None) is None:
         raise DataError(f"{name}: empty input: no rows of features")
     try:
-        x = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=first.lines if header else 0, dtype=dtype, ndmin=2,
+        x = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=first.lines if header else 0,
+                       dtype=dtype, ndmin=2,
                        comments=None, quotechar='"')
     except ValueError:
         x = None

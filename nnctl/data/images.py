@@ -69,9 +69,11 @@ def load_mnist_raw(path: str | None = None, name: str = "mnist") -> tuple[np.nda
             x, y = _fetch_openml(openml_name)
         except DataError as e:
             raise DataError(
-                f"{title} is not available: {'; '.join(problems + [str(e)])}. To get it: set NNCTL_DATA_DIR to a folder "
+                f"{title} is not available: {'; '.join(problems + [str(e)])}. To get it: set NNCTL_DATA_DIR to a "
+                "folder "
                 f"holding {name}/ with the four IDX files ({', '.join(MNIST_FILES)}), or give data.path in the config, "
-                f"or run once with internet access so it is downloaded from OpenML and cached in {cache_dir()}") from None
+                "or run once with internet access so it is downloaded from OpenML and cached in "
+                f"{cache_dir()}") from None
         source = f"openml:{openml_name}"
     _write_cache(cache, x, y)
     return x, y, source
@@ -87,7 +89,8 @@ def read_mnist_idx(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     for images, labels, n in zip(MNIST_FILES[::2], MNIST_FILES[1::2], (MNIST_N_TRAIN, MNIST_N_TEST)):
         x, y = read_idx(folder / images), read_idx(folder / labels)
         if x.shape != (n, 28, 28) or y.shape != (n,):
-            raise DataError(f"{folder}: {images} has shape {x.shape} and {labels} {y.shape}; expected ({n}, 28, 28) and ({n},)")
+            raise DataError(f"{folder}: {images} has shape {x.shape} and {labels} {y.shape}; expected ({n}, 28, 28) "
+                            f"and ({n},)")
         parts.append((x.reshape(n, 784), y))
     return _checked(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), str(folder))
 
@@ -172,7 +175,8 @@ def _fetch_openml(openml_name: str = "mnist_784") -> tuple[np.ndarray, np.ndarra
             bunch = fetch_openml(openml_name, version=1, as_frame=False, parser="liac-arff", data_home=str(cache_dir()),
                                  n_retries=OPENML_RETRIES, delay=OPENML_DELAY)
         x, y = np.asarray(bunch.data), np.asarray(bunch.target, dtype=str).astype(np.uint8)  # labels are '0'..'9'
-    except Exception as e:  # offline, HTTP error, corrupt download: all mean "not available"; the reason is kept
+    # offline, HTTP error, corrupt download: all mean "not available"; the reason is kept
+    except Exception as e:  # noqa: BLE001
         raise DataError(f"the download of {openml_name} from OpenML failed ({type(e).__name__}: {e})") from None
     if not (x.min() >= 0 and x.max() <= 255 and np.array_equal(x.astype(np.uint8), x)):
         raise DataError(f"OpenML's {openml_name} has pixel values that are not whole numbers in 0..255")

@@ -16,10 +16,10 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DataError
-from ..printable import quoted
 import numpy as np
 
+from ..errors import DataError
+from ..printable import quoted
 from . import columns, csvtext, encoding, prepare, tabular
 from .catalog import CATALOG, SPECS
 
@@ -100,7 +100,8 @@ def _read_csv(path: Path, target, settings: dict):
     target = settings.get("target", target)
     wanted = target if header or target is None or isinstance(target, int) else _index(target, path)
     table = tabular.parse_csv(text, path, wanted, settings.get("features"), header, delimiter)
-    read = {"delimiter": delimiter, "decimal": settings.get("decimal", "."), "encoding": settings.get("encoding", "utf-8"),
+    read = {"delimiter": delimiter, "decimal": settings.get("decimal", "."),
+            "encoding": settings.get("encoding", "utf-8"),
             "missing_values": list(settings.get("missing_values", columns.MISSING)), "columns": settings.get("columns")}
     prepared = prepare.Prepared.of(table, read)
     record = prepared.fit(np.arange(len(prepared.table)))  # every row: what training fits on its share
@@ -121,7 +122,8 @@ def inspect(data: str, target: str | None = None, settings: dict | None = None) 
         entry["inputs"] = widths[r["name"]]
         entry["read_as"] = _what_is_done(r, entry)
     where = f"{path}: target column {quoted(table.target)}"
-    task, labels, why = (settings["task"], [], "data.task says so") if settings.get("task") else _task(prepared.table.y, where)
+    task, _labels, why = (settings["task"], [],
+                          "data.task says so") if settings.get("task") else _task(prepared.table.y, where)
     out = {"file": str(path), "rows": len(table), "delimiter": table.delimiter, "header": table.header,
            "columns": described, "inputs": sum(widths.values()), "dropped_rows": prepared.dropped,
            "target": {"name": table.target, "task": task, "why": why}}

@@ -55,9 +55,9 @@ def warnings(x: np.ndarray, inputs: dict | None) -> list[str]:
     train_low, train_high = float(low.min()), float(high.max())
     seen_low, seen_high = float(x.min()), float(x.max())
     if x.size >= MIN_VALUES and train_high > train_low and seen_high - seen_low < SHRUNK * (train_high - train_low):
-        return [f"all input values lie in {seen_low:g}..{seen_high:g}, but the training data ranged "
+        return [(f"all input values lie in {seen_low:g}..{seen_high:g}, but the training data ranged "
                 f"{train_low:g}..{train_high:g}: did you scale them already? nnctl applies the checkpoint's "
-                f"scaling itself, so give raw values"]
+                f"scaling itself, so give raw values")]
     width = np.maximum(high - low, np.maximum(np.abs(high), np.abs(low)) * 1e-6)  # a constant feature: any real change
     far = (x < low - width) | (x > high + width)
     if far.mean() <= FAR:
@@ -65,6 +65,6 @@ def warnings(x: np.ndarray, inputs: dict | None) -> list[str]:
     column = int(np.argmax(far.sum(axis=0)))
     names = inputs["names"]
     label = f"column {excerpt(names[column])}" if names else f"column {column + 1}"
-    return [f"{far.mean():.0%} of the input values lie far outside the training range (beyond it by more than its "
+    return [(f"{far.mean():.0%} of the input values lie far outside the training range (beyond it by more than its "
             f"width), most in {label}: {x[:, column].min():g}..{x[:, column].max():g} here, "
-            f"{low[column]:g}..{high[column]:g} in training: are these the same features, in the same units?"]
+            f"{low[column]:g}..{high[column]:g} in training: are these the same features, in the same units?")]

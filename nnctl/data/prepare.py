@@ -62,13 +62,15 @@ class Prepared:
                 if column.type == "numeric" and column.impute == "drop_rows" and np.isnan(values).any():
                     dropped[column.name] = int(np.isnan(values).sum())
             table = table.rows(kept)
-            parsed = [None if p is None else p[kept] if isinstance(p, np.ndarray) else [p[i] for i in kept] for p in parsed]
+            parsed = [None if p is None else p[kept] if isinstance(p, np.ndarray) else [p[i] for i in kept]
+                      for p in parsed]
         return cls(table, columns, parsed, dict(settings), dropped, legacy_names is not None)
 
     def fit(self, rows: np.ndarray) -> dict:
         """The record a checkpoint keeps: how the file was read, and each column fitted on `rows`."""
         kept = {k: self.settings[k] for k in ("delimiter", "decimal", "encoding", "missing_values")}
-        return {**kept, "target": self.table.target, "columns": encoding.fit(self.table, self.columns, self.parsed, rows)}
+        return {**kept, "target": self.table.target,
+                "columns": encoding.fit(self.table, self.columns, self.parsed, rows)}
 
     def encode(self, record: dict | None) -> tuple[np.ndarray, list[str], list[dict]]:
         """(x, the inputs' names, what was filled in or not recognised) of every row kept."""
@@ -94,7 +96,8 @@ class Prepared:
                             for f in found if f["missing"]},
                 "dropped_rows": dict(self.dropped),
                 "unknown": {f["column"]: {"values": f["unknown"], "example": f["example"],
-                                          "read_as": encoding.unknown(by_name[f["column"]])} for f in found if f["unknown"]}}
+                                          "read_as": encoding.unknown(by_name[f["column"]])}
+                            for f in found if f["unknown"]}}
 
 
 def encode_columns(record: dict, given, source: str = "<columns>") -> tuple[np.ndarray, list]:
@@ -140,7 +143,8 @@ def _aligned(table, records: list[dict]):
     used = [r for r in records if r["name"] in index]
     names = [r["name"] for r in used]
     cells = [table.cells[index[name]] for name in names]
-    columns = [column_types.Column(r["name"], r["type"], r.get("impute", "median"), why="the checkpoint's") for r in used]
+    columns = [column_types.Column(r["name"], r["type"], r.get("impute", "median"),
+                                   why="the checkpoint's") for r in used]
     return replace(table, names=names, cells=cells), columns
 
 
@@ -148,7 +152,8 @@ def _refuse_missing(table, parsed: list) -> None:
     for name, values in zip(table.names, parsed):
         empty = np.flatnonzero(np.isnan(values))
         if len(empty):
-            raise DataError(f"{table.source}:{table.lines[empty[0]]}: feature column {quoted(name)} is missing a value, "
+            raise DataError(f"{table.source}:{table.lines[empty[0]]}: feature column {quoted(name)} is missing a "
+                            "value, "
                             f"and the checkpoint is from before nnctl filled missing values in: retrain it")
 
 
@@ -167,7 +172,8 @@ def header_lines(report: dict) -> list[str]:
     if len(report["ignored"]) > SHOWN:
         lines.append(f"left out:    … and {len(report['ignored']) - SHOWN} more")
     for name, m in list(report["missing"].items())[:SHOWN]:
-        lines.append(f"missing:     {quoted(name, 30)}: {m['cells']:,} cell{'s' if m['cells'] > 1 else ''} read as {m['read_as']}")
+        lines.append(f"missing:     {quoted(name, 30)}: {m['cells']:,} cell{'s' if m['cells'] > 1 else ''} read as "
+                     f"{m['read_as']}")
     if len(report["missing"]) > SHOWN:
         lines.append(f"missing:     … and {len(report['missing']) - SHOWN} more columns")
     for name, n in report["dropped_rows"].items():

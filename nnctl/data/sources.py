@@ -80,7 +80,8 @@ def csv(cfg, seed: int, preprocessing: dict | None = None, content: bytes | None
     settings = {"delimiter": table.delimiter, "decimal": cfg.decimal, "encoding": cfg.encoding,
                 "missing_values": list(cfg.missing_values), "columns": cfg.columns}
     record = (preprocessing or {}).get("table")
-    legacy = (preprocessing.get("inputs") or {}).get("names") or table.names if preprocessing and record is None else None
+    legacy = ((preprocessing.get("inputs") or {}).get("names") or table.names if preprocessing and record is None
+              else None)
     prepared = prepare.Prepared.of(table, settings, record, legacy)
     y, classes = tabular.targets(prepared.table.y, cfg.task, f"{cfg.path}: target column {quoted(table.target)}")
     return prepared, y, classes, f"csv:{cfg.path}", file_record(raw)

@@ -61,7 +61,8 @@ def sklearn_split(rows: np.ndarray, y: np.ndarray, fraction: float, random_state
     from sklearn.model_selection import train_test_split
 
     try:
-        return train_test_split(rows, test_size=fraction, stratify=y[rows] if stratify else None, random_state=random_state)
+        return train_test_split(rows, test_size=fraction, stratify=y[rows] if stratify else None,
+                                random_state=random_state)
     except ValueError as e:  # too few rows (for every class to appear on both sides)
         both = " and every class on both sides" if stratify else ""
         raise DataError(f"cannot split {len(rows)} rows with {key}={fraction}{both}: {e}") from None

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import files
-from . import csvtext, npyfile
 from ..errors import DataError
 from ..printable import excerpt, quoted
+from . import csvtext, npyfile
 
 # Feature values beyond this are refused: float32's largest is 3.4e38, and the standard scaling
 # squares deviations (in float64), so anything larger overflows to inf somewhere on the way.
@@ -201,7 +201,8 @@ def read_npz(path, x_key: str = "x", y_key: str = "y", content: bytes | None = N
     if x.shape[1] == 0:
         raise DataError(f"{path}: '{x_key}' has {len(x)} rows of 0 columns: no features to learn from")
     if y.ndim != 1 or len(y) != len(x):
-        raise DataError(f"{path}: '{y_key}' must be 1-D with one target per row of '{x_key}' ({len(x)}), got shape {y.shape}")
+        raise DataError(f"{path}: '{y_key}' must be 1-D with one target per row of '{x_key}' ({len(x)}), got shape "
+                        f"{y.shape}")
     x = x.astype(np.float64)
     bad = _first_unusable(x)
     if bad is not None:
@@ -222,7 +223,8 @@ def fetch_openml(dataset, version, target, cache: Path):
             warnings.simplefilter("ignore")
             bunch = fetch(**by, target_column=target or "default-target", as_frame=False, parser="liac-arff",
                           data_home=str(cache), n_retries=3, delay=1.0)
-    except Exception as e:  # offline, unknown name or id, no such column: all mean the data is not available
+    # offline, unknown name or id, no such column: all mean the data is not available
+    except Exception as e:  # noqa: BLE001
         raise DataError(f"{label} is not available ({type(e).__name__}: {e})") from None
     data = bunch.data.toarray() if hasattr(bunch.data, "toarray") else bunch.data
     try:
@@ -245,7 +247,8 @@ def targets(raw, task: str, where: str):
             y = raw.astype(np.float64)
         except ValueError:
             bad = next(v for v in raw if not is_number(v))
-            raise DataError(f"{where}: the target holds {quoted(bad, 20)}, not a number, and the task is regression") from None
+            raise DataError(f"{where}: the target holds {quoted(bad, 20)}, not a number, and the task is "
+                            "regression") from None
         if not np.isfinite(y).all():
             raise DataError(f"{where}: the target holds nan or inf")
         return y, []
@@ -253,7 +256,8 @@ def targets(raw, task: str, where: str):
     if len(labels) < 2:
         raise DataError(f"{where}: the target has {len(labels)} distinct value(s); classification needs at least 2")
     if len(labels) > 10_000:
-        raise DataError(f"{where}: the target has {len(labels)} distinct values; is this a regression task (data.task)?")
+        raise DataError(f"{where}: the target has {len(labels)} distinct values; is this a regression task "
+                        "(data.task)?")
     index = {label: i for i, label in enumerate(labels)}
     return np.array([index[v] for v in raw.tolist()], dtype=np.int64), [_json_label(v) for v in labels]
 

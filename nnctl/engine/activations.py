@@ -12,7 +12,8 @@ layer's bias add with the activation, and its backward with the bias gradient (l
 """
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,7 +29,8 @@ class Rule(NamedTuple):
     forward_into: Callable | None = None  # forward's bits into reused arrays, for training
     backward_into: Callable | None = None  # backward's bits into reused arrays (a layer's `work`)
     epilogue: tuple[str, str] | None = None  # kernels_jit's (forward, backward) fused with a dense layer's bias
-    pool_epilogue: tuple[str, str] | None = None  # kernels_images' (forward, backward) fused with a conv's bias and a max pool
+    # kernels_images' (forward, backward) fused with a conv's bias and a max pool
+    pool_epilogue: tuple[str, str] | None = None
 
 LEAKY_SLOPE = 0.01
 

@@ -4,11 +4,13 @@
 `on_batch_end(epoch, rows_done, n_rows, position)` after each batch (`position`: the running
 sums of loss and score so far in the epoch) and `on_epoch_end(record)` after the epoch's
 validation scores; a run (nnctl.runs.training) first calls `on_train_begin(info)` with what it
-trains (run folder, data set sizes, parameters, optimizer); a true value from any on_epoch_end ends training after that epoch
-(every callback still sees the record). A callback that raises `Interrupted` at epoch begin or
-batch end stops training at once: the loop fills in the position reached. Each keeps what a
-resumed run needs in `state_dict()` and takes it back with `load_state_dict()` (Keras' Callback,
-minGPT's trigger_callbacks).
+trains (run folder, data set sizes, parameters, optimizer), and last `on_train_end(status, error)`
+however training ended (Keras' on_train_end, Lightning's on_exception). A true value from any
+on_epoch_end ends training after that epoch (every callback still sees the record). A callback that
+raises `Interrupted` at epoch begin or batch end stops training at once: the loop fills in the
+position reached. A callback with a `state_key` keeps what a resumed run needs in `state_dict()`,
+saved under that name, and takes it back with `load_state_dict()` (Keras' Callback, minGPT's
+trigger_callbacks, Lightning's state_key).
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import math
 
 import numpy as np
 
+from ..errors import DataError, Interrupted
 from . import divergence
-from .metrics import better
-from ..errors import DataError, Interrupted, TrainingDiverged
+from .metric_names import better
 
 
 def saved_number(state: dict, key: str, low: float = -math.inf, null: bool = False) -> float | None:
@@ -43,12 +45,25 @@ def saved_count(state: dict, key: str, low: int = 0, null: bool = False) -> int 
     return value
 
 
+ENDINGS = ("finished", "interrupted", "diverged", "failed")  # a run's status once it has ended
+
+
 class Callback:
     """No-op hooks and no state: subclasses override what they need."""
+
+    # the name a run's checkpoint keeps this callback's state_dict() under (part of the file
+    # format); None: nothing a resumed run needs
+    state_key: str | None = None
 
     def on_train_begin(self, info: dict) -> None:
         """Before training starts (called by a run, not by fit): what is trained, as
         runs.training.Training.describe gives it."""
+
+    def on_train_end(self, status: str, error: BaseException | None) -> None:
+        """After training ended (called by a run, not by fit), in list order, however it ended:
+        `status` is one of ENDINGS, `error` what ended it (None when finished; Interrupted for a
+        stop request, KeyboardInterrupt for a second signal, TrainingDiverged). A callback that
+        raises here (its last save failed) makes its error the run's: those after it see that one."""
 
     def on_epoch_begin(self, epoch: int) -> None:
         """Before the first batch of epoch `epoch` (counted from 1)."""
@@ -113,14 +128,16 @@ class LossLimit(Callback):
         self.limit, self.optimizer, self.x_train = limit, optimizer, x_train
 
     def on_epoch_end(self, record):
-        if what := divergence.exploded_loss(record["train_loss"], self.limit):
-            raise TrainingDiverged(divergence.message(record["epoch"], None, self.optimizer.lr, what, self.x_train))
+        divergence.check(divergence.exploded_loss(record["train_loss"], self.limit), record["epoch"],
+                         self.optimizer.lr, self.x_train)
         return False
 
 
 class LearningRateScheduler(Callback):
     """Sets optimizer.lr from a schedule (engine/schedules.py) before each epoch, and shows the
     schedule each finished epoch; its state is the schedule's."""
+
+    state_key = "schedule"
 
     def __init__(self, schedule, optimizer):
         self.schedule, self.optimizer = schedule, optimizer
@@ -150,6 +167,8 @@ class Monitor(Callback):
     """The best value of one metric so far, and how many epochs have passed without improving it
     by more than min_delta."""
 
+    state_key = "monitor"
+
     def __init__(self, monitor: str = "val_loss", mode: str = "auto", min_delta: float = 0.0):
         self.monitor, self.mode, self.min_delta = monitor, resolve_mode(monitor, mode), min_delta
         self.best: float | None = None
@@ -169,8 +188,7 @@ class Monitor(Callback):
         if value is None:  # r2 of a constant validation target, or a metric this task does not log
             raise DataError(f"the monitored metric {self.monitor} has no value at epoch {record['epoch']} "
                             f"(r2 is undefined when every validation target is equal): monitor val_loss instead")
-        if not math.isfinite(value):
-            raise TrainingDiverged(f"training diverged at epoch {record['epoch']}: {self.monitor} became {value}")
+        divergence.check(divergence.non_finite({self.monitor: value}), record["epoch"])  # a record not made by fit
         if self.improved(value):
             self.best, self.best_epoch, self.wait = float(value), record["epoch"], 0
             return True
@@ -254,7 +272,9 @@ class DropoutGenerators(Callback):
     drop the same units. No hooks: only state."""
 
     def __init__(self, model):
-        self.generators = [layer.rng for layer in model.layers if isinstance(getattr(layer, "rng", None), np.random.Generator)]
+        self.generators = [layer.rng for layer in model.layers if isinstance(getattr(layer, "rng", None),
+                                                                             np.random.Generator)]
+        self.state_key = "dropout" if self.generators else None  # a model without dropout saves no state
 
     def state_dict(self) -> dict:
         return {"states": [g.bit_generator.state for g in self.generators]}

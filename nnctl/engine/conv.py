@@ -51,6 +51,7 @@ class Conv2D(Layer):
 
     type, title, aliases, positional = "conv2d", "Conv2D", ("Conv2D", "Conv2d", "Convolution2D"), 4
     takes_images = True
+    filters: int  # set from the keys below, as every key
     keys = (Key("filters", (int,), "number of filters: the output's channels", ge=1, le=100_000,
                 aliases=("out_channels",)),
             Key("kernel_size", (int, PAIR), "height and width of each filter: an integer, or [height, width]",

@@ -28,6 +28,8 @@ class ConvEpilogue:
     over the whole output (db sums the rows as NumPy's reduction does: ``relu_backward_bias``),
     then the conv's products and col2im chunk by chunk."""
 
+    with_pool: type[ConvReluPool]  # set below: the step that takes the max pooling after it too
+
     def __init__(self, conv: Conv2D, activation):
         self.conv, self.activation = conv, activation
         self.params = conv.params  # what the model asks of a step: whether it trains anything
@@ -116,7 +118,8 @@ class ConvReluPool:
 
         def dz_of(start, stop):
             dz = rows[:(stop - start) * per_image]
-            gradient(dy[start:stop], self.out[start:stop], self.tap[start:stop], dz.reshape(conv.batch_shape(stop - start)),
+            gradient(dy[start:stop], self.out[start:stop], self.tap[start:stop],
+                     dz.reshape(conv.batch_shape(stop - start)),
                      db, w.kh, w.kw, kind(0), kind(1))
             return dz
 

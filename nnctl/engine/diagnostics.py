@@ -60,6 +60,7 @@ class Diagnostics(Callback):
     epoch's record. Put it first: before the callbacks that log or save the record, and before a
     stop request ends the batch it has to count."""
 
+    state_key = "diagnostics"
     state_optional = True  # a last.json written before it existed resumes: its empty state is a fresh one
 
     def __init__(self, model):
@@ -151,7 +152,8 @@ class Diagnostics(Callback):
         begin = [_saved_array(state["begin"][name], w, f"begin.{name}") for name, w in zip(self.dense, self.weights)]
         sums = state["grad_sq"]
         if not isinstance(sums, list) or len(sums) != len(self.dense):
-            raise ValueError(f"grad_sq: expected {len(self.dense)} gradient sums (one per layer with weights), got {sums!r:.60}")
+            raise ValueError(f"grad_sq: expected {len(self.dense)} gradient sums (one per layer with weights), got "
+                             f"{sums!r:.60}")
         grad_sq = [saved_number({"grad_sq": v}, "grad_sq", low=0.0) for v in sums]
         batches, sampled = saved_count(state, "batches", 1), saved_count(state, "sampled")
         # a last.json from before the activations were sampled holds neither: the epoch's rest counts

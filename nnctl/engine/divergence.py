@@ -16,8 +16,13 @@ diverged when
 """
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+
+from ..errors import TrainingDiverged
+from .protocol import Array
 
 LOSS_FACTOR = 1e3
 LOSS_FLOOR = 1.0  # a loss near 0 at the start (a target already fitted) must not make 1e-3 "explode"
@@ -25,7 +30,7 @@ WEIGHT_BOUND = 1e8
 REFERENCE_ROWS = 1024  # a reference, not a score: 1,024 rows give MNIST's within 1%, with little memory
 
 
-def reference_loss(model, loss, x, y) -> float:
+def reference_loss(model: Any, loss: Any, x: Array, y: Array) -> float:
     """The untrained network's mean loss, with its weight penalties, on the first REFERENCE_ROWS
     rows of (x, y), in inference mode (no running statistic or dropout generator moves, so the
     training that follows is unchanged). Call it before any training or restored weights."""
@@ -54,7 +59,7 @@ def exploded_loss(train_loss: float, limit: float) -> str | None:
     return None
 
 
-def exploded_weights(params: dict) -> str | None:
+def exploded_weights(params: Mapping[str, Array]) -> str | None:
     """What went wrong when a weight is NaN, infinite or beyond WEIGHT_BOUND, else None."""
     largest, name = 0.0, None
     for key, p in params.items():
@@ -70,11 +75,29 @@ def exploded_weights(params: dict) -> str | None:
     return None
 
 
-def message(epoch: int, batch: int | None, lr: float, what: str, x) -> str:
-    """Where and how training diverged, with the two likely causes and their numbers
-    (`x`: the training inputs, whose largest magnitude tells whether they were scaled)."""
+def non_finite(scores: Mapping[str, float | None]) -> str | None:
+    """What went wrong when one of `scores` (by name; None for a score not defined) is NaN or
+    infinite, else None: finite weights can still overflow on the validation rows."""
+    bad = next((k for k, v in scores.items() if v is not None and not math.isfinite(v)), None)
+    return None if bad is None else f"{bad} became {scores[bad]}"
+
+
+def check(what: str | None, epoch: int, lr: float | None = None, x: Array | None = None,
+          batch: int | None = None) -> None:
+    """Raise TrainingDiverged when one of the checks above found `what`: the one place a run's
+    divergence is raised, saying where (`batch` of `epoch`), what, and the two likely causes with
+    their numbers (`lr`: the optimizer's; `x`: the training inputs, whose largest magnitude tells
+    whether they were scaled)."""
+    if what:
+        raise TrainingDiverged(message(epoch, batch, lr, what, x))
+
+
+def message(epoch: int, batch: int | None, lr: float | None, what: str, x: Array | None) -> str:
+    """Where and how training diverged, with the two likely causes and, where known, their numbers."""
     where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
-    largest = float(np.abs(x).max()) if x is not None and x.size else 0.0
-    return (f"training diverged at {where}: {what}. Likely causes: a learning rate too high "
-            f"(optimizer.lr is {lr:g}: try a tenth of it) or unscaled inputs "
-            f"(the largest absolute input is {largest:g}; see data.scaling)")
+    rate = "try a tenth of optimizer.lr" if lr is None else f"optimizer.lr is {lr:g}: try a tenth of it"
+    inputs = "see data.scaling"
+    if x is not None:
+        inputs = f"the largest absolute input is {float(np.abs(x).max()) if x.size else 0.0:g}; {inputs}"
+    return (f"training diverged at {where}: {what}. Likely causes: a learning rate too high ({rate}) "
+            f"or unscaled inputs ({inputs})")

@@ -59,7 +59,7 @@ def check(model, loss, x: np.ndarray, y: np.ndarray, samples: int | None, rng: n
             retry = relative_error(analytic[again], _central_differences(value, flat, picked[again], EPS / 10))
             errors[again] = np.minimum(errors[again], retry)
         worst = int(errors.argmax())
-        out[name] = {"max_relative_error": float(errors[worst]), "checked": int(len(picked)), "size": int(p.size),
+        out[name] = {"max_relative_error": float(errors[worst]), "checked": len(picked), "size": int(p.size),
                      "worst": [int(v) for v in np.unravel_index(picked[worst], p.shape)]}
     return out
 

@@ -4,8 +4,8 @@ The kernels (kernels_jit.py) fuse an optimizer's update rule into one pass over 
 buffers, and a dense layer's epilogue (bias add and relu; relu's backward with the bias gradient)
 into one pass over its output; the image kernels (kernels_images.py) copy windows (im2col, col2im),
 pool, and fuse a convolution's bias, relu and max pool: the same arithmetic as the NumPy
-expressions, in their order, so the same bits. They need numba, which costs ~0.5 s to import and compiles each kernel once (then
-loads it from its cache), so they are used only where they pay:
+expressions, in their order, so the same bits. They need numba, which costs ~0.5 s to import
+and compiles each kernel once (then loads it from its cache), so they are used only where they pay:
 
 - never with `NNCTL_JIT=0`, or where numba cannot be imported: the NumPy expressions run instead;
 - always with `NNCTL_JIT=1` (to measure them on a small network);

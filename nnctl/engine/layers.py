@@ -31,7 +31,8 @@ def default_initializer(activation: str) -> str:
 INITIALIZERS = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform")  # the names `initialize` draws by
 
 
-def initialize(name: str, n_in: int, n_out: int, rng: np.random.Generator, dtype, shape: tuple | None = None) -> np.ndarray:
+def initialize(name: str, n_in: int, n_out: int, rng: np.random.Generator, dtype,
+               shape: tuple | None = None) -> np.ndarray:
     """Weights of `shape` (default (n_in, n_out)) drawn by He (relu-like) or Glorot (the rest) rules
     from the fan-in n_in and fan-out n_out (a convolution's: in_channels * kh * kw and filters * kh *
     kw, as Keras and PyTorch count them); with rng None, left unset for weights about to be loaded
@@ -217,7 +218,8 @@ class Dropout(Layer):
     the arrays stay valid until the next training forward."""
 
     type, title = "dropout", "Dropout"
-    keys = (Key("rate", (float,), "share of the inputs zeroed in training (inverted dropout)", ge=0.0, lt=1.0, aliases=("p",)),)
+    keys = (Key("rate", (float,), "share of the inputs zeroed in training (inverted dropout)", ge=0.0, lt=1.0,
+                aliases=("p",)),)
 
     def build(self, input_shape, rng, dtype):
         # its own generator, drawn from the seed, so masks never shift the weights' draws
@@ -266,7 +268,8 @@ class Dropout(Layer):
     def _mask(self, dtype):
         """m as NumPy writes it: `(u >= rate).astype(dtype) / dtype(1 - rate)`, into reused arrays."""
         keep = np.greater_equal(self.u, self.rate, out=reusable(self.work, "keep", self.u.shape, bool))
-        return np.divide(keep, np.dtype(dtype).type(1 - self.rate), out=reusable(self.work, "mask", self.u.shape, dtype))
+        return np.divide(keep, np.dtype(dtype).type(1 - self.rate),
+                         out=reusable(self.work, "mask", self.u.shape, dtype))
 
 
 class BatchNorm(Layer):

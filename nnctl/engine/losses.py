@@ -5,13 +5,12 @@ its final softmax or sigmoid during training (`Loss.fused`), so the gradient is 
 `softmax - onehot` (or `sigmoid - y`) and no probability is ever log()ed.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from . import kernels
-
 
 FLOATS = (np.float32, np.float64)  # the dtypes the loss kernels are compiled for
 
@@ -32,7 +31,8 @@ def cross_entropy(z, y):
     picked = shifted[rows, y]
     e = np.exp(shifted, out=shifted)
     total = np.add.reduce(e, axis=1, keepdims=True)
-    loss = np.add.reduce(np.log(total[:, 0]) - picked, axis=None) / n  # -log softmax(z)[y] = log sum exp(shifted) - shifted[y]
+    # -log softmax(z)[y] = log sum exp(shifted) - shifted[y]
+    loss = np.add.reduce(np.log(total[:, 0]) - picked, axis=None) / n
     dz = np.divide(e, total * n, out=e)  # softmax / n ...
     dz[rows, y] -= 1 / n  # ... minus onehot / n
     return float(loss), dz

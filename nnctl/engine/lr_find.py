@@ -11,9 +11,12 @@ regularizers.clip_by_global_norm), so any loop's internals may change.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
+from .protocol import Array
 from .regularizers import clip_by_global_norm
 
 SMOOTHING = 0.98  # the loss's exponential moving average keeps 98% of its past (fastai's choice)
@@ -25,8 +28,9 @@ def rates(start_lr: float, end_lr: float, n_steps: int) -> np.ndarray:
     return start_lr * (end_lr / start_lr) ** (np.arange(n_steps) / max(n_steps - 1, 1))
 
 
-def lr_range_test(model, loss, optimizer, batches, start_lr: float = 1e-7, end_lr: float = 10.0,
-                  n_steps: int = 200, clip_norm: float | None = None) -> dict:
+def lr_range_test(model: Any, loss: Any, optimizer: Any, batches: Iterator[tuple[Array, Array]],
+                  start_lr: float = 1e-7, end_lr: float = 10.0, n_steps: int = 200,
+                  clip_norm: float | None = None) -> dict[str, Any]:
     """Train on `batches` (an iterator of (x, y), at least n_steps of them) raising optimizer.lr
     from start_lr to end_lr; stop when the smoothed loss exceeds STOP_FACTOR times its minimum or
     becomes non-finite. Each step is training's: the loss with the weight penalties (whose gradient
@@ -85,7 +89,7 @@ def suggest(lrs: np.ndarray, smoothed: np.ndarray) -> tuple[float | None, float 
     minimum = float(lrs[low])
     log_lr = np.log10(lrs)
     per_decade = (len(lrs) - 1) / max(log_lr[-1] - log_lr[0], 1e-12)
-    w = max(1, int(round(per_decade / 2)))
+    w = max(1, round(float(per_decade) / 2))
     if low - w <= w:
         return None, minimum
     centre = np.arange(w, low - w + 1)

@@ -1,17 +1,12 @@
 """Metrics as pure functions: classification from predicted and true class indices (and scores for
-ROC AUC), regression from predicted and true values."""
+ROC AUC), regression from predicted and true values; and the scorer of each task that the training
+loop and evaluation use (the scores' names: metric_names.SCORES)."""
+
+from __future__ import annotations
 
 import numpy as np
 
 from . import kernels
-
-MAXIMISED = ("accuracy", "r2")  # scores whose higher value is better; every loss and error is minimised
-
-
-def better(metric: str) -> str:
-    """Which way `metric` improves: 'max' for accuracy and r2 (of any split: val_accuracy, test_r2),
-    'min' for losses and errors. The one place that says so."""
-    return "max" if metric.endswith(MAXIMISED) else "min"
 
 
 def predicted_classes(out: np.ndarray) -> np.ndarray:
@@ -67,7 +62,7 @@ def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float | None:
     n_neg = len(y_true) - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
-    values, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
+    _values, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
     average_rank = np.cumsum(counts) - (counts - 1) / 2  # 1-based ranks, tied scores share their mean rank
     ranks = average_rank[inverse]
     return float((ranks[y_true == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
@@ -82,3 +77,61 @@ def regression_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     total = float(((y_true - y_true.mean()) ** 2).sum())
     r2 = 1 - float((diff * diff).sum()) / total if total > 0 else None
     return {"mae": float(np.abs(diff).mean()), "rmse": float(np.sqrt((diff * diff).mean())), "r2": r2}
+
+
+class ClassificationScorer:
+    """The accuracy of a classifier: a running count of the training batches' right answers
+    (`update` on each batch's logits, `record` at the epoch's end), and `scores` of a whole split."""
+
+    task = "classification"
+
+    def __init__(self, batch_size: int, outputs, total: float = 0):
+        """`outputs`: the model's outputs from the logits the loop holds (a single logit needs its
+        sigmoid); `total`: the count of the epoch's rows done before (a resumed position's)."""
+        self.outputs, self.total = outputs, total
+        # reused per batch: for a network of a few thousand parameters the step is Python overhead
+        self.predicted, self.hits = np.empty(batch_size, np.int64), np.empty(batch_size, bool)
+
+    def update(self, z: np.ndarray, y: np.ndarray) -> None:
+        """Count the batch's right answers: z (batch, outputs) are its logits, y its classes."""
+        if z.shape[1] > 1:  # the argmax of the logits is the softmax's
+            self.total += count_correct(z, y, self.predicted, self.hits)
+        else:
+            self.total += int((predicted_classes(self.outputs(z)) == y).sum())
+
+    def record(self, n_rows: int, target_scale: float = 1.0) -> dict:
+        """The running scores of an epoch of `n_rows` training rows, by name."""
+        return {"accuracy": self.total / n_rows}
+
+    @staticmethod
+    def scores(y: np.ndarray, out: np.ndarray | None, target_scale: float = 1.0) -> dict:
+        """The scores of the outputs `out` of a whole split (None for no rows)."""
+        return {"accuracy": None if out is None else accuracy(y, predicted_classes(out))}
+
+
+class RegressionScorer:
+    """The errors of a regressor: a running sum of the training batches' absolute errors (the mae,
+    times target_scale: in the target's units), and mae, rmse and r2 of a whole split."""
+
+    task = "regression"
+
+    def __init__(self, batch_size: int, outputs, total: float = 0.0):
+        self.total = total
+
+    def update(self, z: np.ndarray, y: np.ndarray) -> None:
+        """Add the batch's absolute errors: z (batch, 1) its outputs, y (batch,) its targets."""
+        self.total += float(np.abs(z[:, 0] - y).sum())
+
+    def record(self, n_rows: int, target_scale: float = 1.0) -> dict:
+        return {"mae": self.total / n_rows * target_scale}
+
+    @staticmethod
+    def scores(y: np.ndarray, out: np.ndarray | None, target_scale: float = 1.0) -> dict:
+        if out is None:
+            return {"mae": None, "rmse": None, "r2": None}
+        scores = regression_scores(y, out)
+        return scores | {"mae": scores["mae"] * target_scale, "rmse": scores["rmse"] * target_scale}
+
+
+SCORERS: dict[str, type[ClassificationScorer | RegressionScorer]] = {
+    "classification": ClassificationScorer, "regression": RegressionScorer}

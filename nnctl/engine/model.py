@@ -34,8 +34,10 @@ class Sequential:
         # params() order, and the layers' dicts read-only mappings of those views (packing.py):
         # an optimizer steps the two buffers with a dozen NumPy calls instead of a dozen per array.
         flat_params, flat_grads = pack(self.layers, "params"), pack(self.layers, "grads")
-        self._params = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.params.items()}, flat_params, "params")
-        self._grads = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.grads.items()}, flat_grads, "grads")
+        self._params = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.params.items()},
+                              flat_params, "params")
+        self._grads = Packed({f"{p}.{k}": v for p, layer in named_layers for k, v in layer.grads.items()},
+                             flat_grads, "grads")
         self._owned = [(layer, layer.params, layer.grads) for layer in self.layers]
         # One call per layer and nothing else per step (a small network's step is Python
         # overhead): the layers in order, and in reverse, listed once here. A dense layer followed
@@ -86,7 +88,8 @@ class Sequential:
 
     def buffers(self) -> dict:
         """Arrays that are state but not trained (batchnorm's running statistics), by dotted name."""
-        return {f"{prefix}.{k}": v for prefix, layer in self.named_layers for k, v in getattr(layer, "buffers", {}).items()}
+        return {f"{prefix}.{k}": v for prefix, layer in self.named_layers for k,
+                v in getattr(layer, "buffers", {}).items()}
 
     def state(self) -> dict:
         """What a checkpoint stores: params() and buffers(), the arrays themselves."""

@@ -4,16 +4,21 @@ State is kept per parameter name, so it can be saved with a checkpoint and resto
 Constructors take exactly the YAML keys: building is `OPTIMIZERS[name](**options)`.
 """
 
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
 import numpy as np
 
 from . import kernels
 from .packing import views
-
+from .protocol import Array
 
 ALL = ""  # the name under which a model's packed parameters are updated as one array
 
 
-class Optimizer:
+class Optimizer(ABC):
     """The update rules' shared state; subclasses implement `_update(name, p, g)`.
 
     Every update rule is elementwise. A model's params() and grads() each fill one buffer in the
@@ -38,18 +43,20 @@ class Optimizer:
         self.t = 0  # steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self._scratch: dict[str, dict[str, np.ndarray]] = {}
-        self._layout = None  # ((name, shape), ...) of the packed parameters the flat state follows
+        # ((name, shape), ...) of the packed parameters the flat state follows
+        self._layout: tuple[tuple[str, tuple[int, ...]], ...] | None = None
         self._flat_state: dict[str, np.ndarray] = {}
 
-    def step(self, params, grads) -> None:
+    def step(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
         """One update of every parameter from its gradient."""
         self.t += 1
         flat_p, flat_g = getattr(params, "flat", None), getattr(grads, "flat", None)
         if flat_p is not None and flat_g is not None:
-            if params.layout != grads.layout or flat_p.dtype != flat_g.dtype:
+            layout = getattr(params, "layout", None)
+            if layout != getattr(grads, "layout", None) or flat_p.dtype != flat_g.dtype:
                 raise ValueError("the parameters and gradients are not packed alike")
-            if params.layout != self._layout:  # another model: its state buffers are made afresh
-                self._layout, self._flat_state = params.layout, {}
+            if layout != self._layout:  # another model: its state buffers are made afresh
+                self._layout, self._flat_state = layout, {}
             jit = kernels.for_params(flat_p.size)
             if jit is None or not self._fused(jit, flat_p, flat_g):
                 self._update(ALL, flat_p, flat_g)
@@ -57,7 +64,12 @@ class Optimizer:
         for name, p in params.items():
             self._update(name, p, grads[name])
 
-    def _fused(self, jit, p: np.ndarray, g: np.ndarray) -> bool:
+    @abstractmethod
+    def _update(self, name: str, p: Array, g: Array) -> None:
+        """The update rule: parameter `p` (and its slots) from its gradient `g`, in place. `name` keys
+        the state (ALL: the packed buffers of a whole model)."""
+
+    def _fused(self, jit: ModuleType, p: Array, g: Array) -> bool:
         """The update of the packed buffers p and g by a compiled kernel of module `jit`, giving
         _update's bits; False (nothing done) where there is none for these options."""
         return False
@@ -99,12 +111,12 @@ class Optimizer:
         hold once the first step is taken."""
         return ()
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """Step count and per-parameter state arrays by dotted name (`layers.0.W.m`)."""
         arrays = {f"{name}.{k}": v for name, s in self.state.items() for k, v in s.items()}
         return {"t": self.t, "arrays": arrays}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` returned."""
         self.t = int(state["t"])
         self.state, self._flat_state = {}, {}

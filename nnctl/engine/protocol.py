@@ -24,9 +24,16 @@ module that model.py imports (layers.py, conv.py, pooling.py), plus its tests.
 
 from __future__ import annotations
 
+import builtins
 import math
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeAlias
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+Array: TypeAlias = NDArray[Any]  # a batch, a parameter, a gradient: the engine's arrays
+Shape: TypeAlias = tuple[int, ...]  # without the batch: (n,) rows, (H, W, C) images
 
 REQUIRED = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()  # a key without a default
 PAIR = "pair"  # a kind of value: [height, width], two integers (an integer n stands for [n, n])
@@ -44,7 +51,7 @@ class Key:
     names in Keras and PyTorch, which a config may use instead (config/aliases.py)."""
 
     name: str
-    kinds: tuple
+    kinds: tuple[Any, ...]
     description: str
     default: object = REQUIRED
     ge: float | None = None
@@ -54,7 +61,7 @@ class Key:
     aliases: tuple[str, ...] = ()
 
     @property
-    def bounds(self) -> dict:
+    def bounds(self) -> dict[str, float]:
         """The bounds given, by pydantic's names (ge, gt, le, lt)."""
         return {k: v for k in ("ge", "gt", "le", "lt") if (v := getattr(self, k)) is not None}
 
@@ -74,11 +81,11 @@ class GraphNode(NamedTuple):
     activation's name). An exporter writes the kinds it knows and refuses the others."""
 
     kind: str
-    arrays: dict
-    attributes: dict
+    arrays: dict[str, Array]
+    attributes: dict[str, Any]
 
 
-def shown(shape) -> str:
+def shown(shape: Shape) -> str:
     """A shape as Keras prints it, with the batch: (None, 28, 28, 16)."""
     return "(" + ", ".join(["None", *map(str, shape)]) + ")"
 
@@ -98,57 +105,62 @@ class Layer:
     takes_images: ClassVar[bool] = False  # a model holding it gives it (H, W, C) images, not flat rows
     # the step that runs it and the activation after it as one, where the activation has compiled
     # epilogues (layers.DenseEpilogue, conv.ConvEpilogue); None: the two run one after the other
-    fused_with_activation: ClassVar[type | None] = None
+    fused_with_activation: ClassVar[builtins.type | None] = None
 
-    def __init_subclass__(cls, **kwargs):
+    params: dict[str, Array]  # trained, by short name (`W`, `b`)
+    grads: dict[str, Array]  # their gradients, under the same names
+    buffers: dict[str, Array]  # state that is not trained (batchnorm's running statistics)
+    work: dict[str, Array]  # what forward keeps for backward
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "type" in cls.__dict__:
             if cls.type in LAYER_TYPES:
                 raise TypeError(f"two layer types are called {cls.type!r}")
             LAYER_TYPES[cls.type] = cls
 
-    def __init__(self, **options):
+    def __init__(self, **options: Any) -> None:
         for key in self.keys:
             value = options.pop(key.name, key.default)
             if value is REQUIRED:
                 raise TypeError(f"{self.type} needs {key.name!r}")
             setattr(self, key.name, value)
         if options:
-            raise TypeError(f"{self.type} takes no key {sorted(options)[0]!r}")
+            raise TypeError(f"{self.type} takes no key {min(options)!r}")
         self.params, self.grads, self.buffers, self.work = {}, {}, {}, {}
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The YAML keys it was made with, `type` first: `LAYER_TYPES[c["type"]](**rest)` remakes it."""
         return {"type": self.type, **{key.name: getattr(self, key.name) for key in self.keys}}
 
     def activation_after(self) -> str:
         """The activation the model runs after this layer, as a layer of its own (`layers.0.relu`)."""
-        return getattr(self, "activation", "linear")
+        return str(getattr(self, "activation", "linear"))
 
-    def output_shape(self, input_shape: tuple) -> tuple:
+    def output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
 
-    def param_shapes(self, input_shape: tuple) -> dict:
+    def param_shapes(self, input_shape: Shape) -> dict[str, Shape]:
         return {}
 
-    def buffer_shapes(self, input_shape: tuple) -> dict:
+    def buffer_shapes(self, input_shape: Shape) -> dict[str, Shape]:
         return {}
 
-    def work_values(self, input_shape: tuple) -> int:
+    def work_values(self, input_shape: Shape) -> int:
         """Values per row a training batch keeps for this layer and its activation: its output, the
         activation's output, the gradient flowing back and a mask or work array (four outputs)."""
         return 4 * math.prod(self.output_shape(input_shape))
 
-    def scratch_values(self, input_shape: tuple, rows: int) -> int:
+    def scratch_values(self, input_shape: Shape, rows: int) -> int:
         """Scratch values a pass over `rows` rows needs besides what work_values counts per row (a
         convolution's patches, a chunk of images at a time): kept between batches in training."""
         return 0
 
-    def penalties(self) -> list:
+    def penalties(self) -> list[tuple[str, Any]]:
         """(parameter's short name, regularizers.Penalty) for each weight penalty it adds to the loss."""
         return []
 
-    def summary_row(self, name: str, input_shape: tuple) -> dict:
+    def summary_row(self, name: str, input_shape: Shape) -> dict[str, Any]:
         """Its row of `nnctl summary` (Keras' convention: buffers count as non-trainable parameters)."""
         trained = sum(math.prod(s) for s in self.param_shapes(input_shape).values())
         kept = sum(math.prod(s) for s in self.buffer_shapes(input_shape).values())
@@ -156,21 +168,25 @@ class Layer:
                 "output_shape": [None, *self.output_shape(input_shape)], "params": trained + kept,
                 "trainable": True, "non_trainable_params": kept}
 
-    def build(self, input_shape: tuple, rng, dtype) -> None:
+    def build(self, input_shape: Shape, rng: np.random.Generator | None, dtype: DTypeLike) -> None:
         """Allocate the arrays for inputs of `input_shape` (nothing, for a layer without any)."""
 
     def graph_node(self) -> GraphNode | None:
         """What an export writes for it; None: nothing (the identity at inference, as dropout)."""
         return GraphNode(self.type, {**self.params, **self.buffers}, self.get_config())
 
-    def forward(self, x, training=False):
+    def forward(self, x: Array, training: bool = False) -> Array:
+        """y from x: (batch, *input_shape) -> (batch, *output_shape); with training, keeps in `work`
+        what backward needs."""
         raise NotImplementedError
 
-    def backward(self, dy, need_dx=True):
+    def backward(self, dy: Array, need_dx: bool = True) -> Array | None:
+        """dL/dx from dL/dy of the last training forward, filling `grads`; None when need_dx is False
+        (the first layer's input gradient is never used)."""
         raise NotImplementedError
 
 
-def pair(value, key: str) -> tuple[int, int]:
+def pair(value: object, key: str) -> tuple[int, int]:
     """A PAIR key's value as (height, width): an integer n is (n, n)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value, value

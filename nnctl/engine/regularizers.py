@@ -5,7 +5,11 @@ Convention (Keras'): a penalty is added to every batch's *mean* loss, so its str
 change with the batch size; over an epoch it acts once per batch.
 """
 
+from collections.abc import Mapping
+
 import numpy as np
+
+from .protocol import Array
 
 
 class Penalty:
@@ -31,12 +35,12 @@ class Penalty:
             dW += (2 * self.l2) * W
 
 
-def global_norm(grads: dict) -> float:
+def global_norm(grads: Mapping[str, Array]) -> float:
     """sqrt of the sum of squares of every gradient entry."""
     return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
 
 
-def clip_by_global_norm(grads: dict, max_norm: float) -> float:
+def clip_by_global_norm(grads: Mapping[str, Array], max_norm: float) -> float:
     """Scale every gradient by max_norm / norm when the global norm exceeds max_norm, so the
     direction is kept and only the length is cut. Returns the norm before clipping."""
     norm = global_norm(grads)

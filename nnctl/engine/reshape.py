@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import math
 
-from .protocol import GraphNode, Layer
+import numpy as np
+from numpy.typing import DTypeLike
+
+from .protocol import Array, GraphNode, Layer, Shape
 
 
 class Flatten(Layer):
@@ -13,21 +16,23 @@ class Flatten(Layer):
 
     type, title = "flatten", "Flatten"
 
-    def output_shape(self, input_shape):
+    x_shape: tuple[int, ...] | None = None  # the batch's shape, kept by a training forward
+
+    def output_shape(self, input_shape: Shape) -> Shape:
         return (math.prod(input_shape),)
 
-    def work_values(self, input_shape):
+    def work_values(self, input_shape: Shape) -> int:
         return 0  # a view of its input, and its gradient a view of the one flowing back
 
-    def build(self, input_shape, rng, dtype):
+    def build(self, input_shape: Shape, rng: np.random.Generator | None, dtype: DTypeLike) -> None:
         self.x_shape = None
 
-    def graph_node(self):
+    def graph_node(self) -> GraphNode:
         return GraphNode("flatten", {}, {})
 
-    def forward(self, x, training=False):
+    def forward(self, x: Array, training: bool = False) -> Array:
         self.x_shape = x.shape if training else None
         return x.reshape(len(x), -1)
 
-    def backward(self, dy, need_dx=True):
+    def backward(self, dy: Array, need_dx: bool = True) -> Array | None:
         return dy.reshape(self.x_shape) if need_dx else None

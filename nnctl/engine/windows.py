@@ -8,8 +8,9 @@ output is ceil(H / stride), the odd pixel at the bottom and right (Keras', Tenso
 `patches` copies each window's values into a row of a matrix (im2col), `add_patches` sums such
 rows back into the image they came from (col2im); both go tap by tap over the window, (0, 0) first,
 and the compiled kernels (kernels_images.py), which the caller passes as `jit` (None: NumPy), do
-the same additions in the same order, so the same bits. `patches_by_tap` and `add_patches_by_tap` do the same for images of one channel with the
-matrix transposed, a row per tap, where a window row would be too short a run to copy.
+the same additions in the same order, so the same bits. `patches_by_tap` and `add_patches_by_tap`
+do the same for images of one channel with the matrix transposed, a row per tap, where a window
+row would be too short a run to copy.
 """
 
 from __future__ import annotations

@@ -18,8 +18,7 @@ from ..errors import CheckFailed, WriteError
 from ..files import temporary_prefix
 from ..printable import printable
 from ..runs import checkpoint as checkpoint_module, lookup
-from . import check, numpy_folder, onnx_run
-from . import onnx as onnx_format
+from . import check, numpy_folder, onnx as onnx_format, onnx_run
 from .steps import steps, task
 
 FORMATS = ("onnx", "numpy")
@@ -84,7 +83,8 @@ def _write_checked(ckpt, sha256: str, fmt: str, output: Path, legacy: bool) -> d
         x, rows_from = check.rows(ckpt)
         result = check.compare(ckpt, check.reference(ckpt, x), got(x))
         if not result["passed"]:
-            raise CheckFailed(f"the export differs from nnctl's predictions on {check.count(x)} rows ({rows_from}): largest "
+            raise CheckFailed(f"the export differs from nnctl's predictions on {check.count(x)} rows ({rows_from}): "
+                              "largest "
                               f"difference {result['max_difference']:.3g} (bound {result['bound']:g}), "
                               f"{result['labels_differ']} labels differ; nothing was written")
         _put_in_place(temporary, output, fmt)

@@ -33,7 +33,8 @@ def rows(ckpt) -> tuple[np.ndarray | dict, str]:
         return table.cells(ckpt)
     try:
         cfg = checkpoint_data.data_config(ckpt)
-        raw = {"scaling": "none", **({"target": ckpt.preprocessing["target"]} if "target" in ckpt.preprocessing else {})}
+        raw = {"scaling": "none",
+               **({"target": ckpt.preprocessing["target"]} if "target" in ckpt.preprocessing else {})}
         dataset = data_module.load(cfg, ckpt.config.seed, "float64", preprocessing=raw)
         x = dataset.x_test
         if x.shape[1] == ckpt.n_inputs and len(x):
@@ -87,6 +88,7 @@ def compare(ckpt, expected: dict, got: dict) -> dict:
         expected["probabilities"].shape else float("inf")
     index = {c: i for i, c in enumerate(class_values(ckpt.classes)[0])}  # the class values back to indices
     labels = np.array([index.get(c, -1) for c in np.asarray(got["label"]).tolist()])
-    differ = int(np.sum(labels != expected["label"])) if labels.shape == expected["label"].shape else len(expected["label"])
+    differ = (int(np.sum(labels != expected["label"])) if labels.shape == expected["label"].shape
+              else len(expected["label"]))
     return {"max_difference": difference, "bound": bound, "labels_differ": differ,
             "passed": difference <= bound and differ == 0}

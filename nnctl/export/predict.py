@@ -470,7 +470,8 @@ def read_cells(text: str, model: Model, header, delimiter: str) -> np.ndarray:
     for number, row in rows:
         if len(row) != width:
             raise InputError(f"row {number}: {len(row)} values, expected {width}"
-                             + (f" (read with the delimiter {delimiter!r}: pass --delimiter?)" if len(row) == 1 else ""))
+                             + (f" (read with the delimiter {delimiter!r}: pass --delimiter?)" if len(row) == 1
+                                else ""))
         cells.append([row[p].strip() for p in positions])
     array = np.array(cells, dtype=object).reshape(len(cells), len(names))
     for c, r in enumerate(model.table):

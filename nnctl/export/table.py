@@ -62,7 +62,8 @@ def _test_rows(ckpt, data, content) -> dict | None:
     if not len(test):
         return None
     table = prepared.table
-    return {name: [table.cells[table.names.index(name)][i] for i in test] for name in (r["name"] for r in columns(ckpt))}
+    names = [r["name"] for r in columns(ckpt)]
+    return {name: [table.cells[table.names.index(name)][i] for i in test] for name in names}
 
 
 def synthetic(ckpt, n: int = 64) -> dict:
@@ -91,7 +92,8 @@ def encoded(ckpt, given: dict) -> np.ndarray:
 def numbers(ckpt, given: dict, name: str, dtype) -> np.ndarray:
     """A numeric column's cells as the ONNX model takes them: (n, 1) floats, NaN where missing."""
     r = record(ckpt)
-    values = encoding.parse(_one(name, given[name]), ["numeric"], column_types.markers(r["missing_values"]), r["decimal"])[0]
+    values = encoding.parse(_one(name, given[name]), ["numeric"], column_types.markers(r["missing_values"]),
+                            r["decimal"])[0]
     return values.astype(dtype).reshape(-1, 1)
 
 

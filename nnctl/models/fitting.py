@@ -68,13 +68,15 @@ def _named(given, loss: str) -> dict:
     if isinstance(given, dict):
         return config_module.plain_data(given, SOURCE, ("data",))
     if not isinstance(given, (str, Path)):
-        raise ConfigError(f"fit: data= takes a data set's name, a file's path or a data section, got {type(given).__name__}")
+        raise ConfigError("fit: data= takes a data set's name, a file's path or a data section, got "
+                          f"{type(given).__name__}")
     suffix = Path(given).suffix.lower()
     if suffix in (".csv", ".npz"):
         return {"name": suffix[1:], "path": str(Path(given).expanduser().absolute()), "task": task(loss)}
     if str(given) in CATALOG:
         return {"name": str(given)}
-    raise ConfigError(f"fit: data={str(given)!r} is neither a data set nnctl knows ({', '.join(CATALOG)}) nor a .csv or "
+    raise ConfigError(f"fit: data={str(given)!r} is neither a data set nnctl knows ({', '.join(CATALOG)}) nor a .csv "
+                      "or "
                       f".npz file")
 
 
@@ -158,14 +160,16 @@ def train(cfg, data, callbacks, warm_start, run_dir) -> Fitted:
         with deferred() as stop:
             training.fit_in_memory([*callbacks, records], stop)
     except Interrupted as e:
-        interrupted = Interrupted(e.signal, e.position, f"interrupted by signal {e.signal} after {len(records.records)} "
+        interrupted = Interrupted(e.signal, e.position,
+                                  f"interrupted by signal {e.signal} after {len(records.records)} "
                                                         f"epochs and part of the next: the model keeps the weights "
                                                         f"trained so far")
     epoch = training.kept_epoch(records.records) if interrupted is None else len(records.records)
     metrics = training_module.without_seconds(records.records[epoch - 1]) if epoch else {}
     kept = checkpoint_module.Checkpoint(path=arrays.IN_MEMORY, config=cfg, model=training.model,
                                         preprocessing=data.preprocessing, classes=data.classes,
-                                        input_shape=training.input_shape, epoch=epoch or 0, metrics=metrics, optimizer=None,
+                                        input_shape=training.input_shape, epoch=epoch or 0, metrics=metrics,
+                                        optimizer=None,
                                         data_file=data.data_file)
     return Fitted(kept, training.optimizer.state_dict(), records.records, None, interrupted)
 

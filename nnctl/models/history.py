@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-# nnctl's names in an epoch's record -> Keras' names in History.history
-KERAS_NAMES = {"train_loss": "loss", "train_accuracy": "accuracy", "train_mae": "mae", "lr": "learning_rate"}
+from ..engine.metric_names import split_scores
+
+# nnctl's names in an epoch's record -> Keras' names in History.history: a training score goes by its
+# own name (loss, accuracy, mae), a validation one keeps its val_ prefix, as in Keras
+KERAS_NAMES = {f"train_{s.name}": s.name for s in split_scores("train")} | {"lr": "learning_rate"}
 
 
 class History:
@@ -18,7 +21,8 @@ class History:
         self.records, self.params, self.run = records, params, run
         self.epoch = [record["epoch"] - 1 for record in records]
         names = [key for key in records[0] if key != "epoch" and "." not in key and key != "seconds"] if records else []
-        kept = [key for key in names if any(record.get(key) is not None for record in records)]  # no val_* without validation
+        # no val_* without validation
+        kept = [key for key in names if any(record.get(key) is not None for record in records)]
         self.history = {KERAS_NAMES.get(key, key): [record.get(key) for record in records] for key in kept}
 
     def __repr__(self):

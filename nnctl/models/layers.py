@@ -43,7 +43,8 @@ class Layer:
         name = type(self).__name__
         if len(args) > len(self._positional):
             which = f" ({', '.join(self._positional)})" if self._positional else ""
-            raise ConfigError(f"layers.{name}: takes {len(self._positional)} argument{'s' * (len(self._positional) != 1)} "
+            raise ConfigError(f"layers.{name}: takes {len(self._positional)} "
+                              f"argument{'s' * (len(self._positional) != 1)} "
                               f"by position{which}, got {len(args)}: give the others by name")
         given = dict(zip(self._positional, args))
         twice = sorted(set(given) & set(kwargs))
@@ -69,7 +70,8 @@ class Layer:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.options.items())})"
 
     def __eq__(self, other):
-        return isinstance(other, Layer) and other.get_config() == self.get_config() and other.input_shape == self.input_shape
+        return isinstance(other,
+                          Layer) and other.get_config() == self.get_config() and other.input_shape == self.input_shape
 
     __hash__ = None  # mutable options: no hash
 
@@ -108,7 +110,8 @@ def check(kind: str, options: dict, source: str) -> dict:
     try:
         model.model_validate(layer)
     except ValidationError as e:
-        raise ConfigError(describe_all(e.errors(), layer, source, {}, root=model).replace("(allowed: type, ", "(allowed: ")) \
+        raise ConfigError(describe_all(e.errors(), layer, source, {}, root=model).replace("(allowed: type, ",
+                                                                                          "(allowed: ")) \
             from None
     return {key: value for key, value in layer.items() if key != "type"}
 
@@ -170,10 +173,12 @@ def _activation_class(name: str, base: type[Layer]) -> type[Layer]:
     return type(name, (base,), {
         "__init__": __init__, "__module__": __name__,
         "__doc__": f"The activation {activation} as a layer of its own: Activation({activation!r}).",
-        "__signature__": inspect.Signature([inspect.Parameter("input_shape", inspect.Parameter.KEYWORD_ONLY, default=None)])})
+        "__signature__": inspect.Signature([inspect.Parameter("input_shape", inspect.Parameter.KEYWORD_ONLY,
+                                                              default=None)])})
 
 
 BY_TYPE = {name: _layer_class(cls) for name, cls in LAYER_TYPES.items()}  # a layer type's YAML word -> its class
 globals().update({cls.__name__: cls for cls in BY_TYPE.values()})
 globals().update({name: _activation_class(name, BY_TYPE["activation"]) for name in KERAS_ACTIVATION_LAYERS})
-__all__ = ["Input", "Layer", *(cls.__name__ for cls in BY_TYPE.values()), *KERAS_ACTIVATION_LAYERS]
+__all__ = ["Input", "Layer", *(cls.__name__ for cls in BY_TYPE.values()),  # noqa: PLE0604 - generated classes
+           *KERAS_ACTIVATION_LAYERS]

@@ -77,4 +77,4 @@ def _optimizer_class(name: str, engine_class) -> type[Optimizer]:
 
 BY_NAME = {name: _optimizer_class(name, cls) for name, cls in OPTIMIZERS.items()}  # a YAML word -> its class
 globals().update({cls.__name__: cls for cls in BY_NAME.values()})
-__all__ = ["Optimizer", *(cls.__name__ for cls in BY_NAME.values())]
+__all__ = ["Optimizer", *(cls.__name__ for cls in BY_NAME.values())]  # noqa: PLE0604 - generated classes

@@ -26,8 +26,7 @@ from ..data import apply_preprocessing, arrays, scale_target
 from ..engine.losses import LOSSES
 from ..engine.train import evaluate as evaluate_model
 from ..errors import ConfigError, DataError
-from ..runs import checkpoint as checkpoint_module, summary as summary_module
-from ..runs import training as training_module
+from ..runs import checkpoint as checkpoint_module, summary as summary_module, training as training_module
 from ..runs.training import WarmStart
 from . import fitting, optimizers as optimizers_module, twin
 from .stack import LayerStack
@@ -85,7 +84,8 @@ class Sequential(LayerStack):
             section = optimizer
         else:
             raise ConfigError(f"compile: optimizer: expected a name ('adam'), an nnctl.optimizers object "
-                              f"(optimizers.Adam(lr=1e-3)) or an optimizer section (a dict), got {type(optimizer).__name__}")
+                              "(optimizers.Adam(lr=1e-3)) or an optimizer section (a dict), got "
+                              f"{type(optimizer).__name__}")
         section = {"name": section.get("name"), **optimizers_module.check(section, "compile", ("optimizer",))}
         task = fitting.task(loss)
         names = [metrics] if isinstance(metrics, str) else list(metrics or ())
@@ -136,7 +136,8 @@ class Sequential(LayerStack):
         dataset = fitting.dataset(cfg, x, y, validation_data, self._image_shape())
         self._check_input(dataset)
         training_module.check_fits(cfg, dataset)  # the output layer against y's classes, the memory
-        fitted = fitting.train(cfg, dataset, [*fitting.progress(verbose, cfg.training.epochs), *own], self._warm_start(cfg),
+        fitted = fitting.train(cfg, dataset, [*fitting.progress(verbose, cfg.training.epochs), *own],
+                               self._warm_start(cfg),
                                run_dir if run_dir is not None else (True if runs else None))
         self._fitted, self._optimizer_state = fitted.kept, fitted.optimizer
         self._training, self._validation_given = config_module.plain(cfg.training), validation_data is not None
@@ -234,8 +235,10 @@ class Sequential(LayerStack):
         targets = twin.targets(y, task, kept, len(rows))
         if task == "regression":
             targets = scale_target(targets, kept.preprocessing, dtype)
-        scores = evaluate_model(kept.model, LOSSES[kept.config.loss], apply_preprocessing(rows, kept.preprocessing, dtype),
-                                targets, batch_size or 8192, task, float(kept.preprocessing.get("target", {}).get("std", 1.0)))
+        scores = evaluate_model(kept.model, LOSSES[kept.config.loss],
+                                apply_preprocessing(rows, kept.preprocessing, dtype),
+                                targets, batch_size or 8192, task,
+                                float(kept.preprocessing.get("target", {}).get("std", 1.0)))
         scores = {k: v for k, v in scores.items() if k != "out"}
         if return_dict:
             return scores

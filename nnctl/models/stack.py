@@ -113,7 +113,8 @@ class LayerStack:
         name = self.name or "sequential"
         if self._input_shape is None:
             rows = [{"name": f"layers.{i}", "type": type(layer).__name__, "output_shape": None, "params": None,
-                     "activation": "linear" if layer.type == "activation" else layer.options.get("activation", "linear")}
+                     "activation": ("linear" if layer.type == "activation"
+                                    else layer.options.get("activation", "linear"))}
                     for i, layer in enumerate(self._layers)]
             return {"name": name, "input_shape": None, "layers": rows, "total_params": None, "trainable_params": None,
                     "non_trainable_params": None, "dtype": dtype}

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import config as config_module
 from ..data import arrays
+from ..engine.metric_names import SCORES
 from ..errors import ConfigError
 from ..files import atomic_write
 from ..runs import checkpoint as checkpoint_module, lookup
@@ -28,7 +29,7 @@ PLACEHOLDER = """\
 """
 TRAINABLE = "# The config of a Sequential model: `nnctl train` trains it to the model's weights.\n"
 # the scores evaluate returns for a model that was not compiled here (from a config or a checkpoint)
-DEFAULT_METRICS = {"classification": ["accuracy"], "regression": ["mae", "rmse", "r2"]}
+DEFAULT_METRICS = {task: [s.name for s in scores if s.name != "loss"] for task, scores in SCORES.items()}
 
 
 def config(model, data=None) -> config_module.Config:
@@ -46,7 +47,8 @@ def config(model, data=None) -> config_module.Config:
 
 def _arrays_section(model) -> dict:
     """The data section of arrays fit has not seen yet: fit's defaults for arrays."""
-    return {"name": "npz", "path": arrays.IN_MEMORY, "task": fitting.task(model._compiled["loss"]), **fitting.ARRAY_DEFAULTS}
+    return {"name": "npz", "path": arrays.IN_MEMORY, "task": fitting.task(model._compiled["loss"]),
+            **fitting.ARRAY_DEFAULTS}
 
 
 def _data(base: dict, data, model) -> dict:
@@ -70,7 +72,8 @@ def _data(base: dict, data, model) -> dict:
                               "(data={'name': 'digits', ...})")
     if data is None:
         return base
-    kept = {k: v for k, v in base.items() if k in ("task", "scaling", "target_scaling", "val_fraction", "test_fraction")}
+    kept = {k: v for k,
+            v in base.items() if k in ("task", "scaling", "target_scaling", "val_fraction", "test_fraction")}
     return {"name": suffix[1:], "path": str(data), **kept}
 
 

@@ -78,7 +78,8 @@ def decode(record, where: str) -> np.ndarray:
     dtype, shape, data = record["dtype"], record["shape"], record["data"]
     if dtype not in DTYPES:
         raise CheckpointError(f"{where}.dtype: expected one of {', '.join(DTYPES)}, got {dtype!r}")
-    if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**31 for d in shape)):
+    if not (isinstance(shape,
+                       list) and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**31 for d in shape)):
         raise CheckpointError(f"{where}.shape: expected a list of non-negative integers, got {shape!r}")
     expected = math.prod(shape) * np.dtype(DTYPES[dtype]).itemsize
     if not isinstance(data, str) or len(data) != 4 * math.ceil(expected / 3):
@@ -169,7 +170,8 @@ def text(*, config, model, preprocessing: dict, classes: list, epoch: int, metri
     """The checkpoint's JSON text, as `save` writes it."""
     doc = {
         "format": FORMAT, "version": VERSION, "nnctl_version": __version__, "epoch": epoch,
-        "metrics": metrics, "config": config if isinstance(config, dict) else config.model_dump(mode="json"), "preprocessing": preprocessing,
+        "metrics": metrics, "config": config if isinstance(config, dict) else config.model_dump(mode="json"),
+        "preprocessing": preprocessing,
         "classes": classes, "input_shape": list(model.input_shape),
         "state": {name: encode(a) for name, a in model.state().items()},
         "optimizer": None if optimizer is None else
@@ -191,7 +193,8 @@ def _dumps(doc: dict) -> str:
     holes = {id(r): {**r, "data": ""} for r in records}  # the same records, their data left empty
     shell = {**doc, "state": {k: holes[id(r)] for k, r in doc["state"].items()},
              "optimizer": doc["optimizer"] and {**doc["optimizer"],
-                                                "arrays": {k: holes[id(r)] for k, r in doc["optimizer"]["arrays"].items()}}}
+                                                "arrays": {k: holes[id(r)] for k,
+                                                           r in doc["optimizer"]["arrays"].items()}}}
     pieces = json.dumps(shell, separators=(",", ":"), allow_nan=False).split('"data":""')
     if len(pieces) != len(records) + 1:  # an empty "data" elsewhere (a config string): the plain way
         return json.dumps(doc, separators=(",", ":"), allow_nan=False)
@@ -236,7 +239,8 @@ def _v3_to_v4(doc: dict) -> dict:
     return {**doc, "version": 4, "data_file": None}
 
 
-UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}  # version -> the function that lifts a document to the next version
+# version -> the function that lifts a document to the next version
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def _read(path) -> tuple[dict, int]:
@@ -260,7 +264,8 @@ def _read(path) -> tuple[dict, int]:
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         if _is_config(path, text):
             raise CheckpointError(f"{source}: is a config, not a checkpoint: train it first (nnctl train {source}), "
-                                  f"then pass its run folder (such as runs/{path.stem}-latest) or its checkpoint.json") from None
+                                  f"then pass its run folder (such as runs/{path.stem}-latest) or its "
+                                  "checkpoint.json") from None
         raise CheckpointError(f"{source}: not a valid checkpoint: not JSON ({str(e)[:120]})") from None
     del text
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -269,7 +274,8 @@ def _read(path) -> tuple[dict, int]:
     if type(version) is not int or version not in KEYS:
         readable = f"versions {min(KEYS)} to {VERSION}"
         if type(version) is int and version > VERSION:
-            raise CheckpointError(f"{source}: checkpoint format version {version} is newer than this nnctl ({__version__}) "
+            raise CheckpointError(f"{source}: checkpoint format version {version} is newer than this nnctl "
+                                  f"({__version__}) "
                                   f"reads ({readable}): upgrade nnctl to a version that reads format {version}")
         raise CheckpointError(f"{source}: checkpoint format version {version!r} is not one nnctl wrote; "
                               f"this nnctl ({__version__}) reads {readable}")
@@ -401,7 +407,8 @@ def load(path) -> Checkpoint:
     if n_params * np.dtype(dtype).itemsize > size:
         raise CheckpointError(f"{source}: config: its layers have {n_params:,} parameters, more than the "
                               f"{size:,} bytes of the file can hold: the state does not match the config")
-    params, buffers = state_shapes(config_module.plain(cfg.model.layers), input_shape)  # chained layer to layer, nothing allocated
+    # chained layer to layer, nothing allocated
+    params, buffers = state_shapes(config_module.plain(cfg.model.layers), input_shape)
     expected = {**params, **buffers}
     state = doc["state"]
     if not isinstance(state, dict) or set(state) != set(expected):
@@ -411,14 +418,16 @@ def load(path) -> Checkpoint:
         _check_record(state[name], f"{source}: state.{name}", dtype, shape)
     optimizer = doc["optimizer"]
     if optimizer is not None:
-        if not isinstance(optimizer, dict) or set(optimizer) != {"t", "arrays"} or not isinstance(optimizer["arrays"], dict):
+        if not isinstance(optimizer, dict) or set(optimizer) != {"t",
+                                                                 "arrays"} or not isinstance(optimizer["arrays"], dict):
             raise CheckpointError(f"{source}: optimizer: expected an object with keys t and arrays")
         if not _is_int(optimizer["t"], 0, 2**62):
             raise CheckpointError(f"{source}: optimizer.t: expected a step count, got {optimizer['t']!r}")
         for key, record in optimizer["arrays"].items():
             name = key.rpartition(".")[0]
             if name not in params:
-                raise CheckpointError(f"{source}: optimizer.arrays.{key}: not <parameter>.<slot> for a parameter of the model")
+                raise CheckpointError(f"{source}: optimizer.arrays.{key}: not <parameter>.<slot> for a parameter of "
+                                      "the model")
             _check_record(record, f"{source}: optimizer.arrays.{key}", dtype, params[name])
         _check_slots(optimizer, cfg.optimizer, params, source)
     preprocessing, classes = doc["preprocessing"], doc["classes"]
@@ -444,7 +453,8 @@ def load(path) -> Checkpoint:
         raise CheckpointError(f"{source}: classes: expected distinct integers or strings")
     epoch, metrics = doc["epoch"], doc["metrics"]
     if not _is_int(epoch, 0, cfg.training.epochs) or not isinstance(metrics, dict):
-        raise CheckpointError(f"{source}: epoch must be 0 to training.epochs ({cfg.training.epochs}) and metrics an object")
+        raise CheckpointError(f"{source}: epoch must be 0 to training.epochs ({cfg.training.epochs}) and metrics an "
+                              "object")
     training = _checked_training(doc["training"], optimizer, epoch, source)
     data_file = _checked_data_file(doc["data_file"], source)
     # Only now allocate and decode, everything else having been checked from the JSON: one array

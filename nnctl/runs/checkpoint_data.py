@@ -65,7 +65,8 @@ def data_config(ckpt, data_path=None):
         raise DataError(f"{ckpt.path}: the model was trained on arrays given in memory (the model API's fit(x, y), "
                         f"a scikit-learn estimator), which no file holds: pass --data FILE (an .npz file of arrays "
                         f"x and y, or a CSV) to score it on FILE")
-    if path is None or is_inside(path, run_folder(ckpt.path)) or (ckpt.data_file and data.name in data_module.FILE_SETS):
+    if path is None or is_inside(path,
+                                 run_folder(ckpt.path)) or (ckpt.data_file and data.name in data_module.FILE_SETS):
         return data
     raise DataError(f"{ckpt.path}: the checkpoint names a data file outside its run folder "
                     f"(data.path {quoted(path, 100)}), and nnctl does not open a file that only a checkpoint "
@@ -89,7 +90,8 @@ def recorded_content(ckpt) -> bytes | None:
     inside the run folder)."""
     cfg, record = ckpt.config.data, ckpt.data_file
     path = getattr(cfg, "path", None)
-    if record is None or cfg.name not in data_module.FILE_SETS or path is None or is_inside(path, run_folder(ckpt.path)):
+    if record is None or cfg.name not in data_module.FILE_SETS or path is None or is_inside(path,
+                                                                                            run_folder(ckpt.path)):
         return None
     fix = "pass --data FILE to score on FILE with the checkpoint's data settings"
     try:
@@ -97,9 +99,11 @@ def recorded_content(ckpt) -> bytes | None:
             size = os.fstat(handle.fileno()).st_size
             raw = handle.read(record["size"] + 1) if size == record["size"] else None
     except DataError as e:
-        raise DataError(f"{ckpt.path}: the run's data file cannot be opened ({e}): it moved or is gone; {fix}") from None
+        raise DataError(f"{ckpt.path}: the run's data file cannot be opened ({e}): it moved or is gone; "
+                        f"{fix}") from None
     except OSError as e:
-        raise DataError(f"{ckpt.path}: the run's data file {quoted(path, 100)} cannot be read ({e.strerror}); {fix}") from None
+        raise DataError(f"{ckpt.path}: the run's data file {quoted(path, 100)} cannot be read ({e.strerror}); "
+                        f"{fix}") from None
     if raw is None or len(raw) != record["size"] or hashlib.sha256(raw).hexdigest() != record["sha256"]:
         raise DataError(f"{ckpt.path}: the data file {quoted(path, 100)} changed since training (its content no "
                         f"longer matches the SHA-256 the checkpoint recorded); {fix}")

@@ -13,12 +13,13 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from ..engine import metric_names
 from ..errors import CheckpointError, NnctlError
 from .folder import metrics_row, read_member
 
@@ -58,7 +59,8 @@ class RunView:
 
     @property
     def task(self) -> str:
-        return "classification" if any("train_accuracy" in r for r in self.history) else "regression"
+        classified = any(metric_names.task_of(r) == "classification" for r in self.history)
+        return "classification" if classified else "regression"
 
     def column(self, key: str) -> tuple[list[int], np.ndarray]:
         """(epochs, values) of one metric over the epochs that hold a finite number for it."""
@@ -223,7 +225,8 @@ def check_test_far_from_val(view: RunView):
     sizes = view.data.get("sizes", {})
     n_test, n_val = test.get("n") if type(test.get("n")) is int else sizes.get("test"), sizes.get("val")
     shown = (f"validation {n_val} rows, test {n_test} rows" if n_val is not None else
-             f"test {n_test} rows; the validation rows were not counted: the data could not be read" if n_test is not None
+             f"test {n_test} rows; the validation rows were not counted: the data could not be "
+             "read" if n_test is not None
              else "the split sizes are unknown: the data could not be read")
     if "accuracy" in test and _finite(test["accuracy"]) and _finite(row.get("val_accuracy")):
         t, v = test["accuracy"], row["val_accuracy"]
@@ -344,7 +347,8 @@ def check_vanishing(view: RunView):
     ratio = float(np.median(first) / np.median(last))
     if ratio >= VANISHING:
         return None
-    return {"evidence": f"gradient norm of {layers[0]} is {ratio:.1e} times that of {layers[-1]} (medians over the epochs)"}
+    return {"evidence": f"gradient norm of {layers[0]} is {ratio:.1e} times that of {layers[-1]} (medians over the "
+                        "epochs)"}
 
 
 def check_data_not_seen(view: RunView):
@@ -431,7 +435,8 @@ def diagnose(view: RunView) -> list[dict]:
     if view.skipped_rows:
         found.append((True, len(FINDINGS), {"code": "unreadable_rows", "severity": INFO,
                                             "evidence": f"metrics.jsonl: {view.skipped_rows} rows could not be read "
-                                                        "and were left out", "advice": "none: the other rows were used"}))
+                                                        "and were left out",
+                                                        "advice": "none: the other rows were used"}))
     return [f for *_, f in sorted(found, key=lambda t: t[:2])]
 
 
@@ -486,8 +491,8 @@ def _config(path: Path):
 def _data(path: Path, data_path=None) -> dict:
     """Split sizes, training class counts and the checkpoint's predictions on the validation split
     (the test split when there is none), from the data eval may open; {} when that fails."""
-    from . import checkpoint, checkpoint_data
     from ..engine.metrics import predicted_classes
+    from . import checkpoint, checkpoint_data
 
     if not os.path.lexists(path / "checkpoint.json"):
         return {}
@@ -496,7 +501,7 @@ def _data(path: Path, data_path=None) -> dict:
         dataset = checkpoint_data.load(ckpt, data_path)
     except (NnctlError, OSError, ValueError) as e:
         return {"error": str(e)}
-    found = {"sizes": {s: int(len(getattr(dataset, f"y_{s}"))) for s in ("train", "val", "test")}}
+    found = {"sizes": {s: len(getattr(dataset, f"y_{s}")) for s in ("train", "val", "test")}}
     if dataset.task != "classification" or not ckpt.classes:
         return found
     split = "val" if len(dataset.y_val) else "test"

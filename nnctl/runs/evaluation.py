@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from . import checkpoint as checkpoint_module, checkpoint_data
 from ..data import SPLITS
 from ..engine import metrics
 from ..engine.losses import LOSSES
 from ..engine.train import evaluate
 from ..errors import DataError
+from . import checkpoint as checkpoint_module, checkpoint_data
 
 
 def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
@@ -37,7 +37,7 @@ def evaluate_checkpoint(path, split: str = "test", data=None) -> dict:
     else:
         x, y = dataset.split(split)
     scores = evaluate(ckpt.model, LOSSES[ckpt.config.loss], x, y, task=dataset.task, target_scale=dataset.target_scale)
-    result = {"checkpoint": str(path), "epoch": ckpt.epoch, "split": split, "task": dataset.task, "n": int(len(y)),
+    result = {"checkpoint": str(path), "epoch": ckpt.epoch, "split": split, "task": dataset.task, "n": len(y),
               **{k: v for k, v in scores.items() if k != "out"}}
     if dataset.notes:  # a CSV's cells filled in, and values training never saw (over every row read)
         result["notes"] = [{"kind": kind, "text": text} for kind, text in dataset.notes]

@@ -14,10 +14,18 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import lock as folder_lock
 from ..errors import CheckpointError, DataError, WriteError
-from ..files import (DATA_TOO_BIG, MAX_DATA_BYTES, TEMPORARY, BackgroundWriter, atomic_write, read_limited,
-                     remove_temporaries, strict_json)
+from ..files import (
+    DATA_TOO_BIG,
+    MAX_DATA_BYTES,
+    TEMPORARY,
+    BackgroundWriter,
+    atomic_write,
+    read_limited,
+    remove_temporaries,
+    strict_json,
+)
+from . import lock as folder_lock
 
 
 def create(output_dir: str | Path, name: str) -> Path:
@@ -240,7 +248,8 @@ class Run:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         run.started = status.get("started", now)
         resumes = status.get("resumes") if isinstance(status.get("resumes"), list) else []
-        resumes.append({"at": now, "epoch": len(history), "rows_done": rows_done, "previous_status": status.get("status"),
+        resumes.append({"at": now, "epoch": len(history), "rows_done": rows_done,
+                        "previous_status": status.get("status"),
                         "command": sys.argv[1:], "environment": environment()})
         run.status = {"status": "running", "started": run.started, "finished": None, "epochs": len(history),
                       **run._writer(), "command": status.get("command", sys.argv[1:]),

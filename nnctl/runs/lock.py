@@ -5,7 +5,8 @@
 
 The lock is `RUN_DIR/.lock`, held with flock(LOCK_EX | LOCK_NB) for as long as the process
 writes the folder (a sweep holds its folder's `sweep.lock` the same way: acquire(folder, name=...));
-the kernel drops it when the process dies, even by kill -9, so a lock is never stale. run.json also records the writer's identity (pid, the process's start time and the
+the kernel drops it when the process dies, even by kill -9, so a lock is never stale. run.json also records the writer's
+identity (pid, the process's start time and the
 folder), for a folder written by an nnctl without the lock: a pid alone is not enough, because
 the system reuses it for other programs once the writer is gone.
 """
@@ -18,6 +19,7 @@ import os
 import platform
 import stat
 from pathlib import Path
+from typing import final
 
 from ..errors import RunBusy, WriteError
 from ..files import NO_LINK
@@ -26,6 +28,7 @@ NAME = ".lock"
 UNSUPPORTED = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS}
 
 
+@final
 class FolderLock:
     """An exclusive lock on one run folder; `release()` (or leaving the `with` block) ends it.
     `held` is False on a file system without locks (run.json's writer identity guards it then)."""
@@ -68,7 +71,8 @@ def acquire(path: str | Path, name: str = NAME) -> FolderLock:
             os.close(fd)
             pid = holder.split()[1] if holder.startswith("pid ") else "PID"
             busy = RunBusy(f"{path}: another nnctl process{f' ({holder})' if holder else ''} is writing this run "
-                           f"folder; wait for it to end, or stop it (Ctrl-C, or kill {pid}: it saves last.json and exits)")
+                           f"folder; wait for it to end, or stop it (Ctrl-C, or kill {pid}: it saves last.json and "
+                           "exits)")
             busy.holder = holder
             raise busy from None
         except OSError as e:

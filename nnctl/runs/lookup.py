@@ -17,8 +17,9 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from .folder import read_member, read_metrics
+from ..engine import metric_names
 from ..errors import CheckpointError, NnctlError
+from .folder import read_member, read_metrics
 
 # which checkpoint of a run folder a command reads: `best` (checkpoint.json, what training.checkpoint kept) or `last`
 CHECKPOINT_FILES = {"best": "checkpoint.json", "last": "last.json"}
@@ -107,7 +108,8 @@ def checkpoint_path(source: str | Path, which: str = "best") -> Path:
         if not os.path.lexists(path):
             raise CheckpointError(f"{source}: a run folder without a {path.name} (no epoch finished?)")
     elif which != "best":
-        raise ValueError(f"{source} is a checkpoint file: --which {which} chooses a file of a run folder; give the folder")
+        raise ValueError(f"{source} is a checkpoint file: --which {which} chooses a file of a run folder; give the "
+                         "folder")
     elif not path.exists():
         raise CheckpointError(f"{source}: no such file")
     return path
@@ -144,23 +146,18 @@ def _describe_run(path: Path) -> dict:
             row["best_epoch"] = min(history, key=_monitor)["epoch"]
         best = next((r for r in history if r.get("epoch") == row["best_epoch"]), None)
         if best is not None:
-            row["best"] = {k: best.get(k) for k in BEST_KEYS if k in best}
+            row["best"] = {k: v for k, v in best.items() if k in BEST_KEYS}  # in the record's order
     row["task"] = _task(row)
     return row
 
 
-# the scores of the best epoch that `nnctl runs` reports: classification's, then regression's
-BEST_KEYS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy", "val_mae", "val_rmse", "val_r2", "train_mae")
+# the scores of the best epoch that `nnctl runs` reports: every epoch score of either task
+BEST_KEYS = metric_names.epoch_names()
 
 
 def _task(row: dict) -> str | None:
     """classification or regression, from the scores the run logged (None before any)."""
-    scores = {**(row["best"] or {}), **(row["test"] or {})}
-    if any(k in scores for k in ("accuracy", "val_accuracy", "train_accuracy")):
-        return "classification"
-    if any(k in scores for k in ("r2", "mae", "val_r2", "val_mae", "train_mae")):
-        return "regression"
-    return None
+    return metric_names.task_of({**(row["best"] or {}), **(row["test"] or {})})
 
 
 def _duration(started, finished) -> int | None:
@@ -180,9 +177,10 @@ def _looks_written_by_nnctl(found: dict) -> bool:
     scores (read_metrics checks the rows of metrics.jsonl)."""
     return (all(found[k] is None or isinstance(found[k], str) for k in ("started", "finished", "status"))
             and all(found[k] is None or type(found[k]) is int for k in ("epochs", "best_epoch"))
-            and (found["test"] is None or (isinstance(found["test"], dict) and all(map(_number, found["test"].values())))))
+            and (found["test"] is None or (isinstance(found["test"],
+                                                      dict) and all(map(_number, found["test"].values())))))
 
 
 def _monitor(record: dict) -> float:
-    value = record.get("val_loss") if record.get("val_loss") is not None else record.get("train_loss")
+    value = record.get(metric_names.default_monitor(record.get("val_loss") is not None))
     return float("inf") if value is None else value

@@ -147,7 +147,8 @@ def check_database(uri: str) -> None:
 def git_commit(folder: Path) -> str | None:
     """The commit checked out in `folder`'s git repository, if it is in one (for MLflow's source tags)."""
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=2)
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=2,
+                              check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     commit = done.stdout.strip()

@@ -11,17 +11,18 @@ run folder has everything, and `nnctl track RUN_DIR` (replay.py) puts it into ML
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
-from . import mlflow_store
-from .mlflow_store import CONNECT_SECONDS, LOGGING_SECONDS, Store, first_line, session
-from .tracker import Guarded, flatten, numbers
 from .. import __version__
 from ..errors import DataError
 from ..files import read_limited
+from . import mlflow_store
+from .mlflow_store import CONNECT_SECONDS, LOGGING_SECONDS, Store, first_line, session
+from .tracker import Guarded, flatten, numbers
 
 # run.json's status -> MLflow's run status
 MLFLOW_STATUS = {"finished": "FINISHED", "interrupted": "KILLED", "diverged": "FAILED", "failed": "FAILED"}
@@ -132,7 +133,7 @@ class MlflowTracker(Guarded):
     afterwards = "; once the store is back, `nnctl track RUN_DIR` logs what is missing"
 
     def __init__(self, cfg, run, settings, model_writer=None):
-        super().__init__()
+        super().__init__(run)
         self.model_writer = model_writer if settings.log_model else None
         self.pending, self.logged = [], set()
         with session(CONNECT_SECONDS):
@@ -203,14 +204,12 @@ class MlflowTracker(Guarded):
             if ok:
                 publish(self.store, self.run_id, run.path, run.status, run.history, self.model_writer)
                 return
-        with session(RETRY_SECONDS):  # the store failed earlier: end the run FAILED if it is back by now
-            try:
-                self.store.set_tags(self.run_id, {"nnctl.status": run.status.get("status"),
-                                                  "nnctl.tracking": "incomplete: nnctl track RUN_DIR completes it"})
-                self.store.client.set_terminated(self.run_id, "KILLED" if run.status.get("status") == "interrupted"
-                                                 else "FAILED")
-            except Exception:  # noqa: BLE001 - still unreachable: said once already
-                pass
+        # the store failed earlier: end the run FAILED if it is back by now; still unreachable: said once already
+        with session(RETRY_SECONDS), contextlib.suppress(Exception):
+            self.store.set_tags(self.run_id, {"nnctl.status": run.status.get("status"),
+                                              "nnctl.tracking": "incomplete: nnctl track RUN_DIR completes it"})
+            self.store.client.set_terminated(self.run_id, "KILLED" if run.status.get("status") == "interrupted"
+                                             else "FAILED")
 
 
 class MlflowParent:

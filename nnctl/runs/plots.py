@@ -14,6 +14,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..engine import metric_names
 from ..files import atomic_write
 
 DPI = 100
@@ -43,10 +44,12 @@ def learning_curves(history: list[dict], best_epoch: int | None, path) -> None:
     """Loss and accuracy (mae for regression) per epoch, train against validation, with the best epoch marked."""
     fig = Figure(figsize=(10, 4))
     epochs = [r["epoch"] for r in history]
-    second = "accuracy" if any(r.get("train_accuracy") is not None for r in history) else "mae"
+    task = metric_names.task_of(history[0]) if history else None
+    second = next(s.name for s in metric_names.split_scores("train", task) if s.name != "loss")  # accuracy or mae
     for ax, metric in zip(fig.subplots(1, 2), ("loss", second)):
         for split, style in (("train", "-"), ("val", "--")):
-            points = [(e, r[f"{split}_{metric}"]) for e, r in zip(epochs, history) if r.get(f"{split}_{metric}") is not None]
+            points = [(e, r[f"{split}_{metric}"]) for e,
+                      r in zip(epochs, history) if r.get(f"{split}_{metric}") is not None]
             if points:
                 ax.plot(*zip(*points), style, marker="o" if len(points) < 30 else None, markersize=3,
                         label="validation" if split == "val" else "train")

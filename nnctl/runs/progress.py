@@ -19,6 +19,7 @@ import os
 import sys
 import time
 
+from ..engine import metric_names
 from ..printable import printable
 
 NOTEBOOK_WIDTH = 100  # a notebook's output area has no width to ask: about its usual one
@@ -40,7 +41,7 @@ def seconds(t: float) -> str:
         return f"{t:.2f}s"
     if t < 60:
         return f"{t:.1f}s"
-    t = int(round(t))
+    t = round(t)
     return f"{t // 60}m{t % 60:02d}s" if t < 3600 else f"{t // 3600}h{t % 3600 // 60:02d}m"
 
 
@@ -126,8 +127,8 @@ class Progress:
         kind = "regression" if info["task"] == "regression" else f"{info['n_classes']} classes"
         start = info["start"]
         lines = [f"run folder:  {printable(info['run_dir'])}"] if info["run_dir"] is not None else []
-        lines += [f"data:        {printable(info['data'])}, {info['n_features']} features, {kind}: "
-                  f"{sizes['train']:,} train / {sizes['val']:,} val / {sizes['test']:,} test rows",
+        lines += [(f"data:        {printable(info['data'])}, {info['n_features']} features, {kind}: "
+                   f"{sizes['train']:,} train / {sizes['val']:,} val / {sizes['test']:,} test rows"),
                   f"model:       {info['params']:,} parameters ({info['dtype']})",
                   f"training:    {info['optimizer']}, lr {info['lr']:g}; {info['epochs']} epochs, batch size "
                   f"{info['batch_size']} ({math.ceil(sizes['train'] / info['batch_size']):,} steps an epoch); "
@@ -145,6 +146,9 @@ class Progress:
     def on_epoch_begin(self, epoch):
         self.epoch_started = self.last_draw = time.perf_counter()
         self.steps = 0
+
+    def on_train_end(self, status, error):
+        self.close()  # however the run ended, its message starts a clean line
 
     def on_batch_end(self, epoch, rows_done, n_rows, position=None):
         self.steps += 1
@@ -169,10 +173,11 @@ class Progress:
         scores = ["", "", ""]
         if position is not None and position.rows_done:
             loss = position.loss_sum / position.rows_done
-            if self.info["task"] == "regression":
-                name, score = "mae", position.score_sum / position.rows_done * self.info["target_scale"]
-            else:
-                name, score = "acc", position.score_sum / position.rows_done
+            task = self.info["task"]
+            # the scorer's running score
+            name = next(s.head for s in metric_names.split_scores("train", task) if s.name != "loss")
+            scale = self.info["target_scale"] if task == "regression" else 1.0
+            score = position.score_sum / position.rows_done * scale
             scores = [f"loss {fmt(loss)}  {name} {fmt(score)}", f"loss {fmt(loss, 3)} {name} {fmt(score, 3)}",
                       f"loss {fmt(loss, 3)}"]
         steps = f"{done:>{len(str(total))}}/{total}"
@@ -211,25 +216,20 @@ class Progress:
 
     def line(self, r: dict) -> str:
         """The plain line of an epoch, where no live line is drawn."""
-        if "train_accuracy" in r:
-            scores = (f"loss {fmt(r['train_loss'])}  acc {fmt(r['train_accuracy'])}  "
-                      f"val_loss {fmt(r['val_loss'])}  val_acc {fmt(r['val_accuracy'])}")
-        else:  # regression
-            scores = (f"loss {fmt(r['train_loss'])}  mae {fmt(r['train_mae'])}  val_loss {fmt(r['val_loss'])}  "
-                      f"val_mae {fmt(r['val_mae'])}  val_rmse {fmt(r['val_rmse'])}  val_r2 {fmt(r['val_r2'])}")
+        scores = "  ".join(f"{head} {fmt(r[key])}" for head, key in columns(r))
         return f"epoch {r['epoch']}/{self.epochs}  {scores}  lr {r['lr']:g}  {r['seconds']:.2f}s"
 
     def row(self, r: dict) -> str:
         """An epoch's row of the aligned table, under its column heads the first time."""
-        keys = (("loss", "train_loss"), ("acc", "train_accuracy"), ("val_loss", "val_loss"), ("val_acc", "val_accuracy")) \
-            if "train_accuracy" in r else (("loss", "train_loss"), ("mae", "train_mae"), ("val_loss", "val_loss"),
-                                          ("val_mae", "val_mae"), ("val_rmse", "val_rmse"), ("val_r2", "val_r2"))
+        keys = columns(r)
         cells = [f"{r['epoch']}/{self.epochs}".rjust(max(len(f"{self.epochs}/{self.epochs}"), 5))]
-        cells += [fmt(r[k]).rjust(max(len(h), 8)) for h, k in keys] + [f"{r['lr']:g}".rjust(8), seconds(r["seconds"]).rjust(7)]
+        cells += [fmt(r[k]).rjust(max(len(h), 8)) for h, k in keys] + [f"{r['lr']:g}".rjust(8),
+                                                                       seconds(r["seconds"]).rjust(7)]
         out = "  ".join(cells)
         if not self.head_shown:
             self.head_shown = True
-            head = ["epoch".rjust(len(cells[0]))] + [h.rjust(max(len(h), 8)) for h, _ in keys] + ["lr".rjust(8), "time".rjust(7)]
+            head = ["epoch".rjust(len(cells[0]))] + [h.rjust(max(len(h), 8)) for h, _ in keys] + ["lr".rjust(8),
+                                                                                                  "time".rjust(7)]
             out = "  ".join(head) + "\n" + out
         return out
 
@@ -242,3 +242,11 @@ class Progress:
 
     def load_state_dict(self, state: dict) -> None:
         pass
+
+
+def columns(record: dict) -> list[tuple[str, str]]:
+    """An epoch's score columns, (head, record key), from engine.metric_names.SCORES: its task's training
+    scores (loss, acc), then its validation ones (val_loss, val_acc)."""
+    task = metric_names.task_of(record)
+    return [(s.head if split == "train" else f"{split}_{s.head}", f"{split}_{s.name}")
+            for split in ("train", "val") for s in metric_names.split_scores(split, task)]

@@ -13,12 +13,12 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from . import folder as run_folder, lock as folder_lock, mlflow_store
-from .mlflow_store import CONNECT_SECONDS, Store, first_line, session
-from .mlflow_tracker import epoch_metrics, mlflow_status, params_of, publish, run_key
 from .. import config as config_module
 from ..errors import CheckpointError, DataError
 from ..files import read_limited
+from . import folder as run_folder, lock as folder_lock, mlflow_store
+from .mlflow_store import CONNECT_SECONDS, Store, first_line, session
+from .mlflow_tracker import epoch_metrics, mlflow_status, params_of, publish, run_key
 
 MAX_RUN_JSON = 1 << 20
 

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint as checkpoint_module
-from .folder import read_metrics
 from .. import data as data_module
 from ..engine import metrics
-from ..errors import CheckpointError
 from ..engine.losses import LOSSES
 from ..engine.train import evaluate
+from ..errors import CheckpointError
+from . import checkpoint as checkpoint_module
+from .folder import read_metrics
 
-FILES = {"curves": "curves.png", "gradients": "gradient_flow.png", "confusion": "confusion_matrix.png", "boundary": "decision_boundary.png",
+FILES = {"curves": "curves.png", "gradients": "gradient_flow.png", "confusion": "confusion_matrix.png",
+         "boundary": "decision_boundary.png",
          "misclassified": "misclassified.png"}
 
 

@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-
-from . import checkpoint as checkpoint_module
 from .. import config as config_module
-from . import lock as folder_lock, folder as runs
 from ..engine.train import Position
 from ..errors import CheckpointError, ConfigError, NnctlError, RunBusy
+from . import checkpoint as checkpoint_module, folder as runs, lock as folder_lock
 
 
 @dataclass
@@ -87,7 +85,8 @@ def restore(point: ResumePoint, model, optimizer, callbacks: dict) -> Position:
     else:
         for name, callback in callbacks.items():
             try:
-                callback.load_state_dict(saved.get(name, {}) if name in optional_missing(saved, callbacks) else saved[name])
+                callback.load_state_dict(saved.get(name, {}) if name in optional_missing(saved,
+                                                                                         callbacks) else saved[name])
             except (KeyError, TypeError, ValueError, AttributeError) as e:
                 raise CheckpointError(f"{last.path}: training.callbacks.{name}: not a valid state ({e})") from None
     t = last.training  # `correct` is the file format's name for the score sum
@@ -104,19 +103,23 @@ def config_diff(run_cfg, cfg) -> list[str]:
     """The dotted keys whose values differ, as `key: the run has X, now Y`; the `run` section
     (folder name and place) does not change training, so it is left out."""
     before, after = _flatten(run_cfg.model_dump(mode="json")), _flatten(cfg.model_dump(mode="json"))
-    for values in (before, after):  # a run from before paths were anchored holds data.path relative to the current folder
+    # a run from before paths were anchored holds data.path relative to the current folder
+    for values in (before, after):
         if isinstance(values.get("data.path"), str):
             values["data.path"] = os.path.abspath(values["data.path"])
-    keys = [k for k in dict.fromkeys([*before, *after]) if not k.startswith("run.") and before.get(k, "-") != after.get(k, "-")]
+    keys = [k for k in dict.fromkeys([*before,
+                                      *after]) if not k.startswith("run.") and before.get(k, "-") != after.get(k, "-")]
     lines = [f"{k}: the run has {_show(before, k)}, now {_show(after, k)}" for k in keys[:6]]
     return lines + ([f"and {len(keys) - 6} more"] if len(keys) > 6 else [])
 
 
 def _flatten(value, prefix="") -> dict:
     if isinstance(value, dict):
-        return {k: v for key, item in value.items() for k, v in _flatten(item, f"{prefix}.{key}" if prefix else key).items()}
+        return {k: v for key, item in value.items() for k,
+                v in _flatten(item, f"{prefix}.{key}" if prefix else key).items()}
     if isinstance(value, list):
-        return {k: v for i, item in enumerate(value) for k, v in _flatten(item, f"{prefix}[{i}]").items()} or {prefix: []}
+        return {k: v for i, item in enumerate(value) for k,
+                v in _flatten(item, f"{prefix}[{i}]").items()} or {prefix: []}
     return {prefix: value}
 
 
@@ -150,7 +153,8 @@ def _refuse_if_running(path: Path, status: dict) -> None:
     every nnctl that takes it; this catches a writer that does not (an nnctl from before the lock),
     from the identity run.json records."""
     pid = status.get("pid")
-    if status.get("status") != "running" or status.get("host") != platform.node() or type(pid) is not int or pid == os.getpid():
+    if (status.get("status") != "running" or status.get("host") != platform.node() or type(pid) is not int
+            or pid == os.getpid()):
         return
     if _is_its_writer(path, status, pid):
         raise RunBusy(f"{path}: the run is still being trained by process {pid} on this machine; "
@@ -185,7 +189,8 @@ def _process_started(pid: int) -> float | None:
     """The process's start, in seconds since the epoch (from /proc), or None."""
     ticks = folder_lock.start_ticks(pid)
     try:
-        btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                     if line.startswith("btime "))
     except (OSError, ValueError, IndexError, StopIteration):
         return None
     return None if ticks is None else btime + ticks / os.sysconf("SC_CLK_TCK")

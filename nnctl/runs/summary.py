@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import config as config_module
-from .. import data as data_module
+from .. import config as config_module, data as data_module
 from ..engine.model import summary_rows
 from ..errors import ConfigError
 
@@ -82,7 +81,8 @@ def render(info: dict) -> str:
            line("┏", "┳", "┓", "━"), cells(head, "┃"), line("┡", "╇", "┩", "━")]
     out += [cells(r, "│") for r in rows]
     out.append(line("└", "┴", "┘", "─"))
-    for label, key in (("Total", "total_params"), ("Trainable", "trainable_params"), ("Non-trainable", "non_trainable_params")):
+    for label, key in (("Total", "total_params"), ("Trainable", "trainable_params"),
+                       ("Non-trainable", "non_trainable_params")):
         out.append(f" {label} params: " + ("? (the input shape is not known yet)" if info[key] is None else
                                            f"{info[key]:,} ({size(info[key])})"))
     return "\n".join(out)

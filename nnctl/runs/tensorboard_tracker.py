@@ -14,6 +14,7 @@ Written with tensorboard's own event writer and protos: no TensorFlow, no tensor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.metric_names import split_scores
 from ..errors import MissingDependency, WriteError
 from ..files import NO_LINK
 from .tracker import Guarded, flatten, numbers
@@ -28,11 +30,9 @@ from .tracker import Guarded, flatten, numbers
 HISTOGRAM_BINS = 30
 FOLDER = "tensorboard"
 # an epoch record's key -> (run, tag): the shared tags overlay train and validation in one chart
-SCALARS = {"train_loss": ("train", "epoch_loss"), "train_accuracy": ("train", "epoch_accuracy"),
-           "train_mae": ("train", "epoch_mae"), "lr": ("train", "epoch_learning_rate"),
-           "val_loss": ("validation", "epoch_loss"), "val_accuracy": ("validation", "epoch_accuracy"),
-           "val_mae": ("validation", "epoch_mae"), "val_rmse": ("validation", "epoch_rmse"),
-           "val_r2": ("validation", "epoch_r2")}
+# (Keras' names: a run per split, epoch_<score> tags), for every epoch score of engine.metric_names
+SCALARS = {f"{split}_{s.name}": (run, f"epoch_{s.name}") for split, run in (("train", "train"), ("val", "validation"))
+           for s in split_scores(split)} | {"lr": ("train", "epoch_learning_rate")}
 STATUS = {"finished": "STATUS_SUCCESS", "running": "STATUS_RUNNING"}  # anything else: STATUS_FAILURE
 
 
@@ -43,7 +43,8 @@ def own_folder(path: Path) -> Path:
         os.mkdir(path)
     except FileExistsError:
         if not stat.S_ISDIR(os.lstat(path).st_mode):
-            raise WriteError(f"{path}: is not a folder ({NO_LINK}): remove it, or train without --tensorboard") from None
+            raise WriteError(f"{path}: is not a folder ({NO_LINK}): remove it, or train without "
+                             "--tensorboard") from None
     except OSError as e:
         raise WriteError(f"{path}: cannot be created: {e.strerror or e}") from None
     return path
@@ -83,13 +84,14 @@ class TensorBoardTracker(Guarded):
     label = "TensorBoard logging"
 
     def __init__(self, cfg, run, model=None):
-        super().__init__()
+        super().__init__(run)
         try:
             from tensorboard.compat.proto import event_pb2, summary_pb2
             from tensorboard.plugins.hparams import summary_v2
             from tensorboard.summary.writer.event_file_writer import EventFileWriter
         except ImportError:
-            raise MissingDependency("run.tracking.tensorboard needs TensorBoard: pip install 'nnctl[tensorboard]'") from None
+            raise MissingDependency("run.tracking.tensorboard needs TensorBoard: pip install "
+                                    "'nnctl[tensorboard]'") from None
         self.event_pb2, self.summary_pb2, self.Writer = event_pb2, summary_pb2, EventFileWriter
         self.root = own_folder(Path(run.path) / FOLDER)
         self.writers: dict = {}
@@ -158,10 +160,8 @@ class TensorBoardTracker(Guarded):
                     self._write("test", int(step), self.summary_pb2.Summary(value=values))
                 self._write("", 0, self._session_end(status.get("status")))
         for writer in self.writers.values():
-            try:
+            with contextlib.suppress(Exception):  # said once already, if it failed
                 writer.close()
-            except Exception:  # noqa: BLE001 - said once already, if it failed
-                pass
 
     def _session_end(self, status: str | None):
         """The HParams tab's end of the session: succeeded, or failed (diverged, interrupted, failed)."""

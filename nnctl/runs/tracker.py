@@ -37,8 +37,14 @@ class Guarded(Callback):
     label = "tracker"
     afterwards = ""  # what the user can do about it, said after the failure
 
-    def __init__(self):
-        self.broken = False
+    def __init__(self, run):
+        self.run, self.broken = run, False
+
+    def on_train_end(self, status, error):
+        self.end(self.run)  # after run.json says how the run ended (see runs/training.py's end order)
+
+    def end(self, run) -> None:
+        """Publish how `run` ended (run.json's status and test scores), and close."""
 
     @contextlib.contextmanager
     def guarded(self):

@@ -1,8 +1,7 @@
 """Experiment trackers as training callbacks: MLflow and TensorBoard (optional extras).
 
     trackers = start(cfg, run, model)   # before training: MissingDependency / DataError (exit 5) when unusable
-    ... fit(callbacks=[..., *trackers]) ...
-    end(trackers, run)           # test scores, status, artifacts
+    ... fit(callbacks=[..., *trackers]) ...   # on_train_end: test scores, status, artifacts
 
 The run folder stays the source of truth: a tracker that fails once training has started reports
 it once on stderr and is silent afterwards; training goes on. The trackers are in mlflow_tracker.py
@@ -36,6 +35,7 @@ def start(cfg, run, model=None, model_writer=None) -> list[Callback]:
 
 
 def end(trackers, run) -> None:
-    """Close every tracker with the run's outcome (run.json's status and test scores)."""
+    """Close every tracker with the run's outcome (run.json's status and test scores): the ones
+    started before another failed to (a run ends them through Callback.on_train_end)."""
     for tracker in trackers:
         tracker.end(run)

@@ -77,7 +77,8 @@ def run(tasks: list[tuple], scheduler: str, trial, sweep_name: str):
         finished = False
         try:
             for task in tasks:
-                futures[client.submit(on_worker, trial, *task, stop.name, key=task_key(sweep_name, task[0], token))] = task
+                futures[client.submit(on_worker, trial, *task, stop.name,
+                                      key=task_key(sweep_name, task[0], token))] = task
             for future in as_completed(futures):
                 seen.add(future)
                 result = _result(future, futures[future])

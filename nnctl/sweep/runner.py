@@ -18,14 +18,14 @@ from pathlib import Path
 
 import yaml
 
-from . import cluster, spec as sweep_spec, trials as trial_folder  # `trials`: the sweep's list, below
+from ..engine.metric_names import names
 from ..errors import Interrupted, NnctlError, RunBusy, TrainingDiverged, WriteError
 from ..files import atomic_write, strict_json
 from ..runs import lock as folder_lock
 from ..runs.folder import read_member, read_metrics
+from . import cluster, spec as sweep_spec, trials as trial_folder  # `trials`: the sweep's list, below
 
-METRICS = ["val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2",
-           "test_loss", "test_accuracy", "test_mae", "test_rmse", "test_r2"]  # a run has the ones of its task
+METRICS = [*names("val"), *names("test")]  # a run has the ones of its task
 HEAD, TAIL = ["rank", "trial", "status"], ["checkpoint_epoch", "epochs", "seconds", "run_dir", "error"]
 LOCK = "sweep.lock"
 
@@ -211,7 +211,8 @@ def leaderboard(sweep: sweep_spec.Sweep, trials: list, invalid: list, results: d
                      **{k: result.get(k) for k in metrics + TAIL}, "reused": result.get("reused", False),
                      "resumed": result.get("resumed", False), "exit_code": result.get("exit_code"), "_index": t.index})
     rows += [{"rank": None, "trial": None, "status": "invalid", "params": bad["params"],
-              **{k: None for k in metrics + TAIL}, "error": bad["error"], "reused": False, "resumed": False, "exit_code": 3,
+              **{k: None for k in metrics + TAIL}, "error": bad["error"], "reused": False, "resumed": False,
+              "exit_code": 3,
               "_index": len(trials) + i} for i, bad in enumerate(invalid)]
     order = {"finished": 0, "diverged": 1, "failed": 1, "interrupted": 1, "invalid": 2, "pending": 3}
 

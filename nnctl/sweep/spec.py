@@ -26,17 +26,17 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .. import config
-from ..config import STDIN, Strict, _closest, _describe, _dotted, line_of, read_yaml, source_name
-from ..config import _where as _file_line
+from ..config import STDIN, Strict, _closest, _describe, _dotted, _where as _file_line, line_of, read_yaml, source_name
 from ..config.json_schema import SCHEMA_KEY, document
 from ..config.keys import KEY_PATTERN, parse_key, set_key
-from .distributions import DISTRIBUTIONS
-from ..engine.metrics import better
+from ..engine import metric_names
 from ..errors import ConfigError
+from .distributions import DISTRIBUTIONS
 
 MAX_TRIALS = 10_000
-METRIC_MODES = {m: better(m) for m in ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2")}
-REGRESSION_METRICS = ("val_mae", "val_rmse", "val_r2")
+METRIC_MODES = {m: metric_names.better(m) for m in metric_names.names("val")}  # every validation score ranks trials
+MAXIMISED_METRICS = " and ".join(m for m, mode in METRIC_MODES.items() if mode == "max")
+MODE_HELP = f"min or max; default max for {MAXIMISED_METRICS}, min otherwise"
 
 
 # ---------------------------------------------------------------- the spec
@@ -44,13 +44,15 @@ REGRESSION_METRICS = ("val_mae", "val_rmse", "val_r2")
 
 class SweepSpec(Strict):
     base: Any = Field(description="the base config: a path relative to the sweep file, or an inline mapping")
-    method: Literal["grid", "random"] = Field("grid", description="grid: every combination of the lists; random: `trials` draws")
+    method: Literal["grid", "random"] = Field(
+        "grid", description="grid: every combination of the lists; random: `trials` draws")
     parameters: dict[str, Any] = Field(description="dotted config key -> list of values or distribution")
     trials: int | None = Field(None, ge=1, le=MAX_TRIALS, description="random only: number of draws")
     seed: int = Field(0, ge=0, lt=2**63, description="random only: seeds the draws")
     metric: Literal[tuple(METRIC_MODES)] = Field("val_loss", description="what ranks the trials")
-    mode: Literal["min", "max"] | None = Field(None, description="min or max; default max for val_accuracy and val_r2, min otherwise")
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the sweep folder's name; default the file's stem")
+    mode: Literal["min", "max"] | None = Field(None, description=MODE_HELP)
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                             description="the sweep folder's name; default the file's stem")
     output_dir: str = Field("sweeps", description="folder that holds the sweep folder")
 
     @field_validator("name")
@@ -103,7 +105,8 @@ def json_schema() -> dict:
     list of values or a distribution, and the rules between method, trials and distributions."""
     from pydantic import TypeAdapter
 
-    distribution = TypeAdapter(Annotated[Union[tuple(DISTRIBUTIONS.values())], Field(discriminator="distribution")])
+    one = Union[tuple(DISTRIBUTIONS.values())]  # noqa: UP007  (built from a tuple)
+    distribution = TypeAdapter(Annotated[one, Field(discriminator="distribution")])
     one_of = distribution.json_schema(ref_template="#/$defs/{model}")
     schema = SweepSpec.model_json_schema()
     schema["$defs"] = {**schema.get("$defs", {}), **one_of.pop("$defs")}
@@ -140,7 +143,8 @@ def load(path: str | Path) -> Sweep:
     if spec.mode is None:
         spec = spec.model_copy(update={"mode": METRIC_MODES[spec.metric]})
     if not spec.parameters:
-        raise ConfigError(f"{source}:{lines.get(('parameters',))}: parameters: give at least one dotted config key to vary")
+        raise ConfigError(f"{source}:{lines.get(('parameters',))}: parameters: give at least one dotted config key "
+                          "to vary")
     if not isinstance(spec.base, (str, dict)):
         raise ConfigError(f"{source}:{lines.get(('base',))}: base: expected the path of a config file or an inline "
                           f"config mapping, got a {config._yaml_type(spec.base)}")
@@ -188,8 +192,10 @@ def _parameter(spec: SweepSpec, key: str, value, source: str, lines: dict):
         raise ConfigError(f"{where}: a grid needs a list of values; distributions need method: random")
     name = value.get("distribution")
     if name not in DISTRIBUTIONS:
-        what = "is required" if name is None else f"expected one of {', '.join(DISTRIBUTIONS)}, got {name!r}{_closest(name, DISTRIBUTIONS)}"
-        raise ConfigError(f"{source}:{line_of(lines, at + ('distribution',))}: {_dotted(at + ('distribution',))}: {what}")
+        what = ("is required" if name is None
+                else f"expected one of {', '.join(DISTRIBUTIONS)}, got {name!r}{_closest(name, DISTRIBUTIONS)}")
+        key = at + ("distribution",)
+        raise ConfigError(f"{source}:{line_of(lines, key)}: {_dotted(key)}: {what}")
     model = DISTRIBUTIONS[name]
     try:
         return model.model_validate(value)
@@ -266,16 +272,13 @@ def _check_metric(sweep: Sweep, cfg: config.Config, lines: dict) -> None:
     """The ranking metric must exist for the trial: a validation split, and the task's kind of score."""
     from ..data import spec as data_spec
 
-    metric = sweep.spec.metric
-    regression = data_spec(cfg.data).task == "regression"
+    metric, task = sweep.spec.metric, data_spec(cfg.data).task
     where = _file_line(sweep.base_source, line_of(lines, ("data", "val_fraction")))
     if cfg.data.val_fraction == 0:  # every metric is a validation score
         raise ConfigError(f"{where}: data.val_fraction: is 0, but metric {metric} needs a validation split")
-    if (metric in REGRESSION_METRICS) != regression and metric != "val_loss":
-        kind = "regression" if regression else "classification"
-        choices = "val_loss, val_mae, val_rmse or val_r2" if regression else "val_loss or val_accuracy"
+    if metric not in (choices := metric_names.names("val", task)):
         raise ConfigError(f"{sweep.source}:{sweep.lines.get(('metric',), 1)}: metric: {metric} does not apply to "
-                          f"{cfg.data.name}, a {kind} task (use {choices})")
+                          f"{cfg.data.name}, a {task} task (use {', '.join(choices[:-1])} or {choices[-1]})")
 
 
 def _trial_lines(sweep: Sweep) -> dict:

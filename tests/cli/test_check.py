@@ -7,12 +7,13 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers.moons import moons_yaml
 
 from nnctl import data
-from nnctl.data import images
 from nnctl.cli import main
+from nnctl.data import images
 
-from test_cli import CONFIG
+CONFIG = moons_yaml(optimizer={"lr": 0.01}, training={"epochs": 5}, run={"output_dir": "OUT"})
 
 
 @pytest.fixture()
@@ -44,7 +45,8 @@ def test_check_json(config_file):
 
 
 def test_check_refuses_an_output_layer_that_does_not_fit(config_file):
-    config_file.write_text(config_file.read_text().replace("{units: 2, activation: softmax}", "{units: 10, activation: softmax}"))
+    config_file.write_text(config_file.read_text().replace("{units: 2, activation: softmax}",
+                                                           "{units: 10, activation: softmax}"))
     result = invoke("check", config_file)
     assert result.exit_code == 3
     assert "model.layers[1].units" in result.stderr and "2 classes" in result.stderr
@@ -66,7 +68,8 @@ def test_schema_accepts_the_shipped_configs_and_refuses_bad_ones():
     for name in ("moons", "breast_cancer", "mnist"):
         jsonschema.validate(yaml.safe_load(Path(f"configs/{name}.yaml").read_text()), schema)
     good = yaml.safe_load(Path("configs/moons.yaml").read_text())
-    for key, bad in (("loss", "cross_entrophy"), ("seed", -1), ("extra", 1)):  # "crossentropy" is accepted, as nnctl does
+    # "crossentropy" is accepted, as nnctl does
+    for key, bad in (("loss", "cross_entrophy"), ("seed", -1), ("extra", 1)):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({**good, key: bad}, schema)
     with pytest.raises(jsonschema.ValidationError):
@@ -86,6 +89,7 @@ def test_gradcheck_passes_on_the_shipped_configs(shipped, monkeypatch):
     assert "layers.0.W" in out["parameters"]
 
 
+@pytest.mark.slow
 def test_gradcheck_table_and_set(config_file):
     result = invoke("gradcheck", config_file, "--set", "model.layers[0].activation=tanh", "--samples", "0")
     assert result.exit_code == 0, result.output

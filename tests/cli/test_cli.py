@@ -5,22 +5,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers.moons import moons_yaml
 
 from nnctl import __version__
 from nnctl.cli import main
 
-CONFIG = """\
-seed: 0
-data: {name: moons, n_samples: 300, noise: 0.1}
-model:
-  layers:
-    - {units: 16, activation: relu}
-    - {units: 2, activation: softmax}
-loss: cross_entropy
-optimizer: {name: adam, lr: 0.01}
-training: {epochs: 5, batch_size: 32}
-run: {output_dir: OUT}
-"""
+CONFIG = moons_yaml(optimizer={"lr": 0.01}, training={"epochs": 5}, run={"output_dir": "OUT"})
 
 
 @pytest.fixture()
@@ -48,13 +38,15 @@ def test_version_and_help(runner):
         assert result.exit_code == 0 and "Usage" in result.output
 
 
+@pytest.mark.slow
 def test_train_eval_summary_json(runner, config_file, tmp_path):
     result = invoke(runner, "train", config_file, "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     run_dir = Path(out["run_dir"])
     assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("moons-")
-    assert {"config.yaml", "metrics.jsonl", "metrics.csv", "checkpoint.json", "last.json", "run.json"} <= {p.name for p in run_dir.iterdir()}
+    assert {"config.yaml", "metrics.jsonl", "metrics.csv", "checkpoint.json", "last.json",
+            "run.json"} <= {p.name for p in run_dir.iterdir()}
     assert out["epochs"] == 5 and 0.5 < out["test"]["accuracy"] <= 1
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 5
     assert (run_dir / "metrics.csv").read_text().splitlines()[0].startswith("epoch,train_loss")
@@ -84,7 +76,7 @@ def test_train_human_output_and_quiet(runner, config_file):
     result = invoke(runner, "train", config_file, "--quiet")
     assert result.exit_code == 0
     assert result.stdout == ""  # everything on stderr: stdout is for --json only
-    assert "done in " in result.stderr and "test loss" in result.stderr and "checkpoint.json holds epoch" in result.stderr
+    assert all(part in result.stderr for part in ("done in ", "test loss", "checkpoint.json holds epoch"))
     assert "run folder:" not in result.stderr and "epoch 1/" not in result.stderr  # quiet: no header, no epoch lines
 
 
@@ -155,16 +147,16 @@ def test_validation_overflow_is_a_divergence():
 
     import numpy as np
 
-    from nnctl.errors import TrainingDiverged
     from nnctl.engine.losses import LOSSES
     from nnctl.engine.model import build
     from nnctl.engine.optimizers import SGD
     from nnctl.engine.train import fit
+    from nnctl.errors import TrainingDiverged
 
     rng = np.random.default_rng(0)
     model = build([dict(units=1, activation="linear", initializer="glorot_uniform")], 2, rng, "float32")
     data = SimpleNamespace(x_train=rng.normal(size=(32, 2)).astype("float32"), y_train=rng.integers(0, 2, 32),
                            x_val=np.full((8, 2), 3e38, dtype="float32"), y_val=np.zeros(8, dtype=np.int64),
-                           task="classification")
+                           task="classification", target_scale=1.0)
     with pytest.raises(TrainingDiverged, match="val_loss became inf"):
         fit(model, LOSSES["mse"], SGD(lr=0.01), data, epochs=1, batch_size=8, shuffle=False, seed=0)

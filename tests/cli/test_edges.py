@@ -7,11 +7,10 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from helpers.moons import moons_yaml
 
 from nnctl import api, config
 from nnctl.cli import main
-
-from conftest import moons_yaml
 
 
 def invoke(*args):
@@ -22,8 +21,10 @@ def invoke(*args):
 
 MISSING_CONFIG = [("train", "{config}"), ("check", "{config}"), ("summary", "{config}"), ("gradcheck", "{config}"),
                   ("lr-find", "{config}"), ("sweep", "{config}")]
-MISSING_CHECKPOINT = [("eval", "{checkpoint}"), ("eval", "{folder}"), ("summary", "{checkpoint}"), ("summary", "{folder}"),
-                      ("predict", "{checkpoint}", "{data}"), ("export", "{checkpoint}", "--format", "numpy", "-o", "{out}"),
+MISSING_CHECKPOINT = [("eval", "{checkpoint}"), ("eval", "{folder}"), ("summary", "{checkpoint}"),
+                      ("summary", "{folder}"),
+                      ("predict", "{checkpoint}", "{data}"),
+                      ("export", "{checkpoint}", "--format", "numpy", "-o", "{out}"),
                       ("export", "{folder}", "--format", "numpy", "-o", "{out}"), ("plot", "{folder}"),
                       ("doctor", "{folder}"), ("train", "--resume", "{folder}"), ("runs", "{folder}")]
 MISSING_DATA = [("train", "{nodata}"), ("summary", "{nodata}"), ("gradcheck", "{nodata}"), ("lr-find", "{nodata}"),
@@ -34,7 +35,8 @@ MISSING_DATA = [("train", "{nodata}"), ("summary", "{nodata}"), ("gradcheck", "{
                          + [(5, a) for a in MISSING_DATA], ids=lambda v: v if isinstance(v, int) else " ".join(v))
 def test_a_missing_file_exits_by_its_kind(code, args, tmp_path, moons_run):
     nodata = tmp_path / "nodata.yaml"
-    nodata.write_text(moons_yaml(data={"name": "csv", "path": str(tmp_path / "none.csv"), "target": "y", "n_samples": None,
+    nodata.write_text(moons_yaml(data={"name": "csv", "path": str(tmp_path / "none.csv"), "target": "y",
+                                       "n_samples": None,
                                        "noise": None}))
     names = {"config": tmp_path / "nope.yaml", "checkpoint": tmp_path / "nope.json", "folder": tmp_path / "nope",
              "data": tmp_path / "nope.csv", "out": tmp_path / "out", "nodata": nodata, "run": moons_run["run_dir"]}
@@ -74,7 +76,8 @@ def test_check_json_lists_the_errors_of_an_invalid_config(tmp_path):
     error = out["errors"][0]
     assert set(error) == {"file", "line", "key", "message"}
     line = bad.read_text().splitlines().index("loss: cross_entropi") + 1
-    assert error["file"] == str(bad) and error["line"] == line and error["key"] == "loss" and "cross_entropy" in error["message"]
+    assert (error["file"], error["line"], error["key"]) == (str(bad), line, "loss")
+    assert "cross_entropy" in error["message"]
     assert invoke("check", tmp_path / "nope.yaml", "--json").exit_code == 3
 
 
@@ -85,7 +88,8 @@ def test_checkpoint_last_keeps_the_final_epoch(tmp_path):
     assert result["checkpoint_epoch"] == 6
     assert api.load_checkpoint(result["checkpoint"]).epoch == 6
     default = config.load(path, ["training.checkpoint=best"])
-    assert default.training.checkpoint == "best" and config.load(tmp_path / "run" / "config.yaml").training.checkpoint == "last"
+    assert default.training.checkpoint == "best"
+    assert config.load(tmp_path / "run" / "config.yaml").training.checkpoint == "last"
     bad = invoke("check", path, "--set", "training.checkpoint=final")
     assert bad.exit_code == 3 and "training.checkpoint" in bad.stderr
 
@@ -97,13 +101,14 @@ def test_runs_shows_regression_scores_and_run_time(moons_run, tmp_path):
     (run / "run.json").write_text(json.dumps({"status": "finished", "started": "2026-01-01T10:00:00+00:00",
                                               "finished": "2026-01-01T10:02:05+00:00", "epochs": 2, "best_epoch": 2,
                                               "test": {"loss": 0.5, "mae": 43.1, "rmse": 55.0, "r2": 0.4512, "n": 89}}))
-    (run / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "train_loss": 1.0, "train_mae": 50.0, "val_loss": 0.6,
+    (run / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "train_loss": 1.0, "train_mae": 50.0,
+                                                           "val_loss": 0.6,
                                                            "val_mae": 45.0, "val_rmse": 57.0, "val_r2": 0.4}) + "\n"
                                                for e in (1, 2)))
     text = invoke("runs", tmp_path).stdout.splitlines()
     assert text[0].split() == ["run", "started", "status", "epochs", "time", "best", "val_loss", "best", "val", "test"]
     line = next(t for t in text if t.startswith("diabetes"))
-    assert "2m05s" in line and "r2 0.4000  mae 45.0000" in line and "r2 0.4512  mae 43.1000" in line
+    assert "2m05s" in line and "mae 45.0000  r2 0.4000" in line and "mae 43.1000  r2 0.4512" in line
     assert "acc " in next(t for t in text if t.startswith("moons"))
     found = {r["name"]: r for r in json.loads(invoke("runs", tmp_path, "--json").stdout)["runs"]}
     assert found["diabetes"]["task"] == "regression" and found["diabetes"]["duration_seconds"] == 125

@@ -187,7 +187,8 @@ def test_eval_scores_a_built_in_set_checkpoint_on_a_csv_of_its_features(tmp_path
     whole = run("eval", checkpoint, "--data", named, "--split", "all", "--json")
     assert whole.exit_code == 0, whole.output
     scores = json.loads(whole.stdout)
-    assert scores["split"] == "all" and scores["n"] == 150 and scores["classes"] == ["setosa", "versicolor", "virginica"]
+    assert scores["split"] == "all" and scores["n"] == 150 and scores["classes"] == ["setosa", "versicolor",
+                                                                                     "virginica"]
     assert scores["per_class"]["support"] == [50, 50, 50]
     by_index = json.loads(run("eval", checkpoint, "--data", indices, "--split", "all", "--json").stdout)
     assert by_index["accuracy"] == scores["accuracy"]  # 0, 1, 2 are the classes' indices
@@ -227,7 +228,8 @@ def test_init_refuses_what_train_refuses_with_the_same_message(text, tmp_path, m
 
 
 HOSTILE_NAMES = ["a\nrun: {output_dir: ..}\n#", "it's \"quoted\"", "hash # not a comment", "key: value", "-leading",
-                 "ctrl\x1b[31m\x07\x00end", "données ünïcode", "\u202eevil", "tab\tname", "a..b", "[list], {map}", "yes"]
+                 "ctrl\x1b[31m\x07\x00end", "données ünïcode", "\u202eevil", "tab\tname", "a..b",
+                 "[list], {map}", "yes"]
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
@@ -257,5 +259,6 @@ def test_a_file_or_column_name_never_writes_config(name, tmp_path, monkeypatch):
 def test_run_and_sweep_names_from_file_names_are_safe_folder_names():
     from nnctl.config import folder_name
 
-    assert [folder_name(stem, "run") for stem in ["..", ".", "-", ".hidden", "-x", "a..b", "x/../y", "a\nb", "ok-1.v2"]] \
+    assert [folder_name(stem,
+                        "run") for stem in ["..", ".", "-", ".hidden", "-x", "a..b", "x/../y", "a\nb", "ok-1.v2"]] \
         == ["_", "run", "run", "hidden", "x", "a_b", "x___y", "a_b", "ok-1.v2"]

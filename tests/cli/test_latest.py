@@ -28,7 +28,8 @@ def trained_twice(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tour")
     config = REPO / "configs" / "moons.yaml"
     for more in (["--set", "training.epochs=1"], []):
-        assert invoke("train", config, "-q", "--no-plots", "--set", f"run.output_dir={folder / 'runs'}", *more).exit_code == 0
+        assert invoke("train", config, "-q", "--no-plots", "--set", f"run.output_dir={folder / 'runs'}",
+                      *more).exit_code == 0
     return folder
 
 
@@ -48,7 +49,8 @@ def readme_commands():
     readme = (REPO / "README.md").read_text()
     found = []
     for line in re.findall(r"^(?:printf '([^']*)' \| )?(nnctl (?:eval|predict|summary) runs/\S+.*?)(?:\s+#.*)?$",
-                           readme + "\n" + "\n".join(re.findall(r"`(nnctl summary runs/[^`]+)`", readme)), re.M):
+                           readme + "\n" + "\n".join(re.findall(r"`(nnctl summary runs/[^`]+)`", readme)),
+                           re.MULTILINE):
         stdin, command = line
         found.append((shlex.split(command)[1:], stdin.encode().decode("unicode_escape") if stdin else None))
     return found
@@ -71,7 +73,8 @@ def test_several_matches_are_refused_with_the_newest(two_moons, argv):
     older, newer = two_moons
     args = []
     for a in argv:
-        args += [older / "checkpoint.json", newer / "checkpoint.json"] if a == "GLOB" else [older, newer] if a == "DIRS" else [a]
+        args += [older / "checkpoint.json",
+                 newer / "checkpoint.json"] if a == "GLOB" else [older, newer] if a == "DIRS" else [a]
     result = invoke(*args, input="0.5,0.25\n")
     assert result.exit_code == 2, result.output
     what = "run folders" if "DIRS" in argv else "checkpoints"
@@ -94,7 +97,8 @@ def test_latest_names_the_newest_run_and_a_real_name_wins(tmp_path):
     os.utime(runs / "moons-20260101-000000-bbbbbb" / "config.yaml", ns=(1, 1))
     assert lookup.resolve(runs / "latest") == runs / "moons-20260101-000000-aaaaaa"
     assert lookup.resolve(runs / "iris-latest" / "last.json") == runs / "iris-20250101-000000-cccccc" / "last.json"
-    assert [r["name"] for r in lookup.list_runs(runs)][:2] == ["moons-20260101-000000-aaaaaa", "moons-20260101-000000-bbbbbb"]
+    assert [r["name"] for r in lookup.list_runs(runs)][:2] == ["moons-20260101-000000-aaaaaa",
+                                                               "moons-20260101-000000-bbbbbb"]
     assert lookup.resolve(runs / "elsewhere" / "x.json") == runs / "elsewhere" / "x.json"  # missing: said later
     (runs / "latest").mkdir()  # a folder of that name is used as it is
     assert lookup.resolve(runs / "latest") == runs / "latest"

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from nnctl import api
-from nnctl.data import features
 from nnctl.cli import main
+from nnctl.data import features
 from nnctl.errors import DataError
 
 
@@ -113,8 +113,10 @@ def test_bad_arrays_exit_5(moons_run, tmp_path):
     np.savez(tmp_path / "two.npz", a=np.zeros((1, 2)), b=np.zeros((1, 2)))
     np.save(tmp_path / "text.npy", np.array([["a", "b"]]))
     (tmp_path / "junk.npy").write_bytes(b"not numpy")
-    for name, message in (("wide.npy", "shape (4, 3)"), ("nan.npy", "row 3, column 2: nan"), ("empty.npy", "empty input"),
-                          ("two.npz", "holds the arrays a, b"), ("text.npy", "not real numbers"), ("junk.npy", "not a NumPy"),
+    for name, message in (("wide.npy", "shape (4, 3)"), ("nan.npy", "row 3, column 2: nan"),
+                          ("empty.npy", "empty input"),
+                          ("two.npz", "holds the arrays a, b"), ("text.npy", "not real numbers"),
+                          ("junk.npy", "not a NumPy"),
                           ("missing.csv", "no such file")):
         result = invoke("predict", moons_run["checkpoint"], tmp_path / name)
         assert result.exit_code == 5 and message in result.stderr, (name, result.output)
@@ -148,7 +150,8 @@ def test_a_sigmoid_output_gives_both_class_probabilities(tmp_path):
 
 
 def test_a_mixed_first_row_suggests_header():
-    with pytest.raises(DataError, match=r"row 1, column 1: 'x' is not a number \(if row 1 is a header, pass --header\)"):
+    with pytest.raises(DataError,
+                       match=r"row 1, column 1: 'x' is not a number \(if row 1 is a header, pass --header\)"):
         features.read_csv("x,1\n0.5,0.2\n", 2)
     assert features.read_csv("x,1\r\n0.5,0.2\r\n", 2, header=True).tolist() == [[0.5, 0.2]]
 

@@ -54,7 +54,7 @@ def test_the_training_csv_with_its_target_column_is_predicted(trained):
 
 
 def test_columns_are_matched_by_name_in_any_order(trained, tmp_path):
-    checkpoint, data, x = trained
+    checkpoint, _data, x = trained
     ordered = write_csv(tmp_path / "ordered.csv", ["a", "b", "c"], x[:20].round(4).tolist())
     shuffled = write_csv(tmp_path / "shuffled.csv", ["c", "extra", "a", "b"],
                          [(r[2], 7, r[0], r[1]) for r in x[:20].round(4).tolist()])

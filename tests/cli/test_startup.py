@@ -2,12 +2,13 @@
 no heavy library until a command needs it (issue 4's target). Checked in a fresh interpreter,
 since this test process has long imported everything."""
 
-import pytest
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("sklearn", "pydantic", "matplotlib", "torch", "numpy", "scipy", "yaml", "numba")
@@ -42,7 +43,8 @@ def test_summary_imports_neither_scikit_learn_nor_the_training_code():
     """`nnctl summary` has a 0.5 s budget: it needs the config and the layer arithmetic only."""
     probe = ("from nnctl.cli import main\ntry:\n    main(['summary', 'configs/mnist.yaml'])\nexcept SystemExit as e:\n"
              "    assert e.code == 0, e.code\nimport sys\n"
-             "print([m for m in ('sklearn', 'numba', 'nnctl.engine.train', 'nnctl.runs.checkpoint', 'nnctl.runs.report', 'nnctl.api') if m in sys.modules])")
+             "print([m for m in ('sklearn', 'numba', 'nnctl.engine.train', 'nnctl.runs.checkpoint', "
+             "'nnctl.runs.report', 'nnctl.api') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, check=True, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(REPO)})
     assert "Total params" in out.stdout
@@ -60,10 +62,12 @@ def test_training_moons_from_a_warm_cache_imports_no_scikit_learn(tmp_path):
     for attempt in ("cold", "warm"):
         run_dir = tmp_path / attempt
         probe = ("from nnctl.cli import main\ntry:\n"
-                 f"    main(['train', 'configs/moons.yaml', '-q', '--no-plots', '--set', 'training.epochs=2', '--run-dir', {str(run_dir)!r}])\n"
+                 "    main(['train', 'configs/moons.yaml', '-q', '--no-plots', '--set', 'training.epochs=2', "
+                 f"'--run-dir', {str(run_dir)!r}])\n"
                  "except SystemExit as e:\n    assert e.code == 0, e.code\nimport sys\n"
                  f"print([m for m in {unwanted!r} if m in sys.modules])")
-        out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, check=True, capture_output=True, text=True, env=env)
+        out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, check=True, capture_output=True,
+                             text=True, env=env)
         runs.append(out.stdout.splitlines()[-1])
         assert (run_dir / "checkpoint.json").is_file()
     assert "sklearn" in runs[0]  # the cold run drew the set: the probe sees what it must see

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers.moons import moons_yaml
 
 from nnctl.cli import main
 from nnctl.sweep import spec as sweep_spec
-
-from conftest import moons_yaml
 
 TINY = moons_yaml(data={"n_samples": 100}, training={"epochs": 1})
 
@@ -24,6 +23,7 @@ def invoke(*args, stdin=TINY):
     return result
 
 
+@pytest.mark.slow
 def test_check_summary_and_gradcheck_read_a_config_on_stdin():
     checked = invoke("check", "-")
     assert checked.exit_code == 0 and "ok: <stdin> is valid: moons" in checked.stderr

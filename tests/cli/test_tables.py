@@ -38,7 +38,8 @@ def churn_rows(n: int, seed: int = 0, missing: bool = True) -> tuple[list[str], 
         churn = (plan == "basic") + (tenure < 24) + rng.normal() * 0.3 > 0.9
         region = REGIONS[rng.integers(3)] if not (missing and i % 17 == 5) else ""
         shown = str(tenure) if not (missing and i % 7 == 3) else MISSING[i // 7 % len(MISSING)]
-        rows.append([f"C{i:05d}", plan, region, shown, f"{fee:.2f}", ["no", "yes"][rng.integers(2)], ["no", "yes"][churn]])
+        rows.append([f"C{i:05d}", plan, region, shown, f"{fee:.2f}", ["no", "yes"][rng.integers(2)],
+                     ["no", "yes"][churn]])
     return header, rows
 
 
@@ -92,6 +93,7 @@ def test_training_says_what_it_read_and_run_json_keeps_it(trained):
                                                              "region=North, East"]
 
 
+@pytest.mark.slow
 def test_the_run_scores_itself_and_learnt_something(trained):
     scored = run("eval", trained["run"], "--json")
     assert scored.exit_code == 0, scored.output
@@ -188,7 +190,8 @@ def test_set_applies_before_the_file_is_read(tmp_path):
     assert written["data"]["columns"]["plan"] == "ignore" and written["training"]["epochs"] == 7
     assert written["data"]["columns"]["tenure"] == {"type": "numeric", "impute": "mean"}
     assert "plan: ignore  # --set data.columns.plan=ignore" in result.stdout
-    trained = run("train", "--data", data, "--set", "data.features=[plan, tenure, senior]", "--set", "training.epochs=1",
+    trained = run("train", "--data", data, "--set", "data.features=[plan, tenure, senior]", "--set",
+                  "training.epochs=1",
                   "-q", "--no-plots", "--run-dir", tmp_path / "run")
     assert trained.exit_code == 0, trained.output
     saved = json.loads((tmp_path / "run" / "checkpoint.json").read_text())["preprocessing"]["table"]["columns"]
@@ -244,7 +247,8 @@ def test_both_exports_read_the_columns_as_nnctl_does_and_keep_no_path(trained, t
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["rows_from"] == "test split"
     folder = str(trained["folder"]).encode()
-    assert folder not in (tmp_path / "m.onnx").read_bytes() and folder not in (tmp_path / "m" / "model.npz").read_bytes()
+    assert folder not in (tmp_path / "m.onnx").read_bytes()
+    assert folder not in (tmp_path / "m" / "model.npz").read_bytes()
     rows = [list(r) for r in trained["rows"][:12]]
     rows[0][1], rows[1][2], rows[2][3] = "platinum", "", "?"  # a plan never seen, a missing region and tenure
     order = ["monthly_fee", "senior", "plan", "churned", "tenure", "region", "customer_id"]
@@ -352,7 +356,8 @@ def test_data_keys_of_a_built_in_set_are_not_read_as_a_csvs(tmp_path):
 
 def test_a_table_without_a_header_is_read_by_position_everywhere(tmp_path):
     data = tmp_path / "nohead.csv"
-    data.write_text("".join(f"{['red', 'blue', 'green'][i % 3]},{i % 7},{'NA' if i % 9 == 0 else i % 4},{(i // 3) % 2}\n"
+    colours = ["red", "blue", "green"]
+    data.write_text("".join(f"{colours[i % 3]},{i % 7},{'NA' if i % 9 == 0 else i % 4},{(i // 3) % 2}\n"
                             for i in range(90)))
     assert run("train", "--data", data, "--set", "training.epochs=2", "-q", "--no-plots",
                "--run-dir", tmp_path / "run").exit_code == 0
@@ -385,7 +390,8 @@ def test_the_mlflow_model_of_a_table_takes_its_columns_by_name(tmp_path):
         warnings.simplefilter("ignore")
         import mlflow.pyfunc
 
-        mlflow_model.write(tmp_path / "run" / "checkpoint.json", tmp_path / "model")  # (pandas deprecations inside MLflow)
+        # (pandas deprecations inside MLflow)
+        mlflow_model.write(tmp_path / "run" / "checkpoint.json", tmp_path / "model")
         model = mlflow.pyfunc.load_model(str(tmp_path / "model"))
         got = model.predict(frame)
     assert {c.name: c.type.name for c in model.metadata.signature.inputs.inputs} == {

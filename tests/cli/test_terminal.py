@@ -8,13 +8,12 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from helpers.moons import moons_yaml
 
 from nnctl import cli, errors
 from nnctl.cli import main
-from nnctl.runs.progress import Progress
 from nnctl.engine.train import Position
-
-from conftest import moons_yaml
+from nnctl.runs.progress import Progress
 
 RECORD = {"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.75, "lr": 0.01,
           "seconds": 0.1}
@@ -25,7 +24,8 @@ INFO = {"run_dir": "runs/moons-1", "data": "moons", "source": "moons", "task": "
 HEADER = ("run folder:  runs/moons-1\n"
           "data:        moons, 2 features, 2 classes: 300 train / 40 val / 100 test rows\n"
           "model:       354 parameters (float32)\n"
-          "training:    adam, lr 0.01; 2 epochs, batch size 32 (10 steps an epoch); checkpoint.json keeps the best epoch\n")
+          "training:    adam, lr 0.01; 2 epochs, batch size 32 (10 steps an epoch); checkpoint.json keeps the best "
+          "epoch\n")
 
 
 class Terminal(io.StringIO):
@@ -54,7 +54,8 @@ def test_a_header_a_live_line_then_aligned_epoch_rows_on_a_terminal(monkeypatch)
     assert out.startswith(HEADER)
     live = [part for part in out[len(HEADER):].split("\r\033[K") if part]
     # the live line, redrawn in place: steps (not rows), a bar, the ETA, steps per second, the running scores
-    assert re.fullmatch(r"epoch 1/2   1/10 \[=>\.{18}\]  ETA \d+\.\d\ds  [\d,]+ steps/s  loss 0\.5000  acc 0\.7500", live[0])
+    assert re.fullmatch(r"epoch 1/2   1/10 \[=>\.{18}\]  ETA \d+\.\d\ds  [\d,]+ steps/s  loss 0\.5000  acc "
+                        r"0\.7500", live[0])
     assert live[8].startswith("epoch 1/2   9/10 [=================>..]  ETA ")
     assert len(live) == 10  # nine redraws (the last batch's line is the epoch's row at once), then the row
     assert live[-1] == ("epoch      loss       acc  val_loss   val_acc        lr     time\n"
@@ -80,7 +81,8 @@ def on_terminal(tmp_path, columns: int, env=None, epochs=3) -> str:
     import termios
 
     config = tmp_path / "moons.yaml"
-    config.write_text(moons_yaml(training={"epochs": epochs, "batch_size": 8}, run={"output_dir": str(tmp_path / "runs")}))
+    config.write_text(moons_yaml(training={"epochs": epochs, "batch_size": 8},
+                                 run={"output_dir": str(tmp_path / "runs")}))
     code = f"import sys; from nnctl.cli import main; main(['train', {str(config)!r}, '--no-plots'], prog_name='nnctl')"
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
@@ -111,14 +113,15 @@ def test_train_on_a_pseudo_terminal_shows_the_whole_screen(tmp_path):
     """A real process on a wide pseudo-terminal: header, live lines, aligned rows, the closing line."""
     out = on_terminal(tmp_path, 160)
     out = re.sub(r"\r\033\[K", "\n", out)  # each redraw on a line
-    assert re.search(r"^run folder:  .*/runs/moons-", out, re.M) and "data:        moons, 2 features, 2 classes: " in out
+    assert re.search(r"^run folder:  .*/runs/moons-", out,
+                     re.MULTILINE) and "data:        moons, 2 features, 2 classes: " in out
     assert re.search(r"model:       [\d,]+ parameters \(float32\)", out)
     assert "training:    adam, lr 0.02; 3 epochs, batch size 8 (" in out
     assert re.search(r"epoch 1/3 +\d+/\d+ \[[=>.]{20}\]  ETA \S+  [\d,]+ steps/s  loss \d\.\d{4}  acc \d\.\d{4}", out)
-    assert re.search(r"^epoch +loss +acc +val_loss +val_acc +lr +time$", out, re.M)
-    assert len(re.findall(r"^\s+[123]/3(  +\S+){6}$", out, re.M)) == 3
+    assert re.search(r"^epoch +loss +acc +val_loss +val_acc +lr +time$", out, re.MULTILINE)
+    assert len(re.findall(r"^\s+[123]/3(  +\S+){6}$", out, re.MULTILINE)) == 3
     assert re.search(r"^done in \S+: test loss \d\.\d{4}  accuracy \d\.\d{4} \(n=\d+\); best epoch \d of 3; "
-                     r".*/checkpoint\.json holds epoch \d$", out, re.M)
+                     r".*/checkpoint\.json holds epoch \d$", out, re.MULTILINE)
 
 
 @pytest.mark.slow
@@ -137,7 +140,7 @@ def test_the_live_line_fits_a_narrow_terminal(tmp_path, columns):
 def test_a_dumb_terminal_gets_plain_lines(tmp_path):
     out = on_terminal(tmp_path, 80, env={"TERM": "dumb"}, epochs=2)
     assert "\033[" not in out and "\r" not in out
-    assert re.search(r"^epoch 2/2  loss \d\.\d{4}  acc ", out, re.M)
+    assert re.search(r"^epoch 2/2  loss \d\.\d{4}  acc ", out, re.MULTILINE)
 
 
 class Notebook(io.StringIO):
@@ -206,7 +209,7 @@ def test_completion_knows_commands_data_sets_and_config_keys():
 
 
 def test_every_command_has_help():
-    for name, command in main.commands.items():
+    for name in main.commands:
         result = CliRunner().invoke(main, [name, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, name
     assert cli.EXIT_CODES is errors.EXIT_CODES

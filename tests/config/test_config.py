@@ -1,31 +1,13 @@
 """Config: valid files load and round-trip; each broken file is one message naming its key and line."""
 
-import textwrap
 
+import pydantic
 import pytest
 import yaml
+from helpers.configs import VALID, write
 
 from nnctl import config
 from nnctl.errors import ConfigError
-
-VALID = """\
-seed: 3
-data:
-  name: moons
-  n_samples: 200
-model:
-  layers:
-    - {units: 8, activation: relu}
-    - {units: 2, activation: softmax}
-loss: cross_entropy
-optimizer: {name: adam, lr: 1e-3}
-"""
-
-
-def write(tmp_path, text, name="c.yaml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def error_of(tmp_path, text) -> str:
@@ -51,7 +33,7 @@ def test_resolved_config_round_trips(tmp_path):
 
 def test_config_is_immutable(tmp_path):
     cfg = config.load(write(tmp_path, VALID))
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         cfg.seed = 4
 
 
@@ -62,7 +44,8 @@ def test_shipped_configs_are_valid(shipped):
 
 BROKEN = [
     # (replace this, with that, expected fragments of the message)
-    ("activation: softmax}", "activation: sofmax}", ["c.yaml:8", "model.layers[1].activation", "did you mean 'softmax'"]),
+    ("activation: softmax}", "activation: sofmax}",
+     ["c.yaml:8", "model.layers[1].activation", "did you mean 'softmax'"]),
     ("name: moons", "name: moonz", ["c.yaml:3", "data.name", "did you mean 'moons'"]),
     ("n_samples: 200", "n_sample: 200", ["c.yaml:4", "data.n_sample", "unknown key", "did you mean 'n_samples'"]),
     ("lr: 1e-3", "lr: -1", ["c.yaml:10", "optimizer.lr", "greater than 0"]),
@@ -70,9 +53,12 @@ BROKEN = [
     ("loss: cross_entropy", "", ["loss", "required"]),
     ("{name: adam, lr: 1e-3}", "{name: adm}", ["optimizer.name", "did you mean 'adam'"]),
     ("{name: adam, lr: 1e-3}", "{name: sgd, nesterov: true}", ["optimizer", "nesterov: true needs momentum"]),
-    ("{units: 2, activation: softmax}", "{units: 3, activation: softmax}", ["c.yaml:8", "model.layers[1].units", "2 classes"]),
-    ("{units: 2, activation: softmax}", "{units: 2, activation: relu}", ["model.layers[1].activation", "needs a softmax"]),
-    ("{units: 8, activation: relu}", "{units: 8, activation: softmax}", ["model.layers[0].activation", "output layer only"]),
+    ("{units: 2, activation: softmax}", "{units: 3, activation: softmax}",
+     ["c.yaml:8", "model.layers[1].units", "2 classes"]),
+    ("{units: 2, activation: softmax}", "{units: 2, activation: relu}",
+     ["model.layers[1].activation", "needs a softmax"]),
+    ("{units: 8, activation: relu}", "{units: 8, activation: softmax}",
+     ["model.layers[0].activation", "output layer only"]),
     ("{units: 8, activation: relu}", "{units: zero}", ["model.layers[0].units", "integer"]),
     ("seed: 3", "seed: 3\nseed: 4", ["c.yaml:2", "seed", "duplicate key", "line 1"]),
     ("seed: 3", "seed: 3\ntraining: {shuffle: maybe}", ["training.shuffle", "boolean"]),
@@ -94,10 +80,13 @@ def test_broken_config_names_its_key(tmp_path, old, new, fragments):
 
 def test_binary_task_checks(tmp_path):
     bce = VALID.replace("loss: cross_entropy", "loss: binary_cross_entropy")
-    assert "needs 1 output unit" in error_of(tmp_path, bce.replace("{units: 2, activation: softmax}", "{units: 2, activation: sigmoid}"))
-    assert "needs a sigmoid" in error_of(tmp_path, bce.replace("{units: 2, activation: softmax}", "{units: 1, activation: tanh}"))
+    assert "needs 1 output unit" in error_of(tmp_path, bce.replace("{units: 2, activation: softmax}",
+                                                                   "{units: 2, activation: sigmoid}"))
+    assert "needs a sigmoid" in error_of(tmp_path,
+                                         bce.replace("{units: 2, activation: softmax}", "{units: 1, activation: tanh}"))
     config.load(write(tmp_path, bce.replace("{units: 2, activation: softmax}", "{units: 1, activation: sigmoid}")))
-    mnist = bce.replace("name: moons\n  n_samples: 200", "name: mnist").replace("{units: 2, activation: softmax}", "{units: 1, activation: sigmoid}")
+    mnist = bce.replace("name: moons\n  n_samples: 200", "name: mnist").replace("{units: 2, activation: softmax}",
+                                                                                "{units: 1, activation: sigmoid}")
     assert "two classes" in error_of(tmp_path, mnist)
 
 
@@ -210,8 +199,9 @@ def test_byte_order_mark_and_windows_line_ends_are_fine(tmp_path):
     assert config.load(path).optimizer.lr == 1e-3
 
 
+# subnormal: already rounded
 @pytest.mark.parametrize("dtype,epsilon,rounded", [("float32", "1.0e-300", "0"), ("float32", "1.0e-39", "1e-39"),
-                                                   ("float64", "1.0e-320", "9.99989e-321")])  # subnormal: already rounded
+                                                   ("float64", "1.0e-320", "9.99989e-321")])
 def test_a_batchnorm_epsilon_below_the_dtypes_smallest_normal_is_refused(tmp_path, dtype, epsilon, rounded):
     """1e-300 is 0 in float32: it used to warn of a division by zero, then blame the learning rate."""
     text = VALID.replace("- {units: 8, activation: relu}",
@@ -223,7 +213,8 @@ def test_a_batchnorm_epsilon_below_the_dtypes_smallest_normal_is_refused(tmp_pat
 
 
 def test_a_small_but_normal_batchnorm_epsilon_is_fine(tmp_path):
-    text = VALID.replace("- {units: 8, activation: relu}", "- {units: 8, activation: relu}\n    - {type: batchnorm, epsilon: 1.0e-30}")
+    text = VALID.replace("- {units: 8, activation: relu}",
+                         "- {units: 8, activation: relu}\n    - {type: batchnorm, epsilon: 1.0e-30}")
     assert config.load(write(tmp_path, text)).model.layers[1].epsilon == 1e-30
 
 

@@ -6,12 +6,11 @@ import copy
 import numpy as np
 import pytest
 import yaml
+from helpers.moons import STANDARD_MOONS
 
 from nnctl import api
 from nnctl.errors import ConfigError
 from nnctl.runs import checkpoint
-
-from conftest import STANDARD_MOONS
 
 
 def moons(**changes) -> dict:
@@ -42,7 +41,8 @@ def test_python_values_are_read_as_yaml_gives_them(tmp_path):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"model": {"layers": [{"units": 0}]}}, r"^<dict>: model.layers\[0\].units: input should be greater than or equal to 1"),
+    ({"model": {"layers": [{"units": 0}]}},
+     r"^<dict>: model.layers\[0\].units: input should be greater than or equal to 1"),
     ({"optimizer": {"name": "adm"}}, r"^<dict>: optimizer.name: expected one of sgd, .*did you mean 'adam'\?$"),
     ({"trainig": {}}, r"^<dict>: trainig: unknown key; did you mean 'training'\?"),
     ({"training": {"epochs": "ten"}}, r"^<dict>: training.epochs: input should be a valid integer, got 'ten'$"),

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from nnctl.cli import main
 from nnctl import config
+from nnctl.cli import main
 from nnctl.config import aliases
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +58,8 @@ def test_a_misspelt_required_key_is_reported_as_the_typo_at_its_own_line(tmp_pat
     result = invoke("check", path)
     assert result.exit_code == 3
     lines = error_lines(result)
-    assert lines == [f"{path}:8: optimiser: unknown key; did you mean 'optimizer'? "
-                     "(allowed: seed, data, model, loss, optimizer, training, run)"]
+    assert lines == [(f"{path}:8: optimiser: unknown key; did you mean 'optimizer'? "
+                     "(allowed: seed, data, model, loss, optimizer, training, run)")]
 
 
 def test_a_missing_key_without_a_typo_is_still_missing(tmp_path):
@@ -95,7 +95,8 @@ def test_loss_aliases(word, canonical):
 @pytest.mark.parametrize("table,word,canonical", [
     (aliases.ACTIVATIONS, "ReLU", "relu"), (aliases.ACTIVATIONS, "LeakyReLU", "leaky_relu"),
     (aliases.ACTIVATIONS, "Softmax", "softmax"), (aliases.ACTIVATIONS, "swish", "silu"),
-    (aliases.OPTIMIZERS, "SGD", "sgd"), (aliases.OPTIMIZERS, "AdamW", "adamw"), (aliases.OPTIMIZERS, "RMSProp", "rmsprop"),
+    (aliases.OPTIMIZERS, "SGD", "sgd"), (aliases.OPTIMIZERS, "AdamW", "adamw"),
+    (aliases.OPTIMIZERS, "RMSProp", "rmsprop"),
     (aliases.LAYER_TYPES, "Linear", "dense"), (aliases.LAYER_TYPES, "BatchNormalization", "batchnorm"),
     (aliases.LAYER_TYPES, "Conv2D", "conv2d"), (aliases.LAYER_TYPES, "Conv2d", "conv2d"),
     (aliases.LAYER_TYPES, "MaxPooling2D", "maxpool2d"), (aliases.LAYER_TYPES, "MaxPool2d", "maxpool2d"),
@@ -114,7 +115,8 @@ def test_every_alias_names_a_valid_word_and_no_alias_hides_a_name():
         assert set(table.aliases.values()) <= set(table.names), table.key
         names = {aliases.fold(n): n for n in table.names}
         assert len(names) == len(table.names), table.key
-        for alias, name in table.aliases.items():  # an alias may spell a name out (binary_crossentropy), never hide another
+        # an alias may spell a name out (binary_crossentropy), never hide another
+        for alias, name in table.aliases.items():
             assert names.get(aliases.fold(alias), name) == name, alias
             assert table.lookup(alias) == name
 
@@ -122,8 +124,8 @@ def test_every_alias_names_a_valid_word_and_no_alias_hides_a_name():
 def test_an_unknown_word_is_suggested_by_its_alias_first(tmp_path):
     path = write(tmp_path, "c.yaml", KERAS.replace("binary_crossentropy", "categorical_crossentropyy"))
     lines = error_lines(invoke("check", path))
-    assert lines == [f"{path}:11: loss: expected one of cross_entropy, binary_cross_entropy, mse, mae, huber, "
-                     "got 'categorical_crossentropyy'; did you mean 'cross_entropy'?"]
+    assert lines == [(f"{path}:11: loss: expected one of cross_entropy, binary_cross_entropy, mse, mae, huber, "
+                     "got 'categorical_crossentropyy'; did you mean 'cross_entropy'?")]
     path = write(tmp_path, "c.yaml", KERAS.replace("learning_rate", "learnin_rate"))
     assert "optimizer.learnin_rate: unknown key; did you mean 'lr'?" in invoke("check", path).stderr
 
@@ -146,12 +148,14 @@ def test_a_layer_type_that_names_an_activation_is_an_activation_layer(tmp_path):
     assert layers[:3] == [{"type": "dense", "units": 16, "activation": "linear", "initializer": "glorot_uniform",
                            "l1": 0.0, "l2": 0.0}, {"type": "activation", "activation": "relu"},
                           {"type": "dropout", "rate": 0.2}]
-    twice = write(tmp_path, "twice.yaml", KERAS.replace("{type: Dense, units: 16, activation: ReLU, kernel_initializer: HeNormal}",
+    twice = write(tmp_path, "twice.yaml",
+                  KERAS.replace("{type: Dense, units: 16, activation: ReLU, kernel_initializer: HeNormal}",
                                                         "{type: Tanh, activation: relu}"))
     assert error_lines(invoke("check", twice)) == [
-        f"{twice}:6: model.layers[0].activation: the layer's type, Tanh, is an activation already: give "
-        "{type: activation, activation: ...} or the type alone"]
-    elsewhere = write(tmp_path, "p.yaml", KERAS.replace("activation: ReLU, kernel_initializer", "p: 0.2, kernel_initializer"))
+        (f"{twice}:6: model.layers[0].activation: the layer's type, Tanh, is an activation already: give "
+        "{type: activation, activation: ...} or the type alone")]
+    elsewhere = write(tmp_path, "p.yaml",
+                      KERAS.replace("activation: ReLU, kernel_initializer", "p: 0.2, kernel_initializer"))
     assert "model.layers[0].p: unknown key" in invoke("check", elsewhere).stderr
 
 
@@ -181,16 +185,18 @@ def test_every_config_error_is_reported_at_once_in_line_order(tmp_path):
     assert result.exit_code == 3
     assert error_lines(result) == [
         f"{path}:6: model.layers[0].units: input should be greater than or equal to 1, got 0",
-        f"{path}:6: model.layers[0].activation: expected one of relu, leaky_relu, sigmoid, tanh, softmax, linear, elu, "
-        "selu, gelu, softplus, silu, got 'relux'; did you mean 'relu'?",
-        f"{path}:8: optimiser: unknown key; did you mean 'optimizer'? (allowed: seed, data, model, loss, optimizer, training, run)",
+        (f"{path}:6: model.layers[0].activation: expected one of relu, leaky_relu, sigmoid, tanh, softmax, linear, "
+         "elu, selu, gelu, softplus, silu, got 'relux'; did you mean 'relu'?"),
+        (f"{path}:8: optimiser: unknown key; did you mean 'optimizer'? (allowed: seed, data, model, loss, optimizer, "
+         "training, run)"),
         f"{path}:14: training.batch_size: input should be greater than or equal to 1, got -1",
     ]
     assert invoke("train", path).exit_code == 3
 
 
 def test_the_output_layer_and_the_training_keys_are_checked_together(tmp_path):
-    text = KERAS.replace("{type: Dense, units: 16, activation: ReLU", "{type: Dense, units: 16, activation: softmax").replace(
+    text = KERAS.replace("{type: Dense, units: 16, activation: ReLU",
+                         "{type: Dense, units: 16, activation: softmax").replace(
         "units: 1, activation: Sigmoid", "units: 3, activation: Sigmoid").replace(
         "  epochs: 2\n", "  epochs: 2\n  early_stopping: {monitor: val_mae}\n")
     path = write(tmp_path, "c.yaml", text)
@@ -199,8 +205,8 @@ def test_the_output_layer_and_the_training_keys_are_checked_together(tmp_path):
     assert error_lines(result) == [
         f"{path}:6: model.layers[0].activation: softmax belongs on the output layer only",
         f"{path}:7: model.layers[1].units: binary_cross_entropy needs 1 output unit, got 3",
-        f"{path}:14: training.early_stopping.monitor: val_mae is a regression metric; breast_cancer is a "
-        "classification task (use val_loss or val_accuracy)"]
+        (f"{path}:14: training.early_stopping.monitor: val_mae is a regression metric; breast_cancer is a "
+        "classification task (use val_loss or val_accuracy)")]
 
 
 # ---------------------------------------------------------------- 4. data.path relative to the config
@@ -240,11 +246,11 @@ def test_a_sweeps_base_config_path_is_relative_to_the_base_config(tmp_path, monk
 
 @pytest.mark.parametrize("text,line,message,shown", [
     ("seed: 0\noptimizer:\n  name: adam\n    lr: 0.1\n", 4,
-     "this line is indented more than the key above it: line it up with that key, or, to nest it, leave the key above "
-     "without a value", "    lr: 0.1"),
+     ("this line is indented more than the key above it: line it up with that key, or, to nest it, leave the key above "
+     "without a value"), "    lr: 0.1"),
     ("seed: 0\noptimizer:\n    name: adam\n  lr: 0.1\n", 4,
-     "this line's indentation matches no key above it: indent it as the keys of the mapping it belongs to (the same "
-     "number of spaces)", "  lr: 0.1"),
+     ("this line's indentation matches no key above it: indent it as the keys of the mapping it belongs to (the same "
+     "number of spaces)"), "  lr: 0.1"),
     ("seed: 0\noptimizer\n  name: adam\n", 2,
      "this line has no colon after its key: write `key: value` (or `key:` above what it holds)", "optimizer"),
     ("seed: 0\nmodel:\n  layers:\n    - {units: 3, activation: relu\n    - {units: 2}\n", 4,
@@ -267,7 +273,8 @@ def test_yaml_mistakes_are_one_sentence_at_their_line(tmp_path, text, line, mess
 def test_config_files_are_merged_in_order(tmp_path):
     base = write(tmp_path, "base.yaml", KERAS)
     first = write(tmp_path, "o1.yaml", "optimizer:\n  lr: 0.5\ntraining:\n  epochs: 3\n")
-    second = write(tmp_path, "o2.yaml", "training:\n  epochs: 4\nmodel:\n  layers:\n    - {units: 1, activation: sigmoid}\n")
+    second = write(tmp_path, "o2.yaml",
+                   "training:\n  epochs: 4\nmodel:\n  layers:\n    - {units: 1, activation: sigmoid}\n")
     result = invoke("check", base, "--config", first, "--config", second, "--set", "seed=3")
     assert result.exit_code == 0, result.output
     resolved = yaml.safe_load(result.stdout)
@@ -325,6 +332,7 @@ def test_config_needs_a_config_to_merge_into(tmp_path):
     assert result.exit_code == 2 and "--config changes a CONFIG" in result.output
 
 
+@pytest.mark.slow
 def test_a_run_written_with_a_relative_data_path_still_resumes_and_evaluates(tmp_path, monkeypatch):
     """Runs and checkpoints from before paths were anchored hold data.path relative to the folder
     nnctl ran in: they are read from the current folder, as they were written, and the same file
@@ -336,7 +344,8 @@ def test_a_run_written_with_a_relative_data_path_still_resumes_and_evaluates(tmp
     text = (ROOT / "configs" / "wine_csv.yaml").read_text().replace("data/wine_cultivars.csv", "w.csv")
     config_path = write(tmp_path, "c.yaml", text)
     run = tmp_path / "run"
-    assert invoke("train", config_path, "--run-dir", run, "-q", "--no-plots", "--set", "training.epochs=2").exit_code == 0
+    assert invoke("train", config_path, "--run-dir", run, "-q", "--no-plots", "--set",
+                  "training.epochs=2").exit_code == 0
     absolute = str(tmp_path / "w.csv")
     written = run / "config.yaml"
     written.write_text(written.read_text().replace(absolute, "w.csv"))
@@ -405,7 +414,8 @@ MOONS = "seed: 0\ndata: {name: moons, n_samples: 200}\nmodel:\n  layers:\n    - 
 @pytest.mark.parametrize("output, loss, same_as", [
     ("{units: 2}", "CrossEntropyLoss", ("{units: 2, activation: softmax}", "cross_entropy")),
     ("{units: 2, activation: linear}", "CrossEntropyLoss", ("{units: 2, activation: softmax}", "cross_entropy")),
-    ("{type: Linear, out_features: 2, activation: identity}", "cross_entropy_loss", ("{units: 2, activation: softmax}", "cross_entropy")),
+    ("{type: Linear, out_features: 2, activation: identity}", "cross_entropy_loss",
+     ("{units: 2, activation: softmax}", "cross_entropy")),
     ("{units: 1}", "BCEWithLogitsLoss", ("{units: 1, activation: sigmoid}", "binary_cross_entropy")),
 ])
 def test_pytorch_logits_losses_take_a_linear_output_layer(output, loss, same_as, tmp_path):
@@ -439,9 +449,9 @@ def test_in_features_suggests_units_and_says_why(tmp_path):
     result = invoke("check", write(tmp_path, "c.yaml", MOONS % ("{in_features: 8, units: 2, activation: softmax}",
                                                                 "cross_entropy")))
     assert error_lines(result) == [
-        f"{tmp_path / 'c.yaml'}:6: model.layers[1].in_features: unknown key; did you mean 'units'? nnctl infers a "
+        (f"{tmp_path / 'c.yaml'}:6: model.layers[1].in_features: unknown key; did you mean 'units'? nnctl infers a "
         f"layer's inputs from the layer before it (the data's width for the first): units is its outputs, PyTorch's "
-        f"out_features (allowed: type, units, activation, initializer, l1, l2)"]
+        f"out_features (allowed: type, units, activation, initializer, l1, l2)")]
 
 
 @pytest.mark.parametrize("layer_type, activation", [("ReLU", "relu"), ("relu", "relu"), ("LeakyReLU", "leaky_relu"),
@@ -449,7 +459,8 @@ def test_in_features_suggests_units_and_says_why(tmp_path):
 def test_an_activation_as_a_layer_type_is_an_activation_layer(layer_type, activation, tmp_path):
     """Keras' ReLU layer, PyTorch's nn.ReLU: {type: ReLU} is {type: activation, activation: relu},
     and the summary says which activation it applies."""
-    text = MOONS.replace("    - %s\n", f"    - {{type: {layer_type}}}\n    - %s\n") % ("{units: 2, activation: softmax}",
+    text = MOONS.replace("    - %s\n",
+                         f"    - {{type: {layer_type}}}\n    - %s\n") % ("{units: 2, activation: softmax}",
                                                                                       "cross_entropy")
     path = write(tmp_path, "c.yaml", text)
     layer = config.plain(config.load(path).model.layers)[1]

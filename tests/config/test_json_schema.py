@@ -51,7 +51,8 @@ def config_with(table: aliases.Words, word: str, canonical_word: str) -> dict:
     elif table is aliases.LAYER_TYPES and canonical_word in IMAGE_LAYERS:  # on images, before the dense layers
         cfg["data"] = {"name": "digits"}
         flat = [] if canonical_word in ("flatten", "global_avgpool2d") else [{"type": "flatten"}]
-        cfg["model"]["layers"] = [{"type": word, **IMAGE_LAYERS[canonical_word]}, *flat, {"units": 10, "activation": "softmax"}]
+        cfg["model"]["layers"] = [{"type": word, **IMAGE_LAYERS[canonical_word]}, *flat,
+                                  {"units": 10, "activation": "softmax"}]
     elif table is aliases.LAYER_TYPES:
         layers.insert(1, {"type": word, **{"dense": {"units": 3}, "dropout": {"rate": 0.1},
                                            "activation": {"activation": "tanh"}}.get(canonical_word, {})})
@@ -91,7 +92,8 @@ def test_every_word_and_alias_in_every_spelling_nnctl_accepts_validates(table, w
 def test_every_key_alias_validates_and_giving_both_names_is_refused(section, renamed):
     alias, key = renamed
     cfg = copy.deepcopy(MOONS)
-    node = {"optimizer": cfg["optimizer"], "training": cfg["training"], "model.layers[]": cfg["model"]["layers"][0]}[section]
+    node = {"optimizer": cfg["optimizer"], "training": cfg["training"],
+            "model.layers[]": cfg["model"]["layers"][0]}[section]
     value = {"lr": 0.01, "units": 4, "initializer": "he_normal", "epochs": 2, "clip_norm": 1.0}[key]
     node.pop(key, None)
     node[alias] = value
@@ -105,6 +107,7 @@ def test_every_key_alias_validates_and_giving_both_names_is_refused(section, ren
 
 @given(st.sampled_from([(t, w) for t, w, _ in ALL_WORDS]), st.lists(st.sampled_from(["", "", "_", "-", " ", ".", "x"]),
        min_size=40, max_size=40), st.lists(st.booleans(), min_size=40, max_size=40))
+@pytest.mark.slow
 def test_the_pattern_matches_a_spelling_exactly_when_nnctl_folds_it_to_a_word(chosen, separators, upper):
     """Random case and separators in a word (and a few characters fold keeps): the schema's pattern
     and nnctl's lookup agree on every one."""

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from nnctl import api, config, data
-from nnctl.config import memory
 from nnctl.cli import main
+from nnctl.config import memory
 from nnctl.errors import ConfigError, DataError
 
 HUGE = """\

@@ -1,11 +1,10 @@
 """--set key=value: dotted keys and list indices, YAML values, validated like the file, named in errors."""
 
 import pytest
+from helpers.configs import VALID, write
 
 from nnctl import config
 from nnctl.errors import ConfigError
-
-from test_config import VALID, write
 
 
 def load(tmp_path, *overrides):
@@ -33,7 +32,8 @@ def test_values_are_yaml_so_mappings_and_lists_work(tmp_path):
 
 
 def test_an_index_one_past_the_end_appends(tmp_path):
-    cfg = load(tmp_path, "model.layers[1]={units: 8, activation: relu}", "model.layers[2]={units: 2, activation: softmax}")
+    cfg = load(tmp_path, "model.layers[1]={units: 8, activation: relu}",
+               "model.layers[2]={units: 2, activation: softmax}")
     assert [layer.units for layer in cfg.model.layers] == [8, 8, 2]
 
 

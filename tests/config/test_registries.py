@@ -2,6 +2,7 @@
 defaults are the engine classes' constructor defaults."""
 
 import inspect
+import types
 import typing
 
 import numpy as np
@@ -25,9 +26,7 @@ def _members(union) -> list:
     """The models of a (discriminated, possibly tagged) union of the schema."""
     out = []
     for arg in typing.get_args(union):
-        if typing.get_origin(arg) is typing.Annotated:
-            out += _members(arg)
-        elif typing.get_origin(arg) is typing.Union:
+        if typing.get_origin(arg) in (typing.Annotated, typing.Union, types.UnionType):
             out += _members(arg)
         elif isinstance(arg, type) and issubclass(arg, config.BaseModel):
             out.append(arg)
@@ -36,7 +35,8 @@ def _members(union) -> list:
 
 def _name(model_cls, key="name") -> str:
     field = model_cls.model_fields[key]
-    return typing.get_args(field.annotation)[0] if typing.get_origin(field.annotation) is typing.Literal else field.default
+    literal = typing.get_origin(field.annotation) is typing.Literal
+    return typing.get_args(field.annotation)[0] if literal else field.default
 
 
 def test_activation_names_are_the_engines():
@@ -69,7 +69,7 @@ def test_layer_types_are_the_ones_the_engine_builds():
         cfg = config.ModelConfig.model_validate({"layers": [samples[kind], *tail, {"units": 2}]})
         layers_ = config.plain(cfg.layers)
         shape = (6, 6, 2) if images else 3
-        assert [r["type"] for r in model.summary_rows(layers_, shape)][0] == model.LAYER_TYPES[kind].title
+        assert next(r["type"] for r in model.summary_rows(layers_, shape)) == model.LAYER_TYPES[kind].title
         model.build(layers_, shape, np.random.default_rng(0))
 
 

@@ -18,27 +18,31 @@ CASES = {
     "kernel larger than its input": ("digits", [
         "{type: conv2d, filters: 4, kernel_size: 3}", "{type: maxpool2d}", "{type: conv2d, filters: 4, kernel_size: 5}",
         "{type: flatten}", "{units: 10, activation: softmax}"],
-        ":6: model.layers[2].kernel_size: conv2d: kernel_size 5 is larger than its input (None, 3, 3, 4), 3 x 3 per "
-        "channel; use a smaller kernel_size or padding: same"),
+        (":6: model.layers[2].kernel_size: conv2d: kernel_size 5 is larger than its input (None, 3, 3, 4), 3 x 3 per "
+        "channel; use a smaller kernel_size or padding: same")),
     "dense after images": ("digits", ["{type: Conv2D, filters: 4, kernel_size: 3}", "{units: 10, activation: softmax}"],
-                           ":5: model.layers[1]: dense: takes rows of features, (None, n), and its input is "
-                           "(None, 6, 6, 4): put {type: flatten} (or global_avgpool2d) before it"),
+                           (":5: model.layers[1]: dense: takes rows of features, (None, n), and its input is "
+                           "(None, 6, 6, 4): put {type: flatten} (or global_avgpool2d) before it")),
     "conv on tabular data": ("iris", ["{type: conv2d, filters: 4, kernel_size: 3}", "{type: flatten}",
                                       "{units: 3, activation: softmax}"],
-                             ":4: model.layers[0]: conv2d: takes images, (None, height, width, channels), and its input "
-                             "is (None, 4) (iris is not a set of images: its rows of 4 features have no height and width)"),
+                             (":4: model.layers[0]: conv2d: takes images, (None, height, width, channels), and its "
+                              "input "
+                             "is (None, 4) (iris is not a set of images: its rows of 4 features have no height and "
+                             "width)")),
     "shapes that collapse": ("digits", ["{type: maxpool2d}", "{type: maxpool2d}", "{type: maxpool2d}",
                                         "{type: maxpool2d}", "{type: flatten}", "{units: 10, activation: softmax}"],
-                             ":7: model.layers[3].pool_size: maxpool2d: pool_size 2 is larger than its input "
-                             "(None, 1, 1, 1), 1 x 1 per channel; use a smaller pool_size or padding: same"),
+                             (":7: model.layers[3].pool_size: maxpool2d: pool_size 2 is larger than its input "
+                             "(None, 1, 1, 1), 1 x 1 per channel; use a smaller pool_size or padding: same")),
     "PyTorch's in_channels": ("digits", ["{type: Conv2d, in_channels: 3, out_channels: 4, kernel_size: 3}",
                                          "{type: Flatten}", "{units: 10, activation: softmax}"],
-                              ":4: model.layers[0].in_channels: conv2d: in_channels is 3, and its input (None, 8, 8, 1) "
-                              "has 1 channel"),
-    "pool padding beyond half": ("digits", ["{type: MaxPool2d, kernel_size: 2, stride: 2, padding: 2}", "{type: flatten}",
+                              (":4: model.layers[0].in_channels: conv2d: in_channels is 3, and its input (None, 8, 8, "
+                               "1) "
+                              "has 1 channel")),
+    "pool padding beyond half": ("digits",
+                                 ["{type: MaxPool2d, kernel_size: 2, stride: 2, padding: 2}", "{type: flatten}",
                                             "{units: 10, activation: softmax}"],
-                                 ":4: model.layers[0].padding: maxpool2d: padding 2 is more than half of pool_size 2: "
-                                 "a window could hold padding alone"),
+                                 (":4: model.layers[0].padding: maxpool2d: padding 2 is more than half of pool_size 2: "
+                                 "a window could hold padding alone")),
 }
 
 
@@ -74,11 +78,14 @@ def test_a_convolution_on_a_csv_files_rows_is_refused_once_the_file_is_read(tmp_
 
 
 @pytest.mark.parametrize("given,message", [
-    ("kernel_size: [3, 0]", "kernel_size: expected an integer ≥ 1, ≤ 10,000 or a pair [height, width] of them, got [3, 0]"),
-    ("kernel_size: 3, padding: Same", "padding: expected valid, same, an integer ≥ 0, ≤ 10,000 or a pair [height, width] "
-                                      "of them, got 'Same'; did you mean 'same'?"),
-    ("kernel_size: 3, dilation: yes", "dilation: expected an integer ≥ 1, ≤ 10,000 or a pair [height, width] of them, "
-                                      "got True (YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote it)"),
+    ("kernel_size: [3, 0]",
+     "kernel_size: expected an integer ≥ 1, ≤ 10,000 or a pair [height, width] of them, got [3, 0]"),
+    ("kernel_size: 3, padding: Same",
+     ("padding: expected valid, same, an integer ≥ 0, ≤ 10,000 or a pair [height, width] "
+                                      "of them, got 'Same'; did you mean 'same'?")),
+    ("kernel_size: 3, dilation: yes", ("dilation: expected an integer ≥ 1, ≤ 10,000 or a pair [height, width] of them, "
+                                      "got True (YAML reads an unquoted yes, no, on, off, true or false as a boolean: "
+                                      "quote it)")),
 ])
 def test_a_key_of_several_kinds_fails_with_one_error_saying_them_all(tmp_path, given, message):
     path = write(tmp_path, "digits", [f"{{type: conv2d, filters: 4, {given}}}", "{type: flatten}",

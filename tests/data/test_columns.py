@@ -10,7 +10,8 @@ from nnctl.data.prepare import Prepared
 from nnctl.errors import DataError
 
 MISSING = columns.markers(columns.MISSING)
-SETTINGS = {"delimiter": ",", "decimal": ".", "encoding": "utf-8", "missing_values": list(columns.MISSING), "columns": None}
+SETTINGS = {"delimiter": ",", "decimal": ".", "encoding": "utf-8", "missing_values": list(columns.MISSING),
+            "columns": None}
 
 
 @pytest.mark.parametrize("name, cells, kind", [
@@ -57,7 +58,8 @@ def test_fitting_learns_on_the_training_rows_and_encoding_applies_to_all():
     record = prepared.fit(train)
     numeric, categorical, binary = record["columns"]
     assert numeric == {"name": "n", "type": "numeric", "impute": "median", "fill": 3.0, "indicator": True}
-    assert categorical == {"name": "c", "type": "categorical", "categories": ["blue", "red"], "other": False, "missing": True}
+    assert categorical == {"name": "c", "type": "categorical", "categories": ["blue", "red"], "other": False,
+                           "missing": True}
     assert binary == {"name": "b", "type": "binary", "values": ["no", "yes"], "fill": 0.25}
     x, names, found = prepared.encode(record)
     assert names == ["n", "n:missing", "c=blue", "c=red", "c:missing", "b=yes"]
@@ -66,8 +68,8 @@ def test_fitting_learns_on_the_training_rows_and_encoding_applies_to_all():
     assert {f["column"]: (f["missing"], f["unknown"], f["example"]) for f in found} == \
         {"n": (1, 0, None), "c": (1, 1, "green")}
     notes = encoding.notes(found, record["columns"], "t.csv")
-    assert ("unknown", "t.csv: column 'c': 1 value the model never saw in training, such as 'green': read as no "
-                       "category (all zeros)") in notes
+    assert ("unknown", ("t.csv: column 'c': 1 value the model never saw in training, such as 'green': read as no "
+                       "category (all zeros)")) in notes
 
 
 def test_max_categories_keeps_the_most_frequent_and_groups_the_rest_as_other():
@@ -101,7 +103,8 @@ def test_drop_rows_leaves_out_the_rows_a_column_lacks_before_the_split():
     ("c,y\nu,a\nv,b\nw,a\nx,b\n", {"c": "categorical"}, "each of its 4 values occurs once: as many categories as rows"),
     ("c,y\nu,a\nv,b\nw,a\nu,b\n", {"c": "binary"}, "is binary but holds 3 values"),
     ("c,y\nu,a\nv,b\nw,a\n", {"d": "numeric"}, "data.columns names 'd', which is not a feature column"),
-    ("c,y\nu,a\nv,b\nw,a\n", {"c": "numeric"}, "t.csv:2: feature column 'c' holds 'u', not a number, and the column is numeric"),
+    ("c,y\nu,a\nv,b\nw,a\n", {"c": "numeric"},
+     "t.csv:2: feature column 'c' holds 'u', not a number, and the column is numeric"),
     ("n,y\n1,a\ninf,b\n", None, "t.csv:3: feature column 'n' holds inf, not a finite number"),
 ])
 def test_what_cannot_be_learnt_is_refused_naming_the_column(text, declared, message):
@@ -131,7 +134,8 @@ def test_utf8_with_a_byte_order_mark_and_utf16_read_alike():
 def test_a_checkpoints_record_is_checked_before_use():
     record = {**{k: v for k, v in SETTINGS.items() if k != "columns"}, "target": "y",
               "columns": [{"name": "n", "type": "numeric", "impute": "median", "fill": 1.0, "indicator": True},
-                          {"name": "c", "type": "categorical", "categories": ["a", "b"], "other": False, "missing": False}]}
+                          {"name": "c", "type": "categorical", "categories": ["a", "b"], "other": False,
+                           "missing": False}]}
     table_record.check(record, 4, ["n", "n:missing", "c=a", "c=b"])
     for broken, message in [({"fill": float("inf")}, "valid values"), ({"impute": "mode"}, "valid values"),
                             ({"extra": 1}, "keys of its type")]:

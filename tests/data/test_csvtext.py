@@ -85,7 +85,8 @@ def test_a_cell_longer_than_the_csv_modules_limit_is_read_everywhere(tmp_path):
 ])
 def test_columns_named_alike_are_refused_at_training(header, message, tmp_path):
     path = table(tmp_path / "t.csv", header)
-    result = run("train", "--data", path, "--set", "training.epochs=1", "-q", "--no-plots", "--run-dir", tmp_path / "run")
+    result = run("train", "--data", path, "--set", "training.epochs=1", "-q", "--no-plots", "--run-dir",
+                 tmp_path / "run")
     assert result.exit_code == 5 and message in result.stderr, result.output
     assert "give each column its own name" in result.stderr
     assert not (tmp_path / "run").exists()

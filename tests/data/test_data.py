@@ -1,7 +1,8 @@
 """nnctl.data: IDX files, the MNIST sources and their cache, seeded stratified splits, scaling.
 
-Nothing here reaches the network: an autouse fixture refuses every connection beyond the
-loopback, so the OpenML tests read a fake mnist_784 laid out in scikit-learn's own cache.
+Nothing here reaches the network: the `offline` fixture (tests/data/conftest.py), which every test
+here uses, refuses every connection beyond the loopback, so the OpenML tests read a fake mnist_784
+laid out in scikit-learn's own cache.
 """
 
 import gzip
@@ -9,8 +10,6 @@ import hashlib
 import json
 import math
 import os
-import socket
-import struct
 import subprocess
 import sys
 import typing
@@ -19,82 +18,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.mnist import N_TEST, N_TRAIN, write_idx, write_mnist_folder
 from pydantic import TypeAdapter
 
 from nnctl import config, data
-from nnctl.data import images, splits
 from nnctl.config import BreastCancerData, MnistData, MoonsData
+from nnctl.data import images, splits
 from nnctl.errors import DataError
 
 REPO = Path(__file__).resolve().parents[2]
 USER_DATA_DIR = os.environ.get("NNCTL_DATA_DIR")  # read before the fixtures clear it
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-N_TRAIN, N_TEST = 120, 30
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    """No network, an empty cache and no data folder; returns the hosts something tried to reach."""
-    attempts = []
-    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host not in LOOPBACK:
-            attempts.append(host)
-            raise socket.gaierror(socket.EAI_NONAME, f"no network in tests ({host})")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(self, address):
-        if isinstance(address, tuple) and address[0] not in LOOPBACK:
-            attempts.append(address[0])
-            raise OSError(f"no network in tests ({address[0]})")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setenv("NNCTL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("NNCTL_DATA_DIR", raising=False)
-    monkeypatch.setattr(images, "OPENML_DELAY", 0.001)
-    return attempts
-
-
-# ---------------------------------------------------------------- fixtures: tiny MNIST
-
-
-def write_idx(path: Path, array: np.ndarray, magic: bytes | None = None) -> None:
-    """Write `array` as a gzip-compressed IDX file of unsigned bytes."""
-    header = (magic or bytes([0, 0, 0x08, array.ndim])) + struct.pack(f">{array.ndim}I", *array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
-
-
-@pytest.fixture
-def tiny(monkeypatch):
-    """150 random 28x28 images (120 train, 30 test), 10 classes in turn, blank borders like MNIST's."""
-    monkeypatch.setattr(images, "MNIST_N_TRAIN", N_TRAIN)
-    monkeypatch.setattr(images, "MNIST_N_TEST", N_TEST)
-    pixels = np.random.default_rng(0).integers(0, 256, (N_TRAIN + N_TEST, 28, 28), dtype=np.uint8)
-    pixels[:, :2, :] = pixels[:, :, :2] = 0  # constant features, as real MNIST has
-    labels = (np.arange(N_TRAIN + N_TEST) % 10).astype(np.uint8)
-    return pixels.reshape(-1, 784), labels
-
-
-def write_mnist_folder(folder: Path, x: np.ndarray, y: np.ndarray) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    names = data.MNIST_FILES
-    write_idx(folder / names[0], x[:N_TRAIN].reshape(-1, 28, 28))
-    write_idx(folder / names[1], y[:N_TRAIN])
-    write_idx(folder / names[2], x[N_TRAIN:].reshape(-1, 28, 28))
-    write_idx(folder / names[3], y[N_TRAIN:])
-    return folder
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch, tiny):
-    """$NNCTL_DATA_DIR pointing at a folder with the tiny MNIST as IDX files."""
-    write_mnist_folder(tmp_path / "data" / "mnist", *tiny)
-    monkeypatch.setenv("NNCTL_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data" / "mnist"
+pytestmark = pytest.mark.usefixtures("offline")  # no network, an empty cache, no data folder
 
 
 # ---------------------------------------------------------------- IDX files
@@ -122,7 +58,8 @@ def _flipped_gzip(path):
     (lambda p: write_idx(p, np.zeros(4, np.uint8), magic=b"\x00\x00\x0d\x01"), "magic number 00000d01"),
     (lambda p: write_idx(p, np.zeros(4, np.uint8), magic=b"\x08\x03\x00\x00"), "not an IDX file"),
     (lambda p: p.write_bytes(gzip.compress(b"\x00\x00\x08\x03\x00\x00")), "truncated IDX header"),
-    (lambda p: p.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x0a" + bytes(9))), "holds 9 data bytes, its header"),
+    (lambda p: p.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x0a" + bytes(9))),
+     "holds 9 data bytes, its header"),
     (lambda p: p.write_bytes(gzip.compress(b"")), "magic number missing"),
     (lambda p: p.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x01\x00"), "gzip"),
     (_truncated_gzip, "gzip"),
@@ -300,7 +237,8 @@ def test_the_image_sets_are_mnist_shaped():
 
 
 def test_the_schema_knows_every_data_set_of_the_catalog():
-    names = {typing.get_args(m.model_fields["name"].annotation)[0] for m in typing.get_args(typing.get_args(config.DataConfig)[0])}
+    models = typing.get_args(typing.get_args(config.DataConfig)[0])
+    names = {typing.get_args(m.model_fields["name"].annotation)[0] for m in models}
     assert names == set(data.CATALOG)
     for name, entry in data.CATALOG.items():
         cfg = TypeAdapter(config.DataConfig).validate_python({"name": name, **REQUIRED.get(name, {})})
@@ -365,7 +303,8 @@ def test_the_split_holds_out_ceil_of_the_fraction_shared_by_largest_remainders()
     again = splits.stratified_split(rows, y, 0.15, np.random.default_rng(0), "val_fraction")
     other = splits.stratified_split(rows, y, 0.15, np.random.default_rng(1), "val_fraction")
     assert np.array_equal(again[1], held) and not np.array_equal(other[1], held)
-    assert len(splits.stratified_split(rows, y, 0.07, np.random.default_rng(0), "k")[1]) == 7  # 0.07 * 100 is 7.000000000000001
+    # 0.07 * 100 is 7.000000000000001
+    assert len(splits.stratified_split(rows, y, 0.07, np.random.default_rng(0), "k")[1]) == 7
 
 
 def test_splitting_imports_no_scikit_learn():
@@ -460,7 +399,8 @@ REAL_MNIST = Path(USER_DATA_DIR) / "mnist" if USER_DATA_DIR else REPO.parent / "
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (REAL_MNIST / "train-images-idx3-ubyte.gz").exists(), reason=f"the real MNIST is not at {REAL_MNIST}")
+@pytest.mark.skipif(not (REAL_MNIST / "train-images-idx3-ubyte.gz").exists(),
+                    reason=f"the real MNIST is not at {REAL_MNIST}")
 def test_real_mnist_loads_with_the_standard_split(monkeypatch):
     monkeypatch.setenv("NNCTL_DATA_DIR", str(REAL_MNIST.parent))
     x, y, source = data.load_mnist_raw()

@@ -1,14 +1,14 @@
-"""nnctl data list / fetch, offline, on the tiny MNIST of test_data."""
+"""nnctl data list / fetch, offline, on the tiny MNIST of tests/data/conftest.py."""
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from nnctl import data
 from nnctl.cli import main
 
-from test_data import data_dir, offline, tiny  # noqa: F401,F811  (fixtures: no network, empty cache, tiny MNIST)
-
+pytestmark = pytest.mark.usefixtures("offline")  # no network, an empty cache, no data folder
 
 def invoke(*args):
     result = CliRunner().invoke(main, list(args))

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from nnctl import api, config, data
-from nnctl.data import tabular
 from nnctl.cli import main
+from nnctl.data import tabular
 from nnctl.errors import ConfigError, DataError
 
 CSV = """sepal,petal,kind
@@ -28,7 +28,8 @@ def write(tmp_path, text, name="t.csv"):
 def test_csv_by_header_names_and_default_target(tmp_path):
     table = tabular.read_csv(write(tmp_path, CSV))
     assert table.cells == [["5.1", "7.0", "6.3"], ["1.4", "4.7", "6.0"]] and table.lines == [2, 3, 4]
-    assert table.y == ["setosa", "versicolor", "virginica"] and table.names == ["sepal", "petal"] and table.target == "kind"
+    assert table.y == ["setosa", "versicolor", "virginica"] and table.names == ["sepal",
+                                                                                "petal"] and table.target == "kind"
     table = tabular.read_csv(write(tmp_path, CSV), target="sepal", features=["petal"])
     assert table.names == ["petal"] and table.y == ["5.1", "7.0", "6.3"]
 
@@ -189,7 +190,8 @@ def test_csv_classification_end_to_end_keeps_the_label_mapping(tmp_path):
 
 def test_csv_with_the_wrong_output_width_is_a_config_error(tmp_path):
     cfg_path = write(tmp_path, CSV_CONFIG.format(path=table(tmp_path), units=2, out=tmp_path / "runs"), "c.yaml")
-    with pytest.raises(ConfigError, match=r"animals.csv\): model.layers\[1\].units: \S*animals.csv has 3 classes, so the softmax"):
+    with pytest.raises(ConfigError,
+                       match=r"animals.csv\): model.layers\[1\].units: \S*animals.csv has 3 classes, so the softmax"):
         api.train(api.load_config(cfg_path), run_dir=tmp_path / "run")
 
 
@@ -216,7 +218,8 @@ def test_regression_end_to_end_on_an_npz_file(tmp_path):
            "model": {"layers": [{"units": 16, "activation": "tanh"}, {"units": 1}]}, "loss": "huber",
            "optimizer": {"name": "adam", "lr": 0.02}, "training": {"epochs": 40}}
     result = api.train(config.from_dict(raw), run_dir=tmp_path / "run")
-    assert {k for k in result["history"][0] if not k.startswith("layers.")} == {"epoch", "train_loss", "train_mae", "val_loss", "val_mae", "val_rmse",
+    assert {k for k in result["history"][0] if not k.startswith("layers.")} == {"epoch", "train_loss", "train_mae",
+                                                                                "val_loss", "val_mae", "val_rmse",
                                          "val_r2", "lr", "seconds"}
     assert result["test"]["r2"] > 0.95 and result["test"]["mae"] < 10  # in the target's units
     ckpt = api.load_checkpoint(result["checkpoint"])
@@ -226,14 +229,15 @@ def test_regression_end_to_end_on_an_npz_file(tmp_path):
     scores = api.evaluate_checkpoint(result["checkpoint"], data=tmp_path / "r.npz")
     assert scores["task"] == "regression" and scores["r2"] == pytest.approx(result["test"]["r2"])
     header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
-    assert header.startswith("epoch,train_loss,train_mae,val_loss,val_mae,val_rmse,val_r2,lr,seconds,layers.0.grad_norm,")
+    assert header.startswith("epoch,train_loss,train_mae,val_loss,val_mae,val_rmse,val_r2,lr,seconds,"
+                             "layers.0.grad_norm,")
 
 
 @pytest.mark.parametrize("change,fragment", [
     ({"loss": "cross_entropy"}, "loss: diabetes is a regression task: use mse, mae or huber"),
     ({"model": {"layers": [{"units": 2}]}}, "needs 1 unit"),
     ({"model": {"layers": [{"units": 1, "activation": "sigmoid"}]}}, "a regression output layer is linear"),
-    ({"training": {"early_stopping": {"monitor": "val_accuracy"}}}, "val_accuracy is for classification"),
+    ({"training": {"early_stopping": {"monitor": "val_accuracy"}}}, "val_accuracy is a classification metric"),
 ])
 def test_regression_config_errors(change, fragment):
     raw = {"data": {"name": "diabetes"}, "model": {"layers": [{"units": 1}]}, "loss": "mse",
@@ -254,7 +258,8 @@ def test_binary_eval_reports_roc_auc(tmp_path):
 
 def test_cli_shows_regression_scores(tmp_path):
     path = write(tmp_path, "seed: 0\ndata: {name: diabetes}\nmodel:\n  layers:\n    - {units: 8, activation: relu}\n"
-                           "    - {units: 1}\nloss: mae\noptimizer: {name: adam, lr: 0.01}\ntraining: {epochs: 3}\n", "d.yaml")
+                           "    - {units: 1}\nloss: mae\noptimizer: {name: adam, lr: 0.01}\ntraining: {epochs: 3}\n",
+                 "d.yaml")
     runner = CliRunner()
     result = runner.invoke(main, ["train", str(path), "--run-dir", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
@@ -273,8 +278,8 @@ def test_cli_shows_regression_scores(tmp_path):
                                     lambda d: d.update(classes=["a", "b"])])
 @pytest.mark.slow
 def test_a_regression_checkpoint_needs_its_target_scaling(tmp_path, damage):
-    from nnctl.runs import checkpoint
     from nnctl.errors import CheckpointError
+    from nnctl.runs import checkpoint
 
     raw = {"data": {"name": "diabetes"}, "model": {"layers": [{"units": 1}]}, "loss": "mse",
            "optimizer": {"name": "adam"}, "training": {"epochs": 1}}
@@ -290,7 +295,8 @@ def test_a_regression_checkpoint_needs_its_target_scaling(tmp_path, damage):
 def test_empty_target_cells_are_a_data_error_naming_the_rows(tmp_path):
     lines = ["a,b,kind"] + [f"{i},{i % 3},{'' if i in (2, 5, 6, 7, 9, 11, 12) else 'xy'[i % 2]}" for i in range(1, 30)]
     path = write(tmp_path, "\n".join(lines) + "\n", "holes.csv")
-    with pytest.raises(DataError, match=r"holes.csv: the target column 'kind' is empty in rows 3, 6, 7, 8, 10 and 2 more"):
+    with pytest.raises(DataError,
+                       match=r"holes.csv: the target column 'kind' is empty in rows 3, 6, 7, 8, 10 and 2 more"):
         tabular.read_csv(path, "kind")
     path.write_text("a,b,kind\n1,2,x\n3,4, \n5,6,y\n")
     with pytest.raises(DataError, match=r"holes.csv: the target column 'kind' is empty in row 3 \(counting the header"):

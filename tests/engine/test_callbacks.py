@@ -6,6 +6,7 @@ import signal
 import numpy as np
 import pytest
 import yaml
+from helpers.moons import MOONS
 
 from nnctl import config
 from nnctl.engine.callbacks import BestWeights, Callback, LearningRateScheduler, Monitor, StopOnRequest
@@ -13,8 +14,6 @@ from nnctl.engine.schedules import Step
 from nnctl.engine.train import Position, fit
 from nnctl.errors import Interrupted
 from nnctl.runs import training
-
-from conftest import MOONS
 
 
 def setup(**training_options):
@@ -27,9 +26,9 @@ def setup(**training_options):
     return run, dataset, cfg
 
 
-def train(run, dataset, cfg, epochs, callbacks=(), start=Position()):
+def train(run, dataset, cfg, epochs, callbacks=(), start=None):
     return fit(run.model, run.loss, run.optimizer, dataset, epochs=epochs, batch_size=cfg.training.batch_size,
-               shuffle=True, seed=cfg.seed, callbacks=callbacks, start=start)
+               shuffle=True, seed=cfg.seed, callbacks=callbacks, start=Position() if start is None else start)
 
 
 class Recorder(Callback):
@@ -109,7 +108,8 @@ def test_schedule_monitor_and_best_weights_as_callbacks():
     run, dataset, cfg = setup()
     monitor = Monitor("val_loss", "min")
     best = BestWeights(run.model, monitor)
-    history = train(run, dataset, cfg, 4, [LearningRateScheduler(Step(step_size=2, gamma=0.5), run.optimizer), monitor, best])
+    history = train(run, dataset, cfg, 4,
+                    [LearningRateScheduler(Step(step_size=2, gamma=0.5), run.optimizer), monitor, best])
     assert [r["lr"] for r in history] == [0.02, 0.02, 0.01, 0.01]
     assert monitor.best == min(r["val_loss"] for r in history)
     kept = best.weights

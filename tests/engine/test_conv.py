@@ -242,6 +242,7 @@ def test_dropout_after_a_convolution_drops_each_value_on_its_own():
     assert np.all((per_channel > 0.4) & (per_channel < 0.6))
 
 
+@pytest.mark.slow
 def test_a_cnn_keeps_float32_forward_backward_and_weights():
     net = model.build([{"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
                        {"type": "maxpool2d"}, {"type": "conv2d", "filters": 4, "kernel_size": 2, "activation": "tanh"},

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers.moons import MOONS
 
 from nnctl import config
 from nnctl.cli import main
@@ -16,8 +17,6 @@ from nnctl.engine.diagnostics import GRAD_EVERY, STATS, Diagnostics
 from nnctl.engine.train import fit
 from nnctl.runs import doctor, training
 from nnctl.runs.doctor import LAYER_COLUMN
-
-from conftest import MOONS
 
 DEAD = """\
 seed: 0
@@ -150,7 +149,7 @@ def test_a_state_mid_epoch_continues_the_epoch_exactly():
     second.load_state_dict(state)
     rest = fit(run.model, run.loss, run.optimizer, dataset, epochs=3, batch_size=cfg.training.batch_size, shuffle=True,
                seed=cfg.seed, callbacks=[second], start=info.value.position)
-    strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}
     assert [strip(r) for r in rest] == [strip(r) for r in whole[1:]]
     assert Diagnostics(run.model).state_dict() == {}
 
@@ -182,13 +181,14 @@ def units_data():
     x[4:6, 2] = 1  # batch 3: not sampled
     x[14:16, 3] = 1  # batch 8: sampled (every GRAD_EVERY-th batch, and the last)
     y = np.zeros(20, np.int64)
-    return SimpleNamespace(x_train=x, y_train=y, x_val=x[:2], y_val=y[:2])
+    return SimpleNamespace(x_train=x, y_train=y, x_val=x[:2], y_val=y[:2], task="classification", target_scale=1.0)
 
 
 def units_model():
     from nnctl.engine.model import build
 
-    model = build([{"units": 4, "activation": "relu"}, {"units": 2, "activation": "softmax"}], 4, np.random.default_rng(0))
+    model = build([{"units": 4, "activation": "relu"}, {"units": 2, "activation": "softmax"}], 4,
+                  np.random.default_rng(0))
     model.params()["layers.0.W"][...] = np.eye(4)
     return model
 

@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers.moons import moons_yaml
 
 from nnctl import api
-from nnctl.engine import divergence
 from nnctl.cli import main
+from nnctl.engine import divergence
 from nnctl.engine.losses import LOSSES, Loss
-from conftest import moons_yaml
 
 CONFIG = moons_yaml(seed=4, data={"noise": None},
                     model={"layers": [{"units": 8, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
@@ -44,7 +44,8 @@ def test_loss_going_infinite_in_epoch_3_keeps_epoch_2(tmp_path, monkeypatch):
 
 def test_unscaled_inputs_name_their_size(tmp_path):
     (tmp_path / "c.yaml").write_text(CONFIG.replace("n_samples: 300}", "n_samples: 300, scaling: none}")
-                                     .replace("{name: adam, lr: 0.01}", "{name: sgd, lr: 1.0e+30}").replace("cross_entropy", "mse"))
+                                     .replace("{name: adam, lr: 0.01}",
+                                              "{name: sgd, lr: 1.0e+30}").replace("cross_entropy", "mse"))
     result = CliRunner().invoke(main, ["train", str(tmp_path / "c.yaml"), "--run-dir", str(tmp_path / "run")])
     assert result.exit_code == 6
     assert "optimizer.lr is 1e+30" in result.stderr and "no epoch finished" in result.stderr
@@ -52,6 +53,7 @@ def test_unscaled_inputs_name_their_size(tmp_path):
     assert not (tmp_path / "run" / "last.json").exists()
 
 
+@pytest.mark.slow
 def test_unscaled_features_and_extreme_rows_raise_no_numpy_warning(tmp_path):
     """Warnings are errors in this suite: breast_cancer unscaled (features up to ~4000, logits in
     the thousands) either trains or stops as diverged, and predictions on rows of ±1e4 and
@@ -91,7 +93,7 @@ def test_an_interrupt_never_saves_non_finite_weights(tmp_path, monkeypatch):
             params["layers.0.b"][0] = np.inf
 
     monkeypatch.setattr(optimizers.Adam, "step", step)
-    stop = lambda: signal.SIGINT if len(steps) >= 10 else 0  # noqa: E731
+    stop = lambda: signal.SIGINT if len(steps) >= 10 else 0
     (tmp_path / "c.yaml").write_text(CONFIG)
     with pytest.raises(api.TrainingDiverged, match="epoch 2: the weights became NaN or infinite"):
         api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", stop=stop)
@@ -127,7 +129,8 @@ def test_absurd_learning_rates_diverge_with_every_optimizer_and_dtype(tmp_path, 
     with pytest.raises(api.TrainingDiverged, match="training diverged at epoch 1") as caught:
         api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", plots=False)
     # whichever comes first: non-finite, a weight beyond the bound, or a loss 1000x the untrained one
-    assert any(why in str(caught.value) for why in ("became nan", "became inf", "beyond 1e+08", "the training loss reached"))
+    assert any(why in str(caught.value) for why in ("became nan", "became inf", "beyond 1e+08",
+                                                    "the training loss reached"))
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "diverged"
 
 
@@ -135,7 +138,8 @@ def test_absurd_learning_rates_diverge_with_every_optimizer_and_dtype(tmp_path, 
 def test_a_loss_1000_times_the_untrained_one_is_divergence(tmp_path, dtype):
     """RMSprop at lr 10 reaches a cross-entropy of ~1.7e4 in epoch 1 with weights of ~200: only the loss says so."""
     (tmp_path / "c.yaml").write_text(ABSURD.format(name="rmsprop", lr="10.0", dtype=dtype))
-    with pytest.raises(api.TrainingDiverged, match=r"epoch 1: the training loss reached .*above 1\.\d+e\+03 \(1000 times"):
+    with pytest.raises(api.TrainingDiverged,
+                       match=r"epoch 1: the training loss reached .*above 1\.\d+e\+03 \(1000 times"):
         api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", plots=False)
 
 
@@ -186,3 +190,16 @@ def test_a_resumed_run_gets_the_limit_of_its_untrained_weights(tmp_path, monkeyp
     api.train(api.load_config(tmp_path / "c.yaml"), run_dir=tmp_path / "run", plots=False)
     api.resume(tmp_path / "run", plots=False)  # a finished run: recomputes its test scores
     assert len(limits) == 2 and limits[0] == limits[1] and 1000 <= limits[0] < 1e4
+
+
+def test_divergence_is_raised_from_one_helper_with_what_it_knows():
+    divergence.check(None, 3)  # nothing found: nothing raised
+    with pytest.raises(api.TrainingDiverged,
+                       match=r"epoch 3, batch 2: val_r2 became nan\. .*\(optimizer\.lr is 0\.5: "
+                             r"try a tenth of it\) .*largest absolute input is 4"):
+        what = divergence.non_finite({"val_loss": 1.0, "val_r2": float("nan")})
+        divergence.check(what, 3, 0.5, np.array([-4.0, 1]), 2)
+    with pytest.raises(api.TrainingDiverged,
+                       match=r"epoch 1: val_loss became inf\. .*\(try a tenth of optimizer\.lr\)"):
+        # a record not made by fit: no lr, no inputs
+        divergence.check(divergence.non_finite({"val_loss": float("inf")}), 1)

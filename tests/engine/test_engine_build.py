@@ -8,7 +8,8 @@ from nnctl.engine.layers import default_initializer
 from nnctl.engine.model import build, state_shapes, summary_rows
 
 LAYERS = [{"units": 5, "activation": "relu"}, {"type": "dropout", "rate": 0.5},
-          {"type": "batchnorm", "activation": "tanh"}, {"type": "dense", "units": 2, "activation": "softmax", "l2": 0.1}]
+          {"type": "batchnorm", "activation": "tanh"},
+          {"type": "dense", "units": 2, "activation": "softmax", "l2": 0.1}]
 
 
 def test_a_model_builds_from_plain_dicts_as_from_the_resolved_config():
@@ -35,5 +36,5 @@ def test_optimizers_schedules_and_stopping_build_from_their_yaml_keys():
     assert type(adam) is optimizers.Adam and adam.lr == 0.1 and adam.amsgrad
     step = schedules.build({"name": "step", "step_size": 3})
     assert type(step) is schedules.Step and step.step_size == 3 and step.gamma == 0.1
-    stop = callbacks.EarlyStopping(**{"monitor": "val_accuracy", "patience": 2})
+    stop = callbacks.EarlyStopping(monitor="val_accuracy", patience=2)
     assert stop.patience == 2 and stop.mode == "max"

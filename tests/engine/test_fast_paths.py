@@ -112,17 +112,18 @@ def test_rebinding_a_gradient_or_parameter_fails_loudly(monkeypatch):
 
     model.layers[0].__class__ = Rebinding
     with pytest.raises(TypeError, match=r"grads\['W'\]"):
-        fit(model, LOSSES["cross_entropy"], Adam(lr=0.01), toy_data("float64"), epochs=1, batch_size=8, shuffle=False, seed=0)
+        fit(model, LOSSES["cross_entropy"], Adam(lr=0.01), toy_data("float64"), epochs=1, batch_size=8,
+            shuffle=False, seed=0)
 
     class Replacing(Dense):  # a whole new dict, out of the model's buffer
         def backward(self, dz, need_dx=True):
             self.grads = {"W": self.x.T @ dz, "b": dz.sum(axis=0)}
-            return None
 
     model = toy_model("float64")
     model.layers[0].__class__ = Replacing
     with pytest.raises(TypeError, match="replaced its params or grads"):
-        fit(model, LOSSES["cross_entropy"], Adam(lr=0.01), toy_data("float64"), epochs=1, batch_size=8, shuffle=False, seed=0)
+        fit(model, LOSSES["cross_entropy"], Adam(lr=0.01), toy_data("float64"), epochs=1, batch_size=8,
+            shuffle=False, seed=0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -143,7 +144,8 @@ def test_every_optimizer_steps_packed_parameters_exactly_as_separate_arrays(name
         assert packed[k].dtype == dtype and packed[k].tobytes() == apart[k].tobytes(), k
     states = [o.state_dict() for o in optimizers]
     assert states[0]["t"] == states[1]["t"] == 4
-    assert {k: v.tobytes() for k, v in states[0]["arrays"].items()} == {k: v.tobytes() for k, v in states[1]["arrays"].items()}
+    assert {k: v.tobytes() for k, v in states[0]["arrays"].items()} == {k: v.tobytes() for k,
+                                                                        v in states[1]["arrays"].items()}
     assert all(v.shape == packed[k.rsplit(".", 1)[0]].shape for k, v in states[0]["arrays"].items())
 
 
@@ -255,7 +257,8 @@ def toy_data(dtype, n=50, n_in=5, n_classes=3):
     rng = np.random.default_rng(6)
     x = rng.normal(size=(n, n_in)).astype(dtype)
     y = rng.integers(0, n_classes, n)
-    return SimpleNamespace(x_train=x[:40], y_train=y[:40], x_val=x[40:], y_val=y[40:])
+    return SimpleNamespace(x_train=x[:40], y_train=y[:40], x_val=x[40:], y_val=y[40:], task="classification",
+                           target_scale=1.0)
 
 
 def toy_model(dtype, seed=7):
@@ -270,7 +273,8 @@ def test_training_keeps_its_dtype_and_repeats_bit_for_bit(dtype):
     runs = []
     for _ in range(2):
         model, opt = toy_model(dtype), Adam(lr=0.01)
-        history = fit(model, LOSSES["cross_entropy"], opt, toy_data(dtype), epochs=3, batch_size=7, shuffle=True, seed=0)
+        history = fit(model, LOSSES["cross_entropy"], opt, toy_data(dtype), epochs=3, batch_size=7,
+                      shuffle=True, seed=0)
         arrays = {**model.params(), **model.grads(), **opt.state_dict()["arrays"]}
         assert {a.dtype for a in arrays.values()} == {np.dtype(dtype)}
         runs.append((history, {k: a.tobytes() for k, a in arrays.items()}))

@@ -13,9 +13,8 @@ import typing
 import numpy as np
 import pytest
 
+from nnctl.config import default_initializer, plain, schema
 from nnctl.engine import optimizers, schedules
-from nnctl.config import schema
-from nnctl.config import default_initializer, plain
 from nnctl.engine.activations import ACTIVATIONS, FROM_INPUT
 from nnctl.engine.losses import LOSSES
 from nnctl.engine.model import build
@@ -26,7 +25,7 @@ from nnctl.engine.regularizers import Penalty, clip_by_global_norm
 class Watched(np.ndarray):
     """A float32 array whose ufunc calls with a float64 NumPy operand are recorded in `promotions`."""
 
-    promotions: list[str] = []
+    promotions: typing.ClassVar[list[str]] = []
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         plain = [np.asarray(x) if isinstance(x, Watched) else x for x in inputs]

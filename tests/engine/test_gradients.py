@@ -100,7 +100,8 @@ def test_dense_gradients():
 
 
 @pytest.mark.parametrize("loss_name,out_units,out_act", [
-    ("cross_entropy", 3, "softmax"), ("binary_cross_entropy", 1, "sigmoid"), ("mse", 3, "softmax"), ("mse", 1, "linear")])
+    ("cross_entropy", 3, "softmax"), ("binary_cross_entropy", 1, "sigmoid"), ("mse", 3, "softmax"),
+    ("mse", 1, "linear")])
 def test_whole_network_gradient(loss_name, out_units, out_act):
     rng = np.random.default_rng(3)
     layers = [dict(units=5, activation="tanh", initializer="glorot_normal"),
@@ -129,7 +130,8 @@ def test_initializers_have_the_documented_spread():
     rng = np.random.default_rng(4)
     n_in, n_out = 400, 300
     assert initialize("he_normal", n_in, n_out, rng, "float64").std() == pytest.approx(np.sqrt(2 / n_in), rel=0.02)
-    assert initialize("glorot_normal", n_in, n_out, rng, "float64").std() == pytest.approx(np.sqrt(2 / (n_in + n_out)), rel=0.02)
+    assert initialize("glorot_normal", n_in, n_out, rng,
+                      "float64").std() == pytest.approx(np.sqrt(2 / (n_in + n_out)), rel=0.02)
     assert np.abs(initialize("he_uniform", n_in, n_out, rng, "float64")).max() <= np.sqrt(6 / n_in)
     assert np.abs(initialize("glorot_uniform", n_in, n_out, rng, "float64")).max() <= np.sqrt(6 / (n_in + n_out))
     assert initialize("he_normal", n_in, n_out, rng, "float32").dtype == np.float32
@@ -139,7 +141,8 @@ def test_new_activations_match_their_definitions():
     x = np.linspace(-3, 3, 13).reshape(1, -1)
     f = {name: ACTIVATIONS[name].forward for name in ("elu", "selu", "softplus", "gelu", "silu")}
     np.testing.assert_allclose(f["elu"](x), np.where(x > 0, x, np.exp(x) - 1))
-    np.testing.assert_allclose(f["selu"](x), 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(x) - 1)))
+    np.testing.assert_allclose(f["selu"](x),
+                               1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(x) - 1)))
     np.testing.assert_allclose(f["softplus"](x), np.log1p(np.exp(x)))
     np.testing.assert_allclose(f["silu"](x), x / (1 + np.exp(-x)))
     # the tanh form of gelu stays within 1e-3 of x * Phi(x)

@@ -62,6 +62,7 @@ def test_an_image_kernel_gives_numpys_bits(cls, options, shape, dtype, seed, mon
                                                                            monkeypatch)
 
 
+@pytest.mark.slow
 @jit_only
 def test_a_cnn_trains_to_the_same_weights_with_and_without_the_kernels(tmp_path, monkeypatch):
     config = tmp_path / "cnn.yaml"

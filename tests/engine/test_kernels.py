@@ -1,5 +1,6 @@
 """The compiled kernels give the NumPy path's bits: every optimizer with each option, the dense
-epilogues (alone and as a network's steps) and the cross-entropy's, run both ways on the same inputs (float32 and float64, several sizes, odd lengths), and
+epilogues (alone and as a network's steps) and the cross-entropy's, run both ways on the same inputs (float32 and
+float64, several sizes, odd lengths), and
 the raw bytes compared. Run again with NNCTL_JIT=0 by the CI: then both sides are NumPy's, and the
 tests that need numba are skipped."""
 
@@ -136,6 +137,7 @@ def test_the_dense_epilogues_give_numpys_bits(shape, dtype):
     assert db.tobytes() == expected_db.tobytes()
 
 
+@pytest.mark.slow
 @jit_only
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_pairwise_sum_is_numpys_for_every_length(dtype):
@@ -213,7 +215,8 @@ def trained_weights(setting, width, dtype, rows, batch_size, monkeypatch, epochs
     rng = np.random.default_rng(width)
     x = (rng.normal(size=(rows + 10, 4)) * [1, 10, 100, 0.1]).astype(dtype)
     y = rng.integers(0, 3, rows + 10)
-    data = SimpleNamespace(x_train=x[:rows], y_train=y[:rows], x_val=x[rows:], y_val=y[rows:])
+    data = SimpleNamespace(x_train=x[:rows], y_train=y[:rows], x_val=x[rows:], y_val=y[rows:], task="classification",
+                           target_scale=1.0)
     model = build([dict(units=width, activation="relu"), dict(units=3, activation="softmax")], 4,
                   np.random.default_rng(0), dtype)
     fit(model, LOSSES["cross_entropy"], OPTIMIZERS["adam"](lr=0.01), data, epochs=epochs, batch_size=batch_size,
@@ -256,6 +259,7 @@ def test_the_dense_epilogue_runs_above_the_threshold_and_the_layers_below(monkey
         assert step.jit is (kernels_jit if compiled else None)  # a small batch of a large model takes them
 
 
+@pytest.mark.slow
 @jit_only
 @pytest.mark.parametrize("shape", [(1, 1), (5, 2), (7, 3), (128, 10), (33, 17), (8192, 10)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -301,6 +305,7 @@ def test_the_loss_kernels_wait_for_a_large_model_to_load_numba(monkeypatch):
     assert kernels.if_loaded() is None
 
 
+@pytest.mark.slow
 @jit_only
 def test_without_a_writable_cache_the_kernels_compile_in_memory():
     """A read-only install: numba finds no folder to cache in (NUMBA_CACHE_DIR cannot be made, and
@@ -322,6 +327,7 @@ def test_without_a_writable_cache_the_kernels_compile_in_memory():
     assert out.stderr == ""
 
 
+@pytest.mark.slow
 def test_a_small_run_never_imports_numba(tmp_path):
     """moons' 1,218 parameters stay on NumPy: importing numba would cost more than the whole run."""
     import os
@@ -357,7 +363,8 @@ def test_a_numba_that_fails_to_load_falls_back_to_numpy_with_the_same_bits(tmp_p
     out = subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.splitlines() == ["None"], out.stderr
     monkeypatch.setenv("NNCTL_JIT", "0")
-    api.train(api.load_config(repo / "configs" / "moons.yaml", ["training.epochs=2"]), run_dir=tmp_path / "numpy", plots=False)
+    api.train(api.load_config(repo / "configs" / "moons.yaml", ["training.epochs=2"]), run_dir=tmp_path / "numpy",
+              plots=False)
     assert (tmp_path / "jit" / "last.json").read_bytes() == (tmp_path / "numpy" / "last.json").read_bytes()
 
 
@@ -385,7 +392,6 @@ def old_dropout(rate, seed, xs, dys):
 @pytest.mark.parametrize("setting", ["1", "0"])
 @pytest.mark.parametrize("rate", [0.2, 0.45, 0.9])  # 0.45: 1 / (1 - rate) rounds differently in float64
 def test_dropout_gives_the_fresh_masks_bits_and_stream(dtype, setting, rate, monkeypatch):
-    from nnctl.engine.layers import Dropout
 
     monkeypatch.setenv("NNCTL_JIT", setting)  # 1: one compiled pass each way; 0: NumPy into reused arrays
     rng = np.random.default_rng(3)
@@ -440,7 +446,6 @@ def test_the_accuracy_count_is_numpys(dtype, labels, monkeypatch):
 
 def test_dropout_backward_of_another_dtype_multiplies_by_the_forward_mask(monkeypatch):
     """A float64 gradient through a float32 layer: `dy * mask`, the mask made in the input's dtype."""
-    from nnctl.engine.layers import Dropout
 
     monkeypatch.setenv("NNCTL_JIT", "1")
     rng = np.random.default_rng(5)

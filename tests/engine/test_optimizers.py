@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnctl.engine.optimizers import OPTIMIZERS, Adam, SGD
+from nnctl.engine.optimizers import OPTIMIZERS, SGD, Adam
 
 
 def run(opt, p0, grads):

@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from nnctl import api, config
-from nnctl.runs import checkpoint
 from nnctl.cli import main
 from nnctl.errors import CheckpointError, ConfigError
+from nnctl.runs import checkpoint
 
 VALID = {
     "seed": 3,
@@ -29,7 +28,8 @@ WORDS = ["seed", "data", "model", "layers", "loss", "optimizer", "training", "ru
 scalars = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True, allow_infinity=True)
            | st.text(max_size=20) | st.sampled_from(WORDS))
 keys = st.sampled_from(WORDS) | st.text(max_size=10)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+json_values = st.recursive(scalars,
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
                            max_leaves=20)
 
 
@@ -93,6 +93,7 @@ def test_config_loader_on_mutations_of_a_valid_config(tmp_path_factory, data):
     load_config_or_error(path)
 
 
+@pytest.mark.slow
 @given(raw=st.binary(max_size=300) | st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")))
 def test_config_loader_on_arbitrary_bytes(tmp_path_factory, raw):
     path = tmp_path_factory.mktemp("c") / "c.yaml"

@@ -32,7 +32,8 @@ def test_every_layer_type_is_registered_under_its_word_with_described_keys():
 def test_the_plan_walks_shapes_and_names_the_layer_that_does_not_fit():
     layers = [{"units": 4, "activation": "relu"}, {"type": "dropout", "rate": 0.5}, {"units": 2}]
     steps = model.plan(layers, 3)
-    assert [(s.index, s.input_shape, s.output_shape) for s in steps] == [(0, (3,), (4,)), (1, (4,), (4,)), (2, (4,), (2,))]
+    assert [(s.index, s.input_shape, s.output_shape) for s in steps] == [(0, (3,), (4,)), (1, (4,), (4,)),
+                                                                         (2, (4,), (2,))]
     with pytest.raises(ShapeError) as info:
         model.plan([{"units": 4}], (8, 8, 1))
     assert info.value.index == 0 and "(None, 8, 8, 1)" in str(info.value) and "flatten" in str(info.value)
@@ -58,7 +59,8 @@ def test_an_activation_layer_is_the_activation_of_the_layer_before_it():
     inline = model.build([{"units": 300, "activation": "relu"}, {"units": 2}], 6, np.random.default_rng(0))
     apart = model.build([{"units": 300, "initializer": "he_uniform"}, {"type": "activation", "activation": "relu"},
                          {"units": 2}], 6, np.random.default_rng(0))
-    assert [type(s) for s in inline._forward[False]] == [type(s) for s in apart._forward[False]] == [DenseEpilogue, Dense]
+    steps = [[type(s) for s in m._forward[False]] for m in (inline, apart)]
+    assert steps[0] == steps[1] == [DenseEpilogue, Dense]
     outs = [m.forward(x, training=True) for m in (inline, apart)]
     assert outs[0].tobytes() == outs[1].tobytes()
     for m in (inline, apart):

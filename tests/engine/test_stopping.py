@@ -2,8 +2,8 @@
 
 import pytest
 
-from nnctl.errors import DataError, TrainingDiverged
 from nnctl.engine.callbacks import EarlyStopping, Monitor, resolve_mode
+from nnctl.errors import DataError, TrainingDiverged
 
 
 def feed(stopper, values, key="val_loss"):

@@ -97,7 +97,8 @@ def test_clipping_bounds_every_step(tmp_path):
 @pytest.mark.slow
 def test_batchnorm_and_dropout_train_and_round_trip_through_a_checkpoint(tmp_path):
     raw = cfg_with(epochs=4)
-    raw["model"]["layers"] = [{"units": 16}, {"type": "batchnorm", "activation": "relu"}, {"type": "dropout", "rate": 0.2},
+    raw["model"]["layers"] = [{"units": 16}, {"type": "batchnorm", "activation": "relu"},
+                              {"type": "dropout", "rate": 0.2},
                               {"units": 2, "activation": "softmax"}]
     result = train(tmp_path, raw)
     ckpt = api.load_checkpoint(result["checkpoint"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from export_helpers import (
+from helpers.export import (
     OUTPUTS,
     assert_same,
     numpy_folder_outputs,
@@ -22,9 +22,7 @@ from export_helpers import (
 from nnctl import api, config
 from nnctl.cli import main
 from nnctl.engine.activations import ACTIVATIONS
-from nnctl.export import check, export
-from nnctl.export import onnx as onnx_format
-from nnctl.export import predict as predict_template
+from nnctl.export import check, export, onnx as onnx_format, predict as predict_template
 
 onnx = pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
@@ -41,6 +39,7 @@ def invoke(*args):
 # ---------------------------------------------------------------- shipped configs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_shipped_config_exports_to_both_formats_exactly(name, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)  # the CSV config names its file from the repository's root
@@ -78,7 +77,8 @@ def test_random_networks_over_every_layer_and_activation(activation, loss, dtype
     assert onnx_report["rows_from"] == "test split" and numpy_report["max_difference"] <= numpy_report["bound"]
     model = onnx.load(str(tmp_path / "model.onnx"))
     # on the inputs and after an activation: a node; right after a dense layer (across dropout): folded
-    assert sum(node.op_type == "BatchNormalization" for node in model.graph.node) == (1 if activation == "linear" else 2)
+    normalizations = sum(node.op_type == "BatchNormalization" for node in model.graph.node)
+    assert normalizations == (1 if activation == "linear" else 2)
     x = check.synthetic(ckpt.preprocessing, ckpt.n_inputs, dtype) * 3  # also outside the training range
     assert_same(ckpt, x, run_onnx(tmp_path / "model.onnx", x, ckpt))
     from nnctl.export import numpy_folder
@@ -151,8 +151,10 @@ def test_a_data_file_outside_the_run_folder_is_opened_only_while_unchanged(moons
     rng = np.random.default_rng(0)
     data.write_text("a,b,y\n" + "\n".join(f"{a},{b},{int(a > b)}" for a, b in rng.normal(size=(60, 2))))
     cfg = config.from_dict({"seed": 0, "data": {"name": "csv", "path": str(data), "target": "y"},
-                            "model": {"layers": [{"units": 4, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
-                            "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.01}, "training": {"epochs": 2}})
+                            "model": {"layers": [{"units": 4, "activation": "relu"},
+                                                 {"units": 2, "activation": "softmax"}]},
+                            "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.01},
+                            "training": {"epochs": 2}})
     run = api.train(cfg, run_dir=tmp_path / "run", plots=False)
     report = export(run["checkpoint"], "numpy", tmp_path / "folder")
     assert report["rows_from"] == "test split" and report["rows"] == run["test"]["n"]

@@ -11,14 +11,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers.export import random_checkpoint, run_numpy_only
 
 from nnctl import api
 from nnctl.cli import main
-from nnctl.export import check, export, numpy_folder
-from nnctl.export import predict as predict_template
+from nnctl.export import check, export, numpy_folder, predict as predict_template
 from nnctl.printable import printable
-
-from export_helpers import random_checkpoint, run_numpy_only
 
 NAMES = ["size", "weight (kg)", "age"]
 CSV_DATA = {"name": "csv", "path": "/nowhere/train.csv", "target": "kind"}
@@ -102,7 +100,7 @@ def test_proba_and_class_names_escaped_as_nnctl_predict_prints_them(named, tmp_p
 
 
 def test_columns_are_matched_by_name_and_the_target_is_left_out(named, tmp_path):
-    ckpt, folder, x = named
+    _ckpt, folder, x = named
     order = [2, 0, 1]
     shuffled = [["yes"] + [row[i] for i in order] for row in x.tolist()]  # the training file: target first
     ordered, done, headless = predict_py(
@@ -130,8 +128,8 @@ def test_the_default_target_the_last_column_is_left_out_with_a_note(tmp_path):
 
 
 COLUMN_ERRORS = [
-    (["size", "age"], "missing 'weight (kg)': the model was trained on the columns 'size', 'weight (kg)', 'age', "
-                      "matched by name in any order"),
+    (["size", "age"], ("missing 'weight (kg)': the model was trained on the columns 'size', 'weight (kg)', 'age', "
+                      "matched by name in any order")),
     (["size", "weight (kg)", "age", "id"], "unknown 'id': the model was trained on the columns"),
     (["size", "size", "weight (kg)", "age"], "the column 'size' is given more than once"),
 ]
@@ -145,7 +143,8 @@ ROW_ERRORS = [
 
 def test_a_bad_column_or_row_is_one_clear_line_naming_it(named, tmp_path):
     _, folder, _ = named
-    files = [write_csv(tmp_path / f"c{i}.csv", header, [[1] * len(header)]) for i, (header, _) in enumerate(COLUMN_ERRORS)]
+    files = [write_csv(tmp_path / f"c{i}.csv", header, [[1] * len(header)]) for i,
+             (header, _) in enumerate(COLUMN_ERRORS)]
     for i, (body, _) in enumerate(ROW_ERRORS):
         files.append(tmp_path / f"r{i}.csv")
         files[-1].write_text(",".join(NAMES) + "\n" + body)
@@ -162,7 +161,8 @@ def test_usage_errors_exit_2(named, tmp_path):
     export(tmp_path / "regression.json", "numpy", tmp_path / "regression")
     rows = write_csv(tmp_path / "r.csv", [], check.synthetic(ckpt.preprocessing, 10, "float64", n=3).tolist())
     bare, missing, proba, values = predict_py((folder, []), (folder, [tmp_path / "nothing.csv"]),
-                                              (tmp_path / "regression", ["--proba", rows]), (tmp_path / "regression", [rows]))
+                                              (tmp_path / "regression", ["--proba", rows]),
+                                              (tmp_path / "regression", [rows]))
     assert bare.returncode == 2 and "usage: predict.py" in bare.stderr
     assert missing.returncode == 5 and "No such file" in missing.stderr and "Traceback" not in missing.stderr
     assert proba.returncode == 2 and "a regression model has no class probabilities" in proba.stderr
@@ -186,7 +186,8 @@ def test_the_python_api_takes_arrays_dicts_records_and_dataframes(named):
     np.testing.assert_array_equal(model.predict_proba(pd.DataFrame(columns)), expected)
     assert model.predict(pd.DataFrame(columns).iloc[0]).tolist() == model.predict(x[:1]).tolist()  # a Series: one row
     for bad, message in (({"size": [1.0]}, "missing 'weight \\(kg\\)', 'age'"), (x[0], "for one row, pass \\[row\\]"),
-                         (x[:, :2], "expected rows of 3 features"), ([{"size": 1}, {"age": 2}], "record 1 has no 'age'"),
+                         (x[:, :2], "expected rows of 3 features"),
+                         ([{"size": 1}, {"age": 2}], "record 1 has no 'age'"),
                          ({**columns, "size": ["a"] * len(x)}, "row 1, column 'size': 'a' is not a finite number")):
         with pytest.raises(module.InputError, match=message):
             model.predict(bad)
@@ -195,7 +196,7 @@ def test_the_python_api_takes_arrays_dicts_records_and_dataframes(named):
 def test_two_exports_side_by_side_are_two_packages_in_one_process(named, tmp_path):
     """Each export folder is a package named after itself: importing two never gives one's model
     for the other's (as two `from predict import ...` would: one module name for both)."""
-    ckpt, folder, x = named
+    ckpt, _folder, x = named
     other = random_checkpoint(tmp_path / "other.json", "tanh", "cross_entropy", seed=2, classes=[7, -3])
     export(tmp_path / "other.json", "numpy", tmp_path / "other_model")
     x_other = check.synthetic(other.preprocessing, other.n_inputs, "float32", n=64).astype(np.float64)

@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers.export import assert_same, random_checkpoint, run_onnx
 
 from nnctl import api
 from nnctl.cli import main
 from nnctl.export import check, export
-
-from export_helpers import assert_same, random_checkpoint, run_onnx
 
 onnx = pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
@@ -152,8 +151,7 @@ def test_without_onnxruntime_the_reference_evaluator_checks(moons_run, tmp_path,
 
 
 def test_the_graph_is_built_by_one_function_per_kind_of_step():
-    from nnctl.export import onnx as onnx_format
-    from nnctl.export import predict as predict_template
+    from nnctl.export import onnx as onnx_format, predict as predict_template
     from nnctl.export.steps import WRITTEN
 
     assert set(onnx_format.LAYER_NODES) == set(predict_template.STEPS) == set(WRITTEN)
@@ -161,11 +159,11 @@ def test_the_graph_is_built_by_one_function_per_kind_of_step():
 
 def test_the_docs_onnxruntime_example_runs(moons_run, tmp_path, monkeypatch, capsys):
     text = (ROOT / "docs" / "export.md").read_text()
-    example = re.search(r"With onnxruntime:\n\n```python\n(.*?)```", text, re.S).group(1)
+    example = re.search(r"With onnxruntime:\n\n```python\n(.*?)```", text, re.DOTALL).group(1)
     assert len(example.strip().splitlines()) <= 10
     export(moons_run["checkpoint"], "onnx", tmp_path / "model.onnx")
     monkeypatch.chdir(tmp_path)
-    exec(compile(example, "docs/export.md", "exec"), {})
+    exec(compile(example, "docs/export.md", "exec"), {})  # noqa: S102 - the page's example, run as a reader would
     printed = capsys.readouterr().out
     ckpt = api.load_checkpoint(moons_run["checkpoint"])
     expected = api.predictions(ckpt, np.array([[0.5, 0.25], [1.5, -0.5]]))

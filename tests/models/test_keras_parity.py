@@ -28,7 +28,8 @@ def test_keras_spelling_builds_the_recorded_networks():
                       layers.Dropout(0.2), layers.Dense(128, activation="relu"), layers.BatchNormalization(),
                       layers.Dropout(0.2), layers.Dense(10, activation="softmax")])
     convnet = Sequential([Input(shape=(28, 28, 1)), layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-                          layers.MaxPooling2D(pool_size=(2, 2)), layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+                          layers.MaxPooling2D(pool_size=(2, 2)),
+                          layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
                           layers.MaxPooling2D(pool_size=(2, 2)), layers.Flatten(), layers.Dropout(0.5),
                           layers.Dense(10, activation="softmax")])
     for model, name in ((mlp, "mlp_dropout_bn"), (convnet, "keras_mnist_convnet")):

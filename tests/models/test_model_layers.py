@@ -30,7 +30,9 @@ def test_keras_positional_order():
     assert layers.Conv2D(16, (3, 5), 2, "same").get_config() == \
         {"type": "conv2d", "filters": 16, "kernel_size": [3, 5], "strides": 2, "padding": "same"}
     assert layers.MaxPooling2D(3, 2).get_config() == {"type": "maxpool2d", "pool_size": 3, "strides": 2}
-    assert layers.Dropout(0.25).options == {"rate": 0.25} and layers.Activation("tanh").options == {"activation": "tanh"}
+    assert layers.Dropout(0.25).options == {"rate": 0.25} and layers.Activation("tanh").options == {
+        "activation": "tanh"
+    }
     assert str(inspect.signature(layers.Dense)).startswith("(units, activation='linear', *, initializer=None")
     with pytest.raises(ConfigError, match=r"layers.Dense: takes 2 arguments by position \(units, activation\), got 3"):
         layers.Dense(32, "relu", "he_normal")
@@ -49,18 +51,27 @@ def test_keras_and_pytorch_names_of_keys_and_words():
     assert repr(layers.Dense(4, activation="tanh")) == "Dense(units=4, activation='tanh')"
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: layers.Dense(0), r"^layers.Dense: units: input should be greater than or equal to 1, got 0$"),
-    (lambda: layers.Dense(32, activaton="relu"), r"^layers.Dense: activaton: unknown key; did you mean 'activation'\? "
-                                                 r"\(allowed: units, activation, initializer, l1, l2\)$"),
-    (lambda: layers.Dense(), r"^layers.Dense: units: is required but missing$"),
-    (lambda: layers.Dense(32.0), r"units: input should be a valid integer, got 32.0"),
-    (lambda: layers.Conv2D(8, 3, padding="smae"), r"padding: expected valid, same, an integer .* got 'smae'"),
-    (lambda: layers.Dropout(1.5), r"^layers.Dropout: rate: input should be less than 1, got 1.5$"),
-    (lambda: layers.Dense(4, activation="relu6"), r"activation: expected one of relu, .*, got 'relu6'; did you mean 'relu'"),
-    (lambda: layers.Dense(4, input_shape=(0,)), r"input_shape: expected the shape of one input"),
-    (lambda: layers.Input((28, 28, 1, 1)), r"^layers.Input: input_shape"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: layers.Dense(0), r"^layers.Dense: units: input should be greater than or equal to 1, got 0$"),
+        (
+            lambda: layers.Dense(32, activaton="relu"),
+            (r"^layers.Dense: activaton: unknown key; did you mean 'activation'\? "
+            r"\(allowed: units, activation, initializer, l1, l2\)$"),
+        ),
+        (lambda: layers.Dense(), r"^layers.Dense: units: is required but missing$"),
+        (lambda: layers.Dense(32.0), r"units: input should be a valid integer, got 32.0"),
+        (lambda: layers.Conv2D(8, 3, padding="smae"), r"padding: expected valid, same, an integer .* got 'smae'"),
+        (lambda: layers.Dropout(1.5), r"^layers.Dropout: rate: input should be less than 1, got 1.5$"),
+        (
+            lambda: layers.Dense(4, activation="relu6"),
+            r"activation: expected one of relu, .*, got 'relu6'; did you mean 'relu'",
+        ),
+        (lambda: layers.Dense(4, input_shape=(0,)), r"input_shape: expected the shape of one input"),
+        (lambda: layers.Input((28, 28, 1, 1)), r"^layers.Input: input_shape"),
+    ],
+)
 def test_a_wrong_argument_is_a_config_error_naming_it(make, message):
     with pytest.raises(ConfigError, match=message):
         make()
@@ -71,7 +82,7 @@ def test_a_layers_keys_are_its_attributes_as_in_keras():
     assert (dense.units, dense.activation, dense.l2) == (32, "relu", 0.0)  # given, or the key's default
     assert layers.Dropout(0.25).rate == 0.25 and layers.Conv2D(8, 3).padding == "valid"
     with pytest.raises(AttributeError, match=r"^Dense has no attribute 'unit' \(its keys: units, activation"):
-        dense.unit
+        _ = dense.unit
 
 
 def test_layers_from_a_configs_layer_dicts():
@@ -89,18 +100,24 @@ def test_input_shapes():
 
 
 def test_every_optimizer_has_a_class_with_the_engines_arguments():
-    assert {cls.name: cls.__name__ for cls in optimizers.BY_NAME.values()} == {n: c.__name__ for n, c in OPTIMIZERS.items()}
+    assert {cls.name: cls.__name__ for cls in optimizers.BY_NAME.values()} == {
+        n: c.__name__ for n, c in OPTIMIZERS.items()
+    }
     for name, cls in optimizers.BY_NAME.items():
         engine = list(inspect.signature(OPTIMIZERS[name]).parameters.values())
         ours = list(inspect.signature(cls).parameters.values())
-        assert [(p.name, p.default) for p in ours[:len(engine)]] == [(p.name, p.default) for p in engine]
+        assert [(p.name, p.default) for p in ours[: len(engine)]] == [(p.name, p.default) for p in engine]
         assert ours[-1].name == "learning_rate"
 
 
 def test_optimizer_options_as_a_configs():
     assert optimizers.Adam(1e-3).get_config() == {"name": "adam", "lr": 1e-3}
-    assert optimizers.SGD(learning_rate=0.1, momentum=0.9, nesterov=True).get_config() == \
-        {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True}
+    assert optimizers.SGD(learning_rate=0.1, momentum=0.9, nesterov=True).get_config() == {
+        "name": "sgd",
+        "lr": 0.1,
+        "momentum": 0.9,
+        "nesterov": True,
+    }
     with pytest.raises(ConfigError, match=r"^optimizers.Adam: lr: input should be greater than 0, got -1$"):
         optimizers.Adam(lr=-1)
     with pytest.raises(ConfigError, match="lr and learning_rate are the same key"):

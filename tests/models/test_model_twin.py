@@ -38,7 +38,8 @@ def test_fit_api_train_of_the_dict_and_nnctl_train_give_the_same_bits(tmp_path, 
     text = net.to_yaml("twin.yaml", data="moons.npz")
     net.summary()
     table = capsys.readouterr().out
-    assert "layers.2 (BatchNormalization)" in table and CliRunner().invoke(main, ["summary", "twin.yaml"]).output == table
+    assert "layers.2 (BatchNormalization)" in table and CliRunner().invoke(main,
+                                                                           ["summary", "twin.yaml"]).output == table
     as_dict = api.train(yaml.safe_load(text), run_dir="dict", plots=False)
     assert same(net.weights, checkpoint.load(as_dict["checkpoint"]).model.state())
     result = CliRunner().invoke(main, ["train", "twin.yaml", "--run-dir", "cli", "-q", "--no-plots"])
@@ -74,12 +75,17 @@ def test_to_yaml_and_from_yaml_round_trip(tmp_path, monkeypatch):
     text = net.to_yaml("fitted.yaml", data="data/moons.npz")
     cfg = yaml.safe_load(text)
     assert cfg["data"] == {"target_scaling": "none", "val_fraction": 0.1, "scaling": "none", "test_fraction": 0.0,
-                           "task": "classification", "name": "npz", "path": "data/moons.npz", "x_key": "x", "y_key": "y"}
+                           "task": "classification", "name": "npz", "path": "data/moons.npz", "x_key": "x",
+                           "y_key": "y"}
     assert cfg["training"]["schedule"] == {"name": "cosine", "epochs": 2, "warmup_epochs": 0, "min_lr": 0.0}
     loaded = Sequential.from_yaml(tmp_path / "fitted.yaml")  # a file: its relative path from its own folder
     assert loaded._data["path"] == str(tmp_path / "data" / "moons.npz")
-    assert Sequential.from_config(net.get_config(data="data/moons.npz")).to_yaml() == Sequential.from_yaml(text).to_yaml()
-    with pytest.raises(ConfigError, match=r"^<yaml>:1: data: is required but missing\n.*\n<yaml>:3: model: expected a mapping"):
+    assert (
+        Sequential.from_config(net.get_config(data="data/moons.npz")).to_yaml() == Sequential.from_yaml(text).to_yaml()
+    )
+    with pytest.raises(
+        ConfigError, match=r"^<yaml>:1: data: is required but missing\n.*\n<yaml>:3: model: expected a mapping"
+    ):
         Sequential.from_yaml("seed: 0\nloss: mse\nmodel: 3\n")
 
 
@@ -107,7 +113,11 @@ def test_a_saved_model_is_a_checkpoint_for_eval_predict_and_export(tmp_path, mon
     np.savez("test.npz", x=x_test, y=y_test)
     runner = CliRunner()
     result = runner.invoke(main, ["eval", "model.json"])
-    assert result.exit_code == 5 and "trained on arrays given in memory" in result.output and "--data FILE" in result.output
+    assert (
+        result.exit_code == 5
+        and "trained on arrays given in memory" in result.output
+        and "--data FILE" in result.output
+    )
     result = runner.invoke(main, ["eval", "model.json", "--data", "test.npz", "--json"])
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
@@ -155,7 +165,9 @@ def test_a_model_fit_on_a_file_and_saved_is_scored_on_it_while_it_is_unchanged(t
         net.predict({"a": X[:5, 0], "b": X[:5, 1]})
     on_arrays = model()
     on_arrays.fit(X, Y, epochs=1, verbose=0)
-    with pytest.raises(DataError, match="x by column name is for a model fit on a CSV's columns; this one takes an array of 2"):
+    with pytest.raises(
+        DataError, match="x by column name is for a model fit on a CSV's columns; this one takes an array of 2"
+    ):
         on_arrays.predict(columns)
     (tmp_path / "moons.csv").write_text("a,b,side,label\n" + rows.replace("yes", "no", 1) + "\n")
     result = CliRunner().invoke(main, ["eval", "model.json"])

@@ -25,8 +25,11 @@ def test_summary_before_and_after_the_input_shape_is_known(capsys):
     model = mlp()
     rows = model.summary()
     out = capsys.readouterr().out
-    assert 'Model: "sequential"  (input: ?, float32)' in out and "Total params: ? (the input shape is not known yet)" in out
-    assert [(r["type"], r["output_shape"], r["params"]) for r in rows][0] == ("Dense", None, None)
+    assert (
+        'Model: "sequential"  (input: ?, float32)' in out
+        and "Total params: ? (the input shape is not known yet)" in out
+    )
+    assert next((r["type"], r["output_shape"], r["params"]) for r in rows) == ("Dense", None, None)
     with pytest.raises(ConfigError, match="count_params: the input shape is not known yet"):
         model.count_params()
     model.build((None, 2))
@@ -39,11 +42,16 @@ def test_summary_before_and_after_the_input_shape_is_known(capsys):
 
 def test_a_layer_after_which_shapes_cannot_work_is_refused_where_it_is_added():
     model = Sequential([Input((8, 8, 1)), layers.Conv2D(4, 3)])
-    with pytest.raises(ConfigError, match=r"^Sequential.add: model.layers\[1\]: dense: takes rows of features, \(None, n\), "
-                                          r"and its input is \(None, 6, 6, 4\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^Sequential.add: model.layers\[1\]: dense: takes rows of features, \(None, n\), "
+        r"and its input is \(None, 6, 6, 4\)",
+    ):
         model.add(layers.Dense(10))
     assert len(model.layers) == 1  # left as it was
-    with pytest.raises(ConfigError, match=r"model.layers\[1\].kernel_size: conv2d: kernel_size 5 is larger than its input"):
+    with pytest.raises(
+        ConfigError, match=r"model.layers\[1\].kernel_size: conv2d: kernel_size 5 is larger than its input"
+    ):
         Sequential([layers.Conv2D(4, 3, input_shape=(6, 6, 1)), layers.Conv2D(4, 5)])
     with pytest.raises(ConfigError, match="an Input comes first"):
         Sequential([layers.Dense(3), Input(4)])
@@ -57,46 +65,81 @@ def test_compile_takes_the_configs_words_and_keras_names():
     model = mlp(optimizer="sgd")
     assert model._compiled["optimizer"] == {"name": "sgd"}
     model.compile(loss="cross_entropy", optimizer={"name": "adam", "learning_rate": 0.1}, metrics="acc")
-    assert model._compiled == {"loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.1}, "metrics": ["accuracy"]}
-    with pytest.raises(ConfigError, match=r"compile: loss: expected one of cross_entropy, .*got 'mean_squared_eror'; "
-                                          r"did you mean 'mse'\?"):
+    assert model._compiled == {
+        "loss": "cross_entropy",
+        "optimizer": {"name": "adam", "lr": 0.1},
+        "metrics": ["accuracy"],
+    }
+    with pytest.raises(
+        ConfigError,
+        match=r"compile: loss: expected one of cross_entropy, .*got 'mean_squared_eror'; "
+        r"did you mean 'mse'\?",
+    ):
         model.compile(loss="mean_squared_eror")
     with pytest.raises(ConfigError, match="compile: loss: expected one of .* got 'function'"):
         model.compile(loss=lambda y, p: 0)
-    with pytest.raises(ConfigError, match=r"compile: optimizer.name: expected one of sgd, .*got 'adm'; did you mean 'adam'"):
+    with pytest.raises(
+        ConfigError, match=r"compile: optimizer.name: expected one of sgd, .*got 'adm'; did you mean 'adam'"
+    ):
         model.compile(loss="mse", optimizer="adm")
-    with pytest.raises(ConfigError, match="compile: metrics: 'accuracy' is not a score nnctl computes for a regression"):
+    with pytest.raises(
+        ConfigError, match="compile: metrics: 'accuracy' is not a score nnctl computes for a regression"
+    ):
         model.compile(loss="mse", metrics=["accuracy"])
     with pytest.raises(ConfigError, match="compile: optimizer: expected a name"):
         model.compile(loss="mse", optimizer=object())
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda m: m.fit(X, Y[:10]), DataError, r"^x has 240 rows and y has 10 targets: give one target per row$"),
-    (lambda m: m.fit(X, Y + 0.5), DataError, r"^y holds 0.5, not a class label: a classifier's labels are whole numbers"),
-    (lambda m: m.fit(X, Y, epochs=0), ConfigError, r"^Sequential: training.epochs: input should be greater than or equal to 1"),
-    (lambda m: m.fit(X, Y, epoch=3), ConfigError, r"^Sequential: training.epoch: unknown key; did you mean 'epochs'\?"),
-    (lambda m: m.fit(X, None), ConfigError, r"x is given without y"),
-    (lambda m: m.fit(), ConfigError, r"^fit: no data: give x and y"),
-    (lambda m: m.fit(X, Y, data="moons"), ConfigError, r"give the data as x and y, or as data=, not both"),
-    (lambda m: m.fit(X, Y, validation_split=0.1, validation_data=(X, Y)), ConfigError, "give one"),
-    (lambda m: m.fit(X, Y, validation_data=(X, np.full(len(X), 7))), DataError,
-     r"validation_data's y holds the class 7, which the model does not know"),
-    (lambda m: m.fit(X, Y, validation_split=1.5), ConfigError, r"data.val_fraction: input should be less than 1"),
-    (lambda m: m.fit(X[:, :1].astype(str), Y), DataError, r"^x must hold numbers"),
-    (lambda m: m.fit(X, np.where(Y == 1, 2, Y) + np.arange(len(Y)) % 2 * 0), ConfigError, None),
-    (lambda m: m.fit(X, Y, verbose=3), ConfigError, r"verbose: expected 0, 1, 2 or 'auto'"),
-    (lambda m: m.fit(X, Y, callbacks=[print]), ConfigError, r"callbacks are nnctl.callbacks.Callback objects"),
-    (lambda m: m.fit(X, Y, data=3), ConfigError, r"give the data as x and y, or as data=, not both"),
-    (lambda m: m.fit(data="mooons"), ConfigError, r"data='mooons' is neither a data set nnctl knows"),
-    (lambda m: m.fit(X, Y, callbacks=EarlyStopping()), ConfigError, r"^fit: callbacks: expected a list of callbacks"),
-    (lambda m: m.fit(X, Y, run_dir=3), ConfigError, r"^fit: run_dir: expected a folder's path, got int"),
-    (lambda m: m.fit(X[:0], Y[:0]), DataError, r"^x has shape \(0, 2\): no values to learn from"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda m: m.fit(X, Y[:10]), DataError, r"^x has 240 rows and y has 10 targets: give one target per row$"),
+        (
+            lambda m: m.fit(X, Y + 0.5),
+            DataError,
+            r"^y holds 0.5, not a class label: a classifier's labels are whole numbers",
+        ),
+        (
+            lambda m: m.fit(X, Y, epochs=0),
+            ConfigError,
+            r"^Sequential: training.epochs: input should be greater than or equal to 1",
+        ),
+        (
+            lambda m: m.fit(X, Y, epoch=3),
+            ConfigError,
+            r"^Sequential: training.epoch: unknown key; did you mean 'epochs'\?",
+        ),
+        (lambda m: m.fit(X, None), ConfigError, r"x is given without y"),
+        (lambda m: m.fit(), ConfigError, r"^fit: no data: give x and y"),
+        (lambda m: m.fit(X, Y, data="moons"), ConfigError, r"give the data as x and y, or as data=, not both"),
+        (lambda m: m.fit(X, Y, validation_split=0.1, validation_data=(X, Y)), ConfigError, "give one"),
+        (
+            lambda m: m.fit(X, Y, validation_data=(X, np.full(len(X), 7))),
+            DataError,
+            r"validation_data's y holds the class 7, which the model does not know",
+        ),
+        (lambda m: m.fit(X, Y, validation_split=1.5), ConfigError, r"data.val_fraction: input should be less than 1"),
+        (lambda m: m.fit(X[:, :1].astype(str), Y), DataError, r"^x must hold numbers"),
+        (lambda m: m.fit(X, np.where(Y == 1, 2, Y) + np.arange(len(Y)) % 2 * 0), ConfigError, None),
+        (lambda m: m.fit(X, Y, verbose=3), ConfigError, r"verbose: expected 0, 1, 2 or 'auto'"),
+        (lambda m: m.fit(X, Y, callbacks=[print]), ConfigError, r"callbacks are nnctl.callbacks.Callback objects"),
+        (lambda m: m.fit(X, Y, data=3), ConfigError, r"give the data as x and y, or as data=, not both"),
+        (lambda m: m.fit(data="mooons"), ConfigError, r"data='mooons' is neither a data set nnctl knows"),
+        (
+            lambda m: m.fit(X, Y, callbacks=EarlyStopping()),
+            ConfigError,
+            r"^fit: callbacks: expected a list of callbacks",
+        ),
+        (lambda m: m.fit(X, Y, run_dir=3), ConfigError, r"^fit: run_dir: expected a folder's path, got int"),
+        (lambda m: m.fit(X[:0], Y[:0]), DataError, r"^x has shape \(0, 2\): no values to learn from"),
+    ],
+)
 def test_bad_arguments_to_fit_are_nnctls_errors(call, error, message):
     model = mlp()
     if message is None:  # three classes for a two-unit softmax: the config's own check, naming the layer
-        with pytest.raises(ConfigError, match=r"model.layers\[3\].units: fit\(x, y\) has 3 classes, so the softmax output"):
+        with pytest.raises(
+            ConfigError, match=r"model.layers\[3\].units: fit\(x, y\) has 3 classes, so the softmax output"
+        ):
             model.fit(X, np.arange(len(Y)) % 3, verbose=0)
         return
     with pytest.raises(error, match=message):
@@ -161,7 +204,7 @@ def test_text_labels_one_hot_targets_a_sigmoid_output_and_a_regression():
     regression = Sequential([layers.Dense(8, activation="relu"), layers.Dense(1)])
     regression.compile(loss="mse", optimizer="adam", metrics=["mae", "r2"])
     regression.fit(X, X[:, 0] * 3.0, epochs=2, verbose=0)
-    loss, mae, r2 = regression.evaluate(X, X[:, 0] * 3.0)
+    _loss, _mae, _r2 = regression.evaluate(X, X[:, 0] * 3.0)
     assert set(regression.evaluate(X, X[:, 0], return_dict=True)) == {"loss", "mae", "rmse", "r2"}
     assert regression.predict(X).shape == (240, 1) and regression.classes == []
     with pytest.raises(ConfigError, match="a regression has no class probabilities"):
@@ -210,8 +253,14 @@ def test_callbacks_see_every_epoch_and_early_stopping_becomes_the_configs():
             return False
 
     model = mlp()
-    model.fit(X, Y, epochs=30, validation_split=0.25, verbose=0,
-              callbacks=[Watch(), EarlyStopping(monitor="val_loss", patience=1, min_delta=0.5)])
+    model.fit(
+        X,
+        Y,
+        epochs=30,
+        validation_split=0.25,
+        verbose=0,
+        callbacks=[Watch(), EarlyStopping(monitor="val_loss", patience=1, min_delta=0.5)],
+    )
     assert seen == [1, 2] and model._fitted.config.training.early_stopping.patience == 1
     assert model._fitted.epoch == 1  # restore_best: the best epoch's weights, as the config's early stopping keeps
 

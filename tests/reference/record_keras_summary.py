@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-import keras  # noqa: E402
+import keras
 
 OUT = Path(__file__).with_name("keras_summary.json")
 
@@ -68,7 +68,8 @@ CASES = {
         {"type": "dropout", "rate": 0.3},
         {"units": 10, "activation": "softmax"}]),
     "activation_layers": ((12,), [
-        {"units": 8}, {"type": "activation", "activation": "relu"}, {"units": 8}, {"type": "activation", "activation": "elu"},
+        {"units": 8}, {"type": "activation", "activation": "relu"}, {"units": 8},
+        {"type": "activation", "activation": "elu"},
         {"units": 3, "activation": "softmax"}]),
 }
 
@@ -78,7 +79,8 @@ def keras_layer(spec: dict):
     kind = spec.get("type", "dense")
     words = {k: v for k, v in spec.items() if k != "type"}
     if "kernel_size" in words:
-        words["kernel_size"] = tuple(words["kernel_size"]) if isinstance(words["kernel_size"], list) else words["kernel_size"]
+        words["kernel_size"] = tuple(words["kernel_size"]) if isinstance(words["kernel_size"],
+                                                                         list) else words["kernel_size"]
     for key in ("strides", "pool_size"):
         if isinstance(words.get(key), list):
             words[key] = tuple(words[key])

@@ -24,7 +24,8 @@ OUT = Path(__file__).with_name("optimizers.json")
 CASES = [
     ("sgd", {"lr": 0.1}, "SGD", {"lr": 0.1}, None),
     ("sgd", {"lr": 0.05, "momentum": 0.9}, "SGD", {"lr": 0.05, "momentum": 0.9}, None),
-    ("sgd", {"lr": 0.05, "momentum": 0.8, "nesterov": True}, "SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": True}, None),
+    ("sgd", {"lr": 0.05, "momentum": 0.8, "nesterov": True}, "SGD",
+     {"lr": 0.05, "momentum": 0.8, "nesterov": True}, None),
     ("rmsprop", {}, "RMSprop", {}, None),
     ("rmsprop", {"lr": 0.003, "rho": 0.9, "epsilon": 1e-6}, "RMSprop", {"lr": 0.003, "alpha": 0.9, "eps": 1e-6}, None),
     ("rmsprop", {"lr": 0.002, "momentum": 0.9}, "RMSprop", {"lr": 0.002, "momentum": 0.9}, None),
@@ -51,7 +52,8 @@ CASES = [
      "NAdam", {"lr": 0.01, "betas": (0.95, 0.999), "momentum_decay": 0.01, "eps": 1e-6}, None),
     # a schedule changes lr between steps: every optimizer must read it afresh each step
     ("sgd", {"lr": 0.1, "momentum": 0.9}, "SGD", {"lr": 0.1, "momentum": 0.9}, "decay"),
-    ("rmsprop", {"lr": 0.01, "momentum": 0.9, "centered": True}, "RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True}, "decay"),
+    ("rmsprop", {"lr": 0.01, "momentum": 0.9, "centered": True}, "RMSprop",
+     {"lr": 0.01, "momentum": 0.9, "centered": True}, "decay"),
     ("adagrad", {"lr": 0.1}, "Adagrad", {"lr": 0.1}, "decay"),
     ("adadelta", {"lr": 1.0}, "Adadelta", {"lr": 1.0}, "decay"),
     ("adam", {"lr": 0.01}, "Adam", {"lr": 0.01}, "decay"),

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.moons import moons_yaml
 
 from nnctl import api
-from nnctl.runs import checkpoint
 from nnctl.config import plain
 from nnctl.errors import CheckpointError
-from conftest import moons_yaml
+from nnctl.runs import checkpoint
 
 CONFIG = moons_yaml(seed=1, data={"n_samples": 200, "noise": None},
                     model={"layers": [{"units": 8, "activation": "tanh"}, {"units": 2, "activation": "softmax"}]},
@@ -48,6 +48,7 @@ def test_last_checkpoint_holds_optimizer_state(trained):
     assert set(last.optimizer["arrays"]) == {f"{k}.v" for k in last.model.params()}
 
 
+@pytest.mark.slow
 def test_same_seed_same_checkpoint_bytes(trained, tmp_path):
     cfg, result = trained
     again = api.train(cfg, run_dir=tmp_path / "run")
@@ -149,9 +150,9 @@ def test_checks_run_in_the_documented_order(trained, tmp_path, monkeypatch):
             resign(doc)
         return write_doc(tmp_path, doc, f"v{len(list(tmp_path.iterdir()))}.json")
 
-    extra = lambda d: d.update(extra=1)  # noqa: E731
-    nan_bias = lambda d: d["state"].update({"layers.0.b": checkpoint.encode(np.full(8, np.nan, "float32"))})  # noqa: E731
-    bad_shape = lambda d: d["state"]["layers.1.W"].update(shape=[9, 2])  # noqa: E731
+    extra = lambda d: d.update(extra=1)
+    nan_bias = lambda d: d["state"].update({"layers.0.b": checkpoint.encode(np.full(8, np.nan, "float32"))})
+    bad_shape = lambda d: d["state"]["layers.1.W"].update(shape=[9, 2])
     cases = [
         (variant(extra), "sha256"),                                  # hash before keys
         (variant(extra, lambda d: d.update(version=7)), "version 7"),  # version before hash
@@ -175,7 +176,8 @@ def test_a_huge_model_in_a_small_file_allocates_nothing_large(trained, tmp_path)
     import tracemalloc
 
     doc = json.loads(Path(trained[1]["checkpoint"]).read_text())
-    doc["config"]["model"]["layers"] = [{"units": 1_000_000, "activation": "tanh"}, {"units": 1_000_000, "activation": "tanh"},
+    doc["config"]["model"]["layers"] = [{"units": 1_000_000, "activation": "tanh"},
+                                        {"units": 1_000_000, "activation": "tanh"},
                                         {"units": 2, "activation": "softmax"}]
     resign(doc)
     path = write_doc(tmp_path, doc)
@@ -199,8 +201,10 @@ def test_shapes_must_chain_from_layer_to_layer(trained, tmp_path):
 
 
 @pytest.mark.parametrize("change,fragment", [
-    (lambda d: d["optimizer"]["arrays"].update({"layers.7.W.v": d["optimizer"]["arrays"]["layers.0.W.v"]}), "<parameter>.<slot>"),
-    (lambda d: d["optimizer"]["arrays"].update({"layers.0.W.v": d["optimizer"]["arrays"]["layers.0.b.v"]}), "layers.0.W.v.shape"),
+    (lambda d: d["optimizer"]["arrays"].update({"layers.7.W.v": d["optimizer"]["arrays"]["layers.0.W.v"]}),
+     "<parameter>.<slot>"),
+    (lambda d: d["optimizer"]["arrays"].update({"layers.0.W.v": d["optimizer"]["arrays"]["layers.0.b.v"]}),
+     "layers.0.W.v.shape"),
     (lambda d: d["optimizer"].update(t=-1), "optimizer.t"),
     (lambda d: d["optimizer"].update(t=True), "optimizer.t"),
     (lambda d: d.update(epoch=99), "epoch must be"),
@@ -254,7 +258,8 @@ def test_format_1_run_resumes_where_it_stopped(tmp_path):
     assert [r["epoch"] for r in result["history"]] == [1, 2, 3, 4]
     assert result["history"][:2] == before
     last = api.load_checkpoint(run / "last.json")
-    assert last.version == checkpoint.VERSION and last.epoch == 4 and last.optimizer["t"] == 4 * 9  # 144 rows, batches of 16
+    # 144 rows, batches of 16
+    assert last.version == checkpoint.VERSION and last.epoch == 4 and last.optimizer["t"] == 4 * 9
     losses = [r["val_loss"] for r in result["history"]]
     assert result["best_epoch"] == losses.index(min(losses)) + 1
 
@@ -291,7 +296,8 @@ def test_odd_values_are_refused_without_warnings(trained, tmp_path, change, frag
 # ---------------------------------------------------------------- optimizer slots (every one, or a different run)
 
 
-ADAM_RUN = CONFIG.replace("{name: sgd, lr: 0.1, momentum: 0.9}", "{name: adam, lr: 0.01}").replace("epochs: 3", "epochs: 4")
+ADAM_RUN = CONFIG.replace("{name: sgd, lr: 0.1, momentum: 0.9}", "{name: adam, lr: 0.01}").replace("epochs: 3",
+                                                                                                   "epochs: 4")
 
 
 def _interrupted_run(tmp_path, text=ADAM_RUN, batches=20):
@@ -325,7 +331,8 @@ def test_last_json_without_its_moments_is_refused_naming_the_key(tmp_path):
 
     run = _interrupted_run(tmp_path)
     _edit(run / "last.json", lambda d: d["optimizer"].update(arrays={}))
-    with pytest.raises(CheckpointError, match=r"optimizer.arrays: layers.0.W.m is missing: after \d+ steps adam keeps m, v"):
+    with pytest.raises(CheckpointError,
+                       match=r"optimizer.arrays: layers.0.W.m is missing: after \d+ steps adam keeps m, v"):
         api.load_checkpoint(run / "last.json")
     result = CliRunner().invoke(main, ["train", "--resume", str(run), "--quiet"])
     assert result.exit_code == 4, result.output
@@ -361,8 +368,8 @@ def test_before_the_first_step_no_slot_exists_yet(tmp_path):
     {"name": "rmsprop", "centered": True, "momentum": 0.5}, {"name": "rmsprop", "momentum": 0.5},
 ])
 def test_slot_names_are_what_a_step_keeps(options):
-    from nnctl.engine import optimizers
     from nnctl.config import from_dict
+    from nnctl.engine import optimizers
 
     cfg = from_dict({"data": {"name": "moons"}, "model": {"layers": [{"units": 3, "activation": "tanh"},
                      {"type": "batchnorm"}, {"units": 2, "activation": "softmax"}]}, "loss": "cross_entropy",
@@ -404,7 +411,8 @@ def _peak_rss(path) -> int:
     import subprocess
     import sys
 
-    return int(subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, check=True).stdout)
+    return int(subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True,
+                              check=True).stdout)
 
 
 @pytest.mark.slow
@@ -449,12 +457,14 @@ def test_the_whole_text_digest_of_a_small_checkpoint_is_the_piecewise_one(moons_
 def test_a_config_given_for_a_checkpoint_says_so(tmp_path):
     """eval, predict and export of a YAML config printed a JSON parser's error; summary reads it."""
     from click.testing import CliRunner
+
     from nnctl.cli import main
 
     config = Path(__file__).resolve().parents[2] / "configs" / "moons.yaml"
     (tmp_path / "moons.txt").write_text(config.read_text())  # no .yaml: told from its content
     for path in (config, tmp_path / "moons.txt"):
-        for args in (["eval", path], ["predict", path, "-"], ["export", path, "--format", "numpy", "-o", tmp_path / "out"]):
+        for args in (["eval", path], ["predict", path, "-"],
+                     ["export", path, "--format", "numpy", "-o", tmp_path / "out"]):
             result = CliRunner().invoke(main, [str(a) for a in args], input="0.5,0.25\n")
             assert result.exit_code == 4, result.output
             assert f"{path}: is a config, not a checkpoint: train it first (nnctl train {path})" in result.stderr

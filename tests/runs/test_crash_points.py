@@ -16,10 +16,10 @@ import warnings
 from pathlib import Path
 
 import pytest
+from helpers.moons import moons_yaml
 
 from nnctl import api
 from nnctl.errors import CheckpointError, Interrupted, WriteError
-from conftest import moons_yaml
 
 # seed 2: epoch 1 best, 2 not, 3 best (a last.json whose best epoch is behind it, then a new best);
 # seed 7: best epoch 2 of 3 (one save of every epoch, with the best in its middle)
@@ -30,7 +30,8 @@ def config(tmp_path, scenario):
     seed, interval = SCENARIOS[scenario]
     path = tmp_path / f"{scenario}.yaml"
     path.write_text(moons_yaml(seed=seed, data={"n_samples": 200, "noise": 0.3}, optimizer={"lr": 0.1},
-                               model={"layers": [{"units": 8, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
+                               model={"layers": [{"units": 8, "activation": "relu"},
+                                                 {"units": 2, "activation": "softmax"}]},
                                training={"epochs": 3, "save_interval": interval}))
     return api.load_config(path)
 
@@ -87,7 +88,8 @@ def assert_like(run_dir: Path, reference: Path, where: str) -> None:
     for name in ("last.json", "checkpoint.json"):
         assert (run_dir / name).read_bytes() == (reference / name).read_bytes(), f"{where}: {name}"
     assert without_seconds(run_dir / "metrics.jsonl") == without_seconds(reference / "metrics.jsonl"), where
-    csv = [[c for i, c in enumerate(line.split(",")) if i != 6] for line in (run_dir / "metrics.csv").read_text().splitlines()]
+    csv = [[c for i,
+            c in enumerate(line.split(",")) if i != 6] for line in (run_dir / "metrics.csv").read_text().splitlines()]
     assert csv == [[c for i, c in enumerate(line.split(",")) if i != 6]
                    for line in (reference / "metrics.csv").read_text().splitlines()], where
     status, expected = (json.loads((d / "run.json").read_text()) for d in (run_dir, reference))
@@ -154,6 +156,7 @@ def references(tmp_path_factory):
             for name in SCENARIOS}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_a_run_killed_or_failing_at_any_write_resumes_to_the_same_bytes(references, tmp_path, scenario):
     cfg = config(tmp_path, scenario)
@@ -164,14 +167,17 @@ def test_a_run_killed_or_failing_at_any_write_resumes_to_the_same_bytes(referenc
     assert {"checkpoint.json", "metrics.jsonl", "metrics.csv"} <= set(names)
 
 
+@pytest.mark.slow
 def test_a_save_on_a_signal_killed_or_failing_at_any_write_resumes(references, tmp_path):
     """The save of an interrupted run: the epochs kept in memory, then where it stopped, then run.json."""
     cfg = config(tmp_path, "one-save")
-    names = crash_everywhere(tmp_path, lambda run_dir: api.train(cfg, run_dir=run_dir, plots=False, stop=stop_in_epoch_3()),
+    names = crash_everywhere(tmp_path,
+                             lambda run_dir: api.train(cfg, run_dir=run_dir, plots=False, stop=stop_in_epoch_3()),
                              resume_or_restart(cfg), references["one-save"])
     assert names[-3:] == ["last.json", "last.json", "run.json"]
 
 
+@pytest.mark.slow
 def test_a_resume_killed_or_failing_at_any_write_resumes(references, tmp_path):
     """A resume's own writes: the logs cut back, run.json, checkpoint.json rewritten, the epochs after."""
     cfg = config(tmp_path, "every-epoch")
@@ -210,6 +216,7 @@ def test_kill_9_between_checkpoint_json_and_last_json_resumes(references, tmp_pa
     import time
 
     from click.testing import CliRunner
+
     from nnctl.cli import main
 
     cfg, run_dir, here = tmp_path / "one-save.yaml", tmp_path / "run", tmp_path / "here"
@@ -278,7 +285,8 @@ def ahead(tmp_path):
         assert in_child(lambda: api.train(cfg, run_dir=run_dir, plots=False)) == 137
     finally:
         os.replace = counted.real
-    assert api.load_checkpoint(run_dir / "checkpoint.json").epoch == 3 and api.load_checkpoint(run_dir / "last.json").epoch == 2
+    assert api.load_checkpoint(run_dir / "checkpoint.json").epoch == 3
+    assert api.load_checkpoint(run_dir / "last.json").epoch == 2
     return run_dir
 
 
@@ -288,10 +296,12 @@ def test_a_checkpoint_ahead_of_last_json_is_checked_against_the_metrics(ahead):
     log = ahead / "metrics.jsonl"
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     for damage, message in ((rows[:2], "metrics.jsonl has no row of that epoch"),
-                            (rows[:2] + [{**rows[2], "val_accuracy": 0.25}], "metrics.jsonl has no row of that epoch with its metrics")):
+                            (rows[:2] + [{**rows[2], "val_accuracy": 0.25}],
+                             "metrics.jsonl has no row of that epoch with its metrics")):
         log.write_text("".join(json.dumps(r) + "\n" for r in damage))
         before = files_of(ahead)
-        with pytest.raises(CheckpointError, match=f"checkpoint.json: holds epoch 3, after last.json's 2, but {message}"):
+        with pytest.raises(CheckpointError,
+                           match=f"checkpoint.json: holds epoch 3, after last.json's 2, but {message}"):
             api.resume(ahead, plots=False)
         assert files_of(ahead) == before
 

@@ -5,8 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from nnctl.runs import assertions
 from nnctl.cli import main
+from nnctl.runs import assertions
 
 
 def invoke(*args):
@@ -55,7 +55,8 @@ def test_assertions_in_json(moons_run):
     result = invoke("eval", moons_run["checkpoint"], "--json", "--assert", "accuracy>1")
     assert result.exit_code == 7
     out = json.loads(result.stdout)
-    assert out["assertions"] == [{"assertion": "accuracy>1", "metric": "accuracy", "value": out["accuracy"], "passed": False}]
+    assert out["assertions"] == [{"assertion": "accuracy>1", "metric": "accuracy", "value": out["accuracy"],
+                                  "passed": False}]
 
 
 def test_bad_assertions_are_usage_errors(moons_run):

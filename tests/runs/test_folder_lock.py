@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from nnctl.runs import lock as folder_lock
 from nnctl.errors import RunBusy
+from nnctl.runs import lock as folder_lock
 
 
 def test_one_holder_at_a_time_and_the_file_goes_with_the_lock(tmp_path):
@@ -39,8 +39,9 @@ def test_a_lock_file_removed_by_its_releasing_holder_is_not_taken(tmp_path, monk
 
 
 def test_the_lock_of_a_killed_process_is_free_at_once(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from nnctl.runs import lock as folder_lock; "
-                               "folder_lock.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(tmp_path)],
+    holder = subprocess.Popen([sys.executable, "-c", ("import sys, time; from nnctl.runs import lock as folder_lock; "
+                               "folder_lock.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)"),
+                               str(tmp_path)],
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "held\n"

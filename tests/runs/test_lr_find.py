@@ -49,9 +49,11 @@ def test_the_suggestion_trains_the_shipped_config(name, tmp_path, monkeypatch):
     assert accuracy(f"optimizer.lr={found['suggested']}") >= accuracy() - 0.01
 
 
+@pytest.mark.slow
 def test_the_command_prints_both_rates_and_draws(tmp_path, monkeypatch):
     config = tmp_path / "c.yaml"
-    config.write_text("seed: 0\ndata: {name: moons, n_samples: 200}\nmodel:\n  layers:\n    - {units: 8, activation: relu}\n"
+    config.write_text("seed: 0\ndata: {name: moons, n_samples: 200}\nmodel:\n  layers:\n    - {units: 8, activation: "
+                      "relu}\n"
                       "    - {units: 2, activation: softmax}\nloss: cross_entropy\noptimizer: {name: adam, lr: 0.01}\n"
                       "training: {epochs: 1, batch_size: 16}\n")
     monkeypatch.chdir(tmp_path)

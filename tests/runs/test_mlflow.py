@@ -16,15 +16,15 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers.mlflow_server import Relay, client, free_port, process
 
 from nnctl import api, data
 from nnctl.cli import main
 from nnctl.errors import DataError
 from nnctl.runs import mlflow_store, mlflow_tracker
 
-from mlflow_helpers import Relay, client, free_port, process
-
 pytest.importorskip("mlflow")
+pytestmark = pytest.mark.slow  # MLflow itself: seconds to import and to make its store, before any test
 ROOT = Path(__file__).resolve().parents[2]
 MOONS = str(ROOT / "configs" / "moons.yaml")
 SMALL = ["--set", "training.epochs=3", "--set", "data.n_samples=300"]
@@ -214,13 +214,13 @@ def test_a_stopped_run_resumed_and_replayed_has_each_point_once(sqlite_uri, tmp_
                                                         for r in records("run")]
 
 
-@pytest.mark.slow
 def test_a_run_killed_by_sigkill_resumes_and_replays_without_duplicates(sqlite_uri, tmp_path):
     """kill -9 after MLflow got epochs the folder had not saved: the resumed run trains them again
     (to the same bits) and MLflow keeps one point per epoch; `nnctl track` then adds nothing."""
     code = ("import os, signal, sys; from nnctl import api; from nnctl.runs import mlflow_tracker\n"
             "mlflow_tracker.FLUSH_SECONDS, mlflow_tracker.FLUSH_SHARE = 0, 0\n"
-            f"cfg = api.load_config({MOONS!r}, ['training.epochs=6', 'data.n_samples=300', 'training.save_interval=3600',"
+            f"cfg = api.load_config({MOONS!r}, ['training.epochs=6', 'data.n_samples=300', "
+            "'training.save_interval=3600',"
             f" 'run.tracking.mlflow.uri={sqlite_uri}'])\n"
             "api.train(cfg, run_dir='run', plots=False,"
             " on_epoch=lambda r: r['epoch'] == 4 and os.kill(os.getpid(), signal.SIGKILL))\n")
@@ -234,7 +234,8 @@ def test_a_run_killed_by_sigkill_resumes_and_replays_without_duplicates(sqlite_u
     result = CliRunner().invoke(main, ["train", "--resume", "run", "-q", "--no-plots"])
     assert result.exit_code == 0, result.output
     assert run_id_of("run") == run_id
-    assert history(sqlite_uri, run_id, "val_loss") == [(r["epoch"], pytest.approx(r["val_loss"])) for r in records("run")]
+    assert history(sqlite_uri, run_id,
+                   "val_loss") == [(r["epoch"], pytest.approx(r["val_loss"])) for r in records("run")]
     result = CliRunner().invoke(main, ["track", "run", "--json"])
     assert json.loads(result.stdout)["points_added"] == 0
 
@@ -242,7 +243,6 @@ def test_a_run_killed_by_sigkill_resumes_and_replays_without_duplicates(sqlite_u
 # ---------------------------------------------------------------- a server over HTTP
 
 
-@pytest.mark.slow
 def test_the_shipped_sweep_logs_a_parent_with_the_best_trial(mlflow_server, tmp_path):
     spec = yaml.safe_load((ROOT / "configs" / "sweep_moons.yaml").read_text())
     base = yaml.safe_load(Path(MOONS).read_text())
@@ -288,7 +288,6 @@ def test_the_parent_run_ends_failed_when_the_sweep_fails_after_it_started(sqlite
     assert parent.info.status == "FAILED"  # was RUNNING forever
 
 
-@pytest.mark.slow
 def test_a_server_that_stops_answering_mid_run_costs_seconds(mlflow_server, tmp_path, monkeypatch, capsys):
     """The relay between nnctl and the server swallows every byte from epoch 3 on: training ends in
     about one request's timeout, the folder is whole, the MLflow run is ended FAILED once the server
@@ -323,7 +322,6 @@ def test_a_server_that_stops_answering_mid_run_costs_seconds(mlflow_server, tmp_
     assert client(mlflow_server).get_run(run_id).info.status == "FINISHED"
 
 
-@pytest.mark.slow
 def test_json_stays_alone_on_stdout_and_the_model_loads_registers_and_serves(mlflow_server, tmp_path, monkeypatch):
     import pandas as pd
 

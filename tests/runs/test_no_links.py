@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers.moons import MOONS
 
 from nnctl import api, files
 from nnctl.cli import main
 from nnctl.errors import WriteError
 from nnctl.runs import lock as folder_lock
-from conftest import MOONS
 
 VICTIM = "a user's file, which no lock may overwrite\n"
 

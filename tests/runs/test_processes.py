@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers.moons import moons_yaml
 
 from nnctl import api
-from nnctl.runs import folder as runs
 from nnctl.cli import main
 from nnctl.errors import Interrupted
-from conftest import moons_yaml
+from nnctl.runs import folder as runs
 
 pytestmark = pytest.mark.slow  # real processes: not in the fast tier
 
@@ -169,7 +169,8 @@ def test_a_resume_while_another_trains_is_refused(reference, tmp_path):
             assert first.poll() is None and time.monotonic() < deadline, first.communicate()
             time.sleep(0.01)
         for args, message in ((["--resume", run_dir], f"another nnctl process (pid {first.pid}"),
-                              ([write_config(tmp_path), "--run-dir", run_dir], f"another nnctl process (pid {first.pid}")):
+                              ([write_config(tmp_path), "--run-dir", run_dir],
+                               f"another nnctl process (pid {first.pid}")):
             second = nnctl("train", *args, "-q")
             _, stderr = second.communicate(timeout=60)
             assert first.poll() is None, "the first resume ended before the second was refused"

@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers.moons import moons_yaml
 
 from nnctl import api, config
+from nnctl.cli import main
 from nnctl.config import plain
 from nnctl.engine import optimizers
-from nnctl.runs import resume as resume_module, training
-from nnctl.runs import checkpoint, lock as folder_lock, folder as runs
-from nnctl.cli import main
 from nnctl.errors import CheckpointError, ConfigError, Interrupted, NnctlError
-from conftest import moons_yaml
+from nnctl.runs import checkpoint, folder as runs, lock as folder_lock, resume as resume_module, training
 
 CONFIG = moons_yaml(seed=5, data={"noise": None},
                     model={"layers": [{"units": 12, "activation": "tanh"}, {"units": 2, "activation": "softmax"}]},
@@ -62,7 +61,8 @@ def reference(tmp_path_factory):
 def same_files(a: Path, b: Path):
     for name in FILES:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
-    strip = [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in (a / "metrics.jsonl").read_text().splitlines()]
+    strip = [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+             for line in (a / "metrics.jsonl").read_text().splitlines()]
     assert strip == [{k: v for k, v in json.loads(line).items() if k != "seconds"}
                      for line in (b / "metrics.jsonl").read_text().splitlines()]
 
@@ -79,7 +79,8 @@ def test_stopped_after_epoch_k_and_resumed_is_bit_identical(reference, tmp_path,
     status = json.loads((tmp_path / "run" / "run.json").read_text())
     assert status["status"] == "interrupted" and status["signal"] == "SIGTERM"
     last = checkpoint.load(tmp_path / "run" / "last.json")
-    assert last.epoch == k and last.training["rows_done"] == 0 and last.optimizer["t"] == k * 14  # 216 training rows, batches of 16
+    # 216 training rows, batches of 16
+    assert last.epoch == k and last.training["rows_done"] == 0 and last.optimizer["t"] == k * 14
     result = api.resume(tmp_path / "run")
     ref_dir, ref = reference[optimizer]
     same_files(tmp_path / "run", ref_dir)
@@ -87,6 +88,7 @@ def test_stopped_after_epoch_k_and_resumed_is_bit_identical(reference, tmp_path,
     assert json.loads((tmp_path / "run" / "run.json").read_text())["resumes"][0]["epoch"] == k
 
 
+@pytest.mark.slow
 def test_stopped_mid_epoch_twice_and_resumed_is_bit_identical(reference, tmp_path):
     cfg = config_of(tmp_path)
     stop, _ = stop_after(batches=20)  # 14 batches an epoch, 14 calls of stop(): stops in epoch 2
@@ -185,7 +187,8 @@ def test_changed_config_is_refused_with_the_difference(reference, tmp_path):
     message = str(info.value)
     assert "training.epochs: the run has 6, now 9" in message
     assert "model.layers[0].units: the run has 12, now 13" in message
-    renamed = config_of(tmp_path).model_copy(update={"run": config_of(tmp_path).run.model_copy(update={"name": "other"})})
+    cfg = config_of(tmp_path)
+    renamed = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": "other"})})
     api.resume(ref_dir, renamed)  # the run section does not change training
 
 
@@ -206,7 +209,8 @@ def test_edited_config_yaml_in_the_folder_is_refused(reference, tmp_path):
     (lambda p: (p / "last.json").write_text("{}"), CheckpointError, "not an nnctl checkpoint"),
     (lambda p: (p / "metrics.jsonl").write_text("{}\n"), CheckpointError, "metrics.jsonl:1"),
     (lambda p: (p / "metrics.jsonl").unlink(), CheckpointError, "metrics.jsonl: missing"),
-    (lambda p: (p / "last.json").write_bytes((p / "checkpoint.json").read_bytes()), CheckpointError, "no training state"),
+    (lambda p: (p / "last.json").write_bytes((p / "checkpoint.json").read_bytes()), CheckpointError,
+     "no training state"),
 ])
 def test_broken_run_folders_are_refused(reference, tmp_path, damage, error, fragment):
     ref_dir, _ = reference["adam"]
@@ -228,6 +232,7 @@ def test_callback_states_must_match_by_name(reference, tmp_path, monkeypatch):
         resume_module.restore(point, point.last.model, optimizers.build(plain(point.cfg.optimizer)), {})
 
 
+@pytest.mark.slow
 def test_cli_resume(reference, tmp_path):
     runner = CliRunner()
     ref_dir, _ = reference["adam"]
@@ -257,6 +262,8 @@ def test_stopped_before_the_first_batch(reference, tmp_path):
 class Stateful:
     """A stand-in for a schedule or early stopping: a state_dict in, the same state_dict out."""
 
+    state_key = "extra"
+
     def __init__(self, state):
         self.state = state
 
@@ -273,9 +280,9 @@ def test_stateful_callbacks_are_saved_and_restored_by_name(tmp_path, monkeypatch
 
     real = training.stateful
 
-    def stateful(model, schedule, monitor):
+    def stateful(callbacks):
         made.append(Stateful({"step": 7, "bad_epochs": 2}))
-        return {**real(model, schedule, monitor), "extra": made[-1]}
+        return real([*callbacks, made[-1]])
 
     monkeypatch.setattr(training, "stateful", stateful)
     stop, on_epoch = stop_after(epoch=2)
@@ -319,7 +326,8 @@ def test_a_run_its_live_process_still_trains_is_refused(reference, tmp_path):
     copy = copy_of(reference["adam"][0], tmp_path / "copy")
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "nnctl", "train", str(copy)])
     try:
-        writer = {"status": "running", "host": platform.node(), **folder_lock.identity(process.pid), "run_dir": str(copy)}
+        writer = {"status": "running", "host": platform.node(), **folder_lock.identity(process.pid),
+                  "run_dir": str(copy)}
         assert type(writer["pid_start"]) is int
         (copy / "run.json").write_text(json.dumps(writer))
         with pytest.raises(NnctlError, match=f"still being trained by process {process.pid}") as info:
@@ -371,8 +379,9 @@ def resign(path: Path, change) -> None:
 
 def hold_lock(folder: Path) -> subprocess.Popen:
     """Another process that holds `folder`'s lock, as a trainer of it does, until killed."""
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from nnctl.runs import lock as folder_lock; "
-                               "folder_lock.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(folder)],
+    holder = subprocess.Popen([sys.executable, "-c", ("import sys, time; from nnctl.runs import lock as folder_lock; "
+                               "folder_lock.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)"),
+                               str(folder)],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline() == "held\n"
     return holder
@@ -475,7 +484,8 @@ def test_dropout_batchnorm_schedule_and_early_stopping_resume_bit_identically(tm
 
 STATEFUL = moons_yaml(seed=2, model={"layers": [{"units": 8, "activation": "relu"}, {"type": "dropout", "rate": 0.2},
                                                 {"units": 2, "activation": "softmax"}]},
-                      training={"epochs": 4, "schedule": {"name": "reduce_on_plateau"}, "early_stopping": {"patience": 3}})
+                      training={"epochs": 4, "schedule": {"name": "reduce_on_plateau"},
+                                "early_stopping": {"patience": 3}})
 
 
 @pytest.fixture(scope="module")
@@ -500,7 +510,8 @@ def stopped_in_epoch_2(tmp_path_factory):
     ("schedule", "wait", 1.5, "wait: expected a whole number"),
     ("diagnostics", "batches", "3", "batches: expected a whole number >= 1, got '3'"),
     ("diagnostics", "grad_sq", ["1.0", 2.0], "grad_sq: expected a number >= 0, got '1.0'"),
-    ("diagnostics", "begin", {"layers.0": ["0.5"] * 16, "layers.2": [0.5] * 18}, "begin.layers.0: expected 16 finite numbers"),
+    ("diagnostics", "begin", {"layers.0": ["0.5"] * 16, "layers.2": [0.5] * 18},
+     "begin.layers.0: expected 16 finite numbers"),
     ("dropout", "states", "none", "not a valid state"),
 ])
 def test_every_saved_state_is_checked_before_anything_changes(stopped_in_epoch_2, tmp_path, name, key, value, expected):

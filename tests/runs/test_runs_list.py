@@ -23,7 +23,8 @@ def fake_run(folder: Path, name: str, status: dict, history: list[dict]) -> None
 
 
 def record(epoch, val_loss, val_accuracy):
-    return {"epoch": epoch, "train_loss": 1.0, "train_accuracy": 0.5, "val_loss": val_loss, "val_accuracy": val_accuracy}
+    return {"epoch": epoch, "train_loss": 1.0, "train_accuracy": 0.5, "val_loss": val_loss,
+            "val_accuracy": val_accuracy}
 
 
 def test_runs_table_newest_first_with_best_and_test_scores(moons_run, tmp_path):
@@ -38,8 +39,10 @@ def test_runs_table_newest_first_with_best_and_test_scores(moons_run, tmp_path):
 
     out = json.loads(invoke("runs", tmp_path, "--json").stdout)
     runs = {r["name"]: r for r in out["runs"]}
-    assert [r["name"] for r in out["runs"]][:3] == ["going", "real", "wild"] and set(runs) == {"going", "real", "wild", "broken"}
-    assert runs["going"]["best_epoch"] == 1 and runs["going"]["best"]["val_accuracy"] == 0.8  # best so far: lowest val_loss
+    assert [r["name"] for r in out["runs"]][:3] == ["going", "real", "wild"] and set(runs) == {"going", "real",
+                                                                                               "wild", "broken"}
+    # best so far: lowest val_loss
+    assert runs["going"]["best_epoch"] == 1 and runs["going"]["best"]["val_accuracy"] == 0.8
     real = runs["real"]
     assert real["status"] == "finished" and real["epochs"] == 12 and real["best_epoch"] == moons_run["best_epoch"]
     assert real["test"]["accuracy"] == moons_run["test"]["accuracy"]
@@ -49,7 +52,8 @@ def test_runs_table_newest_first_with_best_and_test_scores(moons_run, tmp_path):
     assert text[0].split()[:4] == ["run", "started", "status", "epochs"]
     assert text[1].startswith("going") and "running" in text[1] and "0.8000" in text[1]
     line = next(t for t in text if t.startswith("real"))
-    assert "finished" in line and f"{moons_run['test']['accuracy']:.4f}" in line and f"(best {moons_run['best_epoch']})" in line
+    assert "finished" in line and f"{moons_run['test']['accuracy']:.4f}" in line
+    assert f"(best {moons_run['best_epoch']})" in line
     assert "diverged" in next(t for t in text if t.startswith("wild"))
 
 

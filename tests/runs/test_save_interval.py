@@ -4,9 +4,9 @@ files are the same bytes as a run that writes every epoch."""
 import json
 
 import pytest
+from helpers.moons import moons_yaml
 
 from nnctl import api, files
-from conftest import moons_yaml
 
 EARLY = {"monitor": "val_accuracy", "patience": 3}
 
@@ -34,6 +34,7 @@ def metrics(run_dir):
 
 @pytest.mark.parametrize("training", [{}, {"checkpoint": "last"}, {"early_stopping": EARLY}],
                          ids=["best", "last", "early-stopping"])
+@pytest.mark.slow
 def test_saving_once_gives_the_bytes_of_saving_every_epoch(tmp_path, monkeypatch, training):
     every, written_every = train(tmp_path, "every", 0, monkeypatch, **training)
     once, written_once = train(tmp_path, "once", 3600, monkeypatch, **training)
@@ -53,8 +54,9 @@ def without_config(path):
 
 
 def test_a_divergence_writes_the_last_good_epoch_kept_in_memory(tmp_path, monkeypatch):
-    from nnctl.engine import losses
     import numpy as np
+
+    from nnctl.engine import losses
 
     real, calls = losses.LOSSES["cross_entropy"], []
 

@@ -2,7 +2,6 @@
 (MLflow, with a real server: test_mlflow.py.)"""
 
 import json
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -13,7 +12,6 @@ from click.testing import CliRunner
 
 from nnctl import api
 from nnctl.cli import main
-from nnctl.errors import DataError
 
 MOONS = str(Path(__file__).resolve().parents[2] / "configs" / "moons.yaml")
 
@@ -52,8 +50,10 @@ def test_train_and_validation_curves_share_their_tags_and_equal_the_metrics(tens
     train_events, validation = events(tensorboard_run / "tensorboard" / "train"), \
         events(tensorboard_run / "tensorboard" / "validation")
     for run, key, tag in ((train_events, "train_loss", "epoch_loss"), (validation, "val_loss", "epoch_loss"),
-                          (train_events, "train_accuracy", "epoch_accuracy"), (validation, "val_accuracy", "epoch_accuracy"),
-                          (train_events, "lr", "epoch_learning_rate"), (train_events, "layers.0.grad_norm", "layers.0.grad_norm")):
+                          (train_events, "train_accuracy", "epoch_accuracy"),
+                          (validation, "val_accuracy", "epoch_accuracy"),
+                          (train_events, "lr", "epoch_learning_rate"),
+                          (train_events, "layers.0.grad_norm", "layers.0.grad_norm")):
         assert [(e.step, e.value) for e in run.Scalars(tag)] == [(r["epoch"], pytest.approx(r[key], rel=1e-6))
                                                                  for r in logged]
     assert "epoch_learning_rate" not in validation.Tags()["scalars"]
@@ -133,7 +133,8 @@ def test_each_sweep_trial_is_an_hparams_session(tmp_path):
     base = yaml.safe_load(Path(MOONS).read_text())
     base["training"]["epochs"], base["data"]["n_samples"] = 2, 200
     base["run"] = {"tracking": {"tensorboard": True}}
-    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({"base": base, "name": "tb", "output_dir": str(tmp_path / "out"),
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({"base": base, "name": "tb",
+                                                         "output_dir": str(tmp_path / "out"),
                                                          "parameters": {"optimizer.lr": [0.01, 0.1]}}))
     result = CliRunner().invoke(main, ["sweep", str(tmp_path / "sweep.yaml"), "--json", "-q"])
     assert result.exit_code == 0, result.output

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nnctl.runs import checkpoint
 from nnctl.cli import main
+from nnctl.runs import checkpoint
 
 SECRET = "root:$6$s3cr3tHASHs3cr3t:19000:0:99999:7:::\n"
 
@@ -83,7 +83,7 @@ def test_a_run_folder_does_not_make_an_outside_path_or_a_symlink_inside_trusted(
     shutil.copytree(moons_run["run_dir"], run)
     (run / "data.csv").symlink_to(secret)  # inside by name, outside in fact
     for path in (secret, run / "data.csv", run / ".." / "shadow"):
-        resign(moons_run["checkpoint"], run / "checkpoint.json", lambda d: names_csv(d, path))
+        resign(moons_run["checkpoint"], run / "checkpoint.json", lambda d, path=path: names_csv(d, path))
         assert_refused_unread(invoke("eval", run / "checkpoint.json"), secret, opened)
         assert_refused_unread(invoke("plot", run), secret, opened)
 
@@ -140,7 +140,8 @@ def test_a_data_file_of_some_of_the_classes_keeps_the_checkpoints_numbering(tmp_
            "optimizer": {"name": "adam", "lr": 0.05}, "training": {"epochs": 5}}
     result = api.train(config.from_dict(raw), run_dir=tmp_path / "run", plots=False)
     keep = kinds != "ant"  # without ants, 'bee' would be class 0 of the file
-    (tmp_path / "some.csv").write_text("a,b,kind\n" + "".join(f"{p},{q},{k}\n" for (p, q), k in zip(x[keep], kinds[keep])))
+    (tmp_path / "some.csv").write_text("a,b,kind\n" + "".join(f"{p},{q},{k}\n" for (p, q),
+                                                              k in zip(x[keep], kinds[keep])))
     scores = api.evaluate_checkpoint(result["checkpoint"], data=tmp_path / "some.csv")
     assert scores["classes"] == ["ant", "bee", "cat"] and scores["per_class"]["support"][0] == 0
     (tmp_path / "other.csv").write_text("a,b,kind\n" + "".join(f"{p},{q},eel\n" for p, q in x[:30])

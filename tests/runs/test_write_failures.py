@@ -12,12 +12,12 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from helpers.moons import moons_yaml
 
 from nnctl import api, files
-from nnctl.runs import checkpoint, folder as runs, training
 from nnctl.cli import main
 from nnctl.errors import ConfigError, DataError, WriteError
-from conftest import moons_yaml
+from nnctl.runs import checkpoint, folder as runs, training
 
 CONFIG = moons_yaml(seed=4, data={"noise": None},
                     model={"layers": [{"units": 8, "activation": "relu"}, {"units": 2, "activation": "softmax"}]},
@@ -50,7 +50,8 @@ def test_atomic_write_without_permission(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; the monkeypatched test above covers it")
+@pytest.mark.skipif(os.geteuid() == 0,
+                    reason="root writes into read-only folders; the monkeypatched test above covers it")
 def test_read_only_run_folder(tmp_path):
     (tmp_path / "ro").mkdir()
     (tmp_path / "ro").chmod(0o500)

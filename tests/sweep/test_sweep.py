@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sweep_helpers import BASE, RANDOM, same_numbers, sweep, write
+from helpers.sweeps import BASE, RANDOM, same_numbers, sweep, write
 
 from nnctl.cli import main
 
@@ -117,7 +117,8 @@ def test_a_regression_sweep_ranks_by_val_r2_and_reports_regression_scores(tmp_pa
     assert result.exit_code == 0, result.output
     board = json.loads(result.stdout)
     assert board["mode"] == "max" and board["finished"] == 2
-    assert board["metrics"] == ["val_loss", "val_mae", "val_rmse", "val_r2", "test_loss", "test_mae", "test_rmse", "test_r2"]
+    assert board["metrics"] == ["val_loss", "val_mae", "val_rmse", "val_r2", "test_loss", "test_mae",
+                                "test_rmse", "test_r2"]
     check_ranking(board, "val_r2", max)
     header = (tmp_path / "out" / "sweep" / "leaderboard.csv").read_text().splitlines()[0]
     assert header.startswith("rank,trial,status,model.layers[0].units,val_loss,val_mae,val_rmse,val_r2,test_loss")
@@ -159,7 +160,8 @@ def test_help():
 def test_a_bad_spec_exits_3_with_file_and_line(tmp_path):
     result = sweep(write(tmp_path, GRID.replace("optimizer.lr:", "optimizer.lrr:")))
     assert result.exit_code == 3
-    assert "sweep.yaml:12: parameters.optimizer.lrr: optimizer.lrr is not a config key; did you mean 'lr'?" in result.stderr
+    expected = "sweep.yaml:12: parameters.optimizer.lrr: optimizer.lrr is not a config key; did you mean 'lr'?"
+    assert expected in result.stderr
 
 
 def test_a_worker_that_dies_stops_the_sweep_with_a_message():
@@ -246,7 +248,8 @@ def test_a_sweep_with_mlflow_logs_a_parent_run_with_one_nested_run_per_trial(tmp
     shutil.copyfile(empty_store, tmp_path / "ml.db")
     uri = f"sqlite:///{tmp_path / 'ml.db'}"
     text = BASE.replace("  training: {epochs: 3, batch_size: 32}\n",
-                        f"  training: {{epochs: 2, batch_size: 32}}\n  run: {{tracking: {{mlflow: {{uri: '{uri}'}}}}}}\n")
+                        f"  training: {{epochs: 2, batch_size: 32}}\n  run: "
+                        f"{{tracking: {{mlflow: {{uri: '{uri}'}}}}}}\n")
     text += "name: tracked\nparameters:\n  optimizer.lr: [0.003, 0.03]\noutput_dir: OUT\n"
     result = sweep(write(tmp_path, text), "--jobs", 2, "--json", "-q")
     assert result.exit_code == 0, result.output

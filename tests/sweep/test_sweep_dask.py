@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from sweep_helpers import RANDOM, cluster, same_numbers, sweep, write
+from helpers.sweeps import RANDOM, cluster, same_numbers, sweep, write
 from threadpoolctl import threadpool_limits
 
 from nnctl import api, config
@@ -97,7 +97,9 @@ def test_a_dask_cluster_runs_the_sweep_and_matches_the_local_run(dask_cluster, t
     from distributed import Client
 
     with Client(address, timeout="30s") as client:
-        keys = client.run_on_scheduler(lambda dask_scheduler: sorted({str(t[0]) for t in dask_scheduler.transition_log}))
+        def transitioned(dask_scheduler):
+            return sorted({str(t[0]) for t in dask_scheduler.transition_log})
+        keys = client.run_on_scheduler(transitioned)
     for row in board["leaderboard"]:
         assert sum(k.startswith(f"sweep-trial-{row['trial']}-") for k in keys) == 1, keys
 
@@ -132,7 +134,7 @@ def test_a_trial_on_a_killed_worker_continues_from_its_last_json(tmp_path):
 
 
 def test_ctrl_c_stops_every_running_trial_and_the_next_run_continues_them(dask_cluster, tmp_path):
-    address, workers, _ = dask_cluster
+    address, _workers, _ = dask_cluster
     # epochs long enough (~0.1 s each) that the trials are still running when Ctrl-C reaches them
     process, folder = start_sweep(tmp_path, address, epochs=60, samples=4000)
     try:

@@ -109,37 +109,47 @@ parameters:
     (BASE + "trials: 3\nparameters:\n  optimizer.lr: [0.1]\n", r"trials is for method: random"),
     (BASE + "parameters:\n  optimizer.lr: {distribution: uniform, low: 0.1, high: 0.2}\n",
      r"s.yaml:11: parameters.optimizer.lr: a grid needs a list of values; distributions need method: random"),
-    (BASE + "method: random\ntrials: 2\nparameters:\n  optimizer.lr: {distribution: log_unifrom, low: 0.1, high: 0.2}\n",
+    (BASE + "method: random\ntrials: 2\nparameters:\n  optimizer.lr: {distribution: log_unifrom, low: 0.1, high: "
+            "0.2}\n",
      r"s.yaml:13: parameters.optimizer.lr.distribution: expected one of .*did you mean 'log_uniform'\?"),
-    (BASE + "method: random\ntrials: 2\nparameters:\n  optimizer.lr:\n    distribution: uniform\n    low: 0.5\n    hihg: 1\n",
+    (BASE + "method: random\ntrials: 2\nparameters:\n  optimizer.lr:\n    distribution: uniform\n    low: 0.5\n    "
+            "hihg: 1\n",
      r"s.yaml:16: parameters.optimizer.lr.hihg: unknown key; did you mean 'high'\?"),
     (BASE + "method: random\ntrials: 2\nparameters:\n  optimizer.lr: {distribution: log_uniform, low: 0, high: 1}\n",
      r"s.yaml:13: parameters.optimizer.lr.low: input should be greater than 0"),
     (BASE + "method: random\ntrials: 2\nparameters:\n  optimizer.lr: {distribution: uniform, low: 2, high: 1}\n",
      r"low \(2.0\) must be less than high \(1.0\)"),
     (BASE + "parameters:\n  optimizer.lr: []\n", r"s.yaml:11: parameters.optimizer.lr: an empty list"),
-    (BASE + "parameters:\n  optimizer..lr: [1]\n", r"s.yaml:11: parameters.optimizer..lr: 'optimizer..lr' is not a dotted"),
+    (BASE + "parameters:\n  optimizer..lr: [1]\n",
+     r"s.yaml:11: parameters.optimizer..lr: 'optimizer..lr' is not a dotted"),
     (BASE + "parameters:\n  optimizer.lrr: [0.1, 0.2]\n",
      r"s.yaml:11: parameters.optimizer.lrr: optimizer.lrr is not a config key; did you mean 'lr'\?"),
-    (BASE + "parameters:\n  model.layers[5].units: [3]\n", r"s.yaml:11: parameters.model.layers\[5\].units: model.layers has 2 items"),
+    (BASE + "parameters:\n  model.layers[5].units: [3]\n",
+     r"s.yaml:11: parameters.model.layers\[5\].units: model.layers has 2 items"),
     (BASE + "parameters:\n  optimizer.lr: [-1, 0]\n",
-     r"s.yaml:11: optimizer.lr: input should be greater than 0, got -1 \(no trial has a valid config; "
-     r"this is the first, trial \(optimizer.lr=-1\)\)"),
+     (r"s.yaml:11: optimizer.lr: input should be greater than 0, got -1 \(no trial has a valid config; "
+     r"this is the first, trial \(optimizer.lr=-1\)\)")),
     (BASE.replace("training: {epochs: 2}", "training: {epochs: 0}") + "parameters:\n  seed: [1]\n",
      r"s.yaml:9: training.epochs: input should be greater than or equal to 1, got 0 \(no trial"),
     ("base: missing.yaml\nparameters:\n  optimizer.lr: [1]\n", r"missing.yaml: no such file"),
     ("- a\n", r"s.yaml:1: a sweep spec is a mapping"),
-    (BASE + "parameters:\n" + "".join(f"  model.layers[0].{k}: [{', '.join(['1'] * 100)}]\n" for k in ("units", "type", "activation")),
+    (BASE + "parameters:\n" + "".join(f"  model.layers[0].{k}: [{', '.join(['1'] * 100)}]\n" for k in ("units", "type",
+                                                                                                       "activation")),
      r"s.yaml: the grid has 1,000,000 combinations; at most 10,000"),
-    (BASE.replace("epochs: 2}", "epochs: 2}\n  data: {name: moons, val_fraction: 0}").replace("  data: {name: moons, n_samples: 200, noise: 0.1}\n", "")
-     + "parameters:\n  seed: [1]\n", r"s.yaml:9: data.val_fraction: is 0, but metric val_loss needs a validation split"),
-    ("base: [1]\nparameters: {seed: [1]}\n", r"s.yaml:1: base: expected the path of a config file or an inline config mapping, got a list"),
+    (BASE.replace("epochs: 2}", "epochs: 2}\n  data: {name: moons, val_fraction: 0}").replace("  data: {name: moons, "
+                                                                                              "n_samples: 200, noise: "
+                                                                                              "0.1}\n", "")
+     + "parameters:\n  seed: [1]\n",
+     r"s.yaml:9: data.val_fraction: is 0, but metric val_loss needs a validation split"),
+    ("base: [1]\nparameters: {seed: [1]}\n",
+     r"s.yaml:1: base: expected the path of a config file or an inline config mapping, got a list"),
     ("base: {}\nparameters: {}\n", r"s.yaml:2: parameters: give at least one dotted config key to vary"),
     ("base: {}\nparameters: [seed]\n", r"s.yaml:2: parameters: expected a mapping of keys to values, got a list"),
     ("parameters: {seed: [1]}\n", r"s.yaml:1: base: is required but missing"),
     (BASE + "parameters:\n  seed: 3\n", r"s.yaml:11: parameters.seed: expected a list of values .*belongs in base"),
     (BASE + "metric: val_acc\nparameters:\n  seed: [1]\n",
-     r"s.yaml:10: metric: expected one of val_loss, val_accuracy, val_mae, val_rmse, val_r2, got 'val_acc'; did you mean 'val_accuracy'\?"),
+     (r"s.yaml:10: metric: expected one of val_loss, val_accuracy, val_mae, val_rmse, val_r2, got 'val_acc'; did you "
+      r"mean 'val_accuracy'\?")),
 ])
 def test_spec_errors_name_file_line_and_key(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
@@ -169,7 +179,8 @@ parameters:
     assert f"{tmp_path / 'base.yaml'}:" in invalid[0]["error"]
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs").glob("sweep_*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs").glob("sweep_*.yaml")),
+                         ids=lambda p: p.stem)
 def test_every_shipped_sweep_is_valid(path):
     trials, invalid = sweep_spec.load(path).trials()
     assert trials and not invalid

@@ -8,14 +8,14 @@ import signal
 
 import pytest
 import yaml
+from helpers.moons import moons_yaml
 
 from nnctl import api, config
 from nnctl.runs import lock as folder_lock
 from nnctl.sweep.runner import run_trial
 
-from conftest import moons_yaml
-
-TRIAL = config.from_dict(yaml.safe_load(moons_yaml(data={"n_samples": 100}, training={"epochs": 4, "save_interval": 0})))
+TRIAL = config.from_dict(yaml.safe_load(moons_yaml(data={"n_samples": 100},
+                                                   training={"epochs": 4, "save_interval": 0})))
 
 
 def trial_config(folder) -> dict:

@@ -71,7 +71,8 @@ def cluster(folder, dashboard=False):
         address = _scheduler_address(scheduler_file, procs[0])
         for _ in range(2):
             procs.append(subprocess.Popen([*dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                           "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                                           "--host", "127.0.0.1"], stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL))
         from distributed import Client
 
         with Client(address, timeout="30s") as client:

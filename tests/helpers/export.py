@@ -106,7 +106,8 @@ def run_numpy_only(code: str = "", check: bool = True, args=(), stdin: str | Non
                "import importlib.util\n"
                "assert importlib.util.find_spec('nnctl') is None and importlib.util.find_spec('sklearn') is None\n")
     if args:
-        code = prelude + f"import runpy; sys.argv = {[str(a) for a in args]!r}\nrunpy.run_path(sys.argv[0], run_name='__main__')\n"
+        code = (prelude + f"import runpy; sys.argv = {[str(a) for a in args]!r}\n"
+                "runpy.run_path(sys.argv[0], run_name='__main__')\n")
     else:
         code = prelude + code
     done = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, input=stdin,
