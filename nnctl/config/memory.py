@@ -66,12 +66,13 @@ def estimate(cfg, n_features: int | None = None, n_rows: int | None = None, *, d
         "parameters": n_params * itemsize,
         "gradients": n_trainable * itemsize,
         "optimizer": (len(optimizer.slot_names()) + optimizer.WORK) * n_trainable * itemsize,
-        "activations": batch * (n_features + sum(step.layer.work_values(step.input_shape) for step in steps))
-        * itemsize,
+        # training keeps every layer's arrays from batch to batch, its scratch included
+        "activations": (batch * (n_features + sum(step.layer.work_values(step.input_shape) for step in steps))
+                        + sum(step.layer.scratch_values(step.input_shape, batch) for step in steps)) * itemsize,
         # inference keeps two layers' outputs at a time (input and output of the one running),
-        # and the scratch a layer needs beside them (a convolution's patches, a bounded slice at a time)
+        # and the scratch a layer needs beside them (a convolution's patches, a chunk at a time)
         "evaluation": (eval_rows * (n_features + 2 * max(outputs))
-                       + max((step.layer.inference_values(step.input_shape, eval_rows) for step in steps), default=0))
+                       + max((step.layer.scratch_values(step.input_shape, eval_rows) for step in steps), default=0))
         * itemsize,
         "data": 0 if n_rows is None or not data else
         n_rows * n_features * (known.raw_itemsize + itemsize),

@@ -7,7 +7,8 @@ fits the same signature. gelu and silu, which are not one-to-one, take the input
 (He for the relu-like ones). `forward_into(x, work)`, where there is one, gives forward's bits
 into arrays kept in the dict `work` and reused batch after batch (the training path; as
 scikit-learn's inplace_relu). `epilogue` names the compiled kernels (kernels_jit) that fuse a dense
-layer's bias add with the activation, and its backward with the bias gradient (layers.DenseEpilogue).
+layer's bias add with the activation, and its backward with the bias gradient (layers.DenseEpilogue);
+`pool_epilogue` those that also fuse a max pooling after a convolution (conv_steps.ConvReluPool).
 """
 
 import math
@@ -28,6 +29,8 @@ class Rule(NamedTuple):
     forward_into: Callable | None = None  # forward's bits into reused arrays, for training
     backward_into: Callable | None = None  # backward's bits into reused arrays (a layer's `work`)
     epilogue: tuple[str, str] | None = None  # kernels_jit's (forward, backward) fused with a dense layer's bias
+    # kernels_images' (forward, backward) fused with a conv's bias and a max pool
+    pool_epilogue: tuple[str, str] | None = None
 
 LEAKY_SLOPE = 0.01
 
@@ -150,7 +153,8 @@ HE = "he_uniform"
 
 ACTIVATIONS = {
     "relu": Rule(_relu, _relu_grad, initializer=HE, forward_into=_relu_into, backward_into=_relu_grad_into,
-                 epilogue=("bias_relu", "relu_backward_bias")),
+                 epilogue=("bias_relu", "relu_backward_bias"),
+                 pool_epilogue=("bias_relu_maxpool", "maxpool_relu_backward_bias")),
     "leaky_relu": Rule(_leaky_relu, _leaky_relu_grad, initializer=HE),
     "sigmoid": Rule(_sigmoid, _sigmoid_grad),
     "tanh": Rule(_tanh, _tanh_grad),

@@ -4,13 +4,22 @@ With x: (N, H, W, C) padded to xp, W: (kh, kw, C, F) and b: (F,)::
 
     z[n, i, j, f] = b[f] + sum over taps (a, e) and channels c of xp[n, i*sh + a*dh, j*sw + e*dw, c] * W[a, e, c, f]
 
-computed as im2col: each window's values become a row of `cols` (N * Ho * Wo, kh * kw * C)
-(windows.patches), and one BLAS product cols @ W (W viewed as (kh * kw * C, F)) gives z as
-(N * Ho * Wo, F), which is (N, Ho, Wo, F) as it lies in memory. Backward is two more products,
-dW = cols^T dz and dcols = dz W^T, and col2im (windows.add_patches) adds dcols back into dx. In
-training the patches, the output and the gradients go into arrays kept in `work` and reused batch
-after batch, as Dense's; an inference forward takes the rows a slice at a time, so its patches
-stay under INFERENCE_VALUES whatever the batch.
+computed as im2col: each window's values become a row of `cols` (windows.patches), and one BLAS
+product cols @ W (W viewed as (kh * kw * C, F)) gives z as rows (n, i, j) of F values, which is
+(N, Ho, Wo, F) as it lies in memory. Backward is two more products, dW = cols^T dz and
+dcols = dz W^T, and col2im (windows.add_patches) adds dcols back into dx.
+
+The products go a chunk of images at a time, each chunk's patches at most CHUNK_VALUES values
+(whole images; one image when its patches are more), so that the patches, their product and
+what reads it next stay in a core's cache instead of streaming through memory: the patches of
+issue 21's benchmark network are 40 MB a batch, a chunk's 1 MB. Backward takes each chunk's
+patches again from the padded input it keeps (cheaper than reading them back from memory, and
+no patches held between forward and backward), adds each chunk's cols^T dz to dW in the chunks'
+order, and puts each chunk's dx together while it is in the cache. The chunks depend on the
+layer's shapes and the batch's size alone, so the numbers do too. Images of one channel take
+their patches a tap at a time (windows.patches_by_tap: the matrix transposed), since a window
+row of one channel is too short a run to copy. The fused steps of a convolution with its relu,
+and with the max pooling after it, are in conv_steps.py.
 """
 
 from __future__ import annotations
@@ -18,13 +27,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .activations import ACTIVATIONS
 from .layers import ACTIVATION, INITIALIZER, L1, L2, default_initializer, initialize, weight_penalties
 from .protocol import PAIR, GraphNode, Key, Layer, ShapeError, pair, shown
-from .windows import add_patches, pad, patches, unpad, window
+from .windows import add_patches, add_patches_by_tap, pad, patches, patches_by_tap, unpad, window
 from .work import reusable
 
-INFERENCE_VALUES = 1 << 22  # values of the patches an inference forward holds at once (16 MB in float32)
+CHUNK_VALUES = 1 << 18  # values of the patches a product takes at once: 1 MB in float32 (see the module's text)
 
 PADDING = ("valid", "same")
 STRIDES = Key("strides", (int, PAIR), "step between two windows: an integer, or [vertical, horizontal]", 1,
@@ -43,6 +51,7 @@ class Conv2D(Layer):
 
     type, title, aliases, positional = "conv2d", "Conv2D", ("Conv2D", "Conv2d", "Convolution2D"), 4
     takes_images = True
+    filters: int  # set from the keys below, as every key
     keys = (Key("filters", (int,), "number of filters: the output's channels", ge=1, le=100_000,
                 aliases=("out_channels",)),
             Key("kernel_size", (int, PAIR), "height and width of each filter: an integer, or [height, width]",
@@ -71,16 +80,20 @@ class Conv2D(Layer):
         return {"W": (kh, kw, input_shape[2], self.filters), "b": (self.filters,)}
 
     def work_values(self, input_shape):
-        """Besides the default four outputs: the patches and their gradient, the padded input and its gradient."""
+        """Besides the default four outputs: the padded input backward takes the patches from again,
+        and the input's gradient."""
         w = self.geometry(input_shape)
         h, width, c = input_shape
         padded = (h + w.top + w.bottom) * (width + w.left + w.right) * c if w.padded else 0
-        return super().work_values(input_shape) + 2 * w.height * w.width * w.taps * c + 2 * padded
+        return super().work_values(input_shape) + padded + h * width * c
 
-    def inference_values(self, input_shape, rows):
+    def scratch_values(self, input_shape, rows):
+        """A chunk's patches (their gradient in the same array), its product and its padded images."""
         w = self.geometry(input_shape)
-        per_row = w.height * w.width * w.taps * input_shape[2]
-        return min(rows, max(1, INFERENCE_VALUES // per_row)) * per_row
+        h, width, c = input_shape
+        images = min(rows, _chunk_images(w, c))
+        padded = (h + w.top + w.bottom) * (width + w.left + w.right) * c
+        return images * (w.height * w.width * (w.taps * c + self.filters) + padded)
 
     def penalties(self):
         return weight_penalties(self)
@@ -93,7 +106,8 @@ class Conv2D(Layer):
         self.params = {"W": initialize(initializer, kh * kw * c, kh * kw * f, rng, dtype, shape=(kh, kw, c, f)),
                        "b": np.zeros(f, dtype=dtype)}
         self.grads = {k: np.zeros(v.shape, v.dtype) for k, v in self.params.items()}
-        self.x_shape = self.cols = None
+        self.chunk = _chunk_images(self.w, c)
+        self.x_shape = self.xp = self.jit = None  # training: the input's shape, its padded images, the kernels used
         self.work = {}
 
     def graph_node(self):
@@ -102,102 +116,91 @@ class Conv2D(Layer):
                                                         "pads": [w.top, w.left, w.bottom, w.right]})
 
     def forward(self, x, training=False):
-        if not training:
-            self.x_shape = self.cols = None
-            return self._inference(x)
-        z = self.product(x)
+        z = np.empty((len(x) * self.w.height * self.w.width, self.filters), x.dtype) if not training else \
+            reusable(self.work, "z", (len(x) * self.w.height * self.w.width, self.filters), x.dtype)
+        for _ in self.products(x, training, z):
+            pass
         z += self.params["b"]
         return z.reshape(self.batch_shape(len(x)))
 
     def batch_shape(self, n: int) -> tuple:
         """The output's shape for n images."""
-        return (n, self.w.height, self.w.width, self.params["b"].shape[0])
+        return (n, self.w.height, self.w.width, self.filters)
 
-    def product(self, x):
-        """Training: the patches of x into `cols` (kept for backward), and cols @ W into a reused
-        (N * Ho * Wo, F) array, the bias not yet added (ConvEpilogue adds it with the activation)."""
-        W = self.params["W"]
-        W2, n, w = W.reshape(-1, W.shape[3]), len(x), self.w
-        self.x_shape = x.shape
-        xp = pad(x, w, self.work, "xp")
-        cols = reusable(self.work, "cols", (n * w.height * w.width, W2.shape[0]), x.dtype)
-        self.cols = patches(xp, w, cols.reshape(n, w.height, w.width, w.kh, w.kw, x.shape[3])).reshape(cols.shape)
-        return np.matmul(self.cols, W2, out=reusable(self.work, "z", (len(cols), W2.shape[1]), x.dtype))
+    def products(self, x, training=False, out=None):
+        """For each chunk of images, (start, stop, z): their patches @ W, the bias not yet added, into
+        z, rows of `out` (N * Ho * Wo, F) or else an array reused chunk after chunk (read it before the
+        next). Training keeps the padded input for backward; inference pads a chunk at a time and
+        keeps nothing."""
+        W, w = self.params["W"], self.w
+        W2, per_image = W.reshape(-1, self.filters), w.height * w.width
+        jit = kernels.for_images(len(x) * per_image * W2.shape[0])  # once a pass: its patches' size
+        if training:
+            self.x_shape, xp = x.shape, pad(x, w, self.work, "xp")
+            self.xp, self.jit, work = xp, jit, self.work
+        else:
+            self.x_shape = self.xp = None
+            work = {}
+        for start in range(0, len(x), self.chunk):
+            stop = min(len(x), start + self.chunk)
+            cols = self._patches(xp[start:stop] if training else pad(x[start:stop], w, work, "xp"), work, jit)
+            z = reusable(work, "z", (len(cols), W2.shape[1]), x.dtype) if out is None else \
+                out[start * per_image:stop * per_image]
+            np.matmul(cols, W2, out=z)
+            yield start, stop, z
 
-    def _inference(self, x):
-        """A fresh output, the rows a slice at a time: the patches of a large batch never held at once."""
-        W, b = self.params["W"], self.params["b"]
-        W2, w, c = W.reshape(-1, W.shape[3]), self.w, x.shape[3]
-        out = np.empty(self.batch_shape(len(x)), x.dtype)
-        rows = max(1, INFERENCE_VALUES // (w.height * w.width * W2.shape[0]))
-        work = {}
-        for start in range(0, len(x), rows):
-            part = x[start:start + rows]
-            cols = np.empty((len(part), w.height, w.width, w.kh, w.kw, c), x.dtype)
-            z = out[start:start + rows].reshape(-1, W2.shape[1])
-            np.matmul(patches(pad(part, w, work, "xp"), w, cols).reshape(len(z), -1), W2, out=z)
-            z += b
-        return out
+    def _patches(self, xp, work, jit):
+        """The patches of the padded images xp as a (windows, kh * kw * C) matrix, in an array kept in work."""
+        w, (n, c) = self.w, (len(xp), xp.shape[3])
+        rows, k = n * w.height * w.width, w.taps * c
+        flat = reusable(work, "cols", (min(n, self.chunk) * w.height * w.width * k,), xp.dtype)[:rows * k]
+        if c == 1:
+            return patches_by_tap(xp, w, flat.reshape(w.kh, w.kw, n, w.height, w.width), jit).reshape(k, rows).T
+        return patches(xp, w, flat.reshape(n, w.height, w.width, w.kh, w.kw, c), jit).reshape(rows, k)
 
     def backward(self, dz, need_dx=True):
         """db = dz summed over every row and position, then product_backward."""
         dz2 = dz.reshape(-1, dz.shape[-1])
         np.add.reduce(dz2, axis=0, out=self.grads["b"])  # row by row, as the fused epilogue sums it
-        return self.product_backward(dz2, need_dx)
+        per_image = self.w.height * self.w.width
+        return self.product_backward(lambda start, stop: dz2[start * per_image:stop * per_image], need_dx)
 
-    def product_backward(self, dz2, need_dx=True):
-        """dW = cols^T dz into the kept grads, from dz as (N * Ho * Wo, F); returns dx, col2im of dz W^T
-        (None with need_dx=False: the network's first layer)."""
+    def product_backward(self, dz_of, need_dx=True):
+        """dW = the sum of each chunk's patches^T dz, chunk after chunk, into the kept grads; returns dx,
+        col2im of dz W^T (None with need_dx=False: the network's first layer). dz_of(start, stop):
+        dz's rows (windows, F) of images start to stop, called once per chunk in order."""
         W = self.params["W"]
         W2 = W.reshape(-1, W.shape[3])
-        np.matmul(self.cols.T, dz2, out=self.grads["W"].reshape(W2.shape))
-        if not need_dx:
-            return None
-        w, (n, h, width, c) = self.w, self.x_shape
-        dcols = np.matmul(dz2, W2.T, out=reusable(self.work, "dcols", self.cols.shape, dz2.dtype))
-        dxp = reusable(self.work, "dxp", (n, h + w.top + w.bottom, width + w.left + w.right, c), dz2.dtype)
-        dxp.fill(0)
-        add_patches(dcols.reshape(n, w.height, w.width, w.kh, w.kw, c), w, dxp)
-        if not w.padded:
-            return dxp
-        dx = reusable(self.work, "dx", self.x_shape, dz2.dtype)
-        dx[...] = unpad(dxp, w)
+        dW, n = self.grads["W"].reshape(W2.shape), self.x_shape[0]
+        dx = reusable(self.work, "dx", self.x_shape, self.xp.dtype) if need_dx else None
+        for start in range(0, n, self.chunk):
+            stop = min(n, start + self.chunk)
+            dz = dz_of(start, stop)
+            cols = self._patches(self.xp[start:stop], self.work, self.jit)
+            if start == 0:
+                np.matmul(cols.T, dz, out=dW)
+            else:
+                dW += np.matmul(cols.T, dz, out=reusable(self.work, "dW", dW.shape, dW.dtype))
+            if need_dx:
+                self._add_back(dz, W2, cols, dx[start:stop])
         return dx
 
-
-class ConvEpilogue:
-    """A Conv2D and the activation after it, run as one step where the activation has compiled
-    epilogue kernels (relu's), as layers.DenseEpilogue runs a Dense layer and its activation: the
-    product by BLAS, then one pass for the bias and the activation over (N * Ho * Wo, F); backward
-    one pass for the activation's derivative and the bias gradient, then the products and col2im.
-    The same bits as the two layers one after the other, which run instead in inference, with
-    NNCTL_JIT=0 and below the kernels' threshold."""
-
-    def __init__(self, conv: Conv2D, activation):
-        self.conv, self.activation = conv, activation
-        self.params = conv.params  # what the model asks of a step: whether it trains anything
-        self.epilogue = ACTIVATIONS[activation.name].epilogue
-        self.jit = None  # the kernels the last training forward used; None: the two layers ran
-
-    def forward(self, x, training=False):
-        conv = self.conv
-        W = conv.params["W"]
-        jit = self.jit = kernels.for_output(len(x) * conv.w.height * conv.w.width * W.shape[3]) \
-            if training and x.dtype == W.dtype else None
-        if jit is None:
-            return self.activation.forward(conv.forward(x, training), training)
-        z = conv.product(x)
-        y = self.activation.y = reusable(self.activation.work, "y", z.shape, z.dtype)
-        getattr(jit, self.epilogue[0])(z, conv.params["b"], y, z.dtype.type(0))
-        return y.reshape(conv.batch_shape(len(x)))
-
-    def backward(self, dy, need_dx=True):
-        if self.jit is None:
-            return self.conv.backward(self.activation.backward(dy), need_dx)
-        dy2, kind = dy.reshape(-1, dy.shape[-1]), dy.dtype.type
-        dz = reusable(self.activation.work, "dz", dy2.shape, dy.dtype)
-        getattr(self.jit, self.epilogue[1])(dy2, self.activation.y, dz, self.conv.grads["b"], kind(0), kind(1))
-        return self.conv.product_backward(dz, need_dx)
+    def _add_back(self, dz, W2, cols, dx):
+        """dx of a chunk's images: col2im of dz W^T, computed into the patches' array (already used)."""
+        w, (n, h, width, c) = self.w, dx.shape
+        dxp = reusable(self.work, "dxp", (n, h + w.top + w.bottom, width + w.left + w.right, c), dx.dtype) \
+            if w.padded else dx
+        dxp.fill(0)
+        if c == 1:  # cols is the transposed view of a (taps, windows) array
+            dcols = np.matmul(W2, dz.T, out=cols.T)
+            add_patches_by_tap(dcols.reshape(w.kh, w.kw, n, w.height, w.width), w, dxp, self.jit)
+        else:
+            dcols = np.matmul(dz, W2.T, out=cols)
+            add_patches(dcols.reshape(n, w.height, w.width, w.kh, w.kw, c), w, dxp, self.jit)
+        if w.padded:
+            dx[...] = unpad(dxp, w)
 
 
-Conv2D.fused_with_activation = ConvEpilogue
+def _chunk_images(w, channels: int) -> int:
+    """Images per product: as many as keep their patches within CHUNK_VALUES, at least one."""
+    return max(1, CHUNK_VALUES // (w.height * w.width * w.taps * channels))

@@ -4,12 +4,14 @@ The kernels (kernels_jit.py) fuse an optimizer's update rule (sgd, sgd with mome
 adamw: the rules the shipped MNIST and digits configs train with, see benchmarks/README.md) into
 one pass over the model's packed buffers, a dense layer's epilogue (bias add and relu; relu's
 backward with the bias gradient) into one pass over its output, and dropout, the softmax
-cross-entropy's shift and gradient and the training accuracy's count likewise: the same arithmetic
-as the NumPy expressions, in their order, so the same bits. They need numba, which costs ~0.5 s to
-import and compiles each kernel once (then loads it from its cache), so they are used only where
-they pay, and the choice is made once, when a model is built (`for_model`): that model's optimizer
-steps, layers, loss and accuracy count then all take the kernels in training, or all take NumPy,
-whatever else the process has imported.
+cross-entropy's shift and gradient and the training accuracy's count likewise; the image kernels
+(kernels_images.py) copy windows (im2col, col2im), pool, and fuse a convolution's bias, relu and
+max pool: the same arithmetic as the NumPy expressions, in their order, so the same bits. They need
+numba, which costs ~0.5 s to import and compiles each kernel once (then loads it from its cache),
+so they are used only where they pay, and for all but the image layers the choice is made once,
+when a model is built (`for_model`): that model's optimizer steps, dense layers, dropout, loss and
+accuracy count then all take the kernels in training, or all take NumPy, whatever else the process
+has imported.
 
 - never with `NNCTL_JIT=0`, or where numba cannot be imported: the NumPy expressions run instead;
 - always with `NNCTL_JIT=1` (to measure them on a small network);
@@ -19,15 +21,17 @@ Small networks (moons' 1,250 parameters) never import numba: their whole run is 
 the import. numba is imported at the first training step of a model that chose the kernels, never
 at start-up, nor to evaluate or predict (inference runs NumPy).
 
-The image layers (conv.py, pooling.py, windows.py) still decide per pass, by `for_output`.
+The image layers (conv.py, conv_steps.py, pooling.py, windows.py) still decide per pass, by
+`for_output` and `for_images`: a pass over at least MIN_ELEMENTS values (its output or patches).
 """
 
+import importlib
 import os
 
 MIN_PARAMS = 100_000  # parameters in the packed buffer (see the module text and benchmarks/README.md)
-MIN_ELEMENTS = 16_384  # values of an image layer's pass for its kernels (for_output)
+MIN_ELEMENTS = 16_384  # values of an image layer's pass for its kernels (for_output, for_images)
 
-_loaded: dict = {}  # "module": kernels_jit, or None when numba cannot be imported
+_loaded: dict = {}  # "module": kernels_jit, "images": kernels_images; None when numba cannot be imported
 
 
 def setting() -> str:
@@ -43,15 +47,24 @@ def wanted() -> bool:
 
 def load():
     """The compiled kernels' module, or None (NNCTL_JIT=0, or numba missing or unusable)."""
+    return _import("module", "kernels_jit")
+
+
+def load_images():
+    """The compiled image kernels' module, or None (as load())."""
+    return _import("images", "kernels_images") if load() is not None else None
+
+
+def _import(key: str, name: str):
     if not wanted():
         return None
-    if "module" not in _loaded:
+    if key not in _loaded:
         try:
-            from . import kernels_jit
+            module = importlib.import_module(f"{__package__}.{name}")
         except Exception:  # noqa: BLE001 - not only ImportError: a bad NUMBA_* setting raises ValueError on import
-            kernels_jit = None
-        _loaded["module"] = kernels_jit
-    return _loaded["module"]
+            module = None
+        _loaded[key] = module
+    return _loaded[key]
 
 
 def for_model(n_params: int, images: bool = False) -> bool:
@@ -65,3 +78,8 @@ def for_output(n: int):
     """The kernels when an image layer's pass over n values pays for them, or when they are loaded
     already (numba's import is paid), else None."""
     return load() if n >= MIN_ELEMENTS or "module" in _loaded or setting() == "1" else None
+
+
+def for_images(n: int):
+    """The image kernels when a pass over n values of an image layer pays for them, else None."""
+    return load_images() if n >= MIN_ELEMENTS or setting() == "1" else None

@@ -9,7 +9,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import conv, kernels, pooling, reshape  # noqa: F401  (the image layer types register themselves)
+# conv, conv_steps, pooling and reshape: the image layer types and steps register themselves on import
+from . import conv, conv_steps, kernels, pooling, reshape  # noqa: F401
 from .activations import ACTIVATIONS
 from .layers import Activation
 from .packing import Packed, pack
@@ -125,12 +126,19 @@ class Sequential:
 def _steps(layers: list) -> tuple:
     """The layers as the forward pass runs them: a layer with a fused step (Dense, Conv2D: their
     `fused_with_activation`) followed by an activation with compiled epilogues
-    (ACTIVATIONS[name].epilogue) paired into that one step."""
+    (ACTIVATIONS[name].epilogue) paired into that one step; a conv2d, its relu and the max pooling
+    after them in one (conv_steps.ConvReluPool), where its `takes` says they can."""
     steps, i = [], 0
     while i < len(layers):
-        layer, after = layers[i], layers[i + 1] if i + 1 < len(layers) else None
+        layer = layers[i]
+        after, then = (layers[i + 1:i + 3] + [None, None])[:2]
         fused = getattr(layer, "fused_with_activation", None)
         if fused is not None and isinstance(after, Activation) and ACTIVATIONS[after.name].epilogue:
+            with_pool = getattr(fused, "with_pool", None)  # a conv's step may take the max pooling after it too
+            if with_pool is not None and with_pool.takes(layer, after, then):
+                steps.append(with_pool(layer, after, then))
+                i += 3
+                continue
             steps.append(fused(layer, after))
             i += 2
         else:

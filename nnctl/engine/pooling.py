@@ -2,7 +2,7 @@
 (MaxPool2D), its mean (AvgPool2D), or the mean of the whole image (GlobalAvgPool2D).
 
 Each window's values are visited tap by tap, (0, 0) first, in the NumPy code below and in the
-compiled kernels alike (kernels_jit.py), so both give the same bits:
+compiled kernels alike (kernels_images.py), so both give the same bits:
 
 - max: a value replaces the one kept when it is larger, or NaN where the kept one is not (the
   first NaN wins, as np.max and np.argmax have it); the tap kept is remembered, and backward adds
@@ -83,7 +83,7 @@ class MaxPool2D(_Pool2D):
         out = np.empty((len(x), w.height, w.width, x.shape[3]), x.dtype) if not training else \
             reusable(work, "y", (len(x), w.height, w.width, x.shape[3]), x.dtype)
         tap = reusable(work, "tap", out.shape, np.int32)
-        jit = kernels.for_output(out.size)
+        jit = kernels.for_images(out.size)
         if jit is not None:
             jit.maxpool(xp, out, tap, w.kh, w.kw, w.sh, w.sw)
         else:
@@ -98,7 +98,7 @@ class MaxPool2D(_Pool2D):
         w, (n, h, width, c) = self.w, self.x_shape
         dxp = reusable(self.work, "dxp", (n, h + w.top + w.bottom, width + w.left + w.right, c), dy.dtype)
         dxp.fill(0)
-        jit = kernels.for_output(dy.size)
+        jit = kernels.for_images(dy.size)
         if jit is not None:
             jit.maxpool_backward(dy, self.tap, dxp, w.kw, w.sh, w.sw)
         else:
@@ -140,7 +140,7 @@ class AvgPool2D(_Pool2D):
         xp = pad(x, w, work, "xp")
         shape = (len(x), w.height, w.width, x.shape[3])
         out = reusable(work, "y", shape, x.dtype) if training else np.empty(shape, x.dtype)
-        jit = kernels.for_output(out.size)
+        jit = kernels.for_images(out.size)
         if jit is not None:
             jit.avgpool(xp, out, self.count[:, :, 0], w.kh, w.kw, w.sh, w.sw, x.dtype.type(0))
         else:
@@ -159,7 +159,7 @@ class AvgPool2D(_Pool2D):
         dxp = reusable(self.work, "dxp", (n, h + w.top + w.bottom, width + w.left + w.right, c), dy.dtype)
         dxp.fill(0)
         g = np.divide(dy, self.count, out=reusable(self.work, "g", dy.shape, dy.dtype))
-        jit = kernels.for_output(dy.size)
+        jit = kernels.for_images(dy.size)
         if jit is not None:
             jit.avgpool_backward(g, dxp, w.kh, w.kw, w.sh, w.sw)
         else:

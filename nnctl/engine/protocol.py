@@ -10,8 +10,8 @@ defined, and everything else asks it:
                          ShapeError when s does not suit it
     param_shapes(s)      its parameters' shapes by short name (`W`, `b`); buffer_shapes(s): its
                          state that is not trained (batchnorm's running statistics)
-    work_values(s)       the values a training batch keeps per row, and inference_values the
-                         scratch an inference needs (the memory estimate)
+    work_values(s)       the values a training batch keeps per row, and scratch_values what a pass
+                         needs besides, whatever the rows (the memory estimate)
     summary_row(...)     its row of `nnctl summary`
     build(s, rng, dtype) allocate its arrays (weights drawn from rng; None: left to a checkpoint)
     forward / backward   the numerics (layers.py states the contract)
@@ -151,8 +151,9 @@ class Layer:
         activation's output, the gradient flowing back and a mask or work array (four outputs)."""
         return 4 * math.prod(self.output_shape(input_shape))
 
-    def inference_values(self, input_shape: Shape, rows: int) -> int:
-        """Scratch values an inference forward over `rows` rows needs besides its input and output."""
+    def scratch_values(self, input_shape: Shape, rows: int) -> int:
+        """Scratch values a pass over `rows` rows needs besides what work_values counts per row (a
+        convolution's patches, a chunk of images at a time): kept between batches in training."""
         return 0
 
     def penalties(self) -> list[tuple[str, Any]]:

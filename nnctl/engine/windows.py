@@ -7,7 +7,10 @@ output is ceil(H / stride), the odd pixel at the bottom and right (Keras', Tenso
 
 `patches` copies each window's values into a row of a matrix (im2col), `add_patches` sums such
 rows back into the image they came from (col2im); both go tap by tap over the window, (0, 0) first,
-and the compiled kernels (kernels_jit.py) do the same additions in the same order, so the same bits.
+and the compiled kernels (kernels_images.py), which the caller passes as `jit` (None: NumPy), do
+the same additions in the same order, so the same bits. `patches_by_tap` and `add_patches_by_tap`
+do the same for images of one channel with the matrix transposed, a row per tap, where a window
+row would be too short a run to copy.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import kernels
 from .protocol import ShapeError, pair, shown
 
 
@@ -110,9 +112,8 @@ def unpad(xp: np.ndarray, w: Window) -> np.ndarray:
     return xp[:, w.top:xp.shape[1] - w.bottom, w.left:xp.shape[2] - w.right]
 
 
-def patches(xp: np.ndarray, w: Window, cols: np.ndarray) -> np.ndarray:
+def patches(xp: np.ndarray, w: Window, cols: np.ndarray, jit=None) -> np.ndarray:
     """im2col: cols (N, height, width, kh, kw, C) holds each window's values of the padded images xp."""
-    jit = kernels.for_output(cols.size)
     if jit is not None and w.dw == 1 and xp.flags.c_contiguous and cols.flags.c_contiguous:
         n, hp, wp, c = xp.shape  # a window row's taps lie next to each other: copied as runs
         jit.im2col_runs(xp.reshape(n, hp, wp * c), cols.reshape(*cols.shape[:4], -1), w.sh, w.sw, w.dh, c)
@@ -126,10 +127,26 @@ def patches(xp: np.ndarray, w: Window, cols: np.ndarray) -> np.ndarray:
     return cols
 
 
-def add_patches(cols: np.ndarray, w: Window, xp: np.ndarray) -> np.ndarray:
+def patches_by_tap(xp: np.ndarray, w: Window, cols: np.ndarray, jit=None) -> np.ndarray:
+    """im2col for images of one channel, tap by tap: cols (kh, kw, N, height, width) holds each tap's
+    values over every window of the padded images xp (N, Hp, Wp, 1), so that an image row's
+    values are copied at once (a window row of one channel is only kw values)."""
+    if jit is not None:
+        jit.im2col_taps(xp[..., 0], cols, w.sh, w.sw, w.dh, w.dw)
+        return cols
+    for a in range(w.kh):
+        for b in range(w.kw):
+            cols[a, b] = w.taps_of(xp, a * w.dh, b * w.dw)[..., 0]
+    return cols
+
+
+def add_patches(cols: np.ndarray, w: Window, xp: np.ndarray, jit=None) -> np.ndarray:
     """col2im: add each window's row of cols (N, height, width, kh, kw, C) into the zeroed padded
     images xp where its values came from, tap by tap."""
-    jit = kernels.for_output(cols.size)
+    if jit is not None and w.dw == 1 and xp.flags.c_contiguous and cols.flags.c_contiguous:
+        n, hp, wp, c = xp.shape  # as patches: a window row's run at a time
+        jit.col2im_runs(cols.reshape(*cols.shape[:4], -1), xp.reshape(n, hp, wp * c), w.sh, w.sw, w.dh, c)
+        return xp
     if jit is not None:
         jit.col2im(cols, xp, w.sh, w.sw, w.dh, w.dw)
         return xp
@@ -137,4 +154,17 @@ def add_patches(cols: np.ndarray, w: Window, xp: np.ndarray) -> np.ndarray:
         for b in range(w.kw):
             view = w.taps_of(xp, a * w.dh, b * w.dw)
             view += cols[:, :, :, a, b]
+    return xp
+
+
+def add_patches_by_tap(cols: np.ndarray, w: Window, xp: np.ndarray, jit=None) -> np.ndarray:
+    """col2im of patches_by_tap's layout: cols (kh, kw, N, height, width) added into the zeroed padded
+    images xp (N, Hp, Wp, 1), tap by tap."""
+    if jit is not None:
+        jit.col2im_taps(cols, xp[..., 0], w.sh, w.sw, w.dh, w.dw)
+        return xp
+    for a in range(w.kh):
+        for b in range(w.kw):
+            view = w.taps_of(xp, a * w.dh, b * w.dw)[..., 0]
+            view += cols[a, b]
     return xp

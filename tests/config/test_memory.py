@@ -112,11 +112,13 @@ CNN = {"data": {"name": "digits"}, "model": {"layers": [
 
 
 def test_a_convolutions_patches_are_in_the_estimate(tmp_path, monkeypatch):
-    """Per row: the conv layer's four outputs (8 x 8 x 4), its patches and their gradient (64
-    windows of 3 x 3 x 1 each), its padded input and that one's gradient (10 x 10); the dense
-    layer's four outputs; the input row."""
+    """Per row: the conv layer's four outputs (8 x 8 x 4), its padded input (10 x 10) and the input's
+    gradient (8 x 8); the dense layer's four outputs; the input row. Besides, the conv's chunk of
+    images (here the whole batch: 32 x 64 windows x 9 values is under conv.CHUNK_VALUES): their
+    patches (64 windows of 3 x 3 x 1; their gradient reuses the array), the product (64 x 4) and
+    the padded images."""
     parts = memory.estimate(config.from_dict({**CNN, "training": {"batch_size": 32}}))["parts"]
-    assert parts["activations"] == 32 * (64 + 4 * 256 + 2 * 64 * 9 + 2 * 100 + 4 * 10) * 4
+    assert parts["activations"] == (32 * (64 + 4 * 256 + 100 + 64 + 4 * 10) + 32 * (64 * 9 + 64 * 4 + 100)) * 4
     big = write(tmp_path, json.dumps({**CNN, "training": {"batch_size": 1000}}))
     monkeypatch.setenv("NNCTL_MEMORY_LIMIT", "8M")
     result = CliRunner().invoke(main, ["check", str(big)])

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from nnctl.engine import model
+from nnctl.engine import conv, model
 from nnctl.engine.conv import Conv2D
 from nnctl.engine.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from nnctl.engine.reshape import Flatten
@@ -263,3 +263,44 @@ def test_the_conv_initializers_use_the_convolution_fans():
     glorot = built(Conv2D(filters=16, kernel_size=3, initializer="glorot_uniform"), (9, 9, 4)).params["W"]
     limit = np.sqrt(6 / (3 * 3 * (4 + 16)))
     assert glorot.max() <= limit and glorot.max() > 0.95 * limit
+
+
+@pytest.mark.parametrize("jit", ["0", "1"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_fused_conv_steps_over_several_chunks_are_the_loops_and_their_gradients(channels, jit, monkeypatch):
+    """Chunks of one or two images through conv+relu+maxpool and conv+relu as the model
+    runs them, compiled or in NumPy: the output against the loops, every parameter's gradient
+    against central differences."""
+    monkeypatch.setenv("NNCTL_JIT", jit)
+    monkeypatch.setattr(conv, "CHUNK_VALUES", 2 * 6 * 6 * 9)  # one or two images a chunk
+    layers = [{"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
+              {"type": "maxpool2d", "pool_size": 2},
+              {"type": "conv2d", "filters": 2, "kernel_size": 3, "padding": "same", "activation": "relu"},
+              {"type": "flatten"}, {"units": 3}]
+    net = model.build(layers, (6, 6, channels), np.random.default_rng(5), "float64")
+    first, second = net.layers[0], net.layers[3]
+    assert [type(step).__name__ for step in net._forward[False][:2]] == ["ConvReluPool", "ConvEpilogue"]
+    assert first.chunk < 3 and second.chunk == 2  # several chunks in both convolutions
+    rng = np.random.default_rng(6)
+    for layer in (first, second):
+        layer.params["b"][...] = rng.normal(scale=0.1, size=layer.params["b"].shape)
+    x = rng.normal(size=(3, 6 * 6 * channels))
+
+    hidden = loop_pool(np.maximum(loop_conv(x.reshape(3, 6, 6, channels), first.params["W"], first.params["b"],
+                                            (1, 1), "same", (1, 1)), 0), (2, 2), (2, 2), "valid", "max")[0]
+    hidden = np.maximum(loop_conv(hidden, second.params["W"], second.params["b"], (1, 1), "same", (1, 1)), 0)
+    dense = net.layers[-1]
+    expected = hidden.reshape(3, -1) @ dense.params["W"] + dense.params["b"]
+    np.testing.assert_allclose(net.forward(x, training=True), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(net.forward(x), expected, rtol=1e-12, atol=1e-12)
+
+    r = rng.normal(size=expected.shape)
+    net.forward(x, training=True)
+    net.backward(r)
+    analytic = {name: g.copy() for name, g in net.grads().items()}
+
+    def loss():
+        return float((net.forward(x, training=True) * r).sum())
+
+    for name, array in net.params().items():
+        np.testing.assert_allclose(analytic[name], numeric(loss, array), rtol=1e-6, atol=1e-8, err_msg=name)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nnctl import api
-from nnctl.engine import kernels
+from nnctl.engine import conv, kernels, model
 from nnctl.engine.conv import Conv2D
 from nnctl.engine.pooling import AvgPool2D, MaxPool2D
 
@@ -90,3 +90,26 @@ training: {epochs: 2, batch_size: 64}
         states.append({k: v.tobytes() for k, v in api.load_checkpoint(result["last_checkpoint"]).model.state().items()})
     assert states[0] == states[1]
     assert result["test"]["accuracy"] > 0.3  # it learned something (chance: 0.1)
+
+
+@jit_only
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_fused_conv_steps_over_several_chunks_give_numpys_bits(channels, monkeypatch):
+    """conv+relu+maxpool and conv+relu, a few images a chunk (the last chunk shorter), float32:
+    the compiled steps' outputs and gradients are the bytes of the layers run apart in NumPy."""
+    monkeypatch.setattr(conv, "CHUNK_VALUES", 3 * 10 * 10 * 9)  # the second conv: three images a chunk
+    layers = [{"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
+              {"type": "maxpool2d", "pool_size": 2},
+              {"type": "conv2d", "filters": 5, "kernel_size": 3, "padding": "same", "activation": "relu"},
+              {"type": "flatten"}, {"units": 3}]
+    x = np.random.default_rng(1).normal(size=(8, 10 * 10 * channels)).astype(np.float32)
+    x[:, ::5] = 0.0  # relu's ties at zero
+    runs = []
+    for jit in ("1", "0"):
+        monkeypatch.setenv("NNCTL_JIT", jit)
+        net = model.build(layers, (10, 10, channels), np.random.default_rng(2), "float32")
+        assert net.layers[0].chunk < 8 and net.layers[3].chunk < 8
+        y = net.forward(x, training=True).copy()
+        net.backward(np.random.default_rng(3).normal(size=y.shape).astype(np.float32))
+        runs.append([y.tobytes(), net.forward(x).tobytes(), *(g.tobytes() for g in net.grads().values())])
+    assert runs[0] == runs[1]
