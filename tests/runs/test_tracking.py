@@ -82,10 +82,14 @@ def test_histograms_of_each_dense_layers_weights_and_gradient(tensorboard_run):
     assert [h.step for h in histograms.Histograms("layers.0.W/grad")] == [1, 2, 3]
 
 
-def test_a_resumed_run_s_points_replace_those_a_killed_run_wrote_past_its_last_save(tmp_path):
+def test_a_resumed_run_s_points_replace_those_a_killed_run_wrote_past_its_last_save(tmp_path, monkeypatch):
     """After kill -9, epochs 3-4 were in the event files but not in last.json: the resumed run logs
     them again, and TensorBoard shows each epoch once, the resumed run's."""
     pytest.importorskip("tensorboard")
+    import time
+
+    from tensorboard.summary.writer import event_file_writer
+
     from nnctl.runs.tensorboard_tracker import TensorBoardTracker
 
     cfg = api.load_config(MOONS)
@@ -95,6 +99,10 @@ def test_a_resumed_run_s_points_replace_those_a_killed_run_wrote_past_its_last_s
         killed.on_epoch_end({"epoch": epoch, "train_loss": float(epoch), "val_loss": float(epoch)})
     killed.end(run)
     run.history = [{"epoch": 1}, {"epoch": 2}]  # what last.json held
+    # the resumed process starts later, so its event files sort after the killed one's (their names
+    # hold the second they were made, then a per-process counter TensorBoard compares as text)
+    later = time.time() + 2
+    monkeypatch.setattr(event_file_writer, "time", SimpleNamespace(time=lambda: later))
     resumed = TensorBoardTracker(cfg, run, None)
     for epoch in range(3, 6):
         resumed.on_epoch_end({"epoch": epoch, "train_loss": 10.0 * epoch, "val_loss": 10.0 * epoch})
