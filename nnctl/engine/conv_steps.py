@@ -105,6 +105,8 @@ class ConvReluPool:
         for start, stop, z in conv.products(x, training):
             epilogue(z.reshape(conv.batch_shape(stop - start)), b, out[start:stop],
                      tap[start:stop] if training else tap[:stop - start], w.kh, w.kw, zero)
+        if training:
+            pool.y = out  # as the pooling's own forward keeps it: what the diagnostics count
         return out
 
     def backward(self, dy, need_dx=True):

@@ -11,7 +11,10 @@
                                  1e-3, is per step; an epoch's whole update grows with its number
                                  of batches and could not be compared between configs)
     layers.N.dead_fraction       hidden relu-family layers: the share of units (a convolution's
-                                 channels) never positive over the sampled batches
+                                 channels) never positive over the sampled batches (a relu
+                                 followed by a max pooling: never positive where the pooling takes
+                                 it, which the fused conv-relu-pool step computes without writing
+                                 the relu's own output)
     layers.N.saturated_fraction  hidden sigmoid/tanh layers: the share of outputs within 1% of
                                  the activation's limits (|tanh| > 0.99; sigmoid < 0.01 or > 0.99)
                                  over the sampled batches
@@ -39,6 +42,7 @@ import numpy as np
 from .activations import ACTIVATIONS, HE
 from .callbacks import Callback, saved_count, saved_number
 from .layers import Activation
+from .pooling import MaxPool2D
 
 GRAD_EVERY = 8  # batches between two samples of the gradient's norm and the activations
 SATURATION = 0.99  # |tanh| above it, or a sigmoid within 1 - SATURATION of 0 or 1, is saturated
@@ -73,12 +77,17 @@ class Diagnostics(Callback):
         # is meant to reach 0 and 1), by the name their records take: an activation layer's own
         # (`layers.3`), or the layer's it follows (`layers.0` for `layers.0.relu`)
         last = max((i for i, (_, layer) in enumerate(model.named_layers) if "W" in layer.params), default=-1)
-        self.probed, self.units, shape = {}, {}, model.input_shape
+        # by name: the activation, and the layer whose kept output the diagnostics count
+        self.probed: dict[str, tuple[Activation, Activation | MaxPool2D]] = {}
+        self.units, shape, named = {}, model.input_shape, [layer for _, layer in model.named_layers]
         for i, (name, layer) in enumerate(model.named_layers):
             shape = layer.output_shape(shape)
             if i < last and isinstance(layer, Activation) and (layer.name in RELU_LIKE or layer.name in SATURATING):
                 prefix = name if name.count(".") == 1 else name.rsplit(".", 1)[0]
-                self.probed[prefix], self.units[prefix] = layer, shape[-1]  # images: a unit is a channel
+                after = named[i + 1] if i + 1 < len(named) else None
+                # a relu's max pooling is positive exactly where a relu output it takes is, in every path
+                keeper = after if layer.name in RELU_LIKE and isinstance(after, MaxPool2D) else layer
+                self.probed[prefix], self.units[prefix] = (layer, keeper), shape[-1]  # images: a unit is a channel
         self.reset()
 
     def reset(self) -> None:
@@ -102,8 +111,8 @@ class Diagnostics(Callback):
 
     def look_at_activations(self) -> None:
         """Count the hidden activations of the batch just trained (the arrays its step keeps)."""
-        for name, layer in self.probed.items():
-            y = layer.y  # relu-family layers that keep their input instead: positive exactly where the output is
+        for name, (layer, keeper) in self.probed.items():
+            y = keeper.y  # relu-family layers that keep their input instead: positive exactly where the output is
             if y is None:
                 continue
             if layer.name in RELU_LIKE:
@@ -159,12 +168,12 @@ class Diagnostics(Callback):
         # a last.json from before the activations were sampled holds neither: the epoch's rest counts
         alive, counted = {}, {}
         for name, saved in _saved_mapping(state, "alive").items():
-            layer = self.probed.get(name)
+            layer, _ = self.probed.get(name, (None, None))
             if layer is None or layer.name not in RELU_LIKE:
                 raise ValueError(f"alive.{name}: unit counts for a layer with no hidden relu-like activation")
             alive[name] = _saved_array(saved, np.zeros(self.units[name], dtype=np.int64), f"alive.{name}") != 0
         for name, saved in _saved_mapping(state, "saturated").items():
-            layer = self.probed.get(name)
+            layer, _ = self.probed.get(name, (None, None))
             if layer is None or layer.name not in SATURATING or not isinstance(saved, list) or len(saved) != 2:
                 raise ValueError(f"saturated.{name}: expected [saturated, outputs] of a saturating hidden activation")
             counted[name] = [saved_count({"n": v}, "n") for v in saved]

@@ -89,6 +89,7 @@ class MaxPool2D(_Pool2D):
         else:
             _maxpool(xp, w, out, tap)
         self.x_shape, self.tap = (x.shape, tap) if training else (None, None)
+        self.y = out if training else None  # what the diagnostics count of a relu before it
         return out
 
     def backward(self, dy, need_dx=True):

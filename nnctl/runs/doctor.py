@@ -207,12 +207,15 @@ def check_still_improving(view: RunView):
         return None
     last = view.history[-1]
     score = last.get("val_accuracy", last.get("val_r2"))
+    split = "validation"
+    if key == "train_loss":  # no validation split: the training accuracy says whether more epochs can gain
+        score, split = last.get("train_accuracy"), "training"
     done = _finite(score) and score >= PERFECT
     more = f"training.epochs: {2 * epochs[-1]}"
     return {"severity": INFO if done else WARNING, "epoch": epochs[-1],
             "evidence": f"{key} still falling at the last epoch: {loss[-1 - k]:.4g} at epoch {epochs[-1 - k]} -> "
                         f"{loss[-1]:.4g} at epoch {epochs[-1]} ({1 - loss[-1] / loss[-1 - k]:.0%} lower)"
-                        + (f"; the validation score is already {score:.3f}" if done else ""),
+                        + (f"; the {split} score is already {score:.3f}" if done else ""),
             "advice": f"train longer ({more}); if the training score is low too, a larger network"}
 
 
@@ -416,7 +419,8 @@ FINDINGS = {  # most important first
                            "dropout or L2, or early stopping (the epoch where it would have stopped is given)",
                            check_overfitting),
     "still_improving": Finding(WARNING, f"the last epoch is the best and the loss fell {IMPROVING:.0%}+ over the last "
-                                        f"fifth of the epochs; info when the validation score is {PERFECT:g}+",
+                                        "fifth of the epochs; info when the validation score (without a validation "
+                                        f"split, the training accuracy) is {PERFECT:g}+",
                                "more epochs, or a larger network", check_still_improving),
     "test_far_from_val": Finding(INFO, f"test accuracy {FAR:.0%}+ from the validation accuracy of the checkpoint's "
                                        "epoch; a warning beyond 3 standard errors of the two split sizes",

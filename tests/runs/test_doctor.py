@@ -101,6 +101,15 @@ def test_two_epochs_are_still_improving(tmp_path):
     assert "training.epochs: 4" in found["advice"]
 
 
+@pytest.mark.parametrize("accuracy, severity", [(0.995, "info"), (0.9, "warning")])
+def test_without_a_validation_split_the_training_accuracy_says_whether_more_epochs_can_gain(tmp_path, accuracy,
+                                                                                             severity):
+    rows = [{"epoch": e, "train_loss": 0.5 / e, "train_accuracy": accuracy, "lr": 0.01} for e in range(1, 11)]
+    found = findings(write_run(tmp_path / "r", rows), "--no-data")["still_improving"]
+    assert found["severity"] == severity and found["evidence"].startswith("train_loss still falling")
+    assert ("the training score is already 0.995" in found["evidence"]) == (severity == "info")
+
+
 def test_a_diverged_run(tmp_path):
     run, code = train(tmp_path, MOONS, "optimizer.lr=1e6")
     assert code == 6
