@@ -106,7 +106,7 @@ def test_a_dask_cluster_runs_the_sweep_and_matches_the_local_run(dask_cluster, t
 
 def test_a_trial_on_a_killed_worker_continues_from_its_last_json(tmp_path):
     with cluster(tmp_path) as (address, workers, _):
-        process, folder = start_sweep(tmp_path, address, epochs=40, samples=1000)  # not over before the kill
+        process, folder = start_sweep(tmp_path, address, epochs=40, samples=50_000)  # not over before the kill
         try:
             victim = wait_for_epochs(folder, 3, 1, process)[0]
             pid = json.loads((victim / "run.json").read_text())["pid"]
@@ -135,8 +135,8 @@ def test_a_trial_on_a_killed_worker_continues_from_its_last_json(tmp_path):
 
 def test_ctrl_c_stops_every_running_trial_and_the_next_run_continues_them(dask_cluster, tmp_path):
     address, _workers, _ = dask_cluster
-    # epochs long enough (~0.1 s each) that the trials are still running when Ctrl-C reaches them
-    process, folder = start_sweep(tmp_path, address, epochs=60, samples=4000)
+    # epochs long enough (~0.2 s each, 60 of them) that the trials are still running when Ctrl-C reaches them
+    process, folder = start_sweep(tmp_path, address, epochs=60, samples=100_000)
     try:
         running = wait_for_epochs(folder, 2, 2, process)
         process.send_signal(signal.SIGINT)
